@@ -1,3 +1,784 @@
-/* stub: being written */
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
 #include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
 #include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "misc.h"
+#include "net.h"
+#include "pool.h"
+#include "xmalloc.h"
+
+#define CONF_DEFAULT_LISTEN_HOST     "0.0.0.0"
+#define CONF_DEFAULT_SSH_PORT        2222
+#define CONF_DEFAULT_TUNNEL_ADDRESS  "0.0.0.0"
+#define CONF_DEFAULT_PORT_LOW        10000
+#define CONF_DEFAULT_PORT_HIGH       59999
+#define CONF_DEFAULT_LOGIN_GRACE     120
+#define CONF_DEFAULT_MAX_ENDPOINTS   16
+#define CONF_DEFAULT_MAX_CONNECTIONS 1024
+#define CONF_MAX_ENDPOINTS           1000
+#define CONF_MAX_CONNECTIONS         65535
+#define CONF_DATABASE_NAME           "porthole.db"
+#define CONF_HOST_KEY_NAME           "ssh_host_ed25519_key"
+#define CONF_HOSTNAME_MAX            253 /* RFC 1035 text form */
+#define CONF_LABEL_MAX               63
+#define CONF_QUOTE_LEN               101 /* values echoed in errors */
+#define CONF_LINE_ERR_LEN            512
+
+#define CONF_BLANKS " \t\r\n\f\v"
+
+enum conf_kw {
+	CONF_KW_LISTEN_ADDRESS = 0,
+	CONF_KW_STATE_DIRECTORY,
+	CONF_KW_DATABASE,
+	CONF_KW_HOST_KEY,
+	CONF_KW_PUBLIC_HOST,
+	CONF_KW_TUNNEL_ADDRESS,
+	CONF_KW_PORT_RANGE,
+	CONF_KW_LOGIN_GRACE_TIME,
+	CONF_KW_MAX_ENDPOINTS_PER_SESSION,
+	CONF_KW_MAX_CONNECTIONS_PER_ENDPOINT,
+	CONF_KW_LOG_LEVEL,
+	CONF_KW_SYSLOG_FACILITY,
+};
+
+/* How conf_set() treats a value it has checked. */
+enum conf_mode {
+	CONF_MODE_CHECK = 0, /* validate only: a file line -o overrides */
+	CONF_MODE_SET, /* scalars: replace; lists: append */
+	CONF_MODE_REPLACE, /* lists: drop what is there, then append */
+};
+
+static const struct conf_keyword {
+	const char *name;
+	enum conf_kw kw;
+	int multi; /* repeatable: values accumulate */
+} conf_keywords[] = {
+	{ "ListenAddress", CONF_KW_LISTEN_ADDRESS, 1 },
+	{ "StateDirectory", CONF_KW_STATE_DIRECTORY, 0 },
+	{ "Database", CONF_KW_DATABASE, 0 },
+	{ "HostKey", CONF_KW_HOST_KEY, 0 },
+	{ "PublicHost", CONF_KW_PUBLIC_HOST, 1 },
+	{ "TunnelAddress", CONF_KW_TUNNEL_ADDRESS, 0 },
+	{ "PortRange", CONF_KW_PORT_RANGE, 0 },
+	{ "LoginGraceTime", CONF_KW_LOGIN_GRACE_TIME, 0 },
+	{ "MaxEndpointsPerSession", CONF_KW_MAX_ENDPOINTS_PER_SESSION, 0 },
+	{ "MaxConnectionsPerEndpoint", CONF_KW_MAX_CONNECTIONS_PER_ENDPOINT,
+	    0 },
+	{ "LogLevel", CONF_KW_LOG_LEVEL, 0 },
+	{ "SyslogFacility", CONF_KW_SYSLOG_FACILITY, 0 },
+};
+
+/* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
+static const char *const conf_facilities[] = { "DAEMON", "AUTH", "LOCAL0",
+	"LOCAL1", "LOCAL2", "LOCAL3", "LOCAL4", "LOCAL5", "LOCAL6", "LOCAL7" };
+
+/*
+ * What conf_new() really allocates. The public struct comes first, so
+ * the struct conf * handed out points at this too; the -o bookkeeping
+ * lives here because struct conf has no field for it.
+ */
+struct conf_state {
+	struct conf conf;
+	uint32_t cmdline_set; /* bit (1 << kw): given by -o */
+};
+
+/* Write a reason into errbuf, if the caller gave one. */
+static void __attribute__((format(printf, 3, 4)))
+conf_err(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Copy <s> for quoting in an error: escaped and clipped to 100 bytes. */
+static char *
+conf_quote(char *buf, size_t len, const char *s)
+{
+	return log_sanitize(buf, len, s);
+}
+
+/*
+ * Parse decimal <s> (digits only: no sign, blanks or base prefix) within
+ * [min, max] into *vp. Returns 0 or PORTHOLE_ERR_INVALID_FORMAT.
+ */
+static int
+conf_parse_num(const char *s, long long min, long long max, long long *vp)
+{
+	const char *p;
+	long long v = 0;
+
+	if (*s == '\0')
+		return PORTHOLE_ERR_INVALID_FORMAT;
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return PORTHOLE_ERR_INVALID_FORMAT;
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			return PORTHOLE_ERR_INVALID_FORMAT;
+	}
+	if (v < min)
+		return PORTHOLE_ERR_INVALID_FORMAT;
+	*vp = v;
+	return 0;
+}
+
+/*
+ * Predicate: <s> is a numeric IPv4 or IPv6 address; stores its family
+ * and bytes in *afp and addr (16 bytes) when those are not NULL.
+ */
+static int
+conf_is_numeric_addr(const char *s, int *afp, unsigned char *addr)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	int af = AF_INET;
+
+	memset(buf, 0, sizeof(buf));
+	if (inet_pton(AF_INET, s, buf) != 1) {
+		af = AF_INET6;
+		if (inet_pton(AF_INET6, s, buf) != 1)
+			return 0;
+	}
+	if (afp != NULL)
+		*afp = af;
+	if (addr != NULL)
+		memcpy(addr, buf, sizeof(buf));
+	return 1;
+}
+
+/*
+ * Predicate: <s> is usable as a public host name: an IP literal, or
+ * dot-separated labels of letters, digits and inner hyphens whose last
+ * label is not all digits (so "300.1.1.1" is neither).
+ */
+static int
+conf_is_hostname(const char *s)
+{
+	const char *p;
+	size_t label = 0;
+	int alldigits = 1;
+
+	if (conf_is_numeric_addr(s, NULL, NULL))
+		return 1;
+	if (*s == '\0' || strlen(s) > CONF_HOSTNAME_MAX)
+		return 0;
+	for (p = s;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > CONF_LABEL_MAX ||
+			    p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				break;
+			label = 0;
+			alldigits = 1;
+			continue;
+		}
+		if (*p == '-') {
+			if (label == 0)
+				return 0;
+			alldigits = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+			alldigits = 0;
+		else if (*p < '0' || *p > '9')
+			return 0;
+		label++;
+	}
+	return !alldigits;
+}
+
+/* Free every ListenAddress and leave the list empty. */
+static void
+conf_clear_listen(struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nlisten; i++)
+		free(conf->listen[i].host);
+	free(conf->listen);
+	conf->listen = NULL;
+	conf->nlisten = 0;
+}
+
+/* Free every PublicHost and leave the list empty. */
+static void
+conf_clear_public_hosts(struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->npublic_hosts; i++)
+		free(conf->public_hosts[i]);
+	free(conf->public_hosts);
+	conf->public_hosts = NULL;
+	conf->npublic_hosts = 0;
+}
+
+/* Append ListenAddress host:port, taking ownership of <host>. */
+static void
+conf_add_listen(struct conf *conf, char *host, uint16_t port)
+{
+	conf->listen = xrecallocarray(conf->listen, conf->nlisten,
+	    conf->nlisten + 1, sizeof(*conf->listen));
+	conf->listen[conf->nlisten].host = host;
+	conf->listen[conf->nlisten].port = port;
+	conf->nlisten++;
+}
+
+/* Append a copy of PublicHost <host>. */
+static void
+conf_add_public_host(struct conf *conf, const char *host)
+{
+	conf->public_hosts =
+	    xrecallocarray(conf->public_hosts, conf->npublic_hosts,
+	        conf->npublic_hosts + 1, sizeof(*conf->public_hosts));
+	conf->public_hosts[conf->npublic_hosts++] = xstrdup(host);
+}
+
+/* Replace the string at *sp by a copy of <value>. */
+static void
+conf_set_str(char **sp, const char *value)
+{
+	free(*sp);
+	*sp = xstrdup(value);
+}
+
+/*
+ * Check <arg> for keyword <k> and, unless <mode> is CONF_MODE_CHECK,
+ * store it. Returns 0 or PORTHOLE_ERR_INVALID_FORMAT with a reason that
+ * names the keyword in errbuf.
+ */
+static int
+conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
+    enum conf_mode mode, char *errbuf, size_t errlen)
+{
+	char q[CONF_QUOTE_LEN];
+	char *host = NULL;
+	uint16_t port, low, high;
+	int64_t secs;
+	long long n;
+	enum log_level level;
+	size_t i;
+	int r = PORTHOLE_ERR_INVALID_FORMAT;
+
+	conf_quote(q, sizeof(q), arg);
+	if (*arg == '\0') {
+		conf_err(errbuf, errlen, "%s: empty value", k->name);
+		goto out;
+	}
+	switch (k->kw) {
+	case CONF_KW_LISTEN_ADDRESS:
+		if (net_split_hostport(arg, CONF_DEFAULT_SSH_PORT, &host,
+		        &port) != 0) {
+			conf_err(errbuf, errlen, "%s: bad address '%s'",
+			    k->name, q);
+			goto out;
+		}
+		if (!conf_is_numeric_addr(host, NULL, NULL)) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not a numeric IP address", k->name, q);
+			goto out;
+		}
+		if (mode == CONF_MODE_CHECK)
+			break;
+		if (mode == CONF_MODE_REPLACE)
+			conf_clear_listen(conf);
+		/* host now belongs to conf. */
+		conf_add_listen(conf, host, port);
+		host = NULL;
+		break;
+	case CONF_KW_STATE_DIRECTORY:
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->state_dir, arg);
+		break;
+	case CONF_KW_DATABASE:
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->database, arg);
+		break;
+	case CONF_KW_HOST_KEY:
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->host_key, arg);
+		break;
+	case CONF_KW_PUBLIC_HOST:
+		if (!conf_is_hostname(arg)) {
+			conf_err(errbuf, errlen, "%s: bad host name '%s'",
+			    k->name, q);
+			goto out;
+		}
+		if (mode == CONF_MODE_CHECK)
+			break;
+		if (mode == CONF_MODE_REPLACE)
+			conf_clear_public_hosts(conf);
+		conf_add_public_host(conf, arg);
+		break;
+	case CONF_KW_TUNNEL_ADDRESS:
+		if (!conf_is_numeric_addr(arg, NULL, NULL)) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not a numeric IP address", k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->tunnel_address, arg);
+		break;
+	case CONF_KW_PORT_RANGE:
+		if (pool_parse_range(arg, &low, &high) != 0) {
+			conf_err(errbuf, errlen, "%s: bad range '%s'", k->name,
+			    q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK) {
+			conf->port_low = low;
+			conf->port_high = high;
+		}
+		break;
+	case CONF_KW_LOGIN_GRACE_TIME:
+		if (misc_convtime(arg, &secs) != 0) {
+			conf_err(errbuf, errlen, "%s: bad time '%s'", k->name,
+			    q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->login_grace_time = secs;
+		break;
+	case CONF_KW_MAX_ENDPOINTS_PER_SESSION:
+		if (conf_parse_num(arg, 1, CONF_MAX_ENDPOINTS, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..%d",
+			    k->name, q, CONF_MAX_ENDPOINTS);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->max_endpoints_per_session = (int)n;
+		break;
+	case CONF_KW_MAX_CONNECTIONS_PER_ENDPOINT:
+		if (conf_parse_num(arg, 1, CONF_MAX_CONNECTIONS, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..%d",
+			    k->name, q, CONF_MAX_CONNECTIONS);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->max_connections_per_endpoint = (int)n;
+		break;
+	case CONF_KW_LOG_LEVEL:
+		if (log_level_parse(arg, &level) != 0) {
+			conf_err(errbuf, errlen, "%s: unknown level '%s'",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->log_level = level;
+		break;
+	case CONF_KW_SYSLOG_FACILITY:
+		if (strcasecmp(arg, "none") == 0) {
+			if (mode != CONF_MODE_CHECK)
+				conf->syslog = 0;
+			break;
+		}
+		for (i = 0;
+		     i < sizeof(conf_facilities) / sizeof(conf_facilities[0]);
+		     i++) {
+			if (strcasecmp(arg, conf_facilities[i]) == 0)
+				break;
+		}
+		if (i == sizeof(conf_facilities) / sizeof(conf_facilities[0])) {
+			conf_err(errbuf, errlen, "%s: unknown facility '%s'",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->syslog = 1;
+		break;
+	default:
+		fatal_f("keyword %s has no handler", k->name);
+	}
+	r = 0;
+out:
+	free(host);
+	return r;
+}
+
+/* Advance past blanks. */
+static char *
+conf_skip_blanks(char *p)
+{
+	return p + strspn(p, CONF_BLANKS);
+}
+
+/*
+ * Cut the next argument out of *sp in place: blanks separate arguments,
+ * one that starts with '"' runs to the next '"', and an unquoted '#'
+ * starts a comment. Returns 1 with the argument in *argp, 0 at the end
+ * of the line, or PORTHOLE_ERR_INVALID_FORMAT for an unbalanced quote.
+ */
+static int
+conf_next_arg(char **sp, char **argp)
+{
+	char *p = conf_skip_blanks(*sp), *end;
+
+	if (*p == '\0' || *p == '#') {
+		*sp = p;
+		return 0;
+	}
+	if (*p == '"') {
+		if ((end = strchr(p + 1, '"')) == NULL)
+			return PORTHOLE_ERR_INVALID_FORMAT;
+		/* The closing quote must end the argument. */
+		if (end[1] != '\0' && strchr(CONF_BLANKS, end[1]) == NULL)
+			return PORTHOLE_ERR_INVALID_FORMAT;
+		*argp = p + 1;
+	} else {
+		*argp = p;
+		end = p + strcspn(p, CONF_BLANKS);
+	}
+	if (*end != '\0')
+		*end++ = '\0';
+	*sp = end;
+	return 1;
+}
+
+/* Look a keyword up, ignoring case; NULL if unknown. */
+static const struct conf_keyword *
+conf_lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_keywords) / sizeof(conf_keywords[0]); i++) {
+		if (strcasecmp(name, conf_keywords[i].name) == 0)
+			return &conf_keywords[i];
+	}
+	return NULL;
+}
+
+/* Make a conf holding the defaults; the caller frees it with conf_free. */
+struct conf *
+conf_new(void)
+{
+	struct conf_state *st;
+	struct conf *conf;
+
+	st = xcalloc(1, sizeof(*st));
+	conf = &st->conf;
+	conf->state_dir = xstrdup(CONF_DEFAULT_STATEDIR);
+	conf->tunnel_address = xstrdup(CONF_DEFAULT_TUNNEL_ADDRESS);
+	conf->port_low = CONF_DEFAULT_PORT_LOW;
+	conf->port_high = CONF_DEFAULT_PORT_HIGH;
+	conf->login_grace_time = CONF_DEFAULT_LOGIN_GRACE;
+	conf->max_endpoints_per_session = CONF_DEFAULT_MAX_ENDPOINTS;
+	conf->max_connections_per_endpoint = CONF_DEFAULT_MAX_CONNECTIONS;
+	conf->log_level = LOG_LEVEL_INFO;
+	conf->syslog = 0;
+	return conf;
+}
+
+/* Free <conf> and everything it holds; NULL is a no-op. */
+void
+conf_free(struct conf *conf)
+{
+	if (conf == NULL)
+		return;
+	conf_clear_listen(conf);
+	conf_clear_public_hosts(conf);
+	free(conf->state_dir);
+	free(conf->database);
+	free(conf->host_key);
+	free(conf->tunnel_address);
+	/* conf is the first member of the conf_state conf_new() made. */
+	free((struct conf_state *)conf);
+}
+
+/*
+ * Apply one "Keyword value" or "Keyword=value" line. A value from -o
+ * (cmdline) wins: file lines for that keyword are still checked but not
+ * stored, and the first -o for a repeatable keyword drops the file's
+ * values.
+ */
+int
+conf_apply_line(struct conf *conf, const char *line, int cmdline, char *errbuf,
+    size_t errlen)
+{
+	struct conf_state *st = (struct conf_state *)conf;
+	const struct conf_keyword *k;
+	enum conf_mode mode = CONF_MODE_SET;
+	char *copy = NULL, *p, *kw, *arg, *extra;
+	char q[CONF_QUOTE_LEN];
+	uint32_t bit;
+	int r = PORTHOLE_ERR_INVALID_FORMAT;
+
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	copy = xstrdup(line);
+	p = conf_skip_blanks(copy);
+	if (*p == '\0' || *p == '#') {
+		r = 0;
+		goto out;
+	}
+	/* The keyword ends at a blank or '='; "Keyword = value" works too. */
+	kw = p;
+	p += strcspn(p, CONF_BLANKS "=");
+	if (*p != '\0' && *p != '=') {
+		*p++ = '\0';
+		p = conf_skip_blanks(p);
+	}
+	if (*p == '=')
+		*p++ = '\0';
+	if (*kw == '\0') {
+		conf_err(errbuf, errlen, "missing keyword");
+		goto out;
+	}
+	if ((k = conf_lookup(kw)) == NULL) {
+		conf_err(errbuf, errlen, "unknown keyword '%s'",
+		    conf_quote(q, sizeof(q), kw));
+		goto out;
+	}
+	switch (conf_next_arg(&p, &arg)) {
+	case 1:
+		break;
+	case 0:
+		conf_err(errbuf, errlen, "%s: missing value", k->name);
+		goto out;
+	default:
+		conf_err(errbuf, errlen, "%s: unbalanced quote", k->name);
+		goto out;
+	}
+	switch (conf_next_arg(&p, &extra)) {
+	case 0:
+		break;
+	case 1:
+		conf_err(errbuf, errlen, "%s: extra argument '%s'", k->name,
+		    conf_quote(q, sizeof(q), extra));
+		goto out;
+	default:
+		conf_err(errbuf, errlen, "%s: unbalanced quote", k->name);
+		goto out;
+	}
+
+	bit = 1U << k->kw;
+	if (!cmdline && (st->cmdline_set & bit) != 0) {
+		debug2_f("%s: set by -o, file value ignored", k->name);
+		mode = CONF_MODE_CHECK;
+	} else if (cmdline && (st->cmdline_set & bit) == 0 && k->multi)
+		mode = CONF_MODE_REPLACE;
+	if ((r = conf_set(conf, k, arg, mode, errbuf, errlen)) != 0)
+		goto out;
+	if (cmdline)
+		st->cmdline_set |= bit;
+	r = 0;
+out:
+	free(copy);
+	return r;
+}
+
+/* Read <path> line by line into <conf>; errors read "PATH:LINE: why". */
+int
+conf_load_file(struct conf *conf, const char *path, int must_exist,
+    char *errbuf, size_t errlen)
+{
+	FILE *f = NULL;
+	char *line = NULL;
+	char lerr[CONF_LINE_ERR_LEN];
+	size_t linesize = 0;
+	ssize_t n;
+	unsigned long lineno = 0;
+	int r = PORTHOLE_ERR_INTERNAL, saved_errno;
+
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !must_exist) {
+			debug_f("%s: not found, using defaults", path);
+			r = 0;
+			goto out;
+		}
+		saved_errno = errno;
+		conf_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+		errno = saved_errno;
+		r = PORTHOLE_ERR_SYSTEM;
+		goto out;
+	}
+	while ((n = getline(&line, &linesize, f)) != -1) {
+		lineno++;
+		if (strlen(line) != (size_t)n) {
+			conf_err(errbuf, errlen, "%s:%lu: NUL byte in line",
+			    path, lineno);
+			r = PORTHOLE_ERR_INVALID_FORMAT;
+			goto out;
+		}
+		if ((r = conf_apply_line(conf, line, 0, lerr, sizeof(lerr))) !=
+		    0) {
+			conf_err(errbuf, errlen, "%s:%lu: %s", path, lineno,
+			    lerr);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		saved_errno = errno;
+		conf_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+		errno = saved_errno;
+		r = PORTHOLE_ERR_SYSTEM;
+		goto out;
+	}
+	r = 0;
+out:
+	saved_errno = errno;
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	errno = saved_errno;
+	return r;
+}
+
+/* Make "<dir>/<name>" without doubling a trailing '/'; caller frees. */
+static char *
+conf_path_join(const char *dir, const char *name)
+{
+	char *s;
+	size_t len = strlen(dir);
+
+	if (len > 0 && dir[len - 1] == '/')
+		xasprintf(&s, "%s%s", dir, name);
+	else
+		xasprintf(&s, "%s/%s", dir, name);
+	return s;
+}
+
+/*
+ * Predicate: ListenAddress entries <a> and <b> name the same address and
+ * the same fixed port (port 0 asks for a fresh port each time).
+ */
+static int
+conf_listen_same(const struct conf_listen *a, const struct conf_listen *b)
+{
+	unsigned char aa[sizeof(struct in6_addr)], ba[sizeof(aa)];
+	int af_a, af_b;
+
+	if (a->port != b->port || a->port == 0)
+		return 0;
+	if (!conf_is_numeric_addr(a->host, &af_a, aa) ||
+	    !conf_is_numeric_addr(b->host, &af_b, ba))
+		return 0;
+	return af_a == af_b && memcmp(aa, ba, sizeof(aa)) == 0;
+}
+
+/* Fill in the derived defaults and check what spans keywords. */
+int
+conf_finish(struct conf *conf, char *errbuf, size_t errlen)
+{
+	char hostname[CONF_HOSTNAME_MAX + 2], q[CONF_QUOTE_LEN];
+	char a[CONF_QUOTE_LEN];
+	size_t i, j;
+	int r = PORTHOLE_ERR_INVALID_FORMAT;
+
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	if (conf->nlisten == 0)
+		conf_add_listen(conf, xstrdup(CONF_DEFAULT_LISTEN_HOST),
+		    CONF_DEFAULT_SSH_PORT);
+	for (i = 0; i < conf->nlisten; i++) {
+		for (j = i + 1; j < conf->nlisten; j++) {
+			if (!conf_listen_same(&conf->listen[i],
+			        &conf->listen[j]))
+				continue;
+			conf_err(errbuf, errlen,
+			    "ListenAddress: %s port %u given twice",
+			    conf_quote(a, sizeof(a), conf->listen[j].host),
+			    conf->listen[j].port);
+			goto out;
+		}
+	}
+	if (conf->database == NULL)
+		conf->database =
+		    conf_path_join(conf->state_dir, CONF_DATABASE_NAME);
+	if (conf->host_key == NULL)
+		conf->host_key =
+		    conf_path_join(conf->state_dir, CONF_HOST_KEY_NAME);
+	if (conf->npublic_hosts == 0) {
+		if (gethostname(hostname, sizeof(hostname)) == -1) {
+			conf_err(errbuf, errlen,
+			    "PublicHost: not set and gethostname failed: %s",
+			    strerror(errno));
+			goto out;
+		}
+		hostname[sizeof(hostname) - 1] = '\0';
+		if (!conf_is_hostname(hostname)) {
+			conf_err(errbuf, errlen,
+			    "PublicHost: not set and host name '%s' is not "
+			    "usable",
+			    conf_quote(q, sizeof(q), hostname));
+			goto out;
+		}
+		conf_add_public_host(conf, hostname);
+	}
+	if (conf->port_low == 0 || conf->port_low > conf->port_high) {
+		conf_err(errbuf, errlen, "PortRange: bad range %u-%u",
+		    conf->port_low, conf->port_high);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+/*
+ * Print "keyword value", quoting a value that has blanks or starts with
+ * '#' so that the line reads back as the same value.
+ */
+static void
+conf_dump_str(FILE *f, const char *keyword, const char *value)
+{
+	if (value[strcspn(value, CONF_BLANKS)] != '\0' || value[0] == '#')
+		fprintf(f, "%s \"%s\"\n", keyword, value);
+	else
+		fprintf(f, "%s %s\n", keyword, value);
+}
+
+/* Print the effective configuration as lower-case "keyword value" lines. */
+void
+conf_dump(const struct conf *conf, void *fp)
+{
+	FILE *f = fp;
+	size_t i;
+
+	for (i = 0; i < conf->nlisten; i++) {
+		if (strchr(conf->listen[i].host, ':') != NULL)
+			fprintf(f, "listenaddress [%s]:%u\n",
+			    conf->listen[i].host, conf->listen[i].port);
+		else
+			fprintf(f, "listenaddress %s:%u\n",
+			    conf->listen[i].host, conf->listen[i].port);
+	}
+	conf_dump_str(f, "statedirectory", conf->state_dir);
+	if (conf->database != NULL)
+		conf_dump_str(f, "database", conf->database);
+	if (conf->host_key != NULL)
+		conf_dump_str(f, "hostkey", conf->host_key);
+	for (i = 0; i < conf->npublic_hosts; i++)
+		fprintf(f, "publichost %s\n", conf->public_hosts[i]);
+	fprintf(f, "tunneladdress %s\n", conf->tunnel_address);
+	fprintf(f, "portrange %u-%u\n", conf->port_low, conf->port_high);
+	fprintf(f, "logingracetime %lld\n", (long long)conf->login_grace_time);
+	fprintf(f, "maxendpointspersession %d\n",
+	    conf->max_endpoints_per_session);
+	fprintf(f, "maxconnectionsperendpoint %d\n",
+	    conf->max_connections_per_endpoint);
+	fprintf(f, "loglevel %s\n", log_level_name(conf->log_level));
+	fprintf(f, "syslogfacility %s\n", conf->syslog ? "DAEMON" : "none");
+}

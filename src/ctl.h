@@ -1,0 +1,82 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#ifndef PORTHOLE_CTL_H
+#define PORTHOLE_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * portholectl: shared declarations of the admin command. portholectl.c
+ * parses the command line with token tables and dispatches to one
+ * function per command; the ctl-*.c files hold one family each.
+ */
+
+struct buf;
+struct conf;
+struct store;
+struct ctl_table;
+
+/* What every command works on; set up by main(). */
+struct ctl {
+	struct conf *conf; /* the effective configuration */
+	struct store *store; /* the opened store */
+	int json; /* --json: JSON Lines instead of a table */
+};
+
+/* The argument words of a command, borrowed from argv. */
+struct ctl_args {
+	const char *account; /* NAME or ACCOUNT (name or id) */
+	const char *source; /* key add: FILE, "-" or key text */
+	const char *fingerprint; /* key delete */
+};
+
+/* Room for a time from ctl_time() or misc_rfc3339(). */
+#define CTL_TIME_LEN 32
+
+/*
+ * Each command returns 0, or a negative PORTHOLE_ERR_* after it has
+ * reported the reason on stderr; main() turns that into exit status 1.
+ */
+int ctl_account_add(struct ctl *ctl, const struct ctl_args *args);
+int ctl_account_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_key_add(struct ctl *ctl, const struct ctl_args *args);
+int ctl_key_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_key_delete(struct ctl *ctl, const struct ctl_args *args);
+int ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_session_list(struct ctl *ctl, const struct ctl_args *args);
+
+/*
+ * A table for human output: a header row, then rows of the same number
+ * of cells, printed to stdout in aligned columns. Cells are copied, with
+ * control characters shown as '?' so that names from users and peers
+ * cannot drive the terminal. The last column is not padded; keep free
+ * text (comments) there.
+ */
+/* Header cells as arguments, ended by NULL. */
+struct ctl_table *ctl_table_new(const char *header, ...);
+/* Exactly as many cells as the header has; a NULL cell prints as "-". */
+void ctl_table_add(struct ctl_table *t, ...);
+void ctl_table_print(const struct ctl_table *t);
+void ctl_table_free(struct ctl_table *t); /* NULL is a no-op */
+
+/*
+ * Write the JSON text in <b> to stdout as one line (JSON Lines) and
+ * empty <b>.
+ */
+void ctl_json_line(struct buf *b);
+
+/*
+ * Format <ms> for human output: RFC 3339 UTC to the second
+ * ("2026-11-25T12:00:00Z"), or "-" for 0. Returns buf (CTL_TIME_LEN).
+ */
+char *ctl_time(int64_t ms, char *buf, size_t len);
+
+/*
+ * Format <host> and <port> as "host:port", with brackets around an IPv6
+ * address. The caller frees the result.
+ */
+char *ctl_hostport(const char *host, int port);
+
+#endif /* PORTHOLE_CTL_H */

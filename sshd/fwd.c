@@ -1,2 +1,328 @@
-/* stub */
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
 #include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "portholed.h"
+
+#include "cmdline.h"
+#include "conf.h"
+#include "err.h"
+#include "id.h"
+#include "log.h"
+#include "misc.h"
+#include "net.h"
+#include "pool.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define FWD_BACKLOG		1024
+#define FWD_ACCEPT_BATCH	64
+#define FWD_ADDR_MAX		255	/* longest address string we accept */
+
+/* What pool_pick's callback needs to bind a candidate port. */
+struct fwd_bind {
+	struct sess	*sess;
+	int		 fd;
+};
+
+/* pool_pick callback: try to listen on TunnelAddress:<port>. */
+static int
+fwd_try_port(uint16_t port, void *arg)
+{
+	struct fwd_bind	*fb = arg;
+
+	return net_listen(fb->sess->conf->tunnel_address, port, FWD_BACKLOG,
+	    &fb->fd);
+}
+
+/*
+ * Which public host does the address string of a forward request name?
+ * "localhost", "", "*" and the wildcard addresses mean the default
+ * PublicHost; a PublicHost names itself. Returns it, or NULL.
+ */
+static const char *
+fwd_public_host(struct sess *s, const char *addr)
+{
+	size_t	i;
+
+	if (*addr == '\0' || strcmp(addr, "localhost") == 0 ||
+	    strcmp(addr, "*") == 0 || strcmp(addr, "0.0.0.0") == 0 ||
+	    strcmp(addr, "::") == 0)
+		return s->conf->public_hosts[0];
+	for (i = 0; i < s->conf->npublic_hosts; i++) {
+		if (strcasecmp(addr, s->conf->public_hosts[i]) == 0)
+			return s->conf->public_hosts[i];
+	}
+	return NULL;
+}
+
+/* Start watching <f>'s listener: connections are accepted from now. */
+static void
+fwd_watch(struct sess *s, struct fwd *f)
+{
+	if (f->dead || f->watching || f->fd == -1)
+		return;
+	if (sess_watch(s, f->fd, &f->ep, EPOLLIN, 1) == 0)
+		f->watching = 1;
+}
+
+int
+fwd_request(struct sess *s, ssh_message msg)
+{
+	struct conf		*conf = s->conf;
+	struct store_endpoint	 row;
+	struct fwd_bind		 fb;
+	struct fwd		*f;
+	const char		*addr, *host;
+	char			 safe[FWD_ADDR_MAX + 1], reason[384];
+	uint16_t		 bound = 0;
+	int			 port, r;
+
+	addr = ssh_message_global_request_address(msg);
+	if (addr == NULL)
+		addr = "";
+	port = ssh_message_global_request_port(msg);
+	log_sanitize(safe, sizeof(safe), addr);
+	if (port < 0 || port > 65535) {
+		snprintf(reason, sizeof(reason), "port %d is out of range",
+		    port);
+		goto refuse;
+	}
+	if (strlen(addr) > FWD_ADDR_MAX) {
+		snprintf(reason, sizeof(reason), "the address is too long");
+		goto refuse;
+	}
+	if (s->nfwds >= conf->max_endpoints_per_session) {
+		snprintf(reason, sizeof(reason), "this session already has "
+		    "%d forwards (MaxEndpointsPerSession)", s->nfwds);
+		goto refuse;
+	}
+	if ((host = fwd_public_host(s, addr)) == NULL) {
+		snprintf(reason, sizeof(reason), "'%s' is not a host this "
+		    "server serves; ask for -R 0:localhost:PORT (a random "
+		    "address on %s)", safe, conf->public_hosts[0]);
+		goto refuse;
+	}
+	if (port != 0) {
+		snprintf(reason, sizeof(reason), "%s:%d is not an address "
+		    "reserved for account %s; use port 0 for a random "
+		    "address", host, port, s->account_name);
+		goto refuse;
+	}
+	fb.sess = s;
+	fb.fd = -1;
+	if ((r = pool_pick(s->pool, fwd_try_port, &fb, &bound)) != 0) {
+		if (r == PORTHOLE_ERR_EXHAUSTED)
+			snprintf(reason, sizeof(reason), "no free port is "
+			    "left on %s", host);
+		else
+			snprintf(reason, sizeof(reason), "cannot listen: %s",
+			    porthole_strerror(r));
+		goto refuse;
+	}
+
+	f = xcalloc(1, sizeof(*f));
+	f->ep.kind = EP_KIND_LISTENER;
+	f->sess = s;
+	f->id = id_new("ep");
+	f->bind_address = xstrdup(addr);
+	f->host = xstrdup(host);
+	f->port = bound;
+	f->fd = fb.fd;
+	memset(&row, 0, sizeof(row));
+	row.id = f->id;
+	row.session_id = s->id;
+	row.account_id = s->account_id;
+	row.host = f->host;
+	row.port = f->port;
+	row.bind_address = f->bind_address;
+	row.metadata = s->opts != NULL ? s->opts->metadata : NULL;
+	row.started_ms = misc_now_ms();
+	if ((r = store_endpoint_add(s->store, &row)) != 0) {
+		error_r(r, "session %s: cannot record endpoint %s", s->id,
+		    f->id);
+		close(f->fd);
+		free(f->id);
+		free(f->bind_address);
+		free(f->host);
+		free(f);
+		snprintf(reason, sizeof(reason), "internal error (store)");
+		goto refuse;
+	}
+	TAILQ_INSERT_TAIL(&s->fwds, f, entry);
+	s->nfwds++;
+	ssh_message_global_request_reply_success(msg, bound);
+	logit("session %s: endpoint %s tcp://%s:%u (asked '%s' port %d)",
+	    s->id, f->id, f->host, f->port, safe, port);
+	if (s->ready)
+		fwd_watch(s, f);
+	sess_announce(s, f);
+	return 0;
+ refuse:
+	logit("session %s: forward '%s' port %d refused: %s", s->id, safe,
+	    port, reason);
+	sess_notice(s, "remote forward '%s:%d' refused: %s", safe, port,
+	    reason);
+	return 1;
+}
+
+/* Stop <f>'s listener and end its store row; relays keep going. */
+static void
+fwd_stop(struct sess *s, struct fwd *f)
+{
+	int	r;
+
+	if (f->dead)
+		return;
+	if (f->fd != -1) {
+		if (f->watching)
+			sess_unwatch(s, f->fd);
+		close(f->fd);
+		f->fd = -1;
+	}
+	f->watching = 0;
+	f->dead = 1;
+	s->nfwds--;
+	if ((r = store_endpoint_end(s->store, f->id, misc_now_ms())) != 0)
+		error_r(r, "endpoint %s: cannot record its end", f->id);
+}
+
+int
+fwd_cancel(struct sess *s, ssh_message msg)
+{
+	struct fwd	*f;
+	const char	*addr;
+	char		 safe[FWD_ADDR_MAX + 1];
+	int		 port;
+
+	addr = ssh_message_global_request_address(msg);
+	if (addr == NULL)
+		addr = "";
+	port = ssh_message_global_request_port(msg);
+	log_sanitize(safe, sizeof(safe), addr);
+	TAILQ_FOREACH(f, &s->fwds, entry) {
+		if (!f->dead && f->port == port &&
+		    strcmp(f->bind_address, addr) == 0)
+			break;
+	}
+	if (f == NULL) {
+		verbose("session %s: cancel of unknown forward '%s' port %d",
+		    s->id, safe, port);
+		return 1;
+	}
+	logit("session %s: endpoint %s tcp://%s:%u cancelled (%llu "
+	    "connection(s) still relayed)", s->id, f->id, f->host, f->port,
+	    (unsigned long long)f->conns_open);
+	fwd_stop(s, f);
+	ssh_message_global_request_reply_success(msg, 0);
+	return 0;
+}
+
+void
+fwd_start_all(struct sess *s)
+{
+	struct fwd	*f;
+
+	TAILQ_FOREACH(f, &s->fwds, entry)
+		fwd_watch(s, f);
+}
+
+void
+fwd_resume(struct sess *s)
+{
+	struct fwd	*f;
+
+	TAILQ_FOREACH(f, &s->fwds, entry) {
+		if (f->paused) {
+			f->paused = 0;
+			fwd_watch(s, f);
+		}
+	}
+}
+
+void
+fwd_accept(struct sess *s, struct fwd *f)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	char			peer[NET_ADDRSTRLEN + 8];
+	int			fd, i;
+
+	for (i = 0; i < FWD_ACCEPT_BATCH && !f->dead; i++) {
+		len = sizeof(ss);
+		fd = accept4(f->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Stop until a relay ends, or we spin. */
+				error("endpoint %s: accept: %s", f->id,
+				    strerror(errno));
+				sess_unwatch(s, f->fd);
+				f->watching = 0;
+				f->paused = 1;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != ECONNABORTED && errno != EINTR)
+				error("endpoint %s: accept: %s", f->id,
+				    strerror(errno));
+			return;
+		}
+		if (f->conns_open >=
+		    (uint64_t)s->conf->max_connections_per_endpoint) {
+			logit("endpoint %s: refused %s: %d connections open "
+			    "(MaxConnectionsPerEndpoint)", f->id,
+			    net_sa_str((struct sockaddr *)&ss, peer,
+			    sizeof(peer)), s->conf->max_connections_per_endpoint);
+			close(fd);
+			continue;
+		}
+		relay_start(s, f, fd, (struct sockaddr *)&ss);
+	}
+}
+
+void
+fwd_unref(struct sess *s, struct fwd *f)
+{
+	if (f->refs > 0)
+		f->refs--;
+}
+
+void
+fwd_reap(struct sess *s)
+{
+	struct fwd	*f, *next;
+
+	for (f = TAILQ_FIRST(&s->fwds); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, entry);
+		if (!f->dead || f->refs > 0)
+			continue;
+		TAILQ_REMOVE(&s->fwds, f, entry);
+		free(f->id);
+		free(f->bind_address);
+		free(f->host);
+		free(f);
+	}
+}
+
+void
+fwd_close_all(struct sess *s)
+{
+	struct fwd	*f;
+
+	TAILQ_FOREACH(f, &s->fwds, entry)
+		fwd_stop(s, f);
+	TAILQ_FOREACH(f, &s->fwds, entry)
+		f->refs = 0;
+	fwd_reap(s);
+}

@@ -1,3 +1,286 @@
-/* stub */
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
 #include "config.h"
-int main(void){return 0;}
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "portholed.h"
+
+#include "compat.h"
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "misc.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define HOSTKEY_LINE_MAX	8192
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: portholed [-tTV] [-v]... [-f config_file] "
+	    "[-o keyword=value]...\n");
+	exit(2);
+}
+
+struct conf *
+portholed_load_conf(const char *path, int must_exist, char **overrides,
+    size_t noverrides)
+{
+	struct conf	*conf = conf_new();
+	char		 errbuf[512];
+	size_t		 i;
+
+	for (i = 0; i < noverrides; i++) {
+		if (conf_apply_line(conf, overrides[i], 1, errbuf,
+		    sizeof(errbuf)) != 0) {
+			error("-o %s: %s", overrides[i], errbuf);
+			goto fail;
+		}
+	}
+	if (conf_load_file(conf, path, must_exist, errbuf,
+	    sizeof(errbuf)) != 0) {
+		error("%s", errbuf);
+		goto fail;
+	}
+	if (conf_finish(conf, errbuf, sizeof(errbuf)) != 0) {
+		error("%s", errbuf);
+		goto fail;
+	}
+	return conf;
+ fail:
+	conf_free(conf);
+	return NULL;
+}
+
+/* Create directory <path> (one level) with mode 0700 if it is missing. */
+static int
+make_state_dir(const char *path)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			error("StateDirectory %s is not a directory", path);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT || mkdir(path, 0700) == -1) {
+		error("StateDirectory %s: %s", path, strerror(errno));
+		return -1;
+	}
+	logit("created state directory %s", path);
+	return 0;
+}
+
+/*
+ * Load the ed25519 host key from <path>, generating and saving it (with
+ * a .pub beside it) on first start. Returns the key, or NULL.
+ */
+static ssh_key
+hostkey_load(const char *path)
+{
+	ssh_key	 key = NULL;
+	char	*pubpath = NULL;
+	mode_t	 old;
+	int	 rc;
+
+	if (access(path, F_OK) == 0) {
+		if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL,
+		    &key) != SSH_OK) {
+			error("HostKey %s: cannot load the key", path);
+			return NULL;
+		}
+		return key;
+	}
+	if (errno != ENOENT) {
+		error("HostKey %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK) {
+		error("HostKey: cannot generate an ed25519 key");
+		return NULL;
+	}
+	/* libssh creates the files with fopen(): keep them private. */
+	old = umask(077);
+	rc = ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path);
+	if (rc == SSH_OK) {
+		xasprintf(&pubpath, "%s.pub", path);
+		umask(022);
+		rc = ssh_pki_export_pubkey_file(key, pubpath);
+	}
+	umask(old);
+	if (rc != SSH_OK) {
+		error("HostKey %s: cannot write the new key", path);
+		ssh_key_free(key);
+		free(pubpath);
+		return NULL;
+	}
+	logit("generated ed25519 host key %s", path);
+	free(pubpath);
+	return key;
+}
+
+/* Route libssh's own log lines through ours, at debug levels. */
+static void
+libssh_log_cb(int priority, const char *function, const char *buffer,
+    void *userdata)
+{
+	if (priority <= SSH_LOG_WARN)
+		debug("libssh: %s", buffer);
+	else if (priority <= SSH_LOG_INFO)
+		debug2("libssh: %s", buffer);
+	else
+		debug3("libssh: %s", buffer);
+}
+
+/*
+ * Prepare the state directory and store for a new run: rows left live
+ * by a previous run are marked ended.
+ */
+static int
+state_init(struct conf *conf)
+{
+	struct store	*store = NULL;
+	char		 errbuf[256];
+	int		 n = 0, r;
+
+	if (make_state_dir(conf->state_dir) != 0)
+		return -1;
+	if ((r = store_open(conf->database, &store, errbuf,
+	    sizeof(errbuf))) != 0) {
+		error("Database %s: %s", conf->database, errbuf);
+		return -1;
+	}
+	if ((r = store_session_end_all(store, misc_now_ms(), &n)) != 0)
+		error_r(r, "Database %s: cannot end stale sessions",
+		    conf->database);
+	else if (n > 0)
+		logit("marked %d session(s) of a previous run as ended", n);
+	store_free(store);
+	return r == 0 ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf	*conf = NULL;
+	ssh_bind	 bind = NULL;
+	ssh_key		 key = NULL;
+	const char	*path = CONF_DEFAULT_PATH;
+	char		**overrides = NULL;
+	size_t		 noverrides = 0;
+	int		 ch, test = 0, dump = 0, verbose = 0, must_exist = 0;
+	int		 level, ret = 1;
+
+	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
+	while ((ch = getopt(argc, argv, "f:o:tTvV")) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			must_exist = 1;
+			break;
+		case 'o':
+			overrides = xreallocarray(overrides, noverrides + 1,
+			    sizeof(*overrides));
+			overrides[noverrides++] = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'T':
+			dump = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("portholed %s (libssh %s, libsodium %s)\n",
+			    PACKAGE_VERSION, ssh_version(0),
+			    sodium_version_string());
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	if ((conf = portholed_load_conf(path, must_exist, overrides,
+	    noverrides)) == NULL)
+		goto out;
+	level = conf->log_level + verbose;
+	if (level > LOG_LEVEL_DEBUG3)
+		level = LOG_LEVEL_DEBUG3;
+	log_init("portholed", (enum log_level)level,
+	    conf->syslog && !test && !dump ? LOG_SINK_SYSLOG :
+	    LOG_SINK_STDERR);
+	if (dump) {
+		conf_dump(conf, stdout);
+		ret = 0;
+		goto out;
+	}
+	if (test) {
+		ret = 0;
+		goto out;
+	}
+
+	if (sodium_init() < 0) {
+		error("libsodium initialisation failed");
+		goto out;
+	}
+	if (ssh_init() != SSH_OK) {
+		error("libssh initialisation failed");
+		goto out;
+	}
+	ssh_set_log_callback(libssh_log_cb);
+	ssh_set_log_level(level >= LOG_LEVEL_DEBUG3 ? SSH_LOG_PACKET :
+	    level >= LOG_LEVEL_DEBUG2 ? SSH_LOG_PROTOCOL :
+	    level >= LOG_LEVEL_DEBUG1 ? SSH_LOG_WARN : SSH_LOG_NONE);
+
+	if (state_init(conf) != 0)
+		goto out;
+	if ((key = hostkey_load(conf->host_key)) == NULL)
+		goto out;
+	if ((bind = ssh_bind_new()) == NULL)
+		fatal("ssh_bind_new failed");
+	/* The bind owns the key from here on. */
+	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key) !=
+	    SSH_OK) {
+		error("cannot use host key %s", conf->host_key);
+		ssh_key_free(key);
+		goto out;
+	}
+	{
+		bool	process_config = false;
+
+		ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
+		    &process_config);
+	}
+	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER,
+	    "porthole_" PACKAGE_VERSION);
+
+	ret = srv_run(&conf, bind, path, must_exist, overrides, noverrides);
+ out:
+	if (bind != NULL)
+		ssh_bind_free(bind);
+	conf_free(conf);
+	free(overrides);
+	ssh_finalize();
+	return ret;
+}

@@ -1,2 +1,461 @@
-/* stub */
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
 #include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portholed.h"
+
+#include "compat.h"
+#include "log.h"
+#include "net.h"
+#include "xmalloc.h"
+
+/*
+ * Relaying one public connection through one forwarded-tcpip channel.
+ *
+ * Public client -> channel: recv() at most the channel's send window
+ * into <up>, write it with ssh_channel_write(); what the window did not
+ * take stays in <up> and reading stops until it drains.
+ *
+ * Channel -> public client: the data callback send()s straight to the
+ * socket; what the socket does not take is copied into <down> (up to
+ * RELAY_BUFSZ) and the rest is left in libssh's channel buffer by
+ * returning a short count. Because libssh only re-grows the receive
+ * window while its buffer is small, that is real back-pressure: memory
+ * stays bounded by RELAY_BUFSZ plus one libssh window. When the socket
+ * is writable again, <down> is sent and libssh's buffer is drained with
+ * ssh_channel_read_nonblocking().
+ *
+ * Half-close passes through both ways: EOF from the client becomes a
+ * channel EOF once <up> is written; a channel EOF becomes
+ * shutdown(SHUT_WR) once everything before it is sent.
+ */
+
+#define RELAY_BUFSZ		(64 * 1024)
+#define RELAY_READ_BUDGET	(256 * 1024)	/* per wake-up, fairness */
+
+static void	relay_kill(struct sess *, struct relay *, const char *);
+
+/* Bring the socket's epoll interest in line with the relay's state. */
+static void
+relay_set_events(struct sess *s, struct relay *r)
+{
+	uint32_t	ev = 0;
+
+	if (r->fd == -1)
+		return;
+	if (r->state == RELAY_OPEN) {
+		if (!r->tcp_eof && r->up_len == 0 &&
+		    ssh_channel_window_size(r->chan) > 0)
+			ev |= EPOLLIN;
+		if (r->down_len > 0 || r->chan_pending)
+			ev |= EPOLLOUT;
+	}
+	if (ev == r->events)
+		return;
+	/*
+	 * A socket with nothing to wait for leaves the set entirely, or a
+	 * hang-up would be reported over and over while we cannot act.
+	 */
+	if (ev == 0)
+		sess_unwatch(s, r->fd);
+	else
+		(void)sess_watch(s, r->fd, &r->ep, ev, r->events == 0);
+	r->events = ev;
+}
+
+/* Channel EOF, once nothing is left in <up>. */
+static void
+relay_send_eof(struct sess *s, struct relay *r)
+{
+	if (r->eof_sent || r->up_len > 0)
+		return;
+	r->eof_sent = 1;
+	/* SSH_AGAIN only means the flush is pending. */
+	if (ssh_channel_send_eof(r->chan) == SSH_ERROR)
+		relay_kill(s, r, "cannot send EOF on the channel");
+}
+
+/* Write <up> into the channel as far as its window allows. */
+static void
+relay_flush_up(struct sess *s, struct relay *r)
+{
+	int	w;
+
+	if (r->up_len == 0)
+		return;
+	w = ssh_channel_write(r->chan, r->up + r->up_off,
+	    (uint32_t)r->up_len);
+	if (r->state != RELAY_OPEN)
+		return;	/* a nested callback ended it */
+	if (w < 0) {
+		relay_kill(s, r, "channel write failed");
+		return;
+	}
+	r->up_off += (size_t)w;
+	r->up_len -= (size_t)w;
+	if (r->up_len == 0) {
+		r->up_off = 0;
+		if (r->tcp_eof)
+			relay_send_eof(s, r);
+	}
+}
+
+/* Read from the public client into the channel. */
+static void
+relay_read_up(struct sess *s, struct relay *r)
+{
+	size_t		budget = RELAY_READ_BUDGET, want;
+	uint32_t	win;
+	ssize_t		n;
+
+	while (r->state == RELAY_OPEN && !r->tcp_eof && r->up_len == 0 &&
+	    budget > 0) {
+		if ((win = ssh_channel_window_size(r->chan)) == 0)
+			break;
+		want = win < RELAY_BUFSZ ? win : RELAY_BUFSZ;
+		n = recv(r->fd, r->up, want, 0);
+		if (n > 0) {
+			r->bytes_in += (uint64_t)n;
+			r->fwd->bytes_in += (uint64_t)n;
+			budget -= (size_t)n < budget ? (size_t)n : budget;
+			r->up_off = 0;
+			r->up_len = (size_t)n;
+			relay_flush_up(s, r);
+		} else if (n == 0) {
+			r->tcp_eof = 1;
+			relay_send_eof(s, r);
+		} else {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			relay_kill(s, r, strerror(errno));
+		}
+	}
+}
+
+/* Send <down>, then whatever libssh still holds, to the public client. */
+static void
+relay_write_down(struct sess *s, struct relay *r)
+{
+	ssize_t	n;
+	int	got;
+
+	while (r->state == RELAY_OPEN) {
+		if (r->down_len > 0) {
+			n = send(r->fd, r->down + r->down_off, r->down_len,
+			    MSG_NOSIGNAL);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				if (errno != EAGAIN && errno != EWOULDBLOCK)
+					relay_kill(s, r, strerror(errno));
+				return;
+			}
+			r->bytes_out += (uint64_t)n;
+			r->fwd->bytes_out += (uint64_t)n;
+			r->down_off += (size_t)n;
+			r->down_len -= (size_t)n;
+			if (r->down_len > 0)
+				return;
+			r->down_off = 0;
+			continue;
+		}
+		if (!r->chan_pending)
+			break;
+		got = ssh_channel_read_nonblocking(r->chan, r->down,
+		    RELAY_BUFSZ, 0);
+		if (r->state != RELAY_OPEN)
+			return;
+		if (got > 0) {
+			r->down_off = 0;
+			r->down_len = (size_t)got;
+			if (got < RELAY_BUFSZ)
+				r->chan_pending = 0;
+			continue;
+		}
+		r->chan_pending = 0;
+		if (got == SSH_EOF)
+			r->chan_eof = 1;
+		else if (got < 0)
+			r->chan_closed = 1;
+	}
+	if (r->state == RELAY_OPEN && r->chan_eof && r->down_len == 0 &&
+	    !r->chan_pending && !r->shut_wr) {
+		r->shut_wr = 1;
+		if (shutdown(r->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+			relay_kill(s, r, strerror(errno));
+	}
+}
+
+/* Data from the channel: send it on, keep or refuse what won't fit. */
+static int
+relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
+    int is_stderr, void *ud)
+{
+	struct relay	*r = ud;
+	struct sess	*s = r->sess;
+	size_t		 rest, copy;
+	ssize_t		 n;
+
+	if (is_stderr || r->state != RELAY_OPEN || r->shut_wr)
+		return (int)len;	/* nobody to deliver it to */
+	if (r->down_len > 0) {
+		r->chan_pending = 1;
+		relay_set_events(s, r);
+		return 0;
+	}
+	n = send(r->fd, data, len, MSG_NOSIGNAL);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			relay_kill(s, r, strerror(errno));
+			return (int)len;
+		}
+		n = 0;
+	}
+	r->bytes_out += (uint64_t)n;
+	r->fwd->bytes_out += (uint64_t)n;
+	rest = len - (size_t)n;
+	if (rest == 0)
+		return (int)len;
+	copy = rest < RELAY_BUFSZ ? rest : RELAY_BUFSZ;
+	memcpy(r->down, (unsigned char *)data + n, copy);
+	r->down_off = 0;
+	r->down_len = copy;
+	if (copy < rest)
+		r->chan_pending = 1;
+	relay_set_events(s, r);
+	return (int)((size_t)n + copy);
+}
+
+static void
+relay_chan_eof(ssh_session ssh, ssh_channel chan, void *ud)
+{
+	struct relay	*r = ud;
+
+	r->chan_eof = 1;
+	if (r->state == RELAY_OPEN && r->down_len == 0 && !r->chan_pending)
+		relay_write_down(r->sess, r);
+}
+
+static void
+relay_chan_close(ssh_session ssh, ssh_channel chan, void *ud)
+{
+	struct relay	*r = ud;
+
+	r->chan_closed = 1;
+}
+
+/*
+ * End relay <r>: close the public socket now; the channel is closed
+ * and everything freed in relay_service(). A channel whose open is
+ * still pending is kept until the client answers (freeing it earlier
+ * would leave the client holding a connection forever).
+ */
+static void
+relay_kill(struct sess *s, struct relay *r, const char *why)
+{
+	if (r->state == RELAY_DEAD)
+		return;
+	debug("endpoint %s: connection from %s port %u ended: %s (in %llu, "
+	    "out %llu)", r->fwd->id, r->peer_ip, r->peer_port, why,
+	    (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out);
+	if (r->fd != -1) {
+		if (r->events != 0)
+			sess_unwatch(s, r->fd);
+		close(r->fd);
+		r->fd = -1;
+		r->events = 0;
+	}
+	if (r->state == RELAY_OPENING)
+		r->abandoned = 1;
+	else
+		r->state = RELAY_DEAD;
+}
+
+/* The client accepted the forwarded-tcpip open: start relaying. */
+static void
+relay_opened(struct sess *s, struct relay *r)
+{
+	r->state = RELAY_OPEN;
+	if (r->abandoned) {
+		relay_kill(s, r, "public client left before the open");
+		return;
+	}
+	memset(&r->cb, 0, sizeof(r->cb));
+	r->cb.userdata = r;
+	r->cb.channel_data_function = relay_chan_data;
+	r->cb.channel_eof_function = relay_chan_eof;
+	r->cb.channel_close_function = relay_chan_close;
+	ssh_callbacks_init(&r->cb);
+	ssh_set_channel_callbacks(r->chan, &r->cb);
+	r->up = xmalloc(RELAY_BUFSZ);
+	r->down = xmalloc(RELAY_BUFSZ);
+	/* Data (or EOF) may have come with the confirmation: drain it. */
+	r->chan_pending = 1;
+	relay_set_events(s, r);
+}
+
+void
+relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
+{
+	struct relay	*r;
+	int		 one = 1, rc;
+
+	r = xcalloc(1, sizeof(*r));
+	r->ep.kind = EP_KIND_RELAY;
+	r->sess = s;
+	r->fwd = f;
+	f->refs++;
+	r->fd = fd;
+	r->state = RELAY_OPENING;
+	if (net_ntop(peer, r->peer_ip, sizeof(r->peer_ip), &r->peer_port) != 0)
+		strlcpy(r->peer_ip, "0.0.0.0", sizeof(r->peer_ip));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	TAILQ_INSERT_TAIL(&s->relays, r, entry);
+	f->conns_open++;
+	f->conns_total++;
+	debug("endpoint %s: connection from %s port %u", f->id, r->peer_ip,
+	    r->peer_port);
+	if ((r->chan = ssh_channel_new(s->ssh)) == NULL) {
+		r->state = RELAY_OPEN;	/* nothing pending to wait for */
+		relay_kill(s, r, "cannot make a channel");
+		return;
+	}
+	/*
+	 * The open carries exactly the address string the client asked
+	 * for and the port we bound: OpenSSH matches both to find the
+	 * forward. Until the client answers the socket is not read.
+	 */
+	rc = ssh_channel_open_reverse_forward(r->chan, f->bind_address,
+	    f->port, r->peer_ip, r->peer_port);
+	if (rc == SSH_OK)
+		relay_opened(s, r);
+	else if (rc == SSH_ERROR) {
+		r->state = RELAY_OPEN;
+		relay_kill(s, r, ssh_get_error(s->ssh));
+	}
+}
+
+void
+relay_io(struct sess *s, struct relay *r, uint32_t events)
+{
+	if (r->state != RELAY_OPEN || r->fd == -1)
+		return;
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		relay_read_up(s, r);
+	if (r->state == RELAY_OPEN && (events & (EPOLLOUT | EPOLLERR)))
+		relay_write_down(s, r);
+	if (r->state == RELAY_OPEN)
+		relay_set_events(s, r);
+}
+
+/* Is relay <r> finished in both directions? */
+static int
+relay_is_done(struct relay *r)
+{
+	if (r->eof_sent && r->shut_wr)
+		return 1;
+	/* Closed by the client: nothing more can come. */
+	if ((r->chan_closed || ssh_channel_is_closed(r->chan)) &&
+	    r->down_len == 0 && !r->chan_pending)
+		return 1;
+	return 0;
+}
+
+/* Free a dead relay: close its channel and drop its references. */
+static void
+relay_free(struct sess *s, struct relay *r)
+{
+	TAILQ_REMOVE(&s->relays, r, entry);
+	if (r->chan != NULL) {
+		ssh_remove_channel_callbacks(r->chan, &r->cb);
+		if (!ssh_channel_is_closed(r->chan))
+			ssh_channel_close(r->chan);
+		ssh_channel_free(r->chan);
+	}
+	r->fwd->conns_open--;
+	fwd_unref(s, r->fwd);
+	free(r->up);
+	free(r->down);
+	free(r);
+}
+
+void
+relay_service(struct sess *s)
+{
+	struct relay	*r, *next;
+	int		 rc, freed = 0;
+
+	for (r = TAILQ_FIRST(&s->relays); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		switch (r->state) {
+		case RELAY_OPENING:
+			rc = ssh_channel_open_reverse_forward(r->chan,
+			    r->fwd->bind_address, r->fwd->port, r->peer_ip,
+			    r->peer_port);
+			if (rc == SSH_OK)
+				relay_opened(s, r);
+			else if (rc != SSH_AGAIN) {
+				r->state = RELAY_OPEN;
+				relay_kill(s, r, "the client refused the "
+				    "connection (is the local service up?)");
+			}
+			break;
+		case RELAY_OPEN:
+			/* The window may have grown since the last write. */
+			if (r->up_len > 0)
+				relay_flush_up(s, r);
+			if (r->state == RELAY_OPEN && relay_is_done(r))
+				relay_kill(s, r, "closed");
+			if (r->state == RELAY_OPEN)
+				relay_set_events(s, r);
+			break;
+		case RELAY_DEAD:
+			break;
+		}
+	}
+	for (r = TAILQ_FIRST(&s->relays); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->state == RELAY_DEAD) {
+			relay_free(s, r);
+			freed = 1;
+		}
+	}
+	fwd_reap(s);
+	if (freed)
+		fwd_resume(s);
+}
+
+void
+relay_close_all(struct sess *s)
+{
+	struct relay	*r;
+
+	while ((r = TAILQ_FIRST(&s->relays)) != NULL) {
+		TAILQ_REMOVE(&s->relays, r, entry);
+		if (r->fd != -1)
+			close(r->fd);
+		/* ssh_disconnect() frees the channels themselves. */
+		if (r->chan != NULL)
+			ssh_remove_channel_callbacks(r->chan, &r->cb);
+		r->fwd->conns_open--;
+		fwd_unref(s, r->fwd);
+		free(r->up);
+		free(r->down);
+		free(r);
+	}
+}

@@ -1,2 +1,360 @@
-/* stub */
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portholed.h"
+
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "misc.h"
+#include "net.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define SRV_BACKLOG		128
+#define SRV_ACCEPT_BATCH	16
+#define SRV_SHUTDOWN_MS		10000
+
+/* The write end of this process's signal pipe, for the handler. */
+static int	sig_wfd = -1;
+
+/* The parent's state. */
+struct srv {
+	struct conf	**confp;
+	ssh_bind	  bind;
+	struct store	 *store;
+	struct pollfd	 *pfds;		/* [0] signals, then listeners */
+	size_t		  npfds;
+	pid_t		 *kids;
+	size_t		  nkids;
+	size_t		  kidsalloc;
+};
+
+/* Signal handler: note the signal in the self-pipe. */
+static void
+sig_handler(int sig)
+{
+	int		saved_errno = errno;
+	unsigned char	c = (unsigned char)sig;
+
+	if (write(sig_wfd, &c, 1) == -1) {
+		/* Pipe full: a wake-up is already pending. */
+	}
+	errno = saved_errno;
+}
+
+int
+srv_signals_init(void)
+{
+	struct sigaction	sa;
+	int			p[2];
+
+	if (sig_wfd != -1)
+		close(sig_wfd);
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2: %s", strerror(errno));
+	sig_wfd = p[1];
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = sig_handler;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	return p[0];
+}
+
+unsigned int
+srv_signals_read(int fd)
+{
+	unsigned char	buf[64];
+	unsigned int	bits = 0;
+	ssize_t		n, i;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			switch (buf[i]) {
+			case SIGTERM:
+			case SIGINT:
+				bits |= SRV_SIG_TERM;
+				break;
+			case SIGHUP:
+				bits |= SRV_SIG_HUP;
+				break;
+			case SIGCHLD:
+				bits |= SRV_SIG_CHLD;
+				break;
+			}
+		}
+	}
+	return bits;
+}
+
+/* Remember child <pid>. */
+static void
+srv_kid_add(struct srv *srv, pid_t pid)
+{
+	if (srv->nkids == srv->kidsalloc) {
+		srv->kidsalloc = srv->kidsalloc ? srv->kidsalloc * 2 : 64;
+		srv->kids = xreallocarray(srv->kids, srv->kidsalloc,
+		    sizeof(*srv->kids));
+	}
+	srv->kids[srv->nkids++] = pid;
+}
+
+/* Forget child <pid>; returns 1 if it was ours. */
+static int
+srv_kid_del(struct srv *srv, pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nkids; i++) {
+		if (srv->kids[i] == pid) {
+			srv->kids[i] = srv->kids[--srv->nkids];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Reap exited children and end the store rows each one left behind (a
+ * child that exits cleanly has ended its own; one that was killed has
+ * not).
+ */
+static void
+srv_reap(struct srv *srv)
+{
+	pid_t	pid;
+	int	status, n, r;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (!srv_kid_del(srv, pid))
+			continue;
+		if (WIFSIGNALED(status))
+			verbose("session process %ld killed by signal %d",
+			    (long)pid, WTERMSIG(status));
+		else
+			debug("session process %ld exited with status %d",
+			    (long)pid, WEXITSTATUS(status));
+		n = 0;
+		if ((r = store_session_end_pid(srv->store, pid, misc_now_ms(),
+		    &n)) != 0)
+			error_r(r, "cannot end the sessions of process %ld",
+			    (long)pid);
+		else if (n > 0)
+			logit("ended %d session(s) left by process %ld", n,
+			    (long)pid);
+	}
+}
+
+/* Bind every ListenAddress and print where we listen. */
+static int
+srv_listen(struct srv *srv)
+{
+	struct conf	*conf = *srv->confp;
+	char		 host[NET_ADDRSTRLEN];
+	uint16_t	 port;
+	size_t		 i;
+	int		 fd, r;
+
+	srv->npfds = conf->nlisten + 1;
+	srv->pfds = xcalloc(srv->npfds, sizeof(*srv->pfds));
+	for (i = 0; i < conf->nlisten; i++) {
+		r = net_listen(conf->listen[i].host, conf->listen[i].port,
+		    SRV_BACKLOG, &fd);
+		if (r != 0) {
+			error_r(r, "ListenAddress %s port %u",
+			    conf->listen[i].host, conf->listen[i].port);
+			return -1;
+		}
+		srv->pfds[i + 1].fd = fd;
+		srv->pfds[i + 1].events = POLLIN;
+		if ((r = net_local_port(fd, &port)) != 0) {
+			error_r(r, "getsockname");
+			return -1;
+		}
+		if (strchr(conf->listen[i].host, ':') != NULL)
+			snprintf(host, sizeof(host), "[%s]",
+			    conf->listen[i].host);
+		else
+			snprintf(host, sizeof(host), "%s",
+			    conf->listen[i].host);
+		/* The readiness line scripts wait for; always printed. */
+		fprintf(stderr, "portholed: listening on %s:%u\n", host, port);
+		fflush(stderr);
+	}
+	return 0;
+}
+
+/* Accept one connection on <lfd> and fork a session process for it. */
+static int
+srv_accept(struct srv *srv, int lfd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 peer[NET_ADDRSTRLEN + 8];
+	size_t			 i;
+	pid_t			 pid;
+	int			 fd, sigfd;
+
+	/* libssh expects a blocking socket: no SOCK_NONBLOCK. */
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != ECONNABORTED && errno != EINTR)
+			error("accept: %s", strerror(errno));
+		return -1;
+	}
+	net_sa_str((struct sockaddr *)&ss, peer, sizeof(peer));
+	if ((pid = fork()) == -1) {
+		error("fork for %s: %s", peer, strerror(errno));
+		close(fd);
+		return 0;
+	}
+	if (pid == 0) {
+		/* Child: keep only the connection. */
+		for (i = 0; i < srv->npfds; i++)
+			close(srv->pfds[i].fd);
+		sigfd = srv_signals_init();
+		exit(sess_main(*srv->confp, srv->bind, fd, sigfd));
+	}
+	debug("connection from %s: session process %ld", peer, (long)pid);
+	srv_kid_add(srv, pid);
+	close(fd);
+	return 0;
+}
+
+/* Re-read the configuration for sessions started from now on. */
+static void
+srv_reload(struct srv *srv, const char *path, int must_exist,
+    char **overrides, size_t noverrides)
+{
+	struct conf	*conf;
+
+	if ((conf = portholed_load_conf(path, must_exist, overrides,
+	    noverrides)) == NULL) {
+		error("SIGHUP: configuration not reloaded");
+		return;
+	}
+	conf_free(*srv->confp);
+	*srv->confp = conf;
+	logit("SIGHUP: configuration reloaded (ListenAddress changes need "
+	    "a restart)");
+}
+
+/*
+ * Orderly shutdown: stop listening, ask every session to end, wait for
+ * them (SIGKILL after SRV_SHUTDOWN_MS), and clean up their rows.
+ */
+static void
+srv_shutdown(struct srv *srv)
+{
+	int64_t	deadline;
+	size_t	i;
+	int	left;
+
+	for (i = 1; i < srv->npfds; i++) {
+		close(srv->pfds[i].fd);
+		srv->pfds[i].fd = -1;
+	}
+	logit("shutting down %zu session(s)", srv->nkids);
+	for (i = 0; i < srv->nkids; i++)
+		kill(srv->kids[i], SIGTERM);
+	deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
+	while (srv->nkids > 0) {
+		left = (int)(deadline - misc_monotonic_ms());
+		if (left <= 0) {
+			for (i = 0; i < srv->nkids; i++)
+				kill(srv->kids[i], SIGKILL);
+			deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
+			left = SRV_SHUTDOWN_MS;
+		}
+		if (poll(srv->pfds, 1, left) == -1 && errno != EINTR)
+			break;
+		(void)srv_signals_read(srv->pfds[0].fd);
+		srv_reap(srv);
+	}
+}
+
+int
+srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
+    int conf_must_exist, char **overrides, size_t noverrides)
+{
+	struct srv	 srv;
+	char		 errbuf[256];
+	unsigned int	 sigs;
+	size_t		 i;
+	int		 n, ret = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.confp = confp;
+	srv.bind = bind;
+	if (store_open((*confp)->database, &srv.store, errbuf,
+	    sizeof(errbuf)) != 0) {
+		error("Database %s: %s", (*confp)->database, errbuf);
+		goto out;
+	}
+	if (srv_listen(&srv) != 0)
+		goto out;
+	srv.pfds[0].fd = srv_signals_init();
+	srv.pfds[0].events = POLLIN;
+
+	for (;;) {
+		if (poll(srv.pfds, srv.npfds, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			error("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (srv.pfds[0].revents & POLLIN) {
+			sigs = srv_signals_read(srv.pfds[0].fd);
+			if (sigs & SRV_SIG_CHLD)
+				srv_reap(&srv);
+			if (sigs & SRV_SIG_HUP)
+				srv_reload(&srv, conf_path, conf_must_exist,
+				    overrides, noverrides);
+			if (sigs & SRV_SIG_TERM) {
+				srv_shutdown(&srv);
+				logit("exiting");
+				ret = 0;
+				goto out;
+			}
+		}
+		for (i = 1; i < srv.npfds; i++) {
+			if ((srv.pfds[i].revents & POLLIN) == 0)
+				continue;
+			for (n = 0; n < SRV_ACCEPT_BATCH; n++) {
+				if (srv_accept(&srv, srv.pfds[i].fd) != 0)
+					break;
+			}
+		}
+	}
+ out:
+	for (i = 0; i < srv.npfds; i++) {
+		if (srv.pfds[i].fd > 0)
+			close(srv.pfds[i].fd);
+	}
+	free(srv.pfds);
+	free(srv.kids);
+	store_free(srv.store);
+	return ret;
+}

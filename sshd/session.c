@@ -1,2 +1,730 @@
-/* stub */
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
 #include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portholed.h"
+
+#include "buf.h"
+#include "cmdline.h"
+#include "conf.h"
+#include "err.h"
+#include "id.h"
+#include "json.h"
+#include "compat.h"
+#include "log.h"
+#include "misc.h"
+#include "net.h"
+#include "pool.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/*
+ * How long after authentication the forwards wait for the session's
+ * command before serving with defaults (ssh -N opens no channel), and
+ * the longest they wait once a session channel is open.
+ */
+#define SESS_READY_GRACE_MS	1000
+#define SESS_READY_MAX_MS	10000
+/* Longest wait in one ssh_event_dopoll, so timers are seen. */
+#define SESS_POLL_MAX_MS	1000
+/* Time allowed to flush the last packets before disconnecting. */
+#define SESS_FLUSH_MS		2000
+#define SESS_EPOLL_BATCH	64
+
+/* Translate "\n" to "\r\n" when the client has a pty (its tty is raw). */
+static void
+sess_write(struct sess *s, int is_stderr, const char *text)
+{
+	struct buf	*b = NULL;
+	const char	*p;
+	size_t		 len;
+
+	if (s->chan == NULL || !ssh_channel_is_open(s->chan))
+		return;
+	if (s->pty) {
+		b = buf_new();
+		for (p = text; *p != '\0'; p++) {
+			if (*p == '\n')
+				buf_putc(b, '\r');
+			buf_putc(b, *p);
+		}
+		text = buf_str(b);
+	}
+	len = strlen(text);
+	/*
+	 * A few lines into a fresh 2 MiB session window: these never
+	 * block, and a short write only means the client is gone.
+	 */
+	if (is_stderr)
+		(void)ssh_channel_write_stderr(s->chan, text, (uint32_t)len);
+	else
+		(void)ssh_channel_write(s->chan, text, (uint32_t)len);
+	buf_free(b);
+}
+
+void
+sess_notice(struct sess *s, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal_f("out of memory");
+	va_end(ap);
+	if (s->opts != NULL && s->opts->json) {
+		struct buf	*b = buf_new();
+
+		buf_puts(b, "{\"type\":\"error\"");
+		json_kv_str(b, 0, "code", "notice");
+		json_kv_str(b, 0, "message", msg);
+		buf_puts(b, "}\n");
+		sess_write(s, 0, buf_str(b));
+		buf_free(b);
+	} else if (s->command_done) {
+		sess_write(s, 1, "porthole: ");
+		sess_write(s, 1, msg);
+		sess_write(s, 1, "\n");
+	} else {
+		/* Before the command: keep it for when the channel speaks. */
+		if (s->pending_notices == NULL)
+			s->pending_notices = buf_new();
+		buf_printf(s->pending_notices, "porthole: %s\n", msg);
+	}
+	free(msg);
+}
+
+void
+sess_output(struct sess *s, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal_f("out of memory");
+	va_end(ap);
+	sess_write(s, 0, msg);
+	free(msg);
+}
+
+int
+sess_watch(struct sess *s, int fd, struct ep_item *item, uint32_t events,
+    int add)
+{
+	struct epoll_event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = item;
+	if (epoll_ctl(s->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd,
+	    &ev) == -1) {
+		error_f("epoll_ctl fd %d: %s", fd, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+sess_unwatch(struct sess *s, int fd)
+{
+	if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL) == -1 &&
+	    errno != ENOENT && errno != EBADF)
+		error_f("epoll_ctl del fd %d: %s", fd, strerror(errno));
+}
+
+/* Announce one endpoint on the session channel. */
+void
+sess_announce(struct sess *s, struct fwd *f)
+{
+	struct buf	*b;
+
+	if (!s->command_done)
+		return;
+	b = buf_new();
+	if (s->opts->json) {
+		buf_puts(b, "{\"type\":\"endpoint\"");
+		json_kv_str(b, 0, "id", f->id);
+		buf_printf(b, ",\"url\":\"tcp://%s:%u\"", f->host, f->port);
+		buf_printf(b, ",\"hostport\":\"%s:%u\"}\n", f->host, f->port);
+	} else
+		buf_printf(b, "Forwarding  tcp://%s:%u\n", f->host, f->port);
+	sess_write(s, 0, buf_str(b));
+	buf_free(b);
+}
+
+/* The session's options are known: let the forwards accept. */
+static void
+sess_set_ready(struct sess *s)
+{
+	if (s->ready)
+		return;
+	s->ready = 1;
+	fwd_start_all(s);
+}
+
+/*
+ * End the session from our side: exit status on the session channel
+ * (which makes ssh exit with it), then disconnect.
+ */
+static void
+sess_finish(struct sess *s, int status)
+{
+	if (s->chan != NULL && ssh_channel_is_open(s->chan)) {
+		ssh_channel_request_send_exit_status(s->chan, status);
+		ssh_channel_send_eof(s->chan);
+		ssh_channel_close(s->chan);
+	}
+	s->quit = 1;
+}
+
+/* Run the session command (exec, or NULL for a shell request). */
+static void
+sess_command(struct sess *s, const char *command)
+{
+	struct cmdline	*cl = NULL;
+	struct fwd	*f;
+	char		 errbuf[256];
+
+	if (s->command_done)
+		return;
+	if (cmdline_parse(command, &cl, errbuf, sizeof(errbuf)) != 0) {
+		s->command_done = 1;
+		sess_write(s, 1, "porthole: ");
+		sess_write(s, 1, errbuf);
+		sess_write(s, 1, "\n");
+		verbose("session %s: bad command: %s", s->id, errbuf);
+		sess_finish(s, 2);
+		return;
+	}
+	if (cl->help) {
+		s->command_done = 1;
+		sess_write(s, 0, cmdline_usage());
+		cmdline_free(cl);
+		sess_finish(s, 0);
+		return;
+	}
+	if (cl->proxy_proto != 0 || cl->ncidr_allow != 0 ||
+	    cl->ncidr_deny != 0) {
+		s->command_done = 1;
+		sess_write(s, 1, "porthole: --proxy-proto and --cidr-* are "
+		    "not available on this server yet\n");
+		cmdline_free(cl);
+		sess_finish(s, 2);
+		return;
+	}
+	s->opts = cl;
+	s->command_done = 1;
+	if (s->pending_notices != NULL) {
+		if (cl->json) {
+			/* Re-issue each held line as a JSON error object. */
+			char	*held = buf_steal(s->pending_notices), *line;
+			char	*save = NULL;
+
+			for (line = strtok_r(held, "\n", &save); line != NULL;
+			    line = strtok_r(NULL, "\n", &save))
+				sess_notice(s, "%s", line + strlen("porthole: "));
+			free(held);
+		} else
+			sess_write(s, 1, buf_str(s->pending_notices));
+		buf_free(s->pending_notices);
+		s->pending_notices = NULL;
+	}
+	if (!cl->json) {
+		sess_output(s, "porthole (Ctrl+C to quit)\n\n");
+		sess_output(s, "Account     %s\n", s->account_name);
+	}
+	TAILQ_FOREACH(f, &s->fwds, entry) {
+		if (!f->dead)
+			sess_announce(s, f);
+	}
+	sess_set_ready(s);
+}
+
+static int
+sess_pty_cb(ssh_session ssh, ssh_channel chan, const char *term, int w,
+    int h, int pw, int ph, void *ud)
+{
+	struct sess	*s = ud;
+
+	s->pty = 1;
+	return 0;
+}
+
+static int
+sess_window_change_cb(ssh_session ssh, ssh_channel chan, int w, int h,
+    int pw, int ph, void *ud)
+{
+	return 0;
+}
+
+static int
+sess_shell_cb(ssh_session ssh, ssh_channel chan, void *ud)
+{
+	sess_command(ud, NULL);
+	return 0;
+}
+
+static int
+sess_exec_cb(ssh_session ssh, ssh_channel chan, const char *command,
+    void *ud)
+{
+	sess_command(ud, command);
+	return 0;
+}
+
+/*
+ * Agent forwarding has no failure reply in libssh 0.10 once a callback
+ * exists, and OpenSSH asks without want_reply, so say it in words.
+ */
+static void
+sess_agent_cb(ssh_session ssh, ssh_channel chan, void *ud)
+{
+	struct sess	*s = ud;
+
+	verbose("session %s: agent forwarding refused", s->id);
+	sess_notice(s, "agent forwarding is not supported by this server");
+}
+
+/* Bytes typed into the session channel: Ctrl+C on a pty ends it. */
+static int
+sess_data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
+    int is_stderr, void *ud)
+{
+	struct sess	*s = ud;
+
+	if (s->pty && memchr(data, 0x03, len) != NULL) {
+		verbose("session %s: Ctrl+C from the client", s->id);
+		sess_finish(s, 0);
+	}
+	return (int)len;
+}
+
+static void
+sess_chan_eof_cb(ssh_session ssh, ssh_channel chan, void *ud)
+{
+	/* stdin at EOF (ssh </dev/null): the forwards go on. */
+}
+
+static void
+sess_chan_close_cb(ssh_session ssh, ssh_channel chan, void *ud)
+{
+	struct sess	*s = ud;
+
+	debug("session %s: session channel closed by the client", s->id);
+	s->chan_closed = 1;
+}
+
+/* A session channel is opening: accept the first, refuse others. */
+ssh_channel
+sess_channel_open(ssh_session ssh, void *ud)
+{
+	struct sess	*s = ud;
+
+	if (s->chan != NULL) {
+		verbose("session %s: refused a second session channel",
+		    s->id);
+		return NULL;
+	}
+	if ((s->chan = ssh_channel_new(ssh)) == NULL)
+		return NULL;
+	memset(&s->chan_cb, 0, sizeof(s->chan_cb));
+	s->chan_cb.userdata = s;
+	s->chan_cb.channel_data_function = sess_data_cb;
+	s->chan_cb.channel_eof_function = sess_chan_eof_cb;
+	s->chan_cb.channel_close_function = sess_chan_close_cb;
+	s->chan_cb.channel_pty_request_function = sess_pty_cb;
+	s->chan_cb.channel_pty_window_change_function = sess_window_change_cb;
+	s->chan_cb.channel_shell_request_function = sess_shell_cb;
+	s->chan_cb.channel_exec_request_function = sess_exec_cb;
+	s->chan_cb.channel_auth_agent_req_function = sess_agent_cb;
+	ssh_callbacks_init(&s->chan_cb);
+	ssh_set_channel_callbacks(s->chan, &s->chan_cb);
+	s->chan_seen = 1;
+	return s->chan;
+}
+
+/* Channel opens other than "session": never allowed. */
+static int
+sess_channel_open_msg(struct sess *s, ssh_message msg)
+{
+	char	addr[128];
+
+	switch (ssh_message_subtype(msg)) {
+	case SSH_CHANNEL_DIRECT_TCPIP:
+		log_sanitize(addr, sizeof(addr),
+		    ssh_message_channel_request_open_destination(msg));
+		verbose("session %s: refused direct-tcpip to %s:%d",
+		    s->id, addr,
+		    ssh_message_channel_request_open_destination_port(msg));
+		sess_notice(s, "local forwarding (ssh -L, -D, -W) is not "
+		    "allowed by this server; it only serves ssh -R");
+		break;
+	case SSH_CHANNEL_X11:
+		sess_notice(s, "X11 forwarding is not supported by this "
+		    "server");
+		break;
+	default:
+		verbose("session %s: refused channel open of type %d", s->id,
+		    ssh_message_subtype(msg));
+		sess_notice(s, "this kind of channel is not allowed by this "
+		    "server; it only serves ssh -R");
+		break;
+	}
+	return 1;
+}
+
+/* Session channel requests without a callback of their own. */
+static int
+sess_channel_req_msg(struct sess *s, ssh_message msg)
+{
+	char	name[64];
+
+	switch (ssh_message_subtype(msg)) {
+	case SSH_CHANNEL_REQUEST_X11:
+		verbose("session %s: refused X11 forwarding", s->id);
+		sess_notice(s, "X11 forwarding is not supported by this "
+		    "server");
+		break;
+	case SSH_CHANNEL_REQUEST_SUBSYSTEM:
+		log_sanitize(name, sizeof(name),
+		    ssh_message_channel_request_subsystem(msg));
+		verbose("session %s: refused subsystem %s", s->id, name);
+		sess_notice(s, "subsystem '%s' is not supported by this "
+		    "server (no sftp, no shell; try 'tcp --help')", name);
+		if (!s->command_done) {
+			s->command_done = 1;
+			sess_finish(s, 2);
+		}
+		break;
+	default:
+		/* env and the like: refused quietly, as sshd does. */
+		break;
+	}
+	return 1;
+}
+
+/* libssh's message callback: requests no other callback took. */
+static int
+sess_message_cb(ssh_session ssh, ssh_message msg, void *ud)
+{
+	struct sess	*s = ud;
+
+	switch (ssh_message_type(msg)) {
+	case SSH_REQUEST_AUTH:
+		return auth_message(s, msg);
+	case SSH_REQUEST_GLOBAL:
+		switch (ssh_message_subtype(msg)) {
+		case SSH_GLOBAL_REQUEST_TCPIP_FORWARD:
+			return fwd_request(s, msg);
+		case SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD:
+			return fwd_cancel(s, msg);
+		default:
+			return 1;
+		}
+	case SSH_REQUEST_CHANNEL_OPEN:
+		return sess_channel_open_msg(s, msg);
+	case SSH_REQUEST_CHANNEL:
+		return sess_channel_req_msg(s, msg);
+	default:
+		return 1;
+	}
+}
+
+/* Readable epoll set: dispatch our own sockets' events. */
+static int
+sess_epoll_cb(socket_t fd, int revents, void *ud)
+{
+	struct sess		*s = ud;
+	struct epoll_event	 evs[SESS_EPOLL_BATCH];
+	struct ep_item		*item;
+	unsigned int		 sigs;
+	int			 i, n;
+
+	n = epoll_wait(s->epfd, evs, SESS_EPOLL_BATCH, 0);
+	for (i = 0; i < n; i++) {
+		item = evs[i].data.ptr;
+		switch (item->kind) {
+		case EP_KIND_SIGNAL:
+			sigs = srv_signals_read(s->sigfd);
+			if (sigs & SRV_SIG_TERM)
+				s->terminate = 1;
+			break;
+		case EP_KIND_LISTENER:
+			fwd_accept(s, (struct fwd *)item);
+			break;
+		case EP_KIND_RELAY:
+			relay_io(s, (struct relay *)item, evs[i].events);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Called by auth.c once a credential is accepted. */
+int
+sess_login(struct sess *s, const char *account_id, const char *account_name,
+    const char *credential)
+{
+	struct store_session	row;
+	int			r;
+
+	s->id = id_new("ss");
+	s->account_id = xstrdup(account_id);
+	s->account_name = xstrdup(account_name);
+	s->credential = xstrdup(credential);
+	memset(&row, 0, sizeof(row));
+	row.id = s->id;
+	row.account_id = s->account_id;
+	row.pid = (int64_t)getpid();
+	row.client_ip = s->client_ip;
+	row.client_port = s->client_port;
+	row.user = s->user;
+	row.credential = s->credential;
+	row.started_ms = misc_now_ms();
+	if ((r = store_session_add(s->store, &row)) != 0) {
+		error_r(r, "session %s: cannot record the session", s->id);
+		return -1;
+	}
+	s->authenticated = 1;
+	s->ready_deadline = misc_monotonic_ms() + SESS_READY_GRACE_MS;
+	logit("session %s: account %s from %s port %u (%s)", s->id,
+	    s->account_name, s->client_ip, s->client_port, s->credential);
+	return 0;
+}
+
+/* The poll timeout until the next timer of this session. */
+static int
+sess_timeout(struct sess *s)
+{
+	int64_t	now = misc_monotonic_ms(), next = now + SESS_POLL_MAX_MS;
+
+	if (!s->authenticated && s->login_deadline != 0 &&
+	    s->login_deadline < next)
+		next = s->login_deadline;
+	if (s->authenticated && !s->ready && s->ready_deadline < next)
+		next = s->ready_deadline;
+	return next > now ? (int)(next - now) : 0;
+}
+
+/* Timers and state changes that do not come from a socket. */
+static void
+sess_tick(struct sess *s)
+{
+	int64_t	now = misc_monotonic_ms();
+
+	if (s->terminate && !s->quit) {
+		logit("session %s: server shutting down", s->id ? s->id : "-");
+		sess_notice(s, "the server is shutting down");
+		sess_finish(s, 255);
+	}
+	if (!s->authenticated && s->login_deadline != 0 &&
+	    now >= s->login_deadline) {
+		logit("connection from %s port %u: login grace time exceeded",
+		    s->client_ip, s->client_port);
+		s->quit = 1;
+	}
+	if (s->authenticated && !s->ready && now >= s->ready_deadline) {
+		/*
+		 * No command yet. Without a session channel (ssh -N) serve
+		 * with defaults; with one, give the command a little longer.
+		 */
+		if (!s->chan_seen || s->chan_closed ||
+		    now >= s->ready_deadline - SESS_READY_GRACE_MS +
+		    SESS_READY_MAX_MS) {
+			debug("session %s: no command; serving with defaults",
+			    s->id);
+			sess_set_ready(s);
+		} else
+			s->ready_deadline = now + 100;
+	}
+	if (s->chan_closed && s->chan != NULL) {
+		ssh_remove_channel_callbacks(s->chan, &s->chan_cb);
+		ssh_channel_close(s->chan);
+		ssh_channel_free(s->chan);
+		s->chan = NULL;
+	}
+}
+
+/* Has the SSH connection ended (disconnect, EOF or error)? */
+static int
+sess_closed(struct sess *s)
+{
+	return !ssh_is_connected(s->ssh) ||
+	    (ssh_get_status(s->ssh) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0;
+}
+
+/* Send what libssh still holds, for at most SESS_FLUSH_MS. */
+static void
+sess_flush(struct sess *s)
+{
+	int64_t	deadline = misc_monotonic_ms() + SESS_FLUSH_MS;
+
+	while ((ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) &&
+	    ssh_is_connected(s->ssh) && misc_monotonic_ms() < deadline) {
+		if (ssh_event_dopoll(s->event, 100) == SSH_ERROR)
+			break;
+	}
+}
+
+/* Take the peer's address off the accepted socket. */
+static void
+sess_peer(struct sess *s, int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+
+	strlcpy(s->client_ip, "?", sizeof(s->client_ip));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		net_ntop((struct sockaddr *)&ss, s->client_ip,
+		    sizeof(s->client_ip), &s->client_port);
+}
+
+int
+sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
+{
+	struct sess	*s;
+	char		 errbuf[256];
+	int		 rc, errors = 0, ret = 1;
+
+	s = xcalloc(1, sizeof(*s));
+	s->conf = conf;
+	s->sigfd = sigfd;
+	s->epfd = -1;
+	s->sig_ep.kind = EP_KIND_SIGNAL;
+	TAILQ_INIT(&s->fwds);
+	TAILQ_INIT(&s->relays);
+	sess_peer(s, fd);
+	if (conf->login_grace_time > 0)
+		s->login_deadline = misc_monotonic_ms() +
+		    conf->login_grace_time * 1000;
+
+	if (store_open(conf->database, &s->store, errbuf,
+	    sizeof(errbuf)) != 0) {
+		error("Database %s: %s", conf->database, errbuf);
+		close(fd);
+		goto out;
+	}
+	if ((s->pool = pool_new(conf->port_low, conf->port_high)) == NULL)
+		fatal("bad PortRange");
+	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1: %s", strerror(errno));
+	if (sess_watch(s, sigfd, &s->sig_ep, EPOLLIN, 1) != 0)
+		goto out;
+
+	if ((s->ssh = ssh_new()) == NULL)
+		fatal("ssh_new failed");
+	if (ssh_bind_accept_fd(bind, s->ssh, fd) != SSH_OK) {
+		error("connection from %s: %s", s->client_ip,
+		    ssh_get_error(bind));
+		close(fd);
+		goto out;
+	}
+	auth_setup(s);
+	ssh_set_message_callback(s->ssh, sess_message_cb, s);
+	ssh_set_blocking(s->ssh, 0);
+
+	/* The session joins the event only after the first kex call. */
+	if ((s->event = ssh_event_new()) == NULL)
+		fatal("ssh_event_new failed");
+	rc = ssh_handle_key_exchange(s->ssh);
+	if (rc == SSH_ERROR ||
+	    ssh_event_add_session(s->event, s->ssh) != SSH_OK ||
+	    ssh_event_add_fd(s->event, s->epfd, POLLIN, sess_epoll_cb,
+	    s) != SSH_OK) {
+		verbose("connection from %s port %u: key exchange: %s",
+		    s->client_ip, s->client_port, ssh_get_error(s->ssh));
+		goto out;
+	}
+	while (rc == SSH_AGAIN && !s->quit) {
+		ssh_event_dopoll(s->event, sess_timeout(s));
+		if (sess_closed(s))
+			break;
+		sess_tick(s);
+		rc = ssh_handle_key_exchange(s->ssh);
+	}
+	if (rc != SSH_OK) {
+		if (!s->quit)
+			verbose("connection from %s port %u: key exchange: %s",
+			    s->client_ip, s->client_port,
+			    ssh_get_error(s->ssh));
+		goto out;
+	}
+
+	while (!s->quit) {
+		rc = ssh_event_dopoll(s->event, sess_timeout(s));
+		if (sess_closed(s)) {
+			debug("session %s: connection closed",
+			    s->id ? s->id : "-");
+			break;
+		}
+		relay_service(s);
+		sess_tick(s);
+		if (rc != SSH_ERROR)
+			errors = 0;
+		else if (errno != EINTR && ++errors > 100) {
+			/* A fault that does not go away: don't spin on it. */
+			error("session %s: event loop: %s", s->id,
+			    ssh_get_error(s->ssh));
+			break;
+		}
+	}
+	ret = 0;
+ out:
+	relay_close_all(s);
+	fwd_close_all(s);
+	if (s->ssh != NULL) {
+		if (!sess_closed(s) && s->event != NULL)
+			sess_flush(s);
+		if (s->chan != NULL)
+			ssh_remove_channel_callbacks(s->chan, &s->chan_cb);
+		if (s->event != NULL) {
+			ssh_event_remove_fd(s->event, s->epfd);
+			ssh_event_remove_session(s->event, s->ssh);
+		}
+		/* ssh_disconnect frees the channels too. */
+		ssh_disconnect(s->ssh);
+		s->chan = NULL;
+	}
+	if (s->id != NULL) {
+		int	r;
+
+		/* NOT_FOUND: the parent or an admin ended it already. */
+		if ((r = store_session_end(s->store, s->id,
+		    misc_now_ms())) != 0 && r != PORTHOLE_ERR_NOT_FOUND)
+			error_r(r, "session %s: cannot record its end", s->id);
+		logit("session %s: ended", s->id);
+	}
+	if (s->event != NULL)
+		ssh_event_free(s->event);
+	if (s->ssh != NULL)
+		ssh_free(s->ssh);
+	ssh_bind_free(bind);
+	if (s->epfd != -1)
+		close(s->epfd);
+	close(sigfd);
+	store_free(s->store);
+	pool_free(s->pool);
+	cmdline_free(s->opts);
+	buf_free(s->pending_notices);
+	free(s->id);
+	free(s->account_id);
+	free(s->account_name);
+	free(s->credential);
+	free(s->user);
+	free(s);
+	return ret;
+}

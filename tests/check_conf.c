@@ -1,0 +1,809 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include "conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "err.h"
+#include "log.h"
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define ERRLEN   256
+
+/* A line that applies cleanly, and a line conf_dump then prints. */
+static const struct {
+	const char *line;
+	const char *dump;
+} line_ok[] = {
+	{ "ListenAddress 127.0.0.1:8022", "listenaddress 127.0.0.1:8022" },
+	{ "ListenAddress 127.0.0.1", "listenaddress 127.0.0.1:2222" },
+	{ "ListenAddress 127.0.0.1:0", "listenaddress 127.0.0.1:0" },
+	{ "ListenAddress [::1]:0", "listenaddress [::1]:0" },
+	{ "ListenAddress [2001:db8::1]:22", "listenaddress [2001:db8::1]:22" },
+	{ "ListenAddress ::1", "listenaddress [::1]:2222" },
+	{ "ListenAddress [::]", "listenaddress [::]:2222" },
+	{ "ListenAddress 0.0.0.0:65535", "listenaddress 0.0.0.0:65535" },
+	{ "ListenAddress=10.0.0.1:22", "listenaddress 10.0.0.1:22" },
+	{ "ListenAddress = 10.0.0.2:22", "listenaddress 10.0.0.2:22" },
+	{ "  LISTENADDRESS\t192.0.2.1:1  # comment",
+	    "listenaddress 192.0.2.1:1" },
+	{ "listenaddress \"127.0.0.1:9\"\r\n", "listenaddress 127.0.0.1:9" },
+	{ "StateDirectory /srv/porthole", "statedirectory /srv/porthole" },
+	{ "StateDirectory \"/srv/my state\"",
+	    "statedirectory \"/srv/my state\"" },
+	{ "StateDirectory \"#odd\"", "statedirectory \"#odd\"" },
+	{ "Database /tmp/x.db", "database /tmp/x.db" },
+	{ "database=relative.db", "database relative.db" },
+	{ "HostKey /etc/porthole/key", "hostkey /etc/porthole/key" },
+	{ "PublicHost tunnel.example.com", "publichost tunnel.example.com" },
+	{ "PublicHost localhost", "publichost localhost" },
+	{ "PublicHost a-b.C0.example", "publichost a-b.C0.example" },
+	{ "PublicHost 1a.example", "publichost 1a.example" },
+	{ "PublicHost 192.0.2.7", "publichost 192.0.2.7" },
+	{ "PublicHost 2001:db8::7", "publichost 2001:db8::7" },
+	{ "TunnelAddress 127.0.0.1", "tunneladdress 127.0.0.1" },
+	{ "TunnelAddress ::", "tunneladdress ::" },
+	{ "PortRange 20000-20010", "portrange 20000-20010" },
+	{ "PortRange 1-65535", "portrange 1-65535" },
+	{ "PortRange 5000", "portrange 5000-5000" },
+	{ "PortRange 7-7", "portrange 7-7" },
+	{ "LoginGraceTime 1h30m", "logingracetime 5400" },
+	{ "LoginGraceTime 45", "logingracetime 45" },
+	{ "LoginGraceTime 0", "logingracetime 0" },
+	{ "MaxEndpointsPerSession 1", "maxendpointspersession 1" },
+	{ "MaxEndpointsPerSession 1000", "maxendpointspersession 1000" },
+	{ "MaxConnectionsPerEndpoint 1", "maxconnectionsperendpoint 1" },
+	{ "MaxConnectionsPerEndpoint 65535",
+	    "maxconnectionsperendpoint 65535" },
+	{ "LogLevel QUIET", "loglevel QUIET" },
+	{ "loglevel verbose", "loglevel VERBOSE" },
+	{ "LogLevel debug3", "loglevel DEBUG3" },
+	{ "SyslogFacility AUTH", "syslogfacility DAEMON" },
+	{ "SyslogFacility daemon", "syslogfacility DAEMON" },
+	{ "SyslogFacility local7", "syslogfacility DAEMON" },
+	{ "SyslogFacility LOCAL0", "syslogfacility DAEMON" },
+	{ "SyslogFacility none", "syslogfacility none" },
+	{ "SyslogFacility NONE", "syslogfacility none" },
+};
+
+/* Lines that change nothing. */
+static const char *const line_noop[] = {
+	"",
+	"   ",
+	"\t\r\n",
+	"#",
+	"# ListenAddress 1.2.3.4:5",
+	"   # PortRange 1-2",
+	"\t#LogLevel DEBUG",
+};
+
+/* A line that must fail, and the exact reason. */
+static const struct {
+	const char *line;
+	const char *err;
+} line_bad[] = {
+	{ "Foo bar", "unknown keyword 'Foo'" },
+	{ "ListenAddres 1.2.3.4", "unknown keyword 'ListenAddres'" },
+	{ "AllowAnonymous yes", "unknown keyword 'AllowAnonymous'" },
+	{ "Bad\001Key 1", "unknown keyword 'Bad\\001Key'" },
+	{ "=value", "missing keyword" },
+	{ "  = value", "missing keyword" },
+	{ "ListenAddress", "ListenAddress: missing value" },
+	{ "listenaddress   ", "ListenAddress: missing value" },
+	{ "ListenAddress=", "ListenAddress: missing value" },
+	{ "ListenAddress # comment", "ListenAddress: missing value" },
+	{ "ListenAddress 1.2.3.4 5.6.7.8",
+	    "ListenAddress: extra argument '5.6.7.8'" },
+	{ "ListenAddress \"1.2.3.4", "ListenAddress: unbalanced quote" },
+	{ "ListenAddress 1.2.3.4 \"x", "ListenAddress: unbalanced quote" },
+	{ "ListenAddress \"1.2.3.4\"x", "ListenAddress: unbalanced quote" },
+	{ "ListenAddress \"\"", "ListenAddress: empty value" },
+	{ "ListenAddress localhost:22",
+	    "ListenAddress: 'localhost:22' is not a numeric IP address" },
+	{ "ListenAddress 1.2.3:22",
+	    "ListenAddress: '1.2.3:22' is not a numeric IP address" },
+	{ "ListenAddress 1.2.3.4:65536",
+	    "ListenAddress: bad address '1.2.3.4:65536'" },
+	{ "ListenAddress 1.2.3.4:", "ListenAddress: bad address '1.2.3.4:'" },
+	{ "ListenAddress :22", "ListenAddress: bad address ':22'" },
+	{ "ListenAddress 1.2.3.4:-1",
+	    "ListenAddress: bad address '1.2.3.4:-1'" },
+	{ "ListenAddress 1.2.3.4:+22",
+	    "ListenAddress: bad address '1.2.3.4:+22'" },
+	{ "ListenAddress 1.2.3.4:0x16",
+	    "ListenAddress: bad address '1.2.3.4:0x16'" },
+	{ "ListenAddress [::1", "ListenAddress: bad address '[::1'" },
+	{ "ListenAddress [::1]22", "ListenAddress: bad address '[::1]22'" },
+	{ "ListenAddress []:22", "ListenAddress: bad address '[]:22'" },
+	{ "StateDirectory \"\"", "StateDirectory: empty value" },
+	{ "StateDirectory \"/a b", "StateDirectory: unbalanced quote" },
+	{ "StateDirectory /a /b", "StateDirectory: extra argument '/b'" },
+	{ "Database", "Database: missing value" },
+	{ "HostKey", "HostKey: missing value" },
+	{ "PublicHost bad_host", "PublicHost: bad host name 'bad_host'" },
+	{ "PublicHost -a.example", "PublicHost: bad host name '-a.example'" },
+	{ "PublicHost a-.example", "PublicHost: bad host name 'a-.example'" },
+	{ "PublicHost a..example", "PublicHost: bad host name 'a..example'" },
+	{ "PublicHost .example", "PublicHost: bad host name '.example'" },
+	{ "PublicHost example.", "PublicHost: bad host name 'example.'" },
+	{ "PublicHost 300.1.1.1", "PublicHost: bad host name '300.1.1.1'" },
+	{ "PublicHost 1234", "PublicHost: bad host name '1234'" },
+	{ "PublicHost [::1]", "PublicHost: bad host name '[::1]'" },
+	{ "PublicHost h\xc3\xa9.example",
+	    "PublicHost: bad host name 'h\\303\\251.example'" },
+	{ "PublicHost "
+	  "a123456789012345678901234567890123456789012345678901234567890123."
+	  "example",
+	    "PublicHost: bad host name "
+	    "'a123456789012345678901234567890123456789012345678901234567890123"
+	    ".example'" },
+	{ "PublicHost tunnel example.com",
+	    "PublicHost: extra argument 'example.com'" },
+	{ "PublicHost \"tunnel example.com\"",
+	    "PublicHost: bad host name 'tunnel example.com'" },
+	{ "TunnelAddress example.com",
+	    "TunnelAddress: 'example.com' is not a numeric IP address" },
+	{ "TunnelAddress 127.0.0.1:80",
+	    "TunnelAddress: '127.0.0.1:80' is not a numeric IP address" },
+	{ "PortRange 9-1", "PortRange: bad range '9-1'" },
+	{ "PortRange 0-10", "PortRange: bad range '0-10'" },
+	{ "PortRange 0", "PortRange: bad range '0'" },
+	{ "PortRange 1-65536", "PortRange: bad range '1-65536'" },
+	{ "PortRange 1-", "PortRange: bad range '1-'" },
+	{ "PortRange -5", "PortRange: bad range '-5'" },
+	{ "PortRange a-b", "PortRange: bad range 'a-b'" },
+	{ "PortRange 1-2-3", "PortRange: bad range '1-2-3'" },
+	{ "PortRange 1--2", "PortRange: bad range '1--2'" },
+	{ "PortRange 10 - 20", "PortRange: extra argument '-'" },
+	{ "LoginGraceTime 1x", "LoginGraceTime: bad time '1x'" },
+	{ "LoginGraceTime -1", "LoginGraceTime: bad time '-1'" },
+	{ "LoginGraceTime 99999999999",
+	    "LoginGraceTime: bad time '99999999999'" },
+	{ "MaxEndpointsPerSession 0",
+	    "MaxEndpointsPerSession: '0' is not in 1..1000" },
+	{ "MaxEndpointsPerSession 1001",
+	    "MaxEndpointsPerSession: '1001' is not in 1..1000" },
+	{ "MaxEndpointsPerSession -5",
+	    "MaxEndpointsPerSession: '-5' is not in 1..1000" },
+	{ "MaxEndpointsPerSession 99999999999999999999999",
+	    "MaxEndpointsPerSession: '99999999999999999999999' is not in "
+	    "1..1000" },
+	{ "MaxEndpointsPerSession 1e3",
+	    "MaxEndpointsPerSession: '1e3' is not in 1..1000" },
+	{ "MaxConnectionsPerEndpoint 0",
+	    "MaxConnectionsPerEndpoint: '0' is not in 1..65535" },
+	{ "MaxConnectionsPerEndpoint 65536",
+	    "MaxConnectionsPerEndpoint: '65536' is not in 1..65535" },
+	{ "LogLevel loud", "LogLevel: unknown level 'loud'" },
+	{ "LogLevel", "LogLevel: missing value" },
+	{ "SyslogFacility LOCAL8",
+	    "SyslogFacility: unknown facility 'LOCAL8'" },
+	{ "SyslogFacility USER", "SyslogFacility: unknown facility 'USER'" },
+};
+
+/* Return what conf_dump prints, after a '\n' so every line has one. */
+static char *
+dump_str(const struct conf *conf)
+{
+	FILE *f;
+	char *s = NULL;
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(f = open_memstream(&s, &len));
+	fputc('\n', f);
+	conf_dump(conf, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return s;
+}
+
+/* Predicate: the dump of <conf> has the line <line>. */
+static int
+dump_has(const struct conf *conf, const char *line)
+{
+	char *dump, *want;
+	int found;
+
+	dump = dump_str(conf);
+	ck_assert_int_ne(asprintf(&want, "\n%s\n", line), -1);
+	found = strstr(dump, want) != NULL;
+	free(want);
+	free(dump);
+	return found;
+}
+
+/* Apply <line> and insist that it works. */
+static void
+apply_ok(struct conf *conf, const char *line, int cmdline)
+{
+	char err[ERRLEN];
+	int r;
+
+	r = conf_apply_line(conf, line, cmdline, err, sizeof(err));
+	ck_assert_msg(r == 0, "'%s': %d %s", line, r, err);
+	ck_assert_str_eq(err, "");
+}
+
+/* Write <text> (of <len> bytes) to a new temporary file; caller unlinks. */
+static char *
+write_tmp(const char *text, size_t len)
+{
+	char *path;
+	int fd;
+
+	path = strdup("/tmp/check_conf.XXXXXX");
+	ck_assert_ptr_nonnull(path);
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+	return path;
+}
+
+/* conf_new holds the documented defaults and nothing derived yet. */
+START_TEST(test_defaults)
+{
+	struct conf *conf = conf_new();
+
+	ck_assert_uint_eq(conf->nlisten, 0);
+	ck_assert_ptr_null(conf->listen);
+	ck_assert_str_eq(conf->state_dir, CONF_DEFAULT_STATEDIR);
+	ck_assert_ptr_null(conf->database);
+	ck_assert_ptr_null(conf->host_key);
+	ck_assert_uint_eq(conf->npublic_hosts, 0);
+	ck_assert_str_eq(conf->tunnel_address, "0.0.0.0");
+	ck_assert_uint_eq(conf->port_low, 10000);
+	ck_assert_uint_eq(conf->port_high, 59999);
+	ck_assert_int_eq(conf->login_grace_time, 120);
+	ck_assert_int_eq(conf->max_endpoints_per_session, 16);
+	ck_assert_int_eq(conf->max_connections_per_endpoint, 1024);
+	ck_assert_int_eq(conf->log_level, LOG_LEVEL_INFO);
+	ck_assert_int_eq(conf->syslog, 0);
+	conf_free(conf);
+	conf_free(NULL);
+}
+END_TEST
+
+/* Each good line applies, and the dump shows the value. */
+START_TEST(test_line_ok)
+{
+	struct conf *conf = conf_new();
+
+	apply_ok(conf, line_ok[_i].line, 0);
+	ck_assert_msg(dump_has(conf, line_ok[_i].dump), "'%s': no '%s'",
+	    line_ok[_i].line, line_ok[_i].dump);
+	conf_free(conf);
+}
+END_TEST
+
+/* The same lines given as -o behave the same. */
+START_TEST(test_line_ok_cmdline)
+{
+	struct conf *conf = conf_new();
+
+	apply_ok(conf, line_ok[_i].line, 1);
+	ck_assert_msg(dump_has(conf, line_ok[_i].dump), "'%s': no '%s'",
+	    line_ok[_i].line, line_ok[_i].dump);
+	conf_free(conf);
+}
+END_TEST
+
+/* Blank and comment lines succeed and change nothing. */
+START_TEST(test_line_noop)
+{
+	struct conf *conf = conf_new(), *fresh = conf_new();
+	char *a, *b;
+
+	apply_ok(conf, line_noop[_i], 0);
+	a = dump_str(conf);
+	b = dump_str(fresh);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	conf_free(conf);
+	conf_free(fresh);
+}
+END_TEST
+
+/* Each bad line fails with its reason and leaves the conf unchanged. */
+START_TEST(test_line_bad)
+{
+	struct conf *conf = conf_new(), *fresh = conf_new();
+	char err[ERRLEN];
+	char *a, *b;
+
+	ck_assert_int_eq(conf_apply_line(conf, line_bad[_i].line, 0, err,
+	                     sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_str_eq(err, line_bad[_i].err);
+	a = dump_str(conf);
+	b = dump_str(fresh);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	/* The -o form fails the same way. */
+	ck_assert_int_eq(conf_apply_line(conf, line_bad[_i].line, 1, err,
+	                     sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_str_eq(err, line_bad[_i].err);
+	conf_free(conf);
+	conf_free(fresh);
+}
+END_TEST
+
+/* errbuf may be NULL, and a short one is clipped but terminated. */
+START_TEST(test_errbuf)
+{
+	struct conf *conf = conf_new();
+	char err[8];
+
+	ck_assert_int_eq(conf_apply_line(conf, "Nope 1", 0, NULL, 0),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_int_eq(conf_apply_line(conf, "Nope 1", 0, err, sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_str_eq(err, "unknown");
+	conf_free(conf);
+}
+END_TEST
+
+/* Values land in the struct fields, not just in the dump. */
+START_TEST(test_fields)
+{
+	struct conf *conf = conf_new();
+
+	apply_ok(conf, "ListenAddress 127.0.0.1:0", 0);
+	apply_ok(conf, "ListenAddress [::1]:2200", 0);
+	apply_ok(conf, "PublicHost a.example", 0);
+	apply_ok(conf, "PublicHost b.example", 0);
+	apply_ok(conf, "PortRange 30000-30009", 0);
+	apply_ok(conf, "LoginGraceTime 2m", 0);
+	apply_ok(conf, "MaxEndpointsPerSession 3", 0);
+	apply_ok(conf, "MaxConnectionsPerEndpoint 7", 0);
+	apply_ok(conf, "LogLevel DEBUG2", 0);
+	apply_ok(conf, "SyslogFacility LOCAL3", 0);
+	apply_ok(conf, "TunnelAddress 127.0.0.2", 0);
+	ck_assert_uint_eq(conf->nlisten, 2);
+	ck_assert_str_eq(conf->listen[0].host, "127.0.0.1");
+	ck_assert_uint_eq(conf->listen[0].port, 0);
+	ck_assert_str_eq(conf->listen[1].host, "::1");
+	ck_assert_uint_eq(conf->listen[1].port, 2200);
+	ck_assert_uint_eq(conf->npublic_hosts, 2);
+	ck_assert_str_eq(conf->public_hosts[0], "a.example");
+	ck_assert_str_eq(conf->public_hosts[1], "b.example");
+	ck_assert_uint_eq(conf->port_low, 30000);
+	ck_assert_uint_eq(conf->port_high, 30009);
+	ck_assert_int_eq(conf->login_grace_time, 120);
+	ck_assert_int_eq(conf->max_endpoints_per_session, 3);
+	ck_assert_int_eq(conf->max_connections_per_endpoint, 7);
+	ck_assert_int_eq(conf->log_level, LOG_LEVEL_DEBUG2);
+	ck_assert_int_eq(conf->syslog, 1);
+	ck_assert_str_eq(conf->tunnel_address, "127.0.0.2");
+	/* Within one source a later scalar wins. */
+	apply_ok(conf, "LogLevel ERROR", 0);
+	apply_ok(conf, "SyslogFacility none", 0);
+	ck_assert_int_eq(conf->log_level, LOG_LEVEL_ERROR);
+	ck_assert_int_eq(conf->syslog, 0);
+	conf_free(conf);
+}
+END_TEST
+
+/* -o first, then the file: -o values win, repeated -o accumulate. */
+START_TEST(test_cmdline_first)
+{
+	struct conf *conf = conf_new();
+
+	apply_ok(conf, "ListenAddress=127.0.0.1:0", 1);
+	apply_ok(conf, "ListenAddress=[::1]:0", 1);
+	apply_ok(conf, "LogLevel=DEBUG3", 1);
+	apply_ok(conf, "PublicHost=o.example", 1);
+	/* The file's lines for those keywords are ignored. */
+	apply_ok(conf, "ListenAddress 0.0.0.0:22", 0);
+	apply_ok(conf, "LogLevel ERROR", 0);
+	apply_ok(conf, "PublicHost f.example", 0);
+	/* Keywords -o did not touch still come from the file. */
+	apply_ok(conf, "PortRange 40000-40001", 0);
+	ck_assert_uint_eq(conf->nlisten, 2);
+	ck_assert_str_eq(conf->listen[0].host, "127.0.0.1");
+	ck_assert_str_eq(conf->listen[1].host, "::1");
+	ck_assert_int_eq(conf->log_level, LOG_LEVEL_DEBUG3);
+	ck_assert_uint_eq(conf->npublic_hosts, 1);
+	ck_assert_str_eq(conf->public_hosts[0], "o.example");
+	ck_assert_uint_eq(conf->port_low, 40000);
+	conf_free(conf);
+}
+END_TEST
+
+/* File first, then -o: the first -o replaces the file's list. */
+START_TEST(test_cmdline_after_file)
+{
+	struct conf *conf = conf_new();
+
+	apply_ok(conf, "ListenAddress 0.0.0.0:22", 0);
+	apply_ok(conf, "ListenAddress 0.0.0.0:23", 0);
+	apply_ok(conf, "PublicHost a.example", 0);
+	apply_ok(conf, "PublicHost b.example", 0);
+	apply_ok(conf, "LoginGraceTime 10", 0);
+	apply_ok(conf, "ListenAddress=127.0.0.1:1", 1);
+	ck_assert_uint_eq(conf->nlisten, 1);
+	apply_ok(conf, "ListenAddress=127.0.0.1:2", 1);
+	apply_ok(conf, "PublicHost=c.example", 1);
+	apply_ok(conf, "LoginGraceTime=5", 1);
+	/* A file line after that no longer counts. */
+	apply_ok(conf, "ListenAddress 0.0.0.0:24", 0);
+	apply_ok(conf, "LoginGraceTime 99", 0);
+	ck_assert_uint_eq(conf->nlisten, 2);
+	ck_assert_uint_eq(conf->listen[0].port, 1);
+	ck_assert_uint_eq(conf->listen[1].port, 2);
+	ck_assert_uint_eq(conf->npublic_hosts, 1);
+	ck_assert_str_eq(conf->public_hosts[0], "c.example");
+	ck_assert_int_eq(conf->login_grace_time, 5);
+	conf_free(conf);
+}
+END_TEST
+
+/*
+ * A file line overridden by -o is still checked; a bad -o value neither
+ * clears the file's list nor marks the keyword as set by -o.
+ */
+START_TEST(test_cmdline_errors)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+
+	apply_ok(conf, "PortRange=2000-2001", 1);
+	ck_assert_int_eq(conf_apply_line(conf, "PortRange 9-1", 0, err,
+	                     sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_str_eq(err, "PortRange: bad range '9-1'");
+	ck_assert_uint_eq(conf->port_low, 2000);
+
+	apply_ok(conf, "ListenAddress 1.2.3.4:1", 0);
+	ck_assert_int_eq(conf_apply_line(conf, "ListenAddress=bogus", 1, err,
+	                     sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_uint_eq(conf->nlisten, 1);
+	apply_ok(conf, "ListenAddress 1.2.3.4:2", 0);
+	ck_assert_uint_eq(conf->nlisten, 2);
+	conf_free(conf);
+}
+END_TEST
+
+/* A whole file: comments, CRLF, "=" form, a last line without '\n'. */
+START_TEST(test_load_file)
+{
+	static const char text[] =
+	    "# portholed.conf\n"
+	    "\n"
+	    "ListenAddress 127.0.0.1:2022\r\n"
+	    "  ListenAddress [::1]:2022   # loopback v6\n"
+	    "PublicHost=tunnel.example.com\n"
+	    "PortRange 30000-30099\n"
+	    "LogLevel VERBOSE";
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+	char *path;
+
+	path = write_tmp(text, sizeof(text) - 1);
+	ck_assert_int_eq(conf_load_file(conf, path, 1, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(conf->nlisten, 2);
+	ck_assert_str_eq(conf->listen[1].host, "::1");
+	ck_assert_uint_eq(conf->listen[1].port, 2022);
+	ck_assert_uint_eq(conf->npublic_hosts, 1);
+	ck_assert_uint_eq(conf->port_high, 30099);
+	ck_assert_int_eq(conf->log_level, LOG_LEVEL_VERBOSE);
+	unlink(path);
+	free(path);
+	conf_free(conf);
+}
+END_TEST
+
+/* -o applied before conf_load_file wins over the file. */
+START_TEST(test_load_file_cmdline)
+{
+	static const char text[] = "ListenAddress 0.0.0.0:22\n"
+	                           "LogLevel QUIET\n"
+	                           "ListenAddress 0.0.0.0:23\n";
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+	char *path;
+
+	apply_ok(conf, "ListenAddress=127.0.0.1:0", 1);
+	path = write_tmp(text, sizeof(text) - 1);
+	ck_assert_int_eq(conf_load_file(conf, path, 1, err, sizeof(err)), 0);
+	ck_assert_uint_eq(conf->nlisten, 1);
+	ck_assert_str_eq(conf->listen[0].host, "127.0.0.1");
+	ck_assert_uint_eq(conf->listen[0].port, 0);
+	ck_assert_int_eq(conf->log_level, LOG_LEVEL_QUIET);
+	unlink(path);
+	free(path);
+	conf_free(conf);
+}
+END_TEST
+
+/* A bad line is reported as PATH:LINE: reason. */
+START_TEST(test_load_file_bad_line)
+{
+	static const char text[] = "# ok\n"
+	                           "PortRange 1-2\n"
+	                           "Bogus yes\n"
+	                           "LogLevel nonsense\n";
+	struct conf *conf = conf_new();
+	char err[ERRLEN], want[ERRLEN];
+	char *path;
+
+	path = write_tmp(text, sizeof(text) - 1);
+	ck_assert_int_eq(conf_load_file(conf, path, 1, err, sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	snprintf(want, sizeof(want), "%s:3: unknown keyword 'Bogus'", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+	free(path);
+	conf_free(conf);
+}
+END_TEST
+
+/* A NUL byte inside a line is an error, not a silent truncation. */
+START_TEST(test_load_file_nul)
+{
+	static const char text[] = "LogLevel INFO\n"
+	                           "LogLevel DEBUG\0garbage\n";
+	struct conf *conf = conf_new();
+	char err[ERRLEN], want[ERRLEN];
+	char *path;
+
+	path = write_tmp(text, sizeof(text) - 1);
+	ck_assert_int_eq(conf_load_file(conf, path, 1, err, sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	snprintf(want, sizeof(want), "%s:2: NUL byte in line", path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(conf->log_level, LOG_LEVEL_INFO);
+	unlink(path);
+	free(path);
+	conf_free(conf);
+}
+END_TEST
+
+/* A missing file is fine unless it must exist; a directory is not a file. */
+START_TEST(test_load_file_missing)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN], want[ERRLEN], dir[] = "/tmp/ccdir.XXXXXX";
+	const char *missing = "/nonexistent/porthole/portholed.conf";
+
+	ck_assert_int_eq(conf_load_file(conf, missing, 0, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(conf_load_file(conf, missing, 1, err, sizeof(err)),
+	    PORTHOLE_ERR_SYSTEM);
+	ck_assert_int_eq(errno, ENOENT);
+	snprintf(want, sizeof(want), "%s: %s", missing, strerror(ENOENT));
+	ck_assert_str_eq(err, want);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(conf_load_file(conf, dir, 0, err, sizeof(err)),
+	    PORTHOLE_ERR_SYSTEM);
+	ck_assert_int_eq(errno, EISDIR);
+	rmdir(dir);
+	conf_free(conf);
+}
+END_TEST
+
+/* conf_finish derives listen, paths and the public host from defaults. */
+START_TEST(test_finish_defaults)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN], host[256];
+
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(conf->nlisten, 1);
+	ck_assert_str_eq(conf->listen[0].host, "0.0.0.0");
+	ck_assert_uint_eq(conf->listen[0].port, 2222);
+	ck_assert_str_eq(conf->database, CONF_DEFAULT_STATEDIR "/porthole.db");
+	ck_assert_str_eq(conf->host_key,
+	    CONF_DEFAULT_STATEDIR "/ssh_host_ed25519_key");
+	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	ck_assert_uint_eq(conf->npublic_hosts, 1);
+	ck_assert_str_eq(conf->public_hosts[0], host);
+	/* Finishing again adds nothing. */
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_uint_eq(conf->nlisten, 1);
+	ck_assert_uint_eq(conf->npublic_hosts, 1);
+	conf_free(conf);
+}
+END_TEST
+
+/* Derived paths follow StateDirectory; explicit values are kept. */
+START_TEST(test_finish_paths)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+
+	apply_ok(conf, "StateDirectory /srv/ph/", 0);
+	apply_ok(conf, "HostKey /etc/ph/key", 0);
+	apply_ok(conf, "PublicHost ph.example", 0);
+	apply_ok(conf, "ListenAddress 127.0.0.1:0", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_str_eq(conf->database, "/srv/ph/porthole.db");
+	ck_assert_str_eq(conf->host_key, "/etc/ph/key");
+	ck_assert_uint_eq(conf->npublic_hosts, 1);
+	ck_assert_str_eq(conf->public_hosts[0], "ph.example");
+	ck_assert_uint_eq(conf->nlisten, 1);
+	ck_assert_str_eq(conf->listen[0].host, "127.0.0.1");
+	conf_free(conf);
+
+	conf = conf_new();
+	apply_ok(conf, "StateDirectory state", 0);
+	apply_ok(conf, "Database /var/db/p.db", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_str_eq(conf->database, "/var/db/p.db");
+	ck_assert_str_eq(conf->host_key, "state/ssh_host_ed25519_key");
+	conf_free(conf);
+}
+END_TEST
+
+/* The same address and fixed port twice is refused; port 0 twice is not. */
+START_TEST(test_finish_duplicate_listen)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+
+	apply_ok(conf, "ListenAddress ::1", 0);
+	apply_ok(conf, "ListenAddress [0::1]:2222", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_str_eq(err, "ListenAddress: 0::1 port 2222 given twice");
+	conf_free(conf);
+
+	conf = conf_new();
+	apply_ok(conf, "ListenAddress 127.0.0.1:0", 0);
+	apply_ok(conf, "ListenAddress 127.0.0.1:0", 0);
+	apply_ok(conf, "ListenAddress 127.0.0.1:22", 0);
+	apply_ok(conf, "ListenAddress 127.0.0.2:22", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	conf_free(conf);
+}
+END_TEST
+
+/* The dump of a finished conf, line for line. */
+START_TEST(test_dump_exact)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+	char *dump;
+
+	apply_ok(conf, "ListenAddress 127.0.0.1:0", 0);
+	apply_ok(conf, "ListenAddress [::]:2222", 0);
+	apply_ok(conf, "StateDirectory /var/lib/ph", 0);
+	apply_ok(conf, "PublicHost a.example", 0);
+	apply_ok(conf, "PublicHost 192.0.2.1", 0);
+	apply_ok(conf, "SyslogFacility AUTH", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	dump = dump_str(conf);
+	ck_assert_str_eq(dump,
+	    "\n"
+	    "listenaddress 127.0.0.1:0\n"
+	    "listenaddress [::]:2222\n"
+	    "statedirectory /var/lib/ph\n"
+	    "database /var/lib/ph/porthole.db\n"
+	    "hostkey /var/lib/ph/ssh_host_ed25519_key\n"
+	    "publichost a.example\n"
+	    "publichost 192.0.2.1\n"
+	    "tunneladdress 0.0.0.0\n"
+	    "portrange 10000-59999\n"
+	    "logingracetime 120\n"
+	    "maxendpointspersession 16\n"
+	    "maxconnectionsperendpoint 1024\n"
+	    "loglevel INFO\n"
+	    "syslogfacility DAEMON\n");
+	free(dump);
+	conf_free(conf);
+}
+END_TEST
+
+/* Feeding a dump back in gives the same dump: it is valid config. */
+START_TEST(test_dump_roundtrip)
+{
+	struct conf *conf = conf_new(), *again = conf_new();
+	char err[ERRLEN];
+	char *dump, *dump2, *line, *next;
+
+	apply_ok(conf, "ListenAddress [2001:db8::5]:0", 0);
+	apply_ok(conf, "ListenAddress 10.1.2.3", 0);
+	apply_ok(conf, "StateDirectory \"/tmp/with space\"", 0);
+	apply_ok(conf, "PublicHost x.example", 0);
+	apply_ok(conf, "TunnelAddress ::1", 0);
+	apply_ok(conf, "PortRange 100-200", 0);
+	apply_ok(conf, "LoginGraceTime 1d", 0);
+	apply_ok(conf, "MaxEndpointsPerSession 999", 0);
+	apply_ok(conf, "MaxConnectionsPerEndpoint 2", 0);
+	apply_ok(conf, "LogLevel DEBUG2", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	dump = dump_str(conf);
+	for (line = dump + 1; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		ck_assert_ptr_nonnull(next);
+		*next++ = '\0';
+		apply_ok(again, line, 0);
+	}
+	free(dump);
+	ck_assert_int_eq(conf_finish(again, err, sizeof(err)), 0);
+	dump = dump_str(conf);
+	dump2 = dump_str(again);
+	ck_assert_str_eq(dump, dump2);
+	free(dump);
+	free(dump2);
+	conf_free(conf);
+	conf_free(again);
+}
+END_TEST
+
+Suite *conf_suite(void);
+
+/* Build the conf suite: one TCase per function group. */
+Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc;
+
+	tc = tcase_create("new");
+	tcase_add_test(tc, test_defaults);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("apply_line");
+	tcase_add_loop_test(tc, test_line_ok, 0, NELEM(line_ok));
+	tcase_add_loop_test(tc, test_line_ok_cmdline, 0, NELEM(line_ok));
+	tcase_add_loop_test(tc, test_line_noop, 0, NELEM(line_noop));
+	tcase_add_loop_test(tc, test_line_bad, 0, NELEM(line_bad));
+	tcase_add_test(tc, test_errbuf);
+	tcase_add_test(tc, test_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cmdline");
+	tcase_add_test(tc, test_cmdline_first);
+	tcase_add_test(tc, test_cmdline_after_file);
+	tcase_add_test(tc, test_cmdline_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load_file");
+	tcase_add_test(tc, test_load_file);
+	tcase_add_test(tc, test_load_file_cmdline);
+	tcase_add_test(tc, test_load_file_bad_line);
+	tcase_add_test(tc, test_load_file_nul);
+	tcase_add_test(tc, test_load_file_missing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("finish");
+	tcase_add_test(tc, test_finish_defaults);
+	tcase_add_test(tc, test_finish_paths);
+	tcase_add_test(tc, test_finish_duplicate_listen);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dump");
+	tcase_add_test(tc, test_dump_exact);
+	tcase_add_test(tc, test_dump_roundtrip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Run the conf suite; exit status reflects any failure. */
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(conf_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
