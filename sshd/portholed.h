@@ -148,6 +148,8 @@ struct sess {
 	struct relay_list	 relays;
 	int			 relays_dirty;	/* some relay needs work */
 
+	int			 closing;	/* sess_finish() was called */
+	int64_t			 close_deadline;	/* monotonic ms */
 	int			 quit;		/* leave the loop */
 	int			 terminate;	/* SIGTERM received */
 	int			 exit_status;	/* for the session channel */

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -213,7 +214,7 @@ srv_accept(struct srv *srv, int lfd)
 	socklen_t		 sslen = sizeof(ss);
 	char			 peer[NET_ADDRSTRLEN + 8];
 	size_t			 i;
-	pid_t			 pid;
+	pid_t			 pid, parent;
 	int			 fd, sigfd;
 
 	/* libssh expects a blocking socket: no SOCK_NONBLOCK. */
@@ -225,13 +226,21 @@ srv_accept(struct srv *srv, int lfd)
 		return -1;
 	}
 	net_sa_str((struct sockaddr *)&ss, peer, sizeof(peer));
+	parent = getpid();
 	if ((pid = fork()) == -1) {
 		error("fork for %s: %s", peer, strerror(errno));
 		close(fd);
 		return 0;
 	}
 	if (pid == 0) {
-		/* Child: keep only the connection. */
+		/*
+		 * Child: keep only the connection. If the parent dies the
+		 * session ends too, so a restarted portholed never finds
+		 * ports and rows held by orphans.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != parent)
+			exit(1);
 		for (i = 0; i < srv->npfds; i++)
 			close(srv->pfds[i].fd);
 		sigfd = srv_signals_init();

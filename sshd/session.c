@@ -43,6 +43,8 @@
 /* Time allowed to flush the last packets before disconnecting. */
 #define SESS_FLUSH_MS		2000
 #define SESS_EPOLL_BATCH	64
+/* How long the client has to leave after its session channel closed. */
+#define SESS_CLOSE_WAIT_MS	5000
 
 /* Translate "\n" to "\r\n" when the client has a pty (its tty is raw). */
 static void
@@ -95,9 +97,12 @@ sess_notice(struct sess *s, const char *fmt, ...)
 		sess_write(s, 0, buf_str(b));
 		buf_free(b);
 	} else if (s->command_done) {
-		sess_write(s, 1, "porthole: ");
-		sess_write(s, 1, msg);
-		sess_write(s, 1, "\n");
+		char	*line = NULL;
+
+		/* One write: ssh's own messages must not split the line. */
+		xasprintf(&line, "porthole: %s\n", msg);
+		sess_write(s, 1, line);
+		free(line);
 	} else {
 		/* Before the command: keep it for when the channel speaks. */
 		if (s->pending_notices == NULL)
@@ -146,15 +151,10 @@ sess_unwatch(struct sess *s, int fd)
 		error_f("epoll_ctl del fd %d: %s", fd, strerror(errno));
 }
 
-/* Announce one endpoint on the session channel. */
-void
-sess_announce(struct sess *s, struct fwd *f)
+/* Append the line that announces endpoint <f> to <b>. */
+static void
+sess_endpoint_line(struct sess *s, struct fwd *f, struct buf *b)
 {
-	struct buf	*b;
-
-	if (!s->command_done)
-		return;
-	b = buf_new();
 	if (s->opts->json) {
 		buf_puts(b, "{\"type\":\"endpoint\"");
 		json_kv_str(b, 0, "id", f->id);
@@ -162,6 +162,17 @@ sess_announce(struct sess *s, struct fwd *f)
 		buf_printf(b, ",\"hostport\":\"%s:%u\"}\n", f->host, f->port);
 	} else
 		buf_printf(b, "Forwarding  tcp://%s:%u\n", f->host, f->port);
+}
+
+void
+sess_announce(struct sess *s, struct fwd *f)
+{
+	struct buf	*b;
+
+	if (!s->command_done || s->opts == NULL)
+		return;
+	b = buf_new();
+	sess_endpoint_line(s, f, b);
 	sess_write(s, 0, buf_str(b));
 	buf_free(b);
 }
@@ -177,18 +188,25 @@ sess_set_ready(struct sess *s)
 }
 
 /*
- * End the session from our side: exit status on the session channel
- * (which makes ssh exit with it), then disconnect.
+ * End the session from our side: exit status on the session channel,
+ * which makes ssh exit with it. The client then closes the connection
+ * itself: OpenSSH drops output it has not yet written when it gets a
+ * DISCONNECT, so we only disconnect if it has not gone after
+ * SESS_CLOSE_WAIT_MS (or at once when there is no session channel).
  */
 static void
 sess_finish(struct sess *s, int status)
 {
+	if (s->closing)
+		return;
+	s->closing = 1;
 	if (s->chan != NULL && ssh_channel_is_open(s->chan)) {
 		ssh_channel_request_send_exit_status(s->chan, status);
 		ssh_channel_send_eof(s->chan);
 		ssh_channel_close(s->chan);
-	}
-	s->quit = 1;
+		s->close_deadline = misc_monotonic_ms() + SESS_CLOSE_WAIT_MS;
+	} else
+		s->quit = 1;
 }
 
 /* Run the session command (exec, or NULL for a shell request). */
@@ -197,15 +215,14 @@ sess_command(struct sess *s, const char *command)
 {
 	struct cmdline	*cl = NULL;
 	struct fwd	*f;
+	struct buf	*b;
 	char		 errbuf[256];
 
 	if (s->command_done)
 		return;
 	if (cmdline_parse(command, &cl, errbuf, sizeof(errbuf)) != 0) {
 		s->command_done = 1;
-		sess_write(s, 1, "porthole: ");
-		sess_write(s, 1, errbuf);
-		sess_write(s, 1, "\n");
+		sess_notice(s, "%s", errbuf);
 		verbose("session %s: bad command: %s", s->id, errbuf);
 		sess_finish(s, 2);
 		return;
@@ -243,14 +260,18 @@ sess_command(struct sess *s, const char *command)
 		buf_free(s->pending_notices);
 		s->pending_notices = NULL;
 	}
+	/* One write, so the banner reaches the client in one piece. */
+	b = buf_new();
 	if (!cl->json) {
-		sess_output(s, "porthole (Ctrl+C to quit)\n\n");
-		sess_output(s, "Account     %s\n", s->account_name);
+		buf_puts(b, "porthole (Ctrl+C to quit)\n\n");
+		buf_printf(b, "Account     %s\n", s->account_name);
 	}
 	TAILQ_FOREACH(f, &s->fwds, entry) {
 		if (!f->dead)
-			sess_announce(s, f);
+			sess_endpoint_line(s, f, b);
 	}
+	sess_write(s, 0, buf_str(b));
+	buf_free(b);
 	sess_set_ready(s);
 }
 
@@ -517,6 +538,8 @@ sess_timeout(struct sess *s)
 		next = s->login_deadline;
 	if (s->authenticated && !s->ready && s->ready_deadline < next)
 		next = s->ready_deadline;
+	if (s->close_deadline != 0 && s->close_deadline < next)
+		next = s->close_deadline;
 	return next > now ? (int)(next - now) : 0;
 }
 
@@ -526,7 +549,13 @@ sess_tick(struct sess *s)
 {
 	int64_t	now = misc_monotonic_ms();
 
-	if (s->terminate && !s->quit) {
+	if (s->closing && s->close_deadline != 0 &&
+	    now >= s->close_deadline) {
+		debug("session %s: the client stayed after its session "
+		    "ended; disconnecting", s->id ? s->id : "-");
+		s->quit = 1;
+	}
+	if (s->terminate && !s->closing) {
 		logit("session %s: server shutting down", s->id ? s->id : "-");
 		sess_notice(s, "the server is shutting down");
 		sess_finish(s, 255);

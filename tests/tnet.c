@@ -74,7 +74,8 @@ enum lmode {
 	LMODE_SINK,
 	LMODE_SOURCE,
 	LMODE_HALFCLOSE,
-	LMODE_HOLD
+	LMODE_HOLD,
+	LMODE_STALL	/* accept, then never read or write */
 };
 
 /* One accepted connection of "tnet listen". */
@@ -166,7 +167,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: tnet listen [-v] [-b addr] "
-	    "echo|sink|source:N|halfclose:N|hold\n"
+	    "echo|sink|source:N|halfclose:N|hold|stall\n"
 	    "       tnet freeport [-b addr]\n"
 	    "       tnet send [-s src] [-t secs] host:port nbytes\n"
 	    "       tnet recv [-s src] [-t secs] host:port\n"
@@ -611,6 +612,8 @@ parse_lmode(const char *s, enum lmode *modep, uint64_t *np)
 		*modep = LMODE_SINK;
 	else if (strcmp(s, "hold") == 0)
 		*modep = LMODE_HOLD;
+	else if (strcmp(s, "stall") == 0)
+		*modep = LMODE_STALL;
 	else if (strncmp(s, "source:", 7) == 0) {
 		*modep = LMODE_SOURCE;
 		return parse_num(s + 7, 0, UINT64_MAX, "source", np);
@@ -846,7 +849,8 @@ listen_loop(struct listener *l)
 				ev |= POLLIN;
 			if (lconn_wants_write(c))
 				ev |= POLLOUT;
-			pfds[i + 1].fd = c->fd;
+			/* stall: poll nothing, so the kernel buffers fill. */
+			pfds[i + 1].fd = l->mode == LMODE_STALL ? -1 : c->fd;
 			pfds[i + 1].events = ev;
 			pfds[i + 1].revents = 0;
 		}

@@ -435,3 +435,14 @@ ph_wait_tunnel() {
 		sleep 0.05
 	done
 }
+
+# ph_user NAME: make sure the store exists, add account NAME and a fresh
+# key pair $PH_TMP/NAME registered to it.
+ph_user() {
+	ph_ctl init >/dev/null || ph_fail "portholectl init failed"
+	ph_ctl account add "$1" >/dev/null ||
+	    ph_fail "portholectl account add $1 failed"
+	ph_keygen "$1"
+	ph_ctl key add "$1" "$PH_TMP/$1.pub" >/dev/null ||
+	    ph_fail "portholectl key add $1 failed"
+}
