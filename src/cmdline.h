@@ -11,19 +11,19 @@
  * Parsed here, free of libssh, so it can be unit tested and fuzzed.
  */
 
-#define CMDLINE_METADATA_MAX	1024	/* bytes of --metadata */
-#define CMDLINE_MAX		8192	/* bytes of the whole command */
-#define CMDLINE_CIDR_MAX	64	/* --cidr-* entries in all */
+#define CMDLINE_METADATA_MAX 1024 /* bytes of --metadata */
+#define CMDLINE_MAX          8192 /* bytes of the whole command */
+#define CMDLINE_CIDR_MAX     64 /* --cidr-* entries in all */
 
 struct cmdline {
-	int	  help;		/* --help (or -h) */
-	int	  json;		/* --json */
-	int	  proxy_proto;	/* 0 (none), 1 or 2 */
-	char	 *metadata;	/* --metadata TEXT, or NULL */
-	char	**cidr_allow;	/* --cidr-allow entries, split on ',' */
-	size_t	  ncidr_allow;
-	char	**cidr_deny;
-	size_t	  ncidr_deny;
+	int help; /* --help (or -h) */
+	int json; /* --json */
+	int proxy_proto; /* 0 (none), 1 or 2 */
+	char *metadata; /* --metadata TEXT, or NULL */
+	char **cidr_allow; /* --cidr-allow entries, split on ',' */
+	size_t ncidr_allow;
+	char **cidr_deny;
+	size_t ncidr_deny;
 };
 
 /*
@@ -41,10 +41,10 @@ struct cmdline {
  * "unknown flag '--foo'; try 'tcp --help'". CIDR values are checked
  * only for syntax here (non-empty, no blanks).
  */
-int	cmdline_parse(const char *command, struct cmdline **clp,
-	    char *errbuf, size_t errlen);
+int cmdline_parse(const char *command, struct cmdline **clp, char *errbuf,
+    size_t errlen);
 
-void	cmdline_free(struct cmdline *cl);	/* NULL is a no-op */
+void cmdline_free(struct cmdline *cl); /* NULL is a no-op */
 
 /* The usage text printed for --help (static, ends with '\n'). */
 const char *cmdline_usage(void);

@@ -11,35 +11,35 @@
 
 /* portholed.conf: sshd_config form, "Keyword value", '#' comments. */
 
-#define CONF_DEFAULT_PATH	SYSCONFDIR "/porthole/portholed.conf"
-#define CONF_DEFAULT_STATEDIR	LOCALSTATEDIR "/lib/porthole"
+#define CONF_DEFAULT_PATH     SYSCONFDIR "/porthole/portholed.conf"
+#define CONF_DEFAULT_STATEDIR LOCALSTATEDIR "/lib/porthole"
 
 struct conf_listen {
-	char		*host;	/* numeric address; "0.0.0.0", "::", … */
-	uint16_t	 port;	/* 0: any free port */
+	char *host; /* numeric address; "0.0.0.0", "::", … */
+	uint16_t port; /* 0: any free port */
 };
 
 struct conf {
-	struct conf_listen	*listen;	/* ListenAddress (repeatable) */
-	size_t			 nlisten;
-	char			*state_dir;	/* StateDirectory */
-	char			*database;	/* Database (path) */
-	char			*host_key;	/* HostKey (path) */
-	char			**public_hosts;	/* PublicHost; [0] default */
-	size_t			 npublic_hosts;
-	char			*tunnel_address; /* TunnelAddress */
-	uint16_t		 port_low;	/* PortRange */
-	uint16_t		 port_high;
-	int64_t			 login_grace_time;	/* seconds; 0 = off */
-	int			 max_endpoints_per_session;
-	int			 max_connections_per_endpoint;
-	enum log_level		 log_level;	/* LogLevel */
-	int			 syslog;	/* SyslogFacility != none */
+	struct conf_listen *listen; /* ListenAddress (repeatable) */
+	size_t nlisten;
+	char *state_dir; /* StateDirectory */
+	char *database; /* Database (path) */
+	char *host_key; /* HostKey (path) */
+	char **public_hosts; /* PublicHost; [0] default */
+	size_t npublic_hosts;
+	char *tunnel_address; /* TunnelAddress */
+	uint16_t port_low; /* PortRange */
+	uint16_t port_high;
+	int64_t login_grace_time; /* seconds; 0 = off */
+	int max_endpoints_per_session;
+	int max_connections_per_endpoint;
+	enum log_level log_level; /* LogLevel */
+	int syslog; /* SyslogFacility != none */
 };
 
 /* Make a conf holding the defaults. Never fails (x*alloc). */
 struct conf *conf_new(void);
-void	conf_free(struct conf *conf);	/* NULL is a no-op */
+void conf_free(struct conf *conf); /* NULL is a no-op */
 
 /*
  * Apply one configuration line ("Keyword value", "Keyword=value" as in
@@ -51,8 +51,8 @@ void	conf_free(struct conf *conf);	/* NULL is a no-op */
  * Returns 0, or PORTHOLE_ERR_INVALID_FORMAT with a reason in errbuf
  * ("unknown keyword 'Foo'", "PortRange: bad range '9-1'").
  */
-int	conf_apply_line(struct conf *conf, const char *line, int cmdline,
-	    char *errbuf, size_t errlen);
+int conf_apply_line(struct conf *conf, const char *line, int cmdline,
+    char *errbuf, size_t errlen);
 
 /*
  * Read file <path> line by line with conf_apply_line(…, 0, …). If
@@ -60,8 +60,8 @@ int	conf_apply_line(struct conf *conf, const char *line, int cmdline,
  * reported in errbuf as "PATH:LINE: reason". Returns 0,
  * PORTHOLE_ERR_INVALID_FORMAT, or PORTHOLE_ERR_SYSTEM (cannot read).
  */
-int	conf_load_file(struct conf *conf, const char *path, int must_exist,
-	    char *errbuf, size_t errlen);
+int conf_load_file(struct conf *conf, const char *path, int must_exist,
+    char *errbuf, size_t errlen);
 
 /*
  * Fill in derived defaults once everything is applied: ListenAddress
@@ -70,13 +70,13 @@ int	conf_load_file(struct conf *conf, const char *path, int must_exist,
  * = gethostname() if none. Checks cross-keyword constraints. Returns 0
  * or PORTHOLE_ERR_INVALID_FORMAT with a reason in errbuf.
  */
-int	conf_finish(struct conf *conf, char *errbuf, size_t errlen);
+int conf_finish(struct conf *conf, char *errbuf, size_t errlen);
 
 /*
  * Write the effective configuration, one "keyword value" per line in
  * lower case as sshd -T does, to <fp> (a FILE *, as void * to keep
  * stdio out of this header).
  */
-void	conf_dump(const struct conf *conf, void *fp);
+void conf_dump(const struct conf *conf, void *fp);
 
 #endif /* PORTHOLE_CONF_H */

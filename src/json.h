@@ -14,14 +14,14 @@ struct buf;
  * Bytes >= 0x80 that are not valid UTF-8 are written as \ufffd, so the
  * output is always valid JSON. NULL is written as null.
  */
-void	json_str(struct buf *b, const char *s);
+void json_str(struct buf *b, const char *s);
 
 /*
  * Helpers for writing one object member: a leading ',' is written when
  * <first> is 0. json_kv_str writes null for a NULL value.
  */
-void	json_kv_str(struct buf *b, int first, const char *key, const char *v);
-void	json_kv_int(struct buf *b, int first, const char *key, int64_t v);
-void	json_kv_bool(struct buf *b, int first, const char *key, int v);
+void json_kv_str(struct buf *b, int first, const char *key, const char *v);
+void json_kv_int(struct buf *b, int first, const char *key, int64_t v);
+void json_kv_bool(struct buf *b, int first, const char *key, int v);
 
 #endif /* PORTHOLE_JSON_H */

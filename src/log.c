@@ -16,20 +16,20 @@
 #include "err.h"
 #include "log.h"
 
-#define LOG_LINE_MAX	1024
-#define LOG_CAPTURE_MAX	(64 * 1024)
+#define LOG_LINE_MAX    1024
+#define LOG_CAPTURE_MAX (64 * 1024)
 
 /* The log configuration: the one piece of global state porthole keeps. */
-static const char	*log_progname = "porthole";
-static enum log_level	 log_level_cur = LOG_LEVEL_INFO;
-static enum log_sink	 log_sink_cur = LOG_SINK_STDERR;
-static int		 log_syslog_open;
-static char		 log_capture_buf[LOG_CAPTURE_MAX];
-static size_t		 log_capture_len;
+static const char *log_progname = "porthole";
+static enum log_level log_level_cur = LOG_LEVEL_INFO;
+static enum log_sink log_sink_cur = LOG_SINK_STDERR;
+static int log_syslog_open;
+static char log_capture_buf[LOG_CAPTURE_MAX];
+static size_t log_capture_len;
 
 static const struct {
-	const char	*name;
-	enum log_level	 level;
+	const char *name;
+	enum log_level level;
 } log_levels[] = {
 	{ "QUIET", LOG_LEVEL_QUIET },
 	{ "FATAL", LOG_LEVEL_FATAL },
@@ -76,7 +76,7 @@ log_set_handler(enum log_sink sink)
 int
 log_level_parse(const char *name, enum log_level *levelp)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
 		if (strcasecmp(name, log_levels[i].name) == 0) {
@@ -90,7 +90,7 @@ log_level_parse(const char *name, enum log_level *levelp)
 const char *
 log_level_name(enum log_level level)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
 		if (log_levels[i].level == level)
@@ -116,8 +116,8 @@ log_capture_reset(void)
 char *
 log_sanitize(char *buf, size_t len, const char *s)
 {
-	size_t			 o = 0;
-	const unsigned char	*p;
+	size_t o = 0;
+	const unsigned char *p;
 
 	if (len == 0)
 		return buf;
@@ -157,9 +157,9 @@ void
 sshlogv(const char *file, const char *func, int line, int showfunc,
     enum log_level level, const char *suffix, const char *fmt, va_list args)
 {
-	char	msg[LOG_LINE_MAX], fmtbuf[LOG_LINE_MAX], safe[LOG_LINE_MAX];
-	int	saved_errno = errno;
-	size_t	n;
+	char msg[LOG_LINE_MAX], fmtbuf[LOG_LINE_MAX], safe[LOG_LINE_MAX];
+	int saved_errno = errno;
+	size_t n;
 
 	if (level > log_level_cur)
 		return;
@@ -167,7 +167,7 @@ sshlogv(const char *file, const char *func, int line, int showfunc,
 		snprintf(fmtbuf, sizeof(fmtbuf), "%s: %s", func, fmt);
 	else
 		strlcpy(fmtbuf, fmt, sizeof(fmtbuf));
-	/* Format string is ours; arguments are checked by the attribute. */
+		/* Format string is ours; arguments are checked by the attribute. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	vsnprintf(msg, sizeof(msg), fmtbuf, args);
@@ -206,7 +206,7 @@ void
 sshlog(const char *file, const char *func, int line, int showfunc,
     enum log_level level, const char *suffix, const char *fmt, ...)
 {
-	va_list	args;
+	va_list args;
 
 	va_start(args, fmt);
 	sshlogv(file, func, line, showfunc, level, suffix, fmt, args);
@@ -217,11 +217,10 @@ void
 sshfatal(const char *file, const char *func, int line, int showfunc,
     const char *suffix, const char *fmt, ...)
 {
-	va_list	args;
+	va_list args;
 
 	va_start(args, fmt);
-	sshlogv(file, func, line, showfunc, LOG_LEVEL_FATAL, suffix, fmt,
-	    args);
+	sshlogv(file, func, line, showfunc, LOG_LEVEL_FATAL, suffix, fmt, args);
 	va_end(args);
 	exit(255);
 }

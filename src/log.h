@@ -21,7 +21,7 @@ enum log_level {
 enum log_sink {
 	LOG_SINK_STDERR = 0,
 	LOG_SINK_SYSLOG,
-	LOG_SINK_CAPTURE,	/* kept in memory, for tests */
+	LOG_SINK_CAPTURE, /* kept in memory, for tests */
 };
 
 /*
@@ -29,20 +29,19 @@ enum log_sink {
  * messages above <level> are dropped. The log configuration is the only
  * global state in porthole.
  */
-void	log_init(const char *progname, enum log_level level,
-	    enum log_sink sink);
-void	log_set_level(enum log_level level);
+void log_init(const char *progname, enum log_level level, enum log_sink sink);
+void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
 /* Switch the sink; for LOG_SINK_SYSLOG opens syslog with LOG_DAEMON. */
-void	log_set_handler(enum log_sink sink);
+void log_set_handler(enum log_sink sink);
 
 /*
  * Parse a LogLevel name (QUIET FATAL ERROR INFO VERBOSE DEBUG DEBUG1
  * DEBUG2 DEBUG3, any case). Returns 0 and stores it in *levelp, or
  * PORTHOLE_ERR_INVALID_FORMAT.
  */
-int	log_level_parse(const char *name, enum log_level *levelp);
+int log_level_parse(const char *name, enum log_level *levelp);
 const char *log_level_name(enum log_level level);
 
 /*
@@ -50,45 +49,79 @@ const char *log_level_name(enum log_level level);
  * lines separated by '\n'); log_capture_reset() empties it.
  */
 const char *log_capture(void);
-void	log_capture_reset(void);
+void log_capture_reset(void);
 
 /*
  * Copy untrusted <s> into <buf> of size <len>, escaping control and
  * non-ASCII bytes as \ooo and clipping to fit. Returns buf.
  */
-char	*log_sanitize(char *buf, size_t len, const char *s);
+char *log_sanitize(char *buf, size_t len, const char *s);
 
-void	sshlog(const char *file, const char *func, int line, int showfunc,
-	    enum log_level level, const char *suffix, const char *fmt, ...)
-	    __attribute__((format(printf, 7, 8)));
-void	sshlogv(const char *file, const char *func, int line, int showfunc,
-	    enum log_level level, const char *suffix, const char *fmt,
-	    va_list args) __attribute__((format(printf, 7, 0)));
-void	sshfatal(const char *file, const char *func, int line, int showfunc,
-	    const char *suffix, const char *fmt, ...)
-	    __attribute__((noreturn)) __attribute__((format(printf, 6, 7)));
+void sshlog(const char *file, const char *func, int line, int showfunc,
+    enum log_level level, const char *suffix, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+void sshlogv(const char *file, const char *func, int line, int showfunc,
+    enum log_level level, const char *suffix, const char *fmt, va_list args)
+    __attribute__((format(printf, 7, 0)));
+void sshfatal(const char *file, const char *func, int line, int showfunc,
+    const char *suffix, const char *fmt, ...) __attribute__((noreturn))
+__attribute__((format(printf, 6, 7)));
 
-#define do_log2(level, ...)	sshlog(__FILE__, __func__, __LINE__, 0, level, NULL, __VA_ARGS__)
-#define error(...)	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_ERROR, NULL, __VA_ARGS__)
-#define logit(...)	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_INFO, NULL, __VA_ARGS__)
-#define verbose(...)	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_VERBOSE, NULL, __VA_ARGS__)
-#define debug(...)	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_DEBUG1, NULL, __VA_ARGS__)
-#define debug2(...)	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_DEBUG2, NULL, __VA_ARGS__)
-#define debug3(...)	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_DEBUG3, NULL, __VA_ARGS__)
-#define fatal(...)	sshfatal(__FILE__, __func__, __LINE__, 0, NULL, __VA_ARGS__)
+#define do_log2(level, ...)                                                    \
+	sshlog(__FILE__, __func__, __LINE__, 0, level, NULL, __VA_ARGS__)
+#define error(...)                                                             \
+	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_ERROR, NULL,         \
+	    __VA_ARGS__)
+#define logit(...)                                                             \
+	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_INFO, NULL,          \
+	    __VA_ARGS__)
+#define verbose(...)                                                           \
+	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_VERBOSE, NULL,       \
+	    __VA_ARGS__)
+#define debug(...)                                                             \
+	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_DEBUG1, NULL,        \
+	    __VA_ARGS__)
+#define debug2(...)                                                            \
+	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_DEBUG2, NULL,        \
+	    __VA_ARGS__)
+#define debug3(...)                                                            \
+	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_DEBUG3, NULL,        \
+	    __VA_ARGS__)
+#define fatal(...) sshfatal(__FILE__, __func__, __LINE__, 0, NULL, __VA_ARGS__)
 
 /* _f variants prefix the function name; _fr append porthole_strerror(r). */
-#define error_f(...)	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_ERROR, NULL, __VA_ARGS__)
-#define logit_f(...)	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_INFO, NULL, __VA_ARGS__)
-#define verbose_f(...)	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_VERBOSE, NULL, __VA_ARGS__)
-#define debug_f(...)	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG1, NULL, __VA_ARGS__)
-#define debug2_f(...)	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG2, NULL, __VA_ARGS__)
-#define debug3_f(...)	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG3, NULL, __VA_ARGS__)
-#define fatal_f(...)	sshfatal(__FILE__, __func__, __LINE__, 1, NULL, __VA_ARGS__)
+#define error_f(...)                                                           \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_ERROR, NULL,         \
+	    __VA_ARGS__)
+#define logit_f(...)                                                           \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_INFO, NULL,          \
+	    __VA_ARGS__)
+#define verbose_f(...)                                                         \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_VERBOSE, NULL,       \
+	    __VA_ARGS__)
+#define debug_f(...)                                                           \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG1, NULL,        \
+	    __VA_ARGS__)
+#define debug2_f(...)                                                          \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG2, NULL,        \
+	    __VA_ARGS__)
+#define debug3_f(...)                                                          \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG3, NULL,        \
+	    __VA_ARGS__)
+#define fatal_f(...)                                                           \
+	sshfatal(__FILE__, __func__, __LINE__, 1, NULL, __VA_ARGS__)
 
-#define error_r(r, ...)	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_ERROR, porthole_strerror(r), __VA_ARGS__)
-#define error_fr(r, ...) sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_ERROR, porthole_strerror(r), __VA_ARGS__)
-#define debug_fr(r, ...) sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG1, porthole_strerror(r), __VA_ARGS__)
-#define fatal_fr(r, ...) sshfatal(__FILE__, __func__, __LINE__, 1, porthole_strerror(r), __VA_ARGS__)
+#define error_r(r, ...)                                                        \
+	sshlog(__FILE__, __func__, __LINE__, 0, LOG_LEVEL_ERROR,               \
+	    porthole_strerror(r), __VA_ARGS__)
+#define error_fr(r, ...)                                                       \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_ERROR,               \
+	    porthole_strerror(r), __VA_ARGS__)
+#define debug_fr(r, ...)                                                       \
+	sshlog(__FILE__, __func__, __LINE__, 1, LOG_LEVEL_DEBUG1,              \
+	    porthole_strerror(r), __VA_ARGS__)
+#define fatal_fr(r, ...)                                                       \
+	sshfatal(__FILE__, __func__, __LINE__, 1, porthole_strerror(r),        \
+	    __VA_ARGS__)
 
 #endif /* PORTHOLE_LOG_H */

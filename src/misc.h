@@ -13,20 +13,20 @@
  * insensitive. Returns 0 and stores seconds in *secsp, or
  * PORTHOLE_ERR_INVALID_FORMAT (empty, bad unit, overflow, negative).
  */
-int	misc_convtime(const char *s, int64_t *secsp);
+int misc_convtime(const char *s, int64_t *secsp);
 
 /* Milliseconds since the epoch, from the realtime clock. */
-int64_t	misc_now_ms(void);
+int64_t misc_now_ms(void);
 
 /* Milliseconds from the monotonic clock, for timers. */
-int64_t	misc_monotonic_ms(void);
+int64_t misc_monotonic_ms(void);
 
 /*
  * Format <ms> (milliseconds since the epoch) as RFC 3339 UTC with
  * milliseconds, "2026-11-25T12:00:00.123Z", into <buf> of size <len>
  * (at least 25 bytes). Returns buf.
  */
-char	*misc_rfc3339(int64_t ms, char *buf, size_t len);
+char *misc_rfc3339(int64_t ms, char *buf, size_t len);
 
 /*
  * Parse an RFC 3339 UTC time ("2026-11-25T12:00:00Z", optional fraction,
@@ -34,12 +34,12 @@ char	*misc_rfc3339(int64_t ms, char *buf, size_t len);
  * Returns 0 and stores milliseconds since the epoch in *msp, or
  * PORTHOLE_ERR_INVALID_FORMAT.
  */
-int	misc_parse_when(const char *s, int64_t now_ms, int64_t *msp);
+int misc_parse_when(const char *s, int64_t now_ms, int64_t *msp);
 
 /*
  * Format a duration of <secs> seconds briefly ("45s", "3m12s", "2h5m",
  * "3d4h") into buf. Returns buf.
  */
-char	*misc_duration(int64_t secs, char *buf, size_t len);
+char *misc_duration(int64_t secs, char *buf, size_t len);
 
 #endif /* PORTHOLE_MISC_H */

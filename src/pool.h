@@ -17,14 +17,14 @@ struct pool;
  * Parse a PortRange value "LOW-HIGH" (1 <= LOW <= HIGH <= 65535) or a
  * single port. Returns 0 or PORTHOLE_ERR_INVALID_FORMAT.
  */
-int	pool_parse_range(const char *s, uint16_t *lowp, uint16_t *highp);
+int pool_parse_range(const char *s, uint16_t *lowp, uint16_t *highp);
 
 /* Make a pool for [low, high]. Returns NULL if low > high or low == 0. */
 struct pool *pool_new(uint16_t low, uint16_t high);
-void	pool_free(struct pool *pool);	/* NULL is a no-op */
+void pool_free(struct pool *pool); /* NULL is a no-op */
 
 /* Predicate: <port> lies inside the pool's range. */
-int	pool_contains(const struct pool *pool, uint16_t port);
+int pool_contains(const struct pool *pool, uint16_t port);
 
 /*
  * Callback for pool_pick: try to take <port>. Return 0 if taken,
@@ -40,7 +40,7 @@ typedef int (*pool_try_fn)(uint16_t port, void *arg);
  * *portp; PORTHOLE_ERR_EXHAUSTED if every port was busy; or the code
  * try_fn stopped with.
  */
-int	pool_pick(struct pool *pool, pool_try_fn try_fn, void *arg,
-	    uint16_t *portp);
+int pool_pick(struct pool *pool, pool_try_fn try_fn, void *arg,
+    uint16_t *portp);
 
 #endif /* PORTHOLE_POOL_H */

@@ -15,7 +15,7 @@
 void *
 xmalloc(size_t size)
 {
-	void	*p;
+	void *p;
 
 	if (size == 0)
 		fatal_f("zero size");
@@ -27,31 +27,33 @@ xmalloc(size_t size)
 void *
 xcalloc(size_t nmemb, size_t size)
 {
-	void	*p;
+	void *p;
 
 	if (nmemb == 0 || size == 0)
 		fatal_f("zero size");
 	if ((p = calloc(nmemb, size)) == NULL)
-		fatal_f("out of memory allocating %zu * %zu bytes", nmemb, size);
+		fatal_f("out of memory allocating %zu * %zu bytes", nmemb,
+		    size);
 	return p;
 }
 
 void *
 xreallocarray(void *ptr, size_t nmemb, size_t size)
 {
-	void	*p;
+	void *p;
 
 	if (nmemb != 0 && size > SIZE_MAX / nmemb)
 		fatal_f("overflow: %zu * %zu", nmemb, size);
 	if ((p = realloc(ptr, nmemb * size)) == NULL)
-		fatal_f("out of memory allocating %zu * %zu bytes", nmemb, size);
+		fatal_f("out of memory allocating %zu * %zu bytes", nmemb,
+		    size);
 	return p;
 }
 
 void *
 xrecallocarray(void *ptr, size_t oldnmemb, size_t nmemb, size_t size)
 {
-	unsigned char	*p;
+	unsigned char *p;
 
 	p = xreallocarray(ptr, nmemb, size);
 	if (nmemb > oldnmemb)
@@ -62,7 +64,7 @@ xrecallocarray(void *ptr, size_t oldnmemb, size_t nmemb, size_t size)
 char *
 xstrdup(const char *s)
 {
-	char	*p;
+	char *p;
 
 	if ((p = strdup(s)) == NULL)
 		fatal_f("out of memory");
@@ -72,8 +74,8 @@ xstrdup(const char *s)
 int
 xasprintf(char **ret, const char *fmt, ...)
 {
-	va_list	ap;
-	int	i;
+	va_list ap;
+	int i;
 
 	va_start(ap, fmt);
 	i = vasprintf(ret, fmt, ap);

@@ -10,13 +10,13 @@
  * Allocators that never return NULL: on exhaustion they call fatal().
  * Free results with free(3).
  */
-void	*xmalloc(size_t size);
-void	*xcalloc(size_t nmemb, size_t size);
-void	*xreallocarray(void *ptr, size_t nmemb, size_t size);
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 /* Like xreallocarray, zeroing the new elements [oldnmemb, nmemb). */
-void	*xrecallocarray(void *ptr, size_t oldnmemb, size_t nmemb, size_t size);
-char	*xstrdup(const char *s);
-int	 xasprintf(char **ret, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void *xrecallocarray(void *ptr, size_t oldnmemb, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+int xasprintf(char **ret, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif /* PORTHOLE_XMALLOC_H */

@@ -15,13 +15,13 @@
 #include "xmalloc.h"
 
 /* Longest user name we keep (it is shown in listings, never trusted). */
-#define AUTH_USER_MAX	64
+#define AUTH_USER_MAX 64
 
 /* Remember the (sanitized) user name the client offered. */
 static void
 auth_note_user(struct sess *s, const char *user)
 {
-	char	buf[AUTH_USER_MAX + 1];
+	char buf[AUTH_USER_MAX + 1];
 
 	if (s->user != NULL)
 		return;
@@ -38,11 +38,11 @@ static int
 auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
     char state, void *ud)
 {
-	struct sess		*s = ud;
-	struct store_key	*k = NULL;
-	char			*b64 = NULL, *cred = NULL;
-	char			 fp[PUBKEY_FP_LEN + 1];
-	int			 r, ret = SSH_AUTH_DENIED;
+	struct sess *s = ud;
+	struct store_key *k = NULL;
+	char *b64 = NULL, *cred = NULL;
+	char fp[PUBKEY_FP_LEN + 1];
+	int r, ret = SSH_AUTH_DENIED;
 
 	auth_note_user(s, user);
 	if (s->authenticated)
@@ -56,7 +56,8 @@ auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
 	if ((r = store_key_get(s->store, fp, &k)) != 0) {
 		if (r == PORTHOLE_ERR_NOT_FOUND)
 			verbose("connection from %s port %u: key %s is not "
-			    "registered", s->client_ip, s->client_port, fp);
+			        "registered",
+			    s->client_ip, s->client_port, fp);
 		else
 			error_r(r, "key lookup for %s", fp);
 		goto out;
@@ -83,7 +84,7 @@ auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
 	if (sess_login(s, k->account_id, k->account_name, cred) != 0)
 		goto out;
 	ret = SSH_AUTH_SUCCESS;
- out:
+out:
 	if (ret != SSH_AUTH_SUCCESS && state != SSH_PUBLICKEY_STATE_NONE)
 		s->auth_failures++;
 	free(cred);

@@ -27,21 +27,21 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define FWD_BACKLOG		1024
-#define FWD_ACCEPT_BATCH	64
-#define FWD_ADDR_MAX		255	/* longest address string we accept */
+#define FWD_BACKLOG      1024
+#define FWD_ACCEPT_BATCH 64
+#define FWD_ADDR_MAX     255 /* longest address string we accept */
 
 /* What pool_pick's callback needs to bind a candidate port. */
 struct fwd_bind {
-	struct sess	*sess;
-	int		 fd;
+	struct sess *sess;
+	int fd;
 };
 
 /* pool_pick callback: try to listen on TunnelAddress:<port>. */
 static int
 fwd_try_port(uint16_t port, void *arg)
 {
-	struct fwd_bind	*fb = arg;
+	struct fwd_bind *fb = arg;
 
 	return net_listen(fb->sess->conf->tunnel_address, port, FWD_BACKLOG,
 	    &fb->fd);
@@ -55,7 +55,7 @@ fwd_try_port(uint16_t port, void *arg)
 static const char *
 fwd_public_host(struct sess *s, const char *addr)
 {
-	size_t	i;
+	size_t i;
 
 	if (*addr == '\0' || strcmp(addr, "localhost") == 0 ||
 	    strcmp(addr, "*") == 0 || strcmp(addr, "0.0.0.0") == 0 ||
@@ -81,14 +81,14 @@ fwd_watch(struct sess *s, struct fwd *f)
 int
 fwd_request(struct sess *s, ssh_message msg)
 {
-	struct conf		*conf = s->conf;
-	struct store_endpoint	 row;
-	struct fwd_bind		 fb;
-	struct fwd		*f;
-	const char		*addr, *host;
-	char			 safe[FWD_ADDR_MAX + 1], reason[384];
-	uint16_t		 bound = 0;
-	int			 port, r;
+	struct conf *conf = s->conf;
+	struct store_endpoint row;
+	struct fwd_bind fb;
+	struct fwd *f;
+	const char *addr, *host;
+	char safe[FWD_ADDR_MAX + 1], reason[384];
+	uint16_t bound = 0;
+	int port, r;
 
 	addr = ssh_message_global_request_address(msg);
 	if (addr == NULL)
@@ -105,28 +105,36 @@ fwd_request(struct sess *s, ssh_message msg)
 		goto refuse;
 	}
 	if (s->nfwds >= conf->max_endpoints_per_session) {
-		snprintf(reason, sizeof(reason), "this session already has "
-		    "%d forwards (MaxEndpointsPerSession)", s->nfwds);
+		snprintf(reason, sizeof(reason),
+		    "this session already has "
+		    "%d forwards (MaxEndpointsPerSession)",
+		    s->nfwds);
 		goto refuse;
 	}
 	if ((host = fwd_public_host(s, addr)) == NULL) {
-		snprintf(reason, sizeof(reason), "'%s' is not a host this "
+		snprintf(reason, sizeof(reason),
+		    "'%s' is not a host this "
 		    "server serves; ask for -R 0:localhost:PORT (a random "
-		    "address on %s)", safe, conf->public_hosts[0]);
+		    "address on %s)",
+		    safe, conf->public_hosts[0]);
 		goto refuse;
 	}
 	if (port != 0) {
-		snprintf(reason, sizeof(reason), "%s:%d is not an address "
+		snprintf(reason, sizeof(reason),
+		    "%s:%d is not an address "
 		    "reserved for account %s; use port 0 for a random "
-		    "address", host, port, s->account_name);
+		    "address",
+		    host, port, s->account_name);
 		goto refuse;
 	}
 	fb.sess = s;
 	fb.fd = -1;
 	if ((r = pool_pick(s->pool, fwd_try_port, &fb, &bound)) != 0) {
 		if (r == PORTHOLE_ERR_EXHAUSTED)
-			snprintf(reason, sizeof(reason), "no free port is "
-			    "left on %s", host);
+			snprintf(reason, sizeof(reason),
+			    "no free port is "
+			    "left on %s",
+			    host);
 		else
 			snprintf(reason, sizeof(reason), "cannot listen: %s",
 			    porthole_strerror(r));
@@ -164,15 +172,15 @@ fwd_request(struct sess *s, ssh_message msg)
 	TAILQ_INSERT_TAIL(&s->fwds, f, entry);
 	s->nfwds++;
 	ssh_message_global_request_reply_success(msg, bound);
-	logit("session %s: endpoint %s tcp://%s:%u (asked '%s' port %d)",
-	    s->id, f->id, f->host, f->port, safe, port);
+	logit("session %s: endpoint %s tcp://%s:%u (asked '%s' port %d)", s->id,
+	    f->id, f->host, f->port, safe, port);
 	if (s->ready)
 		fwd_watch(s, f);
 	sess_announce(s, f);
 	return 0;
- refuse:
-	logit("session %s: forward '%s' port %d refused: %s", s->id, safe,
-	    port, reason);
+refuse:
+	logit("session %s: forward '%s' port %d refused: %s", s->id, safe, port,
+	    reason);
 	sess_notice(s, "remote forward '%s:%d' refused: %s", safe, port,
 	    reason);
 	return 1;
@@ -182,7 +190,7 @@ fwd_request(struct sess *s, ssh_message msg)
 static void
 fwd_stop(struct sess *s, struct fwd *f)
 {
-	int	r;
+	int r;
 
 	if (f->dead)
 		return;
@@ -202,17 +210,17 @@ fwd_stop(struct sess *s, struct fwd *f)
 int
 fwd_cancel(struct sess *s, ssh_message msg)
 {
-	struct fwd	*f;
-	const char	*addr;
-	char		 safe[FWD_ADDR_MAX + 1];
-	int		 port;
+	struct fwd *f;
+	const char *addr;
+	char safe[FWD_ADDR_MAX + 1];
+	int port;
 
 	addr = ssh_message_global_request_address(msg);
 	if (addr == NULL)
 		addr = "";
 	port = ssh_message_global_request_port(msg);
 	log_sanitize(safe, sizeof(safe), addr);
-	TAILQ_FOREACH(f, &s->fwds, entry) {
+	TAILQ_FOREACH (f, &s->fwds, entry) {
 		if (!f->dead && f->port == port &&
 		    strcmp(f->bind_address, addr) == 0)
 			break;
@@ -223,8 +231,8 @@ fwd_cancel(struct sess *s, ssh_message msg)
 		return 1;
 	}
 	logit("session %s: endpoint %s tcp://%s:%u cancelled (%llu "
-	    "connection(s) still relayed)", s->id, f->id, f->host, f->port,
-	    (unsigned long long)f->conns_open);
+	      "connection(s) still relayed)",
+	    s->id, f->id, f->host, f->port, (unsigned long long)f->conns_open);
 	fwd_stop(s, f);
 	ssh_message_global_request_reply_success(msg, 0);
 	return 0;
@@ -233,18 +241,18 @@ fwd_cancel(struct sess *s, ssh_message msg)
 void
 fwd_start_all(struct sess *s)
 {
-	struct fwd	*f;
+	struct fwd *f;
 
-	TAILQ_FOREACH(f, &s->fwds, entry)
+	TAILQ_FOREACH (f, &s->fwds, entry)
 		fwd_watch(s, f);
 }
 
 void
 fwd_resume(struct sess *s)
 {
-	struct fwd	*f;
+	struct fwd *f;
 
-	TAILQ_FOREACH(f, &s->fwds, entry) {
+	TAILQ_FOREACH (f, &s->fwds, entry) {
 		if (f->paused) {
 			f->paused = 0;
 			fwd_watch(s, f);
@@ -255,10 +263,10 @@ fwd_resume(struct sess *s)
 void
 fwd_accept(struct sess *s, struct fwd *f)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		len;
-	char			peer[NET_ADDRSTRLEN + 8];
-	int			fd, i;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char peer[NET_ADDRSTRLEN + 8];
+	int fd, i;
 
 	for (i = 0; i < FWD_ACCEPT_BATCH && !f->dead; i++) {
 		len = sizeof(ss);
@@ -281,9 +289,11 @@ fwd_accept(struct sess *s, struct fwd *f)
 		if (f->conns_open >=
 		    (uint64_t)s->conf->max_connections_per_endpoint) {
 			logit("endpoint %s: refused %s: %d connections open "
-			    "(MaxConnectionsPerEndpoint)", f->id,
+			      "(MaxConnectionsPerEndpoint)",
+			    f->id,
 			    net_sa_str((struct sockaddr *)&ss, peer,
-			    sizeof(peer)), s->conf->max_connections_per_endpoint);
+			        sizeof(peer)),
+			    s->conf->max_connections_per_endpoint);
 			close(fd);
 			continue;
 		}
@@ -301,7 +311,7 @@ fwd_unref(struct sess *s, struct fwd *f)
 void
 fwd_reap(struct sess *s)
 {
-	struct fwd	*f, *next;
+	struct fwd *f, *next;
 
 	for (f = TAILQ_FIRST(&s->fwds); f != NULL; f = next) {
 		next = TAILQ_NEXT(f, entry);
@@ -318,11 +328,11 @@ fwd_reap(struct sess *s)
 void
 fwd_close_all(struct sess *s)
 {
-	struct fwd	*f;
+	struct fwd *f;
 
-	TAILQ_FOREACH(f, &s->fwds, entry)
+	TAILQ_FOREACH (f, &s->fwds, entry)
 		fwd_stop(s, f);
-	TAILQ_FOREACH(f, &s->fwds, entry)
+	TAILQ_FOREACH (f, &s->fwds, entry)
 		f->refs = 0;
 	fwd_reap(s);
 }

@@ -26,7 +26,7 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define HOSTKEY_LINE_MAX	8192
+#define HOSTKEY_LINE_MAX 8192
 
 static void
 usage(void)
@@ -41,19 +41,19 @@ struct conf *
 portholed_load_conf(const char *path, int must_exist, char **overrides,
     size_t noverrides)
 {
-	struct conf	*conf = conf_new();
-	char		 errbuf[512];
-	size_t		 i;
+	struct conf *conf = conf_new();
+	char errbuf[512];
+	size_t i;
 
 	for (i = 0; i < noverrides; i++) {
 		if (conf_apply_line(conf, overrides[i], 1, errbuf,
-		    sizeof(errbuf)) != 0) {
+		        sizeof(errbuf)) != 0) {
 			error("-o %s: %s", overrides[i], errbuf);
 			goto fail;
 		}
 	}
-	if (conf_load_file(conf, path, must_exist, errbuf,
-	    sizeof(errbuf)) != 0) {
+	if (conf_load_file(conf, path, must_exist, errbuf, sizeof(errbuf)) !=
+	    0) {
 		error("%s", errbuf);
 		goto fail;
 	}
@@ -62,7 +62,7 @@ portholed_load_conf(const char *path, int must_exist, char **overrides,
 		goto fail;
 	}
 	return conf;
- fail:
+fail:
 	conf_free(conf);
 	return NULL;
 }
@@ -71,7 +71,7 @@ portholed_load_conf(const char *path, int must_exist, char **overrides,
 static int
 make_state_dir(const char *path)
 {
-	struct stat	st;
+	struct stat st;
 
 	if (stat(path, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
@@ -95,14 +95,14 @@ make_state_dir(const char *path)
 static ssh_key
 hostkey_load(const char *path)
 {
-	ssh_key	 key = NULL;
-	char	*pubpath = NULL;
-	mode_t	 old;
-	int	 rc;
+	ssh_key key = NULL;
+	char *pubpath = NULL;
+	mode_t old;
+	int rc;
 
 	if (access(path, F_OK) == 0) {
-		if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL,
-		    &key) != SSH_OK) {
+		if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) !=
+		    SSH_OK) {
 			error("HostKey %s: cannot load the key", path);
 			return NULL;
 		}
@@ -156,14 +156,14 @@ libssh_log_cb(int priority, const char *function, const char *buffer,
 static int
 state_init(struct conf *conf)
 {
-	struct store	*store = NULL;
-	char		 errbuf[256];
-	int		 n = 0, r;
+	struct store *store = NULL;
+	char errbuf[256];
+	int n = 0, r;
 
 	if (make_state_dir(conf->state_dir) != 0)
 		return -1;
-	if ((r = store_open(conf->database, &store, errbuf,
-	    sizeof(errbuf))) != 0) {
+	if ((r = store_open(conf->database, &store, errbuf, sizeof(errbuf))) !=
+	    0) {
 		error("Database %s: %s", conf->database, errbuf);
 		return -1;
 	}
@@ -179,14 +179,14 @@ state_init(struct conf *conf)
 int
 main(int argc, char **argv)
 {
-	struct conf	*conf = NULL;
-	ssh_bind	 bind = NULL;
-	ssh_key		 key = NULL;
-	const char	*path = CONF_DEFAULT_PATH;
-	char		**overrides = NULL;
-	size_t		 noverrides = 0;
-	int		 ch, test = 0, dump = 0, verbose = 0, must_exist = 0;
-	int		 level, ret = 1;
+	struct conf *conf = NULL;
+	ssh_bind bind = NULL;
+	ssh_key key = NULL;
+	const char *path = CONF_DEFAULT_PATH;
+	char **overrides = NULL;
+	size_t noverrides = 0;
+	int ch, test = 0, dump = 0, verbose = 0, must_exist = 0;
+	int level, ret = 1;
 
 	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
 	while ((ch = getopt(argc, argv, "f:o:tTvV")) != -1) {
@@ -222,14 +222,13 @@ main(int argc, char **argv)
 		usage();
 
 	if ((conf = portholed_load_conf(path, must_exist, overrides,
-	    noverrides)) == NULL)
+	         noverrides)) == NULL)
 		goto out;
 	level = conf->log_level + verbose;
 	if (level > LOG_LEVEL_DEBUG3)
 		level = LOG_LEVEL_DEBUG3;
 	log_init("portholed", (enum log_level)level,
-	    conf->syslog && !test && !dump ? LOG_SINK_SYSLOG :
-	    LOG_SINK_STDERR);
+	    conf->syslog && !test && !dump ? LOG_SINK_SYSLOG : LOG_SINK_STDERR);
 	if (dump) {
 		conf_dump(conf, stdout);
 		ret = 0;
@@ -249,9 +248,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ssh_set_log_callback(libssh_log_cb);
-	ssh_set_log_level(level >= LOG_LEVEL_DEBUG3 ? SSH_LOG_PACKET :
-	    level >= LOG_LEVEL_DEBUG2 ? SSH_LOG_PROTOCOL :
-	    level >= LOG_LEVEL_DEBUG1 ? SSH_LOG_WARN : SSH_LOG_NONE);
+	ssh_set_log_level(level >= LOG_LEVEL_DEBUG3 ? SSH_LOG_PACKET
+	        : level >= LOG_LEVEL_DEBUG2         ? SSH_LOG_PROTOCOL
+	        : level >= LOG_LEVEL_DEBUG1         ? SSH_LOG_WARN
+	                                            : SSH_LOG_NONE);
 
 	if (state_init(conf) != 0)
 		goto out;
@@ -267,7 +267,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	{
-		bool	process_config = false;
+		bool process_config = false;
 
 		ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
 		    &process_config);
@@ -276,7 +276,7 @@ main(int argc, char **argv)
 	    "porthole_" PACKAGE_VERSION);
 
 	ret = srv_run(&conf, bind, path, must_exist, overrides, noverrides);
- out:
+out:
 	if (bind != NULL)
 		ssh_bind_free(bind);
 	conf_free(conf);

@@ -47,112 +47,112 @@ enum ep_kind {
 };
 
 struct ep_item {
-	enum ep_kind	 kind;
+	enum ep_kind kind;
 };
 
 /* A granted tcpip-forward: one public listener (an endpoint). */
 struct fwd {
-	struct ep_item		 ep;		/* must be first */
-	TAILQ_ENTRY(fwd)	 entry;
-	struct sess		*sess;
-	char			*id;		/* "ep_…", the endpoint id */
-	char			*bind_address;	/* the string the client sent */
-	char			*host;		/* public host name */
-	uint16_t		 port;		/* bound public port */
-	int			 fd;		/* listener, -1 once closed */
-	int			 watching;	/* fd is in the epoll set */
-	int			 paused;	/* accept hit EMFILE; waiting */
-	int			 dead;		/* cancelled; free when refs 0 */
-	int			 refs;		/* relays still pointing here */
-	uint64_t		 conns_open;
-	uint64_t		 conns_total;
-	uint64_t		 bytes_in;	/* from public clients */
-	uint64_t		 bytes_out;	/* to public clients */
+	struct ep_item ep; /* must be first */
+	TAILQ_ENTRY(fwd) entry;
+	struct sess *sess;
+	char *id; /* "ep_…", the endpoint id */
+	char *bind_address; /* the string the client sent */
+	char *host; /* public host name */
+	uint16_t port; /* bound public port */
+	int fd; /* listener, -1 once closed */
+	int watching; /* fd is in the epoll set */
+	int paused; /* accept hit EMFILE; waiting */
+	int dead; /* cancelled; free when refs 0 */
+	int refs; /* relays still pointing here */
+	uint64_t conns_open;
+	uint64_t conns_total;
+	uint64_t bytes_in; /* from public clients */
+	uint64_t bytes_out; /* to public clients */
 };
 TAILQ_HEAD(fwd_list, fwd);
 
 enum relay_state {
-	RELAY_OPENING = 0,	/* forwarded-tcpip open sent, no answer yet */
-	RELAY_OPEN,		/* relaying */
-	RELAY_DEAD,		/* waiting for sess_reap() */
+	RELAY_OPENING = 0, /* forwarded-tcpip open sent, no answer yet */
+	RELAY_OPEN, /* relaying */
+	RELAY_DEAD, /* waiting for sess_reap() */
 };
 
 /* One public connection relayed through a forwarded-tcpip channel. */
 struct relay {
-	struct ep_item		 ep;		/* must be first */
-	TAILQ_ENTRY(relay)	 entry;
-	struct sess		*sess;
-	struct fwd		*fwd;		/* holds a reference */
-	int			 fd;
-	ssh_channel		 chan;
+	struct ep_item ep; /* must be first */
+	TAILQ_ENTRY(relay) entry;
+	struct sess *sess;
+	struct fwd *fwd; /* holds a reference */
+	int fd;
+	ssh_channel chan;
 	struct ssh_channel_callbacks_struct cb;
-	enum relay_state	 state;
-	int			 abandoned;	/* TCP gone while OPENING */
-	uint32_t		 events;	/* current epoll interest */
-	char			 peer_ip[NET_ADDRSTRLEN];
-	uint16_t		 peer_port;
+	enum relay_state state;
+	int abandoned; /* TCP gone while OPENING */
+	uint32_t events; /* current epoll interest */
+	char peer_ip[NET_ADDRSTRLEN];
+	uint16_t peer_port;
 	/* Public client -> SSH channel. */
-	unsigned char		*up;
-	size_t			 up_off, up_len;
-	int			 tcp_eof;	/* read 0 from the socket */
-	int			 eof_sent;	/* ssh_channel_send_eof done */
+	unsigned char *up;
+	size_t up_off, up_len;
+	int tcp_eof; /* read 0 from the socket */
+	int eof_sent; /* ssh_channel_send_eof done */
 	/* SSH channel -> public client. */
-	unsigned char		*down;
-	size_t			 down_off, down_len;
-	int			 chan_pending;	/* libssh holds unread data */
-	int			 chan_eof;	/* channel EOF received */
-	int			 shut_wr;	/* shutdown(SHUT_WR) done */
-	int			 chan_closed;	/* channel CLOSE received */
-	uint64_t		 bytes_in;
-	uint64_t		 bytes_out;
+	unsigned char *down;
+	size_t down_off, down_len;
+	int chan_pending; /* libssh holds unread data */
+	int chan_eof; /* channel EOF received */
+	int shut_wr; /* shutdown(SHUT_WR) done */
+	int chan_closed; /* channel CLOSE received */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
 };
 TAILQ_HEAD(relay_list, relay);
 
 /* The per-connection state of a child. */
 struct sess {
-	struct conf		*conf;		/* borrowed from the parent */
-	struct store		*store;		/* this process's connection */
-	struct pool		*pool;
-	ssh_session		 ssh;
-	ssh_event		 event;
+	struct conf *conf; /* borrowed from the parent */
+	struct store *store; /* this process's connection */
+	struct pool *pool;
+	ssh_session ssh;
+	ssh_event event;
 	struct ssh_server_callbacks_struct server_cb;
-	int			 epfd;
-	int			 sigfd;		/* read end of the signal pipe */
-	struct ep_item		 sig_ep;
+	int epfd;
+	int sigfd; /* read end of the signal pipe */
+	struct ep_item sig_ep;
 
-	char			 client_ip[NET_ADDRSTRLEN];
-	uint16_t		 client_port;
-	char			*id;		/* "ss_…", once authenticated */
-	char			*account_id;
-	char			*account_name;
-	char			*credential;	/* "key:SHA256:…" */
-	char			*user;		/* sanitized SSH user name */
-	int			 authenticated;
-	int			 auth_failures;
-	int64_t			 login_deadline;	/* monotonic ms */
+	char client_ip[NET_ADDRSTRLEN];
+	uint16_t client_port;
+	char *id; /* "ss_…", once authenticated */
+	char *account_id;
+	char *account_name;
+	char *credential; /* "key:SHA256:…" */
+	char *user; /* sanitized SSH user name */
+	int authenticated;
+	int auth_failures;
+	int64_t login_deadline; /* monotonic ms */
 
 	/* The session channel, if the client opened one. */
-	ssh_channel		 chan;
+	ssh_channel chan;
 	struct ssh_channel_callbacks_struct chan_cb;
-	int			 chan_seen;	/* a session channel was opened */
-	int			 chan_closed;	/* the client closed it */
-	struct buf		*pending_notices; /* said before the command */
-	int			 pty;
-	int			 command_done;	/* exec/shell processed */
-	struct cmdline		*opts;		/* NULL until known */
-	int			 ready;		/* forwards may accept */
-	int64_t			 ready_deadline;	/* monotonic ms */
+	int chan_seen; /* a session channel was opened */
+	int chan_closed; /* the client closed it */
+	struct buf *pending_notices; /* said before the command */
+	int pty;
+	int command_done; /* exec/shell processed */
+	struct cmdline *opts; /* NULL until known */
+	int ready; /* forwards may accept */
+	int64_t ready_deadline; /* monotonic ms */
 
-	struct fwd_list		 fwds;
-	int			 nfwds;		/* live (not cancelled) */
-	struct relay_list	 relays;
-	int			 relays_dirty;	/* some relay needs work */
+	struct fwd_list fwds;
+	int nfwds; /* live (not cancelled) */
+	struct relay_list relays;
+	int relays_dirty; /* some relay needs work */
 
-	int			 closing;	/* sess_finish() was called */
-	int64_t			 close_deadline;	/* monotonic ms */
-	int			 quit;		/* leave the loop */
-	int			 terminate;	/* SIGTERM received */
-	int			 exit_status;	/* for the session channel */
+	int closing; /* sess_finish() was called */
+	int64_t close_deadline; /* monotonic ms */
+	int quit; /* leave the loop */
+	int terminate; /* SIGTERM received */
+	int exit_status; /* for the session channel */
 };
 
 /* portholed.c */
@@ -162,7 +162,7 @@ struct sess {
  * new conf, or NULL after logging why.
  */
 struct conf *portholed_load_conf(const char *path, int must_exist,
-	    char **overrides, size_t noverrides);
+    char **overrides, size_t noverrides);
 
 /* server.c: the parent. */
 /*
@@ -170,12 +170,12 @@ struct conf *portholed_load_conf(const char *path, int must_exist,
  * for SIGTERM, SIGINT, SIGHUP and SIGCHLD (SIGPIPE is ignored). Returns
  * the read end. Called again in each child, which needs its own pipe.
  */
-int	srv_signals_init(void);
+int srv_signals_init(void);
 /* Read pending signal numbers from <fd>; returns a bit per signal. */
 unsigned int srv_signals_read(int fd);
-#define SRV_SIG_TERM	0x01
-#define SRV_SIG_HUP	0x02
-#define SRV_SIG_CHLD	0x04
+#define SRV_SIG_TERM 0x01
+#define SRV_SIG_HUP  0x02
+#define SRV_SIG_CHLD 0x04
 
 /*
  * Serve: bind the configured SSH listeners, print one "listening on"
@@ -183,75 +183,75 @@ unsigned int srv_signals_read(int fd);
  * *confp with a fresh reading for new sessions. Returns the exit
  * status for main().
  */
-int	srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
-	    int conf_must_exist, char **overrides, size_t noverrides);
+int srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
+    int conf_must_exist, char **overrides, size_t noverrides);
 
 /* session.c: the child. */
 /*
  * Serve one SSH connection on <fd> (already accepted) until it ends.
  * Returns the process exit status. <bind> is consumed.
  */
-int	sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd);
+int sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd);
 /* Write a line to the session channel's stderr (if any). */
-void	sess_notice(struct sess *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void sess_notice(struct sess *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Announce endpoint <f> on the session channel (once the command ran). */
-void	sess_announce(struct sess *s, struct fwd *f);
+void sess_announce(struct sess *s, struct fwd *f);
 /*
  * Record a successful login: a new session id and its store row. Returns
  * 0, or -1 if the store refused (the login must then be refused too).
  */
-int	sess_login(struct sess *s, const char *account_id,
-	    const char *account_name, const char *credential);
+int sess_login(struct sess *s, const char *account_id, const char *account_name,
+    const char *credential);
 /* libssh callback: the client opens a session channel. */
 ssh_channel sess_channel_open(ssh_session ssh, void *ud);
 /* Write to the session channel's stdout (if any). */
-void	sess_output(struct sess *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void sess_output(struct sess *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Add or change <fd>'s interest in the epoll set to <events>. */
-int	sess_watch(struct sess *s, int fd, struct ep_item *item,
-	    uint32_t events, int add);
-void	sess_unwatch(struct sess *s, int fd);
+int sess_watch(struct sess *s, int fd, struct ep_item *item, uint32_t events,
+    int add);
+void sess_unwatch(struct sess *s, int fd);
 
 /* auth.c */
 /* Install the authentication callbacks on the session. */
-void	auth_setup(struct sess *s);
+void auth_setup(struct sess *s);
 /* Handle an SSH_REQUEST_AUTH message the callbacks did not take. */
-int	auth_message(struct sess *s, ssh_message msg);
+int auth_message(struct sess *s, ssh_message msg);
 
 /* fwd.c */
 /* Handle a tcpip-forward request. Returns 0 if it replied itself. */
-int	fwd_request(struct sess *s, ssh_message msg);
+int fwd_request(struct sess *s, ssh_message msg);
 /* Handle a cancel-tcpip-forward request. */
-int	fwd_cancel(struct sess *s, ssh_message msg);
+int fwd_cancel(struct sess *s, ssh_message msg);
 /* Start accepting on every forward (the session's options are known). */
-void	fwd_start_all(struct sess *s);
+void fwd_start_all(struct sess *s);
 /* Accept pending connections on <f>'s listener. */
-void	fwd_accept(struct sess *s, struct fwd *f);
+void fwd_accept(struct sess *s, struct fwd *f);
 /* Drop a relay's reference to <f>. */
-void	fwd_unref(struct sess *s, struct fwd *f);
+void fwd_unref(struct sess *s, struct fwd *f);
 /* Watch listeners paused by EMFILE again (a descriptor was freed). */
-void	fwd_resume(struct sess *s);
+void fwd_resume(struct sess *s);
 /* Free cancelled forwards no relay points to (top level only). */
-void	fwd_reap(struct sess *s);
+void fwd_reap(struct sess *s);
 /* Close every listener and free every forward (session end). */
-void	fwd_close_all(struct sess *s);
+void fwd_close_all(struct sess *s);
 
 /* relay.c */
 /*
  * Start relaying accepted socket <fd> from <peer> for forward <f>:
  * send the forwarded-tcpip open. Takes ownership of fd.
  */
-void	relay_start(struct sess *s, struct fwd *f, int fd,
-	    const struct sockaddr *peer);
+void relay_start(struct sess *s, struct fwd *f, int fd,
+    const struct sockaddr *peer);
 /* Handle epoll <events> on relay <r>. */
-void	relay_io(struct sess *s, struct relay *r, uint32_t events);
+void relay_io(struct sess *s, struct relay *r, uint32_t events);
 /*
  * After each ssh_event_dopoll: advance pending opens, retry writes that
  * waited for the SSH window, and free relays that are done.
  */
-void	relay_service(struct sess *s);
+void relay_service(struct sess *s);
 /* Close every relay (session end). */
-void	relay_close_all(struct sess *s);
+void relay_close_all(struct sess *s);
 
 #endif /* PORTHOLED_H */

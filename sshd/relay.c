@@ -43,16 +43,16 @@
  * shutdown(SHUT_WR) once everything before it is sent.
  */
 
-#define RELAY_BUFSZ		(64 * 1024)
-#define RELAY_READ_BUDGET	(256 * 1024)	/* per wake-up, fairness */
+#define RELAY_BUFSZ       (64 * 1024)
+#define RELAY_READ_BUDGET (256 * 1024) /* per wake-up, fairness */
 
-static void	relay_kill(struct sess *, struct relay *, const char *);
+static void relay_kill(struct sess *, struct relay *, const char *);
 
 /* Bring the socket's epoll interest in line with the relay's state. */
 static void
 relay_set_events(struct sess *s, struct relay *r)
 {
-	uint32_t	ev = 0;
+	uint32_t ev = 0;
 
 	if (r->fd == -1)
 		return;
@@ -92,14 +92,13 @@ relay_send_eof(struct sess *s, struct relay *r)
 static void
 relay_flush_up(struct sess *s, struct relay *r)
 {
-	int	w;
+	int w;
 
 	if (r->up_len == 0)
 		return;
-	w = ssh_channel_write(r->chan, r->up + r->up_off,
-	    (uint32_t)r->up_len);
+	w = ssh_channel_write(r->chan, r->up + r->up_off, (uint32_t)r->up_len);
 	if (r->state != RELAY_OPEN)
-		return;	/* a nested callback ended it */
+		return; /* a nested callback ended it */
 	if (w < 0) {
 		relay_kill(s, r, "channel write failed");
 		return;
@@ -117,9 +116,9 @@ relay_flush_up(struct sess *s, struct relay *r)
 static void
 relay_read_up(struct sess *s, struct relay *r)
 {
-	size_t		budget = RELAY_READ_BUDGET, want;
-	uint32_t	win;
-	ssize_t		n;
+	size_t budget = RELAY_READ_BUDGET, want;
+	uint32_t win;
+	ssize_t n;
 
 	while (r->state == RELAY_OPEN && !r->tcp_eof && r->up_len == 0 &&
 	    budget > 0) {
@@ -150,8 +149,8 @@ relay_read_up(struct sess *s, struct relay *r)
 static void
 relay_write_down(struct sess *s, struct relay *r)
 {
-	ssize_t	n;
-	int	got;
+	ssize_t n;
+	int got;
 
 	while (r->state == RELAY_OPEN) {
 		if (r->down_len > 0) {
@@ -205,13 +204,13 @@ static int
 relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
     int is_stderr, void *ud)
 {
-	struct relay	*r = ud;
-	struct sess	*s = r->sess;
-	size_t		 rest, copy;
-	ssize_t		 n;
+	struct relay *r = ud;
+	struct sess *s = r->sess;
+	size_t rest, copy;
+	ssize_t n;
 
 	if (is_stderr || r->state != RELAY_OPEN || r->shut_wr)
-		return (int)len;	/* nobody to deliver it to */
+		return (int)len; /* nobody to deliver it to */
 	if (r->down_len > 0) {
 		r->chan_pending = 1;
 		relay_set_events(s, r);
@@ -219,8 +218,7 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	}
 	n = send(r->fd, data, len, MSG_NOSIGNAL);
 	if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			relay_kill(s, r, strerror(errno));
 			return (int)len;
 		}
@@ -244,7 +242,7 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 static void
 relay_chan_eof(ssh_session ssh, ssh_channel chan, void *ud)
 {
-	struct relay	*r = ud;
+	struct relay *r = ud;
 
 	r->chan_eof = 1;
 	if (r->state == RELAY_OPEN && r->down_len == 0 && !r->chan_pending)
@@ -254,7 +252,7 @@ relay_chan_eof(ssh_session ssh, ssh_channel chan, void *ud)
 static void
 relay_chan_close(ssh_session ssh, ssh_channel chan, void *ud)
 {
-	struct relay	*r = ud;
+	struct relay *r = ud;
 
 	r->chan_closed = 1;
 }
@@ -271,7 +269,8 @@ relay_kill(struct sess *s, struct relay *r, const char *why)
 	if (r->state == RELAY_DEAD)
 		return;
 	debug("endpoint %s: connection from %s port %u ended: %s (in %llu, "
-	    "out %llu)", r->fwd->id, r->peer_ip, r->peer_port, why,
+	      "out %llu)",
+	    r->fwd->id, r->peer_ip, r->peer_port, why,
 	    (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out);
 	if (r->fd != -1) {
 		if (r->events != 0)
@@ -312,8 +311,8 @@ relay_opened(struct sess *s, struct relay *r)
 void
 relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 {
-	struct relay	*r;
-	int		 one = 1, rc;
+	struct relay *r;
+	int one = 1, rc;
 
 	r = xcalloc(1, sizeof(*r));
 	r->ep.kind = EP_KIND_RELAY;
@@ -331,7 +330,7 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	debug("endpoint %s: connection from %s port %u", f->id, r->peer_ip,
 	    r->peer_port);
 	if ((r->chan = ssh_channel_new(s->ssh)) == NULL) {
-		r->state = RELAY_OPEN;	/* nothing pending to wait for */
+		r->state = RELAY_OPEN; /* nothing pending to wait for */
 		relay_kill(s, r, "cannot make a channel");
 		return;
 	}
@@ -340,8 +339,8 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	 * for and the port we bound: OpenSSH matches both to find the
 	 * forward. Until the client answers the socket is not read.
 	 */
-	rc = ssh_channel_open_reverse_forward(r->chan, f->bind_address,
-	    f->port, r->peer_ip, r->peer_port);
+	rc = ssh_channel_open_reverse_forward(r->chan, f->bind_address, f->port,
+	    r->peer_ip, r->peer_port);
 	if (rc == SSH_OK)
 		relay_opened(s, r);
 	else if (rc == SSH_ERROR) {
@@ -397,8 +396,8 @@ relay_free(struct sess *s, struct relay *r)
 void
 relay_service(struct sess *s)
 {
-	struct relay	*r, *next;
-	int		 rc, freed = 0;
+	struct relay *r, *next;
+	int rc, freed = 0;
 
 	for (r = TAILQ_FIRST(&s->relays); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
@@ -411,7 +410,8 @@ relay_service(struct sess *s)
 				relay_opened(s, r);
 			else if (rc != SSH_AGAIN) {
 				r->state = RELAY_OPEN;
-				relay_kill(s, r, "the client refused the "
+				relay_kill(s, r,
+				    "the client refused the "
 				    "connection (is the local service up?)");
 			}
 			break;
@@ -443,7 +443,7 @@ relay_service(struct sess *s)
 void
 relay_close_all(struct sess *s)
 {
-	struct relay	*r;
+	struct relay *r;
 
 	while ((r = TAILQ_FIRST(&s->relays)) != NULL) {
 		TAILQ_REMOVE(&s->relays, r, entry);

@@ -27,31 +27,31 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define SRV_BACKLOG		128
-#define SRV_ACCEPT_BATCH	16
-#define SRV_SHUTDOWN_MS		10000
+#define SRV_BACKLOG      128
+#define SRV_ACCEPT_BATCH 16
+#define SRV_SHUTDOWN_MS  10000
 
 /* The write end of this process's signal pipe, for the handler. */
-static int	sig_wfd = -1;
+static int sig_wfd = -1;
 
 /* The parent's state. */
 struct srv {
-	struct conf	**confp;
-	ssh_bind	  bind;
-	struct store	 *store;
-	struct pollfd	 *pfds;		/* [0] signals, then listeners */
-	size_t		  npfds;
-	pid_t		 *kids;
-	size_t		  nkids;
-	size_t		  kidsalloc;
+	struct conf **confp;
+	ssh_bind bind;
+	struct store *store;
+	struct pollfd *pfds; /* [0] signals, then listeners */
+	size_t npfds;
+	pid_t *kids;
+	size_t nkids;
+	size_t kidsalloc;
 };
 
 /* Signal handler: note the signal in the self-pipe. */
 static void
 sig_handler(int sig)
 {
-	int		saved_errno = errno;
-	unsigned char	c = (unsigned char)sig;
+	int saved_errno = errno;
+	unsigned char c = (unsigned char)sig;
 
 	if (write(sig_wfd, &c, 1) == -1) {
 		/* Pipe full: a wake-up is already pending. */
@@ -62,8 +62,8 @@ sig_handler(int sig)
 int
 srv_signals_init(void)
 {
-	struct sigaction	sa;
-	int			p[2];
+	struct sigaction sa;
+	int p[2];
 
 	if (sig_wfd != -1)
 		close(sig_wfd);
@@ -86,9 +86,9 @@ srv_signals_init(void)
 unsigned int
 srv_signals_read(int fd)
 {
-	unsigned char	buf[64];
-	unsigned int	bits = 0;
-	ssize_t		n, i;
+	unsigned char buf[64];
+	unsigned int bits = 0;
+	ssize_t n, i;
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++) {
@@ -125,7 +125,7 @@ srv_kid_add(struct srv *srv, pid_t pid)
 static int
 srv_kid_del(struct srv *srv, pid_t pid)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < srv->nkids; i++) {
 		if (srv->kids[i] == pid) {
@@ -144,8 +144,8 @@ srv_kid_del(struct srv *srv, pid_t pid)
 static void
 srv_reap(struct srv *srv)
 {
-	pid_t	pid;
-	int	status, n, r;
+	pid_t pid;
+	int status, n, r;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (!srv_kid_del(srv, pid))
@@ -158,7 +158,7 @@ srv_reap(struct srv *srv)
 			    (long)pid, WEXITSTATUS(status));
 		n = 0;
 		if ((r = store_session_end_pid(srv->store, pid, misc_now_ms(),
-		    &n)) != 0)
+		         &n)) != 0)
 			error_r(r, "cannot end the sessions of process %ld",
 			    (long)pid);
 		else if (n > 0)
@@ -171,11 +171,11 @@ srv_reap(struct srv *srv)
 static int
 srv_listen(struct srv *srv)
 {
-	struct conf	*conf = *srv->confp;
-	char		 host[NET_ADDRSTRLEN];
-	uint16_t	 port;
-	size_t		 i;
-	int		 fd, r;
+	struct conf *conf = *srv->confp;
+	char host[NET_ADDRSTRLEN];
+	uint16_t port;
+	size_t i;
+	int fd, r;
 
 	srv->npfds = conf->nlisten + 1;
 	srv->pfds = xcalloc(srv->npfds, sizeof(*srv->pfds));
@@ -210,12 +210,12 @@ srv_listen(struct srv *srv)
 static int
 srv_accept(struct srv *srv, int lfd)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen = sizeof(ss);
-	char			 peer[NET_ADDRSTRLEN + 8];
-	size_t			 i;
-	pid_t			 pid, parent;
-	int			 fd, sigfd;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char peer[NET_ADDRSTRLEN + 8];
+	size_t i;
+	pid_t pid, parent;
+	int fd, sigfd;
 
 	/* libssh expects a blocking socket: no SOCK_NONBLOCK. */
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
@@ -254,20 +254,20 @@ srv_accept(struct srv *srv, int lfd)
 
 /* Re-read the configuration for sessions started from now on. */
 static void
-srv_reload(struct srv *srv, const char *path, int must_exist,
-    char **overrides, size_t noverrides)
+srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
+    size_t noverrides)
 {
-	struct conf	*conf;
+	struct conf *conf;
 
 	if ((conf = portholed_load_conf(path, must_exist, overrides,
-	    noverrides)) == NULL) {
+	         noverrides)) == NULL) {
 		error("SIGHUP: configuration not reloaded");
 		return;
 	}
 	conf_free(*srv->confp);
 	*srv->confp = conf;
 	logit("SIGHUP: configuration reloaded (ListenAddress changes need "
-	    "a restart)");
+	      "a restart)");
 }
 
 /*
@@ -277,9 +277,9 @@ srv_reload(struct srv *srv, const char *path, int must_exist,
 static void
 srv_shutdown(struct srv *srv)
 {
-	int64_t	deadline;
-	size_t	i;
-	int	left;
+	int64_t deadline;
+	size_t i;
+	int left;
 
 	for (i = 1; i < srv->npfds; i++) {
 		close(srv->pfds[i].fd);
@@ -308,17 +308,17 @@ int
 srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
     int conf_must_exist, char **overrides, size_t noverrides)
 {
-	struct srv	 srv;
-	char		 errbuf[256];
-	unsigned int	 sigs;
-	size_t		 i;
-	int		 n, ret = 1;
+	struct srv srv;
+	char errbuf[256];
+	unsigned int sigs;
+	size_t i;
+	int n, ret = 1;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.confp = confp;
 	srv.bind = bind;
 	if (store_open((*confp)->database, &srv.store, errbuf,
-	    sizeof(errbuf)) != 0) {
+	        sizeof(errbuf)) != 0) {
 		error("Database %s: %s", (*confp)->database, errbuf);
 		goto out;
 	}
@@ -357,7 +357,7 @@ srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
 			}
 		}
 	}
- out:
+out:
 	for (i = 0; i < srv.npfds; i++) {
 		if (srv.pfds[i].fd > 0)
 			close(srv.pfds[i].fd);

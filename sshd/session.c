@@ -36,23 +36,23 @@
  * command before serving with defaults (ssh -N opens no channel), and
  * the longest they wait once a session channel is open.
  */
-#define SESS_READY_GRACE_MS	1000
-#define SESS_READY_MAX_MS	10000
+#define SESS_READY_GRACE_MS 1000
+#define SESS_READY_MAX_MS   10000
 /* Longest wait in one ssh_event_dopoll, so timers are seen. */
-#define SESS_POLL_MAX_MS	1000
+#define SESS_POLL_MAX_MS 1000
 /* Time allowed to flush the last packets before disconnecting. */
-#define SESS_FLUSH_MS		2000
-#define SESS_EPOLL_BATCH	64
+#define SESS_FLUSH_MS    2000
+#define SESS_EPOLL_BATCH 64
 /* How long the client has to leave after its session channel closed. */
-#define SESS_CLOSE_WAIT_MS	5000
+#define SESS_CLOSE_WAIT_MS 5000
 
 /* Translate "\n" to "\r\n" when the client has a pty (its tty is raw). */
 static void
 sess_write(struct sess *s, int is_stderr, const char *text)
 {
-	struct buf	*b = NULL;
-	const char	*p;
-	size_t		 len;
+	struct buf *b = NULL;
+	const char *p;
+	size_t len;
 
 	if (s->chan == NULL || !ssh_channel_is_open(s->chan))
 		return;
@@ -80,15 +80,15 @@ sess_write(struct sess *s, int is_stderr, const char *text)
 void
 sess_notice(struct sess *s, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*msg = NULL;
+	va_list ap;
+	char *msg = NULL;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal_f("out of memory");
 	va_end(ap);
 	if (s->opts != NULL && s->opts->json) {
-		struct buf	*b = buf_new();
+		struct buf *b = buf_new();
 
 		buf_puts(b, "{\"type\":\"error\"");
 		json_kv_str(b, 0, "code", "notice");
@@ -97,7 +97,7 @@ sess_notice(struct sess *s, const char *fmt, ...)
 		sess_write(s, 0, buf_str(b));
 		buf_free(b);
 	} else if (s->command_done) {
-		char	*line = NULL;
+		char *line = NULL;
 
 		/* One write: ssh's own messages must not split the line. */
 		xasprintf(&line, "porthole: %s\n", msg);
@@ -115,8 +115,8 @@ sess_notice(struct sess *s, const char *fmt, ...)
 void
 sess_output(struct sess *s, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*msg = NULL;
+	va_list ap;
+	char *msg = NULL;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
@@ -130,13 +130,13 @@ int
 sess_watch(struct sess *s, int fd, struct ep_item *item, uint32_t events,
     int add)
 {
-	struct epoll_event	ev;
+	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.events = events;
 	ev.data.ptr = item;
-	if (epoll_ctl(s->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd,
-	    &ev) == -1) {
+	if (epoll_ctl(s->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) ==
+	    -1) {
 		error_f("epoll_ctl fd %d: %s", fd, strerror(errno));
 		return -1;
 	}
@@ -167,7 +167,7 @@ sess_endpoint_line(struct sess *s, struct fwd *f, struct buf *b)
 void
 sess_announce(struct sess *s, struct fwd *f)
 {
-	struct buf	*b;
+	struct buf *b;
 
 	if (!s->command_done || s->opts == NULL)
 		return;
@@ -213,10 +213,10 @@ sess_finish(struct sess *s, int status)
 static void
 sess_command(struct sess *s, const char *command)
 {
-	struct cmdline	*cl = NULL;
-	struct fwd	*f;
-	struct buf	*b;
-	char		 errbuf[256];
+	struct cmdline *cl = NULL;
+	struct fwd *f;
+	struct buf *b;
+	char errbuf[256];
 
 	if (s->command_done)
 		return;
@@ -237,7 +237,8 @@ sess_command(struct sess *s, const char *command)
 	if (cl->proxy_proto != 0 || cl->ncidr_allow != 0 ||
 	    cl->ncidr_deny != 0) {
 		s->command_done = 1;
-		sess_write(s, 1, "porthole: --proxy-proto and --cidr-* are "
+		sess_write(s, 1,
+		    "porthole: --proxy-proto and --cidr-* are "
 		    "not available on this server yet\n");
 		cmdline_free(cl);
 		sess_finish(s, 2);
@@ -248,12 +249,13 @@ sess_command(struct sess *s, const char *command)
 	if (s->pending_notices != NULL) {
 		if (cl->json) {
 			/* Re-issue each held line as a JSON error object. */
-			char	*held = buf_steal(s->pending_notices), *line;
-			char	*save = NULL;
+			char *held = buf_steal(s->pending_notices), *line;
+			char *save = NULL;
 
 			for (line = strtok_r(held, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				sess_notice(s, "%s", line + strlen("porthole: "));
+			     line = strtok_r(NULL, "\n", &save))
+				sess_notice(s, "%s",
+				    line + strlen("porthole: "));
 			free(held);
 		} else
 			sess_write(s, 1, buf_str(s->pending_notices));
@@ -266,7 +268,7 @@ sess_command(struct sess *s, const char *command)
 		buf_puts(b, "porthole (Ctrl+C to quit)\n\n");
 		buf_printf(b, "Account     %s\n", s->account_name);
 	}
-	TAILQ_FOREACH(f, &s->fwds, entry) {
+	TAILQ_FOREACH (f, &s->fwds, entry) {
 		if (!f->dead)
 			sess_endpoint_line(s, f, b);
 	}
@@ -276,18 +278,18 @@ sess_command(struct sess *s, const char *command)
 }
 
 static int
-sess_pty_cb(ssh_session ssh, ssh_channel chan, const char *term, int w,
-    int h, int pw, int ph, void *ud)
+sess_pty_cb(ssh_session ssh, ssh_channel chan, const char *term, int w, int h,
+    int pw, int ph, void *ud)
 {
-	struct sess	*s = ud;
+	struct sess *s = ud;
 
 	s->pty = 1;
 	return 0;
 }
 
 static int
-sess_window_change_cb(ssh_session ssh, ssh_channel chan, int w, int h,
-    int pw, int ph, void *ud)
+sess_window_change_cb(ssh_session ssh, ssh_channel chan, int w, int h, int pw,
+    int ph, void *ud)
 {
 	return 0;
 }
@@ -300,8 +302,7 @@ sess_shell_cb(ssh_session ssh, ssh_channel chan, void *ud)
 }
 
 static int
-sess_exec_cb(ssh_session ssh, ssh_channel chan, const char *command,
-    void *ud)
+sess_exec_cb(ssh_session ssh, ssh_channel chan, const char *command, void *ud)
 {
 	sess_command(ud, command);
 	return 0;
@@ -314,7 +315,7 @@ sess_exec_cb(ssh_session ssh, ssh_channel chan, const char *command,
 static void
 sess_agent_cb(ssh_session ssh, ssh_channel chan, void *ud)
 {
-	struct sess	*s = ud;
+	struct sess *s = ud;
 
 	verbose("session %s: agent forwarding refused", s->id);
 	sess_notice(s, "agent forwarding is not supported by this server");
@@ -325,7 +326,7 @@ static int
 sess_data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
     int is_stderr, void *ud)
 {
-	struct sess	*s = ud;
+	struct sess *s = ud;
 
 	if (s->pty && memchr(data, 0x03, len) != NULL) {
 		verbose("session %s: Ctrl+C from the client", s->id);
@@ -343,7 +344,7 @@ sess_chan_eof_cb(ssh_session ssh, ssh_channel chan, void *ud)
 static void
 sess_chan_close_cb(ssh_session ssh, ssh_channel chan, void *ud)
 {
-	struct sess	*s = ud;
+	struct sess *s = ud;
 
 	debug("session %s: session channel closed by the client", s->id);
 	s->chan_closed = 1;
@@ -353,11 +354,10 @@ sess_chan_close_cb(ssh_session ssh, ssh_channel chan, void *ud)
 ssh_channel
 sess_channel_open(ssh_session ssh, void *ud)
 {
-	struct sess	*s = ud;
+	struct sess *s = ud;
 
 	if (s->chan != NULL) {
-		verbose("session %s: refused a second session channel",
-		    s->id);
+		verbose("session %s: refused a second session channel", s->id);
 		return NULL;
 	}
 	if ((s->chan = ssh_channel_new(ssh)) == NULL)
@@ -382,26 +382,29 @@ sess_channel_open(ssh_session ssh, void *ud)
 static int
 sess_channel_open_msg(struct sess *s, ssh_message msg)
 {
-	char	addr[128];
+	char addr[128];
 
 	switch (ssh_message_subtype(msg)) {
 	case SSH_CHANNEL_DIRECT_TCPIP:
 		log_sanitize(addr, sizeof(addr),
 		    ssh_message_channel_request_open_destination(msg));
-		verbose("session %s: refused direct-tcpip to %s:%d",
-		    s->id, addr,
+		verbose("session %s: refused direct-tcpip to %s:%d", s->id,
+		    addr,
 		    ssh_message_channel_request_open_destination_port(msg));
-		sess_notice(s, "local forwarding (ssh -L, -D, -W) is not "
+		sess_notice(s,
+		    "local forwarding (ssh -L, -D, -W) is not "
 		    "allowed by this server; it only serves ssh -R");
 		break;
 	case SSH_CHANNEL_X11:
-		sess_notice(s, "X11 forwarding is not supported by this "
+		sess_notice(s,
+		    "X11 forwarding is not supported by this "
 		    "server");
 		break;
 	default:
 		verbose("session %s: refused channel open of type %d", s->id,
 		    ssh_message_subtype(msg));
-		sess_notice(s, "this kind of channel is not allowed by this "
+		sess_notice(s,
+		    "this kind of channel is not allowed by this "
 		    "server; it only serves ssh -R");
 		break;
 	}
@@ -412,20 +415,23 @@ sess_channel_open_msg(struct sess *s, ssh_message msg)
 static int
 sess_channel_req_msg(struct sess *s, ssh_message msg)
 {
-	char	name[64];
+	char name[64];
 
 	switch (ssh_message_subtype(msg)) {
 	case SSH_CHANNEL_REQUEST_X11:
 		verbose("session %s: refused X11 forwarding", s->id);
-		sess_notice(s, "X11 forwarding is not supported by this "
+		sess_notice(s,
+		    "X11 forwarding is not supported by this "
 		    "server");
 		break;
 	case SSH_CHANNEL_REQUEST_SUBSYSTEM:
 		log_sanitize(name, sizeof(name),
 		    ssh_message_channel_request_subsystem(msg));
 		verbose("session %s: refused subsystem %s", s->id, name);
-		sess_notice(s, "subsystem '%s' is not supported by this "
-		    "server (no sftp, no shell; try 'tcp --help')", name);
+		sess_notice(s,
+		    "subsystem '%s' is not supported by this "
+		    "server (no sftp, no shell; try 'tcp --help')",
+		    name);
 		if (!s->command_done) {
 			s->command_done = 1;
 			sess_finish(s, 2);
@@ -442,7 +448,7 @@ sess_channel_req_msg(struct sess *s, ssh_message msg)
 static int
 sess_message_cb(ssh_session ssh, ssh_message msg, void *ud)
 {
-	struct sess	*s = ud;
+	struct sess *s = ud;
 
 	switch (ssh_message_type(msg)) {
 	case SSH_REQUEST_AUTH:
@@ -469,11 +475,11 @@ sess_message_cb(ssh_session ssh, ssh_message msg, void *ud)
 static int
 sess_epoll_cb(socket_t fd, int revents, void *ud)
 {
-	struct sess		*s = ud;
-	struct epoll_event	 evs[SESS_EPOLL_BATCH];
-	struct ep_item		*item;
-	unsigned int		 sigs;
-	int			 i, n;
+	struct sess *s = ud;
+	struct epoll_event evs[SESS_EPOLL_BATCH];
+	struct ep_item *item;
+	unsigned int sigs;
+	int i, n;
 
 	n = epoll_wait(s->epfd, evs, SESS_EPOLL_BATCH, 0);
 	for (i = 0; i < n; i++) {
@@ -500,8 +506,8 @@ int
 sess_login(struct sess *s, const char *account_id, const char *account_name,
     const char *credential)
 {
-	struct store_session	row;
-	int			r;
+	struct store_session row;
+	int r;
 
 	s->id = id_new("ss");
 	s->account_id = xstrdup(account_id);
@@ -531,7 +537,7 @@ sess_login(struct sess *s, const char *account_id, const char *account_name,
 static int
 sess_timeout(struct sess *s)
 {
-	int64_t	now = misc_monotonic_ms(), next = now + SESS_POLL_MAX_MS;
+	int64_t now = misc_monotonic_ms(), next = now + SESS_POLL_MAX_MS;
 
 	if (!s->authenticated && s->login_deadline != 0 &&
 	    s->login_deadline < next)
@@ -547,12 +553,12 @@ sess_timeout(struct sess *s)
 static void
 sess_tick(struct sess *s)
 {
-	int64_t	now = misc_monotonic_ms();
+	int64_t now = misc_monotonic_ms();
 
-	if (s->closing && s->close_deadline != 0 &&
-	    now >= s->close_deadline) {
+	if (s->closing && s->close_deadline != 0 && now >= s->close_deadline) {
 		debug("session %s: the client stayed after its session "
-		    "ended; disconnecting", s->id ? s->id : "-");
+		      "ended; disconnecting",
+		    s->id ? s->id : "-");
 		s->quit = 1;
 	}
 	if (s->terminate && !s->closing) {
@@ -573,7 +579,7 @@ sess_tick(struct sess *s)
 		 */
 		if (!s->chan_seen || s->chan_closed ||
 		    now >= s->ready_deadline - SESS_READY_GRACE_MS +
-		    SESS_READY_MAX_MS) {
+		            SESS_READY_MAX_MS) {
 			debug("session %s: no command; serving with defaults",
 			    s->id);
 			sess_set_ready(s);
@@ -600,7 +606,7 @@ sess_closed(struct sess *s)
 static void
 sess_flush(struct sess *s)
 {
-	int64_t	deadline = misc_monotonic_ms() + SESS_FLUSH_MS;
+	int64_t deadline = misc_monotonic_ms() + SESS_FLUSH_MS;
 
 	while ((ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) &&
 	    ssh_is_connected(s->ssh) && misc_monotonic_ms() < deadline) {
@@ -613,8 +619,8 @@ sess_flush(struct sess *s)
 static void
 sess_peer(struct sess *s, int fd)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		len = sizeof(ss);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 
 	strlcpy(s->client_ip, "?", sizeof(s->client_ip));
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
@@ -625,9 +631,9 @@ sess_peer(struct sess *s, int fd)
 int
 sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 {
-	struct sess	*s;
-	char		 errbuf[256];
-	int		 rc, errors = 0, ret = 1;
+	struct sess *s;
+	char errbuf[256];
+	int rc, errors = 0, ret = 1;
 
 	s = xcalloc(1, sizeof(*s));
 	s->conf = conf;
@@ -638,11 +644,11 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 	TAILQ_INIT(&s->relays);
 	sess_peer(s, fd);
 	if (conf->login_grace_time > 0)
-		s->login_deadline = misc_monotonic_ms() +
-		    conf->login_grace_time * 1000;
+		s->login_deadline =
+		    misc_monotonic_ms() + conf->login_grace_time * 1000;
 
-	if (store_open(conf->database, &s->store, errbuf,
-	    sizeof(errbuf)) != 0) {
+	if (store_open(conf->database, &s->store, errbuf, sizeof(errbuf)) !=
+	    0) {
 		error("Database %s: %s", conf->database, errbuf);
 		close(fd);
 		goto out;
@@ -672,8 +678,8 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 	rc = ssh_handle_key_exchange(s->ssh);
 	if (rc == SSH_ERROR ||
 	    ssh_event_add_session(s->event, s->ssh) != SSH_OK ||
-	    ssh_event_add_fd(s->event, s->epfd, POLLIN, sess_epoll_cb,
-	    s) != SSH_OK) {
+	    ssh_event_add_fd(s->event, s->epfd, POLLIN, sess_epoll_cb, s) !=
+	        SSH_OK) {
 		verbose("connection from %s port %u: key exchange: %s",
 		    s->client_ip, s->client_port, ssh_get_error(s->ssh));
 		goto out;
@@ -712,7 +718,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 		}
 	}
 	ret = 0;
- out:
+out:
 	relay_close_all(s);
 	fwd_close_all(s);
 	if (s->ssh != NULL) {
@@ -729,11 +735,12 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 		s->chan = NULL;
 	}
 	if (s->id != NULL) {
-		int	r;
+		int r;
 
 		/* NOT_FOUND: the parent or an admin ended it already. */
-		if ((r = store_session_end(s->store, s->id,
-		    misc_now_ms())) != 0 && r != PORTHOLE_ERR_NOT_FOUND)
+		if ((r = store_session_end(s->store, s->id, misc_now_ms())) !=
+		        0 &&
+		    r != PORTHOLE_ERR_NOT_FOUND)
 			error_r(r, "session %s: cannot record its end", s->id);
 		logit("session %s: ended", s->id);
 	}

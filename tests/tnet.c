@@ -75,7 +75,7 @@ enum lmode {
 	LMODE_SOURCE,
 	LMODE_HALFCLOSE,
 	LMODE_HOLD,
-	LMODE_STALL	/* accept, then never read or write */
+	LMODE_STALL /* accept, then never read or write */
 };
 
 /* One accepted connection of "tnet listen". */

@@ -14,8 +14,8 @@
 size_t
 strlcat(char *dst, const char *src, size_t dsize)
 {
-	size_t	dlen = strnlen(dst, dsize);
-	size_t	slen = strlen(src);
+	size_t dlen = strnlen(dst, dsize);
+	size_t slen = strlen(src);
 
 	if (dlen == dsize)
 		return dsize + slen;

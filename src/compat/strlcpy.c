@@ -14,10 +14,10 @@
 size_t
 strlcpy(char *dst, const char *src, size_t dsize)
 {
-	size_t	len = strlen(src);
+	size_t len = strlen(src);
 
 	if (dsize != 0) {
-		size_t	n = len >= dsize ? dsize - 1 : len;
+		size_t n = len >= dsize ? dsize - 1 : len;
 
 		memcpy(dst, src, n);
 		dst[n] = '\0';

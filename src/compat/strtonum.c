@@ -18,9 +18,9 @@ long long
 strtonum(const char *s, long long minval, long long maxval,
     const char **errstrp)
 {
-	long long	 ll;
-	char		*ep;
-	const char	*err = NULL;
+	long long ll;
+	char *ep;
+	const char *err = NULL;
 
 	errno = 0;
 	if (minval > maxval) {
@@ -35,7 +35,7 @@ strtonum(const char *s, long long minval, long long maxval,
 		err = "too small";
 	else if ((ll == LLONG_MAX && errno == ERANGE) || ll > maxval)
 		err = "too large";
- out:
+out:
 	if (err != NULL) {
 		ll = 0;
 		errno = err[0] == 'i' ? EINVAL : ERANGE;
