@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -285,6 +286,20 @@ relay_kill(struct sess *s, struct relay *r, const char *why)
 		r->state = RELAY_DEAD;
 }
 
+/* The client refused the forwarded-tcpip open: close the public side. */
+static void
+relay_open_failed(struct sess *s, struct relay *r)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why),
+	    "the client refused the connection (is "
+	    "the local service up?): %s",
+	    ssh_get_error(s->ssh));
+	r->state = RELAY_OPEN; /* resolved: the channel may be freed */
+	relay_kill(s, r, why);
+}
+
 /* The client accepted the forwarded-tcpip open: start relaying. */
 static void
 relay_opened(struct sess *s, struct relay *r)
@@ -343,10 +358,8 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	    r->peer_ip, r->peer_port);
 	if (rc == SSH_OK)
 		relay_opened(s, r);
-	else if (rc == SSH_ERROR) {
-		r->state = RELAY_OPEN;
-		relay_kill(s, r, ssh_get_error(s->ssh));
-	}
+	else if (rc == SSH_ERROR)
+		relay_open_failed(s, r);
 }
 
 void
@@ -408,12 +421,8 @@ relay_service(struct sess *s)
 			    r->peer_port);
 			if (rc == SSH_OK)
 				relay_opened(s, r);
-			else if (rc != SSH_AGAIN) {
-				r->state = RELAY_OPEN;
-				relay_kill(s, r,
-				    "the client refused the "
-				    "connection (is the local service up?)");
-			}
+			else if (rc != SSH_AGAIN)
+				relay_open_failed(s, r);
 			break;
 		case RELAY_OPEN:
 			/* The window may have grown since the last write. */
