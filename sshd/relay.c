@@ -184,13 +184,19 @@ relay_write_down(struct sess *s, struct relay *r)
 			r->down_len = (size_t)got;
 			if (got < RELAY_BUFSZ)
 				r->chan_pending = 0;
-			continue;
+		} else {
+			r->chan_pending = 0;
+			if (got == SSH_EOF)
+				r->chan_eof = 1;
+			else if (got < 0)
+				r->chan_closed = 1;
 		}
-		r->chan_pending = 0;
-		if (got == SSH_EOF)
+		/*
+		 * An EOF that came with the open confirmation, before our
+		 * callbacks were set, is seen only here.
+		 */
+		if (!r->chan_pending && ssh_channel_is_eof(r->chan))
 			r->chan_eof = 1;
-		else if (got < 0)
-			r->chan_closed = 1;
 	}
 	if (r->state == RELAY_OPEN && r->chan_eof && r->down_len == 0 &&
 	    !r->chan_pending && !r->shut_wr) {

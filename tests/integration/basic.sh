@@ -19,7 +19,7 @@ ph_listen backend echo
 backend=$PH_LAST_PORT
 
 # --- the tcp command: banner, URL, data -----------------------------------
-ph_ssh_bg tcp -i "$key" -R "0:localhost:$backend" alice@127.0.0.1 tcp
+ph_ssh_bg tcp -i "$key" -R "0:127.0.0.1:$backend" alice@127.0.0.1 tcp
 tcp_pid=$PH_LAST_PID
 ph_wait_tunnel tcp
 port=$PH_TUNNEL_PORT
@@ -28,7 +28,7 @@ port=$PH_TUNNEL_PORT
 want=$(printf 'porthole (Ctrl+C to quit)\n\nAccount     alice\nForwarding  tcp://127.0.0.1:%s' "$port")
 [ "$(cat "$PH_TMP/tcp.out")" = "$want" ] ||
     ph_fail "banner differs: $(cat "$PH_TMP/tcp.out")"
-grep -q "Allocated port $port for remote forward to localhost:$backend" \
+grep -q "Allocated port $port for remote forward to 127.0.0.1:$backend" \
     "$PH_TMP/tcp.err" || ph_fail "ssh did not report the allocated port"
 ph_pass "tcp command: banner with tcp://127.0.0.1:$port"
 
@@ -59,7 +59,7 @@ ph_wait_for "$PH_LOG" "session ss_[A-Za-z0-9]+: ended"
 ph_pass "rows ended and port closed when the client left"
 
 # --- ssh -N: no session channel ---------------------------------------------
-ph_ssh_bg nosess -N -i "$key" -R "0:localhost:$backend" alice@127.0.0.1
+ph_ssh_bg nosess -N -i "$key" -R "0:127.0.0.1:$backend" alice@127.0.0.1
 nosess_pid=$PH_LAST_PID
 ph_wait_tunnel nosess
 sum=$("$TNET" echo "127.0.0.1:$PH_TUNNEL_PORT" 65536) ||
@@ -70,7 +70,7 @@ ph_wait_gone "$nosess_pid"
 ph_pass "ssh -N: the forward serves with defaults"
 
 # --- a shell request (no command) behaves like tcp --------------------------
-ph_ssh_bg shell -i "$key" -R "0:localhost:$backend" alice@127.0.0.1
+ph_ssh_bg shell -i "$key" -R "0:127.0.0.1:$backend" alice@127.0.0.1
 shell_pid=$PH_LAST_PID
 ph_wait_for "$PH_TMP/shell.out" "^Forwarding  tcp://127\.0\.0\.1:[0-9]+$" 15 \
     "$shell_pid"
@@ -87,8 +87,8 @@ ph_listen svc2 source:2222
 s2=$PH_LAST_PORT
 ph_listen svc3 source:3333
 s3=$PH_LAST_PORT
-ph_ssh_bg three -i "$key" -R "0:localhost:$s1" -R "0:localhost:$s2" \
-    -R "0:localhost:$s3" alice@127.0.0.1 tcp
+ph_ssh_bg three -i "$key" -R "0:127.0.0.1:$s1" -R "0:127.0.0.1:$s2" \
+    -R "0:127.0.0.1:$s3" alice@127.0.0.1 tcp
 three_pid=$PH_LAST_PID
 ph_wait_count "$PH_TMP/three.err" "Allocated port" 3 15 "$three_pid"
 ph_wait_count "$PH_TMP/three.out" "^Forwarding" 3 15 "$three_pid"
@@ -99,7 +99,7 @@ for n in 1111 2222 3333; do
 	3333) svc=$s3 ;;
 	esac
 	p=$(tr -d '\r' <"$PH_TMP/three.err" | sed -nE \
-	    "s/.*Allocated port ([0-9]+) for remote forward to localhost:$svc\$/\1/p")
+	    "s/.*Allocated port ([0-9]+) for remote forward to 127.0.0.1:$svc\$/\1/p")
 	[ -n "$p" ] || ph_fail "no allocated port for service $svc"
 	got=$("$TNET" recv "127.0.0.1:$p") || ph_fail "recv via $p failed"
 	[ "$got" = "$("$TNET" sum "$n")" ] ||

@@ -29,7 +29,7 @@ until ph_ssh -S "$sock" -O check carol@127.0.0.1 2>/dev/null; do
 	sleep 0.05
 done
 
-port=$(ph_ssh -S "$sock" -O forward -R "0:localhost:$backend" \
+port=$(ph_ssh -S "$sock" -O forward -R "0:127.0.0.1:$backend" \
     carol@127.0.0.1) || ph_fail "ssh -O forward failed"
 case $port in
 '' | *[!0-9]*) ph_fail "ssh -O forward printed '$port', not a port" ;;
@@ -44,7 +44,7 @@ echo "before cancel" >&"${CHAT[1]}"
 read -r -t 15 line <&"${CHAT[0]}" || ph_fail "no echo before cancel"
 [ "$line" = "before cancel" ] || ph_fail "echo before cancel: '$line'"
 
-ph_ssh -S "$sock" -O cancel -R "0:localhost:$backend" carol@127.0.0.1 \
+ph_ssh -S "$sock" -O cancel -R "0:127.0.0.1:$backend" carol@127.0.0.1 \
     2>"$PH_TMP/cancel.err" || ph_fail "ssh -O cancel failed"
 ph_wait_for "$PH_LOG" "tcp://127\.0\.0\.1:$port cancelled"
 "$TNET" refused "127.0.0.1:$port" ||
@@ -59,7 +59,7 @@ read -r -t 15 line <&"${CHAT[0]}" || ph_fail "no echo after cancel"
 ph_pass "the connection relayed before the cancel keeps working"
 
 # Forwards can be added again on the same connection.
-port2=$(ph_ssh -S "$sock" -O forward -R "0:localhost:$backend" \
+port2=$(ph_ssh -S "$sock" -O forward -R "0:127.0.0.1:$backend" \
     carol@127.0.0.1) || ph_fail "second ssh -O forward failed"
 got=$("$TNET" echo "127.0.0.1:$port2" 10000) || ph_fail "echo via $port2"
 [ "$got" = "$("$TNET" sum 10000)" ] || ph_fail "echo via $port2: '$got'"

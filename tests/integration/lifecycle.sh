@@ -24,7 +24,7 @@ live_sessions() {
 }
 
 # --- kill -9 of the client ------------------------------------------------------
-ph_ssh_bg victim -N -i "$key" -R "0:localhost:$backend" erin@127.0.0.1
+ph_ssh_bg victim -N -i "$key" -R "0:127.0.0.1:$backend" erin@127.0.0.1
 victim_pid=$PH_LAST_PID
 ph_wait_tunnel victim
 port=$PH_TUNNEL_PORT
@@ -51,7 +51,7 @@ ph_pass "client killed: port $port freed, rows ended, relayed connection closed"
 ph_track $!
 
 # --- kill -9 of a session process: the parent cleans up -----------------------
-ph_ssh_bg orphan -N -i "$key" -R "0:localhost:$backend" erin@127.0.0.1
+ph_ssh_bg orphan -N -i "$key" -R "0:127.0.0.1:$backend" erin@127.0.0.1
 orphan_pid=$PH_LAST_PID
 ph_wait_tunnel orphan
 port=$PH_TUNNEL_PORT
@@ -66,7 +66,7 @@ ph_wait_gone "$orphan_pid"
 ph_pass "session process killed: the parent ended its rows at once"
 
 # --- SIGTERM: orderly shutdown ----------------------------------------------------
-ph_ssh_bg term -i "$key" -R "0:localhost:$backend" erin@127.0.0.1 tcp
+ph_ssh_bg term -i "$key" -R "0:127.0.0.1:$backend" erin@127.0.0.1 tcp
 term_pid=$PH_LAST_PID
 ph_wait_tunnel term
 ph_stop_server
@@ -79,7 +79,7 @@ ph_pass "SIGTERM: the client is told, portholed exits 0"
 
 # --- kill -9 of portholed, then a restart ---------------------------------------
 ph_start_server
-ph_ssh_bg crash -i "$key" -R "0:localhost:$backend" erin@127.0.0.1 tcp
+ph_ssh_bg crash -i "$key" -R "0:127.0.0.1:$backend" erin@127.0.0.1 tcp
 crash_pid=$PH_LAST_PID
 ph_wait_tunnel crash
 port=$PH_TUNNEL_PORT
@@ -92,7 +92,7 @@ ph_start_server
 [ -z "$(ph_ctl --json endpoint list)" ] || ph_fail "stale endpoints"
 ph_ctl --json account list | grep -q '"name":"erin"' ||
     ph_fail "the account is gone after the restart"
-ph_ssh_bg again -N -i "$key" -R "0:localhost:$backend" erin@127.0.0.1
+ph_ssh_bg again -N -i "$key" -R "0:127.0.0.1:$backend" erin@127.0.0.1
 ph_wait_tunnel again
 got=$("$TNET" echo "127.0.0.1:$PH_TUNNEL_PORT" 4096) || ph_fail "echo again"
 [ "$got" = "$("$TNET" sum 4096)" ] || ph_fail "echo again: '$got'"

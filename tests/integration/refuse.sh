@@ -41,14 +41,14 @@ ph_pass "unregistered key refused"
 
 # --- forward requests ----------------------------------------------------------
 expect_exit 255 fixed -i "$key" -N -o ExitOnForwardFailure=yes \
-    -R "12345:localhost:$backend" dave@127.0.0.1
+    -R "12345:127.0.0.1:$backend" dave@127.0.0.1
 grep -q "remote port forwarding failed for listen port 12345" \
     "$PH_TMP/fixed.err" || ph_fail "fixed port: $(cat "$PH_TMP/fixed.err")"
 ph_pass "ExitOnForwardFailure with a port nobody holds exits 255"
 
 # With a session channel, the reason is written to it.
-ph_ssh_bg fixedwhy -i "$key" -R "12345:localhost:$backend" \
-    -R "0:localhost:$backend" dave@127.0.0.1 tcp
+ph_ssh_bg fixedwhy -i "$key" -R "12345:127.0.0.1:$backend" \
+    -R "0:127.0.0.1:$backend" dave@127.0.0.1 tcp
 fixedwhy_pid=$PH_LAST_PID
 ph_wait_for "$PH_TMP/fixedwhy.err" \
     "porthole: remote forward 'localhost:12345' refused: .*not an address reserved for account dave" \
@@ -61,13 +61,13 @@ ph_wait_gone "$fixedwhy_pid"
 ph_pass "the refusal's reason is written to the session channel"
 
 expect_exit 255 otherhost -i "$key" -N -o ExitOnForwardFailure=yes \
-    -R "203.0.113.9:0:localhost:$backend" dave@127.0.0.1
+    -R "203.0.113.9:0:127.0.0.1:$backend" dave@127.0.0.1
 grep -q "forward '203.0.113.9' port 0 refused: '203.0.113.9' is not a host this server serves" \
     "$PH_LOG" || ph_fail "the log lacks the reason for 203.0.113.9"
 ph_pass "a host the server does not serve is refused"
 
 expect_exit 255 unix -i "$key" -N -o ExitOnForwardFailure=yes \
-    -R "$PH_TMP/remote.sock:localhost:$backend" dave@127.0.0.1
+    -R "$PH_TMP/remote.sock:127.0.0.1:$backend" dave@127.0.0.1
 grep -q "remote port forwarding failed for listen path" "$PH_TMP/unix.err" ||
     ph_fail "streamlocal: $(cat "$PH_TMP/unix.err")"
 [ -e "$PH_TMP/remote.sock" ] && ph_fail "a Unix socket was created"
@@ -101,7 +101,7 @@ ph_require ssh-agent
 eval "$(ssh-agent -s)" >/dev/null
 ph_track "$SSH_AGENT_PID"
 ph_ssh_bg x11agent -i "$key" -o ForwardX11=yes -o ForwardAgent=yes \
-    -R "0:localhost:$backend" dave@127.0.0.1 tcp
+    -R "0:127.0.0.1:$backend" dave@127.0.0.1 tcp
 xa_pid=$PH_LAST_PID
 ph_wait_for "$PH_TMP/x11agent.out" "^Forwarding" 15 "$xa_pid"
 grep -q "porthole: agent forwarding is not supported" \
@@ -114,7 +114,7 @@ kill "$SSH_AGENT_PID"
 # X11 needs a DISPLAY for ssh to ask at all.
 DISPLAY=:99 ph_ssh_bg x11 -i "$key" -o ForwardX11=yes \
     -o ForwardX11Trusted=yes -o XAuthLocation=/nonexistent \
-    -R "0:localhost:$backend" dave@127.0.0.1 tcp
+    -R "0:127.0.0.1:$backend" dave@127.0.0.1 tcp
 x11_pid=$PH_LAST_PID
 ph_wait_for "$PH_TMP/x11.out" "^Forwarding" 15 "$x11_pid"
 grep -q "porthole: X11 forwarding is not supported" "$PH_TMP/x11.err" ||
@@ -132,7 +132,7 @@ grep -q "refused subsystem sftp" "$PH_LOG" ||
 ph_pass "sftp (subsystem) refused"
 
 # --- and the server still serves ---------------------------------------------
-ph_ssh_bg after -N -i "$key" -R "0:localhost:$backend" dave@127.0.0.1
+ph_ssh_bg after -N -i "$key" -R "0:127.0.0.1:$backend" dave@127.0.0.1
 ph_wait_tunnel after
 got=$("$TNET" echo "127.0.0.1:$PH_TUNNEL_PORT" 4096) || ph_fail "echo after"
 [ "$got" = "$("$TNET" sum 4096)" ] || ph_fail "echo after: '$got'"

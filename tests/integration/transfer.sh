@@ -16,9 +16,9 @@ ph_start_server
 key=$PH_TMP/bob
 MIB16=16777216
 
-# tunnel NAME PORT: ssh -N -R 0:localhost:PORT, sets $tport.
+# tunnel NAME PORT: ssh -N -R 0:127.0.0.1:PORT, sets $tport.
 tunnel() {
-	ph_ssh_bg "$1" -N -i "$key" -R "0:localhost:$2" bob@127.0.0.1
+	ph_ssh_bg "$1" -N -i "$key" -R "0:127.0.0.1:$2" bob@127.0.0.1
 	ph_wait_tunnel "$1"
 	tport=$PH_TUNNEL_PORT
 }
@@ -131,8 +131,8 @@ ph_wait_count "$PH_LOG" "session ss_[A-Za-z0-9]+: ended" 7
 ph_listen stall stall
 stall=$PH_LAST_PORT
 ph_listen echo2 echo
-ph_ssh_bg slowservice -N -i "$key" -R "0:localhost:$stall" \
-    -R "0:localhost:$PH_LAST_PORT" bob@127.0.0.1
+ph_ssh_bg slowservice -N -i "$key" -R "0:127.0.0.1:$stall" \
+    -R "0:127.0.0.1:$PH_LAST_PORT" bob@127.0.0.1
 ph_wait_count "$PH_TMP/slowservice.err" "Allocated port" 2 15 "$PH_LAST_PID"
 tport=$(ph_tunnel_port "$PH_TMP/slowservice.err" 1)
 other=$(ph_tunnel_port "$PH_TMP/slowservice.err" 2)
