@@ -1142,6 +1142,27 @@ out:
 	return r;
 }
 
+/* Set (or clear, with NULL) the metadata of live endpoint <id>. */
+int
+store_endpoint_set_metadata(struct store *store, const char *id,
+    const char *metadata)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE endpoints SET metadata = ?2"
+	         " WHERE id = ?1 AND ended_ms IS NULL",
+	         "tt", id, metadata)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
 /* Live endpoints with their account name, oldest first. */
 int
 store_endpoint_list(struct store *store, struct store_endpoint ***listp,

@@ -139,6 +139,12 @@ void store_session_list_free(struct store_session **list, size_t n);
  */
 int store_endpoint_add(struct store *store, const struct store_endpoint *e);
 int store_endpoint_end(struct store *store, const char *id, int64_t now_ms);
+/*
+ * Set the metadata of live endpoint <id> (NULL clears it); the session's
+ * options arrive after its forwards. _NOT_FOUND if not live.
+ */
+int store_endpoint_set_metadata(struct store *store, const char *id,
+    const char *metadata);
 /* Live endpoints, oldest first. */
 int store_endpoint_list(struct store *store, struct store_endpoint ***listp,
     size_t *np);

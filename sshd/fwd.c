@@ -148,6 +148,10 @@ fwd_request(struct sess *s, ssh_message msg)
 	f->bind_address = xstrdup(addr);
 	f->host = xstrdup(host);
 	f->port = bound;
+	if (strchr(f->host, ':') != NULL)
+		xasprintf(&f->hostport, "[%s]:%u", f->host, f->port);
+	else
+		xasprintf(&f->hostport, "%s:%u", f->host, f->port);
 	f->fd = fb.fd;
 	memset(&row, 0, sizeof(row));
 	row.id = f->id;
@@ -165,6 +169,7 @@ fwd_request(struct sess *s, ssh_message msg)
 		free(f->id);
 		free(f->bind_address);
 		free(f->host);
+		free(f->hostport);
 		free(f);
 		snprintf(reason, sizeof(reason), "internal error (store)");
 		goto refuse;
@@ -172,8 +177,8 @@ fwd_request(struct sess *s, ssh_message msg)
 	TAILQ_INSERT_TAIL(&s->fwds, f, entry);
 	s->nfwds++;
 	ssh_message_global_request_reply_success(msg, bound);
-	logit("session %s: endpoint %s tcp://%s:%u (asked '%s' port %d)", s->id,
-	    f->id, f->host, f->port, safe, port);
+	logit("session %s: endpoint %s tcp://%s (asked '%s' port %d)", s->id,
+	    f->id, f->hostport, safe, port);
 	if (s->ready)
 		fwd_watch(s, f);
 	sess_announce(s, f);
@@ -230,9 +235,9 @@ fwd_cancel(struct sess *s, ssh_message msg)
 		    s->id, safe, port);
 		return 1;
 	}
-	logit("session %s: endpoint %s tcp://%s:%u cancelled (%llu "
+	logit("session %s: endpoint %s tcp://%s cancelled (%llu "
 	      "connection(s) still relayed)",
-	    s->id, f->id, f->host, f->port, (unsigned long long)f->conns_open);
+	    s->id, f->id, f->hostport, (unsigned long long)f->conns_open);
 	fwd_stop(s, f);
 	ssh_message_global_request_reply_success(msg, 0);
 	return 0;
@@ -321,6 +326,7 @@ fwd_reap(struct sess *s)
 		free(f->id);
 		free(f->bind_address);
 		free(f->host);
+		free(f->hostport);
 		free(f);
 	}
 }

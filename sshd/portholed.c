@@ -188,6 +188,8 @@ main(int argc, char **argv)
 	int ch, test = 0, dump = 0, verbose = 0, must_exist = 0;
 	int level, ret = 1;
 
+	/* The store, its WAL files and the host key are private. */
+	umask(077);
 	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
 	while ((ch = getopt(argc, argv, "f:o:tTvV")) != -1) {
 		switch (ch) {
@@ -235,6 +237,17 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (test) {
+		/* Like sshd -t: the host key must load if it exists. */
+		if (access(conf->host_key, F_OK) == 0) {
+			if (ssh_pki_import_privkey_file(conf->host_key, NULL,
+			        NULL, NULL, &key) != SSH_OK) {
+				error("HostKey %s: cannot load the key",
+				    conf->host_key);
+				goto out;
+			}
+			ssh_key_free(key);
+			key = NULL;
+		}
 		ret = 0;
 		goto out;
 	}

@@ -59,6 +59,7 @@ struct fwd {
 	char *bind_address; /* the string the client sent */
 	char *host; /* public host name */
 	uint16_t port; /* bound public port */
+	char *hostport; /* "host:port", or "[v6]:port" for a literal */
 	int fd; /* listener, -1 once closed */
 	int watching; /* fd is in the epoll set */
 	int paused; /* accept hit EMFILE; waiting */

@@ -167,7 +167,10 @@ srv_reap(struct srv *srv)
 	}
 }
 
-/* Bind every ListenAddress and print where we listen. */
+/*
+ * Bind every ListenAddress, then print where we listen: nothing is
+ * announced unless every listener is up.
+ */
 static int
 srv_listen(struct srv *srv)
 {
@@ -179,17 +182,23 @@ srv_listen(struct srv *srv)
 
 	srv->npfds = conf->nlisten + 1;
 	srv->pfds = xcalloc(srv->npfds, sizeof(*srv->pfds));
+	for (i = 0; i < srv->npfds; i++)
+		srv->pfds[i].fd = -1;
 	for (i = 0; i < conf->nlisten; i++) {
 		r = net_listen(conf->listen[i].host, conf->listen[i].port,
 		    SRV_BACKLOG, &fd);
 		if (r != 0) {
-			error_r(r, "ListenAddress %s port %u",
-			    conf->listen[i].host, conf->listen[i].port);
+			error("ListenAddress %s port %u: %s",
+			    conf->listen[i].host, conf->listen[i].port,
+			    r == PORTHOLE_ERR_EXISTS ? "address already in use"
+			                             : porthole_strerror(r));
 			return -1;
 		}
 		srv->pfds[i + 1].fd = fd;
 		srv->pfds[i + 1].events = POLLIN;
-		if ((r = net_local_port(fd, &port)) != 0) {
+	}
+	for (i = 0; i < conf->nlisten; i++) {
+		if ((r = net_local_port(srv->pfds[i + 1].fd, &port)) != 0) {
 			error_r(r, "getsockname");
 			return -1;
 		}
@@ -201,8 +210,8 @@ srv_listen(struct srv *srv)
 			    conf->listen[i].host);
 		/* The readiness line scripts wait for; always printed. */
 		fprintf(stderr, "portholed: listening on %s:%u\n", host, port);
-		fflush(stderr);
 	}
+	fflush(stderr);
 	return 0;
 }
 
@@ -266,8 +275,9 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 	}
 	conf_free(*srv->confp);
 	*srv->confp = conf;
-	logit("SIGHUP: configuration reloaded (ListenAddress changes need "
-	      "a restart)");
+	logit("SIGHUP: configuration reloaded for new sessions "
+	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel "
+	      "and SyslogFacility need a restart)");
 }
 
 /*
@@ -359,7 +369,7 @@ srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
 	}
 out:
 	for (i = 0; i < srv.npfds; i++) {
-		if (srv.pfds[i].fd > 0)
+		if (srv.pfds[i].fd != -1)
 			close(srv.pfds[i].fd);
 	}
 	free(srv.pfds);

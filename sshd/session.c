@@ -158,10 +158,10 @@ sess_endpoint_line(struct sess *s, struct fwd *f, struct buf *b)
 	if (s->opts->json) {
 		buf_puts(b, "{\"type\":\"endpoint\"");
 		json_kv_str(b, 0, "id", f->id);
-		buf_printf(b, ",\"url\":\"tcp://%s:%u\"", f->host, f->port);
-		buf_printf(b, ",\"hostport\":\"%s:%u\"}\n", f->host, f->port);
+		buf_printf(b, ",\"url\":\"tcp://%s\"", f->hostport);
+		buf_printf(b, ",\"hostport\":\"%s\"}\n", f->hostport);
 	} else
-		buf_printf(b, "Forwarding  tcp://%s:%u\n", f->host, f->port);
+		buf_printf(b, "Forwarding  tcp://%s\n", f->hostport);
 }
 
 void
@@ -246,6 +246,18 @@ sess_command(struct sess *s, const char *command)
 	}
 	s->opts = cl;
 	s->command_done = 1;
+	/* The forwards came first: give them the session's metadata. */
+	if (cl->metadata != NULL) {
+		TAILQ_FOREACH (f, &s->fwds, entry) {
+			int r;
+
+			if (!f->dead &&
+			    (r = store_endpoint_set_metadata(s->store, f->id,
+			         cl->metadata)) != 0)
+				error_r(r, "endpoint %s: cannot store metadata",
+				    f->id);
+		}
+	}
 	if (s->pending_notices != NULL) {
 		if (cl->json) {
 			/* Re-issue each held line as a JSON error object. */

@@ -1134,6 +1134,39 @@ START_TEST(test_endpoint_end)
 }
 END_TEST
 
+START_TEST(test_endpoint_set_metadata)
+{
+	struct store_endpoint **list = NULL;
+	size_t n = 0;
+	char *id;
+
+	id = mk_account(st, "alice");
+	mk_session(st, "ss_1", id, 100, 1000);
+	mk_endpoint(st, "ep_1", "ss_1", id, 41234, 2000);
+	mk_endpoint(st, "ep_2", "ss_1", id, 41235, 2001);
+
+	ck_assert_int_eq(store_endpoint_set_metadata(st, "ep_1", "my app"), 0);
+	ck_assert_int_eq(store_endpoint_list(st, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->metadata, "my app");
+	ck_assert_ptr_null(list[1]->metadata);
+	store_endpoint_list_free(list, n);
+	ck_assert_int_eq(store_endpoint_set_metadata(st, "ep_1", NULL), 0);
+	ck_assert_int_eq(store_endpoint_list(st, &list, &n), 0);
+	ck_assert_ptr_null(list[0]->metadata);
+	store_endpoint_list_free(list, n);
+	/* Ended or unknown endpoints are not touched. */
+	ck_assert_int_eq(store_endpoint_end(st, "ep_2", 3000), 0);
+	ck_assert_int_eq(store_endpoint_set_metadata(st, "ep_2", "x"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_endpoint_set_metadata(st, "ep_nope", "x"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_endpoint_set_metadata(st, NULL, "x"),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+}
+END_TEST
+
 /* Busy. */
 
 /*
@@ -1275,6 +1308,7 @@ store_suite(void)
 	tcase_add_test(tc, test_endpoint_add_list);
 	tcase_add_test(tc, test_endpoint_add_errors);
 	tcase_add_test(tc, test_endpoint_end);
+	tcase_add_test(tc, test_endpoint_set_metadata);
 	suite_add_tcase(s, tc);
 
 	return s;

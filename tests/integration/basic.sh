@@ -11,7 +11,9 @@ ph_setup
 ph_require ssh ssh-keygen ssh-keyscan
 
 ph_user alice
-ph_start_server -o PortRange=20000-29999
+# INFO, as in production: debug logging slows the server and can hide
+# races in what the client sees.
+ph_start_server -o PortRange=20000-29999 -o LogLevel=INFO
 key=$PH_TMP/alice
 
 # A local service for the tunnels to reach.
@@ -88,7 +90,7 @@ s2=$PH_LAST_PORT
 ph_listen svc3 source:3333
 s3=$PH_LAST_PORT
 ph_ssh_bg three -i "$key" -R "0:127.0.0.1:$s1" -R "0:127.0.0.1:$s2" \
-    -R "0:127.0.0.1:$s3" alice@127.0.0.1 tcp
+    -R "0:127.0.0.1:$s3" alice@127.0.0.1 tcp --metadata "'three forwards'"
 three_pid=$PH_LAST_PID
 ph_wait_count "$PH_TMP/three.err" "Allocated port" 3 15 "$three_pid"
 ph_wait_count "$PH_TMP/three.out" "^Forwarding" 3 15 "$three_pid"
@@ -107,9 +109,12 @@ for n in 1111 2222 3333; do
 done
 [ "$(ph_ctl --json endpoint list | wc -l)" -eq 3 ] ||
     ph_fail "want 3 live endpoints"
+# The metadata comes with the command, after the forwards: all get it.
+[ "$(ph_ctl --json endpoint list | grep -c '"metadata":"three forwards"')" \
+    -eq 3 ] || ph_fail "metadata missing: $(ph_ctl --json endpoint list)"
 kill "$three_pid"
 ph_wait_gone "$three_pid"
-ph_pass "three forwards in one session reach their own services"
+ph_pass "three forwards in one session reach their own services, with metadata"
 
 # --- the session command: help and errors -----------------------------------
 rc=0
@@ -144,7 +149,7 @@ cut -d' ' -f1,2 "$PH_TMP/state/ssh_host_ed25519_key.pub" >"$PH_TMP/hostkey.pub"
 cmp -s "$PH_TMP/hostkey.1" "$PH_TMP/hostkey.pub" ||
     ph_fail "served host key differs from ssh_host_ed25519_key.pub"
 ph_stop_server
-ph_start_server -o PortRange=20000-29999
+ph_start_server -o PortRange=20000-29999 -o LogLevel=INFO
 ssh-keyscan -T 10 -t ed25519 -p "$PH_PORT" 127.0.0.1 2>/dev/null |
     cut -d' ' -f2- >"$PH_TMP/hostkey.2"
 cmp -s "$PH_TMP/hostkey.1" "$PH_TMP/hostkey.2" ||
