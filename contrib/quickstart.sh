@@ -98,7 +98,9 @@ EOF
 		$ctl key add "$user" demo/id_ed25519.pub >/dev/null 2>&1 || true
 		keyopt="-i $top/demo/id_ed25519 "
 	fi
-	sshd/portholed -f demo/portholed.conf 2>demo/portholed.log &
+	# Detached from this terminal and its pipes: it keeps running.
+	setsid sshd/portholed -f demo/portholed.conf </dev/null \
+	    >demo/portholed.log 2>&1 &
 	echo $! >demo/portholed.pid
 	n=0
 	until grep -q "listening on" demo/portholed.log; do
