@@ -33,10 +33,14 @@
 #define CONF_DEFAULT_LOGIN_GRACE     120
 #define CONF_DEFAULT_MAX_ENDPOINTS   16
 #define CONF_DEFAULT_MAX_CONNECTIONS 1024
+#define CONF_DEFAULT_MAX_SESSIONS    10
+#define CONF_DEFAULT_AFFINITY        (24 * 3600)
+#define CONF_MAX_SESSIONS            100000
 #define CONF_MAX_ENDPOINTS           1000
 #define CONF_MAX_CONNECTIONS         65535
 #define CONF_DATABASE_NAME           "porthole.db"
 #define CONF_HOST_KEY_NAME           "ssh_host_ed25519_key"
+#define CONF_TOKEN_KEY_NAME          "token.key"
 #define CONF_HOSTNAME_MAX            253 /* RFC 1035 text form */
 #define CONF_LABEL_MAX               63
 #define CONF_QUOTE_LEN               101 /* values echoed in errors */
@@ -57,6 +61,10 @@ enum conf_kw {
 	CONF_KW_MAX_CONNECTIONS_PER_ENDPOINT,
 	CONF_KW_LOG_LEVEL,
 	CONF_KW_SYSLOG_FACILITY,
+	CONF_KW_ALLOW_ANONYMOUS,
+	CONF_KW_ADDRESS_AFFINITY,
+	CONF_KW_MAX_SESSIONS_PER_ACCOUNT,
+	CONF_KW_TOKEN_KEY,
 };
 
 /* How conf_set() treats a value it has checked. */
@@ -84,6 +92,10 @@ static const struct conf_keyword {
 	    0 },
 	{ "LogLevel", CONF_KW_LOG_LEVEL, 0 },
 	{ "SyslogFacility", CONF_KW_SYSLOG_FACILITY, 0 },
+	{ "AllowAnonymous", CONF_KW_ALLOW_ANONYMOUS, 0 },
+	{ "AddressAffinity", CONF_KW_ADDRESS_AFFINITY, 0 },
+	{ "MaxSessionsPerAccount", CONF_KW_MAX_SESSIONS_PER_ACCOUNT, 0 },
+	{ "TokenKey", CONF_KW_TOKEN_KEY, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -407,6 +419,41 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf->syslog = 1;
 		break;
+	case CONF_KW_ALLOW_ANONYMOUS:
+		if (strcasecmp(arg, "yes") == 0)
+			n = 1;
+		else if (strcasecmp(arg, "no") == 0)
+			n = 0;
+		else {
+			conf_err(errbuf, errlen, "%s: '%s' is not yes or no",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->allow_anonymous = (int)n;
+		break;
+	case CONF_KW_ADDRESS_AFFINITY:
+		if (misc_convtime(arg, &secs) != 0) {
+			conf_err(errbuf, errlen, "%s: bad time '%s'", k->name,
+			    q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->address_affinity = secs;
+		break;
+	case CONF_KW_MAX_SESSIONS_PER_ACCOUNT:
+		if (conf_parse_num(arg, 1, CONF_MAX_SESSIONS, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..%d",
+			    k->name, q, CONF_MAX_SESSIONS);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->max_sessions_per_account = (int)n;
+		break;
+	case CONF_KW_TOKEN_KEY:
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->token_key, arg);
+		break;
 	default:
 		fatal_f("keyword %s has no handler", k->name);
 	}
@@ -484,6 +531,9 @@ conf_new(void)
 	conf->login_grace_time = CONF_DEFAULT_LOGIN_GRACE;
 	conf->max_endpoints_per_session = CONF_DEFAULT_MAX_ENDPOINTS;
 	conf->max_connections_per_endpoint = CONF_DEFAULT_MAX_CONNECTIONS;
+	conf->max_sessions_per_account = CONF_DEFAULT_MAX_SESSIONS;
+	conf->address_affinity = CONF_DEFAULT_AFFINITY;
+	conf->allow_anonymous = 0;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->syslog = 0;
 	return conf;
@@ -500,6 +550,7 @@ conf_free(struct conf *conf)
 	free(conf->state_dir);
 	free(conf->database);
 	free(conf->host_key);
+	free(conf->token_key);
 	free(conf->tunnel_address);
 	/* conf is the first member of the conf_state conf_new() made. */
 	free((struct conf_state *)conf);
@@ -710,6 +761,9 @@ conf_finish(struct conf *conf, char *errbuf, size_t errlen)
 	if (conf->host_key == NULL)
 		conf->host_key =
 		    conf_path_join(conf->state_dir, CONF_HOST_KEY_NAME);
+	if (conf->token_key == NULL)
+		conf->token_key =
+		    conf_path_join(conf->state_dir, CONF_TOKEN_KEY_NAME);
 	if (conf->npublic_hosts == 0) {
 		if (gethostname(hostname, sizeof(hostname)) == -1) {
 			conf_err(errbuf, errlen,
@@ -770,6 +824,8 @@ conf_dump(const struct conf *conf, void *fp)
 		conf_dump_str(f, "database", conf->database);
 	if (conf->host_key != NULL)
 		conf_dump_str(f, "hostkey", conf->host_key);
+	if (conf->token_key != NULL)
+		conf_dump_str(f, "tokenkey", conf->token_key);
 	for (i = 0; i < conf->npublic_hosts; i++)
 		fprintf(f, "publichost %s\n", conf->public_hosts[i]);
 	fprintf(f, "tunneladdress %s\n", conf->tunnel_address);
@@ -781,4 +837,7 @@ conf_dump(const struct conf *conf, void *fp)
 	    conf->max_connections_per_endpoint);
 	fprintf(f, "loglevel %s\n", log_level_name(conf->log_level));
 	fprintf(f, "syslogfacility %s\n", conf->syslog ? "DAEMON" : "none");
+	fprintf(f, "allowanonymous %s\n", conf->allow_anonymous ? "yes" : "no");
+	fprintf(f, "addressaffinity %lld\n", (long long)conf->address_affinity);
+	fprintf(f, "maxsessionsperaccount %d\n", conf->max_sessions_per_account);
 }

@@ -33,6 +33,10 @@ struct conf {
 	int64_t login_grace_time; /* seconds; 0 = off */
 	int max_endpoints_per_session;
 	int max_connections_per_endpoint;
+	int max_sessions_per_account; /* MaxSessionsPerAccount */
+	int allow_anonymous; /* AllowAnonymous */
+	int64_t address_affinity; /* AddressAffinity, seconds; 0 = off */
+	char *token_key; /* TokenKey (path) */
 	enum log_level log_level; /* LogLevel */
 	int syslog; /* SyslogFacility != none */
 };

@@ -18,7 +18,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION  1
+#define STORE_SCHEMA_VERSION  2
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -26,7 +26,13 @@ struct store_account {
 	char *name;
 	int disabled;
 	int64_t created_ms;
+	char *description; /* "" if none; never NULL */
+	int max_sessions; /* 0: the server's MaxSessionsPerAccount */
+	int max_endpoints; /* 0: the server's MaxEndpointsPerSession */
 	int nkeys; /* filled by get and list */
+	int ntokens; /* live (unrevoked) tokens; filled by get and list */
+	int naddresses; /* reserved addresses; filled by get and list */
+	int nsessions; /* live sessions; filled by get and list */
 };
 
 struct store_key {
@@ -51,6 +57,7 @@ struct store_session {
 	char *credential; /* "key:SHA256:…": what authenticated */
 	int64_t started_ms;
 	int64_t ended_ms; /* 0 while live */
+	char *end_reason; /* set when an admin ended it, else NULL */
 	int nendpoints; /* live endpoints; filled by list */
 };
 
@@ -63,8 +70,45 @@ struct store_endpoint {
 	int port; /* public port */
 	char *bind_address; /* the address string the client sent */
 	char *metadata; /* may be NULL */
+	char *address_id; /* the reserved address served, NULL if random */
 	int64_t started_ms;
 	int64_t ended_ms; /* 0 while live */
+};
+
+/*
+ * A reserved address (a hosted provider's "TCP address"): host and port
+ * are fixed for life. Deleted rows stay as tombstones so that the port
+ * is never handed out again, by reserve or as a random address.
+ */
+struct store_address {
+	char *id; /* "ra_…" */
+	char *account_id; /* NULL once its account is deleted */
+	char *account_name; /* NULL likewise */
+	char *host;
+	int port;
+	char *description; /* "" if none */
+	char *metadata; /* "" if none */
+	int64_t created_ms;
+	int64_t deleted_ms; /* 0 unless deleted */
+	char *endpoint_id; /* live endpoint serving it, or NULL (get, list) */
+};
+
+/* An authtoken. Only its keyed hash is stored (see token.h). */
+struct store_token {
+	char *id; /* "tk_…" */
+	char *account_id;
+	char *account_name;
+	int account_disabled;
+	char *description; /* "" if none */
+	int64_t created_ms;
+	int64_t last_used_ms; /* 0 if never used */
+	int64_t revoked_ms; /* 0 while valid */
+};
+
+/* A host and port, as returned by store_affinity(). */
+struct store_hostport {
+	char *host;
+	int port;
 };
 
 /*
@@ -95,6 +139,32 @@ int store_account_list(struct store *store, struct store_account ***listp,
     size_t *np);
 void store_account_free(struct store_account *a);
 void store_account_list_free(struct store_account **list, size_t n);
+/* Set the description ("" clears it). */
+int store_account_set_description(struct store *store, const char *id,
+    const char *description);
+/*
+ * Set per-account limits; a negative value keeps the current one, 0
+ * means the server's default. _INVALID_ARGUMENT above 100000.
+ */
+int store_account_set_limits(struct store *store, const char *id,
+    int max_sessions, int max_endpoints);
+/*
+ * Disable (1) or enable (0) account <id>. Disabling also ends its live
+ * sessions, as store_session_kill does with reason "account disabled";
+ * the pids of the sessions ended are returned in *pidsp and *npidsp (the
+ * caller frees *pidsp; both may be NULL) so the caller can signal them.
+ */
+int store_account_set_disabled(struct store *store, const char *id,
+    int disabled, int64_t now_ms, int64_t **pidsp, size_t *npidsp);
+/*
+ * Delete account <id> in one transaction: its live sessions are ended
+ * (reason "account deleted"; pids returned as above), its reserved
+ * addresses become tombstones (deleted_ms set, account_id NULL), its
+ * keys and tokens are removed, then the account row. Session and
+ * endpoint history of the account goes with it.
+ */
+int store_account_delete(struct store *store, const char *id,
+    int64_t now_ms, int64_t **pidsp, size_t *npidsp);
 
 /*
  * Keys. store_key_add fails with _EXISTS if the fingerprint is already
@@ -114,10 +184,14 @@ void store_key_list_free(struct store_key **list, size_t n);
 
 /*
  * Sessions. store_session_add inserts <s> (id, account_id, pid,
- * client_ip, client_port, user, credential, started_ms are used).
- * store_session_end marks it and its live endpoints ended at <now_ms>.
+ * client_ip, client_port, user, credential, started_ms are used) if the
+ * account has fewer than <max_live> live sessions (<= 0: no limit),
+ * checked and inserted in one transaction; otherwise
+ * PORTHOLE_ERR_EXHAUSTED. store_session_end marks it and its live
+ * endpoints ended at <now_ms>.
  */
-int store_session_add(struct store *store, const struct store_session *s);
+int store_session_add(struct store *store, const struct store_session *s,
+    int max_live);
 int store_session_end(struct store *store, const char *id, int64_t now_ms);
 /*
  * Mark every live session of process <pid>, and their endpoints, ended.
@@ -127,15 +201,25 @@ int store_session_end_pid(struct store *store, int64_t pid, int64_t now_ms,
     int *np);
 /* Mark every live session and endpoint ended (start of a new run). */
 int store_session_end_all(struct store *store, int64_t now_ms, int *np);
-/* Live sessions, oldest first. */
-int store_session_list(struct store *store, struct store_session ***listp,
-    size_t *np);
+/*
+ * End live session <id> on an admin's behalf: set ended_ms and
+ * end_reason, end its endpoints, and return its pid in *pidp (for a
+ * signal). _NOT_FOUND if no live session has that id.
+ */
+int store_session_kill(struct store *store, const char *id,
+    const char *reason, int64_t now_ms, int64_t *pidp);
+/* One session, live or ended, by id; _NOT_FOUND if absent. */
+int store_session_get(struct store *store, const char *id,
+    struct store_session **sp);
+/* Live sessions of one account (name or id), or all when NULL. */
+int store_session_list(struct store *store, const char *account,
+    struct store_session ***listp, size_t *np);
 void store_session_free(struct store_session *s);
 void store_session_list_free(struct store_session **list, size_t n);
 
 /*
  * Endpoints. store_endpoint_add inserts <e> (id, session_id, account_id,
- * host, port, bind_address, metadata, started_ms are used).
+ * host, port, bind_address, metadata, address_id, started_ms are used).
  */
 int store_endpoint_add(struct store *store, const struct store_endpoint *e);
 int store_endpoint_end(struct store *store, const char *id, int64_t now_ms);
@@ -150,5 +234,78 @@ int store_endpoint_list(struct store *store, struct store_endpoint ***listp,
     size_t *np);
 void store_endpoint_free(struct store_endpoint *e);
 void store_endpoint_list_free(struct store_endpoint **list, size_t n);
+
+/*
+ * Address affinity: the public addresses that random (not reserved)
+ * endpoints of account <account_id> with credential <credential> held
+ * in sessions that have ended, where the endpoint ended at or after
+ * <since_ms>. The most recent session comes first, each session's
+ * endpoints in the order they were made; at most 64. A port that is
+ * live again (held by any live endpoint) is left out.
+ */
+int store_affinity(struct store *store, const char *account_id,
+    const char *credential, int64_t since_ms, struct store_hostport **listp,
+    size_t *np);
+void store_hostport_list_free(struct store_hostport *list, size_t n);
+
+/*
+ * Reserved addresses. store_address_add reserves <host>:<port> for
+ * account <account_id> (description/metadata may be NULL). Ports are
+ * one space across hosts (all PublicHosts share TunnelAddress), so
+ * _EXISTS if any address row ever had <port>, deleted or not.
+ */
+int store_address_add(struct store *store, const char *account_id,
+    const char *host, int port, const char *description,
+    const char *metadata, int64_t now_ms, struct store_address **ap);
+/*
+ * Predicate-like: set *usedp to 1 if <port> belongs, or belonged, to a
+ * reserved address (so random allocation must skip it), else 0.
+ */
+int store_address_port_used(struct store *store, int port, int *usedp);
+/*
+ * Find a reserved (not deleted) address by id ("ra_…") or by
+ * "host:port" ("[v6]:port"); _NOT_FOUND if absent.
+ */
+int store_address_get(struct store *store, const char *id_or_hostport,
+    struct store_address **ap);
+/* The reserved (not deleted) address <host>:<port>; _NOT_FOUND if none. */
+int store_address_find(struct store *store, const char *host, int port,
+    struct store_address **ap);
+/* Reserved addresses of one account (name or id), or all when NULL. */
+int store_address_list(struct store *store, const char *account,
+    struct store_address ***listp, size_t *np);
+/* Update description / metadata of address <id>; NULL keeps a field. */
+int store_address_update(struct store *store, const char *id,
+    const char *description, const char *metadata);
+/* Delete (tombstone) address <id>; _NOT_FOUND if absent or deleted. */
+int store_address_delete(struct store *store, const char *id, int64_t now_ms);
+void store_address_free(struct store_address *a);
+void store_address_list_free(struct store_address **list, size_t n);
+
+/*
+ * Tokens. store_token_add records token <id> of account <account_id>
+ * by its keyed hash (TOKEN_HASH_LEN bytes from token_hash()).
+ * _NOT_FOUND for an unknown account, _EXISTS for a duplicate hash.
+ */
+int store_token_add(struct store *store, const char *id,
+    const char *account_id, const unsigned char *hash, size_t hashlen,
+    const char *description, int64_t now_ms);
+/*
+ * The valid (not revoked) token with this hash, with its account;
+ * _NOT_FOUND if none. The lookup is by the keyed hash, so its timing
+ * tells nothing about the token; callers still compare the stored
+ * digest with token_hash_equal().
+ */
+int store_token_find(struct store *store, const unsigned char *hash,
+    size_t hashlen, struct store_token **tp, unsigned char *stored_hash);
+/* Note a successful use of token <id> at <now_ms>. */
+int store_token_touch(struct store *store, const char *id, int64_t now_ms);
+/* Valid tokens of one account (name or id), or all when NULL. */
+int store_token_list(struct store *store, const char *account,
+    struct store_token ***listp, size_t *np);
+/* Revoke token <id>; _NOT_FOUND if absent or already revoked. */
+int store_token_revoke(struct store *store, const char *id, int64_t now_ms);
+void store_token_free(struct store_token *t);
+void store_token_list_free(struct store_token **list, size_t n);
 
 #endif /* PORTHOLE_STORE_H */
