@@ -839,5 +839,6 @@ conf_dump(const struct conf *conf, void *fp)
 	fprintf(f, "syslogfacility %s\n", conf->syslog ? "DAEMON" : "none");
 	fprintf(f, "allowanonymous %s\n", conf->allow_anonymous ? "yes" : "no");
 	fprintf(f, "addressaffinity %lld\n", (long long)conf->address_affinity);
-	fprintf(f, "maxsessionsperaccount %d\n", conf->max_sessions_per_account);
+	fprintf(f, "maxsessionsperaccount %d\n",
+	    conf->max_sessions_per_account);
 }

@@ -8,16 +8,41 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "ctl.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
 #include "misc.h"
 #include "store.h"
+#include "xmalloc.h"
+
+int
+ctl_account_lookup(struct ctl *ctl, const char *name_or_id,
+    struct store_account **ap)
+{
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*ap = NULL;
+	if ((r = store_account_get(ctl->store, name_or_id, ap)) != 0) {
+		if (r == PORTHOLE_ERR_NOT_FOUND)
+			error("no such account '%.100s'", name_or_id);
+		else
+			error_r(r, "account '%.100s'", name_or_id);
+	}
+	return r;
+}
+
+/* The limit that applies: <limit>, or the server's <dflt> for 0. */
+static int
+ctl_account_effective(int limit, int dflt)
+{
+	return limit != 0 ? limit : dflt;
+}
 
 /* Append account <a> to <b> as a JSON object. */
 static void
-ctl_account_json(struct buf *b, const struct store_account *a)
+ctl_account_json(struct ctl *ctl, struct buf *b, const struct store_account *a)
 {
 	char when[CTL_TIME_LEN];
 
@@ -25,18 +50,58 @@ ctl_account_json(struct buf *b, const struct store_account *a)
 	json_kv_str(b, 1, "id", a->id);
 	json_kv_str(b, 0, "name", a->name);
 	json_kv_bool(b, 0, "disabled", a->disabled);
+	json_kv_str(b, 0, "description", a->description);
 	json_kv_str(b, 0, "created_at",
 	    misc_rfc3339(a->created_ms, when, sizeof(when)));
+	/* As stored (0: the server's default), then what applies. */
+	json_kv_int(b, 0, "max_sessions", a->max_sessions);
+	json_kv_int(b, 0, "max_sessions_effective",
+	    ctl_account_effective(a->max_sessions,
+	        ctl->conf->max_sessions_per_account));
+	json_kv_int(b, 0, "max_endpoints", a->max_endpoints);
+	json_kv_int(b, 0, "max_endpoints_effective",
+	    ctl_account_effective(a->max_endpoints,
+	        ctl->conf->max_endpoints_per_session));
 	json_kv_int(b, 0, "keys", a->nkeys);
+	json_kv_int(b, 0, "tokens", a->ntokens);
+	json_kv_int(b, 0, "addresses", a->naddresses);
+	json_kv_int(b, 0, "sessions", a->nsessions);
 	buf_putc(b, '}');
 }
 
-/* account add NAME: create an account; print its name and id. */
+/* Print account <a> as one JSON line. */
+static void
+ctl_account_json_line(struct ctl *ctl, const struct store_account *a)
+{
+	struct buf *b = buf_new();
+
+	ctl_account_json(ctl, b, a);
+	ctl_json_line(b);
+	buf_free(b);
+}
+
+/* Write "5", or "default (10)" for 0, the server's <dflt>, to buf. */
+static void
+ctl_account_limit(int limit, int dflt, char *buf, size_t len)
+{
+	if (limit == 0)
+		snprintf(buf, len, "default (%d)", dflt);
+	else
+		snprintf(buf, len, "%d", limit);
+}
+
+/* "1 session" or "2 sessions". */
+static const char *
+ctl_plural(int n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* account add NAME [--description TEXT]: create an account. */
 int
 ctl_account_add(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account *a = NULL;
-	struct buf *b = NULL;
+	struct store_account *a = NULL, *a2 = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (!store_account_name_valid(args->account)) {
@@ -53,27 +118,38 @@ ctl_account_add(struct ctl *ctl, const struct ctl_args *args)
 			error_r(r, "add account '%.100s'", args->account);
 		goto out;
 	}
-	if (ctl->json) {
-		b = buf_new();
-		ctl_account_json(b, a);
-		ctl_json_line(b);
-	} else
+	if (args->description != NULL) {
+		if ((r = store_account_set_description(ctl->store, a->id,
+		         args->description)) != 0) {
+			error_r(r, "account %s: set description", a->name);
+			goto out;
+		}
+		if ((r = store_account_get(ctl->store, a->id, &a2)) != 0) {
+			error_r(r, "account %s", a->name);
+			goto out;
+		}
+		store_account_free(a);
+		a = a2; /* a owns it now */
+		a2 = NULL;
+	}
+	if (ctl->json)
+		ctl_account_json_line(ctl, a);
+	else
 		printf("created account %s (%s)\n", a->name, a->id);
 	r = 0;
 out:
-	buf_free(b);
 	store_account_free(a);
+	store_account_free(a2);
 	return r;
 }
 
-/* account list: every account, with its number of keys. */
+/* account list: every account, with its counts. */
 int
 ctl_account_list(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account **list = NULL;
+	struct store_account **list = NULL, *a;
 	struct ctl_table *t = NULL;
-	struct buf *b = NULL;
-	char when[CTL_TIME_LEN], nkeys[16];
+	char when[CTL_TIME_LEN], nkeys[16], ntokens[16], naddr[16], nsess[16];
 	size_t n = 0, i;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -82,26 +158,229 @@ ctl_account_list(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 	if (ctl->json) {
-		b = buf_new();
-		for (i = 0; i < n; i++) {
-			ctl_account_json(b, list[i]);
-			ctl_json_line(b);
-		}
-	} else {
-		t = ctl_table_new("ID", "NAME", "KEYS", "STATUS", "CREATED",
-		    NULL);
-		for (i = 0; i < n; i++) {
-			snprintf(nkeys, sizeof(nkeys), "%d", list[i]->nkeys);
-			ctl_table_add(t, list[i]->id, list[i]->name, nkeys,
-			    list[i]->disabled ? "disabled" : "active",
-			    ctl_time(list[i]->created_ms, when, sizeof(when)));
-		}
-		ctl_table_print(t);
+		for (i = 0; i < n; i++)
+			ctl_account_json_line(ctl, list[i]);
+		r = 0;
+		goto out;
 	}
+	t = ctl_table_new("ID", "NAME", "STATUS", "KEYS", "TOKENS", "ADDRESSES",
+	    "SESSIONS", "CREATED", "DESCRIPTION", NULL);
+	for (i = 0; i < n; i++) {
+		a = list[i];
+		snprintf(nkeys, sizeof(nkeys), "%d", a->nkeys);
+		snprintf(ntokens, sizeof(ntokens), "%d", a->ntokens);
+		snprintf(naddr, sizeof(naddr), "%d", a->naddresses);
+		snprintf(nsess, sizeof(nsess), "%d", a->nsessions);
+		ctl_table_add(t, a->id, a->name,
+		    a->disabled ? "disabled" : "active", nkeys, ntokens, naddr,
+		    nsess, ctl_time(a->created_ms, when, sizeof(when)),
+		    ctl_cell(a->description));
+	}
+	ctl_table_print(t);
 	r = 0;
 out:
 	ctl_table_free(t);
-	buf_free(b);
 	store_account_list_free(list, n);
+	return r;
+}
+
+/* account show NAME: every field of one account. */
+int
+ctl_account_show(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_account *a = NULL;
+	struct ctl_table *t = NULL;
+	char when[CTL_TIME_LEN], sess[32], ep[32];
+	char nkeys[16], ntokens[16], naddr[16], nsess[16];
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+		goto out;
+	if (ctl->json) {
+		ctl_account_json_line(ctl, a);
+		r = 0;
+		goto out;
+	}
+	snprintf(nkeys, sizeof(nkeys), "%d", a->nkeys);
+	snprintf(ntokens, sizeof(ntokens), "%d", a->ntokens);
+	snprintf(naddr, sizeof(naddr), "%d", a->naddresses);
+	snprintf(nsess, sizeof(nsess), "%d", a->nsessions);
+	/* A label/value list: the first pair takes the header's place. */
+	t = ctl_table_new("ID", a->id, NULL);
+	ctl_table_add(t, "Name", a->name);
+	ctl_table_add(t, "Status", a->disabled ? "disabled" : "active");
+	ctl_table_add(t, "Description", ctl_cell(a->description));
+	ctl_table_add(t, "Created",
+	    ctl_time(a->created_ms, when, sizeof(when)));
+	ctl_account_limit(a->max_sessions, ctl->conf->max_sessions_per_account,
+	    sess, sizeof(sess));
+	ctl_table_add(t, "Max sessions", sess);
+	ctl_account_limit(a->max_endpoints,
+	    ctl->conf->max_endpoints_per_session, ep, sizeof(ep));
+	ctl_table_add(t, "Max endpoints", ep);
+	ctl_table_add(t, "Keys", nkeys);
+	ctl_table_add(t, "Tokens", ntokens);
+	ctl_table_add(t, "Addresses", naddr);
+	ctl_table_add(t, "Sessions", nsess);
+	ctl_table_print(t);
+	r = 0;
+out:
+	ctl_table_free(t);
+	store_account_free(a);
+	return r;
+}
+
+/*
+ * account update NAME [--description TEXT] [--max-sessions N]
+ * [--max-endpoints N]: change what is given; the parser made sure
+ * something is.
+ */
+int
+ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_account *a = NULL, *after = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+		goto out;
+	if (args->description != NULL &&
+	    (r = store_account_set_description(ctl->store, a->id,
+	         args->description)) != 0) {
+		error_r(r, "account %s: set description", a->name);
+		goto out;
+	}
+	if ((args->max_sessions != -1 || args->max_endpoints != -1) &&
+	    (r = store_account_set_limits(ctl->store, a->id, args->max_sessions,
+	         args->max_endpoints)) != 0) {
+		error_r(r, "account %s: set limits", a->name);
+		goto out;
+	}
+	if ((r = store_account_get(ctl->store, a->id, &after)) != 0) {
+		error_r(r, "account %s", a->name);
+		goto out;
+	}
+	if (ctl->json)
+		ctl_account_json_line(ctl, after);
+	else
+		printf("updated account %s\n", after->name);
+	r = 0;
+out:
+	store_account_free(a);
+	store_account_free(after);
+	return r;
+}
+
+/*
+ * Report a change that ended sessions: "<what> account NAME; ended N
+ * sessions", or the account as JSON with "sessions_ended".
+ */
+static void
+ctl_account_report(struct ctl *ctl, const char *what,
+    const struct store_account *a, size_t nended)
+{
+	struct buf *b = NULL;
+	char when[CTL_TIME_LEN];
+
+	if (!ctl->json) {
+		printf("%s account %s; ended %zu session%s\n", what, a->name,
+		    nended, ctl_plural((int)nended));
+		return;
+	}
+	b = buf_new();
+	buf_putc(b, '{');
+	json_kv_str(b, 1, "id", a->id);
+	json_kv_str(b, 0, "name", a->name);
+	json_kv_bool(b, 0, "disabled", a->disabled);
+	json_kv_str(b, 0, "created_at",
+	    misc_rfc3339(a->created_ms, when, sizeof(when)));
+	json_kv_int(b, 0, "sessions_ended", (int64_t)nended);
+	buf_putc(b, '}');
+	ctl_json_line(b);
+	buf_free(b);
+}
+
+/*
+ * Disable (disabled 1) or enable account <name>. Disabling ends its
+ * live sessions; their processes are told at once.
+ */
+static int
+ctl_account_set_disabled(struct ctl *ctl, const char *name, int disabled)
+{
+	struct store_account *a = NULL;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_account_lookup(ctl, name, &a)) != 0)
+		goto out;
+	if ((r = store_account_set_disabled(ctl->store, a->id, disabled,
+	         misc_now_ms(), &pids, &npids)) != 0) {
+		error_r(r, "%s account %s", disabled ? "disable" : "enable",
+		    a->name);
+		goto out;
+	}
+	ctl_signal_sessions(pids, npids);
+	a->disabled = disabled;
+	if (disabled)
+		ctl_account_report(ctl, "disabled", a, npids);
+	else if (ctl->json)
+		ctl_account_report(ctl, "enabled", a, 0);
+	else
+		printf("enabled account %s\n", a->name);
+	r = 0;
+out:
+	free(pids);
+	store_account_free(a);
+	return r;
+}
+
+/* account disable NAME: refuse new sessions and end the live ones. */
+int
+ctl_account_disable(struct ctl *ctl, const struct ctl_args *args)
+{
+	return ctl_account_set_disabled(ctl, args->account, 1);
+}
+
+/* account enable NAME: accept its sessions again. */
+int
+ctl_account_enable(struct ctl *ctl, const struct ctl_args *args)
+{
+	return ctl_account_set_disabled(ctl, args->account, 0);
+}
+
+/*
+ * account delete NAME: end its sessions, remove its keys and tokens,
+ * and retire its reserved addresses for good (their ports are never
+ * handed out again).
+ */
+int
+ctl_account_delete(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_account *a = NULL;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+		goto out;
+	if ((r = store_account_delete(ctl->store, a->id, misc_now_ms(), &pids,
+	         &npids)) != 0) {
+		error_r(r, "delete account %s", a->name);
+		goto out;
+	}
+	ctl_signal_sessions(pids, npids);
+	if (ctl->json)
+		ctl_account_report(ctl, "deleted", a, npids);
+	else
+		printf("deleted account %s (%d key%s, %d token%s, %d reserved "
+		       "address%s); ended %zu session%s\n",
+		    a->name, a->nkeys, ctl_plural(a->nkeys), a->ntokens,
+		    ctl_plural(a->ntokens), a->naddresses,
+		    a->naddresses == 1 ? "" : "es", npids,
+		    ctl_plural((int)npids));
+	r = 0;
+out:
+	free(pids);
+	store_account_free(a);
 	return r;
 }

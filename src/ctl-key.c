@@ -204,13 +204,8 @@ ctl_key_add(struct ctl *ctl, const struct ctl_args *args)
 	size_t nkeys = 0, i, j;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = store_account_get(ctl->store, args->account, &a)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			error("no such account '%.100s'", args->account);
-		else
-			error_r(r, "account '%.100s'", args->account);
+	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
 		goto out;
-	}
 	if ((r = ctl_key_collect(args->source, &keys, &nkeys)) != 0)
 		goto out;
 	if (nkeys == 0) {
@@ -284,13 +279,8 @@ ctl_key_list(struct ctl *ctl, const struct ctl_args *args)
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (args->account != NULL &&
-	    (r = store_account_get(ctl->store, args->account, &a)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			error("no such account '%.100s'", args->account);
-		else
-			error_r(r, "account '%.100s'", args->account);
+	    (r = ctl_account_lookup(ctl, args->account, &a)) != 0)
 		goto out;
-	}
 	if ((r = store_key_list(ctl->store, a == NULL ? NULL : a->id, &list,
 	         &n)) != 0) {
 		error_r(r, "list keys");

@@ -3,9 +3,17 @@
  */
 #include "config.h"
 
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "ctl.h"
@@ -36,7 +44,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 		b = buf_new();
 	else
 		t = ctl_table_new("ID", "URL", "ACCOUNT", "SESSION", "SINCE",
-		    "METADATA", NULL);
+		    "ADDRESS", "METADATA", NULL);
 	for (i = 0; i < n; i++) {
 		e = list[i];
 		hostport = ctl_hostport(e->host, e->port);
@@ -52,6 +60,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "session_id", e->session_id);
 			json_kv_str(b, 0, "bind_address", e->bind_address);
 			json_kv_str(b, 0, "metadata", e->metadata);
+			json_kv_str(b, 0, "address_id", e->address_id);
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(e->started_ms, when, sizeof(when)));
 			buf_putc(b, '}');
@@ -60,7 +69,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 			ctl_table_add(t, e->id, url, e->account_name,
 			    e->session_id,
 			    ctl_time(e->started_ms, when, sizeof(when)),
-			    e->metadata);
+			    e->address_id, ctl_cell(e->metadata));
 		free(hostport);
 		free(url);
 		hostport = url = NULL;
@@ -75,10 +84,11 @@ out:
 	return r;
 }
 
-/* session list: the live sessions, oldest first. */
+/* session list [ACCOUNT]: the live sessions, oldest first. */
 int
 ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 {
+	struct store_account *a = NULL;
 	struct store_session **list = NULL, *s;
 	struct ctl_table *t = NULL;
 	struct buf *b = NULL;
@@ -87,7 +97,11 @@ ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 	size_t n = 0, i;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = store_session_list(ctl->store, &list, &n)) != 0) {
+	if (args->account != NULL &&
+	    (r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+		goto out;
+	if ((r = store_session_list(ctl->store, a == NULL ? NULL : a->id, &list,
+	         &n)) != 0) {
 		error_r(r, "list sessions");
 		goto out;
 	}
@@ -106,6 +120,7 @@ ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "client_ip", s->client_ip);
 			json_kv_int(b, 0, "client_port", s->client_port);
 			json_kv_str(b, 0, "user", s->user);
+			json_kv_str(b, 0, "credential", s->credential);
 			json_kv_int(b, 0, "pid", s->pid);
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(s->started_ms, when, sizeof(when)));
@@ -129,5 +144,170 @@ out:
 	ctl_table_free(t);
 	buf_free(b);
 	store_session_list_free(list, n);
+	store_account_free(a);
+	return r;
+}
+
+/*
+ * Whether process <pid> is a portholed process, by /proc/PID/comm:
+ * 1 if so, 0 if it is another program or gone, -1 if it cannot be told
+ * (errno set).
+ */
+static int
+ctl_pid_is_portholed(pid_t pid)
+{
+	char path[64], comm[64];
+	ssize_t n;
+	int fd, saved_errno;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT && errno != ESRCH)
+			return -1;
+		/* Gone, unless there is no /proc to look in at all. */
+		return access("/proc/self/comm", R_OK) == 0 ? 0 : -1;
+	}
+	n = read(fd, comm, sizeof(comm) - 1);
+	saved_errno = errno;
+	close(fd);
+	if (n == -1) {
+		errno = saved_errno;
+		return saved_errno == ESRCH ? 0 : -1;
+	}
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "portholed") == 0;
+}
+
+/*
+ * Send SIGUSR1 to <pid> if it is a portholed process. Returns 0 if it
+ * was sent or there is no such process to tell, -1 if it could not be
+ * sent (errno set). Where the kernel has pidfds, the process is pinned
+ * before its name is read, so a pid that is reused in between is not
+ * the one signalled.
+ */
+static int
+ctl_signal_pid(pid_t pid)
+{
+	int pidfd = -1, is, saved_errno, ret = -1;
+
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
+		if (errno == ESRCH)
+			return 0; /* gone: nothing to tell */
+		if (errno != ENOSYS && errno != EINVAL)
+			return -1;
+	}
+#endif
+	if ((is = ctl_pid_is_portholed(pid)) != 1) {
+		ret = is == 0 ? 0 : -1;
+		goto out;
+	}
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	if (pidfd != -1) {
+		if (syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0) ==
+		    -1)
+			ret = errno == ESRCH ? 0 : -1;
+		else
+			ret = 0;
+		goto out;
+	}
+#endif
+	if (kill(pid, SIGUSR1) == -1)
+		ret = errno == ESRCH ? 0 : -1;
+	else
+		ret = 0;
+out:
+	if (pidfd != -1) {
+		saved_errno = errno;
+		close(pidfd);
+		errno = saved_errno;
+	}
+	return ret;
+}
+
+void
+ctl_signal_sessions(const int64_t *pids, size_t npids)
+{
+	size_t i;
+
+	for (i = 0; i < npids; i++) {
+		/* Never 0 or -1, which kill() reads as process groups. */
+		if (pids[i] <= 1 || pids[i] > INT32_MAX ||
+		    pids[i] == (int64_t)getpid())
+			continue;
+		if (ctl_signal_pid((pid_t)pids[i]) == -1)
+			error("cannot signal session process %lld (%s); its "
+			      "session ends within %d seconds",
+			    (long long)pids[i], strerror(errno),
+			    CTL_SESSION_RECHECK_SECS);
+	}
+}
+
+/* session kill ID: end a live session now. */
+int
+ctl_session_kill(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_session *s = NULL;
+	struct store_account *a = NULL;
+	struct buf *b = NULL;
+	const char *account;
+	char when[CTL_TIME_LEN];
+	int64_t pid = 0, now;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = store_session_get(ctl->store, args->id, &s)) != 0) {
+		if (r == PORTHOLE_ERR_NOT_FOUND)
+			error("no such session '%.100s'", args->id);
+		else
+			error_r(r, "session '%.100s'", args->id);
+		goto out;
+	}
+	if (s->ended_ms != 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		error("session %s has already ended", s->id);
+		goto out;
+	}
+	now = misc_now_ms();
+	if ((r = store_session_kill(ctl->store, s->id,
+	         "killed by an administrator", now, &pid)) != 0) {
+		if (r == PORTHOLE_ERR_NOT_FOUND) /* ended meanwhile */
+			error("session %s has already ended", s->id);
+		else
+			error_r(r, "kill session %s", s->id);
+		goto out;
+	}
+	ctl_signal_sessions(&pid, 1);
+	/* Only for the report: the account's name if it is still there. */
+	account = s->account_name;
+	if (account == NULL &&
+	    store_account_get(ctl->store, s->account_id, &a) == 0)
+		account = a->name;
+	if (account == NULL)
+		account = s->account_id;
+	if (ctl->json) {
+		b = buf_new();
+		buf_putc(b, '{');
+		json_kv_str(b, 1, "id", s->id);
+		json_kv_str(b, 0, "account", account);
+		json_kv_str(b, 0, "account_id", s->account_id);
+		json_kv_str(b, 0, "client_ip", s->client_ip);
+		json_kv_int(b, 0, "client_port", s->client_port);
+		json_kv_int(b, 0, "pid", pid);
+		json_kv_str(b, 0, "started_at",
+		    misc_rfc3339(s->started_ms, when, sizeof(when)));
+		json_kv_str(b, 0, "ended_at",
+		    misc_rfc3339(now, when, sizeof(when)));
+		json_kv_str(b, 0, "end_reason", "killed by an administrator");
+		buf_putc(b, '}');
+		ctl_json_line(b);
+	} else
+		printf("killed session %s of account %s (pid %lld)\n", s->id,
+		    account, (long long)pid);
+	r = 0;
+out:
+	buf_free(b);
+	store_account_free(a);
+	store_session_free(s);
 	return r;
 }

@@ -16,6 +16,7 @@
 struct buf;
 struct conf;
 struct store;
+struct store_account;
 struct ctl_table;
 
 /* What every command works on; set up by main(). */
@@ -25,12 +26,35 @@ struct ctl {
 	int json; /* --json: JSON Lines instead of a table */
 };
 
-/* The argument words of a command, borrowed from argv. */
+/*
+ * The argument words and options of a command, borrowed from argv. An
+ * option not given is NULL (strings) or -1 (numbers).
+ */
 struct ctl_args {
 	const char *account; /* NAME or ACCOUNT (name or id) */
 	const char *source; /* key add: FILE, "-" or key text */
 	const char *fingerprint; /* key delete */
+	const char *id; /* token revoke, session kill: "tk_…", "ss_…" */
+	const char *address; /* ADDR: "ra_…" or HOST:PORT */
+	const char *description; /* --description TEXT */
+	const char *metadata; /* --metadata TEXT */
+	const char *host; /* --host HOST */
+	int max_sessions; /* --max-sessions N */
+	int max_endpoints; /* --max-endpoints N */
 };
+
+/* Largest --max-sessions / --max-endpoints the store accepts. */
+#define CTL_LIMIT_MAX 100000
+/* Longest --description and --metadata, as a hosted provider allows. */
+#define CTL_DESCRIPTION_MAX 255
+#define CTL_METADATA_MAX    4096
+
+/*
+ * A portholed session process re-reads its session row this often, so
+ * a session ended in the store stops within this many seconds even when
+ * no signal reaches its process.
+ */
+#define CTL_SESSION_RECHECK_SECS 10
 
 /* Room for a time from ctl_time() or misc_rfc3339(). */
 #define CTL_TIME_LEN 32
@@ -41,11 +65,41 @@ struct ctl_args {
  */
 int ctl_account_add(struct ctl *ctl, const struct ctl_args *args);
 int ctl_account_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_account_show(struct ctl *ctl, const struct ctl_args *args);
+int ctl_account_update(struct ctl *ctl, const struct ctl_args *args);
+int ctl_account_disable(struct ctl *ctl, const struct ctl_args *args);
+int ctl_account_enable(struct ctl *ctl, const struct ctl_args *args);
+int ctl_account_delete(struct ctl *ctl, const struct ctl_args *args);
 int ctl_key_add(struct ctl *ctl, const struct ctl_args *args);
 int ctl_key_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_key_delete(struct ctl *ctl, const struct ctl_args *args);
+int ctl_token_create(struct ctl *ctl, const struct ctl_args *args);
+int ctl_token_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_token_revoke(struct ctl *ctl, const struct ctl_args *args);
+int ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args);
+int ctl_address_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_address_show(struct ctl *ctl, const struct ctl_args *args);
+int ctl_address_update(struct ctl *ctl, const struct ctl_args *args);
+int ctl_address_delete(struct ctl *ctl, const struct ctl_args *args);
 int ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_session_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_session_kill(struct ctl *ctl, const struct ctl_args *args);
+
+/*
+ * Look up account <name_or_id> into *ap, reporting on stderr why not
+ * ("no such account 'x'"). Returns 0 or a negative PORTHOLE_ERR_*.
+ */
+int ctl_account_lookup(struct ctl *ctl, const char *name_or_id,
+    struct store_account **ap);
+
+/*
+ * Tell the portholed processes <pids>, whose sessions the store has just
+ * ended, to notice now: SIGUSR1 to each one that is still a portholed
+ * process (by /proc/PID/comm), so a pid reused by another program is
+ * never signalled. Where no signal can be sent, says on stderr that the
+ * session ends within CTL_SESSION_RECHECK_SECS seconds anyway.
+ */
+void ctl_signal_sessions(const int64_t *pids, size_t npids);
 
 /*
  * A table for human output: a header row, then rows of the same number
@@ -54,7 +108,10 @@ int ctl_session_list(struct ctl *ctl, const struct ctl_args *args);
  * cannot drive the terminal. The last column is not padded; keep free
  * text (comments) there.
  */
-/* Header cells as arguments, ended by NULL. */
+/*
+ * Header cells as arguments, ended by NULL. For a "show" command's
+ * label/value list the first pair simply takes the header's place.
+ */
 struct ctl_table *ctl_table_new(const char *header, ...);
 /* Exactly as many cells as the header has; a NULL cell prints as "-". */
 void ctl_table_add(struct ctl_table *t, ...);
@@ -78,5 +135,8 @@ char *ctl_time(int64_t ms, char *buf, size_t len);
  * address. The caller frees the result.
  */
 char *ctl_hostport(const char *host, int port);
+
+/* <s> for a table cell: NULL (shown as "-") if it is NULL or empty. */
+const char *ctl_cell(const char *s);
 
 #endif /* PORTHOLE_CTL_H */

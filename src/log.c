@@ -12,9 +12,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "compat.h"
 #include "err.h"
 #include "log.h"
+#include "token.h"
 
 #define LOG_LINE_MAX    1024
 #define LOG_CAPTURE_MAX (64 * 1024)
@@ -137,6 +140,30 @@ log_sanitize(char *buf, size_t len, const char *s)
 	return buf;
 }
 
+/*
+ * A message cut short may end inside a token, perhaps leaving fewer
+ * characters than token_redact() recognises. Drop (and wipe) a trailing
+ * "ph_" + base62 run, whatever its length; only called on a message
+ * that was truncated.
+ */
+static void
+log_clip_partial_token(char *msg)
+{
+	size_t len = strlen(msg), i = len;
+
+	while (i > 0 &&
+	    ((msg[i - 1] >= '0' && msg[i - 1] <= '9') ||
+	        (msg[i - 1] >= 'A' && msg[i - 1] <= 'Z') ||
+	        (msg[i - 1] >= 'a' && msg[i - 1] <= 'z')))
+		i--;
+	if (i < TOKEN_PREFIX_LEN ||
+	    strncmp(msg + i - TOKEN_PREFIX_LEN, TOKEN_PREFIX,
+	        TOKEN_PREFIX_LEN) != 0)
+		return;
+	i -= TOKEN_PREFIX_LEN;
+	sodium_memzero(msg + i, len - i);
+}
+
 static int
 log_syslog_priority(enum log_level level)
 {
@@ -158,24 +185,35 @@ sshlogv(const char *file, const char *func, int line, int showfunc,
     enum log_level level, const char *suffix, const char *fmt, va_list args)
 {
 	char msg[LOG_LINE_MAX], fmtbuf[LOG_LINE_MAX], safe[LOG_LINE_MAX];
-	int saved_errno = errno;
+	int saved_errno = errno, truncated = 0;
 	size_t n;
 
 	if (level > log_level_cur)
 		return;
-	if (showfunc)
-		snprintf(fmtbuf, sizeof(fmtbuf), "%s: %s", func, fmt);
-	else
-		strlcpy(fmtbuf, fmt, sizeof(fmtbuf));
+	if (showfunc) {
+		if ((size_t)snprintf(fmtbuf, sizeof(fmtbuf), "%s: %s", func,
+		        fmt) >= sizeof(fmtbuf))
+			truncated = 1;
+	} else if (strlcpy(fmtbuf, fmt, sizeof(fmtbuf)) >= sizeof(fmtbuf))
+		truncated = 1;
 		/* Format string is ours; arguments are checked by the attribute. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	vsnprintf(msg, sizeof(msg), fmtbuf, args);
+	if ((size_t)vsnprintf(msg, sizeof(msg), fmtbuf, args) >= sizeof(msg))
+		truncated = 1;
 #pragma GCC diagnostic pop
+	if (truncated)
+		log_clip_partial_token(msg);
 	if (suffix != NULL) {
 		strlcat(msg, ": ", sizeof(msg));
 		strlcat(msg, suffix, sizeof(msg));
 	}
+	/*
+	 * Never log a token, wherever it came from: a user name, a
+	 * forwarded libssh line, a format string. This runs before every
+	 * sink and before escaping, which cannot create a token.
+	 */
+	token_redact(msg);
 	/* Strip control characters an untrusted argument may carry. */
 	log_sanitize(safe, sizeof(safe), msg);
 

@@ -14,13 +14,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "buf.h"
+#include "compat.h"
 #include "conf.h"
 #include "ctl.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
 #include "misc.h"
+#include "pubkey.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -29,9 +33,12 @@
  *
  * The command words are matched against token tables, as relayctl
  * does: each table lists what may come next, and an argument token
- * stores the word it matched in struct ctl_args. A word that no table
- * entry takes, or a missing one, is a usage error (exit 2); everything
- * that fails after parsing is an error (exit 1).
+ * stores the word it matched in struct ctl_args. A command's options
+ * ("--description TEXT") are tokens of a table that leads back to
+ * itself, so they come in any order after the command's words, and
+ * only where that command takes them. A word that no table entry
+ * takes, a missing one, or a bad option value is a usage error (exit
+ * 2); everything that fails after parsing is an error (exit 1).
  */
 
 enum ctl_action {
@@ -40,97 +47,257 @@ enum ctl_action {
 	CTL_INIT,
 	CTL_ACCOUNT_ADD,
 	CTL_ACCOUNT_LIST,
+	CTL_ACCOUNT_SHOW,
+	CTL_ACCOUNT_UPDATE,
+	CTL_ACCOUNT_DISABLE,
+	CTL_ACCOUNT_ENABLE,
+	CTL_ACCOUNT_DELETE,
 	CTL_KEY_ADD,
 	CTL_KEY_LIST,
 	CTL_KEY_DELETE,
+	CTL_TOKEN_CREATE,
+	CTL_TOKEN_LIST,
+	CTL_TOKEN_REVOKE,
+	CTL_ADDRESS_RESERVE,
+	CTL_ADDRESS_LIST,
+	CTL_ADDRESS_SHOW,
+	CTL_ADDRESS_UPDATE,
+	CTL_ADDRESS_DELETE,
 	CTL_ENDPOINT_LIST,
 	CTL_SESSION_LIST,
+	CTL_SESSION_KILL,
+	CTL_HOSTKEY,
 };
 
 enum ctl_token_type {
 	CTL_TOK_END = 0, /* ends a table */
 	CTL_TOK_NONE, /* no more words here is fine */
 	CTL_TOK_KEYWORD, /* the word equals <keyword> */
-	CTL_TOK_ACCOUNT, /* any word: args->account */
-	CTL_TOK_SOURCE, /* any word: args->source */
-	CTL_TOK_FINGERPRINT, /* any word: args->fingerprint */
+	CTL_TOK_WORD, /* any word not starting with "--": the <arg> */
+	CTL_TOK_OPTION, /* "<keyword> VALUE" or "<keyword>=VALUE": <arg> */
+};
+
+/* Which member of struct ctl_args a word or an option value sets. */
+enum ctl_arg {
+	CTL_ARG_NONE = 0,
+	CTL_ARG_ACCOUNT,
+	CTL_ARG_SOURCE,
+	CTL_ARG_FINGERPRINT,
+	CTL_ARG_ID,
+	CTL_ARG_ADDRESS,
+	CTL_ARG_DESCRIPTION,
+	CTL_ARG_METADATA,
+	CTL_ARG_HOST,
+	CTL_ARG_MAX_SESSIONS,
+	CTL_ARG_MAX_ENDPOINTS,
 };
 
 struct ctl_token {
 	enum ctl_token_type type;
-	const char *keyword; /* the keyword, or a name for usage */
+	const char *keyword; /* the keyword or option, or a name for usage */
+	enum ctl_arg arg;
 	enum ctl_action action;
 	const struct ctl_token *next;
 };
 
 static const struct ctl_token t_end[] = {
-	{ CTL_TOK_NONE, "", CTL_NONE, NULL },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_account_name[] = {
-	{ CTL_TOK_ACCOUNT, "NAME", CTL_NONE, t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_WORD, "NAME", CTL_ARG_ACCOUNT, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+/* Options tables loop back to themselves: options come in any order. */
+static const struct ctl_token t_account_add_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_account_add_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_account_add[] = {
+	{ CTL_TOK_WORD, "NAME", CTL_ARG_ACCOUNT, CTL_NONE, t_account_add_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_account_update_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_OPTION, "--max-sessions", CTL_ARG_MAX_SESSIONS, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_OPTION, "--max-endpoints", CTL_ARG_MAX_ENDPOINTS, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_account_update[] = {
+	{ CTL_TOK_WORD, "NAME", CTL_ARG_ACCOUNT, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_account[] = {
-	{ CTL_TOK_KEYWORD, "add", CTL_ACCOUNT_ADD, t_account_name },
-	{ CTL_TOK_KEYWORD, "list", CTL_ACCOUNT_LIST, t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_KEYWORD, "add", CTL_ARG_NONE, CTL_ACCOUNT_ADD,
+	    t_account_add },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_ACCOUNT_LIST, t_end },
+	{ CTL_TOK_KEYWORD, "show", CTL_ARG_NONE, CTL_ACCOUNT_SHOW,
+	    t_account_name },
+	{ CTL_TOK_KEYWORD, "update", CTL_ARG_NONE, CTL_ACCOUNT_UPDATE,
+	    t_account_update },
+	{ CTL_TOK_KEYWORD, "disable", CTL_ARG_NONE, CTL_ACCOUNT_DISABLE,
+	    t_account_name },
+	{ CTL_TOK_KEYWORD, "enable", CTL_ARG_NONE, CTL_ACCOUNT_ENABLE,
+	    t_account_name },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_ACCOUNT_DELETE,
+	    t_account_name },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_key_source[] = {
-	{ CTL_TOK_SOURCE, "FILE | - | 'TYPE BASE64 [COMMENT]'", CTL_NONE,
-	    t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_WORD, "FILE | - | 'TYPE BASE64 [COMMENT]'", CTL_ARG_SOURCE,
+	    CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_key_add[] = {
-	{ CTL_TOK_ACCOUNT, "ACCOUNT", CTL_NONE, t_key_source },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_WORD, "ACCOUNT", CTL_ARG_ACCOUNT, CTL_NONE, t_key_source },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
-static const struct ctl_token t_key_list[] = {
-	{ CTL_TOK_NONE, "", CTL_NONE, NULL },
-	{ CTL_TOK_ACCOUNT, "ACCOUNT", CTL_NONE, t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+/* An optional ACCOUNT, for the listings. */
+static const struct ctl_token t_opt_account[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_WORD, "ACCOUNT", CTL_ARG_ACCOUNT, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_key_delete[] = {
-	{ CTL_TOK_FINGERPRINT, "FINGERPRINT", CTL_NONE, t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_WORD, "FINGERPRINT", CTL_ARG_FINGERPRINT, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_key[] = {
-	{ CTL_TOK_KEYWORD, "add", CTL_KEY_ADD, t_key_add },
-	{ CTL_TOK_KEYWORD, "list", CTL_KEY_LIST, t_key_list },
-	{ CTL_TOK_KEYWORD, "delete", CTL_KEY_DELETE, t_key_delete },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_KEYWORD, "add", CTL_ARG_NONE, CTL_KEY_ADD, t_key_add },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_KEY_LIST, t_opt_account },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_KEY_DELETE,
+	    t_key_delete },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_token_create_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_token_create_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_token_create[] = {
+	{ CTL_TOK_WORD, "ACCOUNT", CTL_ARG_ACCOUNT, CTL_NONE,
+	    t_token_create_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_id[] = {
+	{ CTL_TOK_WORD, "ID", CTL_ARG_ID, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_token[] = {
+	{ CTL_TOK_KEYWORD, "create", CTL_ARG_NONE, CTL_TOKEN_CREATE,
+	    t_token_create },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_TOKEN_LIST,
+	    t_opt_account },
+	{ CTL_TOK_KEYWORD, "revoke", CTL_ARG_NONE, CTL_TOKEN_REVOKE, t_id },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_address_reserve_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--host", CTL_ARG_HOST, CTL_NONE,
+	    t_address_reserve_opts },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_address_reserve_opts },
+	{ CTL_TOK_OPTION, "--metadata", CTL_ARG_METADATA, CTL_NONE,
+	    t_address_reserve_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_address_reserve[] = {
+	{ CTL_TOK_WORD, "ACCOUNT", CTL_ARG_ACCOUNT, CTL_NONE,
+	    t_address_reserve_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_address_addr[] = {
+	{ CTL_TOK_WORD, "ADDR", CTL_ARG_ADDRESS, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_address_update_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_address_update_opts },
+	{ CTL_TOK_OPTION, "--metadata", CTL_ARG_METADATA, CTL_NONE,
+	    t_address_update_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_address_update[] = {
+	{ CTL_TOK_WORD, "ADDR", CTL_ARG_ADDRESS, CTL_NONE,
+	    t_address_update_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_address[] = {
+	{ CTL_TOK_KEYWORD, "reserve", CTL_ARG_NONE, CTL_ADDRESS_RESERVE,
+	    t_address_reserve },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_ADDRESS_LIST,
+	    t_opt_account },
+	{ CTL_TOK_KEYWORD, "show", CTL_ARG_NONE, CTL_ADDRESS_SHOW,
+	    t_address_addr },
+	{ CTL_TOK_KEYWORD, "update", CTL_ARG_NONE, CTL_ADDRESS_UPDATE,
+	    t_address_update },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_ADDRESS_DELETE,
+	    t_address_addr },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_endpoint[] = {
-	{ CTL_TOK_KEYWORD, "list", CTL_ENDPOINT_LIST, t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_ENDPOINT_LIST, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_session[] = {
-	{ CTL_TOK_KEYWORD, "list", CTL_SESSION_LIST, t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_SESSION_LIST,
+	    t_opt_account },
+	{ CTL_TOK_KEYWORD, "kill", CTL_ARG_NONE, CTL_SESSION_KILL, t_id },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static const struct ctl_token t_main[] = {
-	{ CTL_TOK_KEYWORD, "init", CTL_INIT, t_end },
-	{ CTL_TOK_KEYWORD, "account", CTL_NONE, t_account },
-	{ CTL_TOK_KEYWORD, "key", CTL_NONE, t_key },
-	{ CTL_TOK_KEYWORD, "endpoint", CTL_NONE, t_endpoint },
-	{ CTL_TOK_KEYWORD, "session", CTL_NONE, t_session },
-	{ CTL_TOK_KEYWORD, "help", CTL_HELP, t_end },
-	{ CTL_TOK_END, "", CTL_NONE, NULL },
+	{ CTL_TOK_KEYWORD, "init", CTL_ARG_NONE, CTL_INIT, t_end },
+	{ CTL_TOK_KEYWORD, "account", CTL_ARG_NONE, CTL_NONE, t_account },
+	{ CTL_TOK_KEYWORD, "key", CTL_ARG_NONE, CTL_NONE, t_key },
+	{ CTL_TOK_KEYWORD, "token", CTL_ARG_NONE, CTL_NONE, t_token },
+	{ CTL_TOK_KEYWORD, "address", CTL_ARG_NONE, CTL_NONE, t_address },
+	{ CTL_TOK_KEYWORD, "endpoint", CTL_ARG_NONE, CTL_NONE, t_endpoint },
+	{ CTL_TOK_KEYWORD, "session", CTL_ARG_NONE, CTL_NONE, t_session },
+	{ CTL_TOK_KEYWORD, "hostkey", CTL_ARG_NONE, CTL_HOSTKEY, t_end },
+	{ CTL_TOK_KEYWORD, "help", CTL_ARG_NONE, CTL_HELP, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
 static int ctl_init(struct ctl *, const struct ctl_args *);
+static int ctl_hostkey(struct ctl *, const struct ctl_args *);
 
-/* The command table: what each action runs; init opens the store itself. */
+/*
+ * The command table: what each action runs; init opens the store itself
+ * and hostkey needs none.
+ */
 static const struct ctl_command {
 	enum ctl_action action;
 	int (*run)(struct ctl *, const struct ctl_args *);
@@ -139,11 +306,26 @@ static const struct ctl_command {
 	{ CTL_INIT, ctl_init, 0 },
 	{ CTL_ACCOUNT_ADD, ctl_account_add, 1 },
 	{ CTL_ACCOUNT_LIST, ctl_account_list, 1 },
+	{ CTL_ACCOUNT_SHOW, ctl_account_show, 1 },
+	{ CTL_ACCOUNT_UPDATE, ctl_account_update, 1 },
+	{ CTL_ACCOUNT_DISABLE, ctl_account_disable, 1 },
+	{ CTL_ACCOUNT_ENABLE, ctl_account_enable, 1 },
+	{ CTL_ACCOUNT_DELETE, ctl_account_delete, 1 },
 	{ CTL_KEY_ADD, ctl_key_add, 1 },
 	{ CTL_KEY_LIST, ctl_key_list, 1 },
 	{ CTL_KEY_DELETE, ctl_key_delete, 1 },
+	{ CTL_TOKEN_CREATE, ctl_token_create, 1 },
+	{ CTL_TOKEN_LIST, ctl_token_list, 1 },
+	{ CTL_TOKEN_REVOKE, ctl_token_revoke, 1 },
+	{ CTL_ADDRESS_RESERVE, ctl_address_reserve, 1 },
+	{ CTL_ADDRESS_LIST, ctl_address_list, 1 },
+	{ CTL_ADDRESS_SHOW, ctl_address_show, 1 },
+	{ CTL_ADDRESS_UPDATE, ctl_address_update, 1 },
+	{ CTL_ADDRESS_DELETE, ctl_address_delete, 1 },
 	{ CTL_ENDPOINT_LIST, ctl_endpoint_list, 1 },
 	{ CTL_SESSION_LIST, ctl_session_list, 1 },
+	{ CTL_SESSION_KILL, ctl_session_kill, 1 },
+	{ CTL_HOSTKEY, ctl_hostkey, 0 },
 };
 
 struct ctl_table {
@@ -161,14 +343,32 @@ usage(FILE *fp)
 	    "command [argument ...]\n"
 	    "commands:\n"
 	    "    init\n"
-	    "    account add NAME\n"
+	    "    account add NAME [--description TEXT]\n"
 	    "    account list\n"
+	    "    account show NAME\n"
+	    "    account update NAME [--description TEXT] [--max-sessions N]\n"
+	    "        [--max-endpoints N]\n"
+	    "    account disable | enable | delete NAME\n"
 	    "    key add ACCOUNT FILE | - | 'TYPE BASE64 [COMMENT]'\n"
 	    "    key list [ACCOUNT]\n"
 	    "    key delete FINGERPRINT\n"
+	    "    token create ACCOUNT [--description TEXT]\n"
+	    "    token list [ACCOUNT]\n"
+	    "    token revoke ID\n"
+	    "    address reserve ACCOUNT [--host HOST] [--description TEXT]\n"
+	    "        [--metadata TEXT]\n"
+	    "    address list [ACCOUNT]\n"
+	    "    address show | delete ADDR\n"
+	    "    address update ADDR [--description TEXT] [--metadata TEXT]\n"
 	    "    endpoint list\n"
-	    "    session list\n"
-	    "    help\n");
+	    "    session list [ACCOUNT]\n"
+	    "    session kill ID\n"
+	    "    hostkey\n"
+	    "    help\n"
+	    "ACCOUNT is a name or an id (ac_...); ADDR an id (ra_...) or "
+	    "HOST:PORT.\n"
+	    "N is 0 to %d; 0 means the server's default.\n",
+	    CTL_LIMIT_MAX);
 }
 
 /* Copy <s> for the terminal: control characters become '?'. */
@@ -297,6 +497,12 @@ ctl_hostport(const char *host, int port)
 	return s;
 }
 
+const char *
+ctl_cell(const char *s)
+{
+	return s == NULL || *s == '\0' ? NULL : s;
+}
+
 /*
  * Open the store into ctl->store. Unless <create> (init), a missing
  * database is an error rather than created here, so that a command run
@@ -404,6 +610,132 @@ out:
 	return r;
 }
 
+/*
+ * Read the public half of HostKey, <path>: the first line that is not
+ * blank or a '#' comment, parsed into *keyp.
+ */
+static int
+ctl_hostkey_read(const char *path, struct pubkey **keyp)
+{
+	FILE *fp = NULL;
+	char *line = NULL, *p, errbuf[256];
+	size_t size = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*keyp = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		r = PORTHOLE_ERR_SYSTEM;
+		if (errno == ENOENT)
+			error("%s: no host key yet: start portholed once (it "
+			      "generates HostKey)",
+			    path);
+		else
+			error("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (getline(&line, &size, fp) == -1) {
+			r = PORTHOLE_ERR_INVALID_FORMAT;
+			if (ferror(fp))
+				error("read %s: %s", path, strerror(errno));
+			else
+				error("%s: no public key in the file", path);
+			goto out;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		p = line + strspn(line, " \t");
+		if (*p != '\0' && *p != '#')
+			break;
+	}
+	errbuf[0] = '\0';
+	if ((r = pubkey_parse(p, keyp, errbuf, sizeof(errbuf))) != 0) {
+		error("%s: invalid public key: %s", path, errbuf);
+		goto out;
+	}
+	r = 0;
+out:
+	free(line);
+	if (fp != NULL)
+		fclose(fp);
+	return r;
+}
+
+/*
+ * hostkey: the known_hosts lines that let clients pin this server's host
+ * key, one per PublicHost and SSH port. OpenSSH writes the host alone
+ * for port 22 and "[host]:port" for any other port.
+ */
+static int
+ctl_hostkey(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct conf *conf = ctl->conf;
+	struct pubkey *key = NULL;
+	struct buf *b = NULL;
+	uint16_t *ports = NULL;
+	char *path = NULL, *name = NULL, *line = NULL;
+	size_t nports = 0, i, j;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	/* The distinct fixed ports, in the order configured. */
+	ports = xcalloc(conf->nlisten + 1, sizeof(*ports));
+	for (i = 0; i < conf->nlisten; i++) {
+		if (conf->listen[i].port == 0)
+			continue;
+		for (j = 0; j < nports && ports[j] != conf->listen[i].port; j++)
+			;
+		if (j == nports)
+			ports[nports++] = conf->listen[i].port;
+	}
+	if (nports == 0) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		error("the SSH port is not known: ListenAddress has port 0, "
+		      "which portholed replaces with a random port at each "
+		      "start; configure a fixed port");
+		goto out;
+	}
+	xasprintf(&path, "%s.pub", conf->host_key);
+	if ((r = ctl_hostkey_read(path, &key)) != 0)
+		goto out;
+
+	b = buf_new();
+	for (i = 0; i < conf->npublic_hosts; i++) {
+		for (j = 0; j < nports; j++) {
+			if (ports[j] == 22)
+				name = xstrdup(conf->public_hosts[i]);
+			else
+				xasprintf(&name, "[%s]:%u",
+				    conf->public_hosts[i], ports[j]);
+			xasprintf(&line, "%s %s %s", name, key->type,
+			    key->blob);
+			if (ctl->json) {
+				buf_putc(b, '{');
+				json_kv_str(b, 1, "host",
+				    conf->public_hosts[i]);
+				json_kv_int(b, 0, "port", ports[j]);
+				json_kv_str(b, 0, "type", key->type);
+				json_kv_str(b, 0, "key", key->blob);
+				json_kv_str(b, 0, "known_hosts", line);
+				buf_putc(b, '}');
+				ctl_json_line(b);
+			} else
+				printf("%s\n", line);
+			free(line);
+			line = NULL;
+			free(name);
+			name = NULL;
+		}
+	}
+	r = 0;
+out:
+	buf_free(b);
+	pubkey_free(key);
+	free(ports);
+	free(path);
+	free(name);
+	free(line);
+	return r;
+}
+
 /* Append the usage names of what <table> accepts, "a | b", to <b>. */
 static void
 ctl_parse_expected(const struct ctl_token *table, struct buf *b)
@@ -420,26 +752,141 @@ ctl_parse_expected(const struct ctl_token *table, struct buf *b)
 }
 
 /*
+ * Predicate: <word> matches option token <t>, as "--opt" (the value is
+ * the next word) or "--opt=VALUE".
+ */
+static int
+ctl_parse_is_option(const struct ctl_token *t, const char *word)
+{
+	size_t len = strlen(t->keyword);
+
+	return strncmp(word, t->keyword, len) == 0 &&
+	    (word[len] == '\0' || word[len] == '=');
+}
+
+/*
+ * Store <value> in the member of <args> that <arg> names. Numbers are
+ * checked here, so a bad one is a usage error. Returns 0 or
+ * PORTHOLE_ERR_INVALID_ARGUMENT after reporting it.
+ */
+static int
+ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
+    const char *value)
+{
+	const char *errstr = NULL;
+	long long n;
+	size_t max;
+
+	switch (t->arg) {
+	case CTL_ARG_ACCOUNT:
+		args->account = value;
+		break;
+	case CTL_ARG_SOURCE:
+		args->source = value;
+		break;
+	case CTL_ARG_FINGERPRINT:
+		args->fingerprint = value;
+		break;
+	case CTL_ARG_ID:
+		args->id = value;
+		break;
+	case CTL_ARG_ADDRESS:
+		args->address = value;
+		break;
+	case CTL_ARG_DESCRIPTION:
+	case CTL_ARG_METADATA:
+		max = CTL_METADATA_MAX;
+		if (t->arg == CTL_ARG_DESCRIPTION)
+			max = CTL_DESCRIPTION_MAX;
+		if (strlen(value) > max) {
+			error("%s: longer than %zu bytes", t->keyword, max);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		if (t->arg == CTL_ARG_DESCRIPTION)
+			args->description = value;
+		else
+			args->metadata = value;
+		break;
+	case CTL_ARG_HOST:
+		args->host = value;
+		break;
+	case CTL_ARG_MAX_SESSIONS:
+	case CTL_ARG_MAX_ENDPOINTS:
+		n = strtonum(value, 0, CTL_LIMIT_MAX, &errstr);
+		if (errstr != NULL) {
+			error("%s: bad value '%.100s': want 0 to %d (0 is the "
+			      "server's default)",
+			    t->keyword, value, CTL_LIMIT_MAX);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		if (t->arg == CTL_ARG_MAX_SESSIONS)
+			args->max_sessions = (int)n;
+		else
+			args->max_endpoints = (int)n;
+		break;
+	case CTL_ARG_NONE:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * What the tables cannot say: the update commands need something to
+ * change. Returns 0 or PORTHOLE_ERR_INVALID_ARGUMENT after reporting it.
+ */
+static int
+ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
+{
+	if (action == CTL_ACCOUNT_UPDATE && args->description == NULL &&
+	    args->max_sessions == -1 && args->max_endpoints == -1) {
+		error("account update: nothing to change: give --description, "
+		      "--max-sessions or --max-endpoints");
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
+	if (action == CTL_ADDRESS_UPDATE && args->description == NULL &&
+	    args->metadata == NULL) {
+		error("address update: nothing to change: give --description "
+		      "or --metadata");
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+/*
  * Match <words> against the token tables. Returns 0 with the action in
  * *actionp and the arguments in <args>, or PORTHOLE_ERR_INVALID_ARGUMENT
- * after reporting what is wrong (a usage error).
+ * after reporting what is wrong (a usage error). "--json" may stand
+ * wherever a word is expected and sets *jsonp; so may "-h" or "--help",
+ * which make the action CTL_HELP. An option's value is taken as it is,
+ * so "--description --json" describes rather than asks for JSON.
  */
 static int
 ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
-    struct ctl_args *args)
+    struct ctl_args *args, int *jsonp)
 {
 	const struct ctl_token *table = t_main, *t, *match;
 	struct buf *prefix = NULL, *expected = NULL;
-	const char *word;
+	const char *word, *value;
 	size_t i;
 	int r = PORTHOLE_ERR_INVALID_ARGUMENT;
 
 	*actionp = CTL_NONE;
 	memset(args, 0, sizeof(*args));
+	args->max_sessions = args->max_endpoints = -1;
 	prefix = buf_new();
 	expected = buf_new();
 	for (i = 0;; i++) {
 		word = i < nwords ? words[i] : NULL;
+		if (word != NULL && strcmp(word, "--json") == 0) {
+			*jsonp = 1;
+			continue;
+		}
+		if (word != NULL &&
+		    (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0)) {
+			*actionp = CTL_HELP;
+			r = 0;
+			goto out;
+		}
 		match = NULL;
 		for (t = table; t->type != CTL_TOK_END && match == NULL; t++) {
 			switch (t->type) {
@@ -452,10 +899,14 @@ ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
 				    strcmp(word, t->keyword) == 0)
 					match = t;
 				break;
-			case CTL_TOK_ACCOUNT:
-			case CTL_TOK_SOURCE:
-			case CTL_TOK_FINGERPRINT:
-				if (word != NULL)
+			case CTL_TOK_WORD:
+				/* An option is never taken for a name. */
+				if (word != NULL && strncmp(word, "--", 2) != 0)
+					match = t;
+				break;
+			case CTL_TOK_OPTION:
+				if (word != NULL &&
+				    ctl_parse_is_option(t, word))
 					match = t;
 				break;
 			case CTL_TOK_END:
@@ -483,16 +934,31 @@ ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
 			break;
 		if (match->action != CTL_NONE)
 			*actionp = match->action;
-		if (match->type == CTL_TOK_ACCOUNT)
-			args->account = word;
-		else if (match->type == CTL_TOK_SOURCE)
-			args->source = word;
-		else if (match->type == CTL_TOK_FINGERPRINT)
-			args->fingerprint = word;
-		buf_printf(prefix, "%s%s", i == 0 ? "" : " ",
-		    match->type == CTL_TOK_KEYWORD ? word : match->keyword);
+		if (match->type == CTL_TOK_OPTION) {
+			value = word + strlen(match->keyword);
+			if (*value == '=')
+				value++;
+			else if (i + 1 < nwords)
+				value = words[++i];
+			else {
+				error("%s: %s needs a value", buf_str(prefix),
+				    match->keyword);
+				goto out;
+			}
+			if (ctl_parse_set(args, match, value) != 0)
+				goto out;
+		} else {
+			if (match->type == CTL_TOK_WORD)
+				(void)ctl_parse_set(args, match, word);
+			/* Usage names stand for the words they took. */
+			if (match->type == CTL_TOK_WORD)
+				word = match->keyword;
+			buf_printf(prefix, "%s%s", i == 0 ? "" : " ", word);
+		}
 		table = match->next;
 	}
+	if (ctl_parse_check(*actionp, args) != 0)
+		goto out;
 	r = 0;
 out:
 	buf_free(prefix);
@@ -547,8 +1013,8 @@ main(int argc, char **argv)
 	const struct ctl_command *cmd = NULL;
 	enum ctl_action action;
 	const char *path = CONF_DEFAULT_PATH;
-	char **opts = NULL, **words = NULL;
-	size_t nopts = 0, nwords = 0, i;
+	char **opts = NULL;
+	size_t nopts = 0, i;
 	int ch, fflag = 0, help = 0, r;
 	int ret = 1;
 
@@ -556,6 +1022,11 @@ main(int argc, char **argv)
 	log_init("portholectl", LOG_LEVEL_ERROR, LOG_SINK_STDERR);
 	/* The store holds credentials: what we create is ours alone. */
 	umask(077);
+	/* Ids and tokens come from libsodium's randombytes. */
+	if (sodium_init() == -1) {
+		error("cannot initialise libsodium");
+		goto out;
+	}
 
 	opterr = 0;
 	while (
@@ -594,23 +1065,13 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
-	/* --json may also follow the command words; so may -h/--help. */
-	words = xcalloc((size_t)argc + 1, sizeof(*words));
-	for (i = 0; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			ctl.json = 1;
-		else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0)
-			help = 1;
-		else
-			words[nwords++] = argv[i];
-	}
 	if (help) {
 		usage(stdout);
 		ret = 0;
 		goto out;
 	}
-	if (ctl_parse(words, nwords, &action, &args) != 0) {
+	/* The command words; --json and -h may also come among them. */
+	if (ctl_parse(argv, (size_t)argc, &action, &args, &ctl.json) != 0) {
 		usage(stderr);
 		ret = 2;
 		goto out;
@@ -633,7 +1094,8 @@ main(int argc, char **argv)
 	if (cmd->open_store && ctl_open_store(&ctl, 0) != 0)
 		goto out;
 	r = cmd->run(&ctl, &args);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
+	/* A command that failed has said why already. */
+	if ((fflush(stdout) == EOF || ferror(stdout)) && r == 0) {
 		error("write to stdout: %s", strerror(errno));
 		r = PORTHOLE_ERR_SYSTEM;
 	}
@@ -642,6 +1104,5 @@ out:
 	store_free(ctl.store);
 	conf_free(ctl.conf);
 	free(opts);
-	free(words);
 	return ret;
 }

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,10 +17,13 @@
 #include "err.h"
 #include "id.h"
 #include "log.h"
+#include "net.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
 #define STORE_ACCOUNT_NAME_MAX 64
+#define STORE_LIMIT_MAX        100000 /* per-account limits */
 
 struct store {
 	sqlite3 *db;
@@ -82,6 +86,50 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX endpoints_account ON endpoints(account_id);"
 	"CREATE INDEX endpoints_live ON endpoints(host, port)"
 	"  WHERE ended_ms IS NULL;",
+
+	/*
+	 * 2: account settings, why a session ended, which reserved
+	 * address an endpoint serves; reserved addresses (a port is one
+	 * space across hosts, and a deleted row stays as a tombstone that
+	 * keeps its port); authtokens, stored as keyed hashes.
+	 */
+	"ALTER TABLE accounts"
+	"  ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE accounts"
+	"  ADD COLUMN max_sessions INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE accounts"
+	"  ADD COLUMN max_endpoints INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN end_reason TEXT;"
+	"ALTER TABLE endpoints ADD COLUMN address_id TEXT;"
+	"CREATE TABLE addresses ("
+	"  id          TEXT PRIMARY KEY NOT NULL,"
+	"  account_id  TEXT"
+	"              REFERENCES accounts(id) ON DELETE SET NULL,"
+	"  host        TEXT NOT NULL,"
+	"  port        INTEGER NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  metadata    TEXT NOT NULL DEFAULT '',"
+	"  created_ms  INTEGER NOT NULL,"
+	"  deleted_ms  INTEGER,"
+	"  UNIQUE (port)"
+	");"
+	"CREATE INDEX addresses_account ON addresses(account_id);"
+	"CREATE TABLE tokens ("
+	"  id          TEXT PRIMARY KEY NOT NULL,"
+	"  account_id  TEXT NOT NULL"
+	"              REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  hash        BLOB NOT NULL UNIQUE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_ms  INTEGER NOT NULL,"
+	"  last_used_ms INTEGER,"
+	"  revoked_ms  INTEGER"
+	");"
+	"CREATE INDEX tokens_account ON tokens(account_id);"
+	/* The session limit counts these at every login. */
+	"CREATE INDEX sessions_account_live ON sessions(account_id)"
+	"  WHERE ended_ms IS NULL;"
+	"CREATE INDEX endpoints_address ON endpoints(address_id)"
+	"  WHERE ended_ms IS NULL;",
 };
 
 #define STORE_NMIGRATIONS                                                      \
@@ -91,8 +139,15 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 
 /* The columns each *_from_row() function reads, in its order. */
 #define STORE_ACCOUNT_SELECT                                                   \
-	"SELECT a.id, a.name, a.disabled, a.created_ms,"                       \
-	" (SELECT count(*) FROM keys k WHERE k.account_id = a.id)"             \
+	"SELECT a.id, a.name, a.disabled, a.created_ms, a.description,"        \
+	" a.max_sessions, a.max_endpoints,"                                    \
+	" (SELECT count(*) FROM keys k WHERE k.account_id = a.id),"            \
+	" (SELECT count(*) FROM tokens t"                                      \
+	"  WHERE t.account_id = a.id AND t.revoked_ms IS NULL),"               \
+	" (SELECT count(*) FROM addresses r"                                   \
+	"  WHERE r.account_id = a.id AND r.deleted_ms IS NULL),"               \
+	" (SELECT count(*) FROM sessions s"                                    \
+	"  WHERE s.account_id = a.id AND s.ended_ms IS NULL)"                  \
 	" FROM accounts a"
 
 #define STORE_KEY_SELECT                                                       \
@@ -103,14 +158,65 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 #define STORE_SESSION_SELECT                                                   \
 	"SELECT s.id, s.account_id, a.name, s.pid, s.client_ip,"               \
 	" s.client_port, s.user, s.credential, s.started_ms, s.ended_ms,"      \
+	" s.end_reason,"                                                       \
 	" (SELECT count(*) FROM endpoints e"                                   \
 	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL)"                  \
 	" FROM sessions s JOIN accounts a ON a.id = s.account_id"
 
 #define STORE_ENDPOINT_SELECT                                                  \
 	"SELECT e.id, e.session_id, e.account_id, a.name, e.host, e.port,"     \
-	" e.bind_address, e.metadata, e.started_ms, e.ended_ms"                \
+	" e.bind_address, e.metadata, e.address_id, e.started_ms, e.ended_ms"  \
 	" FROM endpoints e JOIN accounts a ON a.id = e.account_id"
+
+/* An address's account is gone (NULL) once the account is deleted. */
+#define STORE_ADDRESS_SELECT                                                   \
+	"SELECT r.id, r.account_id, a.name, r.host, r.port, r.description,"    \
+	" r.metadata, r.created_ms, r.deleted_ms,"                             \
+	" (SELECT e.id FROM endpoints e"                                       \
+	"  WHERE e.address_id = r.id AND e.ended_ms IS NULL"                   \
+	"  ORDER BY e.started_ms, e.rowid LIMIT 1)"                            \
+	" FROM addresses r LEFT JOIN accounts a ON a.id = r.account_id"
+
+#define STORE_TOKEN_SELECT                                                     \
+	"SELECT t.id, t.account_id, a.name, a.disabled, t.description,"        \
+	" t.created_ms, t.last_used_ms, t.revoked_ms, t.hash"                  \
+	" FROM tokens t JOIN accounts a ON a.id = t.account_id"
+
+/* Where the session enders of store_end_live() look, by ?1. */
+#define STORE_END_SQL(cond)                                                    \
+	{                                                                      \
+		"SELECT pid FROM sessions"                                     \
+		" WHERE " cond " AND ended_ms IS NULL"                         \
+		" GROUP BY pid ORDER BY min(started_ms), pid",                 \
+		    "UPDATE endpoints SET ended_ms = ?2"                       \
+		    " WHERE ended_ms IS NULL AND session_id IN"                \
+		    " (SELECT id FROM sessions"                                \
+		    "  WHERE " cond " AND ended_ms IS NULL)",                  \
+		    "UPDATE sessions SET ended_ms = ?2, end_reason = ?3"       \
+		    " WHERE " cond " AND ended_ms IS NULL",                    \
+	}
+
+/* Affinity hands out at most this many addresses. */
+#define STORE_AFFINITY_MAX 64
+
+/*
+ * How rows of one type become C values: <from_row> fills the element
+ * at <slot> (a pointer, or for flat lists the value itself) from the
+ * current row; a list of them is an array of <size>-byte elements,
+ * freed with <list_free>.
+ */
+struct store_rows {
+	size_t size;
+	void (*from_row)(sqlite3_stmt *stmt, void *slot);
+	void (*list_free)(void *list, size_t n);
+};
+
+/* Three statements that end live sessions, each selected by ?1. */
+struct store_end_sql {
+	const char *pids; /* ?1 */
+	const char *endpoints; /* ?1, ?2 now */
+	const char *sessions; /* ?1, ?2 now, ?3 reason */
+};
 
 /* Milliseconds since the epoch, from the realtime clock. */
 static int64_t
@@ -175,6 +281,8 @@ store_preparev(struct store *store, sqlite3_stmt **stmtp, const char *sql,
     const char *types, va_list ap)
 {
 	sqlite3_stmt *stmt = NULL;
+	const void *blob;
+	size_t bloblen;
 	int r = PORTHOLE_ERR_INTERNAL, rc, i;
 
 	*stmtp = NULL;
@@ -195,6 +303,14 @@ store_preparev(struct store *store, sqlite3_stmt **stmtp, const char *sql,
 		case 'I':
 			rc = sqlite3_bind_int64(stmt, i + 1,
 			    va_arg(ap, int64_t));
+			break;
+		case 'b':
+			blob = va_arg(ap, const void *);
+			bloblen = va_arg(ap, size_t);
+			if (bloblen > INT_MAX)
+				fatal_f("blob of %zu bytes", bloblen);
+			rc = sqlite3_bind_blob(stmt, i + 1, blob, (int)bloblen,
+			    SQLITE_STATIC);
 			break;
 		default:
 			fatal_f("bad parameter type '%c'", types[i]);
@@ -217,7 +333,8 @@ out:
  * Compile <sql> into *stmtp and bind its parameters ?1, ?2, … from the
  * arguments, one letter of <types> for each: 't' const char * (NULL
  * binds SQL NULL; the string must outlive the statement), 'i' int,
- * 'I' int64_t.
+ * 'I' int64_t, 'b' a blob given as two arguments, const void * and
+ * size_t (it too must outlive the statement).
  */
 static int
 store_prepare(struct store *store, sqlite3_stmt **stmtp, const char *sql,
@@ -314,6 +431,191 @@ store_list_grow(void *list, size_t n, size_t *capp, size_t size)
 		return list;
 	*capp = *capp == 0 ? 16 : *capp * 2;
 	return xreallocarray(list, *capp, size);
+}
+
+/*
+ * The one row of <sql> (parameters as for store_prepare()) made into the
+ * element at <slot> by rows->from_row; _NOT_FOUND if there is no row.
+ * Should there be several, the first counts.
+ */
+static int
+store_get(struct store *store, const struct store_rows *rows, void *slot,
+    const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *stmt = NULL;
+	va_list ap;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	va_start(ap, types);
+	r = store_preparev(store, &stmt, sql, types, ap);
+	va_end(ap);
+	if (r != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	} else if (rc != SQLITE_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	/* Ownership of what the row is made into passes to the caller. */
+	rows->from_row(stmt, slot);
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* store_list() with a va_list. */
+static int
+store_listv(struct store *store, const struct store_rows *rows, void **listp,
+    size_t *np, const char *sql, const char *types, va_list ap)
+{
+	sqlite3_stmt *stmt = NULL;
+	char *list = NULL;
+	size_t n = 0, cap = 0;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (listp == NULL || np == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_preparev(store, &stmt, sql, types, ap)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list = store_list_grow(list, n, &cap, rows->size);
+		rows->from_row(stmt, list + n * rows->size);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	/* Ownership passes to the caller. */
+	*listp = list;
+	*np = n;
+	list = NULL;
+	n = 0;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	if (list != NULL)
+		rows->list_free(list, n);
+	return r;
+}
+
+/*
+ * Every row of <sql> (parameters as for store_prepare()), each made by
+ * rows->from_row into one element of a new array in *listp, of *np
+ * elements. No rows is a NULL list with *np = 0. On error nothing is
+ * returned and whatever was made is freed.
+ */
+static int
+store_list(struct store *store, const struct store_rows *rows, void **listp,
+    size_t *np, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = store_listv(store, rows, listp, np, sql, types, ap);
+	va_end(ap);
+	return r;
+}
+
+/*
+ * store_list() of <sql_all>, or with <account> (a name or an id;
+ * _NOT_FOUND if there is no such account) of <sql_one>, which takes
+ * the account's id as ?1.
+ */
+static int
+store_list_account(struct store *store, const struct store_rows *rows,
+    const char *account, const char *sql_all, const char *sql_one, void **listp,
+    size_t *np)
+{
+	struct store_account *a = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (listp == NULL || np == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (account == NULL)
+		r = store_list(store, rows, listp, np, sql_all, "");
+	else if ((r = store_account_get(store, account, &a)) == 0)
+		r = store_list(store, rows, listp, np, sql_one, "t", a->id);
+out:
+	/* store_list() has finalized its statement, bound to a->id. */
+	store_account_free(a);
+	return r;
+}
+
+/* A flat list (of int64_t, say) needs only the array freed. */
+static void
+store_flat_list_free(void *list, size_t n)
+{
+	free(list);
+}
+
+/* A pid from column 0 of the current row. */
+static void
+store_pid_from_row(sqlite3_stmt *stmt, void *slot)
+{
+	*(int64_t *)slot = sqlite3_column_int64(stmt, 0);
+}
+
+static const struct store_rows store_pid_rows = { sizeof(int64_t),
+	store_pid_from_row, store_flat_list_free };
+
+static const struct store_end_sql store_end_by_session =
+    STORE_END_SQL("id = ?1");
+static const struct store_end_sql store_end_by_account =
+    STORE_END_SQL("account_id = ?1");
+
+/*
+ * Inside the caller's transaction, end with <reason> at <now_ms> the
+ * live sessions that <q> selects by <key>, and their live endpoints.
+ * The pids of those sessions, each once, in the order the sessions
+ * started, go to *pidsp (the caller frees it) and *npidsp; the number
+ * of sessions ended goes to *np.
+ */
+static int
+store_end_live(struct store *store, const struct store_end_sql *q,
+    const char *key, const char *reason, int64_t now_ms, int64_t **pidsp,
+    size_t *npidsp, int *np)
+{
+	void *pids = NULL;
+	size_t npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	*pidsp = NULL;
+	*npidsp = 0;
+	*np = 0;
+	/* Pids first: the updates make these sessions no longer live. */
+	if ((r = store_list(store, &store_pid_rows, &pids, &npids, q->pids, "t",
+	         key)) != 0 ||
+	    (r = store_run(store, NULL, q->endpoints, "tI", key, now_ms)) !=
+	        0 ||
+	    (r = store_run(store, &n, q->sessions, "tIt", key, now_ms,
+	         reason)) != 0)
+		goto out;
+	/* Ownership passes to the caller. */
+	*pidsp = pids;
+	*npidsp = npids;
+	*np = n;
+	pids = NULL;
+	r = 0;
+out:
+	free(pids);
+	return r;
 }
 
 /* Run the pragma query <sql>, which yields one integer, into *vp. */
@@ -533,9 +835,9 @@ store_account_name_valid(const char *name)
 	return 1;
 }
 
-/* A new account from the current row (STORE_ACCOUNT_SELECT). */
-static struct store_account *
-store_account_from_row(sqlite3_stmt *stmt)
+/* A new account at <slot> from the current row (STORE_ACCOUNT_SELECT). */
+static void
+store_account_from_row(sqlite3_stmt *stmt, void *slot)
 {
 	struct store_account *a;
 
@@ -544,9 +846,26 @@ store_account_from_row(sqlite3_stmt *stmt)
 	a->name = store_column_text(stmt, 1);
 	a->disabled = sqlite3_column_int(stmt, 2) != 0;
 	a->created_ms = sqlite3_column_int64(stmt, 3);
-	a->nkeys = sqlite3_column_int(stmt, 4);
-	return a;
+	a->description = store_column_text(stmt, 4);
+	a->max_sessions = sqlite3_column_int(stmt, 5);
+	a->max_endpoints = sqlite3_column_int(stmt, 6);
+	a->nkeys = sqlite3_column_int(stmt, 7);
+	a->ntokens = sqlite3_column_int(stmt, 8);
+	a->naddresses = sqlite3_column_int(stmt, 9);
+	a->nsessions = sqlite3_column_int(stmt, 10);
+	*(struct store_account **)slot = a;
 }
+
+static void
+store_account_list_vfree(void *list, size_t n)
+{
+	store_account_list_free(list, n);
+}
+
+static const struct store_rows store_account_rows = {
+	sizeof(struct store_account *), store_account_from_row,
+	store_account_list_vfree
+};
 
 /* Add account <name> with a new "ac_" id; *accountp may be NULL. */
 int
@@ -567,6 +886,7 @@ store_account_add(struct store *store, const char *name,
 	a = xcalloc(1, sizeof(*a));
 	a->id = id_new("ac");
 	a->name = xstrdup(name);
+	a->description = xstrdup("");
 	a->created_ms = store_now_ms();
 	if ((r = store_run(store, NULL, sql, "ttI", a->id, a->name,
 	         a->created_ms)) != 0)
@@ -592,30 +912,13 @@ store_account_get(struct store *store, const char *name_or_id,
 {
 	static const char sql[] = STORE_ACCOUNT_SELECT
 	    " WHERE a.id = ?1 OR a.name = ?1 ORDER BY a.id = ?1 DESC LIMIT 1";
-	sqlite3_stmt *stmt = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	if (accountp != NULL)
 		*accountp = NULL;
-	if (name_or_id == NULL || accountp == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = store_prepare(store, &stmt, sql, "t", name_or_id)) != 0)
-		goto out;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		goto out;
-	} else if (rc != SQLITE_ROW) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	/* Ownership passes to the caller. */
-	*accountp = store_account_from_row(stmt);
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	return r;
+	if (name_or_id == NULL || accountp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_account_rows, accountp, sql, "t",
+	    name_or_id);
 }
 
 /* All accounts, by name. An empty list is NULL with *np = 0. */
@@ -624,38 +927,14 @@ store_account_list(struct store *store, struct store_account ***listp,
     size_t *np)
 {
 	static const char sql[] = STORE_ACCOUNT_SELECT " ORDER BY a.name";
-	struct store_account **list = NULL;
-	sqlite3_stmt *stmt = NULL;
-	size_t n = 0, cap = 0;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	void *list = NULL;
+	int r;
 
+	r = store_list(store, &store_account_rows, listp != NULL ? &list : NULL,
+	    np, sql, "");
+	/* Ownership passes to the caller; NULL on error. */
 	if (listp != NULL)
-		*listp = NULL;
-	if (np != NULL)
-		*np = 0;
-	if (listp == NULL || np == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
-		goto out;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		list = store_list_grow(list, n, &cap, sizeof(*list));
-		list[n++] = store_account_from_row(stmt);
-	}
-	if (rc != SQLITE_DONE) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	/* Ownership passes to the caller. */
-	*listp = list;
-	*np = n;
-	list = NULL;
-	n = 0;
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	store_account_list_free(list, n);
+		*listp = list;
 	return r;
 }
 
@@ -667,6 +946,7 @@ store_account_free(struct store_account *a)
 		return;
 	free(a->id);
 	free(a->name);
+	free(a->description);
 	free(a);
 }
 
@@ -683,11 +963,168 @@ store_account_list_free(struct store_account **list, size_t n)
 	free(list);
 }
 
+/* Set the description of account <id>; _NOT_FOUND if there is none. */
+int
+store_account_set_description(struct store *store, const char *id,
+    const char *description)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (id == NULL || description == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE accounts SET description = ?2 WHERE id = ?1", "tt", id,
+	         description)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/* Set the limits of account <id>; a negative one is left as it is. */
+int
+store_account_set_limits(struct store *store, const char *id, int max_sessions,
+    int max_endpoints)
+{
+	static const char sql[] =
+	    "UPDATE accounts SET"
+	    " max_sessions = CASE WHEN ?2 < 0 THEN max_sessions ELSE ?2 END,"
+	    " max_endpoints = CASE WHEN ?3 < 0 THEN max_endpoints ELSE ?3 END"
+	    " WHERE id = ?1";
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (id == NULL || max_sessions > STORE_LIMIT_MAX ||
+	    max_endpoints > STORE_LIMIT_MAX) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n, sql, "tii", id, max_sessions,
+	         max_endpoints)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/*
+ * Disable or enable account <id>, in one transaction with ending its
+ * live sessions when disabling. Each pid is returned once, however
+ * many of its sessions ended.
+ */
+int
+store_account_set_disabled(struct store *store, const char *id, int disabled,
+    int64_t now_ms, int64_t **pidsp, size_t *npidsp)
+{
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL, n, ended = 0;
+
+	if (pidsp != NULL)
+		*pidsp = NULL;
+	if (npidsp != NULL)
+		*npidsp = 0;
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &n,
+	         "UPDATE accounts SET disabled = ?2 WHERE id = ?1", "ti", id,
+	         disabled != 0)) != 0)
+		goto out;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (disabled &&
+	    (r = store_end_live(store, &store_end_by_account, id,
+	         "account disabled", now_ms, &pids, &npids, &ended)) != 0)
+		goto out;
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	debug_f("account %.40s: %s, %d sessions ended", id,
+	    disabled ? "disabled" : "enabled", ended);
+	if (npidsp != NULL)
+		*npidsp = npids;
+	if (pidsp != NULL) {
+		/* Ownership passes to the caller. */
+		*pidsp = pids;
+		pids = NULL;
+	}
+	r = 0;
+out:
+	if (r != 0)
+		store_rollback(store);
+	free(pids);
+	return r;
+}
+
+/*
+ * Delete account <id> and what is its alone, in one transaction. Its
+ * reserved addresses stay, unowned, as tombstones (an address deleted
+ * before keeps its time), so that their ports are never reused.
+ */
+int
+store_account_delete(struct store *store, const char *id, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp)
+{
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL, n, ended = 0;
+
+	if (pidsp != NULL)
+		*pidsp = NULL;
+	if (npidsp != NULL)
+		*npidsp = 0;
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	/* The cascades would remove keys and tokens; say it anyway. */
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_end_live(store, &store_end_by_account, id,
+	         "account deleted", now_ms, &pids, &npids, &ended)) != 0 ||
+	    (r = store_run(store, NULL,
+	         "UPDATE addresses SET account_id = NULL,"
+	         " deleted_ms = coalesce(deleted_ms, ?2)"
+	         " WHERE account_id = ?1",
+	         "tI", id, now_ms)) != 0 ||
+	    (r = store_run(store, NULL,
+	         "DELETE FROM keys WHERE account_id = ?1", "t", id)) != 0 ||
+	    (r = store_run(store, NULL,
+	         "DELETE FROM tokens WHERE account_id = ?1", "t", id)) != 0 ||
+	    (r = store_run(store, &n, "DELETE FROM accounts WHERE id = ?1", "t",
+	         id)) != 0)
+		goto out;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	debug_f("account %.40s: deleted, %d sessions ended", id, ended);
+	if (npidsp != NULL)
+		*npidsp = npids;
+	if (pidsp != NULL) {
+		/* Ownership passes to the caller. */
+		*pidsp = pids;
+		pids = NULL;
+	}
+	r = 0;
+out:
+	if (r != 0)
+		store_rollback(store);
+	free(pids);
+	return r;
+}
+
 /* Keys. */
 
-/* A new key from the current row (STORE_KEY_SELECT). */
-static struct store_key *
-store_key_from_row(sqlite3_stmt *stmt)
+/* A new key at <slot> from the current row (STORE_KEY_SELECT). */
+static void
+store_key_from_row(sqlite3_stmt *stmt, void *slot)
 {
 	struct store_key *k;
 
@@ -700,8 +1137,17 @@ store_key_from_row(sqlite3_stmt *stmt)
 	k->blob = store_column_text(stmt, 5);
 	k->comment = store_column_text(stmt, 6);
 	k->created_ms = sqlite3_column_int64(stmt, 7);
-	return k;
+	*(struct store_key **)slot = k;
 }
+
+static void
+store_key_list_vfree(void *list, size_t n)
+{
+	store_key_list_free(list, n);
+}
+
+static const struct store_rows store_key_rows = { sizeof(struct store_key *),
+	store_key_from_row, store_key_list_vfree };
 
 /*
  * Register key <fingerprint> to account <account_id> (an id, not a
@@ -730,30 +1176,12 @@ store_key_get(struct store *store, const char *fingerprint,
     struct store_key **keyp)
 {
 	static const char sql[] = STORE_KEY_SELECT " WHERE k.fingerprint = ?1";
-	sqlite3_stmt *stmt = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	if (keyp != NULL)
 		*keyp = NULL;
-	if (fingerprint == NULL || keyp == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = store_prepare(store, &stmt, sql, "t", fingerprint)) != 0)
-		goto out;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		goto out;
-	} else if (rc != SQLITE_ROW) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	/* Ownership passes to the caller. */
-	*keyp = store_key_from_row(stmt);
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	return r;
+	if (fingerprint == NULL || keyp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_key_rows, keyp, sql, "t", fingerprint);
 }
 
 /*
@@ -768,45 +1196,14 @@ store_key_list(struct store *store, const char *account,
 	    STORE_KEY_SELECT " ORDER BY a.name, k.created_ms, k.fingerprint";
 	static const char sql_one[] = STORE_KEY_SELECT
 	    " WHERE k.account_id = ?1 ORDER BY k.created_ms, k.fingerprint";
-	struct store_account *a = NULL;
-	struct store_key **list = NULL;
-	sqlite3_stmt *stmt = NULL;
-	size_t n = 0, cap = 0;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	void *list = NULL;
+	int r;
 
+	r = store_list_account(store, &store_key_rows, account, sql_all,
+	    sql_one, listp != NULL ? &list : NULL, np);
+	/* Ownership passes to the caller; NULL on error. */
 	if (listp != NULL)
-		*listp = NULL;
-	if (np != NULL)
-		*np = 0;
-	if (listp == NULL || np == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if (account == NULL)
-		r = store_prepare(store, &stmt, sql_all, "");
-	else if ((r = store_account_get(store, account, &a)) == 0)
-		r = store_prepare(store, &stmt, sql_one, "t", a->id);
-	if (r != 0)
-		goto out;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		list = store_list_grow(list, n, &cap, sizeof(*list));
-		list[n++] = store_key_from_row(stmt);
-	}
-	if (rc != SQLITE_DONE) {
-		r = store_error(store, rc, a != NULL ? sql_one : sql_all);
-		goto out;
-	}
-	/* Ownership passes to the caller. */
-	*listp = list;
-	*np = n;
-	list = NULL;
-	n = 0;
-	r = 0;
-out:
-	/* The statement is finalized before a->id, bound to it, is freed. */
-	sqlite3_finalize(stmt);
-	store_key_list_free(list, n);
-	store_account_free(a);
+		*listp = list;
 	return r;
 }
 
@@ -858,9 +1255,9 @@ store_key_list_free(struct store_key **list, size_t n)
 
 /* Sessions. */
 
-/* A new session from the current row (STORE_SESSION_SELECT). */
-static struct store_session *
-store_session_from_row(sqlite3_stmt *stmt)
+/* A new session at <slot> from the current row (STORE_SESSION_SELECT). */
+static void
+store_session_from_row(sqlite3_stmt *stmt, void *slot)
 {
 	struct store_session *s;
 
@@ -875,29 +1272,80 @@ store_session_from_row(sqlite3_stmt *stmt)
 	s->credential = store_column_text(stmt, 7);
 	s->started_ms = sqlite3_column_int64(stmt, 8);
 	s->ended_ms = sqlite3_column_int64(stmt, 9); /* NULL reads as 0 */
-	s->nendpoints = sqlite3_column_int(stmt, 10);
-	return s;
+	s->end_reason = store_column_text(stmt, 10);
+	s->nendpoints = sqlite3_column_int(stmt, 11);
+	*(struct store_session **)slot = s;
 }
 
+static void
+store_session_list_vfree(void *list, size_t n)
+{
+	store_session_list_free(list, n);
+}
+
+static const struct store_rows store_session_rows = {
+	sizeof(struct store_session *), store_session_from_row,
+	store_session_list_vfree
+};
+
 /*
- * Record live session <s>: _EXISTS if the id is taken, _NOT_FOUND if
+ * Record live session <s> unless its account already has <max_live>
+ * live ones (_EXHAUSTED): _EXISTS if the id is taken, _NOT_FOUND if
  * the account is unknown. A NULL user or credential is stored as "".
+ * BEGIN IMMEDIATE takes the write lock before counting, so two logins
+ * at the limit, in any processes, cannot both get in.
  */
 int
-store_session_add(struct store *store, const struct store_session *s)
+store_session_add(struct store *store, const struct store_session *s,
+    int max_live)
 {
+	static const char sql_count[] = "SELECT count(*) FROM sessions"
+	                                " WHERE account_id = ?1"
+	                                " AND ended_ms IS NULL";
 	static const char sql[] = "INSERT INTO sessions (id, account_id, pid,"
 	                          " client_ip, client_port, user, credential,"
 	                          " started_ms)"
 	                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, rc, live;
 
 	if (s == NULL || s->id == NULL || s->account_id == NULL ||
-	    s->client_ip == NULL)
-		return PORTHOLE_ERR_INVALID_ARGUMENT;
-	return store_run(store, NULL, sql, "ttItittI", s->id, s->account_id,
-	    s->pid, s->client_ip, s->client_port,
-	    s->user != NULL ? s->user : "",
-	    s->credential != NULL ? s->credential : "", s->started_ms);
+	    s->client_ip == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin(store)) != 0)
+		goto out;
+	if (max_live > 0) {
+		if ((r = store_prepare(store, &stmt, sql_count, "t",
+		         s->account_id)) != 0)
+			goto out;
+		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+			r = store_error(store, rc, sql_count);
+			goto out;
+		}
+		live = sqlite3_column_int(stmt, 0);
+		if (live >= max_live) {
+			debug_f("account %.40s: %d live sessions, limit %d",
+			    s->account_id, live, max_live);
+			r = PORTHOLE_ERR_EXHAUSTED;
+			goto out;
+		}
+	}
+	if ((r = store_run(store, NULL, sql, "ttItittI", s->id, s->account_id,
+	         s->pid, s->client_ip, s->client_port,
+	         s->user != NULL ? s->user : "",
+	         s->credential != NULL ? s->credential : "", s->started_ms)) !=
+	        0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	r = 0;
+out:
+	/* Finalized before the rollback, which it would otherwise hold up. */
+	sqlite3_finalize(stmt);
+	if (r != 0)
+		store_rollback(store);
+	return r;
 }
 
 /*
@@ -993,45 +1441,82 @@ out:
 	return r;
 }
 
-/* Live sessions with their account name and live endpoint count. */
+/*
+ * End live session <id> for an admin, with <reason> ("killed" if NULL),
+ * and give its pid for a signal; one transaction.
+ */
 int
-store_session_list(struct store *store, struct store_session ***listp,
-    size_t *np)
+store_session_kill(struct store *store, const char *id, const char *reason,
+    int64_t now_ms, int64_t *pidp)
 {
-	static const char sql[] = STORE_SESSION_SELECT
-	    " WHERE s.ended_ms IS NULL ORDER BY s.started_ms, s.rowid";
-	struct store_session **list = NULL;
-	sqlite3_stmt *stmt = NULL;
-	size_t n = 0, cap = 0;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL, n;
 
-	if (listp != NULL)
-		*listp = NULL;
-	if (np != NULL)
-		*np = 0;
-	if (listp == NULL || np == NULL) {
+	if (pidp != NULL)
+		*pidp = 0;
+	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_end_live(store, &store_end_by_session, id,
+	         reason != NULL ? reason : "killed", now_ms, &pids, &npids,
+	         &n)) != 0)
 		goto out;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		list = store_list_grow(list, n, &cap, sizeof(*list));
-		list[n++] = store_session_from_row(stmt);
-	}
-	if (rc != SQLITE_DONE) {
-		r = store_error(store, rc, sql);
+	if (n == 0 || npids == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
 		goto out;
 	}
-	/* Ownership passes to the caller. */
-	*listp = list;
-	*np = n;
-	list = NULL;
-	n = 0;
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	debug_f("session %.40s: killed, pid %lld", id, (long long)pids[0]);
+	if (pidp != NULL)
+		*pidp = pids[0];
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
-	store_session_list_free(list, n);
+	if (r != 0)
+		store_rollback(store);
+	free(pids);
+	return r;
+}
+
+/* One session, live or ended, with its account name. */
+int
+store_session_get(struct store *store, const char *id,
+    struct store_session **sp)
+{
+	static const char sql[] = STORE_SESSION_SELECT " WHERE s.id = ?1";
+
+	if (sp != NULL)
+		*sp = NULL;
+	if (id == NULL || sp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_session_rows, sp, sql, "t", id);
+}
+
+/*
+ * Live sessions of <account> (name or id; _NOT_FOUND if there is no
+ * such account), or of all when NULL, oldest first, with their
+ * account name and live endpoint count.
+ */
+int
+store_session_list(struct store *store, const char *account,
+    struct store_session ***listp, size_t *np)
+{
+	static const char sql_all[] = STORE_SESSION_SELECT
+	    " WHERE s.ended_ms IS NULL ORDER BY s.started_ms, s.rowid";
+	static const char sql_one[] = STORE_SESSION_SELECT
+	    " WHERE s.ended_ms IS NULL AND s.account_id = ?1"
+	    " ORDER BY s.started_ms, s.rowid";
+	void *list = NULL;
+	int r;
+
+	r = store_list_account(store, &store_session_rows, account, sql_all,
+	    sql_one, listp != NULL ? &list : NULL, np);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
 	return r;
 }
 
@@ -1047,6 +1532,7 @@ store_session_free(struct store_session *s)
 	free(s->client_ip);
 	free(s->user);
 	free(s->credential);
+	free(s->end_reason);
 	free(s);
 }
 
@@ -1065,9 +1551,9 @@ store_session_list_free(struct store_session **list, size_t n)
 
 /* Endpoints. */
 
-/* A new endpoint from the current row (STORE_ENDPOINT_SELECT). */
-static struct store_endpoint *
-store_endpoint_from_row(sqlite3_stmt *stmt)
+/* A new endpoint at <slot> from the current row (STORE_ENDPOINT_SELECT). */
+static void
+store_endpoint_from_row(sqlite3_stmt *stmt, void *slot)
 {
 	struct store_endpoint *e;
 
@@ -1080,25 +1566,42 @@ store_endpoint_from_row(sqlite3_stmt *stmt)
 	e->port = sqlite3_column_int(stmt, 5);
 	e->bind_address = store_column_text(stmt, 6);
 	e->metadata = store_column_text(stmt, 7);
-	e->started_ms = sqlite3_column_int64(stmt, 8);
-	e->ended_ms = sqlite3_column_int64(stmt, 9); /* NULL reads as 0 */
-	return e;
+	e->address_id = store_column_text(stmt, 8);
+	e->started_ms = sqlite3_column_int64(stmt, 9);
+	e->ended_ms = sqlite3_column_int64(stmt, 10); /* NULL reads as 0 */
+	*(struct store_endpoint **)slot = e;
 }
+
+static void
+store_endpoint_list_vfree(void *list, size_t n)
+{
+	store_endpoint_list_free(list, n);
+}
+
+static const struct store_rows store_endpoint_rows = {
+	sizeof(struct store_endpoint *), store_endpoint_from_row,
+	store_endpoint_list_vfree
+};
 
 /*
  * Record live endpoint <e>: _EXISTS if the id is taken, _NOT_FOUND
  * unless e->session_id is a live session of account e->account_id.
  * An ended session (killed, or its process reaped) gains no endpoints.
+ * An endpoint that serves a reserved address (e->address_id) is also
+ * _NOT_FOUND unless that address is reserved (not deleted) to the
+ * same account, so a deleted or given-away address is never served.
  */
 int
 store_endpoint_add(struct store *store, const struct store_endpoint *e)
 {
 	static const char sql[] =
 	    "INSERT INTO endpoints (id, session_id, account_id, host, port,"
-	    " bind_address, metadata, started_ms)"
-	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+	    " bind_address, metadata, address_id, started_ms)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
 	    " WHERE EXISTS (SELECT 1 FROM sessions"
-	    "  WHERE id = ?2 AND account_id = ?3 AND ended_ms IS NULL)";
+	    "  WHERE id = ?2 AND account_id = ?3 AND ended_ms IS NULL)"
+	    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM addresses"
+	    "  WHERE id = ?8 AND account_id = ?3 AND deleted_ms IS NULL))";
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
 	if (e == NULL || e->id == NULL || e->session_id == NULL ||
@@ -1107,13 +1610,15 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "ttttittI", e->id, e->session_id,
+	if ((r = store_run(store, &n, sql, "ttttitttI", e->id, e->session_id,
 	         e->account_id, e->host, e->port, e->bind_address, e->metadata,
-	         e->started_ms)) != 0)
+	         e->address_id, e->started_ms)) != 0)
 		goto out;
 	if (n == 0) {
-		debug_f("endpoint %.40s: no live session %.40s", e->id,
-		    e->session_id);
+		debug_f("endpoint %.40s: no live session %.40s or address "
+		        "%.40s",
+		    e->id, e->session_id,
+		    e->address_id != NULL ? e->address_id : "(none)");
 		r = PORTHOLE_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -1170,38 +1675,14 @@ store_endpoint_list(struct store *store, struct store_endpoint ***listp,
 {
 	static const char sql[] = STORE_ENDPOINT_SELECT
 	    " WHERE e.ended_ms IS NULL ORDER BY e.started_ms, e.rowid";
-	struct store_endpoint **list = NULL;
-	sqlite3_stmt *stmt = NULL;
-	size_t n = 0, cap = 0;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	void *list = NULL;
+	int r;
 
+	r = store_list(store, &store_endpoint_rows,
+	    listp != NULL ? &list : NULL, np, sql, "");
+	/* Ownership passes to the caller; NULL on error. */
 	if (listp != NULL)
-		*listp = NULL;
-	if (np != NULL)
-		*np = 0;
-	if (listp == NULL || np == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
-		goto out;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		list = store_list_grow(list, n, &cap, sizeof(*list));
-		list[n++] = store_endpoint_from_row(stmt);
-	}
-	if (rc != SQLITE_DONE) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	/* Ownership passes to the caller. */
-	*listp = list;
-	*np = n;
-	list = NULL;
-	n = 0;
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	store_endpoint_list_free(list, n);
+		*listp = list;
 	return r;
 }
 
@@ -1218,6 +1699,7 @@ store_endpoint_free(struct store_endpoint *e)
 	free(e->host);
 	free(e->bind_address);
 	free(e->metadata);
+	free(e->address_id);
 	free(e);
 }
 
@@ -1231,5 +1713,559 @@ store_endpoint_list_free(struct store_endpoint **list, size_t n)
 		return;
 	for (i = 0; i < n; i++)
 		store_endpoint_free(list[i]);
+	free(list);
+}
+
+/* Address affinity. */
+
+/* A host and port at <slot> from the current row of the affinity query. */
+static void
+store_hostport_from_row(sqlite3_stmt *stmt, void *slot)
+{
+	struct store_hostport *hp = slot;
+
+	hp->host = store_column_text(stmt, 0);
+	hp->port = sqlite3_column_int(stmt, 1);
+}
+
+static void
+store_hostport_list_vfree(void *list, size_t n)
+{
+	store_hostport_list_free(list, n);
+}
+
+static const struct store_rows store_hostport_rows = {
+	sizeof(struct store_hostport), store_hostport_from_row,
+	store_hostport_list_vfree
+};
+
+/*
+ * The addresses that credential <credential> of account <account_id>
+ * held at random in its ended sessions, most recent session first,
+ * each port once (where it came last). Left out as well as ports live
+ * again: ports that a reserved address has, or had, since a random
+ * port can be reserved once released. An empty credential (anonymous)
+ * names no one, so it has no affinity.
+ */
+int
+store_affinity(struct store *store, const char *account_id,
+    const char *credential, int64_t since_ms, struct store_hostport **listp,
+    size_t *np)
+{
+	static const char sql[] =
+	    "SELECT host, port FROM"
+	    " (SELECT e.host, e.port, s.started_ms AS s_ms, s.rowid AS s_row,"
+	    "  e.started_ms AS e_ms, e.rowid AS e_row,"
+	    "  row_number() OVER (PARTITION BY e.port ORDER BY"
+	    "   s.started_ms DESC, s.rowid DESC, e.started_ms, e.rowid) AS nth"
+	    "  FROM endpoints e JOIN sessions s ON s.id = e.session_id"
+	    "  WHERE e.account_id = ?1 AND s.account_id = ?1"
+	    "  AND s.credential = ?2 AND s.ended_ms IS NOT NULL"
+	    "  AND e.address_id IS NULL AND e.ended_ms >= ?3"
+	    "  AND NOT EXISTS (SELECT 1 FROM endpoints l"
+	    "   WHERE l.port = e.port AND l.ended_ms IS NULL)"
+	    "  AND NOT EXISTS (SELECT 1 FROM addresses r"
+	    "   WHERE r.port = e.port))"
+	    " WHERE nth = 1"
+	    " ORDER BY s_ms DESC, s_row DESC, e_ms, e_row LIMIT ?4";
+	void *list = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (account_id == NULL || credential == NULL || listp == NULL ||
+	    np == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (*credential == '\0') {
+		r = 0;
+		goto out;
+	}
+	if ((r = store_list(store, &store_hostport_rows, &list, np, sql, "ttIi",
+	         account_id, credential, since_ms, STORE_AFFINITY_MAX)) != 0)
+		goto out;
+	/* Ownership passes to the caller. */
+	*listp = list;
+	r = 0;
+out:
+	return r;
+}
+
+/* Free the <n> host names of <list> and the list itself. */
+void
+store_hostport_list_free(struct store_hostport *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(list[i].host);
+	free(list);
+}
+
+/* Reserved addresses. */
+
+/* A new address at <slot> from the current row (STORE_ADDRESS_SELECT). */
+static void
+store_address_from_row(sqlite3_stmt *stmt, void *slot)
+{
+	struct store_address *a;
+
+	a = xcalloc(1, sizeof(*a));
+	a->id = store_column_text(stmt, 0);
+	a->account_id = store_column_text(stmt, 1);
+	a->account_name = store_column_text(stmt, 2);
+	a->host = store_column_text(stmt, 3);
+	a->port = sqlite3_column_int(stmt, 4);
+	a->description = store_column_text(stmt, 5);
+	a->metadata = store_column_text(stmt, 6);
+	a->created_ms = sqlite3_column_int64(stmt, 7);
+	a->deleted_ms = sqlite3_column_int64(stmt, 8); /* NULL reads as 0 */
+	a->endpoint_id = store_column_text(stmt, 9);
+	*(struct store_address **)slot = a;
+}
+
+static void
+store_address_list_vfree(void *list, size_t n)
+{
+	store_address_list_free(list, n);
+}
+
+static const struct store_rows store_address_rows = {
+	sizeof(struct store_address *), store_address_from_row,
+	store_address_list_vfree
+};
+
+/*
+ * Reserve <host>:<port> for account <account_id> (an id) with a new
+ * "ra_" id: _EXISTS if the port was ever reserved (UNIQUE(port) holds
+ * tombstones too), _NOT_FOUND for an unknown account. *ap may be NULL.
+ */
+int
+store_address_add(struct store *store, const char *account_id, const char *host,
+    int port, const char *description, const char *metadata, int64_t now_ms,
+    struct store_address **ap)
+{
+	static const char sql[] =
+	    "INSERT INTO addresses (id, account_id, host, port, description,"
+	    " metadata, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	static const char sql_get[] = STORE_ADDRESS_SELECT " WHERE r.id = ?1";
+	struct store_address *a = NULL;
+	char *id = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (ap != NULL)
+		*ap = NULL;
+	if (account_id == NULL || host == NULL || *host == '\0' || port <= 0 ||
+	    port > 65535) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	id = id_new("ra");
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, NULL, sql, "tttittI", id, account_id, host,
+	         port, description != NULL ? description : "",
+	         metadata != NULL ? metadata : "", now_ms)) != 0)
+		goto out;
+	if (ap != NULL &&
+	    (r = store_get(store, &store_address_rows, &a, sql_get, "t", id)) !=
+	        0)
+		goto out;
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	debug_f("address %s: %.100s:%d reserved for %.40s", id, host, port,
+	    account_id);
+	if (ap != NULL) {
+		/* Ownership passes to the caller. */
+		*ap = a;
+		a = NULL;
+	}
+	r = 0;
+out:
+	if (r != 0)
+		store_rollback(store);
+	store_address_free(a);
+	free(id);
+	return r;
+}
+
+/* Whether any address row, tombstones too, has <port>. */
+int
+store_address_port_used(struct store *store, int port, int *usedp)
+{
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM addresses WHERE port = ?1)";
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (usedp != NULL)
+		*usedp = 0;
+	if (usedp == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql, "i", port)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	*usedp = sqlite3_column_int(stmt, 0) != 0;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/*
+ * Find a reserved address by id, or by "host:port" / "[v6]:port" when
+ * the argument has a ':' (ids never do); a malformed host:port is
+ * _INVALID_FORMAT.
+ */
+int
+store_address_get(struct store *store, const char *id_or_hostport,
+    struct store_address **ap)
+{
+	static const char sql[] =
+	    STORE_ADDRESS_SELECT " WHERE r.id = ?1 AND r.deleted_ms IS NULL";
+	char *host = NULL;
+	uint16_t port;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (ap != NULL)
+		*ap = NULL;
+	if (id_or_hostport == NULL || ap == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (strchr(id_or_hostport, ':') == NULL) {
+		r = store_get(store, &store_address_rows, ap, sql, "t",
+		    id_or_hostport);
+		goto out;
+	}
+	/* The port is mandatory: a bare IPv6 address is malformed. */
+	if ((r = net_split_hostport(id_or_hostport, -1, &host, &port)) != 0)
+		goto out;
+	r = store_address_find(store, host, port, ap);
+out:
+	free(host);
+	return r;
+}
+
+/*
+ * The reserved address <host>:<port>. Host names are compared without
+ * regard to ASCII case, as DNS does.
+ */
+int
+store_address_find(struct store *store, const char *host, int port,
+    struct store_address **ap)
+{
+	static const char sql[] = STORE_ADDRESS_SELECT
+	    " WHERE r.port = ?2 AND r.host = ?1 COLLATE NOCASE"
+	    " AND r.deleted_ms IS NULL";
+
+	if (ap != NULL)
+		*ap = NULL;
+	if (host == NULL || ap == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_address_rows, ap, sql, "ti", host, port);
+}
+
+/*
+ * Reserved addresses of <account> (name or id; _NOT_FOUND if there is
+ * no such account), or of every account when NULL; by account name,
+ * then age.
+ */
+int
+store_address_list(struct store *store, const char *account,
+    struct store_address ***listp, size_t *np)
+{
+	static const char sql_all[] =
+	    STORE_ADDRESS_SELECT " WHERE r.deleted_ms IS NULL"
+	                         " ORDER BY a.name, r.created_ms, r.rowid";
+	static const char sql_one[] = STORE_ADDRESS_SELECT
+	    " WHERE r.deleted_ms IS NULL AND r.account_id = ?1"
+	    " ORDER BY r.created_ms, r.rowid";
+	void *list = NULL;
+	int r;
+
+	r = store_list_account(store, &store_address_rows, account, sql_all,
+	    sql_one, listp != NULL ? &list : NULL, np);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/* Update reserved address <id>; _NOT_FOUND if absent or deleted. */
+int
+store_address_update(struct store *store, const char *id,
+    const char *description, const char *metadata)
+{
+	static const char sql[] =
+	    "UPDATE addresses SET description = coalesce(?2, description),"
+	    " metadata = coalesce(?3, metadata)"
+	    " WHERE id = ?1 AND deleted_ms IS NULL";
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n, sql, "ttt", id, description, metadata)) !=
+	    0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/*
+ * Delete reserved address <id>: the row stays, with deleted_ms, and
+ * keeps its port and account. An endpoint serving it is not ended here.
+ */
+int
+store_address_delete(struct store *store, const char *id, int64_t now_ms)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE addresses SET deleted_ms = ?2"
+	         " WHERE id = ?1 AND deleted_ms IS NULL",
+	         "tI", id, now_ms)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/* Free <a>; NULL is a no-op. */
+void
+store_address_free(struct store_address *a)
+{
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->account_id);
+	free(a->account_name);
+	free(a->host);
+	free(a->description);
+	free(a->metadata);
+	free(a->endpoint_id);
+	free(a);
+}
+
+/* Free the <n> addresses of <list> and the list itself. */
+void
+store_address_list_free(struct store_address **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_address_free(list[i]);
+	free(list);
+}
+
+/* Tokens. */
+
+/* A new token at <slot> from the current row (STORE_TOKEN_SELECT). */
+static void
+store_token_from_row(sqlite3_stmt *stmt, void *slot)
+{
+	struct store_token *t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->id = store_column_text(stmt, 0);
+	t->account_id = store_column_text(stmt, 1);
+	t->account_name = store_column_text(stmt, 2);
+	t->account_disabled = sqlite3_column_int(stmt, 3) != 0;
+	t->description = store_column_text(stmt, 4);
+	t->created_ms = sqlite3_column_int64(stmt, 5);
+	t->last_used_ms = sqlite3_column_int64(stmt, 6); /* NULL reads as 0 */
+	t->revoked_ms = sqlite3_column_int64(stmt, 7);
+	*(struct store_token **)slot = t;
+}
+
+static void
+store_token_list_vfree(void *list, size_t n)
+{
+	store_token_list_free(list, n);
+}
+
+static const struct store_rows store_token_rows = { sizeof(
+	                                                struct store_token *),
+	store_token_from_row, store_token_list_vfree };
+
+/*
+ * Record token <id> of account <account_id> (an id) by its keyed hash
+ * of exactly TOKEN_HASH_LEN bytes. A NULL description is stored as "".
+ */
+int
+store_token_add(struct store *store, const char *id, const char *account_id,
+    const unsigned char *hash, size_t hashlen, const char *description,
+    int64_t now_ms)
+{
+	static const char sql[] = "INSERT INTO tokens (id, account_id, hash,"
+	                          " description, created_ms)"
+	                          " VALUES (?1, ?2, ?3, ?4, ?5)";
+
+	if (id == NULL || *id == '\0' || account_id == NULL || hash == NULL ||
+	    hashlen != TOKEN_HASH_LEN)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_run(store, NULL, sql, "ttbtI", id, account_id,
+	    (const void *)hash, hashlen, description != NULL ? description : "",
+	    now_ms);
+}
+
+/*
+ * The valid token whose keyed hash is <hash>, and the digest as stored
+ * into <stored_hash> (TOKEN_HASH_LEN bytes) if it is not NULL. Tokens
+ * of disabled accounts are found too: account_disabled tells.
+ */
+int
+store_token_find(struct store *store, const unsigned char *hash, size_t hashlen,
+    struct store_token **tp, unsigned char *stored_hash)
+{
+	static const char sql[] =
+	    STORE_TOKEN_SELECT " WHERE t.hash = ?1 AND t.revoked_ms IS NULL";
+	struct store_token *t = NULL;
+	sqlite3_stmt *stmt = NULL;
+	const void *blob;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (tp != NULL)
+		*tp = NULL;
+	if (hash == NULL || hashlen != TOKEN_HASH_LEN || tp == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql, "b", (const void *)hash,
+	         hashlen)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	} else if (rc != SQLITE_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	store_token_from_row(stmt, &t);
+	if (stored_hash != NULL) {
+		blob = sqlite3_column_blob(stmt, 8);
+		if (blob == NULL ||
+		    sqlite3_column_bytes(stmt, 8) != TOKEN_HASH_LEN) {
+			r = store_fail(store, "token hash of the wrong length");
+			goto out;
+		}
+		memcpy(stored_hash, blob, TOKEN_HASH_LEN);
+	}
+	/* Ownership passes to the caller. */
+	*tp = t;
+	t = NULL;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	store_token_free(t);
+	return r;
+}
+
+/* Note a use of token <id>; _NOT_FOUND if there is no such token. */
+int
+store_token_touch(struct store *store, const char *id, int64_t now_ms)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE tokens SET last_used_ms = ?2 WHERE id = ?1", "tI", id,
+	         now_ms)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/*
+ * Valid tokens of <account> (name or id; _NOT_FOUND if there is no
+ * such account), or of every account when NULL; by account name, then
+ * age.
+ */
+int
+store_token_list(struct store *store, const char *account,
+    struct store_token ***listp, size_t *np)
+{
+	static const char sql_all[] =
+	    STORE_TOKEN_SELECT " WHERE t.revoked_ms IS NULL"
+	                       " ORDER BY a.name, t.created_ms, t.rowid";
+	static const char sql_one[] = STORE_TOKEN_SELECT
+	    " WHERE t.revoked_ms IS NULL AND t.account_id = ?1"
+	    " ORDER BY t.created_ms, t.rowid";
+	void *list = NULL;
+	int r;
+
+	r = store_list_account(store, &store_token_rows, account, sql_all,
+	    sql_one, listp != NULL ? &list : NULL, np);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/* Revoke token <id> at <now_ms>; _NOT_FOUND if absent or revoked. */
+int
+store_token_revoke(struct store *store, const char *id, int64_t now_ms)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE tokens SET revoked_ms = ?2"
+	         " WHERE id = ?1 AND revoked_ms IS NULL",
+	         "tI", id, now_ms)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/* Free <t>; NULL is a no-op. */
+void
+store_token_free(struct store_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->account_id);
+	free(t->account_name);
+	free(t->description);
+	free(t);
+}
+
+/* Free the <n> tokens of <list> and the list itself. */
+void
+store_token_list_free(struct store_token **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_token_free(list[i]);
 	free(list);
 }

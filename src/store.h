@@ -163,8 +163,8 @@ int store_account_set_disabled(struct store *store, const char *id,
  * keys and tokens are removed, then the account row. Session and
  * endpoint history of the account goes with it.
  */
-int store_account_delete(struct store *store, const char *id,
-    int64_t now_ms, int64_t **pidsp, size_t *npidsp);
+int store_account_delete(struct store *store, const char *id, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp);
 
 /*
  * Keys. store_key_add fails with _EXISTS if the fingerprint is already
@@ -206,8 +206,8 @@ int store_session_end_all(struct store *store, int64_t now_ms, int *np);
  * end_reason, end its endpoints, and return its pid in *pidp (for a
  * signal). _NOT_FOUND if no live session has that id.
  */
-int store_session_kill(struct store *store, const char *id,
-    const char *reason, int64_t now_ms, int64_t *pidp);
+int store_session_kill(struct store *store, const char *id, const char *reason,
+    int64_t now_ms, int64_t *pidp);
 /* One session, live or ended, by id; _NOT_FOUND if absent. */
 int store_session_get(struct store *store, const char *id,
     struct store_session **sp);
@@ -255,8 +255,8 @@ void store_hostport_list_free(struct store_hostport *list, size_t n);
  * _EXISTS if any address row ever had <port>, deleted or not.
  */
 int store_address_add(struct store *store, const char *account_id,
-    const char *host, int port, const char *description,
-    const char *metadata, int64_t now_ms, struct store_address **ap);
+    const char *host, int port, const char *description, const char *metadata,
+    int64_t now_ms, struct store_address **ap);
 /*
  * Predicate-like: set *usedp to 1 if <port> belongs, or belonged, to a
  * reserved address (so random allocation must skip it), else 0.
@@ -287,9 +287,9 @@ void store_address_list_free(struct store_address **list, size_t n);
  * by its keyed hash (TOKEN_HASH_LEN bytes from token_hash()).
  * _NOT_FOUND for an unknown account, _EXISTS for a duplicate hash.
  */
-int store_token_add(struct store *store, const char *id,
-    const char *account_id, const unsigned char *hash, size_t hashlen,
-    const char *description, int64_t now_ms);
+int store_token_add(struct store *store, const char *id, const char *account_id,
+    const unsigned char *hash, size_t hashlen, const char *description,
+    int64_t now_ms);
 /*
  * The valid (not revoked) token with this hash, with its account;
  * _NOT_FOUND if none. The lookup is by the keyed hash, so its timing

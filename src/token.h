@@ -14,12 +14,12 @@
  * never logged: log.c redacts anything shaped like a token.
  */
 
-#define TOKEN_PREFIX	 "ph_"
+#define TOKEN_PREFIX     "ph_"
 #define TOKEN_PREFIX_LEN 3
 #define TOKEN_RANDOM_LEN 40
-#define TOKEN_LEN	 (TOKEN_PREFIX_LEN + TOKEN_RANDOM_LEN)
-#define TOKEN_HASH_LEN	 32
-#define TOKEN_KEY_LEN	 32
+#define TOKEN_LEN        (TOKEN_PREFIX_LEN + TOKEN_RANDOM_LEN)
+#define TOKEN_HASH_LEN   32
+#define TOKEN_KEY_LEN    32
 /* What token_redact() leaves of a token. */
 #define TOKEN_REDACTED "ph_[REDACTED]"
 

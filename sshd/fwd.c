@@ -37,14 +37,71 @@ struct fwd_bind {
 	int fd;
 };
 
-/* pool_pick callback: try to listen on TunnelAddress:<port>. */
+/*
+ * pool_pick callback: try to listen on TunnelAddress:<port>, skipping
+ * ports that are, or ever were, reserved addresses.
+ */
 static int
 fwd_try_port(uint16_t port, void *arg)
 {
 	struct fwd_bind *fb = arg;
+	int used = 0, r;
 
+	if ((r = store_address_port_used(fb->sess->store, port, &used)) != 0)
+		return r;
+	if (used)
+		return PORTHOLE_ERR_EXISTS;
 	return net_listen(fb->sess->conf->tunnel_address, port, FWD_BACKLOG,
 	    &fb->fd);
+}
+
+/*
+ * A random address on <host>: the port this credential had last time if
+ * it is still free (AddressAffinity), else a free port from PortRange.
+ * Returns 0 with the listener in *fdp and the port in *portp, or -1
+ * with a reason in <reason>.
+ */
+static int
+fwd_bind_random(struct sess *s, const char *host, int *fdp, uint16_t *portp,
+    char *reason, size_t rlen)
+{
+	struct fwd_bind fb;
+	size_t i;
+	int r;
+
+	for (i = 0; i < s->naffinity; i++) {
+		struct store_hostport *hp = &s->affinity[i];
+		uint16_t port;
+
+		if (hp->port <= 0 || hp->port > 65535 ||
+		    strcasecmp(hp->host, host) != 0 ||
+		    !pool_contains(s->pool, (uint16_t)hp->port))
+			continue;
+		port = (uint16_t)hp->port;
+		hp->port = 0; /* tried: not again in this session */
+		fb.sess = s;
+		fb.fd = -1;
+		if (fwd_try_port(port, &fb) == 0) {
+			debug("session %s: %s:%u again (AddressAffinity)",
+			    s->id, host, port);
+			*fdp = fb.fd;
+			*portp = port;
+			return 0;
+		}
+	}
+	fb.sess = s;
+	fb.fd = -1;
+	if ((r = pool_pick(s->pool, fwd_try_port, &fb, portp)) != 0) {
+		if (r == PORTHOLE_ERR_EXHAUSTED)
+			snprintf(reason, rlen, "no free port is left on %s",
+			    host);
+		else
+			snprintf(reason, rlen, "cannot listen: %s",
+			    porthole_strerror(r));
+		return -1;
+	}
+	*fdp = fb.fd;
+	return 0;
 }
 
 /*
@@ -68,6 +125,18 @@ fwd_public_host(struct sess *s, const char *addr)
 	return NULL;
 }
 
+/* Free forward <f>'s memory (its listener is closed by the caller). */
+static void
+fwd_free(struct fwd *f)
+{
+	free(f->id);
+	free(f->bind_address);
+	free(f->host);
+	free(f->hostport);
+	free(f->address_id);
+	free(f);
+}
+
 /* Start watching <f>'s listener: connections are accepted from now. */
 static void
 fwd_watch(struct sess *s, struct fwd *f)
@@ -78,23 +147,81 @@ fwd_watch(struct sess *s, struct fwd *f)
 		f->watching = 1;
 }
 
+/*
+ * The reserved address <host>:<port>, if account of <s> holds it.
+ * Returns 0 with the listener in *fdp and the address id in *idp (to
+ * free), or -1 with a reason.
+ */
+static int
+fwd_bind_reserved(struct sess *s, const char *host, int port, int *fdp,
+    char **idp, char *reason, size_t rlen)
+{
+	struct store_address *a = NULL;
+	int r, ret = -1;
+
+	if (s->anonymous) {
+		snprintf(reason, rlen,
+		    "anonymous sessions get random addresses only; use "
+		    "port 0");
+		goto out;
+	}
+	r = store_address_find(s->store, host, port, &a);
+	if (r == PORTHOLE_ERR_NOT_FOUND ||
+	    (r == 0 &&
+	        (a->account_id == NULL ||
+	            strcmp(a->account_id, s->account_id) != 0))) {
+		snprintf(reason, rlen,
+		    "%s:%d is not an address reserved for account %s; "
+		    "use port 0 for a random address",
+		    host, port, s->account_name);
+		goto out;
+	}
+	if (r != 0) {
+		snprintf(reason, rlen, "internal error (store)");
+		goto out;
+	}
+	r = net_listen(s->conf->tunnel_address, (uint16_t)port, FWD_BACKLOG,
+	    fdp);
+	if (r == PORTHOLE_ERR_EXISTS) {
+		snprintf(reason, rlen,
+		    "%s:%d is already being served (by another session of "
+		    "account %s?)",
+		    host, port, s->account_name);
+		goto out;
+	}
+	if (r != 0) {
+		snprintf(reason, rlen, "cannot listen: %s",
+		    porthole_strerror(r));
+		goto out;
+	}
+	*idp = xstrdup(a->id);
+	ret = 0;
+out:
+	store_address_free(a);
+	return ret;
+}
+
 int
 fwd_request(struct sess *s, ssh_message msg)
 {
 	struct conf *conf = s->conf;
 	struct store_endpoint row;
-	struct fwd_bind fb;
 	struct fwd *f;
 	const char *addr, *host;
 	char safe[FWD_ADDR_MAX + 1], reason[384];
+	char *address_id = NULL;
 	uint16_t bound = 0;
-	int port, r;
+	int port, fd = -1, r;
 
 	addr = ssh_message_global_request_address(msg);
 	if (addr == NULL)
 		addr = "";
 	port = ssh_message_global_request_port(msg);
 	log_sanitize(safe, sizeof(safe), addr);
+	if (s->refusal != NULL) {
+		snprintf(reason, sizeof(reason), "%s", s->refusal);
+		goto refuse;
+	}
 	if (port < 0 || port > 65535) {
 		snprintf(reason, sizeof(reason), "port %d is out of range",
 		    port);
@@ -104,42 +231,28 @@ fwd_request(struct sess *s, ssh_message msg)
 		snprintf(reason, sizeof(reason), "the address is too long");
 		goto refuse;
 	}
-	if (s->nfwds >= conf->max_endpoints_per_session) {
+	if (s->nfwds >= s->max_endpoints) {
 		snprintf(reason, sizeof(reason),
-		    "this session already has "
-		    "%d forwards (MaxEndpointsPerSession)",
+		    "this session already has %d forwards "
+		    "(MaxEndpointsPerSession)",
 		    s->nfwds);
 		goto refuse;
 	}
 	if ((host = fwd_public_host(s, addr)) == NULL) {
 		snprintf(reason, sizeof(reason),
-		    "'%s' is not a host this "
-		    "server serves; ask for -R 0:localhost:PORT (a random "
-		    "address on %s)",
+		    "'%s' is not a host this server serves; ask for "
+		    "-R 0:localhost:PORT (a random address on %s)",
 		    safe, conf->public_hosts[0]);
 		goto refuse;
 	}
 	if (port != 0) {
-		snprintf(reason, sizeof(reason),
-		    "%s:%d is not an address "
-		    "reserved for account %s; use port 0 for a random "
-		    "address",
-		    host, port, s->account_name);
+		if (fwd_bind_reserved(s, host, port, &fd, &address_id, reason,
+		        sizeof(reason)) != 0)
+			goto refuse;
+		bound = (uint16_t)port;
+	} else if (fwd_bind_random(s, host, &fd, &bound, reason,
+	               sizeof(reason)) != 0)
 		goto refuse;
-	}
-	fb.sess = s;
-	fb.fd = -1;
-	if ((r = pool_pick(s->pool, fwd_try_port, &fb, &bound)) != 0) {
-		if (r == PORTHOLE_ERR_EXHAUSTED)
-			snprintf(reason, sizeof(reason),
-			    "no free port is "
-			    "left on %s",
-			    host);
-		else
-			snprintf(reason, sizeof(reason), "cannot listen: %s",
-			    porthole_strerror(r));
-		goto refuse;
-	}
 
 	f = xcalloc(1, sizeof(*f));
 	f->ep.kind = EP_KIND_LISTENER;
@@ -152,7 +265,9 @@ fwd_request(struct sess *s, ssh_message msg)
 		xasprintf(&f->hostport, "[%s]:%u", f->host, f->port);
 	else
 		xasprintf(&f->hostport, "%s:%u", f->host, f->port);
-	f->fd = fb.fd;
+	f->fd = fd;
+	f->address_id = address_id; /* now f's */
+	address_id = NULL;
 	memset(&row, 0, sizeof(row));
 	row.id = f->id;
 	row.session_id = s->id;
@@ -161,16 +276,13 @@ fwd_request(struct sess *s, ssh_message msg)
 	row.port = f->port;
 	row.bind_address = f->bind_address;
 	row.metadata = s->opts != NULL ? s->opts->metadata : NULL;
+	row.address_id = f->address_id;
 	row.started_ms = misc_now_ms();
 	if ((r = store_endpoint_add(s->store, &row)) != 0) {
 		error_r(r, "session %s: cannot record endpoint %s", s->id,
 		    f->id);
 		close(f->fd);
-		free(f->id);
-		free(f->bind_address);
-		free(f->host);
-		free(f->hostport);
-		free(f);
+		fwd_free(f);
 		snprintf(reason, sizeof(reason), "internal error (store)");
 		goto refuse;
 	}
@@ -184,8 +296,9 @@ fwd_request(struct sess *s, ssh_message msg)
 	sess_announce(s, f);
 	return 0;
 refuse:
-	logit("session %s: forward '%s' port %d refused: %s", s->id, safe, port,
-	    reason);
+	free(address_id);
+	logit("session %s: forward '%s' port %d refused: %s",
+	    s->id != NULL ? s->id : "-", safe, port, reason);
 	sess_notice(s, "remote forward '%s:%d' refused: %s", safe, port,
 	    reason);
 	return 1;
@@ -241,6 +354,32 @@ fwd_cancel(struct sess *s, ssh_message msg)
 	fwd_stop(s, f);
 	ssh_message_global_request_reply_success(msg, 0);
 	return 0;
+}
+
+void
+fwd_check_addresses(struct sess *s)
+{
+	struct store_address *a = NULL;
+	struct fwd *f;
+	int r;
+
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		if (f->dead || f->address_id == NULL)
+			continue;
+		r = store_address_get(s->store, f->address_id, &a);
+		store_address_free(a);
+		a = NULL;
+		if (r != PORTHOLE_ERR_NOT_FOUND)
+			continue;
+		logit("session %s: endpoint %s tcp://%s stopped: the address "
+		      "was deleted",
+		    s->id, f->id, f->hostport);
+		sess_notice(s,
+		    "tcp://%s stopped: the server's administrator deleted "
+		    "this address",
+		    f->hostport);
+		fwd_stop(s, f);
+	}
 }
 
 void
@@ -323,11 +462,7 @@ fwd_reap(struct sess *s)
 		if (!f->dead || f->refs > 0)
 			continue;
 		TAILQ_REMOVE(&s->fwds, f, entry);
-		free(f->id);
-		free(f->bind_address);
-		free(f->host);
-		free(f->hostport);
-		free(f);
+		fwd_free(f);
 	}
 }
 

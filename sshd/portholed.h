@@ -22,6 +22,7 @@ struct cmdline;
 struct conf;
 struct pool;
 struct store;
+struct store_hostport;
 
 /*
  * portholed: the parent accepts SSH connections and forks one child per
@@ -60,6 +61,7 @@ struct fwd {
 	char *host; /* public host name */
 	uint16_t port; /* bound public port */
 	char *hostport; /* "host:port", or "[v6]:port" for a literal */
+	char *address_id; /* the reserved address served, or NULL */
 	int fd; /* listener, -1 once closed */
 	int watching; /* fd is in the epoll set */
 	int paused; /* accept hit EMFILE; waiting */
@@ -126,11 +128,19 @@ struct sess {
 	char *id; /* "ss_…", once authenticated */
 	char *account_id;
 	char *account_name;
-	char *credential; /* "key:SHA256:…" */
-	char *user; /* sanitized SSH user name */
+	char *credential; /* "key:SHA256:…", "token:tk_…", "anonymous:IP" */
+	char *user; /* sanitized SSH user name, never a token */
 	int authenticated;
+	int anonymous; /* random addresses only */
 	int auth_failures;
 	int64_t login_deadline; /* monotonic ms */
+	int max_endpoints; /* this account's MaxEndpointsPerSession */
+	char *refusal; /* over a limit: why every forward is refused */
+	unsigned char token_key[32]; /* TokenKey, once loaded */
+	int token_key_ok;
+	struct store_hostport *affinity; /* ports this credential had */
+	size_t naffinity;
+	int64_t next_row_check; /* monotonic ms: is our row still live? */
 
 	/* The session channel, if the client opened one. */
 	ssh_channel chan;
@@ -147,13 +157,12 @@ struct sess {
 	struct fwd_list fwds;
 	int nfwds; /* live (not cancelled) */
 	struct relay_list relays;
-	int relays_dirty; /* some relay needs work */
 
 	int closing; /* sess_finish() was called */
 	int64_t close_deadline; /* monotonic ms */
 	int quit; /* leave the loop */
 	int terminate; /* SIGTERM received */
-	int exit_status; /* for the session channel */
+	int check_row; /* SIGUSR1: an admin may have ended us */
 };
 
 /* portholed.c */
@@ -177,6 +186,7 @@ unsigned int srv_signals_read(int fd);
 #define SRV_SIG_TERM 0x01
 #define SRV_SIG_HUP  0x02
 #define SRV_SIG_CHLD 0x04
+#define SRV_SIG_USR1 0x08
 
 /*
  * Serve: bind the configured SSH listeners, print one "listening on"
@@ -199,11 +209,13 @@ void sess_notice(struct sess *s, const char *fmt, ...)
 /* Announce endpoint <f> on the session channel (once the command ran). */
 void sess_announce(struct sess *s, struct fwd *f);
 /*
- * Record a successful login: a new session id and its store row. Returns
- * 0, or -1 if the store refused (the login must then be refused too).
+ * Record a successful login for account <account_id>: a new session id,
+ * its store row, the account's limits, and the affinity ports of
+ * <credential>. Returns 0, or -1 if the login must be refused. Over
+ * MaxSessionsPerAccount the login succeeds but s->refusal is set, so
+ * the client is told why instead of seeing "Permission denied".
  */
-int sess_login(struct sess *s, const char *account_id, const char *account_name,
-    const char *credential);
+int sess_login(struct sess *s, const char *account_id, const char *credential);
 /* libssh callback: the client opens a session channel. */
 ssh_channel sess_channel_open(ssh_session ssh, void *ud);
 /* Write to the session channel's stdout (if any). */
@@ -225,6 +237,8 @@ int auth_message(struct sess *s, ssh_message msg);
 int fwd_request(struct sess *s, ssh_message msg);
 /* Handle a cancel-tcpip-forward request. */
 int fwd_cancel(struct sess *s, ssh_message msg);
+/* Stop forwards whose reserved address was deleted. */
+void fwd_check_addresses(struct sess *s);
 /* Start accepting on every forward (the session's options are known). */
 void fwd_start_all(struct sess *s);
 /* Accept pending connections on <f>'s listener. */

@@ -78,6 +78,7 @@ srv_signals_init(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	return p[0];
@@ -102,6 +103,9 @@ srv_signals_read(int fd)
 				break;
 			case SIGCHLD:
 				bits |= SRV_SIG_CHLD;
+				break;
+			case SIGUSR1:
+				bits |= SRV_SIG_USR1;
 				break;
 			}
 		}

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "portholed.h"
 
 #include "buf.h"
@@ -45,6 +47,8 @@
 #define SESS_EPOLL_BATCH 64
 /* How long the client has to leave after its session channel closed. */
 #define SESS_CLOSE_WAIT_MS 5000
+/* How often a session re-reads its row, in case a signal was missed. */
+#define SESS_ROW_CHECK_MS 10000
 
 /* Translate "\n" to "\r\n" when the client has a pty (its tty is raw). */
 static void
@@ -242,6 +246,13 @@ sess_command(struct sess *s, const char *command)
 		    "not available on this server yet\n");
 		cmdline_free(cl);
 		sess_finish(s, 2);
+		return;
+	}
+	if (s->refusal != NULL) {
+		s->command_done = 1;
+		sess_notice(s, "%s", s->refusal);
+		cmdline_free(cl);
+		sess_finish(s, 1);
 		return;
 	}
 	s->opts = cl;
@@ -501,6 +512,8 @@ sess_epoll_cb(socket_t fd, int revents, void *ud)
 			sigs = srv_signals_read(s->sigfd);
 			if (sigs & SRV_SIG_TERM)
 				s->terminate = 1;
+			if (sigs & SRV_SIG_USR1)
+				s->check_row = 1;
 			break;
 		case EP_KIND_LISTENER:
 			fwd_accept(s, (struct fwd *)item);
@@ -513,17 +526,28 @@ sess_epoll_cb(socket_t fd, int revents, void *ud)
 	return 0;
 }
 
-/* Called by auth.c once a credential is accepted. */
 int
-sess_login(struct sess *s, const char *account_id, const char *account_name,
-    const char *credential)
+sess_login(struct sess *s, const char *account_id, const char *credential)
 {
+	struct store_account *a = NULL;
 	struct store_session row;
-	int r;
+	int64_t now = misc_now_ms();
+	int r, max_sessions, ret = -1;
 
+	if ((r = store_account_get(s->store, account_id, &a)) != 0) {
+		error_r(r, "account %s", account_id);
+		goto out;
+	}
+	if (a->disabled)
+		goto out;
+	max_sessions = a->max_sessions > 0 ? a->max_sessions
+	                                   : s->conf->max_sessions_per_account;
+	s->max_endpoints = a->max_endpoints > 0
+	    ? a->max_endpoints
+	    : s->conf->max_endpoints_per_session;
 	s->id = id_new("ss");
-	s->account_id = xstrdup(account_id);
-	s->account_name = xstrdup(account_name);
+	s->account_id = xstrdup(a->id);
+	s->account_name = xstrdup(a->name);
 	s->credential = xstrdup(credential);
 	memset(&row, 0, sizeof(row));
 	row.id = s->id;
@@ -533,16 +557,75 @@ sess_login(struct sess *s, const char *account_id, const char *account_name,
 	row.client_port = s->client_port;
 	row.user = s->user;
 	row.credential = s->credential;
-	row.started_ms = misc_now_ms();
-	if ((r = store_session_add(s->store, &row)) != 0) {
+	row.started_ms = now;
+	r = store_session_add(s->store, &row, max_sessions);
+	if (r == PORTHOLE_ERR_EXHAUSTED) {
+		/* Let them in to say why; they get no forward. */
+		xasprintf(&s->refusal,
+		    "account %s already has %d live sessions "
+		    "(MaxSessionsPerAccount)",
+		    s->account_name, max_sessions);
+		logit("session %s: account %s from %s port %u refused: %s",
+		    s->id, s->account_name, s->client_ip, s->client_port,
+		    s->refusal);
+		free(s->id);
+		s->id = NULL;
+	} else if (r != 0) {
 		error_r(r, "session %s: cannot record the session", s->id);
-		return -1;
+		goto out;
+	} else {
+		logit("session %s: account %s from %s port %u (%s)", s->id,
+		    s->account_name, s->client_ip, s->client_port,
+		    s->credential);
+		if (s->conf->address_affinity > 0 &&
+		    (r = store_affinity(s->store, s->account_id, s->credential,
+		         now - s->conf->address_affinity * 1000, &s->affinity,
+		         &s->naffinity)) != 0)
+			error_r(r, "session %s: address affinity", s->id);
 	}
 	s->authenticated = 1;
 	s->ready_deadline = misc_monotonic_ms() + SESS_READY_GRACE_MS;
-	logit("session %s: account %s from %s port %u (%s)", s->id,
-	    s->account_name, s->client_ip, s->client_port, s->credential);
-	return 0;
+	s->next_row_check = misc_monotonic_ms() + SESS_ROW_CHECK_MS;
+	ret = 0;
+out:
+	store_account_free(a);
+	return ret;
+}
+
+/*
+ * Has an administrator ended this session (portholectl session kill,
+ * account disable or delete)? Then say so and end it. Otherwise check
+ * that its reserved addresses still exist (address delete).
+ */
+static void
+sess_check_row(struct sess *s)
+{
+	struct store_session *row = NULL;
+	int r;
+
+	s->check_row = 0;
+	s->next_row_check = misc_monotonic_ms() + SESS_ROW_CHECK_MS;
+	if (s->id == NULL || s->closing)
+		return;
+	if ((r = store_session_get(s->store, s->id, &row)) != 0) {
+		if (r != PORTHOLE_ERR_NOT_FOUND) {
+			error_r(r, "session %s: cannot read its row", s->id);
+			return;
+		}
+		/* The account was deleted with its history. */
+	} else if (row->ended_ms == 0) {
+		store_session_free(row);
+		fwd_check_addresses(s);
+		return;
+	}
+	logit("session %s: ended by an administrator (%s)", s->id,
+	    row != NULL && row->end_reason != NULL ? row->end_reason
+	                                           : "account deleted");
+	sess_notice(s, "session ended by the server's administrator: %s",
+	    row != NULL && row->end_reason != NULL ? row->end_reason
+	                                           : "account deleted");
+	store_session_free(row);
+	sess_finish(s, 1);
 }
 
 /* The poll timeout until the next timer of this session. */
@@ -593,11 +676,17 @@ sess_tick(struct sess *s)
 		    now >= s->ready_deadline - SESS_READY_GRACE_MS +
 		            SESS_READY_MAX_MS) {
 			debug("session %s: no command; serving with defaults",
-			    s->id);
+			    s->id != NULL ? s->id : "-");
 			sess_set_ready(s);
+			/* Over a limit with nobody to tell: just leave. */
+			if (s->refusal != NULL && !s->command_done)
+				sess_finish(s, 1);
 		} else
 			s->ready_deadline = now + 100;
 	}
+	if (s->authenticated && s->id != NULL &&
+	    (s->check_row || now >= s->next_row_check))
+		sess_check_row(s);
 	if (s->chan_closed && s->chan != NULL) {
 		ssh_remove_channel_callbacks(s->chan, &s->chan_cb);
 		ssh_channel_close(s->chan);
@@ -773,6 +862,9 @@ out:
 	free(s->account_name);
 	free(s->credential);
 	free(s->user);
+	free(s->refusal);
+	store_hostport_list_free(s->affinity, s->naffinity);
+	sodium_memzero(s->token_key, sizeof(s->token_key));
 	free(s);
 	return ret;
 }

@@ -73,6 +73,24 @@ static const struct {
 	{ "SyslogFacility LOCAL0", "syslogfacility DAEMON" },
 	{ "SyslogFacility none", "syslogfacility none" },
 	{ "SyslogFacility NONE", "syslogfacility none" },
+	{ "AllowAnonymous yes", "allowanonymous yes" },
+	{ "AllowAnonymous no", "allowanonymous no" },
+	{ "allowanonymous YES", "allowanonymous yes" },
+	{ "AllowAnonymous=No", "allowanonymous no" },
+	{ "AddressAffinity 24h", "addressaffinity 86400" },
+	{ "AddressAffinity 0", "addressaffinity 0" },
+	{ "AddressAffinity 90", "addressaffinity 90" },
+	{ "AddressAffinity 1h30m", "addressaffinity 5400" },
+	{ "AddressAffinity 2w", "addressaffinity 1209600" },
+	{ "addressaffinity=15M", "addressaffinity 900" },
+	{ "MaxSessionsPerAccount 1", "maxsessionsperaccount 1" },
+	{ "MaxSessionsPerAccount 100000", "maxsessionsperaccount 100000" },
+	{ "maxsessionsperaccount=25", "maxsessionsperaccount 25" },
+	{ "TokenKey /etc/porthole/token.key",
+	    "tokenkey /etc/porthole/token.key" },
+	{ "tokenkey relative.key", "tokenkey relative.key" },
+	{ "TokenKey \"/srv/my keys/t.key\"",
+	    "tokenkey \"/srv/my keys/t.key\"" },
 };
 
 /* Lines that change nothing. */
@@ -93,7 +111,7 @@ static const struct {
 } line_bad[] = {
 	{ "Foo bar", "unknown keyword 'Foo'" },
 	{ "ListenAddres 1.2.3.4", "unknown keyword 'ListenAddres'" },
-	{ "AllowAnonymous yes", "unknown keyword 'AllowAnonymous'" },
+	{ "AllowAnonymously yes", "unknown keyword 'AllowAnonymously'" },
 	{ "Bad\001Key 1", "unknown keyword 'Bad\\001Key'" },
 	{ "=value", "missing keyword" },
 	{ "  = value", "missing keyword" },
@@ -188,6 +206,37 @@ static const struct {
 	{ "SyslogFacility LOCAL8",
 	    "SyslogFacility: unknown facility 'LOCAL8'" },
 	{ "SyslogFacility USER", "SyslogFacility: unknown facility 'USER'" },
+	{ "AllowAnonymous", "AllowAnonymous: missing value" },
+	{ "AllowAnonymous \"\"", "AllowAnonymous: empty value" },
+	{ "AllowAnonymous maybe", "AllowAnonymous: 'maybe' is not yes or no" },
+	{ "AllowAnonymous 1", "AllowAnonymous: '1' is not yes or no" },
+	{ "AllowAnonymous true", "AllowAnonymous: 'true' is not yes or no" },
+	{ "AllowAnonymous y", "AllowAnonymous: 'y' is not yes or no" },
+	{ "AllowAnonymous yess", "AllowAnonymous: 'yess' is not yes or no" },
+	{ "AllowAnonymous yes no", "AllowAnonymous: extra argument 'no'" },
+	{ "AddressAffinity", "AddressAffinity: missing value" },
+	{ "AddressAffinity -1", "AddressAffinity: bad time '-1'" },
+	{ "AddressAffinity 1x", "AddressAffinity: bad time '1x'" },
+	{ "AddressAffinity h", "AddressAffinity: bad time 'h'" },
+	{ "AddressAffinity off", "AddressAffinity: bad time 'off'" },
+	{ "AddressAffinity 99999999999",
+	    "AddressAffinity: bad time '99999999999'" },
+	{ "AddressAffinity 1 h", "AddressAffinity: extra argument 'h'" },
+	{ "MaxSessionsPerAccount", "MaxSessionsPerAccount: missing value" },
+	{ "MaxSessionsPerAccount 0",
+	    "MaxSessionsPerAccount: '0' is not in 1..100000" },
+	{ "MaxSessionsPerAccount 100001",
+	    "MaxSessionsPerAccount: '100001' is not in 1..100000" },
+	{ "MaxSessionsPerAccount -1",
+	    "MaxSessionsPerAccount: '-1' is not in 1..100000" },
+	{ "MaxSessionsPerAccount ten",
+	    "MaxSessionsPerAccount: 'ten' is not in 1..100000" },
+	{ "MaxSessionsPerAccount 1e3",
+	    "MaxSessionsPerAccount: '1e3' is not in 1..100000" },
+	{ "TokenKey", "TokenKey: missing value" },
+	{ "TokenKey \"\"", "TokenKey: empty value" },
+	{ "TokenKey /a /b", "TokenKey: extra argument '/b'" },
+	{ "TokenKey \"/a b", "TokenKey: unbalanced quote" },
 };
 
 /* Return what conf_dump prints, after a '\n' so every line has one. */
@@ -266,6 +315,10 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(conf->max_connections_per_endpoint, 1024);
 	ck_assert_int_eq(conf->log_level, LOG_LEVEL_INFO);
 	ck_assert_int_eq(conf->syslog, 0);
+	ck_assert_int_eq(conf->allow_anonymous, 0);
+	ck_assert_int_eq(conf->address_affinity, 86400);
+	ck_assert_int_eq(conf->max_sessions_per_account, 10);
+	ck_assert_ptr_null(conf->token_key);
 	conf_free(conf);
 	conf_free(NULL);
 }
@@ -369,6 +422,10 @@ START_TEST(test_fields)
 	apply_ok(conf, "LogLevel DEBUG2", 0);
 	apply_ok(conf, "SyslogFacility LOCAL3", 0);
 	apply_ok(conf, "TunnelAddress 127.0.0.2", 0);
+	apply_ok(conf, "AllowAnonymous yes", 0);
+	apply_ok(conf, "AddressAffinity 2h", 0);
+	apply_ok(conf, "MaxSessionsPerAccount 42", 0);
+	apply_ok(conf, "TokenKey /etc/ph/token.key", 0);
 	ck_assert_uint_eq(conf->nlisten, 2);
 	ck_assert_str_eq(conf->listen[0].host, "127.0.0.1");
 	ck_assert_uint_eq(conf->listen[0].port, 0);
@@ -385,11 +442,23 @@ START_TEST(test_fields)
 	ck_assert_int_eq(conf->log_level, LOG_LEVEL_DEBUG2);
 	ck_assert_int_eq(conf->syslog, 1);
 	ck_assert_str_eq(conf->tunnel_address, "127.0.0.2");
+	ck_assert_int_eq(conf->allow_anonymous, 1);
+	ck_assert_int_eq(conf->address_affinity, 7200);
+	ck_assert_int_eq(conf->max_sessions_per_account, 42);
+	ck_assert_str_eq(conf->token_key, "/etc/ph/token.key");
 	/* Within one source a later scalar wins. */
 	apply_ok(conf, "LogLevel ERROR", 0);
 	apply_ok(conf, "SyslogFacility none", 0);
+	apply_ok(conf, "AllowAnonymous no", 0);
+	apply_ok(conf, "AddressAffinity 0", 0);
+	apply_ok(conf, "MaxSessionsPerAccount 3", 0);
+	apply_ok(conf, "TokenKey other.key", 0);
 	ck_assert_int_eq(conf->log_level, LOG_LEVEL_ERROR);
 	ck_assert_int_eq(conf->syslog, 0);
+	ck_assert_int_eq(conf->allow_anonymous, 0);
+	ck_assert_int_eq(conf->address_affinity, 0);
+	ck_assert_int_eq(conf->max_sessions_per_account, 3);
+	ck_assert_str_eq(conf->token_key, "other.key");
 	conf_free(conf);
 }
 END_TEST
@@ -471,6 +540,95 @@ START_TEST(test_cmdline_errors)
 	ck_assert_uint_eq(conf->nlisten, 1);
 	apply_ok(conf, "ListenAddress 1.2.3.4:2", 0);
 	ck_assert_uint_eq(conf->nlisten, 2);
+	conf_free(conf);
+}
+END_TEST
+
+/* -o beats the file for the new keywords too, in either order. */
+START_TEST(test_cmdline_new_keywords)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+
+	/* -o first: the file's values are checked but not stored. */
+	apply_ok(conf, "AllowAnonymous=yes", 1);
+	apply_ok(conf, "AddressAffinity=0", 1);
+	apply_ok(conf, "MaxSessionsPerAccount=5", 1);
+	apply_ok(conf, "TokenKey=/o/token.key", 1);
+	apply_ok(conf, "AllowAnonymous no", 0);
+	apply_ok(conf, "AddressAffinity 1h", 0);
+	apply_ok(conf, "MaxSessionsPerAccount 50", 0);
+	apply_ok(conf, "TokenKey /file/token.key", 0);
+	ck_assert_int_eq(conf->allow_anonymous, 1);
+	ck_assert_int_eq(conf->address_affinity, 0);
+	ck_assert_int_eq(conf->max_sessions_per_account, 5);
+	ck_assert_str_eq(conf->token_key, "/o/token.key");
+	ck_assert(dump_has(conf, "allowanonymous yes"));
+	ck_assert(dump_has(conf, "addressaffinity 0"));
+	ck_assert(dump_has(conf, "maxsessionsperaccount 5"));
+	ck_assert(dump_has(conf, "tokenkey /o/token.key"));
+	ck_assert_int_eq(conf_apply_line(conf, "AllowAnonymous maybe", 0, err,
+	                     sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_str_eq(err, "AllowAnonymous: 'maybe' is not yes or no");
+	ck_assert_int_eq(conf_apply_line(conf, "MaxSessionsPerAccount 0", 0,
+	                     err, sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_int_eq(conf->allow_anonymous, 1);
+	ck_assert_int_eq(conf->max_sessions_per_account, 5);
+	conf_free(conf);
+
+	/* File first, then -o: -o replaces, later file lines are ignored. */
+	conf = conf_new();
+	apply_ok(conf, "AllowAnonymous yes", 0);
+	apply_ok(conf, "AddressAffinity 2h", 0);
+	apply_ok(conf, "MaxSessionsPerAccount 9", 0);
+	apply_ok(conf, "TokenKey /file/token.key", 0);
+	apply_ok(conf, "AllowAnonymous=no", 1);
+	apply_ok(conf, "AddressAffinity=30m", 1);
+	apply_ok(conf, "MaxSessionsPerAccount=100000", 1);
+	apply_ok(conf, "TokenKey=/o/token.key", 1);
+	apply_ok(conf, "AllowAnonymous yes", 0);
+	apply_ok(conf, "AddressAffinity 1d", 0);
+	apply_ok(conf, "MaxSessionsPerAccount 1", 0);
+	apply_ok(conf, "TokenKey /later/token.key", 0);
+	ck_assert_int_eq(conf->allow_anonymous, 0);
+	ck_assert_int_eq(conf->address_affinity, 1800);
+	ck_assert_int_eq(conf->max_sessions_per_account, 100000);
+	ck_assert_str_eq(conf->token_key, "/o/token.key");
+	/* A later -o for a scalar still wins over an earlier -o. */
+	apply_ok(conf, "AllowAnonymous=yes", 1);
+	ck_assert_int_eq(conf->allow_anonymous, 1);
+	/* conf_finish keeps a TokenKey given by -o. */
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_str_eq(conf->token_key, "/o/token.key");
+	conf_free(conf);
+}
+END_TEST
+
+/* -o for the new keywords beats a file read by conf_load_file. */
+START_TEST(test_load_file_cmdline_new_keywords)
+{
+	static const char text[] = "AllowAnonymous yes\n"
+	                           "AddressAffinity 1w\n"
+	                           "MaxSessionsPerAccount 77\n"
+	                           "TokenKey /file/token.key\n";
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+	char *path;
+
+	apply_ok(conf, "AddressAffinity=0", 1);
+	apply_ok(conf, "TokenKey=/o/token.key", 1);
+	path = write_tmp(text, sizeof(text) - 1);
+	ck_assert_int_eq(conf_load_file(conf, path, 1, err, sizeof(err)), 0);
+	/* From the file. */
+	ck_assert_int_eq(conf->allow_anonymous, 1);
+	ck_assert_int_eq(conf->max_sessions_per_account, 77);
+	/* From -o. */
+	ck_assert_int_eq(conf->address_affinity, 0);
+	ck_assert_str_eq(conf->token_key, "/o/token.key");
+	unlink(path);
+	free(path);
 	conf_free(conf);
 }
 END_TEST
@@ -609,6 +767,7 @@ START_TEST(test_finish_defaults)
 	ck_assert_str_eq(conf->database, CONF_DEFAULT_STATEDIR "/porthole.db");
 	ck_assert_str_eq(conf->host_key,
 	    CONF_DEFAULT_STATEDIR "/ssh_host_ed25519_key");
+	ck_assert_str_eq(conf->token_key, CONF_DEFAULT_STATEDIR "/token.key");
 	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
 	ck_assert_uint_eq(conf->npublic_hosts, 1);
 	ck_assert_str_eq(conf->public_hosts[0], host);
@@ -633,6 +792,7 @@ START_TEST(test_finish_paths)
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	ck_assert_str_eq(conf->database, "/srv/ph/porthole.db");
 	ck_assert_str_eq(conf->host_key, "/etc/ph/key");
+	ck_assert_str_eq(conf->token_key, "/srv/ph/token.key");
 	ck_assert_uint_eq(conf->npublic_hosts, 1);
 	ck_assert_str_eq(conf->public_hosts[0], "ph.example");
 	ck_assert_uint_eq(conf->nlisten, 1);
@@ -645,6 +805,16 @@ START_TEST(test_finish_paths)
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	ck_assert_str_eq(conf->database, "/var/db/p.db");
 	ck_assert_str_eq(conf->host_key, "state/ssh_host_ed25519_key");
+	ck_assert_str_eq(conf->token_key, "state/token.key");
+	conf_free(conf);
+
+	/* An explicit TokenKey is kept, whatever StateDirectory says. */
+	conf = conf_new();
+	apply_ok(conf, "StateDirectory /srv/ph", 0);
+	apply_ok(conf, "TokenKey /etc/ph/token.key", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_str_eq(conf->token_key, "/etc/ph/token.key");
+	ck_assert_str_eq(conf->host_key, "/srv/ph/ssh_host_ed25519_key");
 	conf_free(conf);
 }
 END_TEST
@@ -694,6 +864,7 @@ START_TEST(test_dump_exact)
 	    "statedirectory /var/lib/ph\n"
 	    "database /var/lib/ph/porthole.db\n"
 	    "hostkey /var/lib/ph/ssh_host_ed25519_key\n"
+	    "tokenkey /var/lib/ph/token.key\n"
 	    "publichost a.example\n"
 	    "publichost 192.0.2.1\n"
 	    "tunneladdress 0.0.0.0\n"
@@ -702,7 +873,49 @@ START_TEST(test_dump_exact)
 	    "maxendpointspersession 16\n"
 	    "maxconnectionsperendpoint 1024\n"
 	    "loglevel INFO\n"
-	    "syslogfacility DAEMON\n");
+	    "syslogfacility DAEMON\n"
+	    "allowanonymous no\n"
+	    "addressaffinity 86400\n"
+	    "maxsessionsperaccount 10\n");
+	free(dump);
+	conf_free(conf);
+}
+END_TEST
+
+/* The dump with every new keyword set away from its default. */
+START_TEST(test_dump_exact_new_keywords)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+	char *dump;
+
+	apply_ok(conf, "ListenAddress 127.0.0.1:0", 0);
+	apply_ok(conf, "StateDirectory /var/lib/ph", 0);
+	apply_ok(conf, "PublicHost a.example", 0);
+	apply_ok(conf, "AllowAnonymous yes", 0);
+	apply_ok(conf, "AddressAffinity 0", 0);
+	apply_ok(conf, "MaxSessionsPerAccount 3", 0);
+	apply_ok(conf, "TokenKey \"/etc/ph keys/token.key\"", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	dump = dump_str(conf);
+	ck_assert_str_eq(dump,
+	    "\n"
+	    "listenaddress 127.0.0.1:0\n"
+	    "statedirectory /var/lib/ph\n"
+	    "database /var/lib/ph/porthole.db\n"
+	    "hostkey /var/lib/ph/ssh_host_ed25519_key\n"
+	    "tokenkey \"/etc/ph keys/token.key\"\n"
+	    "publichost a.example\n"
+	    "tunneladdress 0.0.0.0\n"
+	    "portrange 10000-59999\n"
+	    "logingracetime 120\n"
+	    "maxendpointspersession 16\n"
+	    "maxconnectionsperendpoint 1024\n"
+	    "loglevel INFO\n"
+	    "syslogfacility none\n"
+	    "allowanonymous yes\n"
+	    "addressaffinity 0\n"
+	    "maxsessionsperaccount 3\n");
 	free(dump);
 	conf_free(conf);
 }
@@ -725,6 +938,10 @@ START_TEST(test_dump_roundtrip)
 	apply_ok(conf, "MaxEndpointsPerSession 999", 0);
 	apply_ok(conf, "MaxConnectionsPerEndpoint 2", 0);
 	apply_ok(conf, "LogLevel DEBUG2", 0);
+	apply_ok(conf, "AllowAnonymous yes", 0);
+	apply_ok(conf, "AddressAffinity 1h", 0);
+	apply_ok(conf, "MaxSessionsPerAccount 12", 0);
+	apply_ok(conf, "TokenKey \"/tmp/with space/token.key\"", 0);
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	dump = dump_str(conf);
 	for (line = dump + 1; *line != '\0'; line = next) {
@@ -771,11 +988,13 @@ conf_suite(void)
 	tcase_add_test(tc, test_cmdline_first);
 	tcase_add_test(tc, test_cmdline_after_file);
 	tcase_add_test(tc, test_cmdline_errors);
+	tcase_add_test(tc, test_cmdline_new_keywords);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load_file");
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_load_file_cmdline);
+	tcase_add_test(tc, test_load_file_cmdline_new_keywords);
 	tcase_add_test(tc, test_load_file_bad_line);
 	tcase_add_test(tc, test_load_file_nul);
 	tcase_add_test(tc, test_load_file_missing);
@@ -789,6 +1008,7 @@ conf_suite(void)
 
 	tc = tcase_create("dump");
 	tcase_add_test(tc, test_dump_exact);
+	tcase_add_test(tc, test_dump_exact_new_keywords);
 	tcase_add_test(tc, test_dump_roundtrip);
 	suite_add_tcase(s, tc);
 	return s;

@@ -14,8 +14,17 @@
 #include <check.h>
 
 #include "err.h"
+#include "token.h"
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The random part of a well-formed token, and of a second one. */
+#define TOK_R1 "0123456789ABCDEFGHIJabcdefghijKLMNOPQRST"
+#define TOK_R2 "zyxwvutsrqponmlkjihgZYXWVUTSRQPONMLKJIHG"
+#define TOK1   TOKEN_PREFIX TOK_R1
+#define TOK2   TOKEN_PREFIX TOK_R2
+/* The longest message body a log line keeps (LOG_LINE_MAX - 1). */
+#define LINE_KEEP 1023
 
 static const struct {
 	const char *name;
@@ -86,6 +95,13 @@ static void
 log_helper_r(void)
 {
 	error_fr(PORTHOLE_ERR_NOT_FOUND, "lookup %s", "acct");
+}
+
+/* Log a token as an argument from a function whose name the test knows. */
+static void
+log_helper_token(const char *tok)
+{
+	error_fr(PORTHOLE_ERR_DENIED, "user %s", tok);
 }
 
 /* Send logs to the capture buffer at <level>, starting empty. */
@@ -188,6 +204,101 @@ START_TEST(test_message_sanitized)
 	capture_at(LOG_LEVEL_INFO);
 	logit("user %s", "evil\nfake line\x1b");
 	ck_assert_str_eq(log_capture(), "user evil\\012fake line\\033\n");
+}
+END_TEST
+
+/* A token passed as a format argument never reaches the sink. */
+START_TEST(test_token_in_argument)
+{
+	char tok[TOKEN_LEN + 1];
+
+	capture_at(LOG_LEVEL_DEBUG3);
+	logit("auth user %s", TOK1);
+	debug3("user '%.100s' from %s", TOK2, "192.0.2.1");
+	log_helper_token(TOK1);
+	token_generate(tok, sizeof(tok));
+	verbose("%s%s", tok, "\n");
+	ck_assert_str_eq(log_capture(),
+	    "auth user " TOKEN_REDACTED "\n"
+	    "user '" TOKEN_REDACTED "' from 192.0.2.1\n"
+	    "log_helper_token: user " TOKEN_REDACTED
+	    ": permission denied\n" TOKEN_REDACTED "\\012\n");
+}
+END_TEST
+
+/* A token inside the format string itself is redacted too. */
+START_TEST(test_token_in_format)
+{
+	capture_at(LOG_LEVEL_INFO);
+	logit("literal " TOK1 " here");
+	error_f(TOK2);
+	logit("two: " TOK1 ",%s.", TOK2);
+	ck_assert_str_eq(log_capture(),
+	    "literal " TOKEN_REDACTED " here\n"
+	    "test_token_in_format_fn: " TOKEN_REDACTED "\n"
+	    "two: " TOKEN_REDACTED "," TOKEN_REDACTED ".\n");
+}
+END_TEST
+
+/* Token-free text, and short "ph_" runs, are left as they were. */
+START_TEST(test_token_lookalikes_kept)
+{
+	capture_at(LOG_LEVEL_INFO);
+	logit("ph_ ph_short graph_abc ph_%s", "abcdefghijklmno");
+	ck_assert_str_eq(log_capture(),
+	    "ph_ ph_short graph_abc ph_abcdefghijklmno\n");
+}
+END_TEST
+
+/*
+ * A message cut at LOG_LINE_MAX may end inside a token, perhaps with
+ * too few characters left for token_redact(): that tail is dropped.
+ */
+START_TEST(test_token_truncated)
+{
+	char pad[LINE_KEEP + 1], want[LINE_KEEP + 2];
+	int keep;
+
+	/* From 0 (just the prefix kept) to 20 token characters kept. */
+	for (keep = 0; keep <= 20; keep++) {
+		capture_at(LOG_LEVEL_INFO);
+		memset(pad, '.', sizeof(pad));
+		pad[LINE_KEEP - TOKEN_PREFIX_LEN - keep] = '\0';
+		logit("%s%s tail", pad, TOK1);
+		snprintf(want, sizeof(want), "%s\n", pad);
+		ck_assert_msg(strcmp(log_capture(), want) == 0,
+		    "keep %d: got '%s'", keep, log_capture() + strlen(pad));
+	}
+
+	/* Not cut short: a short "ph_" run at the end is not a token. */
+	capture_at(LOG_LEVEL_INFO);
+	logit("end ph_abc");
+	ck_assert_str_eq(log_capture(), "end ph_abc\n");
+}
+END_TEST
+
+/* The stderr sink gets the redacted line as well. */
+START_TEST(test_token_stderr)
+{
+	FILE *tmp;
+	char buf[256];
+	size_t n;
+	int saved;
+
+	ck_assert_ptr_nonnull(tmp = tmpfile());
+	fflush(stderr);
+	ck_assert_int_ne(saved = dup(STDERR_FILENO), -1);
+	ck_assert_int_ne(dup2(fileno(tmp), STDERR_FILENO), -1);
+	log_init("portholetest", LOG_LEVEL_INFO, LOG_SINK_STDERR);
+	logit("token %s", TOK1);
+	fflush(stderr);
+	ck_assert_int_ne(dup2(saved, STDERR_FILENO), -1);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	ck_assert_str_eq(buf, "portholetest: token " TOKEN_REDACTED "\n");
 }
 END_TEST
 
@@ -309,6 +420,14 @@ log_suite(void)
 	tcase_add_test(tc, test_capture_limits);
 	tcase_add_test(tc, test_stderr_sink);
 	tcase_add_exit_test(tc, test_fatal_exits, 255);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("redact");
+	tcase_add_test(tc, test_token_in_argument);
+	tcase_add_test(tc, test_token_in_format);
+	tcase_add_test(tc, test_token_lookalikes_kept);
+	tcase_add_test(tc, test_token_truncated);
+	tcase_add_test(tc, test_token_stderr);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sanitize");

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "id.h"
 #include "log.h"
+#include "token.h"
 
 Suite *store_suite(void);
 
@@ -145,10 +146,10 @@ mk_account(struct store *store, const char *name)
 	return id;
 }
 
-/* Add live session <id> of <account_id> for process <pid>. */
+/* Add live session <id> of <account_id> that <credential> opened. */
 static void
-mk_session(struct store *store, const char *id, const char *account_id,
-    int64_t pid, int64_t started_ms)
+mk_session_as(struct store *store, const char *id, const char *account_id,
+    int64_t pid, int64_t started_ms, const char *credential)
 {
 	struct store_session s;
 
@@ -159,9 +160,17 @@ mk_session(struct store *store, const char *id, const char *account_id,
 	s.client_ip = (char *)"192.0.2.7";
 	s.client_port = 50000;
 	s.user = (char *)"v2";
-	s.credential = (char *)"key:" FP1;
+	s.credential = (char *)credential;
 	s.started_ms = started_ms;
-	ck_assert_int_eq(store_session_add(store, &s), 0);
+	ck_assert_int_eq(store_session_add(store, &s, 0), 0);
+}
+
+/* Add live session <id> of <account_id> for process <pid>, as key FP1. */
+static void
+mk_session(struct store *store, const char *id, const char *account_id,
+    int64_t pid, int64_t started_ms)
+{
+	mk_session_as(store, id, account_id, pid, started_ms, "key:" FP1);
 }
 
 /* Fill <e> for endpoint <id> of session <session_id> on <port>. */
@@ -190,6 +199,42 @@ mk_endpoint(struct store *store, const char *id, const char *session_id,
 	ck_assert_int_eq(store_endpoint_add(store, &e), 0);
 }
 
+/* Add live endpoint <id> serving reserved address <address_id>. */
+static void
+mk_endpoint_at(struct store *store, const char *id, const char *session_id,
+    const char *account_id, int port, int64_t started_ms,
+    const char *address_id)
+{
+	struct store_endpoint e;
+
+	fill_endpoint(&e, id, session_id, account_id, port, started_ms);
+	e.address_id = (char *)address_id;
+	ck_assert_int_eq(store_endpoint_add(store, &e), 0);
+}
+
+/* Reserve <host>:<port> for <account_id>; returns its id (caller frees). */
+static char *
+mk_address(struct store *store, const char *account_id, const char *host,
+    int port, int64_t now_ms)
+{
+	struct store_address *a = NULL;
+	char *id;
+
+	ck_assert_int_eq(store_address_add(store, account_id, host, port, NULL,
+	                     NULL, now_ms, &a),
+	    0);
+	id = strdup(a->id);
+	store_address_free(a);
+	return id;
+}
+
+/* A made-up keyed hash: TOKEN_HASH_LEN bytes of <c>. */
+static void
+fill_hash(unsigned char *hash, int c)
+{
+	memset(hash, c, TOKEN_HASH_LEN);
+}
+
 /* The number of live sessions and live endpoints in <store>. */
 static void
 count_live(struct store *store, size_t *nsessionsp, size_t *nendpointsp)
@@ -197,7 +242,7 @@ count_live(struct store *store, size_t *nsessionsp, size_t *nendpointsp)
 	struct store_session **sl = NULL;
 	struct store_endpoint **el = NULL;
 
-	ck_assert_int_eq(store_session_list(store, &sl, nsessionsp), 0);
+	ck_assert_int_eq(store_session_list(store, NULL, &sl, nsessionsp), 0);
 	ck_assert_int_eq(store_endpoint_list(store, &el, nendpointsp), 0);
 	store_session_list_free(sl, *nsessionsp);
 	store_endpoint_list_free(el, *nendpointsp);
@@ -477,6 +522,304 @@ START_TEST(test_file_cascade)
 }
 END_TEST
 
+/* Schema version 1 as it was shipped, for the migration tests. */
+static const char schema_v1[] =
+    "CREATE TABLE accounts ("
+    "  id          TEXT PRIMARY KEY NOT NULL,"
+    "  name        TEXT NOT NULL UNIQUE,"
+    "  disabled    INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms  INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE keys ("
+    "  fingerprint TEXT PRIMARY KEY NOT NULL,"
+    "  account_id  TEXT NOT NULL"
+    "              REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  type        TEXT NOT NULL,"
+    "  blob        TEXT NOT NULL,"
+    "  comment     TEXT NOT NULL DEFAULT '',"
+    "  created_ms  INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX keys_account ON keys(account_id);"
+    "CREATE TABLE sessions ("
+    "  id          TEXT PRIMARY KEY NOT NULL,"
+    "  account_id  TEXT NOT NULL"
+    "              REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  pid         INTEGER NOT NULL,"
+    "  client_ip   TEXT NOT NULL,"
+    "  client_port INTEGER NOT NULL,"
+    "  user        TEXT NOT NULL DEFAULT '',"
+    "  credential  TEXT NOT NULL DEFAULT '',"
+    "  started_ms  INTEGER NOT NULL,"
+    "  ended_ms    INTEGER"
+    ");"
+    "CREATE INDEX sessions_account ON sessions(account_id);"
+    "CREATE INDEX sessions_live ON sessions(pid) WHERE ended_ms IS NULL;"
+    "CREATE TABLE endpoints ("
+    "  id          TEXT PRIMARY KEY NOT NULL,"
+    "  session_id  TEXT NOT NULL"
+    "              REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  account_id  TEXT NOT NULL"
+    "              REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  host        TEXT NOT NULL,"
+    "  port        INTEGER NOT NULL,"
+    "  bind_address TEXT NOT NULL,"
+    "  metadata    TEXT,"
+    "  started_ms  INTEGER NOT NULL,"
+    "  ended_ms    INTEGER"
+    ");"
+    "CREATE INDEX endpoints_session ON endpoints(session_id);"
+    "CREATE INDEX endpoints_account ON endpoints(account_id);"
+    "CREATE INDEX endpoints_live ON endpoints(host, port)"
+    "  WHERE ended_ms IS NULL;"
+    "PRAGMA user_version = 1;";
+
+/* Rows a version 1 database held. */
+static const char data_v1[] =
+    "INSERT INTO accounts VALUES ('ac_1', 'alice', 0, 1000);"
+    "INSERT INTO accounts VALUES ('ac_2', 'bob', 1, 1001);"
+    "INSERT INTO keys VALUES ('" FP1 "', 'ac_1', 'ssh-ed25519', '" BLOB "',"
+    "  'alice@laptop', 1002);"
+    "INSERT INTO sessions VALUES ('ss_1', 'ac_1', 100, '192.0.2.7', 50000,"
+    "  'v2', 'key:" FP1 "', 2000, NULL);"
+    "INSERT INTO sessions VALUES ('ss_2', 'ac_1', 101, '192.0.2.8', 50001,"
+    "  'v2', 'key:" FP1 "', 1500, 1800);"
+    "INSERT INTO endpoints VALUES ('ep_1', 'ss_1', 'ac_1',"
+    "  'tunnel.example.com', 41234, 'localhost', 'my app', 2001, NULL);"
+    "INSERT INTO endpoints VALUES ('ep_2', 'ss_2', 'ac_1',"
+    "  'tunnel.example.com', 41235, 'localhost', NULL, 1501, 1800);";
+
+/* A version 1 file is brought to version 2 with its data intact. */
+START_TEST(test_file_migrate_v1)
+{
+	struct store *s = NULL;
+	struct store_account *a = NULL;
+	struct store_key *k = NULL;
+	struct store_session *ss = NULL;
+	struct store_endpoint **el = NULL;
+	struct store_hostport *hp = NULL;
+	size_t n = 0;
+	char errbuf[256], *mode;
+	int version = -1;
+	int64_t pid = 0;
+
+	raw_exec(schema_v1);
+	raw_exec(data_v1);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_schema_version(s, &version), 0);
+	ck_assert_int_eq(version, 2);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
+	mode = raw_text("PRAGMA journal_mode");
+	ck_assert_str_eq(mode, "wal");
+	free(mode);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE type = 'table' AND name IN"
+	                         " ('addresses', 'tokens')"),
+	    2);
+
+	/* Old rows, with the new columns at their defaults. */
+	ck_assert_int_eq(store_account_get(s, "alice", &a), 0);
+	ck_assert_str_eq(a->id, "ac_1");
+	ck_assert_int_eq(a->created_ms, 1000);
+	ck_assert_str_eq(a->description, "");
+	ck_assert_int_eq(a->max_sessions, 0);
+	ck_assert_int_eq(a->max_endpoints, 0);
+	ck_assert_int_eq(a->nkeys, 1);
+	ck_assert_int_eq(a->ntokens, 0);
+	ck_assert_int_eq(a->naddresses, 0);
+	ck_assert_int_eq(a->nsessions, 1);
+	store_account_free(a);
+	ck_assert_int_eq(store_account_get(s, "bob", &a), 0);
+	ck_assert_int_eq(a->disabled, 1);
+	store_account_free(a);
+	ck_assert_int_eq(store_key_get(s, FP1, &k), 0);
+	ck_assert_str_eq(k->comment, "alice@laptop");
+	store_key_free(k);
+	ck_assert_int_eq(store_session_get(s, "ss_2", &ss), 0);
+	ck_assert_int_eq(ss->ended_ms, 1800);
+	ck_assert_ptr_null(ss->end_reason);
+	ck_assert_str_eq(ss->client_ip, "192.0.2.8");
+	store_session_free(ss);
+	ck_assert_int_eq(store_endpoint_list(s, &el, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(el[0]->id, "ep_1");
+	ck_assert_str_eq(el[0]->metadata, "my app");
+	ck_assert_ptr_null(el[0]->address_id);
+	store_endpoint_list_free(el, n);
+	/* The old history serves affinity. */
+	ck_assert_int_eq(store_affinity(s, "ac_1", "key:" FP1, 0, &hp, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(hp[0].port, 41235);
+	store_hostport_list_free(hp, n);
+
+	/* And the new tables and columns work. */
+	ck_assert_int_eq(store_session_kill(s, "ss_1", "test", 3000, &pid), 0);
+	ck_assert_int_eq(pid, 100);
+	ck_assert_int_eq(store_address_add(s, "ac_1", "tunnel.example.com",
+	                     42000, NULL, NULL, 3000, NULL),
+	    0);
+	store_free(s);
+
+	/* Opening again changes nothing. */
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_account_get(s, "ac_1", &a), 0);
+	ck_assert_int_eq(a->naddresses, 1);
+	ck_assert_int_eq(a->nsessions, 0);
+	store_account_free(a);
+	store_free(s);
+}
+END_TEST
+
+/* Migration 2 failing part-way leaves version 1 as it was. */
+START_TEST(test_file_migrate_v2_atomic)
+{
+	struct store *s = (struct store *)&s;
+	char errbuf[256];
+
+	raw_exec(schema_v1);
+	raw_exec(data_v1);
+	/* A table in the way of the migration's CREATE TABLE tokens. */
+	raw_exec("CREATE TABLE tokens (x INTEGER)");
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)),
+	    PORTHOLE_ERR_STORE);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(errbuf, "tokens"));
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+	/* The ALTERs that ran before the failure were rolled back too. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('accounts')"
+	                         " WHERE name = 'description'"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE name = 'addresses'"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 2);
+}
+END_TEST
+
+/* Deleting an account leaves its addresses as unowned tombstones. */
+START_TEST(test_file_account_delete_tombstones)
+{
+	struct store *s = NULL;
+	char errbuf[256], *id, *ra1, *ra2;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	ra1 = mk_address(s, id, "tunnel.example.com", 42000, 1000);
+	ra2 = mk_address(s, id, "tunnel.example.com", 42001, 1000);
+	ck_assert_int_eq(store_address_delete(s, ra2, 500), 0);
+	ck_assert_int_eq(store_token_add(s, "tk_1", id,
+	                     (const unsigned char *)"0123456789abcdef"
+	                                            "0123456789abcdef",
+	                     TOKEN_HASH_LEN, NULL, 1000),
+	    0);
+	ck_assert_int_eq(store_account_delete(s, id, 9000, NULL, NULL), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM addresses"
+	                         " WHERE account_id IS NULL"),
+	    2);
+	/* An address deleted before keeps its own time. */
+	ck_assert_int_eq(raw_int("SELECT deleted_ms FROM addresses"
+	                         " WHERE port = 42000"),
+	    9000);
+	ck_assert_int_eq(raw_int("SELECT deleted_ms FROM addresses"
+	                         " WHERE port = 42001"),
+	    500);
+	ck_assert_int_eq(raw_int("SELECT (SELECT count(*) FROM accounts) +"
+	                         " (SELECT count(*) FROM keys) +"
+	                         " (SELECT count(*) FROM tokens)"),
+	    0);
+	store_free(s);
+	free(id);
+	free(ra1);
+	free(ra2);
+}
+END_TEST
+
+/* The session limit holds across connections. */
+START_TEST(test_file_session_limit_two_connections)
+{
+	struct store *a = NULL, *b = NULL;
+	struct store_session s;
+	char errbuf[256], *id;
+
+	ck_assert_int_eq(store_open(dbpath, &a, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_open(dbpath, &b, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(a, "alice");
+	memset(&s, 0, sizeof(s));
+	s.id = (char *)"ss_1";
+	s.account_id = id;
+	s.client_ip = (char *)"192.0.2.1";
+	ck_assert_int_eq(store_session_add(a, &s, 1), 0);
+	s.id = (char *)"ss_2";
+	ck_assert_int_eq(store_session_add(b, &s, 1), PORTHOLE_ERR_EXHAUSTED);
+	ck_assert_int_eq(store_session_end(b, "ss_1", 2000), 0);
+	ck_assert_int_eq(store_session_add(a, &s, 1), 0);
+	store_free(a);
+	store_free(b);
+	free(id);
+}
+END_TEST
+
+#define RACE_PROCS 8
+#define RACE_LIMIT 3
+
+/*
+ * Many processes log in at once against a limit: exactly that many
+ * get in, the others are told _EXHAUSTED, none fails otherwise.
+ */
+START_TEST(test_file_session_limit_race)
+{
+	struct store *s = NULL;
+	struct store_session ss;
+	pid_t pids[RACE_PROCS];
+	char errbuf[256], sid[32], *id;
+	int fds[2], i, status, nok = 0, nfull = 0, r;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	store_free(s);
+	s = NULL;
+	ck_assert_int_eq(pipe(fds), 0);
+	for (i = 0; i < RACE_PROCS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			char c;
+
+			/* Each child: own connection, wait for the start. */
+			close(fds[1]);
+			if (store_open(dbpath, &s, NULL, 0) != 0)
+				_exit(1);
+			if (read(fds[0], &c, 1) != 0)
+				_exit(1);
+			snprintf(sid, sizeof(sid), "ss_%d", i);
+			memset(&ss, 0, sizeof(ss));
+			ss.id = sid;
+			ss.account_id = id;
+			ss.pid = getpid();
+			ss.client_ip = (char *)"192.0.2.1";
+			r = store_session_add(s, &ss, RACE_LIMIT);
+			store_free(s);
+			_exit(r == 0 ? 0 : r == PORTHOLE_ERR_EXHAUSTED ? 3 : 1);
+		}
+		ck_assert_int_ne(pids[i], -1);
+	}
+	/* Closing the write end starts them all at once. */
+	close(fds[0]);
+	close(fds[1]);
+	for (i = 0; i < RACE_PROCS; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 0)
+			nok++;
+		else if (WEXITSTATUS(status) == 3)
+			nfull++;
+	}
+	ck_assert_int_eq(nok, RACE_LIMIT);
+	ck_assert_int_eq(nfull, RACE_PROCS - RACE_LIMIT);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), RACE_LIMIT);
+	free(id);
+}
+END_TEST
+
 /* Accounts. */
 
 static const struct {
@@ -656,6 +999,342 @@ START_TEST(test_account_list_many)
 }
 END_TEST
 
+/* The v2 fields and the counts that get and list fill. */
+START_TEST(test_account_fields)
+{
+	struct store_account *a = NULL, **list = NULL;
+	unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	size_t n = 0;
+	char *id, *ra1, *ra2;
+
+	ck_assert_int_eq(store_account_add(st, "alice", &a), 0);
+	ck_assert_str_eq(a->description, "");
+	ck_assert_int_eq(a->max_sessions, 0);
+	ck_assert_int_eq(a->max_endpoints, 0);
+	ck_assert_int_eq(a->ntokens, 0);
+	ck_assert_int_eq(a->naddresses, 0);
+	ck_assert_int_eq(a->nsessions, 0);
+	id = strdup(a->id);
+	store_account_free(a);
+	ck_assert_int_eq(store_account_add(st, "bob", NULL), 0);
+
+	ck_assert_int_eq(store_key_add(st, id, "ssh-ed25519", BLOB, FP1, NULL),
+	    0);
+	fill_hash(h1, 1);
+	fill_hash(h2, 2);
+	ck_assert_int_eq(store_token_add(st, "tk_1", id, h1, sizeof(h1), NULL,
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_token_add(st, "tk_2", id, h2, sizeof(h2), NULL,
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_2", 2000), 0);
+	ra1 = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	ra2 = mk_address(st, id, "tunnel.example.com", 42001, 1000);
+	ck_assert_int_eq(store_address_delete(st, ra2, 2000), 0);
+	mk_session(st, "ss_1", id, 100, 1000);
+	mk_session(st, "ss_2", id, 101, 1001);
+	ck_assert_int_eq(store_session_end(st, "ss_2", 2000), 0);
+
+	ck_assert_int_eq(store_account_get(st, "alice", &a), 0);
+	ck_assert_int_eq(a->nkeys, 1);
+	ck_assert_int_eq(a->ntokens, 1);
+	ck_assert_int_eq(a->naddresses, 1);
+	ck_assert_int_eq(a->nsessions, 1);
+	store_account_free(a);
+	ck_assert_int_eq(store_account_list(st, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->name, "alice");
+	ck_assert_int_eq(list[0]->nkeys, 1);
+	ck_assert_int_eq(list[0]->ntokens, 1);
+	ck_assert_int_eq(list[0]->naddresses, 1);
+	ck_assert_int_eq(list[0]->nsessions, 1);
+	ck_assert_str_eq(list[1]->name, "bob");
+	ck_assert_str_eq(list[1]->description, "");
+	ck_assert_int_eq(list[1]->nkeys + list[1]->ntokens +
+	        list[1]->naddresses + list[1]->nsessions,
+	    0);
+	store_account_list_free(list, n);
+
+	/* Bad output arguments. */
+	list = (struct store_account **)&list;
+	ck_assert_int_eq(store_account_list(st, &list, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(list);
+	n = 99;
+	ck_assert_int_eq(store_account_list(st, NULL, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(n, 0);
+	free(id);
+	free(ra1);
+	free(ra2);
+}
+END_TEST
+
+START_TEST(test_account_set_description)
+{
+	struct store_account *a = NULL;
+	char *id;
+
+	id = mk_account(st, "alice");
+	ck_assert_int_eq(store_account_set_description(st, id, "the team"), 0);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_str_eq(a->description, "the team");
+	store_account_free(a);
+	ck_assert_int_eq(store_account_set_description(st, id, ""), 0);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_str_eq(a->description, "");
+	store_account_free(a);
+	/* An id, not a name. */
+	ck_assert_int_eq(store_account_set_description(st, "alice", "x"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_account_set_description(st,
+	                     "ac_000000000000000000000000", "x"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_account_set_description(st, NULL, "x"),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_account_set_description(st, id, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_account_set_limits)
+{
+	struct store_account *a = NULL;
+	char *id;
+
+	id = mk_account(st, "alice");
+	ck_assert_int_eq(store_account_set_limits(st, id, 3, 5), 0);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_int_eq(a->max_sessions, 3);
+	ck_assert_int_eq(a->max_endpoints, 5);
+	store_account_free(a);
+	/* A negative value keeps the current one; 0 is the default. */
+	ck_assert_int_eq(store_account_set_limits(st, id, -1, 7), 0);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_int_eq(a->max_sessions, 3);
+	ck_assert_int_eq(a->max_endpoints, 7);
+	store_account_free(a);
+	ck_assert_int_eq(store_account_set_limits(st, id, 0, -5), 0);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_int_eq(a->max_sessions, 0);
+	ck_assert_int_eq(a->max_endpoints, 7);
+	store_account_free(a);
+	ck_assert_int_eq(store_account_set_limits(st, id, -1, -1), 0);
+	/* The ceiling. */
+	ck_assert_int_eq(store_account_set_limits(st, id, 100000, 100000), 0);
+	ck_assert_int_eq(store_account_set_limits(st, id, 100001, -1),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_account_set_limits(st, id, -1, 100001),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_int_eq(a->max_sessions, 100000);
+	ck_assert_int_eq(a->max_endpoints, 100000);
+	store_account_free(a);
+	ck_assert_int_eq(store_account_set_limits(st,
+	                     "ac_000000000000000000000000", 1, 1),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_account_set_limits(st, NULL, 1, 1),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_account_set_disabled)
+{
+	struct store_account *a = NULL;
+	struct store_session *s = NULL, **sl = NULL;
+	struct store_endpoint **el = NULL;
+	struct store_key *k = NULL;
+	int64_t *pids = (int64_t *)&pids;
+	size_t npids = 99, n = 0;
+	char *alice, *bob;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	ck_assert_int_eq(store_key_add(st, alice, "ssh-ed25519", BLOB, FP1,
+	                     NULL),
+	    0);
+	mk_session(st, "ss_1", alice, 200, 1000);
+	mk_session(st, "ss_2", alice, 100, 1001);
+	mk_session(st, "ss_3", alice, 200, 1002); /* same process */
+	mk_session(st, "ss_4", alice, 300, 900);
+	mk_session(st, "ss_b", bob, 400, 1003);
+	mk_endpoint(st, "ep_1", "ss_1", alice, 41234, 1100);
+	mk_endpoint(st, "ep_2", "ss_2", alice, 41235, 1101);
+	mk_endpoint(st, "ep_b", "ss_b", bob, 41236, 1102);
+	ck_assert_int_eq(store_session_end(st, "ss_4", 950), 0);
+
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 1, 5000, &pids,
+	                     &npids),
+	    0);
+	/* Live sessions' pids only, each once, in the order they began. */
+	ck_assert_uint_eq(npids, 2);
+	ck_assert_int_eq(pids[0], 200);
+	ck_assert_int_eq(pids[1], 100);
+	free(pids);
+	ck_assert_int_eq(store_account_get(st, alice, &a), 0);
+	ck_assert_int_eq(a->disabled, 1);
+	ck_assert_int_eq(a->nsessions, 0);
+	store_account_free(a);
+	ck_assert_int_eq(store_key_get(st, FP1, &k), 0);
+	ck_assert_int_eq(k->account_disabled, 1);
+	store_key_free(k);
+	ck_assert_int_eq(store_session_get(st, "ss_3", &s), 0);
+	ck_assert_int_eq(s->ended_ms, 5000);
+	ck_assert_str_eq(s->end_reason, "account disabled");
+	store_session_free(s);
+	/* A session that had ended is left as it was. */
+	ck_assert_int_eq(store_session_get(st, "ss_4", &s), 0);
+	ck_assert_int_eq(s->ended_ms, 950);
+	ck_assert_ptr_null(s->end_reason);
+	store_session_free(s);
+	/* Bob's session and endpoint live on. */
+	ck_assert_int_eq(store_session_list(st, NULL, &sl, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(sl[0]->id, "ss_b");
+	store_session_list_free(sl, n);
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(el[0]->id, "ep_b");
+	store_endpoint_list_free(el, n);
+
+	/* Enabling ends nothing. */
+	mk_session(st, "ss_5", alice, 500, 6000);
+	pids = (int64_t *)&pids;
+	npids = 99;
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 0, 7000, &pids,
+	                     &npids),
+	    0);
+	ck_assert_ptr_null(pids);
+	ck_assert_uint_eq(npids, 0);
+	ck_assert_int_eq(store_account_get(st, alice, &a), 0);
+	ck_assert_int_eq(a->disabled, 0);
+	ck_assert_int_eq(a->nsessions, 1);
+	store_account_free(a);
+	/* The outputs may be NULL; the count alone can be asked for. */
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 1, 8000, NULL,
+	                     &npids),
+	    0);
+	ck_assert_uint_eq(npids, 1);
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 1, 8000, NULL,
+	                     NULL),
+	    0);
+
+	pids = (int64_t *)&pids;
+	npids = 99;
+	ck_assert_int_eq(store_account_set_disabled(st,
+	                     "ac_000000000000000000000000", 1, 9000, &pids,
+	                     &npids),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(pids);
+	ck_assert_uint_eq(npids, 0);
+	ck_assert_int_eq(store_account_set_disabled(st, NULL, 1, 9000, NULL,
+	                     NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(alice);
+	free(bob);
+}
+END_TEST
+
+START_TEST(test_account_delete)
+{
+	struct store_account *a = NULL;
+	struct store_address *ra = NULL;
+	struct store_token *t = NULL;
+	struct store_key *k = NULL;
+	struct store_session *s = NULL;
+	struct store_endpoint **el = NULL;
+	unsigned char h[TOKEN_HASH_LEN];
+	int64_t *pids = NULL;
+	size_t npids = 0, n = 0;
+	char *alice, *bob, *ra1, *ra2;
+	int used = 0;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	ck_assert_int_eq(store_key_add(st, alice, "ssh-ed25519", BLOB, FP1,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_key_add(st, bob, "ssh-ed25519", BLOB, FP2, NULL),
+	    0);
+	fill_hash(h, 7);
+	ck_assert_int_eq(store_token_add(st, "tk_1", alice, h, sizeof(h), NULL,
+	                     1000),
+	    0);
+	ra1 = mk_address(st, alice, "tunnel.example.com", 42000, 1000);
+	ra2 = mk_address(st, bob, "tunnel.example.com", 42001, 1000);
+	mk_session(st, "ss_1", alice, 100, 1000);
+	mk_session(st, "ss_2", alice, 300, 900);
+	mk_session(st, "ss_b", bob, 400, 1001);
+	mk_endpoint_at(st, "ep_1", "ss_1", alice, 42000, 1100, ra1);
+	mk_endpoint(st, "ep_b", "ss_b", bob, 41236, 1102);
+	ck_assert_int_eq(store_session_end(st, "ss_2", 950), 0);
+
+	ck_assert_int_eq(store_account_delete(st, alice, 9000, &pids, &npids),
+	    0);
+	ck_assert_uint_eq(npids, 1);
+	ck_assert_int_eq(pids[0], 100);
+	free(pids);
+	ck_assert_int_eq(store_account_get(st, "alice", &a),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_key_get(st, FP1, &k), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_token_find(st, h, sizeof(h), &t, NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	/* Session and endpoint history goes with the account. */
+	ck_assert_int_eq(store_session_get(st, "ss_1", &s),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &s),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(el[0]->id, "ep_b");
+	store_endpoint_list_free(el, n);
+	/* The address is a tombstone: gone, but its port stays used. */
+	ck_assert_int_eq(store_address_get(st, ra1, &ra),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_get(st, "tunnel.example.com:42000", &ra),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_port_used(st, 42000, &used), 0);
+	ck_assert_int_eq(used, 1);
+	ck_assert_int_eq(store_address_add(st, bob, "tunnel.example.com", 42000,
+	                     NULL, NULL, 9500, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_address_add(st, bob, "other.example.com", 42000,
+	                     NULL, NULL, 9500, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	/* Bob is untouched. */
+	ck_assert_int_eq(store_account_get(st, "bob", &a), 0);
+	ck_assert_int_eq(a->nkeys, 1);
+	ck_assert_int_eq(a->naddresses, 1);
+	ck_assert_int_eq(a->nsessions, 1);
+	store_account_free(a);
+	ck_assert_int_eq(store_address_get(st, ra2, &ra), 0);
+	store_address_free(ra);
+	/* The name is free again; the new account owns nothing old. */
+	ck_assert_int_eq(store_account_add(st, "alice", &a), 0);
+	ck_assert_int_eq(a->naddresses, 0);
+	store_account_free(a);
+
+	pids = (int64_t *)&pids;
+	npids = 99;
+	ck_assert_int_eq(store_account_delete(st, alice, 9000, &pids, &npids),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(pids);
+	ck_assert_uint_eq(npids, 0);
+	ck_assert_int_eq(store_account_delete(st, NULL, 9000, NULL, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* The outputs may be NULL. */
+	mk_session(st, "ss_b2", bob, 401, 9600);
+	ck_assert_int_eq(store_account_delete(st, bob, 9700, NULL, NULL), 0);
+	free(alice);
+	free(bob);
+	free(ra1);
+	free(ra2);
+}
+END_TEST
+
 /* Keys. */
 
 START_TEST(test_key_add_get)
@@ -828,7 +1507,7 @@ START_TEST(test_session_add_list)
 	size_t n = 99;
 	char *alice, *bob;
 
-	ck_assert_int_eq(store_session_list(st, &list, &n), 0);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
 	ck_assert_ptr_null(list);
 	ck_assert_uint_eq(n, 0);
 
@@ -847,9 +1526,9 @@ START_TEST(test_session_add_list)
 	s.client_ip = (char *)"2001:db8::1";
 	s.client_port = 1;
 	s.started_ms = 3000;
-	ck_assert_int_eq(store_session_add(st, &s), 0);
+	ck_assert_int_eq(store_session_add(st, &s, 0), 0);
 
-	ck_assert_int_eq(store_session_list(st, &list, &n), 0);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(list[0]->id, "ss_early");
 	ck_assert_str_eq(list[0]->account_name, "bob");
@@ -888,21 +1567,21 @@ START_TEST(test_session_add_errors)
 	s.id = (char *)"ss_1";
 	s.account_id = id;
 	s.client_ip = (char *)"192.0.2.1";
-	ck_assert_int_eq(store_session_add(st, &s), PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_session_add(st, &s, 0), PORTHOLE_ERR_EXISTS);
 	s.id = (char *)"ss_2";
 	s.account_id = (char *)"ac_000000000000000000000000";
-	ck_assert_int_eq(store_session_add(st, &s), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_add(st, &s, 0), PORTHOLE_ERR_NOT_FOUND);
 	s.account_id = NULL;
-	ck_assert_int_eq(store_session_add(st, &s),
+	ck_assert_int_eq(store_session_add(st, &s, 0),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	s.account_id = id;
 	s.client_ip = NULL;
-	ck_assert_int_eq(store_session_add(st, &s),
+	ck_assert_int_eq(store_session_add(st, &s, 0),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	s.id = NULL;
-	ck_assert_int_eq(store_session_add(st, &s),
+	ck_assert_int_eq(store_session_add(st, &s, 0),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
-	ck_assert_int_eq(store_session_add(st, NULL),
+	ck_assert_int_eq(store_session_add(st, NULL, 0),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	free(id);
 }
@@ -922,7 +1601,7 @@ START_TEST(test_session_end)
 	mk_endpoint(st, "ep_2", "ss_2", id, 41235, 1003);
 
 	ck_assert_int_eq(store_session_end(st, "ss_1", 5000), 0);
-	ck_assert_int_eq(store_session_list(st, &list, &n), 0);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(list[0]->id, "ss_2");
 	ck_assert_int_eq(store_endpoint_list(st, &el, &ne), 0);
@@ -968,7 +1647,7 @@ START_TEST(test_session_end_pid)
 
 	ck_assert_int_eq(store_session_end_pid(st, 100, 5000, &ended), 0);
 	ck_assert_int_eq(ended, 2);
-	ck_assert_int_eq(store_session_list(st, &list, &n), 0);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(list[0]->id, "ss_3");
 	ck_assert_int_eq(list[0]->nendpoints, 2);
@@ -1015,6 +1694,215 @@ START_TEST(test_session_end_all)
 	ck_assert_uint_eq(ne, 0);
 	ck_assert_int_eq(store_session_end_all(st, 6000, NULL), 0);
 	free(id);
+}
+END_TEST
+
+START_TEST(test_session_limit)
+{
+	struct store_session s, *got = (struct store_session *)&got;
+	char *alice, *bob;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	memset(&s, 0, sizeof(s));
+	s.account_id = alice;
+	s.client_ip = (char *)"192.0.2.1";
+
+	/* Two logins at the limit: the second is refused. */
+	s.id = (char *)"ss_1";
+	ck_assert_int_eq(store_session_add(st, &s, 1), 0);
+	s.id = (char *)"ss_2";
+	ck_assert_int_eq(store_session_add(st, &s, 1), PORTHOLE_ERR_EXHAUSTED);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &got),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(got);
+	/* The refusal rolled back: the next transaction can begin. */
+	ck_assert_int_eq(store_session_add(st, &s, 2), 0);
+	s.id = (char *)"ss_3";
+	ck_assert_int_eq(store_session_add(st, &s, 2), PORTHOLE_ERR_EXHAUSTED);
+	/* No limit, or a limit of another account. */
+	ck_assert_int_eq(store_session_add(st, &s, 0), 0);
+	s.id = (char *)"ss_4";
+	ck_assert_int_eq(store_session_add(st, &s, -1), 0);
+	s.id = (char *)"ss_b";
+	s.account_id = bob;
+	ck_assert_int_eq(store_session_add(st, &s, 1), 0);
+	/* Ended sessions do not count. */
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	ck_assert_int_eq(store_session_end(st, "ss_2", 2000), 0);
+	ck_assert_int_eq(store_session_end(st, "ss_3", 2000), 0);
+	s.id = (char *)"ss_5";
+	s.account_id = alice;
+	ck_assert_int_eq(store_session_add(st, &s, 2), 0);
+	s.id = (char *)"ss_6";
+	ck_assert_int_eq(store_session_add(st, &s, 2), PORTHOLE_ERR_EXHAUSTED);
+	/* Other errors still come through, and roll back. */
+	s.id = (char *)"ss_5";
+	ck_assert_int_eq(store_session_add(st, &s, 5), PORTHOLE_ERR_EXISTS);
+	s.id = (char *)"ss_7";
+	s.account_id = (char *)"ac_000000000000000000000000";
+	ck_assert_int_eq(store_session_add(st, &s, 5), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_add(st, NULL, 5),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	s.account_id = alice;
+	ck_assert_int_eq(store_session_add(st, &s, 0), 0);
+	free(alice);
+	free(bob);
+}
+END_TEST
+
+START_TEST(test_session_kill)
+{
+	struct store_session *s = NULL;
+	struct store_endpoint **el = NULL;
+	size_t n = 0;
+	int64_t pid = -1;
+	char *id;
+
+	id = mk_account(st, "alice");
+	mk_session(st, "ss_1", id, 100, 1000);
+	mk_session(st, "ss_2", id, 100, 1001);
+	mk_endpoint(st, "ep_1", "ss_1", id, 41234, 1002);
+	mk_endpoint(st, "ep_2", "ss_1", id, 41235, 1003);
+	mk_endpoint(st, "ep_3", "ss_2", id, 41236, 1004);
+
+	ck_assert_int_eq(store_session_kill(st, "ss_1", "killed by admin", 5000,
+	                     &pid),
+	    0);
+	ck_assert_int_eq(pid, 100);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &s), 0);
+	ck_assert_int_eq(s->ended_ms, 5000);
+	ck_assert_str_eq(s->end_reason, "killed by admin");
+	ck_assert_int_eq(s->nendpoints, 0);
+	store_session_free(s);
+	/* Its endpoints ended with it; the other session's did not. */
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(el[0]->id, "ep_3");
+	store_endpoint_list_free(el, n);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &s), 0);
+	ck_assert_int_eq(s->ended_ms, 0);
+	ck_assert_ptr_null(s->end_reason);
+	store_session_free(s);
+
+	/* Only live sessions are killed. */
+	pid = -1;
+	ck_assert_int_eq(store_session_kill(st, "ss_1", "again", 6000, &pid),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(pid, 0);
+	ck_assert_int_eq(store_session_end(st, "ss_1", 6000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_kill(st, "ss_nope", "x", 6000, &pid),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_kill(st, NULL, "x", 6000, &pid),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* The first kill's reason stays. */
+	ck_assert_int_eq(store_session_get(st, "ss_1", &s), 0);
+	ck_assert_str_eq(s->end_reason, "killed by admin");
+	ck_assert_int_eq(s->ended_ms, 5000);
+	store_session_free(s);
+	/* Without a reason or a pid pointer. */
+	ck_assert_int_eq(store_session_kill(st, "ss_2", NULL, 7000, NULL), 0);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &s), 0);
+	ck_assert_str_eq(s->end_reason, "killed");
+	store_session_free(s);
+	/* An ordinary end has no reason. */
+	mk_session(st, "ss_3", id, 300, 8000);
+	ck_assert_int_eq(store_session_end(st, "ss_3", 8001), 0);
+	ck_assert_int_eq(store_session_get(st, "ss_3", &s), 0);
+	ck_assert_ptr_null(s->end_reason);
+	store_session_free(s);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_session_get)
+{
+	struct store_session *s = (struct store_session *)&s;
+	char *id;
+
+	id = mk_account(st, "alice");
+	mk_session(st, "ss_1", id, 100, 1000);
+	mk_endpoint(st, "ep_1", "ss_1", id, 41234, 1002);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &s), 0);
+	ck_assert_str_eq(s->id, "ss_1");
+	ck_assert_str_eq(s->account_id, id);
+	ck_assert_str_eq(s->account_name, "alice");
+	ck_assert_int_eq(s->pid, 100);
+	ck_assert_str_eq(s->client_ip, "192.0.2.7");
+	ck_assert_int_eq(s->client_port, 50000);
+	ck_assert_str_eq(s->user, "v2");
+	ck_assert_str_eq(s->credential, "key:" FP1);
+	ck_assert_int_eq(s->started_ms, 1000);
+	ck_assert_int_eq(s->ended_ms, 0);
+	ck_assert_ptr_null(s->end_reason);
+	ck_assert_int_eq(s->nendpoints, 1);
+	store_session_free(s);
+	/* Ended sessions too. */
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &s), 0);
+	ck_assert_int_eq(s->ended_ms, 2000);
+	store_session_free(s);
+
+	s = (struct store_session *)&s;
+	ck_assert_int_eq(store_session_get(st, "ss_nope", &s),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(store_session_get(st, NULL, &s),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_session_get(st, "ss_1", NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_session_list_account)
+{
+	struct store_session **list = NULL;
+	size_t n = 0;
+	char *alice, *bob;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	ck_assert_int_eq(store_account_add(st, "carol", NULL), 0);
+	mk_session(st, "ss_a2", alice, 100, 2000);
+	mk_session(st, "ss_b", bob, 101, 1500);
+	mk_session(st, "ss_a1", alice, 102, 1000);
+	mk_session(st, "ss_a3", alice, 103, 3000);
+	ck_assert_int_eq(store_session_end(st, "ss_a3", 3500), 0);
+
+	ck_assert_int_eq(store_session_list(st, "alice", &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->id, "ss_a1");
+	ck_assert_str_eq(list[1]->id, "ss_a2");
+	store_session_list_free(list, n);
+	ck_assert_int_eq(store_session_list(st, bob, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0]->id, "ss_b");
+	ck_assert_str_eq(list[0]->account_name, "bob");
+	store_session_list_free(list, n);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	store_session_list_free(list, n);
+
+	list = (struct store_session **)&list;
+	n = 99;
+	ck_assert_int_eq(store_session_list(st, "carol", &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+	list = (struct store_session **)&list;
+	n = 99;
+	ck_assert_int_eq(store_session_list(st, "dave", &list, &n),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_session_list(st, "alice", NULL, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_session_list(st, "alice", &list, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(list);
+	free(alice);
+	free(bob);
 }
 END_TEST
 
@@ -1124,7 +2012,7 @@ START_TEST(test_endpoint_end)
 	    PORTHOLE_ERR_NOT_FOUND);
 	ck_assert_int_eq(store_endpoint_end(st, NULL, 3001),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
-	ck_assert_int_eq(store_session_list(st, &list, &n), 0);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(list[0]->nendpoints, 1);
 	store_session_list_free(list, n);
@@ -1164,6 +2052,828 @@ START_TEST(test_endpoint_set_metadata)
 	ck_assert_int_eq(store_endpoint_set_metadata(st, NULL, "x"),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	free(id);
+}
+END_TEST
+
+/* An endpoint may serve a reserved address of its own account only. */
+START_TEST(test_endpoint_address)
+{
+	struct store_endpoint **list = NULL, e;
+	size_t n = 0, ns = 0;
+	char *alice, *bob, *ra, *rb, *rdel;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	ra = mk_address(st, alice, "tunnel.example.com", 42000, 1000);
+	rb = mk_address(st, bob, "tunnel.example.com", 42001, 1000);
+	rdel = mk_address(st, alice, "tunnel.example.com", 42002, 1000);
+	ck_assert_int_eq(store_address_delete(st, rdel, 1500), 0);
+	mk_session(st, "ss_1", alice, 100, 2000);
+	mk_endpoint_at(st, "ep_1", "ss_1", alice, 42000, 2001, ra);
+	mk_endpoint(st, "ep_2", "ss_1", alice, 41234, 2002);
+
+	ck_assert_int_eq(store_endpoint_list(st, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->address_id, ra);
+	ck_assert_ptr_null(list[1]->address_id);
+	store_endpoint_list_free(list, n);
+
+	fill_endpoint(&e, "ep_3", "ss_1", alice, 42001, 2003);
+	e.address_id = rb;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.address_id = rdel;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.address_id = (char *)"ra_nope";
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	count_live(st, &ns, &n);
+	ck_assert_uint_eq(ns, 1);
+	ck_assert_uint_eq(n, 2);
+	free(alice);
+	free(bob);
+	free(ra);
+	free(rb);
+	free(rdel);
+}
+END_TEST
+
+/* Address affinity. */
+
+#define CRED1 "key:" FP1
+#define CRED2 "key:" FP2
+
+/* Assert that <list> of <n> holds exactly the <nports> ports given. */
+static void
+check_ports(const struct store_hostport *list, size_t n, const int *ports,
+    size_t nports)
+{
+	size_t i;
+
+	ck_assert_uint_eq(n, nports);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(list[i].port == ports[i], "[%zu]: %d, not %d", i,
+		    list[i].port, ports[i]);
+		ck_assert_str_eq(list[i].host, "tunnel.example.com");
+	}
+}
+
+/*
+ * The most recent session first, each session's endpoints in the order
+ * they were made; endpoints that ended before the cutoff are left out.
+ */
+START_TEST(test_affinity_order)
+{
+	static const int all[] = { 41003, 41004, 41005, 41001, 41002 };
+	static const int recent[] = { 41003, 41004, 41005 };
+	struct store_hostport *list = (struct store_hostport *)&list;
+	size_t n = 99;
+	char *id;
+
+	id = mk_account(st, "alice");
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+
+	mk_session_as(st, "ss_1", id, 100, 1000, CRED1);
+	mk_endpoint(st, "ep_1a", "ss_1", id, 41001, 1001);
+	mk_endpoint(st, "ep_1b", "ss_1", id, 41002, 1002);
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	mk_session_as(st, "ss_2", id, 101, 3000, CRED1);
+	mk_endpoint(st, "ep_2a", "ss_2", id, 41003, 3001);
+	mk_endpoint(st, "ep_2b", "ss_2", id, 41004, 3002);
+	/* Made in the same millisecond: the order of insertion decides. */
+	mk_endpoint(st, "ep_2c", "ss_2", id, 41005, 3002);
+	/* A forward cancelled before the session ended counts too. */
+	ck_assert_int_eq(store_endpoint_end(st, "ep_2b", 3500), 0);
+	ck_assert_int_eq(store_session_end(st, "ss_2", 4000), 0);
+
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	check_ports(list, n, all, 5);
+	store_hostport_list_free(list, n);
+	/* The cutoff is inclusive. */
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 2000, &list, &n), 0);
+	check_ports(list, n, all, 5);
+	store_hostport_list_free(list, n);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 2001, &list, &n), 0);
+	check_ports(list, n, recent, 3);
+	store_hostport_list_free(list, n);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 3501, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(list[0].port, 41003);
+	ck_assert_int_eq(list[1].port, 41005);
+	store_hostport_list_free(list, n);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 4001, &list, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(list);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_affinity_excluded)
+{
+	static const int mine[] = { 41001 };
+	static const int other[] = { 41020 };
+	struct store_hostport *list = NULL;
+	size_t n = 0;
+	char *alice, *bob, *ra;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	ra = mk_address(st, alice, "tunnel.example.com", 42000, 500);
+	/* A reserved endpoint, a random one, and one that is live again. */
+	mk_session_as(st, "ss_1", alice, 100, 1000, CRED1);
+	mk_endpoint_at(st, "ep_r", "ss_1", alice, 42000, 1001, ra);
+	mk_endpoint(st, "ep_1", "ss_1", alice, 41001, 1002);
+	mk_endpoint(st, "ep_2", "ss_1", alice, 41002, 1003);
+	mk_endpoint(st, "ep_3", "ss_1", alice, 41003, 1004);
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	/* Bob holds 41002 now; 41003 has been reserved since. */
+	mk_session_as(st, "ss_b", bob, 200, 2500, CRED1);
+	mk_endpoint(st, "ep_b", "ss_b", bob, 41002, 2501);
+	ck_assert_int_eq(store_address_add(st, bob, "tunnel.example.com", 41003,
+	                     NULL, NULL, 2600, NULL),
+	    0);
+	/* Alice's session that is still live: its ended forward is not. */
+	mk_session_as(st, "ss_live", alice, 101, 3000, CRED1);
+	mk_endpoint(st, "ep_l", "ss_live", alice, 41010, 3001);
+	ck_assert_int_eq(store_endpoint_end(st, "ep_l", 3100), 0);
+	/* Another credential of the same account. */
+	mk_session_as(st, "ss_o", alice, 102, 3200, CRED2);
+	mk_endpoint(st, "ep_o", "ss_o", alice, 41020, 3201);
+	ck_assert_int_eq(store_session_end(st, "ss_o", 3300), 0);
+
+	ck_assert_int_eq(store_affinity(st, alice, CRED1, 0, &list, &n), 0);
+	check_ports(list, n, mine, 1);
+	store_hostport_list_free(list, n);
+	ck_assert_int_eq(store_affinity(st, alice, CRED2, 0, &list, &n), 0);
+	check_ports(list, n, other, 1);
+	store_hostport_list_free(list, n);
+	/*
+	 * Once Bob lets 41002 go it is offered again; his own history,
+	 * under the same credential string, stays his.
+	 */
+	ck_assert_int_eq(store_session_end(st, "ss_b", 4000), 0);
+	ck_assert_int_eq(store_affinity(st, alice, CRED1, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(list[0].port, 41001);
+	ck_assert_int_eq(list[1].port, 41002);
+	store_hostport_list_free(list, n);
+	ck_assert_int_eq(store_affinity(st, bob, CRED1, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(list[0].port, 41002);
+	store_hostport_list_free(list, n);
+	free(alice);
+	free(bob);
+	free(ra);
+}
+END_TEST
+
+/* A port held in several sessions comes once, where it came last. */
+START_TEST(test_affinity_once)
+{
+	static const int ports[] = { 41002, 41001, 41003 };
+	struct store_hostport *list = NULL;
+	size_t n = 0;
+	char *id;
+
+	id = mk_account(st, "alice");
+	mk_session_as(st, "ss_1", id, 100, 1000, CRED1);
+	mk_endpoint(st, "ep_1a", "ss_1", id, 41001, 1001);
+	mk_endpoint(st, "ep_1b", "ss_1", id, 41003, 1002);
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	mk_session_as(st, "ss_2", id, 101, 3000, CRED1);
+	mk_endpoint(st, "ep_2a", "ss_2", id, 41002, 3001);
+	mk_endpoint(st, "ep_2b", "ss_2", id, 41001, 3002);
+	ck_assert_int_eq(store_session_end(st, "ss_2", 4000), 0);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	check_ports(list, n, ports, 3);
+	store_hostport_list_free(list, n);
+	free(id);
+}
+END_TEST
+
+/* At most 64, the first made. */
+START_TEST(test_affinity_max)
+{
+	struct store_hostport *list = NULL;
+	size_t n = 0, i;
+	char *id, epid[16];
+
+	id = mk_account(st, "alice");
+	mk_session_as(st, "ss_1", id, 100, 1000, CRED1);
+	for (i = 0; i < 70; i++) {
+		snprintf(epid, sizeof(epid), "ep_%zu", i);
+		mk_endpoint(st, epid, "ss_1", id, 41000 + (int)i,
+		    1001 + (int64_t)i);
+	}
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 64);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(list[i].port, 41000 + (int)i);
+	store_hostport_list_free(list, n);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_affinity_args)
+{
+	struct store_hostport *list = (struct store_hostport *)&list;
+	size_t n = 99;
+	char *id;
+
+	id = mk_account(st, "alice");
+	/* An empty credential (anonymous) names no one: no affinity. */
+	mk_session_as(st, "ss_1", id, 100, 1000, "");
+	mk_endpoint(st, "ep_1", "ss_1", id, 41001, 1001);
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	ck_assert_int_eq(store_affinity(st, id, "", 0, &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+
+	ck_assert_int_eq(store_affinity(st, NULL, CRED1, 0, &list, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_affinity(st, id, NULL, 0, &list, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, NULL, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* Unknown accounts have no history. */
+	ck_assert_int_eq(store_affinity(st, "ac_000000000000000000000000",
+	                     CRED1, 0, &list, &n),
+	    0);
+	ck_assert_uint_eq(n, 0);
+	store_hostport_list_free(NULL, 0);
+	free(id);
+}
+END_TEST
+
+/* Reserved addresses. */
+
+START_TEST(test_address_add_get)
+{
+	struct store_address *a = (struct store_address *)&a, *b = NULL;
+	char *id;
+
+	id = mk_account(st, "alice");
+	ck_assert_int_eq(store_address_add(st, id, "tunnel.example.com", 42000,
+	                     "database", NULL, 1000, &a),
+	    0);
+	ck_assert(id_is_valid(a->id, "ra"));
+	ck_assert_str_eq(a->account_id, id);
+	ck_assert_str_eq(a->account_name, "alice");
+	ck_assert_str_eq(a->host, "tunnel.example.com");
+	ck_assert_int_eq(a->port, 42000);
+	ck_assert_str_eq(a->description, "database");
+	ck_assert_str_eq(a->metadata, "");
+	ck_assert_int_eq(a->created_ms, 1000);
+	ck_assert_int_eq(a->deleted_ms, 0);
+	ck_assert_ptr_null(a->endpoint_id);
+
+	/* By id, by host:port (any case of the host), by [v6]:port. */
+	ck_assert_int_eq(store_address_get(st, a->id, &b), 0);
+	ck_assert_str_eq(b->id, a->id);
+	ck_assert_str_eq(b->description, "database");
+	store_address_free(b);
+	ck_assert_int_eq(store_address_get(st, "tunnel.example.com:42000", &b),
+	    0);
+	ck_assert_str_eq(b->id, a->id);
+	store_address_free(b);
+	ck_assert_int_eq(store_address_get(st, "Tunnel.EXAMPLE.com:42000", &b),
+	    0);
+	ck_assert_str_eq(b->id, a->id);
+	store_address_free(b);
+	store_address_free(a);
+	ck_assert_int_eq(store_address_add(st, id, "::1", 42001, NULL, "m",
+	                     1001, &a),
+	    0);
+	ck_assert_str_eq(a->metadata, "m");
+	ck_assert_int_eq(store_address_get(st, "[::1]:42001", &b), 0);
+	ck_assert_str_eq(b->id, a->id);
+	ck_assert_str_eq(b->host, "::1");
+	store_address_free(b);
+	store_address_free(a);
+
+	/* Not there, or not an address at all. */
+	b = (struct store_address *)&b;
+	ck_assert_int_eq(store_address_get(st, "other.example.com:42000", &b),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(store_address_get(st, "tunnel.example.com:42001", &b),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_get(st, "[::1]:42000", &b),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_get(st, "ra_000000000000000000000000",
+	                     &b),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_get(st, "tunnel.example.com", &b),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_get(st, "::1:42001", &b),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_int_eq(store_address_get(st, "tunnel.example.com:", &b),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_int_eq(store_address_get(st, "tunnel.example.com:65536", &b),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_int_eq(store_address_get(st, ":42000", &b),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(store_address_get(st, NULL, &b),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_get(st, "ra_x", NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* The output is optional when adding. */
+	ck_assert_int_eq(store_address_add(st, id, "tunnel.example.com", 42002,
+	                     NULL, NULL, 1002, NULL),
+	    0);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_address_add_errors)
+{
+	struct store_address *a = (struct store_address *)&a;
+	char *id, *ra;
+	int used = -1;
+
+	id = mk_account(st, "alice");
+	ra = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	/* One port space across hosts. */
+	ck_assert_int_eq(store_address_add(st, id, "tunnel.example.com", 42000,
+	                     NULL, NULL, 1000, &a),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(store_address_add(st, id, "other.example.com", 42000,
+	                     NULL, NULL, 1000, &a),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_address_add(st, "ac_000000000000000000000000",
+	                     "tunnel.example.com", 42001, NULL, NULL, 1000, &a),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(a);
+	/* Nothing of a failed add is left. */
+	ck_assert_int_eq(store_address_port_used(st, 42001, &used), 0);
+	ck_assert_int_eq(used, 0);
+	ck_assert_int_eq(store_address_add(st, id, "tunnel.example.com", 0,
+	                     NULL, NULL, 1000, &a),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_add(st, id, "tunnel.example.com", 65536,
+	                     NULL, NULL, 1000, &a),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_add(st, id, "", 42001, NULL, NULL, 1000,
+	                     &a),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_add(st, id, NULL, 42001, NULL, NULL,
+	                     1000, &a),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_add(st, NULL, "tunnel.example.com",
+	                     42001, NULL, NULL, 1000, &a),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(a);
+	/* The store is usable after the failures. */
+	ck_assert_int_eq(store_address_add(st, id, "tunnel.example.com", 42001,
+	                     NULL, NULL, 1000, NULL),
+	    0);
+	free(id);
+	free(ra);
+}
+END_TEST
+
+START_TEST(test_address_find)
+{
+	struct store_address *a = (struct store_address *)&a;
+	char *id, *ra;
+
+	id = mk_account(st, "alice");
+	ra = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	ck_assert_int_eq(store_address_find(st, "tunnel.example.com", 42000,
+	                     &a),
+	    0);
+	ck_assert_str_eq(a->id, ra);
+	ck_assert_str_eq(a->account_name, "alice");
+	store_address_free(a);
+	a = (struct store_address *)&a;
+	ck_assert_int_eq(store_address_find(st, "other.example.com", 42000, &a),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(store_address_find(st, "tunnel.example.com", 42001,
+	                     &a),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_find(st, NULL, 42000, &a),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_find(st, "tunnel.example.com", 42000,
+	                     NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_delete(st, ra, 2000), 0);
+	ck_assert_int_eq(store_address_find(st, "tunnel.example.com", 42000,
+	                     &a),
+	    PORTHOLE_ERR_NOT_FOUND);
+	free(id);
+	free(ra);
+}
+END_TEST
+
+START_TEST(test_address_port_used)
+{
+	char *id, *ra;
+	int used = -1;
+
+	id = mk_account(st, "alice");
+	ck_assert_int_eq(store_address_port_used(st, 42000, &used), 0);
+	ck_assert_int_eq(used, 0);
+	ra = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	ck_assert_int_eq(store_address_port_used(st, 42000, &used), 0);
+	ck_assert_int_eq(used, 1);
+	ck_assert_int_eq(store_address_port_used(st, 42001, &used), 0);
+	ck_assert_int_eq(used, 0);
+	/* Deleted is still used: the port is never handed out again. */
+	ck_assert_int_eq(store_address_delete(st, ra, 2000), 0);
+	ck_assert_int_eq(store_address_port_used(st, 42000, &used), 0);
+	ck_assert_int_eq(used, 1);
+	ck_assert_int_eq(store_address_add(st, id, "tunnel.example.com", 42000,
+	                     NULL, NULL, 3000, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	/* A random endpoint on a port does not make it reserved. */
+	mk_session(st, "ss_1", id, 100, 1000);
+	mk_endpoint(st, "ep_1", "ss_1", id, 41234, 1001);
+	ck_assert_int_eq(store_address_port_used(st, 41234, &used), 0);
+	ck_assert_int_eq(used, 0);
+	ck_assert_int_eq(store_address_port_used(st, 41234, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+	free(ra);
+}
+END_TEST
+
+START_TEST(test_address_list)
+{
+	struct store_address **list = (struct store_address **)&list;
+	size_t n = 99;
+	char *alice, *bob, *ra1, *ra2, *ra3, *rb;
+
+	ck_assert_int_eq(store_address_list(st, NULL, &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+
+	bob = mk_account(st, "bob");
+	alice = mk_account(st, "alice");
+	ck_assert_int_eq(store_account_add(st, "carol", NULL), 0);
+	rb = mk_address(st, bob, "tunnel.example.com", 42010, 500);
+	ra1 = mk_address(st, alice, "tunnel.example.com", 42002, 2000);
+	ra2 = mk_address(st, alice, "other.example.com", 42001, 1000);
+	ra3 = mk_address(st, alice, "tunnel.example.com", 42003, 3000);
+	ck_assert_int_eq(store_address_delete(st, ra3, 3500), 0);
+	mk_session(st, "ss_1", alice, 100, 4000);
+	mk_endpoint_at(st, "ep_1", "ss_1", alice, 42002, 4001, ra1);
+
+	/* All, by account name then age; deleted ones left out. */
+	ck_assert_int_eq(store_address_list(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(list[0]->id, ra2);
+	ck_assert_str_eq(list[0]->host, "other.example.com");
+	ck_assert_ptr_null(list[0]->endpoint_id);
+	ck_assert_str_eq(list[1]->id, ra1);
+	ck_assert_str_eq(list[1]->endpoint_id, "ep_1");
+	ck_assert_str_eq(list[1]->account_name, "alice");
+	ck_assert_str_eq(list[2]->id, rb);
+	ck_assert_str_eq(list[2]->account_name, "bob");
+	store_address_list_free(list, n);
+
+	/* One account, by name or id. */
+	ck_assert_int_eq(store_address_list(st, "alice", &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->id, ra2);
+	ck_assert_str_eq(list[1]->id, ra1);
+	store_address_list_free(list, n);
+	ck_assert_int_eq(store_address_list(st, bob, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0]->id, rb);
+	store_address_list_free(list, n);
+	/* The endpoint is shown while it is live. */
+	ck_assert_int_eq(store_endpoint_end(st, "ep_1", 5000), 0);
+	ck_assert_int_eq(store_address_list(st, "alice", &list, &n), 0);
+	ck_assert_ptr_null(list[1]->endpoint_id);
+	store_address_list_free(list, n);
+
+	ck_assert_int_eq(store_address_list(st, "carol", &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+	list = (struct store_address **)&list;
+	n = 99;
+	ck_assert_int_eq(store_address_list(st, "dave", &list, &n),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+	store_address_list_free(NULL, 0);
+	store_address_free(NULL);
+	free(alice);
+	free(bob);
+	free(ra1);
+	free(ra2);
+	free(ra3);
+	free(rb);
+}
+END_TEST
+
+START_TEST(test_address_update)
+{
+	struct store_address *a = NULL;
+	char *id, *ra;
+
+	id = mk_account(st, "alice");
+	ra = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	ck_assert_int_eq(store_address_update(st, ra, "db", NULL), 0);
+	ck_assert_int_eq(store_address_get(st, ra, &a), 0);
+	ck_assert_str_eq(a->description, "db");
+	ck_assert_str_eq(a->metadata, "");
+	store_address_free(a);
+	ck_assert_int_eq(store_address_update(st, ra, NULL, "{\"x\":1}"), 0);
+	ck_assert_int_eq(store_address_update(st, ra, NULL, NULL), 0);
+	ck_assert_int_eq(store_address_get(st, ra, &a), 0);
+	ck_assert_str_eq(a->description, "db");
+	ck_assert_str_eq(a->metadata, "{\"x\":1}");
+	store_address_free(a);
+	ck_assert_int_eq(store_address_update(st, ra, "", ""), 0);
+	ck_assert_int_eq(store_address_get(st, ra, &a), 0);
+	ck_assert_str_eq(a->description, "");
+	ck_assert_str_eq(a->metadata, "");
+	/* Host and port never change. */
+	ck_assert_str_eq(a->host, "tunnel.example.com");
+	ck_assert_int_eq(a->port, 42000);
+	store_address_free(a);
+
+	ck_assert_int_eq(store_address_update(st, "ra_nope", "x", NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_update(st, NULL, "x", NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_delete(st, ra, 2000), 0);
+	ck_assert_int_eq(store_address_update(st, ra, "x", NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	free(id);
+	free(ra);
+}
+END_TEST
+
+START_TEST(test_address_delete)
+{
+	struct store_address *a = (struct store_address *)&a;
+	struct store_account *acct = NULL;
+	char *id, *ra;
+
+	id = mk_account(st, "alice");
+	ra = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	ck_assert_int_eq(store_address_delete(st, ra, 2000), 0);
+	ck_assert_int_eq(store_address_get(st, ra, &a), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(store_account_get(st, id, &acct), 0);
+	ck_assert_int_eq(acct->naddresses, 0);
+	store_account_free(acct);
+	ck_assert_int_eq(store_address_delete(st, ra, 3000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_delete(st, "ra_nope", 3000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_delete(st, NULL, 3000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+	free(ra);
+}
+END_TEST
+
+/* Tokens. */
+
+START_TEST(test_token_add_find)
+{
+	struct store_token *t = (struct store_token *)&t;
+	unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	unsigned char stored[TOKEN_HASH_LEN];
+	char *id;
+
+	id = mk_account(st, "alice");
+	fill_hash(h1, 0x11);
+	fill_hash(h2, 0x22);
+	/* A digest with a NUL in it is still all of it. */
+	h1[3] = 0;
+	ck_assert_int_eq(store_token_add(st, "tk_1", id, h1, sizeof(h1), "CI",
+	                     1000),
+	    0);
+	memset(stored, 0, sizeof(stored));
+	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1), &t, stored), 0);
+	ck_assert_str_eq(t->id, "tk_1");
+	ck_assert_str_eq(t->account_id, id);
+	ck_assert_str_eq(t->account_name, "alice");
+	ck_assert_int_eq(t->account_disabled, 0);
+	ck_assert_str_eq(t->description, "CI");
+	ck_assert_int_eq(t->created_ms, 1000);
+	ck_assert_int_eq(t->last_used_ms, 0);
+	ck_assert_int_eq(t->revoked_ms, 0);
+	ck_assert_int_eq(memcmp(stored, h1, sizeof(h1)), 0);
+	store_token_free(t);
+	/* The stored digest is optional. */
+	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1), &t, NULL), 0);
+	store_token_free(t);
+
+	/* Another hash, even one sharing a prefix, finds nothing. */
+	t = (struct store_token *)&t;
+	ck_assert_int_eq(store_token_find(st, h2, sizeof(h2), &t, stored),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(t);
+	memcpy(h2, h1, sizeof(h2));
+	h2[TOKEN_HASH_LEN - 1] ^= 1;
+	ck_assert_int_eq(store_token_find(st, h2, sizeof(h2), &t, stored),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1) - 1, &t, stored),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_find(st, NULL, sizeof(h1), &t, stored),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1), NULL, stored),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+
+	/* A disabled account's token is found, and says so. */
+	ck_assert_int_eq(store_account_set_disabled(st, id, 1, 2000, NULL,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1), &t, NULL), 0);
+	ck_assert_int_eq(t->account_disabled, 1);
+	store_token_free(t);
+	/* A NULL description is stored as "". */
+	fill_hash(h2, 0x33);
+	ck_assert_int_eq(store_token_add(st, "tk_2", id, h2, sizeof(h2), NULL,
+	                     3000),
+	    0);
+	ck_assert_int_eq(store_token_find(st, h2, sizeof(h2), &t, NULL), 0);
+	ck_assert_str_eq(t->description, "");
+	store_token_free(t);
+	store_token_free(NULL);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_token_add_errors)
+{
+	unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	char *alice, *bob;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	fill_hash(h1, 1);
+	fill_hash(h2, 2);
+	ck_assert_int_eq(store_token_add(st, "tk_1", alice, h1, sizeof(h1),
+	                     NULL, 1000),
+	    0);
+	/* A hash belongs to one token; an id too. */
+	ck_assert_int_eq(store_token_add(st, "tk_2", alice, h1, sizeof(h1),
+	                     NULL, 1000),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_token_add(st, "tk_2", bob, h1, sizeof(h1), NULL,
+	                     1000),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_token_add(st, "tk_1", alice, h2, sizeof(h2),
+	                     NULL, 1000),
+	    PORTHOLE_ERR_EXISTS);
+	/* Unknown account (a name is not an id). */
+	ck_assert_int_eq(store_token_add(st, "tk_2", "alice", h2, sizeof(h2),
+	                     NULL, 1000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_token_add(st, "tk_2", alice, h2, sizeof(h2) - 1,
+	                     NULL, 1000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_add(st, "tk_2", alice, h2, sizeof(h2) + 1,
+	                     NULL, 1000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_add(st, "tk_2", alice, NULL, sizeof(h2),
+	                     NULL, 1000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_add(st, "", alice, h2, sizeof(h2), NULL,
+	                     1000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_add(st, NULL, alice, h2, sizeof(h2), NULL,
+	                     1000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_add(st, "tk_2", NULL, h2, sizeof(h2), NULL,
+	                     1000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(alice);
+	free(bob);
+}
+END_TEST
+
+START_TEST(test_token_touch)
+{
+	struct store_token *t = NULL;
+	unsigned char h[TOKEN_HASH_LEN];
+	char *id;
+
+	id = mk_account(st, "alice");
+	fill_hash(h, 1);
+	ck_assert_int_eq(store_token_add(st, "tk_1", id, h, sizeof(h), NULL,
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_token_touch(st, "tk_1", 5000), 0);
+	ck_assert_int_eq(store_token_find(st, h, sizeof(h), &t, NULL), 0);
+	ck_assert_int_eq(t->last_used_ms, 5000);
+	store_token_free(t);
+	ck_assert_int_eq(store_token_touch(st, "tk_1", 6000), 0);
+	ck_assert_int_eq(store_token_find(st, h, sizeof(h), &t, NULL), 0);
+	ck_assert_int_eq(t->last_used_ms, 6000);
+	store_token_free(t);
+	ck_assert_int_eq(store_token_touch(st, "tk_nope", 6000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_token_touch(st, NULL, 6000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_token_revoke)
+{
+	struct store_token *t = NULL, **list = NULL;
+	struct store_account *a = NULL;
+	unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	size_t n = 0;
+	char *id;
+
+	id = mk_account(st, "alice");
+	fill_hash(h1, 1);
+	fill_hash(h2, 2);
+	ck_assert_int_eq(store_token_add(st, "tk_1", id, h1, sizeof(h1), NULL,
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_token_add(st, "tk_2", id, h2, sizeof(h2), NULL,
+	                     1001),
+	    0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 2000), 0);
+	/* A revoked token no longer authenticates or shows. */
+	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1), &t, NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_token_find(st, h2, sizeof(h2), &t, NULL), 0);
+	store_token_free(t);
+	ck_assert_int_eq(store_token_list(st, "alice", &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0]->id, "tk_2");
+	store_token_list_free(list, n);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_int_eq(a->ntokens, 1);
+	store_account_free(a);
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 3000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_token_revoke(st, "tk_nope", 3000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_token_revoke(st, NULL, 3000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_token_list)
+{
+	struct store_token **list = (struct store_token **)&list;
+	unsigned char h[TOKEN_HASH_LEN];
+	size_t n = 99;
+	char *alice, *bob;
+
+	ck_assert_int_eq(store_token_list(st, NULL, &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+
+	bob = mk_account(st, "bob");
+	alice = mk_account(st, "alice");
+	ck_assert_int_eq(store_account_add(st, "carol", NULL), 0);
+	fill_hash(h, 1);
+	ck_assert_int_eq(store_token_add(st, "tk_b", bob, h, sizeof(h), "b",
+	                     500),
+	    0);
+	fill_hash(h, 2);
+	ck_assert_int_eq(store_token_add(st, "tk_a2", alice, h, sizeof(h), "a2",
+	                     2000),
+	    0);
+	fill_hash(h, 3);
+	ck_assert_int_eq(store_token_add(st, "tk_a1", alice, h, sizeof(h), "a1",
+	                     1000),
+	    0);
+
+	ck_assert_int_eq(store_token_list(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(list[0]->id, "tk_a1");
+	ck_assert_str_eq(list[0]->description, "a1");
+	ck_assert_str_eq(list[0]->account_name, "alice");
+	ck_assert_str_eq(list[1]->id, "tk_a2");
+	ck_assert_str_eq(list[2]->id, "tk_b");
+	ck_assert_str_eq(list[2]->account_id, bob);
+	store_token_list_free(list, n);
+	ck_assert_int_eq(store_token_list(st, bob, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0]->id, "tk_b");
+	store_token_list_free(list, n);
+	ck_assert_int_eq(store_token_list(st, "carol", &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+	list = (struct store_token **)&list;
+	n = 99;
+	ck_assert_int_eq(store_token_list(st, "dave", &list, &n),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+	store_token_list_free(NULL, 0);
+	free(alice);
+	free(bob);
 }
 END_TEST
 
@@ -1236,7 +2946,10 @@ START_TEST(test_busy_gives_up)
 }
 END_TEST
 
-/* The store suite: open, files, busy, accounts, keys, sessions, endpoints. */
+/*
+ * The store suite: open, files, busy, accounts, keys, sessions,
+ * endpoints, affinity, addresses, tokens.
+ */
 Suite *
 store_suite(void)
 {
@@ -1263,6 +2976,11 @@ store_suite(void)
 	tcase_add_test(tc, test_file_two_connections);
 	tcase_add_test(tc, test_file_history);
 	tcase_add_test(tc, test_file_cascade);
+	tcase_add_test(tc, test_file_migrate_v1);
+	tcase_add_test(tc, test_file_migrate_v2_atomic);
+	tcase_add_test(tc, test_file_account_delete_tombstones);
+	tcase_add_test(tc, test_file_session_limit_two_connections);
+	tcase_add_test(tc, test_file_session_limit_race);
 	suite_add_tcase(s, tc);
 
 	/* test_busy_gives_up waits out the whole busy_timeout. */
@@ -1284,6 +3002,11 @@ store_suite(void)
 	tcase_add_test(tc, test_account_get_id_wins);
 	tcase_add_test(tc, test_account_list);
 	tcase_add_test(tc, test_account_list_many);
+	tcase_add_test(tc, test_account_fields);
+	tcase_add_test(tc, test_account_set_description);
+	tcase_add_test(tc, test_account_set_limits);
+	tcase_add_test(tc, test_account_set_disabled);
+	tcase_add_test(tc, test_account_delete);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("key");
@@ -1301,6 +3024,10 @@ store_suite(void)
 	tcase_add_test(tc, test_session_end);
 	tcase_add_test(tc, test_session_end_pid);
 	tcase_add_test(tc, test_session_end_all);
+	tcase_add_test(tc, test_session_limit);
+	tcase_add_test(tc, test_session_kill);
+	tcase_add_test(tc, test_session_get);
+	tcase_add_test(tc, test_session_list_account);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("endpoint");
@@ -1309,6 +3036,36 @@ store_suite(void)
 	tcase_add_test(tc, test_endpoint_add_errors);
 	tcase_add_test(tc, test_endpoint_end);
 	tcase_add_test(tc, test_endpoint_set_metadata);
+	tcase_add_test(tc, test_endpoint_address);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("affinity");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_affinity_order);
+	tcase_add_test(tc, test_affinity_excluded);
+	tcase_add_test(tc, test_affinity_once);
+	tcase_add_test(tc, test_affinity_max);
+	tcase_add_test(tc, test_affinity_args);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("address");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_address_add_get);
+	tcase_add_test(tc, test_address_add_errors);
+	tcase_add_test(tc, test_address_find);
+	tcase_add_test(tc, test_address_port_used);
+	tcase_add_test(tc, test_address_list);
+	tcase_add_test(tc, test_address_update);
+	tcase_add_test(tc, test_address_delete);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("token");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_token_add_find);
+	tcase_add_test(tc, test_token_add_errors);
+	tcase_add_test(tc, test_token_touch);
+	tcase_add_test(tc, test_token_revoke);
+	tcase_add_test(tc, test_token_list);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1,7 +1,9 @@
 #!/bin/bash
-# portholectl through the real binary: init, accounts, keys, the live
-# listings on a fresh store, and the exit statuses of errors (1) and
-# usage errors (2). No portholed is started.
+# portholectl through the real binary: init, accounts, keys, tokens,
+# reserved addresses, host keys, the live listings on a fresh store, and
+# the exit statuses of errors (1) and usage errors (2). No portholed is
+# started: live sessions (session kill, disable and delete ending them)
+# are tested through the real ssh client in accounts.sh.
 
 set -u
 : "${top_srcdir:?}"
@@ -136,8 +138,8 @@ err_has 'invalid account name'
 expect 0 init
 expect 0 account list
 out_lines 4
-out_has '^ID +NAME '
-out_has "^$alice_id +alice +0 +active +[0-9]{4}-"
+out_has '^ID +NAME +STATUS +KEYS +TOKENS +ADDRESSES +SESSIONS +CREATED +DESCRIPTION$'
+out_has "^$alice_id +alice +active +0 +0 +0 +0 +[0-9]{4}-[^ ]+ +-\$"
 out_has ' bob '
 out_has ' carol '
 out_lacks 'bad name'
@@ -265,10 +267,481 @@ expect 0 key add carol "$PH_TMP/k1.pub"
 	ph_fail "re-adding $fp1 printed $(cat "$out")"
 ph_pass 'key delete'
 
+## account show and update: every field; 0 is the server's default.
+expect 0 account show alice
+out_lines 11
+out_has "^ID +$alice_id\$"
+out_has '^Name +alice$'
+out_has '^Status +active$'
+out_has '^Description +-$'
+out_has '^Created +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
+out_has '^Max sessions +default \(10\)$'
+out_has '^Max endpoints +default \(16\)$'
+out_has '^Keys +0$'
+out_has '^Tokens +0$'
+out_has '^Addresses +0$'
+out_has '^Sessions +0$'
+expect 0 account show "$alice_id"
+out_has '^Name +alice$'
+expect 0 -o MaxSessionsPerAccount=7 -o MaxEndpointsPerSession=3 \
+	account show alice
+out_has '^Max sessions +default \(7\)$'
+out_has '^Max endpoints +default \(3\)$'
+expect 0 account show carol
+out_has '^Keys +1$'
+
+expect 0 account update alice --description 'CI runners' --max-sessions 3
+out_lines 1
+out_has '^updated account alice$'
+expect 0 account show alice
+out_has '^Description +CI runners$'
+out_has '^Max sessions +3$'
+out_has '^Max endpoints +default \(16\)$'
+expect 0 account update alice --max-endpoints=5 --json
+out_json 1
+out_has '"description": *"CI runners"'
+out_has '"max_sessions": *3,'
+out_has '"max_endpoints": *5,'
+out_has '"max_endpoints_effective": *5,'
+expect 0 account update alice --max-sessions 0 --description ''
+expect 0 account show alice --json
+out_json 1
+out_has '"description": *""'
+out_has '"max_sessions": *0, *"max_sessions_effective": *10,'
+out_has '"max_endpoints": *5,'
+out_has '"keys": *0, *"tokens": *0, *"addresses": *0, *"sessions": *0'
+# An option's value is taken as it is, even when it looks like an option.
+expect 0 account update alice --description --json
+out_has '^updated account alice$'
+expect 0 account show alice
+out_has '^Description +--json$'
+expect 0 account add dave --description 'on call'
+out_has '^created account dave \(ac_[A-Za-z0-9]+\)$'
+expect 0 account list
+out_has ' dave +active .* on call$'
+
+expect 2 account update alice
+err_has 'nothing to change'
+expect 2 account update alice --max-sessions -1
+err_has "--max-sessions: bad value '-1'"
+expect 2 account update alice --max-sessions 100001
+expect 2 account update alice --max-endpoints many
+expect 2 account update alice --max-sessions
+err_has '--max-sessions needs a value'
+expect 2 account update alice --metadata x
+err_has "unexpected '--metadata'"
+expect 2 account add erin --description "$(printf '%0256d' 0)"
+err_has 'longer than 255 bytes'
+expect 2 account add erin --frob
+expect 1 account show nosuch
+err_has "no such account 'nosuch'"
+expect 1 account update nosuch --max-sessions 1
+err_has "no such account 'nosuch'"
+ph_pass 'account show and update'
+
+## disable and enable (ending live sessions is tested in accounts.sh).
+expect 0 account disable bob
+out_lines 1
+out_has '^disabled account bob; ended 0 sessions$'
+expect 0 account list
+out_has ' bob +disabled '
+expect 0 --json account show bob
+out_has '"disabled": *true'
+expect 0 account disable bob --json
+out_json 1
+out_has '"name": *"bob", *"disabled": *true,.*"sessions_ended": *0'
+expect 0 account enable bob
+out_has '^enabled account bob$'
+expect 0 account show bob
+out_has '^Status +active$'
+expect 1 account disable nosuch
+err_has "no such account 'nosuch'"
+expect 1 account enable nosuch
+ph_pass 'account disable and enable'
+
+## Tokens: shown once on stdout, only a keyed hash kept.
+# token_create ACCOUNT [ARG...]: token create; sets $tok (stdout) and
+# $tid (from the note on stderr), and checks both.
+token_create() {
+	run token create "$@"
+	[ "$rc" -eq 0 ] || ph_fail "token create $*: exit $rc: $(cat "$err")"
+	out_lines 1
+	tok=$(cat "$out")
+	case $tok in
+	ph_????????????????????????????????????????) ;;
+	*) ph_fail "token create $* printed '$tok'" ;;
+	esac
+	[ "$(wc -l <"$err")" -eq 1 ] || ph_fail "token create: $(cat "$err")"
+	err_has "^portholectl: token tk_[A-Za-z0-9]+ for account $1: shown once, store it now\$"
+	tid=$(grep -Eo 'tk_[A-Za-z0-9]+' "$err")
+	if grep -qF -e "$tok" "$err"; then
+		ph_fail "token create wrote the token on stderr"
+	fi
+}
+token_create carol --description 'deploy job'
+tok1=$tok
+tid1=$tid
+token_create carol
+tok2=$tok
+tid2=$tid
+[ "$tok1" != "$tok2" ] || ph_fail "two token creates gave the same token"
+[ "$tid1" != "$tid2" ] || ph_fail "two token creates gave the same id"
+# The token key is made on first use, readable by its owner alone.
+[ -f "$state/token.key" ] || ph_fail "no token key in $state"
+mode=$(stat -c %a "$state/token.key")
+[ "$mode" = 600 ] || ph_fail "token.key has mode $mode, want 600"
+# The way a script takes it.
+T=$(ph_ctl token create bob 2>/dev/null) || ph_fail "T=\$(token create bob)"
+case $T in ph_*) ;; *) ph_fail "T=\$(token create bob) gave '$T'" ;; esac
+run --json token create carol --description ci
+[ "$rc" -eq 0 ] || ph_fail "--json token create: exit $rc: $(cat "$err")"
+out_json 1
+out_has '^\{"id": *"tk_[A-Za-z0-9]+", *"token": *"ph_[A-Za-z0-9]{40}", *"account": *"carol",'
+out_has '"description": *"ci"'
+out_has '"created_at": *"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"'
+tok3=$(sed -E 's/.*"token": *"(ph_[A-Za-z0-9]+)".*/\1/' "$out")
+
+expect 0 token list
+out_lines 5
+out_has '^ID +ACCOUNT +CREATED +LAST-USED +DESCRIPTION$'
+out_has "^$tid1 +carol +[0-9]{4}-[^ ]+ +- +deploy job\$"
+out_has "^$tid2 +carol +[0-9]{4}-[^ ]+ +- +-\$"
+expect 0 token list carol --json
+out_json 3
+out_has "\"id\": *\"$tid1\", *\"account\": *\"carol\""
+out_has '"last_used_at": *null'
+expect 0 token list bob
+out_lines 2
+expect 0 token list alice
+out_lines 1
+# No listing holds a token, nor does the database.
+for t in "$tok1" "$tok2" "$tok3" "$T"; do
+	for args in 'token list' '--json token list' 'account list' \
+		'--json account list'; do
+		# shellcheck disable=SC2086 # the words of a command
+		ph_ctl $args >"$out" 2>&1 || ph_fail "$args failed"
+		if grep -qF -e "$t" "$out"; then
+			ph_fail "$args shows a token"
+		fi
+		if grep -qF -e "${t#ph_}" "$out"; then
+			ph_fail "$args shows the random part of a token"
+		fi
+	done
+	if cat "$state"/porthole.db* | grep -qaF -e "${t#ph_}"; then
+		ph_fail "the database holds a token's text"
+	fi
+done
+expect 0 account show carol
+out_has '^Tokens +3$'
+
+expect 0 token revoke "$tid1"
+out_has "^revoked token $tid1 of account carol\$"
+expect 0 token list carol
+out_lines 3
+out_lacks "$tid1"
+expect 1 token revoke "$tid1"
+err_has "no such token '$tid1'"
+expect 1 token revoke tk_nosuch
+err_has "no such token 'tk_nosuch'"
+expect 0 --json token revoke "$tid2"
+out_json 1
+out_has "\"id\": *\"$tid2\""
+out_has '"revoked_at": *"[0-9]{4}-'
+expect 1 token create nosuch
+err_has "no such account 'nosuch'"
+expect 1 token list nosuch
+err_has "no such account 'nosuch'"
+ph_pass 'token create, list and revoke; no token is ever shown again'
+
+## Ending sessions signals their portholed processes, and no other.
+# Without portholed: session rows are written straight into the store
+# for two stand-in processes, a copy of sleep named "portholed" and a
+# plain sleep (as if a session's pid had been reused). SIGUSR1 ends a
+# sleep, so whether a process was signalled shows in whether it lives.
+if command -v sqlite3 >/dev/null 2>&1; then
+	cp "$(command -v sleep)" "$PH_TMP/portholed" ||
+		ph_fail "cannot copy sleep"
+	ph_bg fakeA "$PH_TMP/portholed" 300
+	pid_a=$PH_LAST_PID
+	ph_bg fakeB sleep 300
+	pid_b=$PH_LAST_PID
+	sleep 0.2
+	_ph_alive "$pid_a" || ph_fail "the stand-in portholed did not start"
+	[ "$(cat "/proc/$pid_a/comm")" = portholed ] ||
+		ph_fail "stand-in is named $(cat "/proc/$pid_a/comm")"
+	expect 0 --json account show carol
+	carol_id=$(grep -Eo '"id": *"ac_[A-Za-z0-9]+"' "$out" |
+		grep -Eo 'ac_[A-Za-z0-9]+')
+	now=$(date +%s%3N)
+	# The schema as of version 2 (src/store.c).
+	sqlite3 "$state/porthole.db" "
+	    INSERT INTO sessions (id, account_id, pid, client_ip, client_port,
+	        user, credential, started_ms)
+	    VALUES ('ss_standinA', '$carol_id', $pid_a, '127.0.0.1', 40001,
+	        'carol', 'key:x', $now),
+	        ('ss_standinB', '$carol_id', $pid_b, '::1', 40002, 'carol',
+	        'key:x', $now);" || ph_fail "cannot insert session rows"
+	expect 0 session list carol
+	out_lines 3
+	out_has "^ss_standinA +carol +127\\.0\\.0\\.1:40001 +$pid_a "
+	out_has "^ss_standinB +carol +\\[::1\\]:40002 +$pid_b "
+	expect 0 account show carol
+	out_has '^Sessions +2$'
+
+	# Not expect: bash may report the stand-in's death on stderr.
+	run session kill ss_standinA
+	[ "$rc" -eq 0 ] || ph_fail "session kill: exit $rc: $(cat "$err")"
+	if grep -q '^portholectl:' "$err"; then
+		ph_fail "session kill: $(cat "$err")"
+	fi
+	out_has "^killed session ss_standinA of account carol \\(pid $pid_a\\)\$"
+	ph_wait_gone "$pid_a" 10
+	[ "$PH_EXIT_STATUS" -eq $((128 + 10)) ] ||
+		ph_fail "stand-in portholed exited $PH_EXIT_STATUS, not by SIGUSR1"
+	expect 1 session kill ss_standinA
+	err_has 'session ss_standinA has already ended'
+	expect 0 session list
+	out_lines 2
+	out_lacks 'ss_standinA'
+
+	# Disabling ends the other session; its pid is not a portholed.
+	expect 0 account disable carol
+	out_has '^disabled account carol; ended 1 session$'
+	sleep 0.2
+	_ph_alive "$pid_b" || ph_fail "disable signalled a process not portholed"
+	expect 0 session list --json
+	out_lines 0
+	expect 0 account enable carol
+	ph_kill "$pid_b"
+	ph_pass 'session kill and disable signal portholed, never another process'
+else
+	echo 'skip - no sqlite3: session kill of a stand-in process'
+fi
+
+## Reserved addresses on two PublicHosts.
+hosts=(-o PublicHost=a.example -o PublicHost=b.example)
+# port_of HOST:PORT
+port_of() {
+	printf '%s\n' "${1##*:}"
+}
+expect 0 "${hosts[@]}" address reserve alice
+out_lines 1
+out_has '^a\.example:[0-9]+$'
+a1=$(cat "$out")
+expect 0 "${hosts[@]}" address reserve alice --host B.Example \
+	--description 'db' --metadata '{"team":"x"}'
+out_has '^b\.example:[0-9]+$'
+b1=$(cat "$out")
+[ "$(port_of "$a1")" != "$(port_of "$b1")" ] ||
+	ph_fail "two reservations share port $(port_of "$a1")"
+expect 0 "${hosts[@]}" --json address reserve carol --host b.example
+out_json 1
+out_has '"id": *"ra_[A-Za-z0-9]+", *"hostport": *"b\.example:[0-9]+", *"url": *"tcp://b\.example:[0-9]+", *"host": *"b\.example", *"port": *[0-9]+,'
+out_has '"account": *"carol"'
+c1_id=$(grep -Eo 'ra_[A-Za-z0-9]+' "$out")
+for a in "$a1" "$b1"; do
+	p=$(port_of "$a")
+	if [ "$p" -lt 10000 ] || [ "$p" -gt 59999 ]; then
+		ph_fail "reserved port $p is outside PortRange"
+	fi
+done
+expect 1 "${hosts[@]}" address reserve alice --host c.example
+err_has "host 'c\.example' is not a PublicHost of this server; use one of: a\.example, b\.example"
+expect 1 address reserve nosuch
+err_has "no such account 'nosuch'"
+# An IPv6 PublicHost is written in brackets.
+expect 0 -o PublicHost=::1 address reserve dave
+out_has '^\[::1\]:[0-9]+$'
+v6=$(cat "$out")
+expect 0 address show "$v6"
+out_has "^Address +$(re "$v6")\$"
+out_has "^URL +tcp://$(re "$v6")\$"
+
+expect 0 address list
+out_lines 5
+out_has '^ID +ADDRESS +ACCOUNT +ENDPOINT +CREATED +DESCRIPTION$'
+out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +[0-9]{4}-[^ ]+ +-\$"
+out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +[0-9]{4}-[^ ]+ +db\$"
+expect 0 address list alice --json
+out_json 2
+out_has '"metadata": *"\{\\"team\\":\\"x\\"\}"'
+out_has '"endpoint_id": *null'
+b1_id=$(grep -F "\"$b1\"" "$out" | grep -Eo '"id": *"ra_[A-Za-z0-9]+"' |
+	grep -Eo 'ra_[A-Za-z0-9]+')
+[ -n "$b1_id" ] || ph_fail "no id for $b1 in $(cat "$out")"
+expect 0 address list carol
+out_lines 2
+expect 1 address list nosuch
+expect 0 account show alice
+out_has '^Addresses +2$'
+
+# show by id, by host:port, and with the host in another case.
+expect 0 address show "$b1_id"
+out_lines 8
+out_has "^ID +$b1_id\$"
+out_has "^Address +$(re "$b1")\$"
+out_has '^Account +alice$'
+out_has '^Description +db$'
+out_has '^Metadata +\{"team":"x"\}$'
+out_has '^Endpoint +-$'
+expect 0 address show "$b1"
+out_has "^ID +$b1_id\$"
+expect 0 "${hosts[@]}" address show "B.EXAMPLE:$(port_of "$b1")"
+out_has "^ID +$b1_id\$"
+expect 0 --json address show "$b1"
+out_json 1
+out_has "\"id\": *\"$b1_id\""
+expect 1 address show "a.example:1"
+err_has "no such address 'a\.example:1'"
+expect 1 address show garbage
+err_has "'garbage' is not an address"
+expect 1 address show ra_nosuch
+err_has "no such address 'ra_nosuch'"
+
+# update: only what is given changes.
+expect 0 address update "$b1" --description 'primary db'
+out_has "^updated address $(re "$b1") \\($b1_id\\)\$"
+expect 0 address show "$b1_id"
+out_has '^Description +primary db$'
+out_has '^Metadata +\{"team":"x"\}$'
+expect 0 address update "$b1_id" --metadata ''
+expect 0 --json address show "$b1_id"
+out_has '"description": *"primary db"'
+out_has '"metadata": *""'
+expect 2 address update "$b1_id"
+err_has 'nothing to change'
+expect 2 address update "$b1_id" --host a.example
+expect 1 address update a.example:1 --description x
+
+# delete: gone from the listings, and the address is free no more.
+expect 0 address delete "$b1"
+out_has "^deleted address $(re "$b1") \\($b1_id\\)\$"
+expect 1 address show "$b1_id"
+expect 1 address delete "$b1_id"
+err_has "no such address '$b1_id'"
+expect 0 address list alice
+out_lines 2
+out_lacks "$(re "$b1")"
+expect 0 --json address delete "$c1_id"
+out_json 1
+out_has '"deleted_at": *"[0-9]{4}-'
+ph_pass 'address reserve, list, show, update and delete'
+
+## A tiny PortRange: exhaustion, and deleted ports are never handed out.
+small=(-o PortRange=30000-30004)
+# reserve_all ACCOUNT: reserve until it fails; the ports in $got.
+reserve_all() {
+	got=
+	while :; do
+		run "${small[@]}" address reserve "$1"
+		[ "$rc" -eq 0 ] || break
+		got="$got $(port_of "$(cat "$out")")"
+		[ "$(wc -w <<<"$got")" -le 5 ] ||
+			ph_fail "more than 5 reservations in 30000-30004:$got"
+	done
+	[ "$rc" -eq 1 ] || ph_fail "reserve when full: exit $rc: $(cat "$err")"
+	[ -s "$out" ] && ph_fail "reserve when full wrote stdout"
+	err_has '^portholectl: no port left to reserve in PortRange 30000-30004'
+}
+ph_keygen k6
+expect 0 key add dave "$PH_TMP/k6.pub"
+expect 0 "${small[@]}" address reserve dave
+d1=$(port_of "$(cat "$out")")
+expect 0 "${small[@]}" address reserve dave
+d2=$(port_of "$(cat "$out")")
+[ "$d1" != "$d2" ] || ph_fail "port $d1 reserved twice"
+for p in $d1 $d2; do
+	if [ "$p" -lt 30000 ] || [ "$p" -gt 30004 ]; then
+		ph_fail "port $p is outside PortRange 30000-30004"
+	fi
+done
+token_create dave
+expect 0 account show dave
+out_has '^Keys +1$'
+out_has '^Addresses +3$'
+
+expect 0 account delete dave
+out_lines 1
+out_has '^deleted account dave \(1 key, 1 token, 3 reserved addresses\); ended 0 sessions$'
+expect 1 account show dave
+expect 0 key list
+out_lacks "$(re "$(fp "$PH_TMP/k6.pub")")"
+expect 0 address list
+out_lacks ":$d1 "
+out_lacks ":$d2 "
+out_lacks "$(re "$v6")"
+out_lacks ' dave '
+expect 0 token list
+out_lacks ' dave '
+expect 1 account delete dave
+err_has "no such account 'dave'"
+# The key is free to register again; the addresses are not.
+expect 0 key add carol "$PH_TMP/k6.pub"
+
+reserve_all carol
+first=$got
+for p in $first; do
+	case " $d1 $d2 " in
+	*" $p "*) ph_fail "deleted port $p was reserved again" ;;
+	esac
+done
+[ "$(wc -w <<<"$first")" -le 3 ] ||
+	ph_fail "more ports than 30000-30004 minus 2 deleted:$first"
+# Give one back: it stays spent too.
+read -ra firsts <<<"$first"
+if [ "${#firsts[@]}" -gt 0 ]; then
+	expect 0 "${small[@]}" address delete "127.0.0.1:${firsts[0]}"
+	reserve_all carol
+	[ -z "$got" ] || ph_fail "a deleted port was reserved again:$got"
+fi
+ph_pass "PortRange exhaustion; deleted ports are never reserved again"
+
+## hostkey: known_hosts lines to pin.
+hk=$state/ssh_host_ed25519_key
+# The test's ListenAddress has port 0: the real port is not known.
+expect 1 hostkey
+err_has 'port is not known'
+expect 1 -o ListenAddress=127.0.0.1:2222 hostkey
+err_has "$(re "$hk.pub"): no host key yet: start portholed once \\(it generates HostKey\\)"
+ssh-keygen -t ed25519 -N '' -q -C 'root@server' -f "$hk" </dev/null ||
+	ph_fail "ssh-keygen host key"
+blob=$(awk '{ print $2 }' "$hk.pub")
+listen=(-o ListenAddress=127.0.0.1:2222 -o 'ListenAddress=[::1]:2222'
+	-o ListenAddress=127.0.0.1:22 -o ListenAddress=127.0.0.1:0)
+expect 0 "${hosts[@]}" "${listen[@]}" hostkey
+printf '%s\n' "[a.example]:2222 ssh-ed25519 $blob" \
+	"a.example ssh-ed25519 $blob" \
+	"[b.example]:2222 ssh-ed25519 $blob" \
+	"b.example ssh-ed25519 $blob" >"$PH_TMP/want_known_hosts"
+cmp -s "$out" "$PH_TMP/want_known_hosts" ||
+	ph_fail "hostkey printed: $(cat "$out")"
+# OpenSSH reads them as it would its own known_hosts lines.
+ssh-keygen -F '[b.example]:2222' -f "$out" | grep -q 'ssh-ed25519' ||
+	ph_fail "ssh-keygen -F does not find [b.example]:2222"
+ssh-keygen -F 'a.example' -f "$out" | grep -q 'ssh-ed25519' ||
+	ph_fail "ssh-keygen -F does not find a.example"
+expect 0 -o ListenAddress=127.0.0.1:2222 hostkey
+out_lines 1
+[ "$(cat "$out")" = "[127.0.0.1]:2222 ssh-ed25519 $blob" ] ||
+	ph_fail "hostkey printed: $(cat "$out")"
+expect 0 -o ListenAddress=127.0.0.1:2222 -o PublicHost=::1 hostkey --json
+out_json 1
+out_has "^\\{\"host\": *\"::1\", *\"port\": *2222, *\"type\": *\"ssh-ed25519\", *\"key\": *\"$(re "$blob")\", *\"known_hosts\": *\"\\[::1\\]:2222 ssh-ed25519 $(re "$blob")\"\\}\$"
+ph_pass 'hostkey prints known_hosts lines'
+
+## session list and kill without portholed.
+expect 0 session list alice
+out_lines 1
+expect 1 session list nosuch
+err_has "no such account 'nosuch'"
+expect 1 session kill ss_nosuch
+err_has "no such session 'ss_nosuch'"
+ph_pass 'session list ACCOUNT; session kill of an unknown session'
+
 ## Live listings on a fresh store: a header, or no JSON lines.
 expect 0 endpoint list
 out_lines 1
-out_has '^ID +URL +ACCOUNT +SESSION'
+out_has '^ID +URL +ACCOUNT +SESSION +SINCE +ADDRESS +METADATA$'
 expect 0 endpoint list --json
 out_lines 0
 expect 0 --json endpoint list
@@ -294,12 +767,43 @@ expect 2 key add alice
 expect 2 key delete
 expect 2 key list alice extra
 expect 2 endpoint
-expect 2 session list extra
+expect 2 session list alice extra
+expect 2 session kill
+expect 2 session kill a b
+expect 2 account show
+expect 2 account show alice extra
+expect 2 account disable
+expect 2 account enable
+expect 2 account delete
+expect 2 account update
+expect 2 token
+expect 2 token create
+expect 2 token create carol --host a.example
+expect 2 token create carol --description
+expect 2 token revoke
+expect 2 token list carol extra
+expect 2 address
+expect 2 address reserve
+expect 2 address reserve alice --host
+expect 2 address reserve alice --metadata "$(printf '%04097d' 0)"
+err_has 'longer than 4096 bytes'
+expect 2 address show
+expect 2 address delete
+expect 2 address update
+expect 2 address list alice extra
+expect 2 hostkey extra
 expect 2 -Z account list
 expect 2 -f
 expect 0 help
 out_has '^usage: portholectl'
 out_has 'key add ACCOUNT'
+for c in 'account update NAME' 'account disable' 'token create ACCOUNT' \
+	'token revoke ID' 'address reserve ACCOUNT' 'address show' \
+	'session kill ID' 'hostkey'; do
+	out_has "$c"
+done
+expect 0 account show alice --help
+out_has '^usage: portholectl'
 expect 0 -h
 out_has '^usage: portholectl'
 ph_pass 'usage errors exit 2, help exits 0'

@@ -33,7 +33,7 @@ expect_exit() {
 
 # --- authentication ----------------------------------------------------------
 expect_exit 255 stranger -i "$PH_TMP/stranger" -N dave@127.0.0.1
-grep -q "Permission denied (publickey)" "$PH_TMP/stranger.err" ||
+grep -q "Permission denied (publickey," "$PH_TMP/stranger.err" ||
     ph_fail "unregistered key: $(cat "$PH_TMP/stranger.err")"
 grep -q "key SHA256:.* is not registered" "$PH_LOG" ||
     ph_fail "the log does not say why the key was refused"
