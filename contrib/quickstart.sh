@@ -30,10 +30,11 @@ as_root() {
 }
 
 # Build dependencies, plus what the tests drive: the real OpenSSH client,
-# mandoc for the man page lint, clang-format for the style check.
+# mandoc for the man page lint, clang-format for the style check, haproxy
+# (a real PROXY protocol reader behind the tunnel), curl, jq.
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
 libsodium-dev libsqlite3-dev check openssh-client"
-TEST_PKGS="mandoc clang-format procps"
+TEST_PKGS="mandoc clang-format procps haproxy curl jq"
 
 install_pkgs() {
 	missing=

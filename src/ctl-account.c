@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -66,6 +67,8 @@ ctl_account_json(struct ctl *ctl, struct buf *b, const struct store_account *a)
 	json_kv_int(b, 0, "tokens", a->ntokens);
 	json_kv_int(b, 0, "addresses", a->naddresses);
 	json_kv_int(b, 0, "sessions", a->nsessions);
+	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
+	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
 	buf_putc(b, '}');
 }
 
@@ -164,7 +167,7 @@ ctl_account_list(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 	t = ctl_table_new("ID", "NAME", "STATUS", "KEYS", "TOKENS", "ADDRESSES",
-	    "SESSIONS", "CREATED", "DESCRIPTION", NULL);
+	    "SESSIONS", "IP-POLICY", "CREATED", "DESCRIPTION", NULL);
 	for (i = 0; i < n; i++) {
 		a = list[i];
 		snprintf(nkeys, sizeof(nkeys), "%d", a->nkeys);
@@ -173,7 +176,8 @@ ctl_account_list(struct ctl *ctl, const struct ctl_args *args)
 		snprintf(nsess, sizeof(nsess), "%d", a->nsessions);
 		ctl_table_add(t, a->id, a->name,
 		    a->disabled ? "disabled" : "active", nkeys, ntokens, naddr,
-		    nsess, ctl_time(a->created_ms, when, sizeof(when)),
+		    nsess, a->ip_policy_name,
+		    ctl_time(a->created_ms, when, sizeof(when)),
 		    ctl_cell(a->description));
 	}
 	ctl_table_print(t);
@@ -218,6 +222,7 @@ ctl_account_show(struct ctl *ctl, const struct ctl_args *args)
 	ctl_account_limit(a->max_endpoints,
 	    ctl->conf->max_endpoints_per_session, ep, sizeof(ep));
 	ctl_table_add(t, "Max endpoints", ep);
+	ctl_table_add(t, "IP policy", a->ip_policy_name);
 	ctl_table_add(t, "Keys", nkeys);
 	ctl_table_add(t, "Tokens", ntokens);
 	ctl_table_add(t, "Addresses", naddr);
@@ -232,16 +237,23 @@ out:
 
 /*
  * account update NAME [--description TEXT] [--max-sessions N]
- * [--max-endpoints N]: change what is given; the parser made sure
- * something is.
+ * [--max-endpoints N] [--ip-policy POLICY|none]: change what is given;
+ * the parser made sure something is. A new IP policy is sent to the
+ * live sessions at once.
  */
 int
 ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_account *a = NULL, *after = NULL;
+	struct store_ip_policy *p = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+		goto out;
+	/* An unknown policy changes nothing, not even the description. */
+	if (args->ip_policy != NULL &&
+	    strcmp(args->ip_policy, CTL_IP_POLICY_NONE) != 0 &&
+	    (r = ctl_policy_lookup(ctl, args->ip_policy, &p)) != 0)
 		goto out;
 	if (args->description != NULL &&
 	    (r = store_account_set_description(ctl->store, a->id,
@@ -255,6 +267,14 @@ ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
 		error_r(r, "account %s: set limits", a->name);
 		goto out;
 	}
+	if (args->ip_policy != NULL) {
+		if ((r = store_account_set_ip_policy(ctl->store, a->id,
+		         p == NULL ? NULL : p->id)) != 0) {
+			error_r(r, "account %s: set ip-policy", a->name);
+			goto out;
+		}
+		ctl_signal_reload(ctl);
+	}
 	if ((r = store_account_get(ctl->store, a->id, &after)) != 0) {
 		error_r(r, "account %s", a->name);
 		goto out;
@@ -265,6 +285,7 @@ ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
 		printf("updated account %s\n", after->name);
 	r = 0;
 out:
+	store_ip_policy_free(p);
 	store_account_free(a);
 	store_account_free(after);
 	return r;

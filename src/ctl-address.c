@@ -108,6 +108,9 @@ ctl_address_json_line(const struct store_address *a)
 	json_kv_str(b, 0, "description", a->description);
 	json_kv_str(b, 0, "metadata", a->metadata);
 	json_kv_str(b, 0, "endpoint_id", a->endpoint_id);
+	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
+	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
+	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
 	json_kv_str(b, 0, "created_at",
 	    misc_rfc3339(a->created_ms, when, sizeof(when)));
 	if (a->deleted_ms != 0)
@@ -118,6 +121,23 @@ ctl_address_json_line(const struct store_address *a)
 	buf_free(b);
 	free(hostport);
 	free(url);
+}
+
+/*
+ * The PROXY protocol of an address for a table: "v1", "v2", or <none>
+ * for 0.
+ */
+static const char *
+ctl_address_proxy(int version, const char *none)
+{
+	switch (version) {
+	case 1:
+		return "v1";
+	case 2:
+		return "v2";
+	default:
+		return none;
+	}
 }
 
 /* What ctl_address_try needs to take a port for a new reservation. */
@@ -275,7 +295,7 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 	}
 	if (!ctl->json)
 		t = ctl_table_new("ID", "ADDRESS", "ACCOUNT", "ENDPOINT",
-		    "CREATED", "DESCRIPTION", NULL);
+		    "PROXY", "IP-POLICY", "CREATED", "DESCRIPTION", NULL);
 	for (i = 0; i < n; i++) {
 		a = list[i];
 		if (ctl->json) {
@@ -284,7 +304,9 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 		}
 		hostport = ctl_hostport(a->host, a->port);
 		ctl_table_add(t, a->id, hostport, a->account_name,
-		    a->endpoint_id, ctl_time(a->created_ms, when, sizeof(when)),
+		    a->endpoint_id, ctl_address_proxy(a->proxy_proto, NULL),
+		    a->ip_policy_name,
+		    ctl_time(a->created_ms, when, sizeof(when)),
 		    ctl_cell(a->description));
 		free(hostport);
 		hostport = NULL;
@@ -325,6 +347,9 @@ ctl_address_show(struct ctl *ctl, const struct ctl_args *args)
 	ctl_table_add(t, "Description", ctl_cell(a->description));
 	ctl_table_add(t, "Metadata", ctl_cell(a->metadata));
 	ctl_table_add(t, "Endpoint", a->endpoint_id);
+	ctl_table_add(t, "PROXY protocol",
+	    ctl_address_proxy(a->proxy_proto, "none"));
+	ctl_table_add(t, "IP policy", a->ip_policy_name);
 	ctl_table_add(t, "Created",
 	    ctl_time(a->created_ms, when, sizeof(when)));
 	ctl_table_print(t);
@@ -337,21 +362,54 @@ out:
 	return r;
 }
 
-/* address update ADDR [--description TEXT] [--metadata TEXT]. */
+/*
+ * address update ADDR [--description TEXT] [--metadata TEXT]
+ * [--ip-policy POLICY|none] [--proxy-proto 0|1|2]: change what is
+ * given; the parser made sure something is. Traffic policy changes are
+ * sent to the live sessions at once.
+ */
 int
 ctl_address_update(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_address *a = NULL, *after = NULL;
+	struct store_ip_policy *p = NULL;
 	char *hostport = NULL;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, changed = 0;
 
 	if ((r = ctl_address_lookup(ctl, args->address, &a)) != 0)
 		goto out;
-	if ((r = store_address_update(ctl->store, a->id, args->description,
+	/* An unknown policy changes nothing, not even the description. */
+	if (args->ip_policy != NULL &&
+	    strcmp(args->ip_policy, CTL_IP_POLICY_NONE) != 0 &&
+	    (r = ctl_policy_lookup(ctl, args->ip_policy, &p)) != 0)
+		goto out;
+	if ((args->description != NULL || args->metadata != NULL) &&
+	    (r = store_address_update(ctl->store, a->id, args->description,
 	         args->metadata)) != 0) {
 		error_r(r, "update address %s", a->id);
 		goto out;
 	}
+	if (args->ip_policy != NULL) {
+		if ((r = store_address_set_ip_policy(ctl->store, a->id,
+		         p == NULL ? NULL : p->id)) != 0) {
+			error_r(r, "address %s: set ip-policy", a->id);
+			goto out;
+		}
+		changed = 1;
+	}
+	if (args->proxy_proto != -1) {
+		r = store_address_set_proxy_proto(ctl->store, a->id,
+		    args->proxy_proto);
+		if (r != 0)
+			error_r(r, "address %s: set PROXY protocol", a->id);
+		else
+			changed = 1;
+	}
+	/* Even after a failure here: what did change must reach them. */
+	if (changed)
+		ctl_signal_reload(ctl);
+	if (r != 0)
+		goto out;
 	if ((r = store_address_get(ctl->store, a->id, &after)) != 0) {
 		error_r(r, "address %s", a->id);
 		goto out;
@@ -365,6 +423,7 @@ ctl_address_update(struct ctl *ctl, const struct ctl_args *args)
 	r = 0;
 out:
 	free(hostport);
+	store_ip_policy_free(p);
 	store_address_free(a);
 	store_address_free(after);
 	return r;

@@ -226,8 +226,13 @@ out:
 	return ret;
 }
 
-void
-ctl_signal_sessions(const int64_t *pids, size_t npids)
+/*
+ * SIGUSR1 to each portholed process of <pids>; where it cannot be sent,
+ * say so on stderr, with <fallback>, what happens anyway within
+ * CTL_SESSION_RECHECK_SECS seconds ("its session ends").
+ */
+static void
+ctl_signal_pids(const int64_t *pids, size_t npids, const char *fallback)
 {
 	size_t i;
 
@@ -237,11 +242,46 @@ ctl_signal_sessions(const int64_t *pids, size_t npids)
 		    pids[i] == (int64_t)getpid())
 			continue;
 		if (ctl_signal_pid((pid_t)pids[i]) == -1)
-			error("cannot signal session process %lld (%s); its "
-			      "session ends within %d seconds",
-			    (long long)pids[i], strerror(errno),
+			error("cannot signal session process %lld (%s); %s "
+			      "within %d seconds",
+			    (long long)pids[i], strerror(errno), fallback,
 			    CTL_SESSION_RECHECK_SECS);
 	}
+}
+
+void
+ctl_signal_sessions(const int64_t *pids, size_t npids)
+{
+	ctl_signal_pids(pids, npids, "its session ends");
+}
+
+void
+ctl_signal_reload(struct ctl *ctl)
+{
+	struct store_session **list = NULL;
+	int64_t *pids = NULL;
+	size_t n = 0, npids = 0, i, j;
+	int r;
+
+	/* The change is made: nothing here undoes it or fails the command. */
+	if ((r = store_session_list(ctl->store, NULL, &list, &n)) != 0) {
+		error("cannot list the live sessions to tell them (%s); they "
+		      "take up the change within %d seconds",
+		    porthole_strerror(r), CTL_SESSION_RECHECK_SECS);
+		goto out;
+	}
+	pids = xcalloc(n == 0 ? 1 : n, sizeof(*pids));
+	for (i = 0; i < n; i++) {
+		/* One process per session; tell each process once anyway. */
+		for (j = 0; j < npids && pids[j] != list[i]->pid; j++)
+			;
+		if (j == npids)
+			pids[npids++] = list[i]->pid;
+	}
+	ctl_signal_pids(pids, npids, "it takes up the change");
+out:
+	free(pids);
+	store_session_list_free(list, n);
 }
 
 /* session kill ID: end a live session now. */

@@ -17,6 +17,7 @@ struct buf;
 struct conf;
 struct store;
 struct store_account;
+struct store_ip_policy;
 struct ctl_table;
 
 /* What every command works on; set up by main(). */
@@ -41,6 +42,19 @@ struct ctl_args {
 	const char *host; /* --host HOST */
 	int max_sessions; /* --max-sessions N */
 	int max_endpoints; /* --max-endpoints N */
+	const char *policy; /* ip-policy NAME (name or id) */
+	/*
+	 * ip-policy create --allow / --deny CIDR..., checked by the parser.
+	 * The arrays are main()'s to free; the strings are argv's.
+	 */
+	const char **allow;
+	size_t nallow;
+	const char **deny;
+	size_t ndeny;
+	int rule_allow; /* rule add|delete: 1 allow, 0 deny, -1 not given */
+	const char *cidr; /* rule add|delete: CIDR, checked by the parser */
+	const char *ip_policy; /* --ip-policy POLICY or "none" */
+	int proxy_proto; /* --proxy-proto 0|1|2 */
 };
 
 /* Largest --max-sessions / --max-endpoints the store accepts. */
@@ -48,6 +62,9 @@ struct ctl_args {
 /* Longest --description and --metadata, as a hosted provider allows. */
 #define CTL_DESCRIPTION_MAX 255
 #define CTL_METADATA_MAX    4096
+
+/* The --ip-policy value that detaches the policy. */
+#define CTL_IP_POLICY_NONE "none"
 
 /*
  * A portholed session process re-reads its session row this often, so
@@ -84,6 +101,12 @@ int ctl_address_delete(struct ctl *ctl, const struct ctl_args *args);
 int ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_session_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_session_kill(struct ctl *ctl, const struct ctl_args *args);
+int ctl_policy_create(struct ctl *ctl, const struct ctl_args *args);
+int ctl_policy_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_policy_show(struct ctl *ctl, const struct ctl_args *args);
+int ctl_policy_delete(struct ctl *ctl, const struct ctl_args *args);
+int ctl_policy_rule_add(struct ctl *ctl, const struct ctl_args *args);
+int ctl_policy_rule_delete(struct ctl *ctl, const struct ctl_args *args);
 
 /*
  * Look up account <name_or_id> into *ap, reporting on stderr why not
@@ -93,6 +116,21 @@ int ctl_account_lookup(struct ctl *ctl, const char *name_or_id,
     struct store_account **ap);
 
 /*
+ * Look up IP policy <name_or_id> into *pp, reporting on stderr why not
+ * ("no such ip-policy 'x'"). Returns 0 or a negative PORTHOLE_ERR_*.
+ */
+int ctl_policy_lookup(struct ctl *ctl, const char *name_or_id,
+    struct store_ip_policy **pp);
+
+/*
+ * Check the CIDR <text> with acl_cidr_parse() and write its canonical
+ * form (acl_cidr_format()) to <buf>, which has room for ACL_CIDR_STRLEN
+ * bytes. Otherwise reports "<what>: invalid CIDR 'x': reason" on stderr
+ * (<what> may be NULL) and returns PORTHOLE_ERR_INVALID_FORMAT.
+ */
+int ctl_policy_cidr(const char *what, const char *text, char *buf, size_t len);
+
+/*
  * Tell the portholed processes <pids>, whose sessions the store has just
  * ended, to notice now: SIGUSR1 to each one that is still a portholed
  * process (by /proc/PID/comm), so a pid reused by another program is
@@ -100,6 +138,16 @@ int ctl_account_lookup(struct ctl *ctl, const char *name_or_id,
  * session ends within CTL_SESSION_RECHECK_SECS seconds anyway.
  */
 void ctl_signal_sessions(const int64_t *pids, size_t npids);
+
+/*
+ * After a change to traffic policy (an IP policy's rules, which policy
+ * an account or address has, an address's PROXY protocol): send
+ * SIGUSR1, as ctl_signal_sessions() does, to the process of every live
+ * session, so each reloads its policies now. Where that cannot be done,
+ * says on stderr that they take the change up within
+ * CTL_SESSION_RECHECK_SECS seconds anyway.
+ */
+void ctl_signal_reload(struct ctl *ctl);
 
 /*
  * A table for human output: a header row, then rows of the same number

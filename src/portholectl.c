@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "acl.h"
 #include "buf.h"
 #include "compat.h"
 #include "conf.h"
@@ -66,13 +67,19 @@ enum ctl_action {
 	CTL_ENDPOINT_LIST,
 	CTL_SESSION_LIST,
 	CTL_SESSION_KILL,
+	CTL_POLICY_CREATE,
+	CTL_POLICY_LIST,
+	CTL_POLICY_SHOW,
+	CTL_POLICY_DELETE,
+	CTL_POLICY_RULE_ADD,
+	CTL_POLICY_RULE_DELETE,
 	CTL_HOSTKEY,
 };
 
 enum ctl_token_type {
 	CTL_TOK_END = 0, /* ends a table */
 	CTL_TOK_NONE, /* no more words here is fine */
-	CTL_TOK_KEYWORD, /* the word equals <keyword> */
+	CTL_TOK_KEYWORD, /* the word equals <keyword>; <arg> if not NONE */
 	CTL_TOK_WORD, /* any word not starting with "--": the <arg> */
 	CTL_TOK_OPTION, /* "<keyword> VALUE" or "<keyword>=VALUE": <arg> */
 };
@@ -90,6 +97,13 @@ enum ctl_arg {
 	CTL_ARG_HOST,
 	CTL_ARG_MAX_SESSIONS,
 	CTL_ARG_MAX_ENDPOINTS,
+	CTL_ARG_POLICY,
+	CTL_ARG_ALLOW,
+	CTL_ARG_DENY,
+	CTL_ARG_RULE,
+	CTL_ARG_CIDR,
+	CTL_ARG_IP_POLICY,
+	CTL_ARG_PROXY_PROTO,
 };
 
 struct ctl_token {
@@ -130,6 +144,8 @@ static const struct ctl_token t_account_update_opts[] = {
 	{ CTL_TOK_OPTION, "--max-sessions", CTL_ARG_MAX_SESSIONS, CTL_NONE,
 	    t_account_update_opts },
 	{ CTL_TOK_OPTION, "--max-endpoints", CTL_ARG_MAX_ENDPOINTS, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_OPTION, "--ip-policy", CTL_ARG_IP_POLICY, CTL_NONE,
 	    t_account_update_opts },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
@@ -243,6 +259,10 @@ static const struct ctl_token t_address_update_opts[] = {
 	    t_address_update_opts },
 	{ CTL_TOK_OPTION, "--metadata", CTL_ARG_METADATA, CTL_NONE,
 	    t_address_update_opts },
+	{ CTL_TOK_OPTION, "--ip-policy", CTL_ARG_IP_POLICY, CTL_NONE,
+	    t_address_update_opts },
+	{ CTL_TOK_OPTION, "--proxy-proto", CTL_ARG_PROXY_PROTO, CTL_NONE,
+	    t_address_update_opts },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
@@ -278,6 +298,65 @@ static const struct ctl_token t_session[] = {
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
+static const struct ctl_token t_policy_name[] = {
+	{ CTL_TOK_WORD, "NAME", CTL_ARG_POLICY, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_policy_create_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_policy_create_opts },
+	{ CTL_TOK_OPTION, "--allow", CTL_ARG_ALLOW, CTL_NONE,
+	    t_policy_create_opts },
+	{ CTL_TOK_OPTION, "--deny", CTL_ARG_DENY, CTL_NONE,
+	    t_policy_create_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_policy_create[] = {
+	{ CTL_TOK_WORD, "NAME", CTL_ARG_POLICY, CTL_NONE,
+	    t_policy_create_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_policy_cidr[] = {
+	{ CTL_TOK_WORD, "CIDR", CTL_ARG_CIDR, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+/* The keyword itself is the value: CTL_ARG_RULE notes which. */
+static const struct ctl_token t_policy_rule_kind[] = {
+	{ CTL_TOK_KEYWORD, "allow", CTL_ARG_RULE, CTL_NONE, t_policy_cidr },
+	{ CTL_TOK_KEYWORD, "deny", CTL_ARG_RULE, CTL_NONE, t_policy_cidr },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_policy_rule_name[] = {
+	{ CTL_TOK_WORD, "NAME", CTL_ARG_POLICY, CTL_NONE, t_policy_rule_kind },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_policy_rule[] = {
+	{ CTL_TOK_KEYWORD, "add", CTL_ARG_NONE, CTL_POLICY_RULE_ADD,
+	    t_policy_rule_name },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_POLICY_RULE_DELETE,
+	    t_policy_rule_name },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_policy[] = {
+	{ CTL_TOK_KEYWORD, "create", CTL_ARG_NONE, CTL_POLICY_CREATE,
+	    t_policy_create },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_POLICY_LIST, t_end },
+	{ CTL_TOK_KEYWORD, "show", CTL_ARG_NONE, CTL_POLICY_SHOW,
+	    t_policy_name },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_POLICY_DELETE,
+	    t_policy_name },
+	{ CTL_TOK_KEYWORD, "rule", CTL_ARG_NONE, CTL_NONE, t_policy_rule },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
 static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "init", CTL_ARG_NONE, CTL_INIT, t_end },
 	{ CTL_TOK_KEYWORD, "account", CTL_ARG_NONE, CTL_NONE, t_account },
@@ -286,6 +365,7 @@ static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "address", CTL_ARG_NONE, CTL_NONE, t_address },
 	{ CTL_TOK_KEYWORD, "endpoint", CTL_ARG_NONE, CTL_NONE, t_endpoint },
 	{ CTL_TOK_KEYWORD, "session", CTL_ARG_NONE, CTL_NONE, t_session },
+	{ CTL_TOK_KEYWORD, "ip-policy", CTL_ARG_NONE, CTL_NONE, t_policy },
 	{ CTL_TOK_KEYWORD, "hostkey", CTL_ARG_NONE, CTL_HOSTKEY, t_end },
 	{ CTL_TOK_KEYWORD, "help", CTL_ARG_NONE, CTL_HELP, t_end },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
@@ -325,6 +405,12 @@ static const struct ctl_command {
 	{ CTL_ENDPOINT_LIST, ctl_endpoint_list, 1 },
 	{ CTL_SESSION_LIST, ctl_session_list, 1 },
 	{ CTL_SESSION_KILL, ctl_session_kill, 1 },
+	{ CTL_POLICY_CREATE, ctl_policy_create, 1 },
+	{ CTL_POLICY_LIST, ctl_policy_list, 1 },
+	{ CTL_POLICY_SHOW, ctl_policy_show, 1 },
+	{ CTL_POLICY_DELETE, ctl_policy_delete, 1 },
+	{ CTL_POLICY_RULE_ADD, ctl_policy_rule_add, 1 },
+	{ CTL_POLICY_RULE_DELETE, ctl_policy_rule_delete, 1 },
 	{ CTL_HOSTKEY, ctl_hostkey, 0 },
 };
 
@@ -347,7 +433,7 @@ usage(FILE *fp)
 	    "    account list\n"
 	    "    account show NAME\n"
 	    "    account update NAME [--description TEXT] [--max-sessions N]\n"
-	    "        [--max-endpoints N]\n"
+	    "        [--max-endpoints N] [--ip-policy POLICY | none]\n"
 	    "    account disable | enable | delete NAME\n"
 	    "    key add ACCOUNT FILE | - | 'TYPE BASE64 [COMMENT]'\n"
 	    "    key list [ACCOUNT]\n"
@@ -360,13 +446,22 @@ usage(FILE *fp)
 	    "    address list [ACCOUNT]\n"
 	    "    address show | delete ADDR\n"
 	    "    address update ADDR [--description TEXT] [--metadata TEXT]\n"
+	    "        [--ip-policy POLICY | none] [--proxy-proto 0 | 1 | 2]\n"
 	    "    endpoint list\n"
 	    "    session list [ACCOUNT]\n"
 	    "    session kill ID\n"
+	    "    ip-policy create NAME [--description TEXT] [--allow CIDR]...\n"
+	    "        [--deny CIDR]...\n"
+	    "    ip-policy list\n"
+	    "    ip-policy show | delete NAME\n"
+	    "    ip-policy rule add | delete NAME allow | deny CIDR\n"
 	    "    hostkey\n"
 	    "    help\n"
 	    "ACCOUNT is a name or an id (ac_...); ADDR an id (ra_...) or "
-	    "HOST:PORT.\n"
+	    "HOST:PORT;\n"
+	    "an ip-policy NAME or POLICY a name or an id (ip_...); CIDR an "
+	    "IPv4 or IPv6\n"
+	    "network (10.0.0.0/8, 2001:db8::/32) or one address.\n"
 	    "N is 0 to %d; 0 means the server's default.\n",
 	    CTL_LIMIT_MAX);
 }
@@ -774,6 +869,7 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
     const char *value)
 {
 	const char *errstr = NULL;
+	char cidr[ACL_CIDR_STRLEN];
 	long long n;
 	size_t max;
 
@@ -824,6 +920,45 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		else
 			args->max_endpoints = (int)n;
 		break;
+	case CTL_ARG_POLICY:
+		args->policy = value;
+		break;
+	case CTL_ARG_ALLOW:
+	case CTL_ARG_DENY:
+		/* Checked here, so that create adds all of them or none. */
+		if (ctl_policy_cidr(t->keyword, value, cidr, sizeof(cidr)) != 0)
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		if (t->arg == CTL_ARG_ALLOW) {
+			args->allow = xreallocarray(args->allow,
+			    args->nallow + 1, sizeof(*args->allow));
+			args->allow[args->nallow++] = value;
+		} else {
+			args->deny = xreallocarray(args->deny, args->ndeny + 1,
+			    sizeof(*args->deny));
+			args->deny[args->ndeny++] = value;
+		}
+		break;
+	case CTL_ARG_RULE:
+		args->rule_allow = strcmp(value, "allow") == 0;
+		break;
+	case CTL_ARG_CIDR:
+		if (ctl_policy_cidr(NULL, value, cidr, sizeof(cidr)) != 0)
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		args->cidr = value;
+		break;
+	case CTL_ARG_IP_POLICY:
+		args->ip_policy = value;
+		break;
+	case CTL_ARG_PROXY_PROTO:
+		n = strtonum(value, 0, 2, &errstr);
+		if (errstr != NULL) {
+			error("%s: bad value '%.100s': want 0 (none), 1 or 2 "
+			      "(PROXY protocol version)",
+			    t->keyword, value);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		args->proxy_proto = (int)n;
+		break;
 	case CTL_ARG_NONE:
 		break;
 	}
@@ -838,18 +973,38 @@ static int
 ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
 {
 	if (action == CTL_ACCOUNT_UPDATE && args->description == NULL &&
-	    args->max_sessions == -1 && args->max_endpoints == -1) {
+	    args->max_sessions == -1 && args->max_endpoints == -1 &&
+	    args->ip_policy == NULL) {
 		error("account update: nothing to change: give --description, "
-		      "--max-sessions or --max-endpoints");
+		      "--max-sessions, --max-endpoints or --ip-policy");
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
 	}
 	if (action == CTL_ADDRESS_UPDATE && args->description == NULL &&
-	    args->metadata == NULL) {
-		error("address update: nothing to change: give --description "
-		      "or --metadata");
+	    args->metadata == NULL && args->ip_policy == NULL &&
+	    args->proxy_proto == -1) {
+		error("address update: nothing to change: give --description, "
+		      "--metadata, --ip-policy or --proxy-proto");
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
 	}
 	return 0;
+}
+
+/* Set <args> to "nothing given". */
+static void
+ctl_args_init(struct ctl_args *args)
+{
+	memset(args, 0, sizeof(*args));
+	args->max_sessions = args->max_endpoints = -1;
+	args->rule_allow = args->proxy_proto = -1;
+}
+
+/* Free what ctl_parse() allocated in <args>; the words are argv's. */
+static void
+ctl_args_clear(struct ctl_args *args)
+{
+	free(args->allow);
+	free(args->deny);
+	ctl_args_init(args);
 }
 
 /*
@@ -858,7 +1013,8 @@ ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
  * after reporting what is wrong (a usage error). "--json" may stand
  * wherever a word is expected and sets *jsonp; so may "-h" or "--help",
  * which make the action CTL_HELP. An option's value is taken as it is,
- * so "--description --json" describes rather than asks for JSON.
+ * so "--description --json" describes rather than asks for JSON. Either
+ * way the caller frees <args> with ctl_args_clear().
  */
 static int
 ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
@@ -871,8 +1027,7 @@ ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
 	int r = PORTHOLE_ERR_INVALID_ARGUMENT;
 
 	*actionp = CTL_NONE;
-	memset(args, 0, sizeof(*args));
-	args->max_sessions = args->max_endpoints = -1;
+	ctl_args_init(args);
 	prefix = buf_new();
 	expected = buf_new();
 	for (i = 0;; i++) {
@@ -948,8 +1103,10 @@ ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
 			if (ctl_parse_set(args, match, value) != 0)
 				goto out;
 		} else {
-			if (match->type == CTL_TOK_WORD)
-				(void)ctl_parse_set(args, match, word);
+			if ((match->type == CTL_TOK_WORD ||
+			        match->arg != CTL_ARG_NONE) &&
+			    ctl_parse_set(args, match, word) != 0)
+				goto out;
 			/* Usage names stand for the words they took. */
 			if (match->type == CTL_TOK_WORD)
 				word = match->keyword;
@@ -1019,6 +1176,7 @@ main(int argc, char **argv)
 	int ret = 1;
 
 	memset(&ctl, 0, sizeof(ctl));
+	ctl_args_init(&args);
 	log_init("portholectl", LOG_LEVEL_ERROR, LOG_SINK_STDERR);
 	/* The store holds credentials: what we create is ours alone. */
 	umask(077);
@@ -1103,6 +1261,7 @@ main(int argc, char **argv)
 out:
 	store_free(ctl.store);
 	conf_free(ctl.conf);
+	ctl_args_clear(&args);
 	free(opts);
 	return ret;
 }

@@ -18,7 +18,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION  2
+#define STORE_SCHEMA_VERSION  3
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -29,6 +29,8 @@ struct store_account {
 	char *description; /* "" if none; never NULL */
 	int max_sessions; /* 0: the server's MaxSessionsPerAccount */
 	int max_endpoints; /* 0: the server's MaxEndpointsPerSession */
+	char *ip_policy_id; /* attached IP policy, or NULL */
+	char *ip_policy_name; /* its name, or NULL */
 	int nkeys; /* filled by get and list */
 	int ntokens; /* live (unrevoked) tokens; filled by get and list */
 	int naddresses; /* reserved addresses; filled by get and list */
@@ -91,6 +93,26 @@ struct store_address {
 	int64_t created_ms;
 	int64_t deleted_ms; /* 0 unless deleted */
 	char *endpoint_id; /* live endpoint serving it, or NULL (get, list) */
+	int proxy_proto; /* 0 none, 1 or 2: PROXY header on its connections */
+	char *ip_policy_id; /* attached IP policy, or NULL */
+	char *ip_policy_name; /* its name, or NULL */
+};
+
+/*
+ * An IP policy: named allow and deny rules (CIDR text, canonical as
+ * acl_cidr_format writes it), attached to accounts and addresses.
+ */
+struct store_ip_policy {
+	char *id; /* "ip_…" */
+	char *name; /* as account names */
+	char *description; /* "" if none */
+	int64_t created_ms;
+	char **allow; /* CIDRs, in the order added */
+	size_t nallow;
+	char **deny;
+	size_t ndeny;
+	int naccounts; /* accounts it is attached to */
+	int naddresses; /* reserved addresses it is attached to */
 };
 
 /* An authtoken. Only its keyed hash is stored (see token.h). */
@@ -307,5 +329,42 @@ int store_token_list(struct store *store, const char *account,
 int store_token_revoke(struct store *store, const char *id, int64_t now_ms);
 void store_token_free(struct store_token *t);
 void store_token_list_free(struct store_token **list, size_t n);
+
+/*
+ * IP policies. Names follow the account name rule. store_ip_policy_add
+ * fails with _EXISTS for a taken name.
+ */
+int store_ip_policy_add(struct store *store, const char *name,
+    const char *description, int64_t now_ms, struct store_ip_policy **pp);
+/* By name or id, with its rules; _NOT_FOUND if absent. */
+int store_ip_policy_get(struct store *store, const char *name_or_id,
+    struct store_ip_policy **pp);
+/* All policies with their rules, by name. */
+int store_ip_policy_list(struct store *store, struct store_ip_policy ***listp,
+    size_t *np);
+/*
+ * Delete policy <id>; PORTHOLE_ERR_DENIED while it is attached to an
+ * account or a (not deleted) address.
+ */
+int store_ip_policy_delete(struct store *store, const char *id);
+/*
+ * Add or delete rule <cidr> (canonical text; the caller validates it
+ * with acl_cidr_parse/format) of policy <id>: <allow> 1 allow, 0 deny.
+ * Add: _EXISTS if the same rule is there. Delete: _NOT_FOUND if not.
+ */
+int store_ip_policy_rule_add(struct store *store, const char *id, int allow,
+    const char *cidr, int64_t now_ms);
+int store_ip_policy_rule_delete(struct store *store, const char *id, int allow,
+    const char *cidr);
+void store_ip_policy_free(struct store_ip_policy *p);
+void store_ip_policy_list_free(struct store_ip_policy **list, size_t n);
+/* Attach policy <policy_id> (NULL detaches) to an account / address. */
+int store_account_set_ip_policy(struct store *store, const char *account_id,
+    const char *policy_id);
+int store_address_set_ip_policy(struct store *store, const char *address_id,
+    const char *policy_id);
+/* Set the PROXY protocol version (0, 1, 2) of address <id>. */
+int store_address_set_proxy_proto(struct store *store, const char *address_id,
+    int version);
 
 #endif /* PORTHOLE_STORE_H */

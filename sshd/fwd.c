@@ -17,6 +17,7 @@
 #include "portholed.h"
 
 #include "cmdline.h"
+#include "acl.h"
 #include "conf.h"
 #include "err.h"
 #include "id.h"
@@ -134,6 +135,7 @@ fwd_free(struct fwd *f)
 	free(f->host);
 	free(f->hostport);
 	free(f->address_id);
+	acl_free(f->acl);
 	free(f);
 }
 
@@ -154,7 +156,7 @@ fwd_watch(struct sess *s, struct fwd *f)
  */
 static int
 fwd_bind_reserved(struct sess *s, const char *host, int port, int *fdp,
-    char **idp, char *reason, size_t rlen)
+    struct store_address **ap, char *reason, size_t rlen)
 {
 	struct store_address *a = NULL;
 	int r, ret = -1;
@@ -194,7 +196,8 @@ fwd_bind_reserved(struct sess *s, const char *host, int port, int *fdp,
 		    porthole_strerror(r));
 		goto out;
 	}
-	*idp = xstrdup(a->id);
+	*ap = a; /* now the caller's */
+	a = NULL;
 	ret = 0;
 out:
 	store_address_free(a);
@@ -209,7 +212,7 @@ fwd_request(struct sess *s, ssh_message msg)
 	struct fwd *f;
 	const char *addr, *host;
 	char safe[FWD_ADDR_MAX + 1], reason[384];
-	char *address_id = NULL;
+	struct store_address *addrow = NULL;
 	uint16_t bound = 0;
 	int port, fd = -1, r;
 
@@ -246,7 +249,7 @@ fwd_request(struct sess *s, ssh_message msg)
 		goto refuse;
 	}
 	if (port != 0) {
-		if (fwd_bind_reserved(s, host, port, &fd, &address_id, reason,
+		if (fwd_bind_reserved(s, host, port, &fd, &addrow, reason,
 		        sizeof(reason)) != 0)
 			goto refuse;
 		bound = (uint16_t)port;
@@ -266,8 +269,17 @@ fwd_request(struct sess *s, ssh_message msg)
 	else
 		xasprintf(&f->hostport, "%s:%u", f->host, f->port);
 	f->fd = fd;
-	f->address_id = address_id; /* now f's */
-	address_id = NULL;
+	if (addrow != NULL) {
+		f->address_id = xstrdup(addrow->id);
+		f->proxy_proto = addrow->proxy_proto;
+		if (sess_policy_acl(s, addrow->ip_policy_id, &f->acl) != 0) {
+			close(f->fd);
+			fwd_free(f);
+			snprintf(reason, sizeof(reason),
+			    "internal error (IP policy)");
+			goto refuse;
+		}
+	}
 	memset(&row, 0, sizeof(row));
 	row.id = f->id;
 	row.session_id = s->id;
@@ -288,6 +300,7 @@ fwd_request(struct sess *s, ssh_message msg)
 	}
 	TAILQ_INSERT_TAIL(&s->fwds, f, entry);
 	s->nfwds++;
+	store_address_free(addrow);
 	ssh_message_global_request_reply_success(msg, bound);
 	logit("session %s: endpoint %s tcp://%s (asked '%s' port %d)", s->id,
 	    f->id, f->hostport, safe, port);
@@ -296,11 +309,11 @@ fwd_request(struct sess *s, ssh_message msg)
 	sess_announce(s, f);
 	return 0;
 refuse:
-	free(address_id);
+	store_address_free(addrow);
 	logit("session %s: forward '%s' port %d refused: %s",
 	    s->id != NULL ? s->id : "-", safe, port, reason);
-	sess_notice(s, "remote forward '%s:%d' refused: %s", safe, port,
-	    reason);
+	sess_notice(s, "forward_refused", "remote forward '%s:%d' refused: %s",
+	    safe, port, reason);
 	return 1;
 }
 
@@ -367,6 +380,16 @@ fwd_check_addresses(struct sess *s)
 		if (f->dead || f->address_id == NULL)
 			continue;
 		r = store_address_get(s->store, f->address_id, &a);
+		if (r == 0) {
+			struct acl *acl = NULL;
+
+			/* Take up PROXY and IP policy changes. */
+			f->proxy_proto = a->proxy_proto;
+			if (sess_policy_acl(s, a->ip_policy_id, &acl) == 0) {
+				acl_free(f->acl);
+				f->acl = acl;
+			}
+		}
 		store_address_free(a);
 		a = NULL;
 		if (r != PORTHOLE_ERR_NOT_FOUND)
@@ -374,7 +397,7 @@ fwd_check_addresses(struct sess *s)
 		logit("session %s: endpoint %s tcp://%s stopped: the address "
 		      "was deleted",
 		    s->id, f->id, f->hostport);
-		sess_notice(s,
+		sess_notice(s, "endpoint_stopped",
 		    "tcp://%s stopped: the server's administrator deleted "
 		    "this address",
 		    f->hostport);
@@ -402,6 +425,30 @@ fwd_resume(struct sess *s)
 			fwd_watch(s, f);
 		}
 	}
+}
+
+/*
+ * IP restrictions: the account's policy, the address's policy and the
+ * session's --cidr-* flags must all admit the client. A refused client
+ * is closed before any channel opens.
+ */
+static int
+fwd_admits(struct sess *s, struct fwd *f, const struct sockaddr *sa)
+{
+	struct acl *layers[3] = { s->acl_account, f->acl, s->acl_session };
+	const struct acl *layer = NULL;
+	enum acl_decision why;
+	char peer[NET_ADDRSTRLEN + 8];
+
+	if (acl_permits(layers, 3, sa, &layer, &why))
+		return 1;
+	f->conns_refused++;
+	verbose("endpoint %s: refused %s: %s (%s)", f->id,
+	    net_sa_str(sa, peer, sizeof(peer)),
+	    why == ACL_DENY_RULE ? "a deny rule matched"
+	                         : "not in any allow rule",
+	    acl_name(layer));
+	return 0;
 }
 
 void
@@ -438,6 +485,10 @@ fwd_accept(struct sess *s, struct fwd *f)
 			    net_sa_str((struct sockaddr *)&ss, peer,
 			        sizeof(peer)),
 			    s->conf->max_connections_per_endpoint);
+			close(fd);
+			continue;
+		}
+		if (!fwd_admits(s, f, (struct sockaddr *)&ss)) {
 			close(fd);
 			continue;
 		}

@@ -17,6 +17,7 @@
 
 #include "net.h"
 
+struct acl;
 struct buf;
 struct cmdline;
 struct conf;
@@ -62,6 +63,9 @@ struct fwd {
 	uint16_t port; /* bound public port */
 	char *hostport; /* "host:port", or "[v6]:port" for a literal */
 	char *address_id; /* the reserved address served, or NULL */
+	int proxy_proto; /* the address's PROXY setting (0, 1, 2) */
+	struct acl *acl; /* the address's IP policy, or NULL */
+	uint64_t conns_refused; /* by IP restrictions */
 	int fd; /* listener, -1 once closed */
 	int watching; /* fd is in the epoll set */
 	int paused; /* accept hit EMFILE; waiting */
@@ -94,6 +98,8 @@ struct relay {
 	uint32_t events; /* current epoll interest */
 	char peer_ip[NET_ADDRSTRLEN];
 	uint16_t peer_port;
+	struct sockaddr_storage peer; /* for the PROXY header */
+	struct sockaddr_storage local;
 	/* Public client -> SSH channel. */
 	unsigned char *up;
 	size_t up_off, up_len;
@@ -141,6 +147,10 @@ struct sess {
 	struct store_hostport *affinity; /* ports this credential had */
 	size_t naffinity;
 	int64_t next_row_check; /* monotonic ms: is our row still live? */
+	struct acl *acl_account; /* the account's IP policy, or NULL */
+	struct acl *acl_session; /* --cidr-allow/--cidr-deny, or NULL */
+	int64_t next_view; /* monotonic ms: next live-view refresh */
+	uint64_t view_stamp; /* what the live view last showed */
 
 	/* The session channel, if the client opened one. */
 	ssh_channel chan;
@@ -203,9 +213,14 @@ int srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
  * Returns the process exit status. <bind> is consumed.
  */
 int sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd);
-/* Write a line to the session channel's stderr (if any). */
-void sess_notice(struct sess *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/*
+ * Tell the client something went wrong or was refused: "porthole: MSG"
+ * on the session channel's stderr, or with --json an object
+ * {"type":"error","code":CODE,"message":MSG} on stdout. Before the
+ * command is known it is held and said then.
+ */
+void sess_notice(struct sess *s, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Announce endpoint <f> on the session channel (once the command ran). */
 void sess_announce(struct sess *s, struct fwd *f);
 /*
@@ -237,8 +252,18 @@ int auth_message(struct sess *s, ssh_message msg);
 int fwd_request(struct sess *s, ssh_message msg);
 /* Handle a cancel-tcpip-forward request. */
 int fwd_cancel(struct sess *s, ssh_message msg);
-/* Stop forwards whose reserved address was deleted. */
+/*
+ * Re-read the reserved addresses of this session's forwards: stop those
+ * that were deleted, take up PROXY and IP policy changes.
+ */
 void fwd_check_addresses(struct sess *s);
+/*
+ * Build the acl of IP policy <policy_id> (NULL: *aclp = NULL). Returns
+ * 0, or a negative PORTHOLE_ERR_* after logging.
+ */
+int sess_policy_acl(struct sess *s, const char *policy_id, struct acl **aclp);
+/* The PROXY protocol version for connections of forward <f> (0: none). */
+int sess_proxy_proto(struct sess *s, struct fwd *f);
 /* Start accepting on every forward (the session's options are known). */
 void fwd_start_all(struct sess *s);
 /* Accept pending connections on <f>'s listener. */

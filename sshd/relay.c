@@ -21,6 +21,7 @@
 #include "compat.h"
 #include "log.h"
 #include "net.h"
+#include "proxyhdr.h"
 #include "xmalloc.h"
 
 /*
@@ -306,6 +307,35 @@ relay_open_failed(struct sess *s, struct relay *r)
 	relay_kill(s, r, why);
 }
 
+/*
+ * With the PROXY protocol on, the header is the first thing written into
+ * the channel: it goes out through <up> before any client byte is read.
+ */
+static void
+relay_proxy_header(struct sess *s, struct relay *r)
+{
+	int n = 0;
+
+	switch (sess_proxy_proto(s, r->fwd)) {
+	case 1:
+		n = proxyhdr_v1((char *)r->up, RELAY_BUFSZ, &r->peer,
+		    &r->local);
+		break;
+	case 2:
+		n = proxyhdr_v2(r->up, RELAY_BUFSZ, &r->peer, &r->local);
+		break;
+	default:
+		return;
+	}
+	if (n < 0) {
+		relay_kill(s, r, "cannot build the PROXY header");
+		return;
+	}
+	r->up_off = 0;
+	r->up_len = (size_t)n;
+	relay_flush_up(s, r);
+}
+
 /* The client accepted the forwarded-tcpip open: start relaying. */
 static void
 relay_opened(struct sess *s, struct relay *r)
@@ -324,15 +354,18 @@ relay_opened(struct sess *s, struct relay *r)
 	ssh_set_channel_callbacks(r->chan, &r->cb);
 	r->up = xmalloc(RELAY_BUFSZ);
 	r->down = xmalloc(RELAY_BUFSZ);
+	relay_proxy_header(s, r);
 	/* Data (or EOF) may have come with the confirmation: drain it. */
 	r->chan_pending = 1;
-	relay_set_events(s, r);
+	if (r->state == RELAY_OPEN)
+		relay_set_events(s, r);
 }
 
 void
 relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 {
 	struct relay *r;
+	socklen_t sslen;
 	int one = 1, rc;
 
 	r = xcalloc(1, sizeof(*r));
@@ -344,6 +377,12 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	r->state = RELAY_OPENING;
 	if (net_ntop(peer, r->peer_ip, sizeof(r->peer_ip), &r->peer_port) != 0)
 		strlcpy(r->peer_ip, "0.0.0.0", sizeof(r->peer_ip));
+	memcpy(&r->peer, peer,
+	    peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                : sizeof(struct sockaddr_in));
+	sslen = sizeof(r->local);
+	if (getsockname(fd, (struct sockaddr *)&r->local, &sslen) == -1)
+		r->local.ss_family = AF_UNSPEC;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_INSERT_TAIL(&s->relays, r, entry);
 	f->conns_open++;

@@ -19,6 +19,7 @@
 
 #include "portholed.h"
 
+#include "acl.h"
 #include "buf.h"
 #include "cmdline.h"
 #include "conf.h"
@@ -49,6 +50,8 @@
 #define SESS_CLOSE_WAIT_MS 5000
 /* How often a session re-reads its row, in case a signal was missed. */
 #define SESS_ROW_CHECK_MS 10000
+/* How often the live view (with a pty) may redraw. */
+#define SESS_VIEW_MS 1000
 
 /* Translate "\n" to "\r\n" when the client has a pty (its tty is raw). */
 static void
@@ -82,7 +85,7 @@ sess_write(struct sess *s, int is_stderr, const char *text)
 }
 
 void
-sess_notice(struct sess *s, const char *fmt, ...)
+sess_notice(struct sess *s, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg = NULL;
@@ -95,7 +98,7 @@ sess_notice(struct sess *s, const char *fmt, ...)
 		struct buf *b = buf_new();
 
 		buf_puts(b, "{\"type\":\"error\"");
-		json_kv_str(b, 0, "code", "notice");
+		json_kv_str(b, 0, "code", code);
 		json_kv_str(b, 0, "message", msg);
 		buf_puts(b, "}\n");
 		sess_write(s, 0, buf_str(b));
@@ -111,7 +114,7 @@ sess_notice(struct sess *s, const char *fmt, ...)
 		/* Before the command: keep it for when the channel speaks. */
 		if (s->pending_notices == NULL)
 			s->pending_notices = buf_new();
-		buf_printf(s->pending_notices, "porthole: %s\n", msg);
+		buf_printf(s->pending_notices, "%s\t%s\n", code, msg);
 	}
 	free(msg);
 }
@@ -175,6 +178,10 @@ sess_announce(struct sess *s, struct fwd *f)
 
 	if (!s->command_done || s->opts == NULL)
 		return;
+	if (s->pty && !s->opts->json) {
+		s->next_view = 0; /* the live view shows it at the next tick */
+		return;
+	}
 	b = buf_new();
 	sess_endpoint_line(s, f, b);
 	sess_write(s, 0, buf_str(b));
@@ -213,6 +220,126 @@ sess_finish(struct sess *s, int status)
 		s->quit = 1;
 }
 
+/* The banner: a header, then one line per live endpoint. */
+static void
+sess_banner(struct sess *s, struct buf *b)
+{
+	struct fwd *f;
+
+	if (!s->opts->json) {
+		buf_puts(b, "porthole (Ctrl+C to quit)\n\n");
+		buf_printf(b, "Account     %s\n", s->account_name);
+	}
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		if (!f->dead)
+			sess_endpoint_line(s, f, b);
+	}
+}
+
+/* Append <n> bytes in a short human form ("512 B", "1.5 MiB"). */
+static void
+sess_bytes(struct buf *b, uint64_t n)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		buf_printf(b, "%llu B", (unsigned long long)n);
+	else
+		buf_printf(b, "%.1f %s", v, units[u]);
+}
+
+/*
+ * With a pty, the live view: the banner and a table of counters per
+ * endpoint, redrawn (whole screen) when they change, at most once per
+ * SESS_VIEW_MS. <force> redraws now.
+ */
+static void
+sess_view(struct sess *s, int force)
+{
+	struct buf *b, *cell;
+	struct fwd *f;
+	uint64_t stamp = 1469598103934665603ULL;
+	int64_t now = misc_monotonic_ms();
+
+	if (!s->pty || s->opts == NULL || s->opts->json || s->closing ||
+	    s->chan == NULL || (!force && now < s->next_view))
+		return;
+	s->next_view = now + SESS_VIEW_MS;
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		/* FNV-1a over what the table shows. */
+		uint64_t v[] = { f->dead, f->conns_open, f->conns_total,
+			f->conns_refused, f->bytes_in, f->bytes_out, f->port };
+		size_t i;
+
+		for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			stamp = (stamp ^ v[i]) * 1099511628211ULL;
+	}
+	if (!force && stamp == s->view_stamp)
+		return;
+	s->view_stamp = stamp;
+	b = buf_new();
+	cell = buf_new();
+	buf_puts(b, "\033[H\033[2J");
+	sess_banner(s, b);
+	buf_printf(b, "\n%-30s %6s %7s %8s %11s %11s\n", "Connections", "open",
+	    "total", "refused", "in", "out");
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		if (f->dead && f->conns_open == 0)
+			continue;
+		buf_printf(b, "tcp://%-24s %6llu %7llu %8llu ", f->hostport,
+		    (unsigned long long)f->conns_open,
+		    (unsigned long long)f->conns_total,
+		    (unsigned long long)f->conns_refused);
+		buf_reset(cell);
+		sess_bytes(cell, f->bytes_in);
+		buf_printf(b, "%11s ", buf_str(cell));
+		buf_reset(cell);
+		sess_bytes(cell, f->bytes_out);
+		buf_printf(b, "%11s\n", buf_str(cell));
+	}
+	sess_write(s, 0, buf_str(b));
+	buf_free(cell);
+	buf_free(b);
+}
+
+/*
+ * The session's --cidr-allow/--cidr-deny flags as an acl layer (none if
+ * there are no flags). Returns 0, or -1 with the reason in errbuf.
+ */
+static int
+sess_cidr_acl(struct sess *s, const struct cmdline *cl, char *errbuf,
+    size_t errlen)
+{
+	struct acl *acl;
+	char why[128];
+	size_t i;
+
+	if (cl->ncidr_allow == 0 && cl->ncidr_deny == 0)
+		return 0;
+	acl = acl_new("session flags");
+	for (i = 0; i < cl->ncidr_allow + cl->ncidr_deny; i++) {
+		int allow = i < cl->ncidr_allow;
+		const char *c = allow ? cl->cidr_allow[i]
+		                      : cl->cidr_deny[i - cl->ncidr_allow];
+
+		if (acl_add(acl, allow, c, why, sizeof(why)) != 0) {
+			snprintf(errbuf, errlen, "%s: %s",
+			    allow ? "--cidr-allow" : "--cidr-deny", why);
+			acl_free(acl);
+			return -1;
+		}
+	}
+	acl_free(s->acl_session);
+	s->acl_session = acl;
+	return 0;
+}
+
 /* Run the session command (exec, or NULL for a shell request). */
 static void
 sess_command(struct sess *s, const char *command)
@@ -226,7 +353,7 @@ sess_command(struct sess *s, const char *command)
 		return;
 	if (cmdline_parse(command, &cl, errbuf, sizeof(errbuf)) != 0) {
 		s->command_done = 1;
-		sess_notice(s, "%s", errbuf);
+		sess_notice(s, "usage", "%s", errbuf);
 		verbose("session %s: bad command: %s", s->id, errbuf);
 		sess_finish(s, 2);
 		return;
@@ -238,19 +365,16 @@ sess_command(struct sess *s, const char *command)
 		sess_finish(s, 0);
 		return;
 	}
-	if (cl->proxy_proto != 0 || cl->ncidr_allow != 0 ||
-	    cl->ncidr_deny != 0) {
+	if (sess_cidr_acl(s, cl, errbuf, sizeof(errbuf)) != 0) {
 		s->command_done = 1;
-		sess_write(s, 1,
-		    "porthole: --proxy-proto and --cidr-* are "
-		    "not available on this server yet\n");
+		sess_notice(s, "usage", "%s", errbuf);
 		cmdline_free(cl);
 		sess_finish(s, 2);
 		return;
 	}
 	if (s->refusal != NULL) {
 		s->command_done = 1;
-		sess_notice(s, "%s", s->refusal);
+		sess_notice(s, "limit", "%s", s->refusal);
 		cmdline_free(cl);
 		sess_finish(s, 1);
 		return;
@@ -270,33 +394,30 @@ sess_command(struct sess *s, const char *command)
 		}
 	}
 	if (s->pending_notices != NULL) {
-		if (cl->json) {
-			/* Re-issue each held line as a JSON error object. */
-			char *held = buf_steal(s->pending_notices), *line;
-			char *save = NULL;
+		/* Say what was held, now that the output form is known. */
+		char *held = buf_steal(s->pending_notices), *line, *tab;
+		char *save = NULL;
 
-			for (line = strtok_r(held, "\n", &save); line != NULL;
-			     line = strtok_r(NULL, "\n", &save))
-				sess_notice(s, "%s",
-				    line + strlen("porthole: "));
-			free(held);
-		} else
-			sess_write(s, 1, buf_str(s->pending_notices));
+		for (line = strtok_r(held, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			if ((tab = strchr(line, '\t')) == NULL)
+				continue;
+			*tab = '\0';
+			sess_notice(s, line, "%s", tab + 1);
+		}
+		free(held);
 		buf_free(s->pending_notices);
 		s->pending_notices = NULL;
 	}
-	/* One write, so the banner reaches the client in one piece. */
-	b = buf_new();
-	if (!cl->json) {
-		buf_puts(b, "porthole (Ctrl+C to quit)\n\n");
-		buf_printf(b, "Account     %s\n", s->account_name);
+	if (s->pty && !cl->json)
+		sess_view(s, 1); /* the live view replaces the banner */
+	else {
+		/* One write, so the banner reaches the client in one piece. */
+		b = buf_new();
+		sess_banner(s, b);
+		sess_write(s, 0, buf_str(b));
+		buf_free(b);
 	}
-	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (!f->dead)
-			sess_endpoint_line(s, f, b);
-	}
-	sess_write(s, 0, buf_str(b));
-	buf_free(b);
 	sess_set_ready(s);
 }
 
@@ -341,7 +462,8 @@ sess_agent_cb(ssh_session ssh, ssh_channel chan, void *ud)
 	struct sess *s = ud;
 
 	verbose("session %s: agent forwarding refused", s->id);
-	sess_notice(s, "agent forwarding is not supported by this server");
+	sess_notice(s, "unsupported",
+	    "agent forwarding is not supported by this server");
 }
 
 /* Bytes typed into the session channel: Ctrl+C on a pty ends it. */
@@ -414,19 +536,19 @@ sess_channel_open_msg(struct sess *s, ssh_message msg)
 		verbose("session %s: refused direct-tcpip to %s:%d", s->id,
 		    addr,
 		    ssh_message_channel_request_open_destination_port(msg));
-		sess_notice(s,
+		sess_notice(s, "unsupported",
 		    "local forwarding (ssh -L, -D, -W) is not "
 		    "allowed by this server; it only serves ssh -R");
 		break;
 	case SSH_CHANNEL_X11:
-		sess_notice(s,
+		sess_notice(s, "unsupported",
 		    "X11 forwarding is not supported by this "
 		    "server");
 		break;
 	default:
 		verbose("session %s: refused channel open of type %d", s->id,
 		    ssh_message_subtype(msg));
-		sess_notice(s,
+		sess_notice(s, "unsupported",
 		    "this kind of channel is not allowed by this "
 		    "server; it only serves ssh -R");
 		break;
@@ -443,7 +565,7 @@ sess_channel_req_msg(struct sess *s, ssh_message msg)
 	switch (ssh_message_subtype(msg)) {
 	case SSH_CHANNEL_REQUEST_X11:
 		verbose("session %s: refused X11 forwarding", s->id);
-		sess_notice(s,
+		sess_notice(s, "unsupported",
 		    "X11 forwarding is not supported by this "
 		    "server");
 		break;
@@ -451,7 +573,7 @@ sess_channel_req_msg(struct sess *s, ssh_message msg)
 		log_sanitize(name, sizeof(name),
 		    ssh_message_channel_request_subsystem(msg));
 		verbose("session %s: refused subsystem %s", s->id, name);
-		sess_notice(s,
+		sess_notice(s, "unsupported",
 		    "subsystem '%s' is not supported by this "
 		    "server (no sftp, no shell; try 'tcp --help')",
 		    name);
@@ -527,6 +649,60 @@ sess_epoll_cb(socket_t fd, int revents, void *ud)
 }
 
 int
+sess_policy_acl(struct sess *s, const char *policy_id, struct acl **aclp)
+{
+	struct store_ip_policy *p = NULL;
+	struct acl *acl = NULL;
+	char errbuf[128];
+	size_t i;
+	int r = 0;
+
+	*aclp = NULL;
+	if (policy_id == NULL)
+		goto out;
+	if ((r = store_ip_policy_get(s->store, policy_id, &p)) != 0) {
+		error_r(r, "IP policy %s", policy_id);
+		goto out;
+	}
+	acl = acl_new(p->name);
+	for (i = 0; i < p->nallow && r == 0; i++)
+		r = acl_add(acl, 1, p->allow[i], errbuf, sizeof(errbuf));
+	for (i = 0; i < p->ndeny && r == 0; i++)
+		r = acl_add(acl, 0, p->deny[i], errbuf, sizeof(errbuf));
+	if (r != 0) {
+		error("IP policy %s: %s", p->name, errbuf);
+		goto out;
+	}
+	*aclp = acl; /* now the caller's */
+	acl = NULL;
+out:
+	acl_free(acl);
+	store_ip_policy_free(p);
+	return r;
+}
+
+int
+sess_proxy_proto(struct sess *s, struct fwd *f)
+{
+	/* The session's flag, else the reserved address's setting. */
+	if (s->opts != NULL && s->opts->proxy_proto != 0)
+		return s->opts->proxy_proto;
+	return f->proxy_proto;
+}
+
+/* (Re)load the IP policy of the session's account. */
+static void
+sess_load_account_policy(struct sess *s, const char *policy_id)
+{
+	struct acl *acl = NULL;
+
+	if (sess_policy_acl(s, policy_id, &acl) != 0)
+		return; /* keep what we had */
+	acl_free(s->acl_account);
+	s->acl_account = acl;
+}
+
+int
 sess_login(struct sess *s, const char *account_id, const char *credential)
 {
 	struct store_account *a = NULL;
@@ -540,6 +716,7 @@ sess_login(struct sess *s, const char *account_id, const char *credential)
 	}
 	if (a->disabled)
 		goto out;
+	sess_load_account_policy(s, a->ip_policy_id);
 	max_sessions = a->max_sessions > 0 ? a->max_sessions
 	                                   : s->conf->max_sessions_per_account;
 	s->max_endpoints = a->max_endpoints > 0
@@ -601,7 +778,7 @@ static void
 sess_check_row(struct sess *s)
 {
 	struct store_session *row = NULL;
-	int r;
+	int r, signalled = s->check_row;
 
 	s->check_row = 0;
 	s->next_row_check = misc_monotonic_ms() + SESS_ROW_CHECK_MS;
@@ -614,14 +791,23 @@ sess_check_row(struct sess *s)
 		}
 		/* The account was deleted with its history. */
 	} else if (row->ended_ms == 0) {
+		struct store_account *a = NULL;
+
 		store_session_free(row);
+		/* Still live: take up policy changes an admin made. */
+		if (store_account_get(s->store, s->account_id, &a) == 0)
+			sess_load_account_policy(s, a->ip_policy_id);
+		store_account_free(a);
 		fwd_check_addresses(s);
+		if (signalled)
+			debug("session %s: settings re-read on request", s->id);
 		return;
 	}
 	logit("session %s: ended by an administrator (%s)", s->id,
 	    row != NULL && row->end_reason != NULL ? row->end_reason
 	                                           : "account deleted");
-	sess_notice(s, "session ended by the server's administrator: %s",
+	sess_notice(s, "session_ended",
+	    "session ended by the server's administrator: %s",
 	    row != NULL && row->end_reason != NULL ? row->end_reason
 	                                           : "account deleted");
 	store_session_free(row);
@@ -658,7 +844,8 @@ sess_tick(struct sess *s)
 	}
 	if (s->terminate && !s->closing) {
 		logit("session %s: server shutting down", s->id ? s->id : "-");
-		sess_notice(s, "the server is shutting down");
+		sess_notice(s, "server_shutdown",
+		    "the server is shutting down");
 		sess_finish(s, 255);
 	}
 	if (!s->authenticated && s->login_deadline != 0 &&
@@ -687,6 +874,7 @@ sess_tick(struct sess *s)
 	if (s->authenticated && s->id != NULL &&
 	    (s->check_row || now >= s->next_row_check))
 		sess_check_row(s);
+	sess_view(s, 0);
 	if (s->chan_closed && s->chan != NULL) {
 		ssh_remove_channel_callbacks(s->chan, &s->chan_cb);
 		ssh_channel_close(s->chan);
@@ -864,6 +1052,8 @@ out:
 	free(s->user);
 	free(s->refusal);
 	store_hostport_list_free(s->affinity, s->naffinity);
+	acl_free(s->acl_account);
+	acl_free(s->acl_session);
 	sodium_memzero(s->token_key, sizeof(s->token_key));
 	free(s);
 	return ret;

@@ -588,7 +588,7 @@ static const char data_v1[] =
     "INSERT INTO endpoints VALUES ('ep_2', 'ss_2', 'ac_1',"
     "  'tunnel.example.com', 41235, 'localhost', NULL, 1501, 1800);";
 
-/* A version 1 file is brought to version 2 with its data intact. */
+/* A version 1 file is brought to the current version, data intact. */
 START_TEST(test_file_migrate_v1)
 {
 	struct store *s = NULL;
@@ -607,15 +607,16 @@ START_TEST(test_file_migrate_v1)
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
 	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 2);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(version, STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	mode = raw_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
 	                         " WHERE type = 'table' AND name IN"
-	                         " ('addresses', 'tokens')"),
-	    2);
+	                         " ('addresses', 'tokens', 'ip_policies',"
+	                         " 'ip_policy_rules')"),
+	    4);
 
 	/* Old rows, with the new columns at their defaults. */
 	ck_assert_int_eq(store_account_get(s, "alice", &a), 0);
@@ -628,6 +629,8 @@ START_TEST(test_file_migrate_v1)
 	ck_assert_int_eq(a->ntokens, 0);
 	ck_assert_int_eq(a->naddresses, 0);
 	ck_assert_int_eq(a->nsessions, 1);
+	ck_assert_ptr_null(a->ip_policy_id);
+	ck_assert_ptr_null(a->ip_policy_name);
 	store_account_free(a);
 	ck_assert_int_eq(store_account_get(s, "bob", &a), 0);
 	ck_assert_int_eq(a->disabled, 1);
@@ -694,6 +697,278 @@ START_TEST(test_file_migrate_v2_atomic)
 	                         " WHERE name = 'addresses'"),
 	    0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 2);
+}
+END_TEST
+
+/* What migration 2 added, as it was shipped, for the migration tests. */
+static const char schema_v2[] =
+    "ALTER TABLE accounts"
+    "  ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE accounts"
+    "  ADD COLUMN max_sessions INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts"
+    "  ADD COLUMN max_endpoints INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN end_reason TEXT;"
+    "ALTER TABLE endpoints ADD COLUMN address_id TEXT;"
+    "CREATE TABLE addresses ("
+    "  id          TEXT PRIMARY KEY NOT NULL,"
+    "  account_id  TEXT"
+    "              REFERENCES accounts(id) ON DELETE SET NULL,"
+    "  host        TEXT NOT NULL,"
+    "  port        INTEGER NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  metadata    TEXT NOT NULL DEFAULT '',"
+    "  created_ms  INTEGER NOT NULL,"
+    "  deleted_ms  INTEGER,"
+    "  UNIQUE (port)"
+    ");"
+    "CREATE INDEX addresses_account ON addresses(account_id);"
+    "CREATE TABLE tokens ("
+    "  id          TEXT PRIMARY KEY NOT NULL,"
+    "  account_id  TEXT NOT NULL"
+    "              REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  hash        BLOB NOT NULL UNIQUE,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  created_ms  INTEGER NOT NULL,"
+    "  last_used_ms INTEGER,"
+    "  revoked_ms  INTEGER"
+    ");"
+    "CREATE INDEX tokens_account ON tokens(account_id);"
+    "CREATE INDEX sessions_account_live ON sessions(account_id)"
+    "  WHERE ended_ms IS NULL;"
+    "CREATE INDEX endpoints_address ON endpoints(address_id)"
+    "  WHERE ended_ms IS NULL;"
+    "PRAGMA user_version = 2;";
+
+/* The hash of data_v2's token: TOKEN_HASH_LEN bytes of 0x11. */
+_Static_assert(TOKEN_HASH_LEN == 32, "data_v2 spells a 32-byte hash");
+#define HASH_V2_HEX                                                            \
+	"1111111111111111111111111111111111111111111111111111111111111111"
+
+/* Rows a version 2 database held, on top of data_v1. */
+static const char data_v2[] =
+    "UPDATE accounts SET description = 'ops team', max_sessions = 3,"
+    "  max_endpoints = 5 WHERE id = 'ac_1';"
+    "UPDATE sessions SET end_reason = 'killed' WHERE id = 'ss_2';"
+    "INSERT INTO addresses VALUES ('ra_1', 'ac_1', 'tunnel.example.com',"
+    "  42000, 'database', '{\"x\":1}', 1500, NULL);"
+    "INSERT INTO addresses VALUES ('ra_2', 'ac_1', 'tunnel.example.com',"
+    "  42001, '', '', 1500, 1600);"
+    "INSERT INTO addresses VALUES ('ra_3', NULL, 'other.example.com',"
+    "  42002, '', '', 1400, 1700);"
+    "INSERT INTO endpoints VALUES ('ep_3', 'ss_1', 'ac_1',"
+    "  'tunnel.example.com', 42000, 'tunnel.example.com', NULL, 2002,"
+    "  NULL, 'ra_1');"
+    "INSERT INTO tokens VALUES ('tk_1', 'ac_1', X'" HASH_V2_HEX "', 'ci',"
+    "  1600, 1700, NULL);";
+
+/* A version 2 file is brought to version 3 with its data intact. */
+START_TEST(test_file_migrate_v2)
+{
+	struct store *s = NULL;
+	struct store_account *a = NULL;
+	struct store_address *ra = NULL, **al = NULL;
+	struct store_session *ss = NULL;
+	struct store_token *t = NULL;
+	struct store_ip_policy *p = NULL;
+	unsigned char h[TOKEN_HASH_LEN];
+	size_t n = 0;
+	char errbuf[256];
+	int version = -1, used = 0;
+
+	raw_exec(schema_v1);
+	raw_exec(data_v1);
+	raw_exec(schema_v2);
+	raw_exec(data_v2);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_schema_version(s, &version), 0);
+	ck_assert_int_eq(version, 3);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE type = 'table' AND name IN"
+	                         " ('ip_policies', 'ip_policy_rules')"),
+	    2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('addresses')"
+	                         " WHERE name IN ('ip_policy_id',"
+	                         " 'proxy_proto')"),
+	    2);
+
+	/* Version 2 rows, the new columns at their defaults. */
+	ck_assert_int_eq(store_account_get(s, "alice", &a), 0);
+	ck_assert_str_eq(a->id, "ac_1");
+	ck_assert_str_eq(a->description, "ops team");
+	ck_assert_int_eq(a->max_sessions, 3);
+	ck_assert_int_eq(a->max_endpoints, 5);
+	ck_assert_int_eq(a->nkeys, 1);
+	ck_assert_int_eq(a->ntokens, 1);
+	ck_assert_int_eq(a->naddresses, 1);
+	ck_assert_int_eq(a->nsessions, 1);
+	ck_assert_ptr_null(a->ip_policy_id);
+	ck_assert_ptr_null(a->ip_policy_name);
+	store_account_free(a);
+	ck_assert_int_eq(store_address_get(s, "ra_1", &ra), 0);
+	ck_assert_str_eq(ra->account_name, "alice");
+	ck_assert_str_eq(ra->description, "database");
+	ck_assert_str_eq(ra->metadata, "{\"x\":1}");
+	ck_assert_int_eq(ra->created_ms, 1500);
+	ck_assert_str_eq(ra->endpoint_id, "ep_3");
+	ck_assert_int_eq(ra->proxy_proto, 0);
+	ck_assert_ptr_null(ra->ip_policy_id);
+	ck_assert_ptr_null(ra->ip_policy_name);
+	store_address_free(ra);
+	ck_assert_int_eq(store_address_list(s, NULL, &al, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	store_address_list_free(al, n);
+	/* Tombstones keep their ports. */
+	ck_assert_int_eq(store_address_port_used(s, 42001, &used), 0);
+	ck_assert_int_eq(used, 1);
+	ck_assert_int_eq(store_address_port_used(s, 42002, &used), 0);
+	ck_assert_int_eq(used, 1);
+	fill_hash(h, 0x11);
+	ck_assert_int_eq(store_token_find(s, h, sizeof(h), &t, NULL), 0);
+	ck_assert_str_eq(t->id, "tk_1");
+	ck_assert_str_eq(t->description, "ci");
+	ck_assert_int_eq(t->last_used_ms, 1700);
+	store_token_free(t);
+	ck_assert_int_eq(store_session_get(s, "ss_2", &ss), 0);
+	ck_assert_str_eq(ss->end_reason, "killed");
+	store_session_free(ss);
+
+	/* The new tables and columns work. */
+	ck_assert_int_eq(store_ip_policy_add(s, "office", NULL, 3000, &p), 0);
+	ck_assert_int_eq(store_ip_policy_rule_add(s, p->id, 1, "10.0.0.0/8",
+	                     3000),
+	    0);
+	ck_assert_int_eq(store_account_set_ip_policy(s, "ac_1", p->id), 0);
+	ck_assert_int_eq(store_address_set_ip_policy(s, "ra_1", p->id), 0);
+	ck_assert_int_eq(store_address_set_proxy_proto(s, "ra_1", 2), 0);
+	store_ip_policy_free(p);
+	store_free(s);
+
+	/* Opening again changes nothing. */
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_address_get(s, "ra_1", &ra), 0);
+	ck_assert_int_eq(ra->proxy_proto, 2);
+	ck_assert_str_eq(ra->ip_policy_name, "office");
+	store_address_free(ra);
+	ck_assert_int_eq(store_ip_policy_get(s, "office", &p), 0);
+	ck_assert_int_eq(p->naccounts, 1);
+	ck_assert_int_eq(p->naddresses, 1);
+	ck_assert_uint_eq(p->nallow, 1);
+	ck_assert_str_eq(p->allow[0], "10.0.0.0/8");
+	store_ip_policy_free(p);
+	store_free(s);
+}
+END_TEST
+
+/* Migration 3 failing part-way leaves version 2 as it was. */
+START_TEST(test_file_migrate_v3_atomic)
+{
+	struct store *s = (struct store *)&s;
+	char errbuf[256];
+
+	raw_exec(schema_v1);
+	raw_exec(data_v1);
+	raw_exec(schema_v2);
+	raw_exec(data_v2);
+	/* An index in the way of the migration's last statement. */
+	raw_exec("CREATE INDEX addresses_ip_policy ON addresses(host)");
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)),
+	    PORTHOLE_ERR_STORE);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(errbuf, "addresses_ip_policy"));
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
+	/* The tables and columns made before the failure are gone. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE name IN ('ip_policies',"
+	                         " 'ip_policy_rules')"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('accounts')"
+	                         " WHERE name = 'ip_policy_id'"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('addresses')"
+	                         " WHERE name IN ('ip_policy_id',"
+	                         " 'proxy_proto')"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM addresses"), 3);
+}
+END_TEST
+
+/* The result code of <sql> run on dbpath, foreign keys on. */
+static int
+raw_exec_rc(const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_extended_result_codes(db, 1);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL,
+	                     NULL, NULL),
+	    SQLITE_OK);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+/*
+ * Deleting a policy takes its rules and clears it from tombstones; the
+ * schema itself refuses a bad PROXY version and a dangling policy.
+ */
+START_TEST(test_file_ip_policy_delete)
+{
+	struct store *s = NULL;
+	struct store_ip_policy *p = NULL;
+	char errbuf[256], sql[256], *id, *ra1, *ra2;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	ra1 = mk_address(s, id, "tunnel.example.com", 42000, 1000);
+	ra2 = mk_address(s, id, "tunnel.example.com", 42001, 1000);
+	ck_assert_int_eq(store_ip_policy_add(s, "office", NULL, 1000, &p), 0);
+	ck_assert_int_eq(store_ip_policy_rule_add(s, p->id, 1, "10.0.0.0/8",
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(s, p->id, 0, "10.1.0.0/16",
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_address_set_ip_policy(s, ra1, p->id), 0);
+	ck_assert_int_eq(store_address_set_ip_policy(s, ra2, p->id), 0);
+	ck_assert_int_eq(store_address_delete(s, ra2, 2000), 0);
+
+	/* The schema's own checks, beneath the API's. */
+	snprintf(sql, sizeof(sql),
+	    "UPDATE addresses SET proxy_proto = 3 WHERE id = '%s'", ra1);
+	ck_assert_int_eq(raw_exec_rc(sql), SQLITE_CONSTRAINT_CHECK);
+	ck_assert_int_eq(raw_exec_rc("UPDATE accounts SET ip_policy_id ="
+	                             " 'ip_nope'"),
+	    SQLITE_CONSTRAINT_FOREIGNKEY);
+	ck_assert_int_eq(raw_exec_rc("DELETE FROM ip_policies"),
+	    SQLITE_CONSTRAINT_FOREIGNKEY);
+
+	/* Still held by ra1; the tombstone ra2 does not count. */
+	ck_assert_int_eq(store_ip_policy_delete(s, p->id), PORTHOLE_ERR_DENIED);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM ip_policy_rules"), 2);
+	ck_assert_int_eq(store_address_delete(s, ra1, 3000), 0);
+	ck_assert_int_eq(store_ip_policy_delete(s, p->id), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM ip_policies"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM ip_policy_rules"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM addresses"
+	                         " WHERE ip_policy_id IS NOT NULL"),
+	    0);
+	/* The tombstones are otherwise as they were. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM addresses"
+	                         " WHERE deleted_ms IS NOT NULL"),
+	    2);
+	store_ip_policy_free(p);
+	store_free(s);
+	free(id);
+	free(ra1);
+	free(ra2);
 }
 END_TEST
 
@@ -2637,6 +2912,486 @@ START_TEST(test_address_delete)
 }
 END_TEST
 
+/* PROXY protocol version of reserved addresses. */
+START_TEST(test_address_proxy_proto)
+{
+	struct store_address *a = NULL, **list = NULL;
+	size_t n = 0;
+	char *id, *ra, *rb;
+
+	id = mk_account(st, "alice");
+	ra = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	rb = mk_address(st, id, "tunnel.example.com", 42001, 1001);
+	ck_assert_int_eq(store_address_get(st, ra, &a), 0);
+	ck_assert_int_eq(a->proxy_proto, 0);
+	store_address_free(a);
+	ck_assert_int_eq(store_address_set_proxy_proto(st, ra, 2), 0);
+	ck_assert_int_eq(store_address_set_proxy_proto(st, rb, 1), 0);
+	ck_assert_int_eq(store_address_get(st, "tunnel.example.com:42000", &a),
+	    0);
+	ck_assert_int_eq(a->proxy_proto, 2);
+	store_address_free(a);
+	ck_assert_int_eq(store_address_find(st, "tunnel.example.com", 42001,
+	                     &a),
+	    0);
+	ck_assert_int_eq(a->proxy_proto, 1);
+	store_address_free(a);
+	ck_assert_int_eq(store_address_list(st, "alice", &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(list[0]->proxy_proto, 2);
+	ck_assert_int_eq(list[1]->proxy_proto, 1);
+	store_address_list_free(list, n);
+	/* Other fields are left alone, and back to none. */
+	ck_assert_int_eq(store_address_update(st, ra, "db", NULL), 0);
+	ck_assert_int_eq(store_address_set_proxy_proto(st, ra, 0), 0);
+	ck_assert_int_eq(store_address_get(st, ra, &a), 0);
+	ck_assert_int_eq(a->proxy_proto, 0);
+	ck_assert_str_eq(a->description, "db");
+	store_address_free(a);
+
+	ck_assert_int_eq(store_address_set_proxy_proto(st, ra, 3),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_set_proxy_proto(st, ra, -1),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_set_proxy_proto(st, NULL, 1),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_set_proxy_proto(st, "ra_nope", 1),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_delete(st, rb, 2000), 0);
+	ck_assert_int_eq(store_address_set_proxy_proto(st, rb, 2),
+	    PORTHOLE_ERR_NOT_FOUND);
+	free(id);
+	free(ra);
+	free(rb);
+}
+END_TEST
+
+/* IP policies. */
+
+/* Add policy <name>; returns its id, which the caller frees. */
+static char *
+mk_policy(struct store *store, const char *name)
+{
+	struct store_ip_policy *p = NULL;
+	char *id;
+
+	ck_assert_int_eq(store_ip_policy_add(store, name, NULL, 1000, &p), 0);
+	id = strdup(p->id);
+	store_ip_policy_free(p);
+	return id;
+}
+
+START_TEST(test_ip_policy_add_get)
+{
+	struct store_ip_policy *p = (struct store_ip_policy *)&p, *q = NULL;
+	char *other;
+
+	ck_assert_int_eq(store_ip_policy_add(st, "office", "HQ and VPN", 1234,
+	                     &p),
+	    0);
+	ck_assert(id_is_valid(p->id, "ip"));
+	ck_assert_str_eq(p->name, "office");
+	ck_assert_str_eq(p->description, "HQ and VPN");
+	ck_assert_int_eq(p->created_ms, 1234);
+	ck_assert_uint_eq(p->nallow, 0);
+	ck_assert_uint_eq(p->ndeny, 0);
+	ck_assert_int_eq(p->naccounts, 0);
+	ck_assert_int_eq(p->naddresses, 0);
+
+	/* By name and by id, the same as added. */
+	ck_assert_int_eq(store_ip_policy_get(st, "office", &q), 0);
+	ck_assert_str_eq(q->id, p->id);
+	ck_assert_str_eq(q->description, "HQ and VPN");
+	ck_assert_int_eq(q->created_ms, 1234);
+	ck_assert_ptr_null(q->allow);
+	ck_assert_uint_eq(q->nallow, 0);
+	ck_assert_ptr_null(q->deny);
+	ck_assert_uint_eq(q->ndeny, 0);
+	store_ip_policy_free(q);
+	ck_assert_int_eq(store_ip_policy_get(st, p->id, &q), 0);
+	ck_assert_str_eq(q->name, "office");
+	store_ip_policy_free(q);
+
+	/* A taken name, a bad name; nothing is left of either. */
+	q = (struct store_ip_policy *)&q;
+	ck_assert_int_eq(store_ip_policy_add(st, "office", NULL, 2000, &q),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_ptr_null(q);
+	ck_assert_int_eq(store_ip_policy_add(st, "-office", NULL, 2000, &q),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_add(st, "my office", NULL, 2000, &q),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_add(st, NULL, NULL, 2000, &q),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(q);
+	/* NULL description is "", and the output is optional. */
+	ck_assert_int_eq(store_ip_policy_add(st, "vpn", NULL, 2000, NULL), 0);
+	ck_assert_int_eq(store_ip_policy_get(st, "vpn", &q), 0);
+	ck_assert_str_eq(q->description, "");
+	store_ip_policy_free(q);
+
+	/* A name that looks like another policy's id: the id wins. */
+	other = strdup(p->id);
+	ck_assert_int_eq(store_ip_policy_add(st, other, NULL, 3000, NULL), 0);
+	ck_assert_int_eq(store_ip_policy_get(st, other, &q), 0);
+	ck_assert_str_eq(q->name, "office");
+	store_ip_policy_free(q);
+
+	q = (struct store_ip_policy *)&q;
+	ck_assert_int_eq(store_ip_policy_get(st, "nope", &q),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(q);
+	ck_assert_int_eq(store_ip_policy_get(st, NULL, &q),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_get(st, "office", NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* The store is usable after the failures (no transaction left). */
+	ck_assert_int_eq(store_ip_policy_add(st, "later", NULL, 4000, NULL), 0);
+	store_ip_policy_free(p);
+	store_ip_policy_free(NULL);
+	free(other);
+}
+END_TEST
+
+START_TEST(test_ip_policy_rules)
+{
+	struct store_ip_policy *p = NULL;
+	char *id, *other;
+
+	id = mk_policy(st, "office");
+	other = mk_policy(st, "other");
+	/* Insertion order, not text order; allow and deny apart. */
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "192.0.2.0/24",
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 0, "10.1.0.0/16",
+	                     1001),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "10.0.0.0/8",
+	                     1002),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "2001:db8::/32",
+	                     1003),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 0, "::/0", 1004), 0);
+	/* The same CIDR as the other kind of rule, or in another policy. */
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 0, "192.0.2.0/24",
+	                     1005),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, other, 1, "10.0.0.0/8",
+	                     1006),
+	    0);
+	ck_assert_int_eq(store_ip_policy_get(st, id, &p), 0);
+	ck_assert_uint_eq(p->nallow, 3);
+	ck_assert_str_eq(p->allow[0], "192.0.2.0/24");
+	ck_assert_str_eq(p->allow[1], "10.0.0.0/8");
+	ck_assert_str_eq(p->allow[2], "2001:db8::/32");
+	ck_assert_uint_eq(p->ndeny, 3);
+	ck_assert_str_eq(p->deny[0], "10.1.0.0/16");
+	ck_assert_str_eq(p->deny[1], "::/0");
+	ck_assert_str_eq(p->deny[2], "192.0.2.0/24");
+	store_ip_policy_free(p);
+
+	/* Duplicates, unknown policies, text that is not canonical. */
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "10.0.0.0/8",
+	                     2000),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 7, "10.0.0.0/8",
+	                     2000),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_ip_policy_rule_add(st,
+	                     "ip_000000000000000000000000", 1, "10.0.0.0/8",
+	                     2000),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "10.0.0.1/8",
+	                     2000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "172.16.0.1",
+	                     2000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "2001:DB8::/32",
+	                     2000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "", 2000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, NULL, 2000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, NULL, 1, "10.0.0.0/8",
+	                     2000),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+
+	/* Delete: by kind, so the deny 192.0.2.0/24 stays. */
+	ck_assert_int_eq(store_ip_policy_rule_delete(st, id, 1, "192.0.2.0/24"),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_delete(st, id, 1, "192.0.2.0/24"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_ip_policy_rule_delete(st, id, 0, "10.0.0.0/8"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_ip_policy_rule_delete(st, "ip_nope", 0, "::/0"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_ip_policy_rule_delete(st, id, 0, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_rule_delete(st, NULL, 0, "::/0"),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_ip_policy_get(st, "office", &p), 0);
+	ck_assert_uint_eq(p->nallow, 2);
+	ck_assert_str_eq(p->allow[0], "10.0.0.0/8");
+	ck_assert_str_eq(p->allow[1], "2001:db8::/32");
+	ck_assert_uint_eq(p->ndeny, 3);
+	ck_assert_str_eq(p->deny[2], "192.0.2.0/24");
+	store_ip_policy_free(p);
+	/* Added again, it goes last. */
+	ck_assert_int_eq(store_ip_policy_rule_add(st, id, 1, "192.0.2.0/24",
+	                     3000),
+	    0);
+	ck_assert_int_eq(store_ip_policy_get(st, "office", &p), 0);
+	ck_assert_uint_eq(p->nallow, 3);
+	ck_assert_str_eq(p->allow[2], "192.0.2.0/24");
+	store_ip_policy_free(p);
+	/* The other policy kept its own rule. */
+	ck_assert_int_eq(store_ip_policy_get(st, "other", &p), 0);
+	ck_assert_uint_eq(p->nallow, 1);
+	ck_assert_uint_eq(p->ndeny, 0);
+	store_ip_policy_free(p);
+	free(id);
+	free(other);
+}
+END_TEST
+
+START_TEST(test_ip_policy_list)
+{
+	struct store_ip_policy **list = (struct store_ip_policy **)&list;
+	size_t n = 99;
+	char *office, *vpn, *acct;
+
+	ck_assert_int_eq(store_ip_policy_list(st, &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+
+	vpn = mk_policy(st, "vpn");
+	office = mk_policy(st, "office");
+	ck_assert_int_eq(store_ip_policy_add(st, "empty", "nothing", 1000,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, vpn, 1, "100.64.0.0/10",
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, office, 0,
+	                     "198.51.100.0/24", 1000),
+	    0);
+	ck_assert_int_eq(store_ip_policy_rule_add(st, office, 1, "192.0.2.0/24",
+	                     1000),
+	    0);
+	acct = mk_account(st, "alice");
+	ck_assert_int_eq(store_account_set_ip_policy(st, acct, vpn), 0);
+
+	/* By name, each with its rules and attachments. */
+	ck_assert_int_eq(store_ip_policy_list(st, &list, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(list[0]->name, "empty");
+	ck_assert_str_eq(list[0]->description, "nothing");
+	ck_assert_uint_eq(list[0]->nallow + list[0]->ndeny, 0);
+	ck_assert_str_eq(list[1]->name, "office");
+	ck_assert_uint_eq(list[1]->nallow, 1);
+	ck_assert_str_eq(list[1]->allow[0], "192.0.2.0/24");
+	ck_assert_uint_eq(list[1]->ndeny, 1);
+	ck_assert_str_eq(list[1]->deny[0], "198.51.100.0/24");
+	ck_assert_int_eq(list[1]->naccounts, 0);
+	ck_assert_str_eq(list[2]->name, "vpn");
+	ck_assert_str_eq(list[2]->id, vpn);
+	ck_assert_uint_eq(list[2]->nallow, 1);
+	ck_assert_str_eq(list[2]->allow[0], "100.64.0.0/10");
+	ck_assert_uint_eq(list[2]->ndeny, 0);
+	ck_assert_int_eq(list[2]->naccounts, 1);
+	store_ip_policy_list_free(list, n);
+
+	/* Bad output arguments. */
+	list = (struct store_ip_policy **)&list;
+	ck_assert_int_eq(store_ip_policy_list(st, &list, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(list);
+	n = 99;
+	ck_assert_int_eq(store_ip_policy_list(st, NULL, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(n, 0);
+	store_ip_policy_list_free(NULL, 0);
+	free(vpn);
+	free(office);
+	free(acct);
+}
+END_TEST
+
+START_TEST(test_ip_policy_attach_account)
+{
+	struct store_account *a = NULL, **list = NULL;
+	struct store_ip_policy *p = NULL;
+	size_t n = 0;
+	char *alice, *bob, *office, *vpn;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	office = mk_policy(st, "office");
+	vpn = mk_policy(st, "vpn");
+	ck_assert_int_eq(store_account_get(st, alice, &a), 0);
+	ck_assert_ptr_null(a->ip_policy_id);
+	ck_assert_ptr_null(a->ip_policy_name);
+	store_account_free(a);
+
+	ck_assert_int_eq(store_account_set_ip_policy(st, alice, office), 0);
+	ck_assert_int_eq(store_account_set_ip_policy(st, bob, office), 0);
+	ck_assert_int_eq(store_account_get(st, "alice", &a), 0);
+	ck_assert_str_eq(a->ip_policy_id, office);
+	ck_assert_str_eq(a->ip_policy_name, "office");
+	store_account_free(a);
+	ck_assert_int_eq(store_ip_policy_get(st, office, &p), 0);
+	ck_assert_int_eq(p->naccounts, 2);
+	ck_assert_int_eq(p->naddresses, 0);
+	store_ip_policy_free(p);
+
+	/* Replace one, detach the other; list shows both. */
+	ck_assert_int_eq(store_account_set_ip_policy(st, alice, vpn), 0);
+	ck_assert_int_eq(store_account_set_ip_policy(st, bob, NULL), 0);
+	ck_assert_int_eq(store_account_list(st, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->ip_policy_id, vpn);
+	ck_assert_str_eq(list[0]->ip_policy_name, "vpn");
+	ck_assert_ptr_null(list[1]->ip_policy_id);
+	ck_assert_ptr_null(list[1]->ip_policy_name);
+	store_account_list_free(list, n);
+	ck_assert_int_eq(store_ip_policy_get(st, office, &p), 0);
+	ck_assert_int_eq(p->naccounts, 0);
+	store_ip_policy_free(p);
+
+	ck_assert_int_eq(store_account_set_ip_policy(st, alice,
+	                     "ip_000000000000000000000000"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_account_set_ip_policy(st, "ac_nope", vpn),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_account_set_ip_policy(st, NULL, vpn),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* A failed attach leaves the old one. */
+	ck_assert_int_eq(store_account_get(st, alice, &a), 0);
+	ck_assert_str_eq(a->ip_policy_id, vpn);
+	store_account_free(a);
+	free(alice);
+	free(bob);
+	free(office);
+	free(vpn);
+}
+END_TEST
+
+START_TEST(test_ip_policy_attach_address)
+{
+	struct store_address *a = NULL, **list = NULL;
+	struct store_ip_policy *p = NULL;
+	size_t n = 0;
+	char *id, *ra1, *ra2, *ra3, *office;
+
+	id = mk_account(st, "alice");
+	ra1 = mk_address(st, id, "tunnel.example.com", 42000, 1000);
+	ra2 = mk_address(st, id, "tunnel.example.com", 42001, 1001);
+	ra3 = mk_address(st, id, "tunnel.example.com", 42002, 1002);
+	office = mk_policy(st, "office");
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra1, office), 0);
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra2, office), 0);
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra3, office), 0);
+	ck_assert_int_eq(store_address_get(st, ra1, &a), 0);
+	ck_assert_str_eq(a->ip_policy_id, office);
+	ck_assert_str_eq(a->ip_policy_name, "office");
+	store_address_free(a);
+	ck_assert_int_eq(store_address_find(st, "tunnel.example.com", 42001,
+	                     &a),
+	    0);
+	ck_assert_str_eq(a->ip_policy_name, "office");
+	store_address_free(a);
+	ck_assert_int_eq(store_ip_policy_get(st, "office", &p), 0);
+	ck_assert_int_eq(p->naddresses, 3);
+	store_ip_policy_free(p);
+
+	/* Detached, or deleted: no longer counted. */
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra2, NULL), 0);
+	ck_assert_int_eq(store_address_delete(st, ra3, 2000), 0);
+	ck_assert_int_eq(store_ip_policy_get(st, "office", &p), 0);
+	ck_assert_int_eq(p->naddresses, 1);
+	store_ip_policy_free(p);
+	ck_assert_int_eq(store_address_list(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->ip_policy_name, "office");
+	ck_assert_ptr_null(list[1]->ip_policy_id);
+	ck_assert_ptr_null(list[1]->ip_policy_name);
+	store_address_list_free(list, n);
+
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra3, office),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra3, NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra1, "ip_nope"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_set_ip_policy(st, "ra_nope", office),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_set_ip_policy(st, NULL, office),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(id);
+	free(ra1);
+	free(ra2);
+	free(ra3);
+	free(office);
+}
+END_TEST
+
+START_TEST(test_ip_policy_delete)
+{
+	struct store_ip_policy *p = (struct store_ip_policy *)&p;
+	char *alice, *bob, *ra, *office, *spare;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	ra = mk_address(st, bob, "tunnel.example.com", 42000, 1000);
+	office = mk_policy(st, "office");
+	spare = mk_policy(st, "spare");
+	ck_assert_int_eq(store_ip_policy_rule_add(st, office, 1, "10.0.0.0/8",
+	                     1000),
+	    0);
+	ck_assert_int_eq(store_account_set_ip_policy(st, alice, office), 0);
+	ck_assert_int_eq(store_address_set_ip_policy(st, ra, office), 0);
+
+	/* Attached to an account and an address: refused, kept whole. */
+	ck_assert_int_eq(store_ip_policy_delete(st, office),
+	    PORTHOLE_ERR_DENIED);
+	ck_assert_ptr_nonnull(strstr(store_errmsg(st), "attached"));
+	ck_assert_int_eq(store_account_set_ip_policy(st, alice, NULL), 0);
+	ck_assert_int_eq(store_ip_policy_delete(st, office),
+	    PORTHOLE_ERR_DENIED);
+	ck_assert_int_eq(store_ip_policy_get(st, office, &p), 0);
+	ck_assert_uint_eq(p->nallow, 1);
+	store_ip_policy_free(p);
+	/* The address's account deleted: it is a tombstone, so no hold. */
+	ck_assert_int_eq(store_account_delete(st, bob, 2000, NULL, NULL), 0);
+	ck_assert_int_eq(store_ip_policy_delete(st, office), 0);
+	p = (struct store_ip_policy *)&p;
+	ck_assert_int_eq(store_ip_policy_get(st, office, &p),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(p);
+	/* Its rules went with it: a new policy of that name has none. */
+	ck_assert_int_eq(store_ip_policy_add(st, "office", NULL, 3000, &p), 0);
+	ck_assert_uint_eq(p->nallow, 0);
+	store_ip_policy_free(p);
+
+	ck_assert_int_eq(store_ip_policy_delete(st, office),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_ip_policy_delete(st, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* An unattached policy goes at once; no transaction is left. */
+	ck_assert_int_eq(store_ip_policy_delete(st, spare), 0);
+	ck_assert_int_eq(store_ip_policy_add(st, "spare", NULL, 4000, NULL), 0);
+	free(alice);
+	free(bob);
+	free(ra);
+	free(office);
+	free(spare);
+}
+END_TEST
+
 /* Tokens. */
 
 START_TEST(test_token_add_find)
@@ -2948,7 +3703,7 @@ END_TEST
 
 /*
  * The store suite: open, files, busy, accounts, keys, sessions,
- * endpoints, affinity, addresses, tokens.
+ * endpoints, affinity, addresses, tokens, IP policies.
  */
 Suite *
 store_suite(void)
@@ -2978,6 +3733,9 @@ store_suite(void)
 	tcase_add_test(tc, test_file_cascade);
 	tcase_add_test(tc, test_file_migrate_v1);
 	tcase_add_test(tc, test_file_migrate_v2_atomic);
+	tcase_add_test(tc, test_file_migrate_v2);
+	tcase_add_test(tc, test_file_migrate_v3_atomic);
+	tcase_add_test(tc, test_file_ip_policy_delete);
 	tcase_add_test(tc, test_file_account_delete_tombstones);
 	tcase_add_test(tc, test_file_session_limit_two_connections);
 	tcase_add_test(tc, test_file_session_limit_race);
@@ -3057,6 +3815,7 @@ store_suite(void)
 	tcase_add_test(tc, test_address_list);
 	tcase_add_test(tc, test_address_update);
 	tcase_add_test(tc, test_address_delete);
+	tcase_add_test(tc, test_address_proxy_proto);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("token");
@@ -3066,6 +3825,16 @@ store_suite(void)
 	tcase_add_test(tc, test_token_touch);
 	tcase_add_test(tc, test_token_revoke);
 	tcase_add_test(tc, test_token_list);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ip_policy");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_ip_policy_add_get);
+	tcase_add_test(tc, test_ip_policy_rules);
+	tcase_add_test(tc, test_ip_policy_list);
+	tcase_add_test(tc, test_ip_policy_attach_account);
+	tcase_add_test(tc, test_ip_policy_attach_address);
+	tcase_add_test(tc, test_ip_policy_delete);
 	suite_add_tcase(s, tc);
 
 	return s;

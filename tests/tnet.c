@@ -13,6 +13,12 @@
  * "tnet sum N" prints "<N> <sha256hex>" of its first N bytes, which is
  * what sink, recv and echo report for it. "many" gives each connection a
  * stream of its own.
+ *
+ * "listen proxy" serves what sits behind a relay that speaks the PROXY
+ * protocol: it reads the header with porthole's own proxyhdr_parse(),
+ * answers with one line saying what it held, then echoes. "tnet hdr"
+ * prints the headers proxyhdr_v1() and proxyhdr_v2() build, so a script
+ * can send them by hand, and "tnet line" reads a server's first line.
  */
 #include "config.h"
 
@@ -21,6 +27,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -39,6 +46,9 @@
 
 #include <sodium.h>
 
+#include "err.h"
+#include "proxyhdr.h"
+
 #define EXIT_USAGE   2
 #define EXIT_REFUSED 3
 
@@ -47,6 +57,8 @@
 #define HEXSZ      (crypto_hash_sha256_BYTES * 2 + 1)
 #define SUMSZ      (24 + HEXSZ + 2)
 #define PEERSZ     (INET6_ADDRSTRLEN + 8)
+/* "PROXY v2 <ip> <port> <ip> <port>\n", with room to spare. */
+#define PROXY_LINESZ 128
 
 #define STREAM_SEED 0x9e3779b97f4a7c15ULL
 #define STREAM_MIX  0xd1b54a32d192ed03ULL
@@ -75,7 +87,8 @@ enum lmode {
 	LMODE_SOURCE,
 	LMODE_HALFCLOSE,
 	LMODE_HOLD,
-	LMODE_STALL /* accept, then never read or write */
+	LMODE_STALL, /* accept, then never read or write */
+	LMODE_PROXY /* report the PROXY header, then echo */
 };
 
 /* One accepted connection of "tnet listen". */
@@ -83,7 +96,9 @@ struct lconn {
 	int fd;
 	int rd_eof; /* the peer shut down its write side */
 	int wr_shut; /* we shut down ours */
-	uint8_t *buf; /* pending output, BUFSZ bytes */
+	int hdr_wait; /* proxy: buf holds the header so far, not output */
+	int bad; /* proxy: the header was bad; drain input until EOF */
+	uint8_t *buf; /* pending output, BUFSZ + PROXY_LINESZ bytes */
 	size_t off;
 	size_t len;
 	uint64_t remain; /* stream bytes still to queue */
@@ -167,7 +182,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: tnet listen [-v] [-b addr] "
-	    "echo|sink|source:N|halfclose:N|hold|stall\n"
+	    "echo|sink|source:N|halfclose:N|hold|stall|proxy\n"
 	    "       tnet freeport [-b addr]\n"
 	    "       tnet send [-s src] [-t secs] host:port nbytes\n"
 	    "       tnet recv [-s src] [-t secs] host:port\n"
@@ -176,7 +191,10 @@ usage(void)
 	    "       tnet sum nbytes\n"
 	    "       tnet closed [-s src] [-t secs] host:port\n"
 	    "       tnet refused [-s src] host:port\n"
-	    "       tnet chat [-s src] [-t secs] host:port\n");
+	    "       tnet chat [-s src] [-t secs] host:port\n"
+	    "       tnet line [-s src] [-t secs] host:port\n"
+	    "       tnet hdr -1|-2 srcip srcport dstip dstport\n"
+	    "       tnet delaypipe ms host:port\n");
 	return EXIT_USAGE;
 }
 
@@ -614,6 +632,8 @@ parse_lmode(const char *s, enum lmode *modep, uint64_t *np)
 		*modep = LMODE_HOLD;
 	else if (strcmp(s, "stall") == 0)
 		*modep = LMODE_STALL;
+	else if (strcmp(s, "proxy") == 0)
+		*modep = LMODE_PROXY;
 	else if (strncmp(s, "source:", 7) == 0) {
 		*modep = LMODE_SOURCE;
 		return parse_num(s + 7, 0, UINT64_MAX, "source", np);
@@ -636,11 +656,13 @@ lconn_new(int fd, enum lmode mode, uint64_t n)
 	c = xrealloc(NULL, sizeof(*c));
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
-	c->buf = xrealloc(NULL, BUFSZ);
+	/* Proxy mode's report line can outgrow the header it replaces. */
+	c->buf = xrealloc(NULL, BUFSZ + PROXY_LINESZ);
 	stream_init(&c->st, 0);
 	crypto_hash_sha256_init(&c->sha);
 	if (mode == LMODE_SOURCE)
 		c->remain = n;
+	c->hdr_wait = mode == LMODE_PROXY;
 	return c;
 }
 
@@ -656,6 +678,86 @@ lconn_free(struct lconn *c)
 }
 
 /*
+ * Proxy mode: give up on c's header. Queue "BAD <why>" in place of what
+ * was read; lconn_finished() then half-closes and input is drained.
+ */
+static void
+lconn_proxy_bad(struct lconn *c, const char *why)
+{
+	tnet_warnx("%s: bad PROXY header: %s", c->peer, why);
+	c->bad = 1;
+	c->hdr_wait = 0;
+	c->off = 0;
+	c->len = (size_t)snprintf((char *)c->buf, BUFSZ, "BAD %s\n", why);
+}
+
+/*
+ * Format what header h says as proxy mode's report line into out
+ * (PROXY_LINESZ bytes): "PROXY v<version> <src-ip> <src-port> <dst-ip>
+ * <dst-port>\n", or "PROXY v2 LOCAL" / "PROXY v1 UNKNOWN". Returns its
+ * length.
+ */
+static size_t
+proxy_report(char *out, const struct proxyhdr *h)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	const void *sa, *da;
+
+	if (h->local)
+		return (size_t)snprintf(out, PROXY_LINESZ, "PROXY v%d %s\n",
+		    h->version, h->version == 1 ? "UNKNOWN" : "LOCAL");
+	if (h->family == AF_INET) {
+		sa = &((const struct sockaddr_in *)&h->src)->sin_addr;
+		da = &((const struct sockaddr_in *)&h->dst)->sin_addr;
+	} else {
+		sa = &((const struct sockaddr_in6 *)&h->src)->sin6_addr;
+		da = &((const struct sockaddr_in6 *)&h->dst)->sin6_addr;
+	}
+	if (inet_ntop(h->family, sa, src, sizeof(src)) == NULL ||
+	    inet_ntop(h->family, da, dst, sizeof(dst)) == NULL) {
+		snprintf(src, sizeof(src), "?");
+		snprintf(dst, sizeof(dst), "?");
+	}
+	return (size_t)snprintf(out, PROXY_LINESZ, "PROXY v%d %s %d %s %d\n",
+	    h->version, src, sockaddr_port(&h->src), dst,
+	    sockaddr_port(&h->dst));
+}
+
+/*
+ * Proxy mode: parse the header gathered at the start of c->buf. Once it
+ * is whole, put the report line in its place, ahead of whatever followed
+ * it, and echo from then on.
+ */
+static void
+lconn_proxy_hdr(struct lconn *c)
+{
+	struct proxyhdr h;
+	char line[PROXY_LINESZ];
+	size_t hlen, n;
+	int r;
+
+	r = proxyhdr_parse(c->buf, c->len, &h, &hlen);
+	if (r == PROXYHDR_INCOMPLETE) {
+		if (c->len == BUFSZ)
+			lconn_proxy_bad(c, "header too long");
+		else if (c->rd_eof)
+			lconn_proxy_bad(c, "truncated header");
+		return;
+	}
+	if (r != 0) {
+		lconn_proxy_bad(c, porthole_strerror(r));
+		return;
+	}
+	/* The buffer has PROXY_LINESZ bytes beyond BUFSZ for this. */
+	n = proxy_report(line, &h);
+	memmove(c->buf + n, c->buf + hlen, c->len - hlen);
+	memcpy(c->buf, line, n);
+	c->len = c->len - hlen + n;
+	c->off = 0;
+	c->hdr_wait = 0;
+}
+
+/*
  * Read what the peer sent and act on it as mode says. Returns 0, or -1 if
  * the connection failed and should be dropped.
  */
@@ -666,8 +768,9 @@ lconn_read(struct lconn *c, enum lmode mode, uint64_t n)
 	size_t room = sizeof(tmp);
 	char reply[SUMSZ];
 	ssize_t r;
+	int into_buf = mode == LMODE_ECHO || (mode == LMODE_PROXY && !c->bad);
 
-	if (mode == LMODE_ECHO) {
+	if (into_buf) {
 		/* Echo reads straight into the output buffer. */
 		p = c->buf + c->len;
 		room = BUFSZ - c->len;
@@ -676,13 +779,17 @@ lconn_read(struct lconn *c, enum lmode mode, uint64_t n)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	if (r > 0) {
 		c->nread += (uint64_t)r;
-		if (mode == LMODE_ECHO)
+		if (into_buf)
 			c->len += (size_t)r;
 		else if (mode == LMODE_SINK || mode == LMODE_HALFCLOSE)
 			crypto_hash_sha256_update(&c->sha, p, (size_t)r);
+		if (c->hdr_wait)
+			lconn_proxy_hdr(c);
 		return 0;
 	}
 	c->rd_eof = 1;
+	if (c->hdr_wait)
+		lconn_proxy_hdr(c);
 	if (mode == LMODE_SINK || mode == LMODE_HALFCLOSE) {
 		/* Nothing is pending in these modes before EOF. */
 		sum_format(reply, sizeof(reply), c->nread, &c->sha);
@@ -700,6 +807,8 @@ lconn_write(struct lconn *c)
 {
 	ssize_t r;
 
+	if (c->hdr_wait)
+		return 0;
 	if (c->off == c->len && c->remain > 0) {
 		c->off = 0;
 		c->len = (size_t)MIN(c->remain, BUFSZ);
@@ -720,16 +829,19 @@ lconn_write(struct lconn *c)
 static int
 lconn_wants_write(const struct lconn *c)
 {
-	return c->off < c->len || c->remain > 0;
+	return !c->hdr_wait && (c->off < c->len || c->remain > 0);
 }
 
-/* Whether c wants to read: echo only while there is room to echo into. */
+/*
+ * Whether c wants to read: echo and proxy only while there is room to
+ * read into, but a bad proxy connection drains its input.
+ */
 static int
 lconn_wants_read(const struct lconn *c, enum lmode mode)
 {
 	if (c->rd_eof)
 		return 0;
-	if (mode == LMODE_ECHO)
+	if (mode == LMODE_ECHO || (mode == LMODE_PROXY && !c->bad))
 		return c->len < BUFSZ;
 	return 1;
 }
@@ -755,8 +867,12 @@ lconn_finished(struct lconn *c, enum lmode mode)
 		}
 		return c->rd_eof;
 	case LMODE_ECHO:
-		/* Pass the peer's half-close on once everything is echoed. */
-		if (c->rd_eof && !c->wr_shut) {
+	case LMODE_PROXY:
+		/*
+		 * Pass the peer's half-close on once everything is echoed;
+		 * after "BAD", half-close at once and drain until EOF.
+		 */
+		if ((c->rd_eof || c->bad) && !c->wr_shut) {
 			shutdown(c->fd, SHUT_WR);
 			c->wr_shut = 1;
 		}
@@ -1697,7 +1813,180 @@ out:
 	return ret;
 }
 
+/*
+ * tnet line host:port: connect, print the first line the server sends
+ * (such as the report of "listen proxy" behind a relay) and close.
+ * Exits 1 if the connection closes before a whole line.
+ */
+static int
+cmd_line(int argc, char **argv)
+{
+	static struct linebuf sock;
+	static char line[BUFSZ + 1];
+	struct addr dst, src;
+	int timeout = DEFAULT_TIMEOUT, ret = 1;
+
+	if (client_opts(argc, argv, &src, &timeout) == -1)
+		return usage();
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage();
+	if (parse_hostport(argv[0], &dst) == -1)
+		return EXIT_USAGE;
+	sock.name = argv[0];
+	if ((sock.fd = tcp_connect(&dst, &src, timeout)) == -1) {
+		tnet_warn("connect %s", argv[0]);
+		return 1;
+	}
+	while (!sock.eof && memchr(sock.buf, '\n', sock.len) == NULL) {
+		if (linebuf_fill(&sock, timeout) == -1)
+			goto out;
+	}
+	if (memchr(sock.buf, '\n', sock.len) == NULL) {
+		tnet_warnx("%s: closed before a whole line", argv[0]);
+		goto out;
+	}
+	linebuf_take(&sock, line, sizeof(line));
+	printf("%s\n", line);
+	ret = 0;
+out:
+	close(sock.fd);
+	return ret;
+}
+
+/*
+ * tnet hdr -1|-2 srcip srcport dstip dstport: write the PROXY header that
+ * proxyhdr_v1() or proxyhdr_v2() builds for that connection to stdout,
+ * as is (v2 is binary).
+ */
+static int
+cmd_hdr(int argc, char **argv)
+{
+	unsigned char buf[MAX(PROXYHDR_V1_MAX + 1, PROXYHDR_V2_MAX)];
+	struct addr src, dst;
+	uint64_t port;
+	int ch, version = 0, n;
+
+	while ((ch = getopt(argc, argv, "12")) != -1) {
+		switch (ch) {
+		case '1':
+			version = 1;
+			break;
+		case '2':
+			version = 2;
+			break;
+		default:
+			return usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (version == 0 || argc != 4)
+		return usage();
+	if (parse_num(argv[1], 0, 65535, "srcport", &port) == -1 ||
+	    parse_num(argv[3], 0, 65535, "dstport", &port) == -1 ||
+	    parse_addr(argv[0], argv[1], &src) == -1 ||
+	    parse_addr(argv[2], argv[3], &dst) == -1)
+		return EXIT_USAGE;
+	if (version == 1)
+		n = proxyhdr_v1((char *)buf, sizeof(buf), &src.ss, &dst.ss);
+	else
+		n = proxyhdr_v2(buf, sizeof(buf), &src.ss, &dst.ss);
+	if (n < 0) {
+		tnet_warnx("proxyhdr_v%d: %s", version, porthole_strerror(n));
+		return 1;
+	}
+	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n ||
+	    fflush(stdout) == EOF) {
+		tnet_warn("stdout");
+		return 1;
+	}
+	return 0;
+}
+
 /* Dispatch to the subcommand named in argv[1]. */
+/* Write all <n> bytes of <p> to blocking descriptor <fd>. */
+static int
+pipe_write(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * tnet delaypipe MS host:port: a ProxyCommand for ssh that passes the
+ * connection through, delaying each chunk from stdin by MS milliseconds
+ * (the server's answers pass at once). It widens the moment between a
+ * forward being granted and the session command arriving, so a test can
+ * connect inside it.
+ */
+static int
+cmd_delaypipe(int argc, char **argv)
+{
+	struct addr dst, src;
+	struct pollfd pfd[2];
+	struct timespec ts;
+	char buf[BUFSZ];
+	long ms;
+	ssize_t n;
+	int fd, in_open = 1;
+
+	if (argc != 3)
+		return usage();
+	ms = strtol(argv[1], NULL, 10);
+	if (ms < 0 || ms > 10000 || parse_hostport(argv[2], &dst) == -1)
+		return EXIT_USAGE;
+	memset(&src, 0, sizeof(src));
+	if ((fd = tcp_connect(&dst, &src, DEFAULT_TIMEOUT)) == -1) {
+		tnet_warn("connect %s", argv[2]);
+		return 1;
+	}
+	/* Blocking from here: a full socket simply waits. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	for (;;) {
+		pfd[0].fd = in_open ? STDIN_FILENO : -1;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = fd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((n = read(fd, buf, sizeof(buf))) <= 0)
+				break;
+			if (pipe_write(STDOUT_FILENO, buf, (size_t)n) == -1)
+				break;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((n = read(STDIN_FILENO, buf, sizeof(buf))) <= 0) {
+				shutdown(fd, SHUT_WR);
+				in_open = 0;
+				continue;
+			}
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (ms % 1000) * 1000000L;
+			nanosleep(&ts, NULL);
+			if (pipe_write(fd, buf, (size_t)n) == -1)
+				break;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1731,5 +2020,11 @@ main(int argc, char **argv)
 		return cmd_refused(argc, argv);
 	if (strcmp(cmd, "chat") == 0)
 		return cmd_chat(argc, argv);
+	if (strcmp(cmd, "line") == 0)
+		return cmd_line(argc, argv);
+	if (strcmp(cmd, "hdr") == 0)
+		return cmd_hdr(argc, argv);
+	if (strcmp(cmd, "delaypipe") == 0)
+		return cmd_delaypipe(argc, argv);
 	return usage();
 }

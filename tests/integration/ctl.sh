@@ -1,9 +1,10 @@
 #!/bin/bash
 # portholectl through the real binary: init, accounts, keys, tokens,
-# reserved addresses, host keys, the live listings on a fresh store, and
-# the exit statuses of errors (1) and usage errors (2). No portholed is
-# started: live sessions (session kill, disable and delete ending them)
-# are tested through the real ssh client in accounts.sh.
+# reserved addresses, IP policies and PROXY settings, host keys, the live
+# listings on a fresh store, and the exit statuses of errors (1) and
+# usage errors (2). No portholed is started: live sessions (session kill,
+# disable and delete ending them) are tested through the real ssh client
+# in accounts.sh; here, stand-in processes show who gets signalled.
 
 set -u
 : "${top_srcdir:?}"
@@ -138,8 +139,8 @@ err_has 'invalid account name'
 expect 0 init
 expect 0 account list
 out_lines 4
-out_has '^ID +NAME +STATUS +KEYS +TOKENS +ADDRESSES +SESSIONS +CREATED +DESCRIPTION$'
-out_has "^$alice_id +alice +active +0 +0 +0 +0 +[0-9]{4}-[^ ]+ +-\$"
+out_has '^ID +NAME +STATUS +KEYS +TOKENS +ADDRESSES +SESSIONS +IP-POLICY +CREATED +DESCRIPTION$'
+out_has "^$alice_id +alice +active +0 +0 +0 +0 +- +[0-9]{4}-[^ ]+ +-\$"
 out_has ' bob '
 out_has ' carol '
 out_lacks 'bad name'
@@ -269,7 +270,7 @@ ph_pass 'key delete'
 
 ## account show and update: every field; 0 is the server's default.
 expect 0 account show alice
-out_lines 11
+out_lines 12
 out_has "^ID +$alice_id\$"
 out_has '^Name +alice$'
 out_has '^Status +active$'
@@ -281,6 +282,7 @@ out_has '^Keys +0$'
 out_has '^Tokens +0$'
 out_has '^Addresses +0$'
 out_has '^Sessions +0$'
+out_has '^IP policy +-$'
 expect 0 account show "$alice_id"
 out_has '^Name +alice$'
 expect 0 -o MaxSessionsPerAccount=7 -o MaxEndpointsPerSession=3 \
@@ -310,6 +312,7 @@ out_has '"description": *""'
 out_has '"max_sessions": *0, *"max_sessions_effective": *10,'
 out_has '"max_endpoints": *5,'
 out_has '"keys": *0, *"tokens": *0, *"addresses": *0, *"sessions": *0'
+out_has '"ip_policy": *null, *"ip_policy_id": *null'
 # An option's value is taken as it is, even when it looks like an option.
 expect 0 account update alice --description --json
 out_has '^updated account alice$'
@@ -559,13 +562,13 @@ out_has "^URL +tcp://$(re "$v6")\$"
 
 expect 0 address list
 out_lines 5
-out_has '^ID +ADDRESS +ACCOUNT +ENDPOINT +CREATED +DESCRIPTION$'
-out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +[0-9]{4}-[^ ]+ +-\$"
-out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +[0-9]{4}-[^ ]+ +db\$"
+out_has '^ID +ADDRESS +ACCOUNT +ENDPOINT +PROXY +IP-POLICY +CREATED +DESCRIPTION$'
+out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +- +- +[0-9]{4}-[^ ]+ +-\$"
+out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +- +- +[0-9]{4}-[^ ]+ +db\$"
 expect 0 address list alice --json
 out_json 2
 out_has '"metadata": *"\{\\"team\\":\\"x\\"\}"'
-out_has '"endpoint_id": *null'
+out_has '"endpoint_id": *null, *"proxy_proto": *0, *"ip_policy": *null, *"ip_policy_id": *null,'
 b1_id=$(grep -F "\"$b1\"" "$out" | grep -Eo '"id": *"ra_[A-Za-z0-9]+"' |
 	grep -Eo 'ra_[A-Za-z0-9]+')
 [ -n "$b1_id" ] || ph_fail "no id for $b1 in $(cat "$out")"
@@ -577,13 +580,15 @@ out_has '^Addresses +2$'
 
 # show by id, by host:port, and with the host in another case.
 expect 0 address show "$b1_id"
-out_lines 8
+out_lines 10
 out_has "^ID +$b1_id\$"
 out_has "^Address +$(re "$b1")\$"
 out_has '^Account +alice$'
 out_has '^Description +db$'
 out_has '^Metadata +\{"team":"x"\}$'
 out_has '^Endpoint +-$'
+out_has '^PROXY protocol +none$'
+out_has '^IP policy +-$'
 expect 0 address show "$b1"
 out_has "^ID +$b1_id\$"
 expect 0 "${hosts[@]}" address show "B.EXAMPLE:$(port_of "$b1")"
@@ -627,6 +632,398 @@ out_json 1
 out_has '"deleted_at": *"[0-9]{4}-'
 ph_pass 'address reserve, list, show, update and delete'
 
+## IP policies: create, list, show, rules, attach, detach, delete.
+# policy_id: the ip_… id in stdout.
+policy_id() {
+	grep -Eo 'ip_[A-Za-z0-9]+' "$out" | head -n 1
+}
+expect 0 ip-policy create office --description 'office nets' \
+	--allow 10.0.0.0/8 --allow 192.168.1.7 --deny 10.1.0.0/16 \
+	--deny=2001:DB8::/32
+out_lines 1
+out_has '^created ip-policy office \(ip_[A-Za-z0-9]+\)$'
+office_id=$(policy_id)
+# Stored in canonical form, in the order given.
+expect 0 --json ip-policy show office
+out_json 1
+out_has "^\\{\"id\": *\"$office_id\", *\"name\": *\"office\", *\"description\": *\"office nets\", *\"created_at\": *\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\","
+out_has '"allow": *\["10\.0\.0\.0/8", *"192\.168\.1\.7/32"\], *"deny": *\["10\.1\.0\.0/16", *"2001:db8::/32"\]'
+out_has '"accounts": *0, *"addresses": *0\}$'
+expect 0 ip-policy create empty --json
+out_json 1
+out_has '"name": *"empty", *"description": *"",'
+out_has '"allow": *\[\], *"deny": *\[\]'
+expect 0 ip-policy create v6only --allow ::1 --allow 2001:db8:0:0::/64 \
+	--deny ::/0
+expect 0 ip-policy show v6only --json
+out_has '"allow": *\["::1/128", *"2001:db8::/64"\], *"deny": *\["::/0"\]'
+
+# Every CIDR is checked before anything is written: a usage error.
+expect 2 ip-policy create bad --allow 10.0.0.300/8
+err_has "--allow: invalid CIDR '10\\.0\\.0\\.300/8'"
+expect 2 ip-policy create bad --deny nonsense
+err_has "--deny: invalid CIDR 'nonsense': ."
+expect 2 ip-policy create bad --allow 10.0.0.0/33
+err_has "invalid CIDR '10\\.0\\.0\\.0/33'"
+expect 2 ip-policy create bad --allow 2001:db8::/129
+err_has "invalid CIDR '2001:db8::/129'"
+expect 2 ip-policy create bad --allow 10.0.0.0/
+expect 2 ip-policy create bad --allow ''
+# Host bits set: refused with the network meant.
+expect 2 ip-policy create bad --allow 10.0.0.0/8 --deny 10.0.0.1/8
+err_has "--deny: invalid CIDR '10\\.0\\.0\\.1/8': .*10\\.0\\.0\\.0/8"
+expect 2 ip-policy create bad --allow 2001:db8::1/32
+err_has "invalid CIDR '2001:db8::1/32': .*2001:db8::/32"
+# The same rule twice (in any spelling) creates nothing.
+expect 1 ip-policy create bad --allow 2001:db8::/32 --allow 2001:DB8:0::/32
+err_has '--allow 2001:db8::/32 given twice'
+expect 2 ip-policy create bad --allow 10.0.0.0/8 --allow 10.0.0.0/08
+expect 1 ip-policy create bad --deny 192.0.2.1 --deny 192.0.2.1/32
+err_has '--deny 192\.0\.2\.1/32 given twice'
+expect 1 ip-policy show bad
+err_has "no such ip-policy 'bad'"
+# An address both allowed and denied is allowed to say so: deny wins.
+expect 0 ip-policy create both --allow 192.0.2.0/24 --deny 192.0.2.0/24
+expect 0 ip-policy delete both
+expect 1 ip-policy create office
+err_has "ip-policy 'office' already exists"
+expect 1 ip-policy create 'bad name'
+err_has "invalid ip-policy name 'bad name'"
+expect 1 ip-policy create -x
+err_has 'invalid ip-policy name'
+expect 1 ip-policy create none
+err_has "invalid ip-policy name 'none'"
+expect 2 ip-policy create bad --description "$(printf '%0256d' 0)"
+err_has 'longer than 255 bytes'
+expect 0 ip-policy list --json
+out_json 3
+out_lacks '"name": *"(bad|both)"'
+ph_pass 'ip-policy create: canonical rules, all or nothing'
+
+expect 0 ip-policy list
+out_lines 4
+out_has '^ID +NAME +ALLOW +DENY +ACCOUNTS +ADDRESSES +CREATED +DESCRIPTION$'
+# By name.
+sed -n 2p "$out" | grep -Eq ' empty ' || ph_fail "list order: $(cat "$out")"
+sed -n 4p "$out" | grep -Eq ' v6only ' || ph_fail "list order: $(cat "$out")"
+out_has "^$office_id +office +2 +2 +0 +0 +[0-9]{4}-[^ ]+ +office nets\$"
+out_has '^ip_[A-Za-z0-9]+ +empty +0 +0 +0 +0 +[0-9]{4}-[^ ]+ +-$'
+expect 0 --json ip-policy list
+out_json 3
+
+expect 0 ip-policy show office
+out_lines 10
+out_has "^ID +$office_id\$"
+out_has '^Name +office$'
+out_has '^Description +office nets$'
+out_has '^Created +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
+out_has '^Allow +10\.0\.0\.0/8$'
+out_has '^ +192\.168\.1\.7/32$'
+out_has '^Deny +10\.1\.0\.0/16$'
+out_has '^ +2001:db8::/32$'
+out_has '^Accounts +-$'
+out_has '^Addresses +-$'
+expect 0 ip-policy show "$office_id"
+out_has '^Name +office$'
+expect 0 ip-policy show empty
+out_lines 8
+out_has '^Allow +-$'
+out_has '^Deny +-$'
+expect 1 ip-policy show nosuch
+err_has "no such ip-policy 'nosuch'"
+ph_pass 'ip-policy list and show'
+
+## Rules.
+expect 0 ip-policy rule add office allow 172.16.0.0/12
+out_lines 1
+out_has '^added rule allow 172\.16\.0\.0/12 to ip-policy office$'
+expect 0 ip-policy rule add "$office_id" deny 10.1.2.3
+out_has '^added rule deny 10\.1\.2\.3/32 to ip-policy office$'
+expect 0 --json ip-policy rule add office deny 2001:DB8:1::/48
+out_json 1
+out_has '"allow": *\["10\.0\.0\.0/8", *"192\.168\.1\.7/32", *"172\.16\.0\.0/12"\]'
+out_has '"deny": *\["10\.1\.0\.0/16", *"2001:db8::/32", *"10\.1\.2\.3/32", *"2001:db8:1::/48"\]'
+# The same rule again, as written or in another spelling.
+expect 1 ip-policy rule add office allow 172.16.0.0/12
+err_has 'ip-policy office already has the rule allow 172\.16\.0\.0/12'
+expect 1 ip-policy rule add office allow 192.168.1.7/32
+err_has 'already has the rule allow 192\.168\.1\.7/32'
+expect 1 ip-policy rule add office deny 2001:db8:1:0::/48
+err_has 'already has the rule deny 2001:db8:1::/48'
+# Allow and deny are separate rules.
+expect 0 ip-policy rule add office allow 10.1.2.3/32
+expect 2 ip-policy rule add office allow 172.16.0.1/12
+err_has "invalid CIDR '172\\.16\\.0\\.1/12': .*172\\.16\\.0\\.0/12"
+expect 2 ip-policy rule add office allow 300.1.1.1
+err_has "invalid CIDR '300\\.1\\.1\\.1'"
+expect 2 ip-policy rule delete office allow not-an-address
+err_has "invalid CIDR 'not-an-address'"
+expect 1 ip-policy rule add nosuch allow 10.0.0.0/8
+err_has "no such ip-policy 'nosuch'"
+expect 1 ip-policy rule delete nosuch allow 10.0.0.0/8
+
+expect 0 ip-policy rule delete office allow 10.1.2.3
+out_lines 1
+out_has '^deleted rule allow 10\.1\.2\.3/32 from ip-policy office$'
+expect 0 ip-policy rule delete office deny 2001:db8:1::/48 --json
+out_json 1
+out_has '"deny": *\["10\.1\.0\.0/16", *"2001:db8::/32", *"10\.1\.2\.3/32"\]'
+expect 1 ip-policy rule delete office deny 2001:db8:1::/48
+err_has 'ip-policy office has no rule deny 2001:db8:1::/48'
+# Deleting an allow rule that exists only as a deny rule.
+expect 1 ip-policy rule delete office allow 10.1.0.0/16
+err_has 'ip-policy office has no rule allow 10\.1\.0\.0/16'
+expect 1 ip-policy rule delete empty deny 0.0.0.0/0
+err_has 'ip-policy empty has no rule deny 0\.0\.0\.0/0'
+expect 0 ip-policy show office
+out_has '^Deny +10\.1\.0\.0/16$'
+out_has '^ +10\.1\.2\.3/32$'
+out_lacks '2001:db8:1::'
+ph_pass 'ip-policy rule add and delete'
+
+## Attaching: accounts and reserved addresses.
+expect 0 account update alice --ip-policy office
+out_lines 1
+out_has '^updated account alice$'
+expect 0 account show alice
+out_lines 12
+out_has '^IP policy +office$'
+expect 0 account list
+out_has "^$alice_id +alice +active +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +office +[0-9]{4}-"
+out_has ' bob +active +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +- +[0-9]{4}-'
+expect 0 --json account show alice
+out_has "\"ip_policy\": *\"office\", *\"ip_policy_id\": *\"$office_id\""
+expect 0 account list --json
+out_has "\"name\": *\"alice\",.*\"ip_policy\": *\"office\""
+out_has '"name": *"bob",.*"ip_policy": *null, *"ip_policy_id": *null'
+
+# With the other update options, and by id.
+expect 0 address update "$a1" --ip-policy "$office_id" --proxy-proto 2 \
+	--description 'office only'
+out_has "^updated address $(re "$a1") \\(ra_[A-Za-z0-9]+\\)\$"
+a1_id=$(grep -Eo 'ra_[A-Za-z0-9]+' "$out")
+expect 0 address show "$a1"
+out_lines 10
+out_has '^PROXY protocol +v2$'
+out_has '^IP policy +office$'
+out_has '^Description +office only$'
+expect 0 address list alice
+out_has "^$a1_id +$(re "$a1") +alice +- +v2 +office +[0-9]{4}-[^ ]+ +office only\$"
+expect 0 --json address show "$a1_id"
+out_json 1
+out_has "\"proxy_proto\": *2, *\"ip_policy\": *\"office\", *\"ip_policy_id\": *\"$office_id\""
+expect 0 address update "$a1" --proxy-proto=1 --json
+out_json 1
+out_has '"proxy_proto": *1,'
+out_has '"ip_policy": *"office"'
+out_has '"description": *"office only"'
+expect 0 address show "$a1"
+out_has '^PROXY protocol +v1$'
+expect 0 address update "$a1" --proxy-proto 0
+expect 0 address show "$a1"
+out_has '^PROXY protocol +none$'
+expect 0 address list
+out_has "^$a1_id +$(re "$a1") +alice +- +- +office "
+expect 0 address update "$a1" --proxy-proto 2
+expect 0 ip-policy show office
+out_has '^Accounts +alice$'
+out_has "^Addresses +$(re "$a1")\$"
+expect 0 ip-policy list --json
+out_has '"name": *"office",.*"accounts": *1, *"addresses": *1\}'
+expect 0 ip-policy list
+out_has "^$office_id +office +3 +3 +1 +1 "
+
+# Refusals change nothing, not even the other options given.
+expect 1 account update alice --ip-policy nosuch --description changed
+err_has "no such ip-policy 'nosuch'"
+expect 1 address update "$a1" --ip-policy nosuch --proxy-proto 0
+err_has "no such ip-policy 'nosuch'"
+expect 0 account show alice
+out_has '^IP policy +office$'
+out_lacks 'changed'
+expect 0 address show "$a1"
+out_has '^PROXY protocol +v2$'
+out_has '^IP policy +office$'
+expect 2 address update "$a1" --proxy-proto 3
+err_has "--proxy-proto: bad value '3': want 0 \\(none\\), 1 or 2"
+expect 2 address update "$a1" --proxy-proto -1
+expect 2 address update "$a1" --proxy-proto v2
+expect 2 address update "$a1" --proxy-proto
+err_has '--proxy-proto needs a value'
+expect 2 address update "$a1" --ip-policy
+err_has '--ip-policy needs a value'
+expect 2 account update alice --ip-policy
+expect 2 account update alice --proxy-proto 1
+err_has "unexpected '--proxy-proto'"
+expect 1 address update a.example:1 --ip-policy office
+err_has "no such address 'a\\.example:1'"
+expect 1 account update nosuch --ip-policy office
+err_has "no such account 'nosuch'"
+expect 0 address show "$a1"
+out_has '^PROXY protocol +v2$'
+ph_pass 'account and address update --ip-policy and --proxy-proto'
+
+## Deleting a policy: refused while attached, saying to what.
+expect 1 ip-policy delete office
+err_has "ip-policy office is attached to account alice and address $(re "$a1");"
+err_has '--ip-policy none'
+expect 0 ip-policy show office
+expect 0 account update alice --ip-policy none
+expect 0 account show alice
+out_has '^IP policy +-$'
+expect 0 --json account show alice
+out_has '"ip_policy": *null, *"ip_policy_id": *null'
+expect 1 ip-policy delete "$office_id"
+err_has "ip-policy office is attached to address $(re "$a1");"
+err_lacks() {
+	if grep -Eq -e "$1" "$err"; then
+		ph_fail "stderr has /$1/: $(cat "$err")"
+	fi
+}
+err_lacks 'account alice'
+expect 0 address update "$a1_id" --ip-policy none
+expect 0 address show "$a1"
+out_has '^IP policy +-$'
+out_has '^PROXY protocol +v2$'
+expect 0 ip-policy show office
+out_has '^Accounts +-$'
+out_has '^Addresses +-$'
+expect 0 ip-policy delete office
+out_lines 1
+out_has "^deleted ip-policy office \\($office_id\\)\$"
+expect 1 ip-policy show office
+err_has "no such ip-policy 'office'"
+expect 1 ip-policy delete office
+err_has "no such ip-policy 'office'"
+expect 1 account update alice --ip-policy office
+err_has "no such ip-policy 'office'"
+expect 0 --json ip-policy delete empty
+out_json 1
+out_has '"name": *"empty"'
+expect 0 ip-policy list
+out_lines 2
+out_has ' v6only '
+# The name is free again.
+expect 0 ip-policy create office
+ph_pass 'ip-policy delete is refused while attached, then works'
+
+## Traffic policy changes signal every live session process; nothing else.
+# As above: stand-in portholed processes (a sleep, which SIGUSR1 ends)
+# with session rows written straight into the store.
+if command -v sqlite3 >/dev/null 2>&1; then
+	[ -x "$PH_TMP/portholed" ] || cp "$(command -v sleep)" "$PH_TMP/portholed" ||
+		ph_fail "cannot copy sleep"
+	nstandin=0
+	# standin ACCOUNT_ID: start a stand-in portholed with a live session
+	# row of that account; $standin_pid and $standin_id.
+	standin() {
+		nstandin=$((nstandin + 1))
+		standin_id=ss_policy$nstandin
+		ph_bg "standin$nstandin" "$PH_TMP/portholed" 300
+		standin_pid=$PH_LAST_PID
+		sqlite3 "$state/porthole.db" "
+		    INSERT INTO sessions (id, account_id, pid, client_ip,
+		        client_port, user, credential, started_ms)
+		    VALUES ('$standin_id', '$1', $standin_pid, '127.0.0.1',
+		        40100, 'x', 'key:x', $(date +%s%3N));" ||
+			ph_fail "cannot insert a session row"
+		# Until it runs as "portholed", a signal would be withheld.
+		for _ in $(seq 100); do
+			[ "$(cat "/proc/$standin_pid/comm" 2>/dev/null)" = portholed ] &&
+				break
+			sleep 0.05
+		done
+	}
+	# quiet_ok ARG...: run; exit 0 and no message (bash may report the
+	# stand-in's death on stderr, which is not ours).
+	quiet_ok() {
+		run "$@"
+		[ "$rc" -eq 0 ] || ph_fail "portholectl $*: exit $rc: $(cat "$err")"
+		if grep -q '^portholectl:' "$err"; then
+			ph_fail "portholectl $*: $(cat "$err")"
+		fi
+	}
+	# signalled / not_signalled: whether $standin_pid got SIGUSR1; then
+	# its session row is ended.
+	signalled() {
+		ph_wait_gone "$standin_pid" 10
+		[ "$PH_EXIT_STATUS" -eq $((128 + 10)) ] ||
+			ph_fail "stand-in exited $PH_EXIT_STATUS, not by SIGUSR1 ($1)"
+		quiet_ok session kill "$standin_id"
+	}
+	not_signalled() {
+		sleep 0.3
+		_ph_alive "$standin_pid" || ph_fail "$1 signalled a session"
+		quiet_ok session kill "$standin_id"
+		ph_wait_gone "$standin_pid" 10
+	}
+	expect 0 --json account show bob
+	bob_id=$(grep -Eo '"id": *"ac_[A-Za-z0-9]+"' "$out" |
+		grep -Eo 'ac_[A-Za-z0-9]+')
+	expect 0 ip-policy create sig
+
+	# A session of another account is told too: every live session.
+	standin "$bob_id"
+	quiet_ok account update alice --ip-policy sig
+	out_lines 1
+	out_has '^updated account alice$'
+	signalled 'account update --ip-policy'
+	standin "$bob_id"
+	quiet_ok ip-policy rule add sig allow 10.9.0.0/16
+	out_lines 1
+	out_has '^added rule allow 10\.9\.0\.0/16 to ip-policy sig$'
+	signalled 'rule add'
+	standin "$bob_id"
+	quiet_ok ip-policy rule delete sig allow 10.9.0.0/16
+	out_has '^deleted rule allow 10\.9\.0\.0/16 from ip-policy sig$'
+	signalled 'rule delete'
+	standin "$bob_id"
+	quiet_ok address update "$a1" --proxy-proto 1
+	out_lines 1
+	signalled 'address update --proxy-proto'
+	standin "$bob_id"
+	quiet_ok address update "$a1" --ip-policy sig
+	signalled 'address update --ip-policy'
+	standin "$bob_id"
+	quiet_ok account update alice --ip-policy none
+	signalled 'account update --ip-policy none'
+	standin "$bob_id"
+	quiet_ok address update "$a1" --ip-policy none --proxy-proto 0
+	signalled 'address update --ip-policy none'
+
+	# No policy change, or a policy attached to nothing: no signal.
+	standin "$bob_id"
+	quiet_ok account update alice --max-sessions 0 --description ''
+	not_signalled 'account update --max-sessions'
+	standin "$bob_id"
+	quiet_ok address update "$a1" --description 'office only'
+	not_signalled 'address update --description'
+	standin "$bob_id"
+	quiet_ok ip-policy rule add sig deny 10.9.9.0/24
+	quiet_ok ip-policy rule delete sig deny 10.9.9.0/24
+	quiet_ok ip-policy create sig2 --allow 10.0.0.0/8
+	quiet_ok ip-policy delete sig2
+	not_signalled 'a rule change of a policy attached to nothing'
+	# A refused change tells no one, even with the policy attached.
+	quiet_ok ip-policy rule add sig allow 10.9.0.0/16
+	quiet_ok account update alice --ip-policy sig
+	standin "$bob_id"
+	expect 1 ip-policy rule add sig allow 10.9.0.0/16
+	expect 1 ip-policy rule delete sig deny 10.9.0.0/16
+	expect 2 ip-policy rule add sig allow 10.9.0.1/16
+	expect 1 account update alice --ip-policy nosuch
+	expect 2 address update "$a1" --proxy-proto 3
+	expect 1 ip-policy delete sig
+	not_signalled 'a refused change'
+	quiet_ok account update alice --ip-policy none
+	expect 0 ip-policy delete sig
+	expect 0 session list
+	out_lines 1
+	ph_pass 'traffic policy changes signal every live session, and only they'
+else
+	echo 'skip - no sqlite3: policy changes signal live sessions'
+fi
+
 ## A tiny PortRange: exhaustion, and deleted ports are never handed out.
 small=(-o PortRange=30000-30004)
 # reserve_all ACCOUNT: reserve until it fails; the ports in $got.
@@ -660,6 +1057,13 @@ expect 0 account show dave
 out_has '^Keys +1$'
 out_has '^Addresses +3$'
 
+# A policy attached to the account and its address goes free with them.
+expect 0 ip-policy create lab --allow 192.0.2.0/24
+expect 0 account update dave --ip-policy lab
+expect 0 address update "$v6" --ip-policy lab
+expect 1 ip-policy delete lab
+err_has "ip-policy lab is attached to account dave and address $(re "$v6");"
+
 expect 0 account delete dave
 out_lines 1
 out_has '^deleted account dave \(1 key, 1 token, 3 reserved addresses\); ended 0 sessions$'
@@ -675,6 +1079,10 @@ expect 0 token list
 out_lacks ' dave '
 expect 1 account delete dave
 err_has "no such account 'dave'"
+expect 0 ip-policy show lab
+out_has '^Accounts +-$'
+out_has '^Addresses +-$'
+expect 0 ip-policy delete lab
 # The key is free to register again; the addresses are not.
 expect 0 key add carol "$PH_TMP/k6.pub"
 
@@ -792,6 +1200,37 @@ expect 2 address delete
 expect 2 address update
 expect 2 address list alice extra
 expect 2 hostkey extra
+expect 2 ip-policy
+expect 2 ip-policy frob
+err_has "ip-policy: unexpected 'frob', expected create \\| list \\| show \\| delete \\| rule"
+expect 2 ip-policy create
+expect 2 ip-policy create x --allow
+err_has '--allow needs a value'
+expect 2 ip-policy create x --deny
+expect 2 ip-policy create x --host a.example
+err_has "unexpected '--host'"
+expect 2 ip-policy create x extra
+expect 2 ip-policy list extra
+expect 2 ip-policy list --allow 10.0.0.0/8
+expect 2 ip-policy show
+expect 2 ip-policy show x extra
+expect 2 ip-policy delete
+expect 2 ip-policy delete x extra
+expect 2 ip-policy rule
+expect 2 ip-policy rule frob
+expect 2 ip-policy rule add
+expect 2 ip-policy rule add x
+err_has 'missing allow \| deny'
+expect 2 ip-policy rule add x permit 10.0.0.0/8
+err_has "unexpected 'permit', expected allow \\| deny"
+expect 2 ip-policy rule add x allow
+err_has 'missing CIDR'
+expect 2 ip-policy rule delete x deny
+expect 2 ip-policy rule add x allow 10.0.0.0/8 extra
+expect 2 ip-policy rule add x allow --description y
+expect 2 address update "$a1" --max-sessions 1
+expect 2 address reserve alice --ip-policy office
+expect 2 account add erin --ip-policy office
 expect 2 -Z account list
 expect 2 -f
 expect 0 help
@@ -799,7 +1238,10 @@ out_has '^usage: portholectl'
 out_has 'key add ACCOUNT'
 for c in 'account update NAME' 'account disable' 'token create ACCOUNT' \
 	'token revoke ID' 'address reserve ACCOUNT' 'address show' \
-	'session kill ID' 'hostkey'; do
+	'session kill ID' 'hostkey' 'ip-policy create NAME' 'ip-policy list' \
+	'ip-policy show \| delete NAME' 'ip-policy rule add \| delete NAME' \
+	'\[--ip-policy POLICY \| none\]' '--proxy-proto 0 \| 1 \| 2' \
+	'--allow CIDR' '--deny CIDR'; do
 	out_has "$c"
 done
 expect 0 account show alice --help
