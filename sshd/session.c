@@ -373,9 +373,9 @@ sess_command(struct sess *s, const char *command)
 		return;
 	}
 	if (s->refusal != NULL) {
+		s->opts = cl; /* so --json shapes the message */
 		s->command_done = 1;
 		sess_notice(s, "limit", "%s", s->refusal);
-		cmdline_free(cl);
 		sess_finish(s, 1);
 		return;
 	}
