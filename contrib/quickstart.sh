@@ -31,10 +31,12 @@ as_root() {
 
 # Build dependencies, plus what the tests drive: the real OpenSSH client,
 # mandoc for the man page lint, clang-format for the style check, haproxy
-# (a real PROXY protocol reader behind the tunnel), curl, jq.
+# (a real PROXY protocol reader behind the tunnel), curl, jq, and clang
+# with its libFuzzer runtime for the fuzz harnesses.
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
 libsodium-dev libsqlite3-dev check openssh-client"
-TEST_PKGS="mandoc clang-format procps haproxy curl jq"
+TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
+libclang-rt-14-dev"
 
 install_pkgs() {
 	missing=
@@ -148,11 +150,16 @@ run_tests() {
 	if [ "$status" -ne 0 ]; then
 		cat tests/test-suite.log 2>/dev/null || true
 	fi
+	# Each parser of untrusted input for 30 s (about 2 minutes in all);
+	# one line per harness: runs executed, crash or not.
+	echo "== fuzz: make fuzz-run FUZZ_SECONDS=30"
+	make -s fuzz-run FUZZ_SECONDS=30 || status=1
 	echo "== man pages: mandoc -Tlint -Wwarning"
 	mandoc -Tlint -Wwarning man/*.[1-9] || status=1
 	echo "== style: clang-format --dry-run --Werror"
 	clang-format --dry-run --Werror src/*.c src/*.h src/compat/*.c \
-	    sshd/*.c sshd/*.h tests/*.c || status=1
+	    sshd/*.c sshd/*.h tests/*.c tests/fuzz/*.c tests/fuzz/*.h ||
+	    status=1
 	echo "== layering: src/ must not include libssh"
 	if grep -rn 'libssh/' src/; then
 		status=1

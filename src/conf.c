@@ -36,6 +36,7 @@
 #define CONF_DEFAULT_MAX_SESSIONS    10
 #define CONF_DEFAULT_AFFINITY        (24 * 3600)
 #define CONF_MAX_SESSIONS            100000
+#define CONF_DEFAULT_EVENT_RETENTION (7 * 24 * 3600)
 #define CONF_MAX_ENDPOINTS           1000
 #define CONF_MAX_CONNECTIONS         65535
 #define CONF_DATABASE_NAME           "porthole.db"
@@ -65,6 +66,9 @@ enum conf_kw {
 	CONF_KW_ADDRESS_AFFINITY,
 	CONF_KW_MAX_SESSIONS_PER_ACCOUNT,
 	CONF_KW_TOKEN_KEY,
+	CONF_KW_EVENT_LOG,
+	CONF_KW_EVENT_RETENTION,
+	CONF_KW_METRICS_LISTEN,
 };
 
 /* How conf_set() treats a value it has checked. */
@@ -96,6 +100,9 @@ static const struct conf_keyword {
 	{ "AddressAffinity", CONF_KW_ADDRESS_AFFINITY, 0 },
 	{ "MaxSessionsPerAccount", CONF_KW_MAX_SESSIONS_PER_ACCOUNT, 0 },
 	{ "TokenKey", CONF_KW_TOKEN_KEY, 0 },
+	{ "EventLog", CONF_KW_EVENT_LOG, 0 },
+	{ "EventRetention", CONF_KW_EVENT_RETENTION, 0 },
+	{ "MetricsListen", CONF_KW_METRICS_LISTEN, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -454,6 +461,44 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf_set_str(&conf->token_key, arg);
 		break;
+	case CONF_KW_EVENT_LOG:
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->event_log, arg);
+		break;
+	case CONF_KW_EVENT_RETENTION:
+		if (misc_convtime(arg, &secs) != 0) {
+			conf_err(errbuf, errlen, "%s: bad time '%s'", k->name,
+			    q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->event_retention = secs;
+		break;
+	case CONF_KW_METRICS_LISTEN:
+		if (strcasecmp(arg, "none") == 0) {
+			if (mode != CONF_MODE_CHECK) {
+				free(conf->metrics_host);
+				conf->metrics_host = NULL;
+				conf->metrics_port = 0;
+			}
+			break;
+		}
+		if (net_split_hostport(arg, -1, &host, &port) != 0 ||
+		    !conf_is_numeric_addr(host, NULL, NULL) || port == 0) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not ADDRESS:PORT (numeric, port not "
+			    "0) "
+			    "or none",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK) {
+			free(conf->metrics_host);
+			conf->metrics_host = host; /* now conf's */
+			host = NULL;
+			conf->metrics_port = port;
+		}
+		break;
 	default:
 		fatal_f("keyword %s has no handler", k->name);
 	}
@@ -534,6 +579,8 @@ conf_new(void)
 	conf->max_sessions_per_account = CONF_DEFAULT_MAX_SESSIONS;
 	conf->address_affinity = CONF_DEFAULT_AFFINITY;
 	conf->allow_anonymous = 0;
+	conf->event_log = xstrdup("none");
+	conf->event_retention = CONF_DEFAULT_EVENT_RETENTION;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->syslog = 0;
 	return conf;
@@ -551,6 +598,8 @@ conf_free(struct conf *conf)
 	free(conf->database);
 	free(conf->host_key);
 	free(conf->token_key);
+	free(conf->event_log);
+	free(conf->metrics_host);
 	free(conf->tunnel_address);
 	/* conf is the first member of the conf_state conf_new() made. */
 	free((struct conf_state *)conf);
@@ -798,8 +847,15 @@ out:
 static void
 conf_dump_str(FILE *f, const char *keyword, const char *value)
 {
+	/*
+	 * Blanks or a leading '#' need quotes (such a value came from a
+	 * quoted word, so it holds no '"'); a leading '=' would be read as
+	 * the separator, so write one first ("keyword = =x").
+	 */
 	if (value[strcspn(value, CONF_BLANKS)] != '\0' || value[0] == '#')
 		fprintf(f, "%s \"%s\"\n", keyword, value);
+	else if (value[0] == '=')
+		fprintf(f, "%s = %s\n", keyword, value);
 	else
 		fprintf(f, "%s %s\n", keyword, value);
 }
@@ -841,4 +897,14 @@ conf_dump(const struct conf *conf, void *fp)
 	fprintf(f, "addressaffinity %lld\n", (long long)conf->address_affinity);
 	fprintf(f, "maxsessionsperaccount %d\n",
 	    conf->max_sessions_per_account);
+	conf_dump_str(f, "eventlog", conf->event_log);
+	fprintf(f, "eventretention %lld\n", (long long)conf->event_retention);
+	if (conf->metrics_host == NULL)
+		fprintf(f, "metricslisten none\n");
+	else if (strchr(conf->metrics_host, ':') != NULL)
+		fprintf(f, "metricslisten [%s]:%u\n", conf->metrics_host,
+		    conf->metrics_port);
+	else
+		fprintf(f, "metricslisten %s:%u\n", conf->metrics_host,
+		    conf->metrics_port);
 }

@@ -37,6 +37,10 @@ struct conf {
 	int allow_anonymous; /* AllowAnonymous */
 	int64_t address_affinity; /* AddressAffinity, seconds; 0 = off */
 	char *token_key; /* TokenKey (path) */
+	char *event_log; /* EventLog: "none", "-" (stdout) or a path */
+	int64_t event_retention; /* EventRetention, seconds; 0 = keep */
+	char *metrics_host; /* MetricsListen address, NULL when off */
+	uint16_t metrics_port;
 	enum log_level log_level; /* LogLevel */
 	int syslog; /* SyslogFacility != none */
 };

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "err.h"
+#include "event.h"
 #include "json.h"
 #include "log.h"
 #include "misc.h"
@@ -378,18 +379,29 @@ int
 ctl_account_delete(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_account *a = NULL;
-	int64_t *pids = NULL;
-	size_t npids = 0;
+	struct store_address **addrs = NULL;
+	int64_t *pids = NULL, now = misc_now_ms();
+	size_t i, naddrs = 0, npids = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
 		goto out;
-	if ((r = store_account_delete(ctl->store, a->id, misc_now_ms(), &pids,
-	         &npids)) != 0) {
+	/* Its addresses, to announce them deleted once they are. */
+	if ((r = store_address_list(ctl->store, a->id, &addrs, &naddrs)) != 0) {
+		error_r(r, "addresses of account %s", a->name);
+		goto out;
+	}
+	if ((r = store_account_delete(ctl->store, a->id, now, &pids, &npids)) !=
+	    0) {
 		error_r(r, "delete account %s", a->name);
 		goto out;
 	}
 	ctl_signal_sessions(pids, npids);
+	for (i = 0; i < naddrs; i++) {
+		addrs[i]->deleted_ms = now;
+		(void)ctl_address_event(ctl, EVENT_ADDRESS_DELETED, addrs[i],
+		    now);
+	}
 	if (ctl->json)
 		ctl_account_report(ctl, "deleted", a, npids);
 	else
@@ -402,6 +414,7 @@ ctl_account_delete(struct ctl *ctl, const struct ctl_args *args)
 	r = 0;
 out:
 	free(pids);
+	store_address_list_free(addrs, naddrs);
 	store_account_free(a);
 	return r;
 }

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "err.h"
+#include "event.h"
 #include "json.h"
 #include "log.h"
 #include "misc.h"
@@ -121,6 +122,69 @@ ctl_address_json_line(const struct store_address *a)
 	buf_free(b);
 	free(hostport);
 	free(url);
+}
+
+/*
+ * Record event <type> (tcp_address_*.v0) for address <a> at <now_ms>,
+ * in the store and EventLog. Its object: id, url, host, port,
+ * description, metadata, proxy_proto, and ip_policy (the name, null if
+ * none) with ip_policy_id, as the JSON listing has them. Reports what
+ * failed; returns 0 or a negative PORTHOLE_ERR_*.
+ */
+int
+ctl_address_event(struct ctl *ctl, const char *type,
+    const struct store_address *a, int64_t now_ms)
+{
+	struct event *ev = NULL;
+	struct buf *b = buf_new();
+	char *hostport, *url = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	hostport = ctl_hostport(a->host, a->port);
+	xasprintf(&url, "tcp://%s", hostport);
+	buf_putc(b, '{');
+	json_kv_str(b, 1, "id", a->id);
+	json_kv_str(b, 0, "url", url);
+	json_kv_str(b, 0, "host", a->host);
+	json_kv_int(b, 0, "port", a->port);
+	json_kv_str(b, 0, "description", a->description);
+	json_kv_str(b, 0, "metadata", a->metadata);
+	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
+	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
+	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
+	buf_putc(b, '}');
+	ev = event_new(type, a->account_id, buf_str(b), now_ms);
+	if ((r = ctl_event_record(ctl, ev)) != 0)
+		error("address %s: its change is made, but event %s is not "
+		      "recorded",
+		    a->id, type);
+	event_free(ev);
+	buf_free(b);
+	free(hostport);
+	free(url);
+	return r;
+}
+
+/* Predicate: strings <x> and <y> differ, NULL being a value of its own. */
+static int
+ctl_address_str_differs(const char *x, const char *y)
+{
+	if (x == NULL || y == NULL)
+		return x != y;
+	return strcmp(x, y) != 0;
+}
+
+/* Predicate: an update made address <after> differ from <before>. */
+static int
+ctl_address_differs(const struct store_address *before,
+    const struct store_address *after)
+{
+	return ctl_address_str_differs(before->description,
+	           after->description) ||
+	    ctl_address_str_differs(before->metadata, after->metadata) ||
+	    ctl_address_str_differs(before->ip_policy_id,
+	        after->ip_policy_id) ||
+	    before->proxy_proto != after->proxy_proto;
 }
 
 /*
@@ -257,13 +321,15 @@ ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args)
 		/* Any other code was reported by ctl_address_try. */
 		goto out;
 	}
+	/* Reserved: it is printed even if its event fails. */
+	r = ctl_address_event(ctl, EVENT_ADDRESS_CREATED, res.address,
+	    res.now_ms);
 	if (ctl->json)
 		ctl_address_json_line(res.address);
 	else {
 		hostport = ctl_hostport(res.address->host, res.address->port);
 		printf("%s\n", hostport);
 	}
-	r = 0;
 out:
 	free(hostport);
 	buf_free(hosts);
@@ -374,7 +440,7 @@ ctl_address_update(struct ctl *ctl, const struct ctl_args *args)
 	struct store_address *a = NULL, *after = NULL;
 	struct store_ip_policy *p = NULL;
 	char *hostport = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, changed = 0;
+	int r = PORTHOLE_ERR_INTERNAL, r2, changed = 0;
 
 	if ((r = ctl_address_lookup(ctl, args->address, &a)) != 0)
 		goto out;
@@ -390,14 +456,14 @@ ctl_address_update(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 	if (args->ip_policy != NULL) {
-		if ((r = store_address_set_ip_policy(ctl->store, a->id,
-		         p == NULL ? NULL : p->id)) != 0) {
+		r = store_address_set_ip_policy(ctl->store, a->id,
+		    p == NULL ? NULL : p->id);
+		if (r != 0)
 			error_r(r, "address %s: set ip-policy", a->id);
-			goto out;
-		}
-		changed = 1;
+		else
+			changed = 1;
 	}
-	if (args->proxy_proto != -1) {
+	if (r == 0 && args->proxy_proto != -1) {
 		r = store_address_set_proxy_proto(ctl->store, a->id,
 		    args->proxy_proto);
 		if (r != 0)
@@ -408,12 +474,20 @@ ctl_address_update(struct ctl *ctl, const struct ctl_args *args)
 	/* Even after a failure here: what did change must reach them. */
 	if (changed)
 		ctl_signal_reload(ctl);
-	if (r != 0)
-		goto out;
-	if ((r = store_address_get(ctl->store, a->id, &after)) != 0) {
-		error_r(r, "address %s", a->id);
+	/* Likewise the event: one if anything changed, and only then. */
+	if ((r2 = store_address_get(ctl->store, a->id, &after)) != 0) {
+		error_r(r2, "address %s", a->id);
+		if (r == 0)
+			r = r2;
 		goto out;
 	}
+	if (ctl_address_differs(a, after) &&
+	    (r2 = ctl_address_event(ctl, EVENT_ADDRESS_UPDATED, after,
+	         misc_now_ms())) != 0 &&
+	    r == 0)
+		r = r2;
+	if (r != 0)
+		goto out;
 	if (ctl->json)
 		ctl_address_json_line(after);
 	else {
@@ -482,11 +556,12 @@ ctl_address_delete(struct ctl *ctl, const struct ctl_args *args)
 	if (a->endpoint_id != NULL)
 		ctl_address_stop_endpoint(ctl, a->endpoint_id);
 	a->deleted_ms = now;
+	/* Deleted: it is printed even if its event fails. */
+	r = ctl_address_event(ctl, EVENT_ADDRESS_DELETED, a, now);
 	if (ctl->json)
 		ctl_address_json_line(a);
 	else
 		printf("deleted address %s (%s)\n", hostport, a->id);
-	r = 0;
 out:
 	free(hostport);
 	store_address_free(a);

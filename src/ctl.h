@@ -15,6 +15,7 @@
 
 struct buf;
 struct conf;
+struct event;
 struct store;
 struct store_account;
 struct store_ip_policy;
@@ -55,6 +56,10 @@ struct ctl_args {
 	const char *cidr; /* rule add|delete: CIDR, checked by the parser */
 	const char *ip_policy; /* --ip-policy POLICY or "none" */
 	int proxy_proto; /* --proxy-proto 0|1|2 */
+	int follow; /* events --follow: 1 if given, else 0 */
+	const char *type; /* events --type: a known EVENT_* type */
+	int64_t since_ms; /* events --since TIME, parsed */
+	int64_t limit; /* events --limit N */
 };
 
 /* Largest --max-sessions / --max-endpoints the store accepts. */
@@ -72,6 +77,9 @@ struct ctl_args {
  * no signal reaches its process.
  */
 #define CTL_SESSION_RECHECK_SECS 10
+
+/* events --follow: how often the store is asked for new events. */
+#define CTL_EVENTS_POLL_MS 200
 
 /* Room for a time from ctl_time() or misc_rfc3339(). */
 #define CTL_TIME_LEN 32
@@ -107,6 +115,25 @@ int ctl_policy_show(struct ctl *ctl, const struct ctl_args *args);
 int ctl_policy_delete(struct ctl *ctl, const struct ctl_args *args);
 int ctl_policy_rule_add(struct ctl *ctl, const struct ctl_args *args);
 int ctl_policy_rule_delete(struct ctl *ctl, const struct ctl_args *args);
+int ctl_events(struct ctl *ctl, const struct ctl_args *args);
+int ctl_metrics(struct ctl *ctl, const struct ctl_args *args);
+
+/* Predicate: <type> is one of the EVENT_* types of event.h. */
+int ctl_event_type_known(const char *type);
+
+/*
+ * Append the known event types, "a | b | ...", to <b> (for messages).
+ */
+void ctl_event_types(struct buf *b);
+
+/*
+ * Record event <ev>, which the caller still owns: store it (with no
+ * session) and append it to EventLog. EventLog "-" is portholed's
+ * standard output, not ours, so portholectl leaves that to the store.
+ * Reports on stderr what failed; returns 0 or a negative
+ * PORTHOLE_ERR_*.
+ */
+int ctl_event_record(struct ctl *ctl, struct event *ev);
 
 /*
  * Look up account <name_or_id> into *ap, reporting on stderr why not
@@ -186,5 +213,14 @@ char *ctl_hostport(const char *host, int port);
 
 /* <s> for a table cell: NULL (shown as "-") if it is NULL or empty. */
 const char *ctl_cell(const char *s);
+
+/*
+ * Record event <type> (tcp_address_*.v0) for address <a> at <now_ms> in
+ * the store and EventLog (ctl-address.c). Returns 0 or a negative
+ * PORTHOLE_ERR_* after reporting.
+ */
+struct store_address;
+int ctl_address_event(struct ctl *ctl, const char *type,
+    const struct store_address *a, int64_t now_ms);
 
 #endif /* PORTHOLE_CTL_H */

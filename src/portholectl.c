@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,8 @@ enum ctl_action {
 	CTL_POLICY_RULE_ADD,
 	CTL_POLICY_RULE_DELETE,
 	CTL_HOSTKEY,
+	CTL_EVENTS,
+	CTL_METRICS,
 };
 
 enum ctl_token_type {
@@ -82,6 +85,7 @@ enum ctl_token_type {
 	CTL_TOK_KEYWORD, /* the word equals <keyword>; <arg> if not NONE */
 	CTL_TOK_WORD, /* any word not starting with "--": the <arg> */
 	CTL_TOK_OPTION, /* "<keyword> VALUE" or "<keyword>=VALUE": <arg> */
+	CTL_TOK_FLAG, /* an option without a value, "<keyword>": <arg> */
 };
 
 /* Which member of struct ctl_args a word or an option value sets. */
@@ -104,6 +108,10 @@ enum ctl_arg {
 	CTL_ARG_CIDR,
 	CTL_ARG_IP_POLICY,
 	CTL_ARG_PROXY_PROTO,
+	CTL_ARG_FOLLOW,
+	CTL_ARG_TYPE,
+	CTL_ARG_SINCE,
+	CTL_ARG_LIMIT,
 };
 
 struct ctl_token {
@@ -357,6 +365,15 @@ static const struct ctl_token t_policy[] = {
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
+static const struct ctl_token t_events_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_FLAG, "--follow", CTL_ARG_FOLLOW, CTL_NONE, t_events_opts },
+	{ CTL_TOK_OPTION, "--type", CTL_ARG_TYPE, CTL_NONE, t_events_opts },
+	{ CTL_TOK_OPTION, "--since", CTL_ARG_SINCE, CTL_NONE, t_events_opts },
+	{ CTL_TOK_OPTION, "--limit", CTL_ARG_LIMIT, CTL_NONE, t_events_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
 static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "init", CTL_ARG_NONE, CTL_INIT, t_end },
 	{ CTL_TOK_KEYWORD, "account", CTL_ARG_NONE, CTL_NONE, t_account },
@@ -367,6 +384,8 @@ static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "session", CTL_ARG_NONE, CTL_NONE, t_session },
 	{ CTL_TOK_KEYWORD, "ip-policy", CTL_ARG_NONE, CTL_NONE, t_policy },
 	{ CTL_TOK_KEYWORD, "hostkey", CTL_ARG_NONE, CTL_HOSTKEY, t_end },
+	{ CTL_TOK_KEYWORD, "events", CTL_ARG_NONE, CTL_EVENTS, t_events_opts },
+	{ CTL_TOK_KEYWORD, "metrics", CTL_ARG_NONE, CTL_METRICS, t_end },
 	{ CTL_TOK_KEYWORD, "help", CTL_ARG_NONE, CTL_HELP, t_end },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
@@ -412,6 +431,8 @@ static const struct ctl_command {
 	{ CTL_POLICY_RULE_ADD, ctl_policy_rule_add, 1 },
 	{ CTL_POLICY_RULE_DELETE, ctl_policy_rule_delete, 1 },
 	{ CTL_HOSTKEY, ctl_hostkey, 0 },
+	{ CTL_EVENTS, ctl_events, 1 },
+	{ CTL_METRICS, ctl_metrics, 1 },
 };
 
 struct ctl_table {
@@ -456,13 +477,20 @@ usage(FILE *fp)
 	    "    ip-policy show | delete NAME\n"
 	    "    ip-policy rule add | delete NAME allow | deny CIDR\n"
 	    "    hostkey\n"
+	    "    events [--follow] [--type TYPE] [--since TIME] [--limit N]\n"
+	    "    metrics\n"
 	    "    help\n"
 	    "ACCOUNT is a name or an id (ac_...); ADDR an id (ra_...) or "
 	    "HOST:PORT;\n"
 	    "an ip-policy NAME or POLICY a name or an id (ip_...); CIDR an "
 	    "IPv4 or IPv6\n"
 	    "network (10.0.0.0/8, 2001:db8::/32) or one address.\n"
-	    "N is 0 to %d; 0 means the server's default.\n",
+	    "N is 0 to %d; 0 means the server's default.\n"
+	    "events: TYPE is an event type (tcp_address_created.v0, ...); "
+	    "TIME is RFC 3339\n"
+	    "UTC (2026-11-25T12:00:00Z) or an age (30m, 2h, 7d); --limit N "
+	    "prints the\n"
+	    "newest N. metrics: Prometheus text format.\n",
 	    CTL_LIMIT_MAX);
 }
 
@@ -869,6 +897,7 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
     const char *value)
 {
 	const char *errstr = NULL;
+	struct buf *types = NULL;
 	char cidr[ACL_CIDR_STRLEN];
 	long long n;
 	size_t max;
@@ -959,6 +988,39 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		}
 		args->proxy_proto = (int)n;
 		break;
+	case CTL_ARG_FOLLOW:
+		args->follow = 1;
+		break;
+	case CTL_ARG_TYPE:
+		if (!ctl_event_type_known(value)) {
+			types = buf_new();
+			ctl_event_types(types);
+			error("%s: unknown event type '%.100s': want one of %s",
+			    t->keyword, value, buf_str(types));
+			buf_free(types);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		args->type = value;
+		break;
+	case CTL_ARG_SINCE:
+		if (misc_parse_when(value, misc_now_ms(), &args->since_ms) !=
+		    0) {
+			error("%s: bad time '%.100s': want RFC 3339 UTC "
+			      "(2026-11-25T12:00:00Z) or an age (30m, 2h, 7d)",
+			    t->keyword, value);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		break;
+	case CTL_ARG_LIMIT:
+		n = strtonum(value, 0, INT_MAX, &errstr);
+		if (errstr != NULL) {
+			error("%s: bad value '%.100s': want a number, 0 or "
+			      "more",
+			    t->keyword, value);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		args->limit = n;
+		break;
 	case CTL_ARG_NONE:
 		break;
 	}
@@ -996,6 +1058,7 @@ ctl_args_init(struct ctl_args *args)
 	memset(args, 0, sizeof(*args));
 	args->max_sessions = args->max_endpoints = -1;
 	args->rule_allow = args->proxy_proto = -1;
+	args->since_ms = args->limit = -1;
 }
 
 /* Free what ctl_parse() allocated in <args>; the words are argv's. */
@@ -1064,6 +1127,11 @@ ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
 				    ctl_parse_is_option(t, word))
 					match = t;
 				break;
+			case CTL_TOK_FLAG:
+				if (word != NULL &&
+				    strcmp(word, t->keyword) == 0)
+					match = t;
+				break;
 			case CTL_TOK_END:
 				break;
 			}
@@ -1101,6 +1169,9 @@ ctl_parse(char **words, size_t nwords, enum ctl_action *actionp,
 				goto out;
 			}
 			if (ctl_parse_set(args, match, value) != 0)
+				goto out;
+		} else if (match->type == CTL_TOK_FLAG) {
+			if (ctl_parse_set(args, match, word) != 0)
 				goto out;
 		} else {
 			if ((match->type == CTL_TOK_WORD ||

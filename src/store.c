@@ -16,6 +16,7 @@
 
 #include "acl.h"
 #include "err.h"
+#include "event.h"
 #include "id.h"
 #include "log.h"
 #include "net.h"
@@ -165,6 +166,37 @@ static const char *const store_migrations[] = {
 	"  WHERE ip_policy_id IS NOT NULL;"
 	"CREATE INDEX addresses_ip_policy ON addresses(ip_policy_id)"
 	"  WHERE ip_policy_id IS NOT NULL;",
+
+	/*
+	 * 4: events (seq never reused, so a follower's position stays
+	 * good across pruning; no foreign key, since events outlive
+	 * their accounts), server-wide counters, and each session's live
+	 * counters as it last recorded them.
+	 */
+	"CREATE TABLE events ("
+	"  seq         INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id          TEXT NOT NULL UNIQUE,"
+	"  type        TEXT NOT NULL,"
+	"  timestamp_ms INTEGER NOT NULL,"
+	"  account_id  TEXT,"
+	"  json        TEXT NOT NULL"
+	");"
+	"CREATE INDEX events_timestamp ON events(timestamp_ms);"
+	"CREATE INDEX events_type ON events(type, seq);"
+	"CREATE TABLE counters ("
+	"  name        TEXT NOT NULL,"
+	"  labels      TEXT NOT NULL DEFAULT '',"
+	"  value       INTEGER NOT NULL,"
+	"  PRIMARY KEY (name, labels)"
+	");"
+	"ALTER TABLE sessions"
+	"  ADD COLUMN conns_open INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions"
+	"  ADD COLUMN conns_total INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions"
+	"  ADD COLUMN bytes_in INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions"
+	"  ADD COLUMN bytes_out INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_NMIGRATIONS                                                      \
@@ -196,7 +228,8 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 	" s.client_port, s.user, s.credential, s.started_ms, s.ended_ms,"      \
 	" s.end_reason,"                                                       \
 	" (SELECT count(*) FROM endpoints e"                                   \
-	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL)"                  \
+	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL),"                 \
+	" s.conns_open, s.conns_total, s.bytes_in, s.bytes_out"                \
 	" FROM sessions s JOIN accounts a ON a.id = s.account_id"
 
 #define STORE_ENDPOINT_SELECT                                                  \
@@ -321,22 +354,18 @@ store_fail(struct store *store, const char *reason)
 	return PORTHOLE_ERR_STORE;
 }
 
-/* store_prepare() with a va_list. */
+/*
+ * Bind the parameters ?1, ?2, … of <stmt> (compiled from <sql>) from
+ * <ap>, as for store_prepare().
+ */
 static int
-store_preparev(struct store *store, sqlite3_stmt **stmtp, const char *sql,
+store_bindv(struct store *store, sqlite3_stmt *stmt, const char *sql,
     const char *types, va_list ap)
 {
-	sqlite3_stmt *stmt = NULL;
 	const void *blob;
 	size_t bloblen;
 	int r = PORTHOLE_ERR_INTERNAL, rc, i;
 
-	*stmtp = NULL;
-	if ((rc = sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL)) !=
-	    SQLITE_OK) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
 	for (i = 0; types[i] != '\0'; i++) {
 		switch (types[i]) {
 		case 't':
@@ -366,6 +395,27 @@ store_preparev(struct store *store, sqlite3_stmt **stmtp, const char *sql,
 			goto out;
 		}
 	}
+	r = 0;
+out:
+	return r;
+}
+
+/* store_prepare() with a va_list. */
+static int
+store_preparev(struct store *store, sqlite3_stmt **stmtp, const char *sql,
+    const char *types, va_list ap)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	*stmtp = NULL;
+	if ((rc = sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL)) !=
+	    SQLITE_OK) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	if ((r = store_bindv(store, stmt, sql, types, ap)) != 0)
+		goto out;
 	/* Ownership passes to the caller, who finalizes it. */
 	*stmtp = stmt;
 	stmt = NULL;
@@ -424,6 +474,36 @@ store_run(struct store *store, int *changesp, const char *sql,
 	r = 0;
 out:
 	sqlite3_finalize(stmt);
+	return r;
+}
+
+/*
+ * Run <stmt>, compiled once from <sql> and returning no rows, with new
+ * parameters as for store_prepare(), then reset it for the next run.
+ * A batch prepares once and reruns, rather than compiling each time.
+ */
+static int
+store_rerun(struct store *store, sqlite3_stmt *stmt, const char *sql,
+    const char *types, ...)
+{
+	va_list ap;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	va_start(ap, types);
+	r = store_bindv(store, stmt, sql, types, ap);
+	va_end(ap);
+	if (r != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) != SQLITE_DONE) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	r = 0;
+out:
+	/* Reset repeats a failed step's code, already reported above. */
+	sqlite3_reset(stmt);
+	/* Let go of the caller's strings, bound SQLITE_STATIC. */
+	sqlite3_clear_bindings(stmt);
 	return r;
 }
 
@@ -512,26 +592,21 @@ out:
 	return r;
 }
 
-/* store_list() with a va_list. */
+/*
+ * Every row of <stmt>, compiled from <sql> and bound, made into a new
+ * list in *listp and *np as store_list() does. The caller finalizes
+ * <stmt>.
+ */
 static int
-store_listv(struct store *store, const struct store_rows *rows, void **listp,
-    size_t *np, const char *sql, const char *types, va_list ap)
+store_collect(struct store *store, const struct store_rows *rows,
+    sqlite3_stmt *stmt, const char *sql, void **listp, size_t *np)
 {
-	sqlite3_stmt *stmt = NULL;
 	char *list = NULL;
 	size_t n = 0, cap = 0;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
-	if (listp != NULL)
-		*listp = NULL;
-	if (np != NULL)
-		*np = 0;
-	if (listp == NULL || np == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = store_preparev(store, &stmt, sql, types, ap)) != 0)
-		goto out;
+	*listp = NULL;
+	*np = 0;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		list = store_list_grow(list, n, &cap, rows->size);
 		rows->from_row(stmt, list + n * rows->size);
@@ -548,9 +623,33 @@ store_listv(struct store *store, const struct store_rows *rows, void **listp,
 	n = 0;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
 	if (list != NULL)
 		rows->list_free(list, n);
+	return r;
+}
+
+/* store_list() with a va_list. */
+static int
+store_listv(struct store *store, const struct store_rows *rows, void **listp,
+    size_t *np, const char *sql, const char *types, va_list ap)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (listp == NULL || np == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_preparev(store, &stmt, sql, types, ap)) != 0 ||
+	    (r = store_collect(store, rows, stmt, sql, listp, np)) != 0)
+		goto out;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
 	return r;
 }
 
@@ -1324,6 +1423,10 @@ store_session_from_row(sqlite3_stmt *stmt, void *slot)
 	s->ended_ms = sqlite3_column_int64(stmt, 9); /* NULL reads as 0 */
 	s->end_reason = store_column_text(stmt, 10);
 	s->nendpoints = sqlite3_column_int(stmt, 11);
+	s->conns_open = sqlite3_column_int64(stmt, 12);
+	s->conns_total = sqlite3_column_int64(stmt, 13);
+	s->bytes_in = sqlite3_column_int64(stmt, 14);
+	s->bytes_out = sqlite3_column_int64(stmt, 15);
 	*(struct store_session **)slot = s;
 }
 
@@ -2747,5 +2850,366 @@ store_address_set_proxy_proto(struct store *store, const char *address_id,
 		goto out;
 	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
 out:
+	return r;
+}
+
+/* Events and metrics. */
+
+/*
+ * Record in one transaction the events <evs> (NULL elements skipped),
+ * the counter deltas <counters> (a NULL labels is ""), and, if
+ * <session_id> and <stats> are given, the live counters of that
+ * session; a session that is not live is left alone. _EXISTS if an
+ * event id is taken, and then nothing is recorded.
+ */
+int
+store_record(struct store *store, struct event *const *evs, size_t nevs,
+    const struct store_counter *counters, size_t ncounters,
+    const char *session_id, const struct store_session_stats *stats)
+{
+	static const char sql_event[] = "INSERT INTO events"
+	                                " (id, type, timestamp_ms, account_id,"
+	                                " json) VALUES (?1, ?2, ?3, ?4, ?5)";
+	static const char sql_counter[] =
+	    "INSERT INTO counters (name, labels, value) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (name, labels) DO UPDATE"
+	    " SET value = value + excluded.value";
+	static const char sql_session[] =
+	    "UPDATE sessions SET conns_open = ?2, conns_total = ?3,"
+	    " bytes_in = ?4, bytes_out = ?5"
+	    " WHERE id = ?1 AND ended_ms IS NULL";
+	sqlite3_stmt *ev_stmt = NULL, *ct_stmt = NULL;
+	const struct event *ev;
+	const struct store_counter *c;
+	size_t i;
+	int r = PORTHOLE_ERR_INTERNAL, do_session;
+
+	if (store == NULL || (nevs > 0 && evs == NULL) ||
+	    (ncounters > 0 && counters == NULL)) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	/* Check everything first, so a bad element cannot half-record. */
+	for (i = 0; i < nevs; i++) {
+		ev = evs[i];
+		if (ev != NULL &&
+		    (ev->id == NULL || ev->type == NULL || ev->json == NULL)) {
+			r = PORTHOLE_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+	}
+	for (i = 0; i < ncounters; i++) {
+		if (counters[i].name == NULL) {
+			r = PORTHOLE_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+	}
+	do_session = session_id != NULL && stats != NULL;
+	if (nevs == 0 && ncounters == 0 && !do_session) {
+		r = 0;
+		goto out;
+	}
+
+	if ((r = store_begin(store)) != 0)
+		goto out;
+	/* Each statement is compiled once per batch and rerun. */
+	if (nevs > 0 &&
+	    (r = store_prepare(store, &ev_stmt, sql_event, "")) != 0)
+		goto out;
+	for (i = 0; i < nevs; i++) {
+		if ((ev = evs[i]) == NULL)
+			continue;
+		if ((r = store_rerun(store, ev_stmt, sql_event, "ttItt", ev->id,
+		         ev->type, ev->timestamp_ms, ev->account_id,
+		         ev->json)) != 0)
+			goto out;
+	}
+	if (ncounters > 0 &&
+	    (r = store_prepare(store, &ct_stmt, sql_counter, "")) != 0)
+		goto out;
+	for (i = 0; i < ncounters; i++) {
+		c = &counters[i];
+		if ((r = store_rerun(store, ct_stmt, sql_counter, "ttI",
+		         c->name, c->labels != NULL ? c->labels : "",
+		         c->value)) != 0)
+			goto out;
+	}
+	/* A session ended meanwhile (killed, reaped) keeps its last. */
+	if (do_session &&
+	    (r = store_run(store, NULL, sql_session, "tIIII", session_id,
+	         stats->conns_open, stats->conns_total, stats->bytes_in,
+	         stats->bytes_out)) != 0)
+		goto out;
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	r = 0;
+out:
+	/* Finalized before the rollback, which they would otherwise hold up. */
+	sqlite3_finalize(ev_stmt);
+	sqlite3_finalize(ct_stmt);
+	if (r != 0 && store != NULL)
+		store_rollback(store);
+	return r;
+}
+
+/* A new event at <slot> from the current row of store_event_list(). */
+static void
+store_event_from_row(sqlite3_stmt *stmt, void *slot)
+{
+	struct store_event *e;
+
+	e = xcalloc(1, sizeof(*e));
+	e->seq = sqlite3_column_int64(stmt, 0);
+	e->id = store_column_text(stmt, 1);
+	e->type = store_column_text(stmt, 2);
+	e->timestamp_ms = sqlite3_column_int64(stmt, 3);
+	e->account_id = store_column_text(stmt, 4);
+	e->json = store_column_text(stmt, 5);
+	*(struct store_event **)slot = e;
+}
+
+static void
+store_event_list_vfree(void *list, size_t n)
+{
+	store_event_list_free(list, n);
+}
+
+static const struct store_rows store_event_rows = { sizeof(
+	                                                struct store_event *),
+	store_event_from_row, store_event_list_vfree };
+
+/*
+ * Bind int64 <v> to named parameter <name> of <stmt>, if <sql> uses
+ * it; the filters of store_event_list() come and go.
+ */
+static int
+store_bind_named(struct store *store, sqlite3_stmt *stmt, const char *sql,
+    const char *name, int64_t v)
+{
+	int r = PORTHOLE_ERR_INTERNAL, i, rc;
+
+	if ((i = sqlite3_bind_parameter_index(stmt, name)) != 0 &&
+	    (rc = sqlite3_bind_int64(stmt, i, v)) != SQLITE_OK) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+/*
+ * Events after <after_seq>, of <type> and from <since_ms> when given,
+ * oldest first; with <limit>, the newest <limit> of those. Only the
+ * filters asked for go into the SQL, so that the type filter can use
+ * events_type and the others the rowid.
+ */
+int
+store_event_list(struct store *store, int64_t after_seq, const char *type,
+    int64_t since_ms, size_t limit, struct store_event ***listp, size_t *np)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *list = NULL;
+	char inner[512], sql[640];
+	int r = PORTHOLE_ERR_INTERNAL, rc, i;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (store == NULL || listp == NULL || np == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	/* Fixed fragments only: every value is bound. */
+	snprintf(inner, sizeof(inner),
+	    "SELECT seq, id, type, timestamp_ms, account_id, json"
+	    " FROM events WHERE seq > :after%s%s ORDER BY seq%s",
+	    type != NULL ? " AND type = :type" : "",
+	    since_ms != 0 ? " AND timestamp_ms >= :since" : "",
+	    limit > 0 ? " DESC LIMIT :limit" : "");
+	if (limit > 0)
+		snprintf(sql, sizeof(sql), "SELECT * FROM (%s) ORDER BY seq",
+		    inner);
+	else
+		snprintf(sql, sizeof(sql), "%s", inner);
+	if ((rc = sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL)) !=
+	    SQLITE_OK) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	if ((i = sqlite3_bind_parameter_index(stmt, ":type")) != 0 &&
+	    (rc = sqlite3_bind_text(stmt, i, type, -1, SQLITE_STATIC)) !=
+	        SQLITE_OK) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	if ((r = store_bind_named(store, stmt, sql, ":after", after_seq)) !=
+	        0 ||
+	    (r = store_bind_named(store, stmt, sql, ":since", since_ms)) != 0 ||
+	    (r = store_bind_named(store, stmt, sql, ":limit",
+	         limit > INT64_MAX ? INT64_MAX : (int64_t)limit)) != 0 ||
+	    (r = store_collect(store, &store_event_rows, stmt, sql, &list,
+	         np)) != 0)
+		goto out;
+	/* Ownership passes to the caller. */
+	*listp = list;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* Delete events from before <before_ms>; how many in *np (may be NULL). */
+int
+store_event_prune(struct store *store, int64_t before_ms, int64_t *np)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (np != NULL)
+		*np = 0;
+	if (store == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "DELETE FROM events WHERE timestamp_ms < ?1", "I",
+	         before_ms)) != 0)
+		goto out;
+	if (np != NULL)
+		*np = n;
+	r = 0;
+out:
+	return r;
+}
+
+/* Free <e>; NULL is a no-op. */
+void
+store_event_free(struct store_event *e)
+{
+	if (e == NULL)
+		return;
+	free(e->id);
+	free(e->type);
+	free(e->account_id);
+	free(e->json);
+	free(e);
+}
+
+/* Free the <n> events of <list> and the list itself. */
+void
+store_event_list_free(struct store_event **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_event_free(list[i]);
+	free(list);
+}
+
+/* A counter at <slot> (the element itself) from the current row. */
+static void
+store_counter_from_row(sqlite3_stmt *stmt, void *slot)
+{
+	struct store_counter *c = slot;
+
+	/* The strings are the list's, freed by store_counter_list_free. */
+	c->name = store_column_text(stmt, 0);
+	c->labels = store_column_text(stmt, 1);
+	c->value = sqlite3_column_int64(stmt, 2);
+}
+
+static void
+store_counter_list_vfree(void *list, size_t n)
+{
+	store_counter_list_free(list, n);
+}
+
+static const struct store_rows store_counter_rows = { sizeof(
+	                                                  struct store_counter),
+	store_counter_from_row, store_counter_list_vfree };
+
+/* Every counter and its total, by name, then labels. */
+int
+store_counter_list(struct store *store, struct store_counter **listp,
+    size_t *np)
+{
+	void *list = NULL;
+	int r;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (store == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	r = store_list(store, &store_counter_rows, listp != NULL ? &list : NULL,
+	    np,
+	    "SELECT name, labels, value FROM counters ORDER BY name, labels",
+	    "");
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/* Free the <n> counters of <list>, their strings, and the list. */
+void
+store_counter_list_free(struct store_counter *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	/* const for store_record's callers; a list's strings are its own. */
+	for (i = 0; i < n; i++) {
+		free((char *)list[i].name);
+		free((char *)list[i].labels);
+	}
+	free(list);
+}
+
+/*
+ * The number of live sessions and live endpoints, and the open
+ * connections of the live sessions as they last recorded them; each
+ * output may be NULL.
+ */
+int
+store_live_totals(struct store *store, int64_t *sessionsp, int64_t *endpointsp,
+    int64_t *conns_openp)
+{
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM sessions WHERE ended_ms IS NULL),"
+	    " (SELECT count(*) FROM endpoints WHERE ended_ms IS NULL),"
+	    " (SELECT coalesce(sum(conns_open), 0) FROM sessions"
+	    "  WHERE ended_ms IS NULL)";
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (sessionsp != NULL)
+		*sessionsp = 0;
+	if (endpointsp != NULL)
+		*endpointsp = 0;
+	if (conns_openp != NULL)
+		*conns_openp = 0;
+	if (store == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	if (sessionsp != NULL)
+		*sessionsp = sqlite3_column_int64(stmt, 0);
+	if (endpointsp != NULL)
+		*endpointsp = sqlite3_column_int64(stmt, 1);
+	if (conns_openp != NULL)
+		*conns_openp = sqlite3_column_int64(stmt, 2);
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
 	return r;
 }

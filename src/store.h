@@ -17,8 +17,9 @@
  * the epoch. Every function returns 0 or a negative PORTHOLE_ERR_*.
  */
 struct store;
+struct event;
 
-#define STORE_SCHEMA_VERSION  3
+#define STORE_SCHEMA_VERSION  4
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -61,6 +62,10 @@ struct store_session {
 	int64_t ended_ms; /* 0 while live */
 	char *end_reason; /* set when an admin ended it, else NULL */
 	int nendpoints; /* live endpoints; filled by list */
+	int64_t conns_open; /* as last recorded by the session */
+	int64_t conns_total;
+	int64_t bytes_in;
+	int64_t bytes_out;
 };
 
 struct store_endpoint {
@@ -366,5 +371,59 @@ int store_address_set_ip_policy(struct store *store, const char *address_id,
 /* Set the PROXY protocol version (0, 1, 2) of address <id>. */
 int store_address_set_proxy_proto(struct store *store, const char *address_id,
     int version);
+
+/*
+ * Events and metrics. A session process batches what it has to record
+ * and writes it in one transaction with store_record(): its events (as
+ * built by event.h), deltas for the server-wide counters, and its live
+ * counters (stats, may be NULL) on its session row.
+ */
+struct store_event {
+	int64_t seq; /* increasing with each event stored */
+	char *id; /* "ev_…" */
+	char *type;
+	int64_t timestamp_ms;
+	char *account_id; /* may be NULL */
+	char *json;
+};
+
+/* A counter delta: <name> with Prometheus label text <labels> ("" none). */
+struct store_counter {
+	const char *name; /* "porthole_connections_total", … */
+	const char *labels; /* e.g. "reason=\"ip_policy\"", or "" */
+	int64_t value; /* a delta in store_record, the total in a list */
+};
+
+struct store_session_stats {
+	int64_t conns_open;
+	int64_t conns_total;
+	int64_t bytes_in;
+	int64_t bytes_out;
+};
+
+int store_record(struct store *store, struct event *const *evs, size_t nevs,
+    const struct store_counter *counters, size_t ncounters,
+    const char *session_id, const struct store_session_stats *stats);
+/*
+ * Events in the order stored, oldest first: those with seq > <after_seq>,
+ * of <type> (NULL: any) and timestamp >= <since_ms> (0: any). With
+ * <limit> > 0, only the newest <limit> of them (still oldest first).
+ */
+int store_event_list(struct store *store, int64_t after_seq, const char *type,
+    int64_t since_ms, size_t limit, struct store_event ***listp, size_t *np);
+/* Delete events older than <before_ms>; the number deleted in *np. */
+int store_event_prune(struct store *store, int64_t before_ms, int64_t *np);
+void store_event_free(struct store_event *e);
+void store_event_list_free(struct store_event **list, size_t n);
+/*
+ * Every counter with its total (name, labels, value; the strings are
+ * the caller's to free with store_counter_list_free), by name, labels.
+ */
+int store_counter_list(struct store *store, struct store_counter **listp,
+    size_t *np);
+void store_counter_list_free(struct store_counter *list, size_t n);
+/* Live totals: sessions, endpoints, and the sum of open connections. */
+int store_live_totals(struct store *store, int64_t *sessionsp,
+    int64_t *endpointsp, int64_t *conns_openp);
 
 #endif /* PORTHOLE_STORE_H */

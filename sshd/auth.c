@@ -70,8 +70,8 @@ auth_token(struct sess *s, const char *token, const char *how)
 	if ((r = store_token_find(s->store, hash, sizeof(hash), &t, stored)) !=
 	    0) {
 		if (r == PORTHOLE_ERR_NOT_FOUND)
-			verbose("connection from %s port %u: unknown or "
-			        "revoked token (%s)",
+			logit("connection from %s port %u: unknown or "
+			      "revoked token (%s)",
 			    s->client_ip, s->client_port, how);
 		else
 			error_r(r, "token lookup");
@@ -167,8 +167,8 @@ auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
 	}
 	if ((r = store_key_get(s->store, fp, &k)) != 0) {
 		if (r == PORTHOLE_ERR_NOT_FOUND)
-			verbose("connection from %s port %u: key %s is not "
-			        "registered",
+			logit("connection from %s port %u: key %s is not "
+			      "registered",
 			    s->client_ip, s->client_port, fp);
 		else
 			error_r(r, "key lookup for %s", fp);
@@ -188,7 +188,7 @@ auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
 		goto out;
 	}
 	if (state != SSH_PUBLICKEY_STATE_VALID) {
-		verbose("connection from %s port %u: bad signature for key %s",
+		logit("connection from %s port %u: bad signature for key %s",
 		    s->client_ip, s->client_port, fp);
 		goto out;
 	}
@@ -197,7 +197,8 @@ auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
 		goto out;
 	ret = SSH_AUTH_SUCCESS;
 out:
-	if (ret != SSH_AUTH_SUCCESS && state != SSH_PUBLICKEY_STATE_NONE)
+	/* A refused key counts, probe or not, as it does for sshd. */
+	if (ret != SSH_AUTH_SUCCESS)
 		s->auth_failures++;
 	free(cred);
 	ssh_string_free_char(b64);

@@ -213,6 +213,7 @@ fwd_request(struct sess *s, ssh_message msg)
 	const char *addr, *host;
 	char safe[FWD_ADDR_MAX + 1], reason[384];
 	struct store_address *addrow = NULL;
+	const char *code = "internal"; /* the counted reason of a refusal */
 	uint16_t bound = 0;
 	int port, fd = -1, r;
 
@@ -223,15 +224,18 @@ fwd_request(struct sess *s, ssh_message msg)
 	log_sanitize(safe, sizeof(safe), addr);
 	if (s->refusal != NULL) {
 		snprintf(reason, sizeof(reason), "%s", s->refusal);
+		code = "limit";
 		goto refuse;
 	}
 	if (port < 0 || port > 65535) {
 		snprintf(reason, sizeof(reason), "port %d is out of range",
 		    port);
+		code = "invalid";
 		goto refuse;
 	}
 	if (strlen(addr) > FWD_ADDR_MAX) {
 		snprintf(reason, sizeof(reason), "the address is too long");
+		code = "invalid";
 		goto refuse;
 	}
 	if (s->nfwds >= s->max_endpoints) {
@@ -239,6 +243,7 @@ fwd_request(struct sess *s, ssh_message msg)
 		    "this session already has %d forwards "
 		    "(MaxEndpointsPerSession)",
 		    s->nfwds);
+		code = "limit";
 		goto refuse;
 	}
 	if ((host = fwd_public_host(s, addr)) == NULL) {
@@ -246,16 +251,22 @@ fwd_request(struct sess *s, ssh_message msg)
 		    "'%s' is not a host this server serves; ask for "
 		    "-R 0:localhost:PORT (a random address on %s)",
 		    safe, conf->public_hosts[0]);
+		code = "unknown_host";
 		goto refuse;
 	}
 	if (port != 0) {
+		code = "not_reserved";
 		if (fwd_bind_reserved(s, host, port, &fd, &addrow, reason,
 		        sizeof(reason)) != 0)
 			goto refuse;
 		bound = (uint16_t)port;
-	} else if (fwd_bind_random(s, host, &fd, &bound, reason,
-	               sizeof(reason)) != 0)
-		goto refuse;
+	} else {
+		code = "exhausted";
+		if (fwd_bind_random(s, host, &fd, &bound, reason,
+		        sizeof(reason)) != 0)
+			goto refuse;
+	}
+	code = "internal";
 
 	f = xcalloc(1, sizeof(*f));
 	f->ep.kind = EP_KIND_LISTENER;
@@ -304,12 +315,14 @@ fwd_request(struct sess *s, ssh_message msg)
 	ssh_message_global_request_reply_success(msg, bound);
 	logit("session %s: endpoint %s tcp://%s (asked '%s' port %d)", s->id,
 	    f->id, f->hostport, safe, port);
+	rec_endpoint(s, f, 1);
 	if (s->ready)
 		fwd_watch(s, f);
 	sess_announce(s, f);
 	return 0;
 refuse:
 	store_address_free(addrow);
+	rec_forward_refused(s, code);
 	logit("session %s: forward '%s' port %d refused: %s",
 	    s->id != NULL ? s->id : "-", safe, port, reason);
 	sess_notice(s, "forward_refused", "remote forward '%s:%d' refused: %s",
@@ -334,6 +347,7 @@ fwd_stop(struct sess *s, struct fwd *f)
 	f->watching = 0;
 	f->dead = 1;
 	s->nfwds--;
+	rec_endpoint(s, f, 0);
 	if ((r = store_endpoint_end(s->store, f->id, misc_now_ms())) != 0)
 		error_r(r, "endpoint %s: cannot record its end", f->id);
 }
@@ -451,6 +465,25 @@ fwd_admits(struct sess *s, struct fwd *f, const struct sockaddr *sa)
 	return 0;
 }
 
+/*
+ * Close refused connection <fd> from <sa> and record it: an event (with
+ * the IP restrictions' decision, <allowed>) and a count by <reason>.
+ */
+static void
+fwd_refused(struct sess *s, struct fwd *f, int fd, const struct sockaddr *sa,
+    int allowed, const char *reason)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	if (getsockname(fd, (struct sockaddr *)&local, &len) == -1)
+		local.ss_family = AF_UNSPEC;
+	close(fd);
+	rec_conn_closed(s, f, sa, (struct sockaddr *)&local, misc_now_ms(), 0,
+	    0, allowed);
+	rec_conn_refused(s, reason);
+}
+
 void
 fwd_accept(struct sess *s, struct fwd *f)
 {
@@ -485,11 +518,13 @@ fwd_accept(struct sess *s, struct fwd *f)
 			    net_sa_str((struct sockaddr *)&ss, peer,
 			        sizeof(peer)),
 			    s->conf->max_connections_per_endpoint);
-			close(fd);
+			fwd_refused(s, f, fd, (struct sockaddr *)&ss, 1,
+			    "max_connections");
 			continue;
 		}
 		if (!fwd_admits(s, f, (struct sockaddr *)&ss)) {
-			close(fd);
+			fwd_refused(s, f, fd, (struct sockaddr *)&ss, 0,
+			    "ip_policy");
 			continue;
 		}
 		relay_start(s, f, fd, (struct sockaddr *)&ss);
@@ -513,6 +548,7 @@ fwd_reap(struct sess *s)
 		if (!f->dead || f->refs > 0)
 			continue;
 		TAILQ_REMOVE(&s->fwds, f, entry);
+		rec_forget_fwd(s, f);
 		fwd_free(f);
 	}
 }

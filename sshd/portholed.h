@@ -19,6 +19,8 @@
 
 struct acl;
 struct buf;
+struct event;
+struct store_counter;
 struct cmdline;
 struct conf;
 struct pool;
@@ -98,6 +100,7 @@ struct relay {
 	uint32_t events; /* current epoll interest */
 	char peer_ip[NET_ADDRSTRLEN];
 	uint16_t peer_port;
+	int64_t start_ms; /* wall clock at accept, for its event */
 	struct sockaddr_storage peer; /* for the PROXY header */
 	struct sockaddr_storage local;
 	/* Public client -> SSH channel. */
@@ -150,6 +153,20 @@ struct sess {
 	struct acl *acl_account; /* the account's IP policy, or NULL */
 	struct acl *acl_session; /* --cidr-allow/--cidr-deny, or NULL */
 	int64_t next_view; /* monotonic ms: next live-view refresh */
+	int64_t started_mono; /* monotonic ms at login */
+
+	/* What record.c has queued for the store and EventLog. */
+	struct event **evq;
+	size_t nevq, evqalloc;
+	int64_t rec_deadline; /* monotonic ms: write the queued events */
+	int64_t stats_deadline; /* monotonic ms: write the counters */
+	struct store_counter *counters; /* deltas for the next batch */
+	size_t ncounters;
+	int64_t gone_conns_total; /* of forwards already freed */
+	int64_t gone_bytes_in;
+	int64_t gone_bytes_out;
+	int64_t counted_bytes_in; /* already added to the counters */
+	int64_t counted_bytes_out;
 	uint64_t view_stamp; /* what the live view last showed */
 
 	/* The session channel, if the client opened one. */
@@ -173,6 +190,7 @@ struct sess {
 	int quit; /* leave the loop */
 	int terminate; /* SIGTERM received */
 	int check_row; /* SIGUSR1: an admin may have ended us */
+	int admin_ended; /* ... and did */
 };
 
 /* portholed.c */
@@ -293,5 +311,25 @@ void relay_io(struct sess *s, struct relay *r, uint32_t events);
 void relay_service(struct sess *s);
 /* Close every relay (session end). */
 void relay_close_all(struct sess *s);
+
+/* record.c: events and counters, batched. */
+/* A public connection ended (or was refused: <allowed> 0). */
+void rec_conn_closed(struct sess *s, struct fwd *f,
+    const struct sockaddr *client, const struct sockaddr *server,
+    int64_t start_ms, uint64_t bytes_in, uint64_t bytes_out, int allowed);
+/* Count a refused connection / forward / failed authentication. */
+void rec_conn_refused(struct sess *s, const char *reason);
+void rec_forward_refused(struct sess *s, const char *reason);
+void rec_auth_failure(struct sess *s);
+/* Session (<started> 1, or ended for <reason>) and endpoint events. */
+void rec_session(struct sess *s, int started, const char *reason);
+void rec_endpoint(struct sess *s, struct fwd *f, int started);
+/* Keep the totals of forward <f>, which is about to be freed. */
+void rec_forget_fwd(struct sess *s, struct fwd *f);
+/* When the next batch is due (monotonic ms). */
+int64_t rec_deadline(struct sess *s);
+/* Write what is due (everything with <force>). */
+void rec_flush(struct sess *s, int force);
+void rec_free(struct sess *s);
 
 #endif /* PORTHOLED_H */

@@ -20,6 +20,7 @@
 
 #include "compat.h"
 #include "log.h"
+#include "misc.h"
 #include "net.h"
 #include "proxyhdr.h"
 #include "xmalloc.h"
@@ -384,6 +385,7 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	if (getsockname(fd, (struct sockaddr *)&r->local, &sslen) == -1)
 		r->local.ss_family = AF_UNSPEC;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	r->start_ms = misc_now_ms();
 	TAILQ_INSERT_TAIL(&s->relays, r, entry);
 	f->conns_open++;
 	f->conns_total++;
@@ -438,6 +440,9 @@ static void
 relay_free(struct sess *s, struct relay *r)
 {
 	TAILQ_REMOVE(&s->relays, r, entry);
+	rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
+	    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
+	    r->bytes_out, 1);
 	if (r->chan != NULL) {
 		ssh_remove_channel_callbacks(r->chan, &r->cb);
 		if (!ssh_channel_is_closed(r->chan))
@@ -501,6 +506,9 @@ relay_close_all(struct sess *s)
 
 	while ((r = TAILQ_FIRST(&s->relays)) != NULL) {
 		TAILQ_REMOVE(&s->relays, r, entry);
+		rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
+		    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
+		    r->bytes_out, 1);
 		if (r->fd != -1)
 			close(r->fd);
 		/* ssh_disconnect() frees the channels themselves. */

@@ -21,7 +21,9 @@
 
 #include "conf.h"
 #include "err.h"
+#include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "misc.h"
 #include "net.h"
 #include "store.h"
@@ -30,6 +32,7 @@
 #define SRV_BACKLOG      128
 #define SRV_ACCEPT_BATCH 16
 #define SRV_SHUTDOWN_MS  10000
+#define SRV_PRUNE_MS     (3600 * 1000)
 
 /* The write end of this process's signal pipe, for the handler. */
 static int sig_wfd = -1;
@@ -41,6 +44,8 @@ struct srv {
 	struct store *store;
 	struct pollfd *pfds; /* [0] signals, then listeners */
 	size_t npfds;
+	int metrics_fd; /* MetricsListen socket, or -1 */
+	int64_t next_prune; /* monotonic ms: prune old events */
 	pid_t *kids;
 	size_t nkids;
 	size_t kidsalloc;
@@ -184,7 +189,7 @@ srv_listen(struct srv *srv)
 	size_t i;
 	int fd, r;
 
-	srv->npfds = conf->nlisten + 1;
+	srv->npfds = conf->nlisten + 1 + (conf->metrics_host != NULL);
 	srv->pfds = xcalloc(srv->npfds, sizeof(*srv->pfds));
 	for (i = 0; i < srv->npfds; i++)
 		srv->pfds[i].fd = -1;
@@ -200,6 +205,25 @@ srv_listen(struct srv *srv)
 		}
 		srv->pfds[i + 1].fd = fd;
 		srv->pfds[i + 1].events = POLLIN;
+	}
+	if (conf->metrics_host != NULL) {
+		r = net_listen(conf->metrics_host, conf->metrics_port,
+		    SRV_BACKLOG, &fd);
+		if (r != 0) {
+			error("MetricsListen %s port %u: %s",
+			    conf->metrics_host, conf->metrics_port,
+			    r == PORTHOLE_ERR_EXISTS ? "address already in use"
+			                             : porthole_strerror(r));
+			return -1;
+		}
+		srv->metrics_fd = fd;
+		srv->pfds[srv->npfds - 1].fd = fd;
+		srv->pfds[srv->npfds - 1].events = POLLIN;
+		logit("serving metrics on http://%s%s%s:%u/metrics",
+		    strchr(conf->metrics_host, ':') ? "[" : "",
+		    conf->metrics_host,
+		    strchr(conf->metrics_host, ':') ? "]" : "",
+		    conf->metrics_port);
 	}
 	for (i = 0; i < conf->nlisten; i++) {
 		if ((r = net_local_port(srv->pfds[i + 1].fd, &port)) != 0) {
@@ -263,6 +287,99 @@ srv_accept(struct srv *srv, int lfd)
 	srv_kid_add(srv, pid);
 	close(fd);
 	return 0;
+}
+
+/*
+ * Answer one HTTP request on MetricsListen, in a process of its own so
+ * that a slow or hostile client never holds up the parent: GET /metrics
+ * gets the Prometheus text, anything else 404.
+ */
+static void
+srv_metrics(struct srv *srv)
+{
+	struct store *store = NULL;
+	struct buf *body = NULL, *resp = NULL;
+	char req[2048], errbuf[256];
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+	int fd, ok = 0;
+
+	fd = accept4(srv->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1)
+		return;
+	if ((pid = fork()) == -1) {
+		error("fork for metrics: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (pid != 0) {
+		srv_kid_add(srv, pid);
+		close(fd);
+		return;
+	}
+	/* Child: a few seconds for the whole request, then gone. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGALRM, SIG_DFL);
+	alarm(5);
+	while (got < sizeof(req) - 1 &&
+	    (n = read(fd, req + got, sizeof(req) - 1 - got)) > 0) {
+		got += (size_t)n;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL ||
+		    strstr(req, "\n\n") != NULL)
+			break;
+	}
+	req[got] = '\0';
+	resp = buf_new();
+	if (strncmp(req, "GET /metrics ", 13) == 0 ||
+	    strncmp(req, "GET /metrics\r", 13) == 0) {
+		body = buf_new();
+		if (store_open((*srv->confp)->database, &store, errbuf,
+		        sizeof(errbuf)) == 0 &&
+		    metrics_render(store, body) == 0)
+			ok = 1;
+	}
+	if (ok)
+		buf_printf(resp,
+		    "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
+		    "version=0.0.4\r\nContent-Length: %zu\r\n\r\n%s",
+		    buf_len(body), buf_str(body));
+	else if (body != NULL)
+		buf_puts(resp,
+		    "HTTP/1.0 500 Internal Server Error\r\n"
+		    "Content-Length: 0\r\n\r\n");
+	else
+		buf_puts(resp,
+		    "HTTP/1.0 404 Not Found\r\nContent-Type: "
+		    "text/plain\r\nContent-Length: 10\r\n\r\n"
+		    "not found\n");
+	if (write(fd, buf_str(resp), buf_len(resp)) == -1)
+		debug("metrics: write: %s", strerror(errno));
+	close(fd);
+	buf_free(body);
+	buf_free(resp);
+	store_free(store);
+	exit(ok ? 0 : 1);
+}
+
+/* Delete events older than EventRetention, at start and then hourly. */
+static void
+srv_prune(struct srv *srv)
+{
+	struct conf *conf = *srv->confp;
+	int64_t n = 0;
+	int r;
+
+	srv->next_prune = misc_monotonic_ms() + SRV_PRUNE_MS;
+	if (conf->event_retention <= 0)
+		return;
+	if ((r = store_event_prune(srv->store,
+	         misc_now_ms() - conf->event_retention * 1000, &n)) != 0)
+		error_r(r, "EventRetention: cannot prune old events");
+	else if (n > 0)
+		verbose("pruned %lld event(s) older than EventRetention",
+		    (long long)n);
 }
 
 /* Re-read the configuration for sessions started from now on. */
@@ -331,6 +448,7 @@ srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
 	memset(&srv, 0, sizeof(srv));
 	srv.confp = confp;
 	srv.bind = bind;
+	srv.metrics_fd = -1;
 	if (store_open((*confp)->database, &srv.store, errbuf,
 	        sizeof(errbuf)) != 0) {
 		error("Database %s: %s", (*confp)->database, errbuf);
@@ -340,9 +458,16 @@ srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
 		goto out;
 	srv.pfds[0].fd = srv_signals_init();
 	srv.pfds[0].events = POLLIN;
+	srv_prune(&srv);
 
 	for (;;) {
-		if (poll(srv.pfds, srv.npfds, -1) == -1) {
+		int64_t wait = srv.next_prune - misc_monotonic_ms();
+
+		if (wait <= 0) {
+			srv_prune(&srv);
+			continue;
+		}
+		if (poll(srv.pfds, srv.npfds, (int)wait) == -1) {
 			if (errno == EINTR)
 				continue;
 			error("poll: %s", strerror(errno));
@@ -365,6 +490,10 @@ srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
 		for (i = 1; i < srv.npfds; i++) {
 			if ((srv.pfds[i].revents & POLLIN) == 0)
 				continue;
+			if (srv.pfds[i].fd == srv.metrics_fd) {
+				srv_metrics(&srv);
+				continue;
+			}
 			for (n = 0; n < SRV_ACCEPT_BATCH; n++) {
 				if (srv_accept(&srv, srv.pfds[i].fd) != 0)
 					break;

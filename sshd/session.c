@@ -754,6 +754,8 @@ sess_login(struct sess *s, const char *account_id, const char *credential)
 		logit("session %s: account %s from %s port %u (%s)", s->id,
 		    s->account_name, s->client_ip, s->client_port,
 		    s->credential);
+		s->started_mono = misc_monotonic_ms();
+		rec_session(s, 1, NULL);
 		if (s->conf->address_affinity > 0 &&
 		    (r = store_affinity(s->store, s->account_id, s->credential,
 		         now - s->conf->address_affinity * 1000, &s->affinity,
@@ -806,6 +808,7 @@ sess_check_row(struct sess *s)
 	logit("session %s: ended by an administrator (%s)", s->id,
 	    row != NULL && row->end_reason != NULL ? row->end_reason
 	                                           : "account deleted");
+	s->admin_ended = 1;
 	sess_notice(s, "session_ended",
 	    "session ended by the server's administrator: %s",
 	    row != NULL && row->end_reason != NULL ? row->end_reason
@@ -827,6 +830,8 @@ sess_timeout(struct sess *s)
 		next = s->ready_deadline;
 	if (s->close_deadline != 0 && s->close_deadline < next)
 		next = s->close_deadline;
+	if (rec_deadline(s) < next)
+		next = rec_deadline(s);
 	return next > now ? (int)(next - now) : 0;
 }
 
@@ -875,6 +880,7 @@ sess_tick(struct sess *s)
 	    (s->check_row || now >= s->next_row_check))
 		sess_check_row(s);
 	sess_view(s, 0);
+	rec_flush(s, 0);
 	if (s->chan_closed && s->chan != NULL) {
 		ssh_remove_channel_callbacks(s->chan, &s->chan_cb);
 		ssh_channel_close(s->chan);
@@ -1010,6 +1016,31 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 out:
 	relay_close_all(s);
 	fwd_close_all(s);
+	if (s->id != NULL) {
+		const char *why = s->terminate ? "server shutdown"
+		    : s->admin_ended           ? "ended by an administrator"
+		    : s->closing               ? "ended by the server"
+		                               : "connection closed";
+		char dur[32];
+
+		rec_session(s, 0, why);
+		logit("session %s: ended (%s; account %s from %s port %u, %s, "
+		      "%lld connection(s), in %lld, out %lld bytes)",
+		    s->id, why, s->account_name, s->client_ip, s->client_port,
+		    misc_duration((misc_monotonic_ms() - s->started_mono) /
+		            1000,
+		        dur, sizeof(dur)),
+		    (long long)(s->gone_conns_total),
+		    (long long)s->gone_bytes_in, (long long)s->gone_bytes_out);
+	}
+	if (!s->authenticated && s->auth_failures > 0) {
+		/* Counted once per connection that never got in. */
+		rec_auth_failure(s);
+		logit("connection from %s port %u: authentication failed "
+		      "(%d attempt(s))",
+		    s->client_ip, s->client_port, s->auth_failures);
+	}
+	rec_flush(s, 1);
 	if (s->ssh != NULL) {
 		if (!sess_closed(s) && s->event != NULL)
 			sess_flush(s);
@@ -1031,7 +1062,6 @@ out:
 		        0 &&
 		    r != PORTHOLE_ERR_NOT_FOUND)
 			error_r(r, "session %s: cannot record its end", s->id);
-		logit("session %s: ended", s->id);
 	}
 	if (s->event != NULL)
 		ssh_event_free(s->event);
@@ -1052,6 +1082,7 @@ out:
 	free(s->user);
 	free(s->refusal);
 	store_hostport_list_free(s->affinity, s->naffinity);
+	rec_free(s);
 	acl_free(s->acl_account);
 	acl_free(s->acl_session);
 	sodium_memzero(s->token_key, sizeof(s->token_key));

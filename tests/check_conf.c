@@ -91,6 +91,17 @@ static const struct {
 	{ "tokenkey relative.key", "tokenkey relative.key" },
 	{ "TokenKey \"/srv/my keys/t.key\"",
 	    "tokenkey \"/srv/my keys/t.key\"" },
+	{ "EventLog /var/log/porthole/events.log",
+	    "eventlog /var/log/porthole/events.log" },
+	{ "EventLog -", "eventlog -" },
+	/* Found by fuzz_conf: a leading '=' must survive the dump. */
+	{ "StateDirectory ==x", "statedirectory = =x" },
+	{ "EventLog none", "eventlog none" },
+	{ "EventRetention 30d", "eventretention 2592000" },
+	{ "EventRetention 0", "eventretention 0" },
+	{ "MetricsListen 127.0.0.1:9100", "metricslisten 127.0.0.1:9100" },
+	{ "MetricsListen [::1]:9100", "metricslisten [::1]:9100" },
+	{ "MetricsListen none", "metricslisten none" },
 };
 
 /* Lines that change nothing. */
@@ -237,6 +248,17 @@ static const struct {
 	{ "TokenKey \"\"", "TokenKey: empty value" },
 	{ "TokenKey /a /b", "TokenKey: extra argument '/b'" },
 	{ "TokenKey \"/a b", "TokenKey: unbalanced quote" },
+	{ "EventLog", "EventLog: missing value" },
+	{ "EventRetention soon", "EventRetention: bad time 'soon'" },
+	{ "MetricsListen 127.0.0.1",
+	    "MetricsListen: '127.0.0.1' is not ADDRESS:PORT (numeric, port "
+	    "not 0) or none" },
+	{ "MetricsListen localhost:9100",
+	    "MetricsListen: 'localhost:9100' is not ADDRESS:PORT (numeric, "
+	    "port not 0) or none" },
+	{ "MetricsListen 127.0.0.1:0",
+	    "MetricsListen: '127.0.0.1:0' is not ADDRESS:PORT (numeric, port "
+	    "not 0) or none" },
 };
 
 /* Return what conf_dump prints, after a '\n' so every line has one. */
@@ -876,7 +898,10 @@ START_TEST(test_dump_exact)
 	    "syslogfacility DAEMON\n"
 	    "allowanonymous no\n"
 	    "addressaffinity 86400\n"
-	    "maxsessionsperaccount 10\n");
+	    "maxsessionsperaccount 10\n"
+	    "eventlog none\n"
+	    "eventretention 604800\n"
+	    "metricslisten none\n");
 	free(dump);
 	conf_free(conf);
 }
@@ -915,7 +940,10 @@ START_TEST(test_dump_exact_new_keywords)
 	    "syslogfacility none\n"
 	    "allowanonymous yes\n"
 	    "addressaffinity 0\n"
-	    "maxsessionsperaccount 3\n");
+	    "maxsessionsperaccount 3\n"
+	    "eventlog none\n"
+	    "eventretention 604800\n"
+	    "metricslisten none\n");
 	free(dump);
 	conf_free(conf);
 }

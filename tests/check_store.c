@@ -7,18 +7,24 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 #include <sqlite3.h>
 
 #include "err.h"
+#include "event.h"
 #include "id.h"
 #include "log.h"
 #include "token.h"
@@ -762,7 +768,7 @@ static const char data_v2[] =
     "INSERT INTO tokens VALUES ('tk_1', 'ac_1', X'" HASH_V2_HEX "', 'ci',"
     "  1600, 1700, NULL);";
 
-/* A version 2 file is brought to version 3 with its data intact. */
+/* A version 2 file is brought forward with its data intact. */
 START_TEST(test_file_migrate_v2)
 {
 	struct store *s = NULL;
@@ -783,8 +789,8 @@ START_TEST(test_file_migrate_v2)
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
 	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 3);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(version, STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
 	                         " WHERE type = 'table' AND name IN"
 	                         " ('ip_policies', 'ip_policy_rules')"),
@@ -895,6 +901,190 @@ START_TEST(test_file_migrate_v3_atomic)
 	                         " 'proxy_proto')"),
 	    0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM addresses"), 3);
+}
+END_TEST
+
+/* What migration 3 added, as it was shipped, for the migration tests. */
+static const char schema_v3[] =
+    "CREATE TABLE ip_policies ("
+    "  id          TEXT PRIMARY KEY NOT NULL,"
+    "  name        TEXT NOT NULL UNIQUE,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  created_ms  INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE ip_policy_rules ("
+    "  policy_id   TEXT NOT NULL"
+    "              REFERENCES ip_policies(id) ON DELETE CASCADE,"
+    "  allow       INTEGER NOT NULL,"
+    "  cidr        TEXT NOT NULL,"
+    "  created_ms  INTEGER NOT NULL,"
+    "  UNIQUE (policy_id, allow, cidr)"
+    ");"
+    "ALTER TABLE accounts"
+    "  ADD COLUMN ip_policy_id TEXT REFERENCES ip_policies(id);"
+    "ALTER TABLE addresses"
+    "  ADD COLUMN ip_policy_id TEXT REFERENCES ip_policies(id);"
+    "ALTER TABLE addresses"
+    "  ADD COLUMN proxy_proto INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (proxy_proto IN (0, 1, 2));"
+    "CREATE INDEX accounts_ip_policy ON accounts(ip_policy_id)"
+    "  WHERE ip_policy_id IS NOT NULL;"
+    "CREATE INDEX addresses_ip_policy ON addresses(ip_policy_id)"
+    "  WHERE ip_policy_id IS NOT NULL;"
+    "PRAGMA user_version = 3;";
+
+/* Rows a version 3 database held, on top of data_v1 and data_v2. */
+static const char data_v3[] =
+    "INSERT INTO ip_policies VALUES ('ipp_1', 'office', 'HQ', 1500);"
+    "INSERT INTO ip_policy_rules VALUES ('ipp_1', 1, '10.0.0.0/8', 1500);"
+    "INSERT INTO ip_policy_rules VALUES ('ipp_1', 0, '10.9.0.0/16', 1501);"
+    "UPDATE accounts SET ip_policy_id = 'ipp_1' WHERE id = 'ac_1';"
+    "UPDATE addresses SET ip_policy_id = 'ipp_1', proxy_proto = 2"
+    "  WHERE id = 'ra_1';";
+
+/* The four version 3 scripts and their rows, on dbpath. */
+static void
+mk_file_v3(void)
+{
+	raw_exec(schema_v1);
+	raw_exec(data_v1);
+	raw_exec(schema_v2);
+	raw_exec(data_v2);
+	raw_exec(schema_v3);
+	raw_exec(data_v3);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
+}
+
+/* A version 3 file is brought to version 4 with its data intact. */
+START_TEST(test_file_migrate_v3)
+{
+	struct store *s = NULL;
+	struct store_account *a = NULL;
+	struct store_address *ra = NULL;
+	struct store_session *ss = NULL, **sl = NULL;
+	struct store_ip_policy *p = NULL;
+	struct store_event **el = NULL;
+	struct store_counter *cl = NULL;
+	struct store_counter c = { "porthole_connections_total", "", 3 };
+	struct store_session_stats stats = { 2, 9, 100, 200 };
+	struct event *ev;
+	size_t n = 0;
+	int64_t nsessions = -1, nendpoints = -1, nopen = -1;
+	char errbuf[256];
+	int version = -1;
+
+	mk_file_v3();
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_schema_version(s, &version), 0);
+	ck_assert_int_eq(version, 4);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE (type = 'table' AND name IN"
+	                         " ('events', 'counters')) OR"
+	                         " (type = 'index' AND name IN"
+	                         " ('events_timestamp', 'events_type'))"),
+	    4);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('sessions')"
+	                         " WHERE name IN ('conns_open', 'conns_total',"
+	                         " 'bytes_in', 'bytes_out')"
+	                         " AND \"notnull\" = 1 AND dflt_value = '0'"),
+	    4);
+	/* events_type serves a type filter in seq order. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_index_info('events_type')"),
+	    2);
+
+	/* Version 3 rows, the new columns at their defaults. */
+	ck_assert_int_eq(store_account_get(s, "alice", &a), 0);
+	ck_assert_str_eq(a->description, "ops team");
+	ck_assert_str_eq(a->ip_policy_name, "office");
+	ck_assert_int_eq(a->nsessions, 1);
+	ck_assert_int_eq(a->naddresses, 1);
+	store_account_free(a);
+	ck_assert_int_eq(store_address_get(s, "ra_1", &ra), 0);
+	ck_assert_int_eq(ra->proxy_proto, 2);
+	ck_assert_str_eq(ra->ip_policy_id, "ipp_1");
+	ck_assert_str_eq(ra->endpoint_id, "ep_3");
+	store_address_free(ra);
+	ck_assert_int_eq(store_ip_policy_get(s, "office", &p), 0);
+	ck_assert_uint_eq(p->nallow, 1);
+	ck_assert_uint_eq(p->ndeny, 1);
+	ck_assert_str_eq(p->deny[0], "10.9.0.0/16");
+	store_ip_policy_free(p);
+	ck_assert_int_eq(store_session_get(s, "ss_2", &ss), 0);
+	ck_assert_str_eq(ss->end_reason, "killed");
+	ck_assert_int_eq(ss->ended_ms, 1800);
+	ck_assert_int_eq(ss->conns_open, 0);
+	ck_assert_int_eq(ss->conns_total, 0);
+	ck_assert_int_eq(ss->bytes_in, 0);
+	ck_assert_int_eq(ss->bytes_out, 0);
+	store_session_free(ss);
+	ck_assert_int_eq(store_event_list(s, 0, NULL, 0, 0, &el, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_counter_list(s, &cl, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_live_totals(s, &nsessions, &nendpoints, &nopen),
+	    0);
+	ck_assert_int_eq(nsessions, 1);
+	ck_assert_int_eq(nendpoints, 2);
+	ck_assert_int_eq(nopen, 0);
+
+	/* The new tables and columns work on the old live session. */
+	ev = event_new(EVENT_SESSION_STARTED, "ac_1", "{}", 3000);
+	ck_assert_int_eq(store_record(s, &ev, 1, &c, 1, "ss_1", &stats), 0);
+	event_free(ev);
+	store_free(s);
+
+	/* Opening again changes nothing. */
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_session_list(s, NULL, &sl, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(sl[0]->id, "ss_1");
+	ck_assert_int_eq(sl[0]->conns_open, 2);
+	ck_assert_int_eq(sl[0]->conns_total, 9);
+	ck_assert_int_eq(sl[0]->bytes_in, 100);
+	ck_assert_int_eq(sl[0]->bytes_out, 200);
+	store_session_list_free(sl, n);
+	ck_assert_int_eq(store_event_list(s, 0, NULL, 0, 0, &el, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(el[0]->type, EVENT_SESSION_STARTED);
+	store_event_list_free(el, n);
+	ck_assert_int_eq(store_counter_list(s, &cl, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(cl[0].value, 3);
+	store_counter_list_free(cl, n);
+	ck_assert_int_eq(store_live_totals(s, NULL, NULL, &nopen), 0);
+	ck_assert_int_eq(nopen, 2);
+	store_free(s);
+}
+END_TEST
+
+/* Migration 4 failing at its last statement leaves version 3 as it was. */
+START_TEST(test_file_migrate_v4_atomic)
+{
+	struct store *s = (struct store *)&s;
+	char errbuf[256];
+
+	mk_file_v3();
+	/* A column in the way of the migration's last ALTER TABLE. */
+	raw_exec("ALTER TABLE sessions ADD COLUMN bytes_out TEXT");
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)),
+	    PORTHOLE_ERR_STORE);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(errbuf, "bytes_out"));
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
+	/* The tables, indexes and columns made before it are gone. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE name IN ('events', 'counters',"
+	                         " 'events_timestamp', 'events_type')"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('sessions')"
+	                         " WHERE name IN ('conns_open', 'conns_total',"
+	                         " 'bytes_in')"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 2);
 }
 END_TEST
 
@@ -3701,9 +3891,652 @@ START_TEST(test_busy_gives_up)
 }
 END_TEST
 
+/* Events and metrics. */
+
+/* Processes recording at once, batches each, events per batch. */
+#define RECORD_PROCS   6
+#define RECORD_BATCHES 20
+#define RECORD_EVENTS  50
+
+_Static_assert(RECORD_BATCHES *RECORD_EVENTS == 1000,
+    "test_file_record_concurrent counts 1000 events a process");
+
+/* The size of the batch whose time is measured. */
+#define BIG_BATCH 1000
+
+/* A new event of <type> for <account_id> at <ts_ms>, object {}. */
+static struct event *
+mk_event(const char *type, const char *account_id, int64_t ts_ms)
+{
+	struct event *ev;
+
+	ck_assert_ptr_nonnull(ev = event_new(type, account_id, "{}", ts_ms));
+	return ev;
+}
+
+static void
+free_events(struct event **evs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		event_free(evs[i]);
+}
+
+/* Record <evs> alone, with no counters and no session. */
+static void
+record_events(struct store *store, struct event **evs, size_t n)
+{
+	ck_assert_int_eq(store_record(store, evs, n, NULL, 0, NULL, NULL), 0);
+}
+
+/* The number of events in <store>. */
+static size_t
+count_events(struct store *store)
+{
+	struct store_event **el = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(store_event_list(store, 0, NULL, 0, 0, &el, &n), 0);
+	store_event_list_free(el, n);
+	return n;
+}
+
+/* The number of counters in <store>. */
+static size_t
+count_counters(struct store *store)
+{
+	struct store_counter *cl = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(store_counter_list(store, &cl, &n), 0);
+	store_counter_list_free(cl, n);
+	return n;
+}
+
+/* Events come back as recorded, in the order recorded. */
+START_TEST(test_record_events)
+{
+	struct event *evs[4];
+	struct store_event **el = (struct store_event **)&el;
+	size_t n = 99, i;
+
+	evs[0] = mk_event(EVENT_SESSION_STARTED, "ac_1", 1000);
+	evs[1] = event_new(EVENT_ADDRESS_CREATED, NULL,
+	    "{\"name\":\"say \\\"hi\\\"\\n\"}", 1001);
+	/* An earlier timestamp still comes later: seq is the order. */
+	evs[2] = mk_event(EVENT_SESSION_ENDED, "ac_2", 999);
+	ck_assert_int_eq(store_event_list(st, 0, NULL, 0, 0, &el, &n), 0);
+	ck_assert_ptr_null(el);
+	ck_assert_uint_eq(n, 0);
+	record_events(st, evs, 3);
+	ck_assert_int_eq(store_event_list(st, 0, NULL, 0, 0, &el, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_gt(el[i]->seq, i == 0 ? 0 : el[i - 1]->seq);
+		ck_assert_str_eq(el[i]->id, evs[i]->id);
+		ck_assert_str_eq(el[i]->type, evs[i]->type);
+		ck_assert_int_eq(el[i]->timestamp_ms, evs[i]->timestamp_ms);
+		ck_assert_str_eq(el[i]->json, evs[i]->json);
+	}
+	ck_assert_str_eq(el[0]->account_id, "ac_1");
+	ck_assert_ptr_null(el[1]->account_id);
+	ck_assert_str_eq(el[2]->account_id, "ac_2");
+
+	/* A follower asks for what came after the last it saw. */
+	evs[3] = mk_event(EVENT_ENDPOINT_STARTED, "ac_1", 1002);
+	record_events(st, evs + 3, 1);
+	i = (size_t)el[2]->seq;
+	store_event_list_free(el, n);
+	ck_assert_int_eq(store_event_list(st, (int64_t)i, NULL, 0, 0, &el, &n),
+	    0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(el[0]->id, evs[3]->id);
+	store_event_list_free(el, n);
+	free_events(evs, 4);
+}
+END_TEST
+
+/*
+ * A batch is all or nothing: a taken event id fails it with _EXISTS,
+ * the events before it and its counters gone too, even at 1000 events.
+ */
+START_TEST(test_record_duplicate)
+{
+	struct event *evs[BIG_BATCH];
+	struct store_counter c = { "porthole_connections_total", "", 5 };
+	struct store_counter *cl = NULL;
+	struct store_event **el = NULL;
+	size_t n = 0, i;
+
+	for (i = 0; i < BIG_BATCH; i++)
+		evs[i] = mk_event(EVENT_CONNECTION_CLOSED, "ac_1", 1000);
+	record_events(st, evs, 1);
+	ck_assert_int_eq(store_record(st, evs + 1, BIG_BATCH - 1, &c, 1, NULL,
+	                     NULL),
+	    0);
+	ck_assert_uint_eq(count_events(st), BIG_BATCH);
+	/* Again: the first event of the batch is taken. */
+	ck_assert_int_eq(store_record(st, evs, 1, &c, 1, NULL, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	free_events(evs + 1, BIG_BATCH - 1);
+	for (i = 1; i < BIG_BATCH; i++)
+		evs[i] = mk_event(EVENT_CONNECTION_CLOSED, "ac_1", 2000);
+	/* The last is taken: the 998 before it are not recorded. */
+	free(evs[BIG_BATCH - 1]->id);
+	ck_assert_ptr_nonnull(evs[BIG_BATCH - 1]->id = strdup(evs[0]->id));
+	ck_assert_int_eq(store_record(st, evs + 1, BIG_BATCH - 1, &c, 1, NULL,
+	                     NULL),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_event_list(st, 0, NULL, 1500, 0, &el, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(count_events(st), BIG_BATCH);
+	ck_assert_int_eq(store_counter_list(st, &cl, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(cl[0].value, 5);
+	store_counter_list_free(cl, n);
+	/* The same id twice in one batch. */
+	ck_assert_int_eq(store_record(st, (struct event *[]){ evs[1], evs[1] },
+	                     2, NULL, 0, NULL, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_uint_eq(count_events(st), BIG_BATCH);
+	free_events(evs, BIG_BATCH);
+}
+END_TEST
+
+/* Bad arguments record nothing; NULL elements are skipped; none is 0. */
+START_TEST(test_record_args)
+{
+	struct event *evs[3], bad;
+	struct store_counter c[2] = { { "porthole_a_total", "", 1 },
+		{ NULL, "", 1 } };
+	struct store_session_stats stats = { 1, 1, 1, 1 };
+
+	evs[0] = mk_event(EVENT_SESSION_STARTED, "ac_1", 1000);
+	evs[1] = mk_event(EVENT_SESSION_STARTED, "ac_1", 1000);
+	memset(&bad, 0, sizeof(bad));
+	bad.id = evs[1]->id;
+	bad.type = EVENT_SESSION_STARTED;
+	evs[2] = &bad; /* no json */
+	ck_assert_int_eq(store_record(NULL, evs, 1, NULL, 0, NULL, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_record(st, NULL, 1, NULL, 0, NULL, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_record(st, evs, 0, NULL, 1, NULL, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_record(st, evs, 3, c, 1, NULL, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_record(st, evs, 2, c, 2, NULL, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(count_events(st), 0);
+	ck_assert_uint_eq(count_counters(st), 0);
+
+	/* Nothing to do, and a session without stats, are fine. */
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, NULL, NULL), 0);
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, "ss_1", NULL), 0);
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, NULL, &stats), 0);
+	/* A session that does not exist is not an error. */
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, "ss_nope", &stats),
+	    0);
+
+	evs[2] = NULL;
+	ck_assert_int_eq(store_record(st,
+	                     (struct event *[]){ NULL, evs[0], NULL, evs[1] },
+	                     4, c, 1, NULL, NULL),
+	    0);
+	ck_assert_uint_eq(count_events(st), 2);
+	ck_assert_uint_eq(count_counters(st), 1);
+	free_events(evs, 2);
+}
+END_TEST
+
+/* Counters add up their deltas, per name and labels. */
+START_TEST(test_record_counters)
+{
+	struct store_counter d1[] = {
+		{ "porthole_connections_total", "", 1 },
+		{ "porthole_bytes_total", "direction=\"out\"", 50 },
+		{ "porthole_bytes_total", "direction=\"in\"", 100 },
+		{ "porthole_refused_total", NULL, 0 },
+		{ "porthole_connections_total", "", 2 },
+	};
+	struct store_counter d2[] = {
+		{ "porthole_bytes_total", "direction=\"in\"", 11 },
+		{ "porthole_connections_total", "", -1 },
+		{ "porthole_bytes_total", "", 7 },
+	};
+	struct store_counter *cl = (struct store_counter *)&cl;
+	size_t n = 99;
+
+	ck_assert_int_eq(store_counter_list(st, &cl, &n), 0);
+	ck_assert_ptr_null(cl);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_record(st, NULL, 0, d1, 5, NULL, NULL), 0);
+	ck_assert_int_eq(store_record(st, NULL, 0, d2, 3, NULL, NULL), 0);
+	ck_assert_int_eq(store_counter_list(st, &cl, &n), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(cl[0].name, "porthole_bytes_total");
+	ck_assert_str_eq(cl[0].labels, "");
+	ck_assert_int_eq(cl[0].value, 7);
+	ck_assert_str_eq(cl[1].name, "porthole_bytes_total");
+	ck_assert_str_eq(cl[1].labels, "direction=\"in\"");
+	ck_assert_int_eq(cl[1].value, 111);
+	ck_assert_str_eq(cl[2].labels, "direction=\"out\"");
+	ck_assert_int_eq(cl[2].value, 50);
+	ck_assert_str_eq(cl[3].name, "porthole_connections_total");
+	ck_assert_int_eq(cl[3].value, 2);
+	/* A zero delta still makes the counter, at 0. */
+	ck_assert_str_eq(cl[4].name, "porthole_refused_total");
+	ck_assert_str_eq(cl[4].labels, "");
+	ck_assert_int_eq(cl[4].value, 0);
+	store_counter_list_free(cl, n);
+	store_counter_list_free(NULL, 0);
+
+	ck_assert_int_eq(store_counter_list(st, NULL, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_counter_list(st, &cl, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(cl);
+}
+END_TEST
+
+/*
+ * A session's stats are the values it last recorded, seen by get and
+ * list; once it has ended they stay as they were.
+ */
+START_TEST(test_record_session_stats)
+{
+	struct store_session_stats s1 = { 3, 10, 1000, 2000 };
+	struct store_session_stats s2 = { 1, 12, 1500, 2500 };
+	struct store_session_stats s3 = { 9, 99, 9999, 99999 };
+	struct store_session *ss = NULL, **sl = NULL;
+	struct event *ev;
+	size_t n = 0;
+	char *id;
+
+	id = mk_account(st, "alice");
+	mk_session(st, "ss_1", id, 100, 1000);
+	mk_session(st, "ss_2", id, 101, 1001);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss->conns_open, 0);
+	ck_assert_int_eq(ss->conns_total, 0);
+	ck_assert_int_eq(ss->bytes_in, 0);
+	ck_assert_int_eq(ss->bytes_out, 0);
+	store_session_free(ss);
+
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, "ss_1", &s1), 0);
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, "ss_1", &s2), 0);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss->conns_open, 1);
+	ck_assert_int_eq(ss->conns_total, 12);
+	ck_assert_int_eq(ss->bytes_in, 1500);
+	ck_assert_int_eq(ss->bytes_out, 2500);
+	store_session_free(ss);
+	ck_assert_int_eq(store_session_list(st, NULL, &sl, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(sl[0]->id, "ss_1");
+	ck_assert_int_eq(sl[0]->conns_total, 12);
+	ck_assert_int_eq(sl[0]->bytes_out, 2500);
+	ck_assert_str_eq(sl[1]->id, "ss_2");
+	ck_assert_int_eq(sl[1]->conns_total, 0);
+	store_session_list_free(sl, n);
+
+	/* Ended: the events still go in, the stats are left alone. */
+	ck_assert_int_eq(store_session_kill(st, "ss_1", NULL, 3000, NULL), 0);
+	ev = mk_event(EVENT_SESSION_ENDED, id, 3001);
+	ck_assert_int_eq(store_record(st, &ev, 1, NULL, 0, "ss_1", &s3), 0);
+	ck_assert_uint_eq(count_events(st), 1);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss->conns_open, 1);
+	ck_assert_int_eq(ss->conns_total, 12);
+	store_session_free(ss);
+	/* The other session was never touched. */
+	ck_assert_int_eq(store_session_get(st, "ss_2", &ss), 0);
+	ck_assert_int_eq(ss->bytes_in, 0);
+	store_session_free(ss);
+	event_free(ev);
+	free(id);
+}
+END_TEST
+
+/*
+ * The events of test_event_list, by letter: type, timestamp. They are
+ * recorded in this order; F is before the epoch.
+ */
+static const struct {
+	const char *type;
+	int64_t ts;
+} list_events[] = {
+	{ EVENT_SESSION_STARTED, 1000 }, /* A */
+	{ EVENT_CONNECTION_CLOSED, 2000 }, /* B */
+	{ EVENT_CONNECTION_CLOSED, 3000 }, /* C */
+	{ EVENT_SESSION_ENDED, 1500 }, /* D */
+	{ EVENT_CONNECTION_CLOSED, 4000 }, /* E */
+	{ EVENT_SESSION_ENDED, -1 }, /* F */
+};
+#define NLIST_EVENTS (sizeof(list_events) / sizeof(list_events[0]))
+
+/* The filters, and the letters expected, oldest first. */
+static const struct {
+	int after; /* a letter's seq, 0 for none */
+	const char *type;
+	int64_t since;
+	size_t limit;
+	const char *want;
+} list_cases[] = {
+	{ 0, NULL, 0, 0, "ABCDEF" },
+	{ 'B', NULL, 0, 0, "CDEF" },
+	{ 'F', NULL, 0, 0, "" },
+	{ 0, EVENT_CONNECTION_CLOSED, 0, 0, "BCE" },
+	{ 0, EVENT_SESSION_ENDED, 0, 0, "DF" },
+	{ 0, "tcp_nothing.v0", 0, 0, "" },
+	{ 0, NULL, 2000, 0, "BCE" },
+	{ 0, NULL, 1500, 0, "BCDE" },
+	{ 0, NULL, 1, 0, "ABCDE" },
+	{ 0, NULL, -1, 0, "ABCDEF" },
+	{ 0, NULL, 5000, 0, "" },
+	{ 0, NULL, 0, 2, "EF" },
+	{ 0, NULL, 0, 1, "F" },
+	{ 0, NULL, 0, 6, "ABCDEF" },
+	{ 0, NULL, 0, 100, "ABCDEF" },
+	{ 0, NULL, 0, SIZE_MAX, "ABCDEF" },
+	{ 0, EVENT_CONNECTION_CLOSED, 0, 2, "CE" },
+	{ 0, EVENT_CONNECTION_CLOSED, 2500, 1, "E" },
+	{ 0, EVENT_CONNECTION_CLOSED, 2500, 5, "CE" },
+	{ 'C', EVENT_CONNECTION_CLOSED, 0, 0, "E" },
+	{ 'A', EVENT_CONNECTION_CLOSED, 0, 1, "E" },
+	{ 'A', NULL, 1200, 2, "DE" },
+	{ 'D', NULL, 0, 3, "EF" },
+	{ 'D', EVENT_SESSION_ENDED, 0, 3, "F" },
+	{ 'A', EVENT_SESSION_ENDED, 1000, 0, "D" },
+};
+
+START_TEST(test_event_list)
+{
+	struct event *evs[NLIST_EVENTS];
+	struct store_event **el = NULL, **all = NULL;
+	size_t n = 0, nall = 0, i;
+	int64_t after = 0;
+	const char *want = list_cases[_i].want;
+
+	for (i = 0; i < NLIST_EVENTS; i++)
+		evs[i] =
+		    mk_event(list_events[i].type, "ac_1", list_events[i].ts);
+	/* Two batches, so that seq runs on across transactions. */
+	record_events(st, evs, 2);
+	record_events(st, evs + 2, NLIST_EVENTS - 2);
+	ck_assert_int_eq(store_event_list(st, 0, NULL, 0, 0, &all, &nall), 0);
+	ck_assert_uint_eq(nall, NLIST_EVENTS);
+	if (list_cases[_i].after != 0)
+		after = all[list_cases[_i].after - 'A']->seq;
+	ck_assert_int_eq(store_event_list(st, after, list_cases[_i].type,
+	                     list_cases[_i].since, list_cases[_i].limit, &el,
+	                     &n),
+	    0);
+	ck_assert_msg(n == strlen(want), "%zu events, want %s", n, want);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(strcmp(el[i]->id, evs[want[i] - 'A']->id) == 0,
+		    "event %zu is not %c", i, want[i]);
+		ck_assert_int_eq(el[i]->seq, all[want[i] - 'A']->seq);
+	}
+	store_event_list_free(el, n);
+	store_event_list_free(all, nall);
+	free_events(evs, NLIST_EVENTS);
+}
+END_TEST
+
+START_TEST(test_event_list_args)
+{
+	struct store_event **el = (struct store_event **)&el;
+	size_t n = 99;
+
+	ck_assert_int_eq(store_event_list(NULL, 0, NULL, 0, 0, &el, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(el);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_event_list(st, 0, NULL, 0, 0, NULL, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_event_list(st, 0, NULL, 0, 0, &el, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	store_event_list_free(NULL, 0);
+	store_event_free(NULL);
+}
+END_TEST
+
+/* Pruning drops old events; seq is never reused, even when all go. */
+START_TEST(test_event_prune)
+{
+	struct event *evs[4];
+	struct store_event **el = NULL;
+	size_t n = 0;
+	int64_t pruned = -1, last;
+
+	evs[0] = mk_event(EVENT_SESSION_STARTED, "ac_1", 3000);
+	evs[1] = mk_event(EVENT_SESSION_STARTED, "ac_1", 1000);
+	evs[2] = mk_event(EVENT_SESSION_STARTED, "ac_1", 2000);
+	evs[3] = mk_event(EVENT_SESSION_STARTED, "ac_1", 5000);
+	record_events(st, evs, 3);
+	ck_assert_int_eq(store_event_prune(st, 2000, &pruned), 0);
+	ck_assert_int_eq(pruned, 1);
+	ck_assert_int_eq(store_event_list(st, 0, NULL, 0, 0, &el, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(el[0]->id, evs[0]->id);
+	ck_assert_str_eq(el[1]->id, evs[2]->id);
+	last = el[1]->seq;
+	store_event_list_free(el, n);
+	ck_assert_int_eq(store_event_prune(st, 2000, &pruned), 0);
+	ck_assert_int_eq(pruned, 0);
+	ck_assert_int_eq(store_event_prune(st, 3001, NULL), 0);
+	ck_assert_uint_eq(count_events(st), 0);
+
+	record_events(st, evs + 3, 1);
+	ck_assert_int_eq(store_event_list(st, last, NULL, 0, 0, &el, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_gt(el[0]->seq, last);
+	store_event_list_free(el, n);
+	ck_assert_int_eq(store_event_prune(NULL, 0, &pruned),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(pruned, 0);
+	free_events(evs, 4);
+}
+END_TEST
+
+/* Live sessions, live endpoints, and their sessions' open connections. */
+START_TEST(test_live_totals)
+{
+	struct store_session_stats stats = { 3, 5, 0, 0 };
+	int64_t ns = -1, ne = -1, nc = -1;
+	char *id;
+
+	ck_assert_int_eq(store_live_totals(st, &ns, &ne, &nc), 0);
+	ck_assert_int_eq(ns, 0);
+	ck_assert_int_eq(ne, 0);
+	ck_assert_int_eq(nc, 0);
+
+	id = mk_account(st, "alice");
+	mk_session(st, "ss_1", id, 100, 1000);
+	mk_session(st, "ss_2", id, 101, 1000);
+	mk_session(st, "ss_3", id, 102, 1000);
+	mk_endpoint(st, "ep_1", "ss_1", id, 41234, 1001);
+	mk_endpoint(st, "ep_2", "ss_2", id, 41235, 1001);
+	mk_endpoint(st, "ep_3", "ss_2", id, 41236, 1001);
+	mk_endpoint(st, "ep_4", "ss_3", id, 41237, 1001);
+	ck_assert_int_eq(store_endpoint_end(st, "ep_3", 1500), 0);
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, "ss_1", &stats), 0);
+	stats.conns_open = 4;
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, "ss_2", &stats), 0);
+	stats.conns_open = 100;
+	ck_assert_int_eq(store_record(st, NULL, 0, NULL, 0, "ss_3", &stats), 0);
+	/* An ended session counts for nothing, its endpoints neither. */
+	ck_assert_int_eq(store_session_end(st, "ss_3", 2000), 0);
+	ck_assert_int_eq(store_live_totals(st, &ns, &ne, &nc), 0);
+	ck_assert_int_eq(ns, 2);
+	ck_assert_int_eq(ne, 2);
+	ck_assert_int_eq(nc, 7);
+	ck_assert_int_eq(store_live_totals(st, NULL, &ne, NULL), 0);
+	ck_assert_int_eq(ne, 2);
+	ck_assert_int_eq(store_live_totals(NULL, &ns, &ne, &nc),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(ns, 0);
+	free(id);
+}
+END_TEST
+
+/* Milliseconds on the monotonic clock, as a double. */
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * A batch of BIG_BATCH connection events, with counters and session
+ * stats, goes into a file store in one quick transaction. The time is
+ * printed, and must stay well under a second even with sanitizers.
+ */
+START_TEST(test_file_record_batch)
+{
+	struct store *s = NULL;
+	struct event *evs[BIG_BATCH];
+	struct store_event **el = NULL;
+	struct store_counter c[] = {
+		{ "porthole_connections_total", "", BIG_BATCH },
+		{ "porthole_bytes_total", "direction=\"in\"", 123 * BIG_BATCH },
+		{ "porthole_bytes_total", "direction=\"out\"",
+		    456 * BIG_BATCH },
+	};
+	struct store_session_stats stats = { 0, BIG_BATCH, 123 * BIG_BATCH,
+		456 * BIG_BATCH };
+	struct sockaddr_in cin, sin;
+	struct event_conn conn;
+	double t0, t1, t2;
+	size_t n = 0, i, len = 0;
+	char errbuf[256], *id;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	mk_session(s, "ss_1", id, 100, 1000);
+	memset(&cin, 0, sizeof(cin));
+	cin.sin_family = AF_INET;
+	cin.sin_port = htons(50000);
+	cin.sin_addr.s_addr = htonl(0xc0000207);
+	sin = cin;
+	sin.sin_port = htons(41234);
+	memset(&conn, 0, sizeof(conn));
+	conn.client = (struct sockaddr *)&cin;
+	conn.server = (struct sockaddr *)&sin;
+	conn.server_name = "tunnel.example.com";
+	conn.endpoint_id = "ep_3kTqAAAAAAAAAAAAAAAAAAAA";
+	conn.endpoint_url = "tcp://tunnel.example.com:41234";
+	conn.bytes_in = 123;
+	conn.bytes_out = 456;
+	conn.allowed = 1;
+	for (i = 0; i < BIG_BATCH; i++) {
+		conn.start_ms = 1000 + (int64_t)i;
+		conn.end_ms = 2000 + (int64_t)i;
+		evs[i] = event_conn_closed(id, &conn, 2000 + (int64_t)i);
+		len += strlen(evs[i]->json);
+	}
+
+	t0 = mono_ms();
+	ck_assert_int_eq(store_record(s, evs, BIG_BATCH, c, 3, "ss_1", &stats),
+	    0);
+	t1 = mono_ms();
+	ck_assert_int_eq(store_event_list(s, 0, NULL, 0, 0, &el, &n), 0);
+	t2 = mono_ms();
+	printf("store_record: %d events (%zu bytes of JSON) in %.1f ms;"
+	       " store_event_list: %.1f ms\n",
+	    BIG_BATCH, len, t1 - t0, t2 - t1);
+	fflush(stdout);
+	ck_assert_msg(t1 - t0 < 1000.0, "store_record took %.1f ms", t1 - t0);
+
+	ck_assert_uint_eq(n, BIG_BATCH);
+	for (i = 0; i < n; i++) {
+		ck_assert_str_eq(el[i]->id, evs[i]->id);
+		ck_assert_str_eq(el[i]->json, evs[i]->json);
+	}
+	store_event_list_free(el, n);
+	ck_assert_int_eq(raw_int("SELECT value FROM counters"
+	                         " WHERE name = 'porthole_bytes_total'"
+	                         " AND labels = 'direction=\"out\"'"),
+	    456 * BIG_BATCH);
+	ck_assert_int_eq(raw_int("SELECT conns_total FROM sessions"),
+	    BIG_BATCH);
+	free_events(evs, BIG_BATCH);
+	store_free(s);
+	free(id);
+}
+END_TEST
+
+/*
+ * Several processes record at once into one file, as session processes
+ * do when many connections close together: no event or count is lost.
+ */
+START_TEST(test_file_record_concurrent)
+{
+	struct store *s = NULL;
+	pid_t pids[RECORD_PROCS];
+	char errbuf[256];
+	int fds[2], i, status;
+
+	/* Made (and migrated) once, before the children race. */
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	store_free(s);
+	s = NULL;
+	ck_assert_int_eq(pipe(fds), 0);
+	for (i = 0; i < RECORD_PROCS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct event *evs[RECORD_EVENTS];
+			struct store_counter c = { "porthole_connections_total",
+				"", RECORD_EVENTS };
+			char ch;
+			int b, k, r = 0;
+
+			close(fds[1]);
+			if (store_open(dbpath, &s, NULL, 0) != 0 ||
+			    read(fds[0], &ch, 1) != 0)
+				_exit(1);
+			for (b = 0; b < RECORD_BATCHES && r == 0; b++) {
+				for (k = 0; k < RECORD_EVENTS; k++)
+					evs[k] =
+					    event_new(EVENT_CONNECTION_CLOSED,
+					        NULL, "{}", 1000 + i);
+				r = store_record(s, evs, RECORD_EVENTS, &c, 1,
+				    NULL, NULL);
+				free_events(evs, RECORD_EVENTS);
+			}
+			store_free(s);
+			_exit(r == 0 ? 0 : 1);
+		}
+		ck_assert_int_ne(pids[i], -1);
+	}
+	/* Closing the write end starts them all at once. */
+	close(fds[0]);
+	close(fds[1]);
+	for (i = 0; i < RECORD_PROCS; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_int_eq(raw_int("SELECT count(DISTINCT id) FROM events"),
+	    RECORD_PROCS * RECORD_BATCHES * RECORD_EVENTS);
+	ck_assert_int_eq(raw_int("SELECT max(seq) FROM events"),
+	    RECORD_PROCS * RECORD_BATCHES * RECORD_EVENTS);
+	ck_assert_int_eq(raw_int("SELECT value FROM counters"),
+	    RECORD_PROCS * RECORD_BATCHES * RECORD_EVENTS);
+	/* Each process's events are there, every one. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM (SELECT timestamp_ms"
+	                         " FROM events GROUP BY timestamp_ms"
+	                         " HAVING count(*) = 1000)"),
+	    RECORD_PROCS);
+}
+END_TEST
+
 /*
  * The store suite: open, files, busy, accounts, keys, sessions,
- * endpoints, affinity, addresses, tokens, IP policies.
+ * endpoints, affinity, addresses, tokens, IP policies, events.
  */
 Suite *
 store_suite(void)
@@ -3735,6 +4568,8 @@ store_suite(void)
 	tcase_add_test(tc, test_file_migrate_v2_atomic);
 	tcase_add_test(tc, test_file_migrate_v2);
 	tcase_add_test(tc, test_file_migrate_v3_atomic);
+	tcase_add_test(tc, test_file_migrate_v3);
+	tcase_add_test(tc, test_file_migrate_v4_atomic);
 	tcase_add_test(tc, test_file_ip_policy_delete);
 	tcase_add_test(tc, test_file_account_delete_tombstones);
 	tcase_add_test(tc, test_file_session_limit_two_connections);
@@ -3835,6 +4670,28 @@ store_suite(void)
 	tcase_add_test(tc, test_ip_policy_attach_account);
 	tcase_add_test(tc, test_ip_policy_attach_address);
 	tcase_add_test(tc, test_ip_policy_delete);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("event");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_record_events);
+	tcase_add_test(tc, test_record_duplicate);
+	tcase_add_test(tc, test_record_args);
+	tcase_add_test(tc, test_record_counters);
+	tcase_add_test(tc, test_record_session_stats);
+	tcase_add_loop_test(tc, test_event_list, 0,
+	    sizeof(list_cases) / sizeof(list_cases[0]));
+	tcase_add_test(tc, test_event_list_args);
+	tcase_add_test(tc, test_event_prune);
+	tcase_add_test(tc, test_live_totals);
+	suite_add_tcase(s, tc);
+
+	/* Files, and processes that race, under sanitizers too. */
+	tc = tcase_create("event_file");
+	tcase_add_checked_fixture(tc, setup_tmpdir, teardown_tmpdir);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_file_record_batch);
+	tcase_add_test(tc, test_file_record_concurrent);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1508,6 +1508,26 @@ cmd_many(int argc, char **argv)
 	}
 	if (nreported > 5)
 		tnet_warnx("... and %d more failures", nreported - 5);
+	/*
+	 * With TNET_PORTS=FILE, list the local port of each connection that
+	 * succeeded, so a test can match them against what a server saw.
+	 */
+	if ((why = getenv("TNET_PORTS")) != NULL) {
+		FILE *f = fopen(why, "w");
+
+		for (i = 0; f != NULL && i < nconns; i++) {
+			struct sockaddr_storage ls;
+			socklen_t lslen = sizeof(ls);
+
+			if (conns[i].state != MSTATE_DONE ||
+			    getsockname(conns[i].fd, (struct sockaddr *)&ls,
+			        &lslen) == -1)
+				continue;
+			fprintf(f, "%d\n", sockaddr_port(&ls));
+		}
+		if (f == NULL || fclose(f) != 0)
+			tnet_warn("%s", why);
+	}
 	printf("ok=%zu failed=%zu\n", ok, failed);
 	ret = failed == 0 ? 0 : 1;
 out:

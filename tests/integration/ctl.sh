@@ -112,6 +112,54 @@ out_has '"database_created": *false'
 out_has '"schema_version": *[1-9]'
 ph_pass 'init creates the state directory and store, then changes nothing'
 
+## events and metrics on a fresh store.
+expect 0 events
+out_lines 0
+expect 0 --json events
+out_lines 0
+expect 0 metrics
+# The text exposition format, as node_exporter's textfile collector reads
+# it: samples "name{labels} value", each family after its HELP and TYPE.
+grep -vE '^#' "$out" | grep -vE '^[a-z_]+(\{[^}]*\})? [0-9]+$' &&
+	ph_fail "metrics: lines not in the exposition format"
+grep -E '^#' "$out" |
+	grep -vE '^# (HELP [a-z_]+ [^ ].*|TYPE [a-z_]+ (gauge|counter))$' &&
+	ph_fail "metrics: bad HELP or TYPE lines"
+awk '
+	/^# HELP / { help[$3]++; next }
+	/^# TYPE / { if (!($3 in help) || ($3 in type)) bad = bad " " $3
+		type[$3] = $4; next }
+	{ name = $1; sub(/\{.*/, "", name)
+	  if (!(name in type)) bad = bad " " name }
+	END { for (n in help) if (help[n] != 1) bad = bad " " n
+	      if (bad != "") { print "families:" bad; exit 1 } }' "$out" ||
+	ph_fail "metrics: HELP, TYPE and samples out of order: $(cat "$out")"
+for g in porthole_sessions porthole_endpoints porthole_connections_open; do
+	out_has "^# HELP $g [A-Z]"
+	out_has "^# TYPE $g gauge\$"
+	out_has "^$g 0\$"
+done
+for c in porthole_connections_total porthole_bytes_in_total \
+	porthole_bytes_out_total porthole_auth_failures_total \
+	porthole_sessions_total; do
+	out_has "^# TYPE $c counter\$"
+	out_has "^$c 0\$"
+done
+for c in porthole_forwards_refused_total porthole_connections_refused_total; do
+	out_has "^# HELP $c [A-Z]"
+	out_has "^# TYPE $c counter\$"
+	out_lacks "^${c}[ {]"
+done
+if command -v promtool >/dev/null 2>&1; then
+	promtool check metrics <"$out" || ph_fail "promtool check metrics"
+fi
+nsamples=$(grep -cv '^#' "$out")
+expect 0 --json metrics
+out_json "$nsamples"
+out_has '^\{"name":"porthole_sessions","type":"gauge","labels":\{\},"value":0\}$'
+out_has '^\{"name":"porthole_sessions_total","type":"counter","labels":\{\},"value":0\}$'
+ph_pass 'events and metrics on a fresh store'
+
 ## Accounts.
 expect 0 account add alice
 out_lines 1
@@ -1161,6 +1209,180 @@ expect 0 session list --json
 out_lines 0
 ph_pass 'endpoint list and session list on a fresh store'
 
+## Events: address changes, stored and written to EventLog.
+# ev_is FILE N PATH JSON: event line N of FILE has the compact JSON value
+# JSON at jq PATH (.object.port); without jq, the line has "KEY":JSON
+# for the last KEY of PATH.
+ev_is() {
+	local line got
+
+	line=$(sed -n "$2p" "$1")
+	if command -v jq >/dev/null 2>&1; then
+		got=$(printf '%s\n' "$line" | jq -c "$3") ||
+			ph_fail "event $2 is not JSON: $line"
+		[ "$got" = "$4" ] ||
+			ph_fail "event $2: $3 is $got, want $4: $line"
+	else
+		printf '%s\n' "$line" | grep -qF -e "\"${3##*.}\":$4" ||
+			ph_fail "event $2: no $3 = $4: $line"
+	fi
+}
+evlog=$PH_TMP/events.log
+elog=(-o "EventLog=$evlog")
+expect 0 events
+out_json "$(wc -l <"$out")"
+before=$(wc -l <"$out")
+[ "$before" -gt 0 ] || ph_fail "the address commands above left no events"
+expect 0 account add evan
+evan_id=$(grep -Eo 'ac_[A-Za-z0-9]+' "$out")
+expect 0 "${elog[@]}" address reserve evan --description web --metadata m1
+eaddr=$(cat "$out")
+eport=$(port_of "$eaddr")
+expect 0 --json address show "$eaddr"
+eid=$(grep -Eo '"id": *"ra_[A-Za-z0-9]+"' "$out" | grep -Eo 'ra_[A-Za-z0-9]+')
+# Nothing changes: no event.
+expect 0 "${elog[@]}" address update "$eaddr" --description web
+expect 0 "${elog[@]}" address update "$eaddr" --metadata m1 --proxy-proto 0
+expect 0 "${elog[@]}" address update "$eaddr" --description 'web 2' \
+	--proxy-proto 2
+expect 0 "${elog[@]}" address delete "$eaddr"
+expect 0 events
+out_lines $((before + 3))
+tail -n 3 "$out" >"$PH_TMP/ev3"
+n=1
+for t in created updated deleted; do
+	ev_is "$PH_TMP/ev3" $n .event_type "\"tcp_address_$t.v0\""
+	ev_is "$PH_TMP/ev3" $n .account_id "\"$evan_id\""
+	ev_is "$PH_TMP/ev3" $n .object.id "\"$eid\""
+	ev_is "$PH_TMP/ev3" $n .object.url "\"tcp://127.0.0.1:$eport\""
+	ev_is "$PH_TMP/ev3" $n .object.host '"127.0.0.1"'
+	ev_is "$PH_TMP/ev3" $n .object.port "$eport"
+	ev_is "$PH_TMP/ev3" $n .object.metadata '"m1"'
+	ev_is "$PH_TMP/ev3" $n .object.ip_policy null
+	n=$((n + 1))
+done
+ev_is "$PH_TMP/ev3" 1 .object.description '"web"'
+ev_is "$PH_TMP/ev3" 1 .object.proxy_proto 0
+ev_is "$PH_TMP/ev3" 2 .object.description '"web 2"'
+ev_is "$PH_TMP/ev3" 2 .object.proxy_proto 2
+ev_is "$PH_TMP/ev3" 3 .object.description '"web 2"'
+ev_is "$PH_TMP/ev3" 3 .object.proxy_proto 2
+grep -Evq '^\{"event_id":"ev_[A-Za-z0-9]+","event_type":"[a-z_]+\.v0","event_timestamp":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z",' \
+	"$PH_TMP/ev3" && ph_fail "events not in the envelope: $(cat "$PH_TMP/ev3")"
+if command -v jq >/dev/null 2>&1; then
+	[ "$(jq -r '.object | keys_unsorted | join(",")' "$PH_TMP/ev3" |
+		sort -u)" = id,url,host,port,description,metadata,proxy_proto,ip_policy,ip_policy_id ] ||
+		ph_fail "address event objects: $(cat "$PH_TMP/ev3")"
+fi
+# EventLog has the same lines, and only those (-o EventLog was given to
+# these commands alone).
+cmp -s "$evlog" "$PH_TMP/ev3" ||
+	ph_fail "EventLog differs from the store: $(cat "$evlog")"
+# An attached policy is named in the event.
+expect 0 ip-policy create evpol --allow 10.0.0.0/8
+expect 0 "${elog[@]}" address reserve evan
+eaddr2=$(cat "$out")
+expect 0 "${elog[@]}" address update "$eaddr2" --ip-policy evpol
+expect 0 events --limit 1
+ev_is "$out" 1 .event_type '"tcp_address_updated.v0"'
+ev_is "$out" 1 .object.ip_policy '"evpol"'
+[ "$(wc -l <"$evlog")" -eq 5 ] || ph_fail "EventLog: $(cat "$evlog")"
+ph_pass 'address reserve, update and delete record one event each'
+
+# --limit, --type, --since; --json changes nothing.
+expect 0 events --limit 5
+out_lines 5
+head -n 3 "$out" | cmp -s - "$PH_TMP/ev3" || ph_fail "--limit 5: $(cat "$out")"
+expect 0 --json events --limit 5
+head -n 3 "$out" | cmp -s - "$PH_TMP/ev3" || ph_fail "--json: $(cat "$out")"
+expect 0 events --limit 0
+out_lines 0
+expect 0 events --type tcp_address_deleted.v0
+[ "$(wc -l <"$out")" -ge 2 ] || ph_fail "--type deleted: $(cat "$out")"
+out_lacks '"event_type":"tcp_address_(created|updated)'
+tail -n 1 "$out" | cmp -s - <(sed -n 3p "$PH_TMP/ev3") ||
+	ph_fail "--type deleted: $(cat "$out")"
+expect 0 events --type tcp_address_updated.v0 --limit=2
+out_lines 2
+head -n 1 "$out" | cmp -s - <(sed -n 2p "$PH_TMP/ev3") ||
+	ph_fail "--type updated --limit 2: $(cat "$out")"
+expect 0 events --type tcp_connection_closed.v0
+out_lines 0
+expect 0 events --since 2099-01-01T00:00:00Z
+out_lines 0
+expect 0 events --since 1h
+out_lines $((before + 5))
+expect 0 events --since 1970-01-01T00:00:00Z --limit 1 --type \
+	tcp_address_created.v0
+ev_is "$out" 1 .object.host '"127.0.0.1"'
+expect 2 events --type bogus
+err_has "unknown event type 'bogus'"
+err_has 'tcp_address_created\.v0'
+expect 2 events --type tcp_address_created
+expect 2 events --type
+expect 2 events --since yesterday
+err_has "bad time 'yesterday'"
+expect 2 events --since 2026-13-01T00:00:00Z
+expect 2 events --limit -1
+expect 2 events --limit x
+expect 2 events --follow=yes
+expect 2 events extra
+expect 2 events --description x
+expect 2 metrics extra
+expect 2 metrics --limit 1
+ph_pass 'events --type, --since, --limit'
+
+# --follow: what is stored from then on, until a signal, which exits 0.
+ph_bg follow "$CTL" -f "$PH_CONF" events --follow --limit 1
+fpid=$PH_LAST_PID
+ph_wait_count "$PH_TMP/follow.out" '^\{' 1 15 "$fpid"
+expect 0 address reserve evan --description followed
+eaddr3=$(cat "$out")
+ph_wait_for "$PH_TMP/follow.out" \
+	"\"tcp_address_created.v0\".*\"port\":$(port_of "$eaddr3")," 15 "$fpid"
+expect 0 address update "$eaddr3" --metadata x
+ph_wait_for "$PH_TMP/follow.out" '"tcp_address_updated.v0".*"metadata":"x"' \
+	15 "$fpid"
+ph_kill "$fpid" TERM
+[ "$PH_EXIT_STATUS" -eq 0 ] ||
+	ph_fail "events --follow: exit $PH_EXIT_STATUS after SIGTERM"
+[ -s "$PH_TMP/follow.err" ] &&
+	ph_fail "events --follow: $(cat "$PH_TMP/follow.err")"
+[ "$(wc -l <"$PH_TMP/follow.out")" -eq 3 ] ||
+	ph_fail "events --follow printed: $(cat "$PH_TMP/follow.out")"
+expect 0 events --limit 3
+cmp -s "$out" "$PH_TMP/follow.out" ||
+	ph_fail "events --follow differs from events: $(cat "$PH_TMP/follow.out")"
+# With --type, only that type; SIGINT ends it as well.
+ph_bg follow2 "$CTL" -f "$PH_CONF" events --follow --type \
+	tcp_address_deleted.v0 --limit 1
+fpid=$PH_LAST_PID
+ph_wait_count "$PH_TMP/follow2.out" '^\{' 1 15 "$fpid"
+expect 0 address update "$eaddr3" --metadata y
+expect 0 address delete "$eaddr3"
+ph_wait_count "$PH_TMP/follow2.out" '"tcp_address_deleted.v0"' 2 15 "$fpid"
+ph_kill "$fpid" INT
+[ "$PH_EXIT_STATUS" -eq 0 ] ||
+	ph_fail "events --follow: exit $PH_EXIT_STATUS after SIGINT"
+[ -s "$PH_TMP/follow2.err" ] &&
+	ph_fail "events --follow: $(cat "$PH_TMP/follow2.err")"
+[ "$(wc -l <"$PH_TMP/follow2.out")" -eq 2 ] ||
+	ph_fail "events --follow --type printed: $(cat "$PH_TMP/follow2.out")"
+# A reader that goes away ends it too, with status 0 (not SIGPIPE).
+# shellcheck disable=SC2016 # expanded by the inner bash
+ph_bg epipe bash -c \
+	'"$1" -f "$2" events --follow | head -n 1; echo "status ${PIPESTATUS[0]}"' \
+	_ "$CTL" "$PH_CONF"
+ph_wait_for "$PH_TMP/epipe.out" '^status ' 15 "$PH_LAST_PID"
+grep -q '^status 0$' "$PH_TMP/epipe.out" ||
+	ph_fail "events --follow | head: $(cat "$PH_TMP/epipe.out" "$PH_TMP/epipe.err")"
+[ -s "$PH_TMP/epipe.err" ] &&
+	ph_fail "events --follow | head: $(cat "$PH_TMP/epipe.err")"
+[ "$(wc -l <"$PH_TMP/epipe.out")" -eq 2 ] ||
+	ph_fail "events --follow | head: $(cat "$PH_TMP/epipe.out")"
+ph_wait_gone "$PH_LAST_PID"
+ph_pass 'events --follow prints new events; SIGTERM, SIGINT, EPIPE end it'
+
 ## Usage errors exit 2; help does not.
 expect 2
 expect 2 frobnicate
@@ -1236,6 +1458,8 @@ expect 2 -f
 expect 0 help
 out_has '^usage: portholectl'
 out_has 'key add ACCOUNT'
+out_has '^    events \[--follow\] \[--type TYPE\] \[--since TIME\] \[--limit N\]$'
+out_has '^    metrics$'
 for c in 'account update NAME' 'account disable' 'token create ACCOUNT' \
 	'token revoke ID' 'address reserve ACCOUNT' 'address show' \
 	'session kill ID' 'hostkey' 'ip-policy create NAME' 'ip-policy list' \
@@ -1260,3 +1484,18 @@ grep -q 'missing.conf' "$err" || ph_fail "-f missing.conf: $(cat "$err")"
 expect 1 -o 'NoSuchKeyword=1' account list
 err_has 'NoSuchKeyword'
 ph_pass '-o overrides the configuration file; -f must exist'
+
+# Deleting an account retires its addresses: each gets its
+# tcp_address_deleted.v0 event.
+expect 0 account add goner
+expect 0 address reserve goner
+gone_addr=$(cat "$out")
+before=$(ph_ctl events --type tcp_address_deleted.v0 | wc -l)
+expect 0 account delete goner
+after=$(ph_ctl events --type tcp_address_deleted.v0 | wc -l)
+[ "$after" -eq $((before + 1)) ] ||
+    ph_fail "account delete: $((after - before)) address events, want 1"
+ph_ctl events --type tcp_address_deleted.v0 --limit 1 |
+    grep -q "\"url\":\"tcp://$gone_addr\"" ||
+    ph_fail "the deleted event does not name $gone_addr"
+ph_pass 'account delete announces its addresses as deleted'

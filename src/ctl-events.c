@@ -1,0 +1,304 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "ctl.h"
+#include "err.h"
+#include "event.h"
+#include "log.h"
+#include "metrics.h"
+#include "misc.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/*
+ * events and metrics: what the store has recorded, for people, for
+ * scripts (events are JSON already, so --json changes nothing) and for
+ * node_exporter's textfile collector.
+ */
+
+/* Every type of event.h, in the order a listing's usage shows them. */
+static const char *const ctl_event_type_names[] = {
+	EVENT_CONNECTION_CLOSED,
+	EVENT_ADDRESS_CREATED,
+	EVENT_ADDRESS_UPDATED,
+	EVENT_ADDRESS_DELETED,
+	EVENT_SESSION_STARTED,
+	EVENT_SESSION_ENDED,
+	EVENT_ENDPOINT_STARTED,
+	EVENT_ENDPOINT_STOPPED,
+};
+
+#define CTL_NEVENT_TYPES                                                       \
+	(sizeof(ctl_event_type_names) / sizeof(ctl_event_type_names[0]))
+
+/* Set by SIGINT and SIGTERM: events --follow ends, with status 0. */
+static volatile sig_atomic_t ctl_events_quit;
+
+int
+ctl_event_type_known(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < CTL_NEVENT_TYPES; i++) {
+		if (strcmp(type, ctl_event_type_names[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+ctl_event_types(struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < CTL_NEVENT_TYPES; i++)
+		buf_printf(b, "%s%s", i == 0 ? "" : " | ",
+		    ctl_event_type_names[i]);
+}
+
+int
+ctl_event_record(struct ctl *ctl, struct event *ev)
+{
+	const char *path = ctl->conf->event_log;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = store_record(ctl->store, &ev, 1, NULL, 0, NULL, NULL)) != 0) {
+		error_r(r, "record event %s (%s)", ev->id, ev->type);
+		goto out;
+	}
+	if (path != NULL && strcmp(path, "-") != 0 &&
+	    (r = event_log_write(path, &ev, 1)) != 0) {
+		error_r(r, "EventLog %s: event %s (%s)", path, ev->id,
+		    ev->type);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+/* SIGINT, SIGTERM: leave the --follow loop at its next turn. */
+static void
+ctl_events_signal(int sig)
+{
+	ctl_events_quit = 1;
+}
+
+/*
+ * Write all of <b> to standard output, as one batch. Returns 0, or
+ * PORTHOLE_ERR_SYSTEM with errno set (EPIPE: the reader has gone).
+ */
+static int
+ctl_events_write(const struct buf *b)
+{
+	const char *p = buf_str(b);
+	size_t len = buf_len(b);
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(STDOUT_FILENO, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return PORTHOLE_ERR_SYSTEM;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return PORTHOLE_ERR_SYSTEM;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Print <n> events of <list> as JSON lines, in one batch. The stored
+ * text is printed as it is: event.h made it one line of valid JSON.
+ * The seq of the last is left in *lastp. If standard output is a pipe
+ * whose reader has gone and we <follow>, that is how following usually
+ * ends: *closedp is set and 0 returned. Any other failure to write is
+ * reported; returns 0 or PORTHOLE_ERR_SYSTEM.
+ */
+static int
+ctl_events_print(struct store_event **list, size_t n, int follow,
+    int64_t *lastp, int *closedp)
+{
+	struct buf *b = NULL;
+	size_t i;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (n == 0)
+		return 0;
+	b = buf_new();
+	for (i = 0; i < n; i++) {
+		buf_puts(b, list[i]->json);
+		buf_putc(b, '\n');
+		if (list[i]->seq > *lastp)
+			*lastp = list[i]->seq;
+	}
+	if ((r = ctl_events_write(b)) != 0) {
+		if (errno == EPIPE && follow) {
+			debug("events: standard output is closed");
+			*closedp = 1;
+			r = 0;
+		} else
+			error("write to stdout: %s", strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	buf_free(b);
+	return r;
+}
+
+/*
+ * Wait CTL_EVENTS_POLL_MS for the next turn of --follow. Returns 1 to
+ * go on, 0 to stop: a signal asked us to, or standard output is gone
+ * (a pipe whose reader has exited, a hung-up terminal), which poll(2)
+ * tells without our writing to it.
+ */
+static int
+ctl_events_wait(void)
+{
+	struct pollfd pfd;
+
+	if (ctl_events_quit)
+		return 0;
+	/* No events asked for: only POLLERR, POLLHUP or POLLNVAL wake us. */
+	pfd.fd = STDOUT_FILENO;
+	pfd.events = 0;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, CTL_EVENTS_POLL_MS) == -1 && errno != EINTR) {
+		/* Cannot wait on stdout: a plain sleep will do. */
+		usleep(CTL_EVENTS_POLL_MS * 1000);
+	}
+	if ((pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+		debug("events: standard output is closed");
+		return 0;
+	}
+	return !ctl_events_quit;
+}
+
+/*
+ * events [--follow] [--type TYPE] [--since TIME] [--limit N]: the stored
+ * events, oldest first, one JSON line each; with --limit only the newest
+ * N. With --follow, then each new event as it is stored, until SIGINT,
+ * SIGTERM or standard output closes, all of which end it with status 0.
+ */
+int
+ctl_events(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_event **list = NULL;
+	struct sigaction sa;
+	size_t n = 0, limit;
+	int64_t since, after = 0;
+	int r = PORTHOLE_ERR_INTERNAL, closed = 0;
+
+	since = args->since_ms > 0 ? args->since_ms : 0;
+	limit = args->limit > 0 ? (size_t)args->limit : 0;
+
+	if (args->follow) {
+		/*
+		 * SIGINT and SIGTERM end the loop; a closed pipe is seen as
+		 * EPIPE. Installed even where the shell had SIGINT ignored
+		 * (a background job), so that both ways to stop work.
+		 */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = ctl_events_signal;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGINT, &sa, NULL) == -1 ||
+		    sigaction(SIGTERM, &sa, NULL) == -1) {
+			r = PORTHOLE_ERR_SYSTEM;
+			error("sigaction: %s", strerror(errno));
+			goto out;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		/*
+		 * Where the store is now, before listing: an event stored
+		 * meanwhile is newer, so it is listed or followed, never
+		 * lost, and --limit 0 follows from here.
+		 */
+		if ((r = store_event_list(ctl->store, 0, NULL, 0, 1, &list,
+		         &n)) != 0) {
+			error_r(r, "list events");
+			goto out;
+		}
+		if (n > 0)
+			after = list[0]->seq;
+		store_event_list_free(list, n);
+		list = NULL;
+		n = 0;
+	}
+
+	/* --limit 0 lists nothing (with --follow: only what comes next). */
+	if (args->limit != 0) {
+		if ((r = store_event_list(ctl->store, 0, args->type, since,
+		         limit, &list, &n)) != 0) {
+			error_r(r, "list events");
+			goto out;
+		}
+		if ((r = ctl_events_print(list, n, args->follow, &after,
+		         &closed)) != 0)
+			goto out;
+		store_event_list_free(list, n);
+		list = NULL;
+		n = 0;
+	}
+
+	while (args->follow && !closed && ctl_events_wait()) {
+		if ((r = store_event_list(ctl->store, after, args->type, since,
+		         0, &list, &n)) != 0) {
+			error_r(r, "list events");
+			goto out;
+		}
+		if ((r = ctl_events_print(list, n, 1, &after, &closed)) != 0)
+			goto out;
+		store_event_list_free(list, n);
+		list = NULL;
+		n = 0;
+	}
+	r = 0;
+out:
+	store_event_list_free(list, n);
+	return r;
+}
+
+/*
+ * metrics: the server's gauges and counters in the Prometheus text
+ * format (metrics.h), for node_exporter's textfile collector; with
+ * --json, one JSON line per sample.
+ */
+int
+ctl_metrics(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct buf *b = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	b = buf_new();
+	if (ctl->json)
+		r = metrics_render_json(ctl->store, b);
+	else
+		r = metrics_render(ctl->store, b);
+	if (r != 0) {
+		error_r(r, "metrics");
+		goto out;
+	}
+	fputs(buf_str(b), stdout);
+	r = 0;
+out:
+	buf_free(b);
+	return r;
+}
