@@ -162,6 +162,7 @@ ph_ssh_bg rnd -i "$PH_TMP/alice" -N -R "0:127.0.0.1:$backend" \
     -R "0:127.0.0.1:$backend2" -R "0:127.0.0.1:$backend3" alice@127.0.0.1
 ph_wait_count "$PH_LOG" "forward 'localhost' port 0 refused: no free port is left" \
     1 15 "$PH_LAST_PID"
+ph_wait_count "$PH_TMP/rnd.err" "Allocated port" 2 15 "$PH_LAST_PID"
 got=$(tr -d '\r' <"$PH_TMP/rnd.err" |
     sed -nE 's/.*Allocated port ([0-9]+) .*/\1/p' | sort -n | tr '\n' ' ')
 for p in $(hp_port "$r1") $(hp_port "$r2"); do
