@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -191,7 +192,7 @@ event_log_write(const char *path, struct event *const *evs, size_t n)
 	size_t i;
 	int r = PORTHOLE_ERR_INTERNAL, fd = -1, saved;
 
-	if (path == NULL || strcmp(path, "none") == 0 || evs == NULL ||
+	if (path == NULL || strcasecmp(path, "none") == 0 || evs == NULL ||
 	    n == 0) {
 		r = 0;
 		goto out;

@@ -77,8 +77,8 @@ void event_free(struct event *ev); /* NULL is a no-op */
 /*
  * Append the JSON lines of <evs> (each followed by "\n") to EventLog
  * <path>: "none" or NULL writes nothing, "-" writes to standard output,
- * anything else is opened with O_APPEND|O_CREAT (mode 0640) for this
- * write only, so a rotated file is picked up at once. Each event is
+ * anything else is opened with O_APPEND|O_CREAT (mode 0640 less the
+ * umask: portholed and portholectl run with 077) for this write only, so a rotated file is picked up at once. Each event is
  * written with one write(2), so lines from several processes never
  * mix. Returns 0 or PORTHOLE_ERR_SYSTEM.
  */

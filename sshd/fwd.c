@@ -151,8 +151,9 @@ fwd_watch(struct sess *s, struct fwd *f)
 
 /*
  * The reserved address <host>:<port>, if account of <s> holds it.
- * Returns 0 with the listener in *fdp and the address id in *idp (to
- * free), or -1 with a reason.
+ * Returns 0 with the listener in *fdp and the address row in *ap (to
+ * free); -2 if it is held but already served; -1 if it may not be
+ * served; a reason in <reason> for both.
  */
 static int
 fwd_bind_reserved(struct sess *s, const char *host, int port, int *fdp,
@@ -189,6 +190,7 @@ fwd_bind_reserved(struct sess *s, const char *host, int port, int *fdp,
 		    "%s:%d is already being served (by another session of "
 		    "account %s?)",
 		    host, port, s->account_name);
+		ret = -2; /* in use, not refused */
 		goto out;
 	}
 	if (r != 0) {
@@ -256,9 +258,12 @@ fwd_request(struct sess *s, ssh_message msg)
 	}
 	if (port != 0) {
 		code = "not_reserved";
-		if (fwd_bind_reserved(s, host, port, &fd, &addrow, reason,
-		        sizeof(reason)) != 0)
+		if ((r = fwd_bind_reserved(s, host, port, &fd, &addrow, reason,
+		         sizeof(reason))) != 0) {
+			if (r == -2)
+				code = "in_use";
 			goto refuse;
+		}
 		bound = (uint16_t)port;
 	} else {
 		code = "exhausted";

@@ -186,11 +186,11 @@ struct sess {
 	struct relay_list relays;
 
 	int closing; /* sess_finish() was called */
+	const char *end_why; /* why (static text), for the log and events */
 	int64_t close_deadline; /* monotonic ms */
 	int quit; /* leave the loop */
 	int terminate; /* SIGTERM received */
 	int check_row; /* SIGUSR1: an admin may have ended us */
-	int admin_ended; /* ... and did */
 };
 
 /* portholed.c */
@@ -317,6 +317,8 @@ void relay_close_all(struct sess *s);
 void rec_conn_closed(struct sess *s, struct fwd *f,
     const struct sockaddr *client, const struct sockaddr *server,
     int64_t start_ms, uint64_t bytes_in, uint64_t bytes_out, int allowed);
+/* Count a relayed (accepted, then ended) connection. */
+void rec_conn_relayed(struct sess *s);
 /* Count a refused connection / forward / failed authentication. */
 void rec_conn_refused(struct sess *s, const char *reason);
 void rec_forward_refused(struct sess *s, const char *reason);

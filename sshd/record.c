@@ -135,8 +135,12 @@ rec_conn_closed(struct sess *s, struct fwd *f, const struct sockaddr *client,
 	c.endpoint_url = rec_url(f, url, sizeof(url));
 	c.allowed = allowed;
 	rec_queue(s, event_conn_closed(s->account_id, &c, c.end_ms));
-	if (allowed)
-		rec_count(s, REC_CONNECTIONS, "", 1);
+}
+
+void
+rec_conn_relayed(struct sess *s)
+{
+	rec_count(s, REC_CONNECTIONS, "", 1);
 }
 
 void

@@ -443,6 +443,7 @@ relay_free(struct sess *s, struct relay *r)
 	rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
 	    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
 	    r->bytes_out, 1);
+	rec_conn_relayed(s);
 	if (r->chan != NULL) {
 		ssh_remove_channel_callbacks(r->chan, &r->cb);
 		if (!ssh_channel_is_closed(r->chan))
@@ -509,6 +510,7 @@ relay_close_all(struct sess *s)
 		rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
 		    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
 		    r->bytes_out, 1);
+		rec_conn_relayed(s);
 		if (r->fd != -1)
 			close(r->fd);
 		/* ssh_disconnect() frees the channels themselves. */

@@ -300,7 +300,7 @@ srv_metrics(struct srv *srv)
 	struct store *store = NULL;
 	struct buf *body = NULL, *resp = NULL;
 	char req[2048], errbuf[256];
-	size_t got = 0;
+	size_t got = 0, i;
 	ssize_t n;
 	pid_t pid;
 	int fd, ok = 0;
@@ -318,8 +318,19 @@ srv_metrics(struct srv *srv)
 		close(fd);
 		return;
 	}
-	/* Child: a few seconds for the whole request, then gone. */
+	/*
+	 * Child: a few seconds for the whole request, then gone; the
+	 * parent's handlers and listening sockets are not ours.
+	 */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	for (i = 0; i < srv->npfds; i++) {
+		if (srv->pfds[i].fd != -1 && srv->pfds[i].fd != fd)
+			close(srv->pfds[i].fd);
+	}
 	signal(SIGALRM, SIG_DFL);
 	alarm(5);
 	while (got < sizeof(req) - 1 &&
@@ -397,8 +408,8 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 	conf_free(*srv->confp);
 	*srv->confp = conf;
 	logit("SIGHUP: configuration reloaded for new sessions "
-	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel "
-	      "and SyslogFacility need a restart)");
+	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel, "
+	      "SyslogFacility and MetricsListen need a restart)");
 }
 
 /*

@@ -206,11 +206,12 @@ sess_set_ready(struct sess *s)
  * SESS_CLOSE_WAIT_MS (or at once when there is no session channel).
  */
 static void
-sess_finish(struct sess *s, int status)
+sess_finish(struct sess *s, int status, const char *why)
 {
 	if (s->closing)
 		return;
 	s->closing = 1;
+	s->end_why = why;
 	if (s->chan != NULL && ssh_channel_is_open(s->chan)) {
 		ssh_channel_request_send_exit_status(s->chan, status);
 		ssh_channel_send_eof(s->chan);
@@ -355,28 +356,28 @@ sess_command(struct sess *s, const char *command)
 		s->command_done = 1;
 		sess_notice(s, "usage", "%s", errbuf);
 		verbose("session %s: bad command: %s", s->id, errbuf);
-		sess_finish(s, 2);
+		sess_finish(s, 2, "bad command");
 		return;
 	}
 	if (cl->help) {
 		s->command_done = 1;
 		sess_write(s, 0, cmdline_usage());
 		cmdline_free(cl);
-		sess_finish(s, 0);
+		sess_finish(s, 0, "help shown");
 		return;
 	}
 	if (sess_cidr_acl(s, cl, errbuf, sizeof(errbuf)) != 0) {
 		s->command_done = 1;
 		sess_notice(s, "usage", "%s", errbuf);
 		cmdline_free(cl);
-		sess_finish(s, 2);
+		sess_finish(s, 2, "bad command");
 		return;
 	}
 	if (s->refusal != NULL) {
 		s->opts = cl; /* so --json shapes the message */
 		s->command_done = 1;
 		sess_notice(s, "limit", "%s", s->refusal);
-		sess_finish(s, 1);
+		sess_finish(s, 1, "over a limit");
 		return;
 	}
 	s->opts = cl;
@@ -475,7 +476,7 @@ sess_data_cb(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 
 	if (s->pty && memchr(data, 0x03, len) != NULL) {
 		verbose("session %s: Ctrl+C from the client", s->id);
-		sess_finish(s, 0);
+		sess_finish(s, 0, "ended by the client (Ctrl+C)");
 	}
 	return (int)len;
 }
@@ -579,7 +580,7 @@ sess_channel_req_msg(struct sess *s, ssh_message msg)
 		    name);
 		if (!s->command_done) {
 			s->command_done = 1;
-			sess_finish(s, 2);
+			sess_finish(s, 2, "refused subsystem");
 		}
 		break;
 	default:
@@ -716,7 +717,9 @@ sess_login(struct sess *s, const char *account_id, const char *credential)
 	}
 	if (a->disabled)
 		goto out;
-	sess_load_account_policy(s, a->ip_policy_id);
+	/* A policy that cannot be read must not mean no policy. */
+	if (sess_policy_acl(s, a->ip_policy_id, &s->acl_account) != 0)
+		goto out;
 	max_sessions = a->max_sessions > 0 ? a->max_sessions
 	                                   : s->conf->max_sessions_per_account;
 	s->max_endpoints = a->max_endpoints > 0
@@ -808,13 +811,12 @@ sess_check_row(struct sess *s)
 	logit("session %s: ended by an administrator (%s)", s->id,
 	    row != NULL && row->end_reason != NULL ? row->end_reason
 	                                           : "account deleted");
-	s->admin_ended = 1;
 	sess_notice(s, "session_ended",
 	    "session ended by the server's administrator: %s",
 	    row != NULL && row->end_reason != NULL ? row->end_reason
 	                                           : "account deleted");
 	store_session_free(row);
-	sess_finish(s, 1);
+	sess_finish(s, 1, "ended by an administrator");
 }
 
 /* The poll timeout until the next timer of this session. */
@@ -851,7 +853,7 @@ sess_tick(struct sess *s)
 		logit("session %s: server shutting down", s->id ? s->id : "-");
 		sess_notice(s, "server_shutdown",
 		    "the server is shutting down");
-		sess_finish(s, 255);
+		sess_finish(s, 255, "server shutdown");
 	}
 	if (!s->authenticated && s->login_deadline != 0 &&
 	    now >= s->login_deadline) {
@@ -872,7 +874,7 @@ sess_tick(struct sess *s)
 			sess_set_ready(s);
 			/* Over a limit with nobody to tell: just leave. */
 			if (s->refusal != NULL && !s->command_done)
-				sess_finish(s, 1);
+				sess_finish(s, 1, "over a limit");
 		} else
 			s->ready_deadline = now + 100;
 	}
@@ -1017,10 +1019,8 @@ out:
 	relay_close_all(s);
 	fwd_close_all(s);
 	if (s->id != NULL) {
-		const char *why = s->terminate ? "server shutdown"
-		    : s->admin_ended           ? "ended by an administrator"
-		    : s->closing               ? "ended by the server"
-		                               : "connection closed";
+		const char *why =
+		    s->end_why != NULL ? s->end_why : "connection closed";
 		char dur[32];
 
 		rec_session(s, 0, why);
