@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -136,6 +137,22 @@ hostkey_load(const char *path)
 	return key;
 }
 
+/*
+ * Each relayed connection holds a descriptor in its session process:
+ * take the hard limit on open files as the soft one.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			debug("setrlimit RLIMIT_NOFILE: %s", strerror(errno));
+	}
+}
+
 /* Route libssh's own log lines through ours, at debug levels. */
 static void
 libssh_log_cb(int priority, const char *function, const char *buffer,
@@ -252,6 +269,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	raise_nofile();
 	if (sodium_init() < 0) {
 		error("libsodium initialisation failed");
 		goto out;
