@@ -51,6 +51,7 @@ struct event_conn {
 	uint64_t bytes_out; /* what the client was sent */
 	const char *endpoint_id;
 	const char *endpoint_url; /* "tcp://host:port" */
+	const char *edge_id; /* or NULL; else the object gets "edge":{"id"} */
 	int allowed; /* IP restrictions: 1 allow, 0 deny */
 };
 

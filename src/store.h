@@ -19,7 +19,7 @@
 struct store;
 struct event;
 
-#define STORE_SCHEMA_VERSION  4
+#define STORE_SCHEMA_VERSION  5
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -78,8 +78,13 @@ struct store_endpoint {
 	char *bind_address; /* the address string the client sent */
 	char *metadata; /* may be NULL */
 	char *address_id; /* the reserved address served, NULL if random */
+	char *edge_id; /* the edge it serves as a member of, or NULL */
 	int64_t started_ms;
 	int64_t ended_ms; /* 0 while live */
+	int64_t conns_open; /* as last recorded by its session */
+	int64_t conns_total;
+	int64_t bytes_in;
+	int64_t bytes_out;
 };
 
 /*
@@ -101,6 +106,35 @@ struct store_address {
 	int proxy_proto; /* 0 none, 1 or 2: PROXY header on its connections */
 	char *ip_policy_id; /* attached IP policy, or NULL */
 	char *ip_policy_name; /* its name, or NULL */
+	char *edge_id; /* the edge it belongs to, or NULL */
+};
+
+/*
+ * An edge: one or more reserved addresses served by a group of sessions
+ * of its backend accounts, with a policy of its own.
+ */
+struct store_edge {
+	char *id; /* "ed_…" */
+	char *description; /* "" if none */
+	char *ip_policy_id; /* or NULL */
+	char *ip_policy_name;
+	int proxy_proto; /* 0, 1, 2 */
+	int64_t created_ms;
+	struct store_address **addresses; /* its addresses (get and list) */
+	size_t naddresses;
+	struct store_account **backends; /* its backend accounts */
+	size_t nbackends;
+	struct store_endpoint **members; /* live endpoints serving it */
+	size_t nmembers;
+};
+
+/* An endpoint's live counters, as its session records them. */
+struct store_endpoint_stats {
+	const char *id;
+	int64_t conns_open;
+	int64_t conns_total;
+	int64_t bytes_in;
+	int64_t bytes_out;
 };
 
 /*
@@ -425,5 +459,55 @@ void store_counter_list_free(struct store_counter *list, size_t n);
 /* Live totals: sessions, endpoints, and the sum of open connections. */
 int store_live_totals(struct store *store, int64_t *sessionsp,
     int64_t *endpointsp, int64_t *conns_openp);
+
+/*
+ * Record the live counters of endpoints (ignored for ended ones), in
+ * one transaction; sessions call it with their batches.
+ */
+int store_endpoint_stats(struct store *store,
+    const struct store_endpoint_stats *stats, size_t n);
+
+/*
+ * Edges. store_address_add accepts a NULL account: an address reserved
+ * for an edge, owned by no account.
+ */
+int store_edge_add(struct store *store, const char *description,
+    int64_t now_ms, struct store_edge **ep);
+/* By id, with addresses, backends and live members; _NOT_FOUND. */
+int store_edge_get(struct store *store, const char *id, struct store_edge **ep);
+int store_edge_list(struct store *store, struct store_edge ***listp,
+    size_t *np);
+/*
+ * Delete edge <id>: its addresses leave it; those owned by no account
+ * become tombstones (never handed out again), the others go back to
+ * their accounts. Endpoints serving it are not touched here (the caller
+ * signals their sessions).
+ */
+int store_edge_delete(struct store *store, const char *id, int64_t now_ms);
+/*
+ * Put reserved address <address_id> on edge <edge_id>; _EXISTS if it is
+ * on an edge already, _NOT_FOUND for an unknown edge or address.
+ */
+int store_edge_address_add(struct store *store, const char *edge_id,
+    const char *address_id);
+/* Take it off; _NOT_FOUND if it is not on that edge. */
+int store_edge_address_remove(struct store *store, const char *edge_id,
+    const char *address_id);
+/* Backend accounts: _EXISTS / _NOT_FOUND as above. */
+int store_edge_backend_add(struct store *store, const char *edge_id,
+    const char *account_id);
+int store_edge_backend_remove(struct store *store, const char *edge_id,
+    const char *account_id);
+/* Predicate: account <account_id> is a backend of edge <edge_id>. */
+int store_edge_is_backend(struct store *store, const char *edge_id,
+    const char *account_id, int *isp);
+int store_edge_set_description(struct store *store, const char *edge_id,
+    const char *description);
+int store_edge_set_ip_policy(struct store *store, const char *edge_id,
+    const char *policy_id);
+int store_edge_set_proxy_proto(struct store *store, const char *edge_id,
+    int version);
+void store_edge_free(struct store_edge *e);
+void store_edge_list_free(struct store_edge **list, size_t n);
 
 #endif /* PORTHOLE_STORE_H */
