@@ -57,7 +57,7 @@ ctl_address_public_host(const struct conf *conf, const char *host)
  * *ap, reporting on stderr why not. A HOST that names a PublicHost in
  * another case or with brackets is taken as that PublicHost.
  */
-static int
+int
 ctl_address_lookup(struct ctl *ctl, const char *addr, struct store_address **ap)
 {
 	const char *canon;
@@ -106,6 +106,7 @@ ctl_address_json_line(const struct store_address *a)
 	json_kv_int(b, 0, "port", a->port);
 	json_kv_str(b, 0, "account", a->account_name);
 	json_kv_str(b, 0, "account_id", a->account_id);
+	json_kv_str(b, 0, "edge_id", a->edge_id);
 	json_kv_str(b, 0, "description", a->description);
 	json_kv_str(b, 0, "metadata", a->metadata);
 	json_kv_str(b, 0, "endpoint_id", a->endpoint_id);
@@ -191,7 +192,7 @@ ctl_address_differs(const struct store_address *before,
  * The PROXY protocol of an address for a table: "v1", "v2", or <none>
  * for 0.
  */
-static const char *
+const char *
 ctl_address_proxy(int version, const char *none)
 {
 	switch (version) {
@@ -207,9 +208,10 @@ ctl_address_proxy(int version, const char *none)
 /* What ctl_address_try needs to take a port for a new reservation. */
 struct ctl_reserve {
 	struct ctl *ctl;
-	const struct store_account *account;
+	const char *account_id; /* NULL: owned by no account */
 	const char *host; /* the PublicHost */
-	const struct ctl_args *args;
+	const char *description;
+	const char *metadata;
 	struct store_endpoint **endpoints; /* live, for their ports */
 	size_t nendpoints;
 	int64_t now_ms;
@@ -254,9 +256,8 @@ ctl_address_try(uint16_t port, void *arg)
 		goto out;
 	}
 	close(fd);
-	r = store_address_add(res->ctl->store, res->account->id, res->host,
-	    port, res->args->description, res->args->metadata, res->now_ms,
-	    &res->address);
+	r = store_address_add(res->ctl->store, res->account_id, res->host, port,
+	    res->description, res->metadata, res->now_ms, &res->address);
 	/* _EXISTS: taken meanwhile by another reserve; the walk goes on. */
 	if (r != 0 && r != PORTHOLE_ERR_EXISTS)
 		error_r(r, "reserve %s port %u", res->host, port);
@@ -264,30 +265,24 @@ out:
 	return r;
 }
 
-/*
- * address reserve ACCOUNT [--host HOST] [--description TEXT]
- * [--metadata TEXT]: reserve a random free port on a PublicHost (the
- * first unless --host) and print it as host:port.
- */
 int
-ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args)
+ctl_address_new(struct ctl *ctl, const char *account_id, const char *host,
+    const char *description, const char *metadata, int64_t now_ms,
+    struct store_address **ap)
 {
 	struct conf *conf = ctl->conf;
 	struct ctl_reserve res;
-	struct store_account *a = NULL;
 	struct pool *pool = NULL;
 	struct buf *hosts = NULL;
-	char *hostport = NULL;
 	uint16_t port = 0;
 	size_t i;
 	int r = PORTHOLE_ERR_INTERNAL;
 
+	*ap = NULL;
 	memset(&res, 0, sizeof(res));
-	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
-		goto out;
 	res.host = conf->public_hosts[0];
-	if (args->host != NULL &&
-	    (res.host = ctl_address_public_host(conf, args->host)) == NULL) {
+	if (host != NULL &&
+	    (res.host = ctl_address_public_host(conf, host)) == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		hosts = buf_new();
 		for (i = 0; i < conf->npublic_hosts; i++)
@@ -295,7 +290,7 @@ ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args)
 			    conf->public_hosts[i]);
 		error("host '%.100s' is not a PublicHost of this server; use "
 		      "one of: %s",
-		    args->host, buf_str(hosts));
+		    host, buf_str(hosts));
 		goto out;
 	}
 	if ((pool = pool_new(conf->port_low, conf->port_high)) == NULL) {
@@ -310,9 +305,10 @@ ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 	res.ctl = ctl;
-	res.account = a;
-	res.args = args;
-	res.now_ms = misc_now_ms();
+	res.account_id = account_id;
+	res.description = description;
+	res.metadata = metadata;
+	res.now_ms = now_ms;
 	if ((r = pool_pick(pool, ctl_address_try, &res, &port)) != 0) {
 		if (r == PORTHOLE_ERR_EXHAUSTED)
 			error("no port left to reserve in PortRange %u-%u: "
@@ -321,22 +317,49 @@ ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args)
 		/* Any other code was reported by ctl_address_try. */
 		goto out;
 	}
-	/* Reserved: it is printed even if its event fails. */
-	r = ctl_address_event(ctl, EVENT_ADDRESS_CREATED, res.address,
-	    res.now_ms);
-	if (ctl->json)
-		ctl_address_json_line(res.address);
-	else {
-		hostport = ctl_hostport(res.address->host, res.address->port);
-		printf("%s\n", hostport);
-	}
+	*ap = res.address; /* the caller's now */
+	res.address = NULL;
+	r = 0;
 out:
-	free(hostport);
 	buf_free(hosts);
 	pool_free(pool);
 	store_endpoint_list_free(res.endpoints, res.nendpoints);
 	store_address_free(res.address);
-	store_account_free(a);
+	return r;
+}
+
+/*
+ * address reserve ACCOUNT [--host HOST] [--description TEXT]
+ * [--metadata TEXT]: reserve a random free port on a PublicHost (the
+ * first unless --host) and print it as host:port.
+ */
+int
+ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_account *acct = NULL;
+	struct store_address *a = NULL;
+	char *hostport = NULL;
+	int64_t now;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_account_lookup(ctl, args->account, &acct)) != 0)
+		goto out;
+	now = misc_now_ms();
+	if ((r = ctl_address_new(ctl, acct->id, args->host, args->description,
+	         args->metadata, now, &a)) != 0)
+		goto out;
+	/* Reserved: it is printed even if its event fails. */
+	r = ctl_address_event(ctl, EVENT_ADDRESS_CREATED, a, now);
+	if (ctl->json)
+		ctl_address_json_line(a);
+	else {
+		hostport = ctl_hostport(a->host, a->port);
+		printf("%s\n", hostport);
+	}
+out:
+	free(hostport);
+	store_address_free(a);
+	store_account_free(acct);
 	return r;
 }
 
@@ -360,8 +383,9 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 	if (!ctl->json)
-		t = ctl_table_new("ID", "ADDRESS", "ACCOUNT", "ENDPOINT",
-		    "PROXY", "IP-POLICY", "CREATED", "DESCRIPTION", NULL);
+		t = ctl_table_new("ID", "ADDRESS", "ACCOUNT", "EDGE",
+		    "ENDPOINT", "PROXY", "IP-POLICY", "CREATED", "DESCRIPTION",
+		    NULL);
 	for (i = 0; i < n; i++) {
 		a = list[i];
 		if (ctl->json) {
@@ -369,7 +393,7 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 			continue;
 		}
 		hostport = ctl_hostport(a->host, a->port);
-		ctl_table_add(t, a->id, hostport, a->account_name,
+		ctl_table_add(t, a->id, hostport, a->account_name, a->edge_id,
 		    a->endpoint_id, ctl_address_proxy(a->proxy_proto, NULL),
 		    a->ip_policy_name,
 		    ctl_time(a->created_ms, when, sizeof(when)),
@@ -410,6 +434,7 @@ ctl_address_show(struct ctl *ctl, const struct ctl_args *args)
 	ctl_table_add(t, "Address", hostport);
 	ctl_table_add(t, "URL", url);
 	ctl_table_add(t, "Account", a->account_name);
+	ctl_table_add(t, "Edge", a->edge_id);
 	ctl_table_add(t, "Description", ctl_cell(a->description));
 	ctl_table_add(t, "Metadata", ctl_cell(a->metadata));
 	ctl_table_add(t, "Endpoint", a->endpoint_id);
@@ -507,7 +532,8 @@ out:
  * address delete ADDR: retire a reserved address for good; its port is
  * never handed out again. An endpoint serving it is stopped: its
  * session process is signalled and closes that listener (connections
- * already relayed go on).
+ * already relayed go on). An edge's address may have several members
+ * serving it, so then every session process is told.
  */
 /* Tell the session serving endpoint <id> to look at its addresses. */
 static void
@@ -553,7 +579,10 @@ ctl_address_delete(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 	hostport = ctl_hostport(a->host, a->port);
-	if (a->endpoint_id != NULL)
+	/* An edge's address may be served by several members. */
+	if (a->edge_id != NULL)
+		ctl_signal_reload(ctl);
+	else if (a->endpoint_id != NULL)
 		ctl_address_stop_endpoint(ctl, a->endpoint_id);
 	a->deleted_ms = now;
 	/* Deleted: it is printed even if its event fails. */

@@ -1,2 +1,781 @@
-/* being written */
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
 #include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ctl.h"
+#include "err.h"
+#include "event.h"
+#include "json.h"
+#include "log.h"
+#include "misc.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/*
+ * Edges, as a hosted provider's "TCP edges": one or more reserved
+ * addresses served by a group of sessions of the edge's backend
+ * accounts, which portholed balances connections over, with an IP
+ * policy and a PROXY setting of the edge's own. A plain session cannot
+ * serve an edge's address. Every change here that a live session could
+ * see (its addresses, backends, policy or PROXY setting) is sent to the
+ * session processes with SIGUSR1, which makes them re-read their
+ * settings.
+ *
+ * An address reserved by edge create belongs to no account: when its
+ * edge is deleted it is retired for good, as address delete retires
+ * one. An account's address put on an edge goes back to its account.
+ */
+
+/*
+ * Find edge <id> ("ed_…") into *ep, reporting on stderr why not ("no
+ * such edge 'x'"). Returns 0 or a negative PORTHOLE_ERR_*.
+ */
+static int
+ctl_edge_lookup(struct ctl *ctl, const char *id, struct store_edge **ep)
+{
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*ep = NULL;
+	if ((r = store_edge_get(ctl->store, id, ep)) != 0) {
+		if (r == PORTHOLE_ERR_NOT_FOUND)
+			error("no such edge '%.100s'", id);
+		else
+			error_r(r, "edge '%.100s'", id);
+	}
+	return r;
+}
+
+/* "tcp://host:port" of address <a>; the caller frees it. */
+static char *
+ctl_edge_url(const struct store_address *a)
+{
+	char *hostport, *url = NULL;
+
+	hostport = ctl_hostport(a->host, a->port);
+	xasprintf(&url, "tcp://%s", hostport);
+	free(hostport);
+	return url;
+}
+
+/* The account that owns address <a>, by name if known. */
+static const char *
+ctl_edge_owner(const struct store_address *a)
+{
+	return a->account_name != NULL ? a->account_name : a->account_id;
+}
+
+/* The account a member endpoint runs under, by name if known. */
+static const char *
+ctl_edge_member_account(const struct store_endpoint *m)
+{
+	return m->account_name != NULL ? m->account_name : m->account_id;
+}
+
+/*
+ * Append edge <e> to <b> as a JSON object, without its closing brace,
+ * so that a caller may add members of its own.
+ */
+static void
+ctl_edge_json_open(struct buf *b, const struct store_edge *e)
+{
+	const struct store_endpoint *m;
+	char when[CTL_TIME_LEN], *url;
+	size_t i;
+
+	buf_putc(b, '{');
+	json_kv_str(b, 1, "id", e->id);
+	json_kv_str(b, 0, "description", e->description);
+	buf_puts(b, ",\"addresses\":[");
+	for (i = 0; i < e->naddresses; i++) {
+		url = ctl_edge_url(e->addresses[i]);
+		buf_puts(b, i == 0 ? "{" : ",{");
+		json_kv_str(b, 1, "id", e->addresses[i]->id);
+		json_kv_str(b, 0, "url", url);
+		buf_putc(b, '}');
+		free(url);
+	}
+	buf_puts(b, "],\"backends\":[");
+	for (i = 0; i < e->nbackends; i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		json_str(b, e->backends[i]->name);
+	}
+	buf_puts(b, "],\"members\":[");
+	for (i = 0; i < e->nmembers; i++) {
+		m = e->members[i];
+		buf_puts(b, i == 0 ? "{" : ",{");
+		json_kv_str(b, 1, "endpoint_id", m->id);
+		json_kv_str(b, 0, "session_id", m->session_id);
+		json_kv_str(b, 0, "account", ctl_edge_member_account(m));
+		json_kv_int(b, 0, "connections_open", m->conns_open);
+		json_kv_int(b, 0, "connections_total", m->conns_total);
+		json_kv_int(b, 0, "bytes_in", m->bytes_in);
+		json_kv_int(b, 0, "bytes_out", m->bytes_out);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+	json_kv_str(b, 0, "ip_policy", e->ip_policy_name);
+	json_kv_str(b, 0, "ip_policy_id", e->ip_policy_id);
+	json_kv_int(b, 0, "proxy_proto", e->proxy_proto);
+	json_kv_str(b, 0, "created_at",
+	    misc_rfc3339(e->created_ms, when, sizeof(when)));
+}
+
+/* Print edge <e> as one JSON line. */
+static void
+ctl_edge_json_line(const struct store_edge *e)
+{
+	struct buf *b = buf_new();
+
+	ctl_edge_json_open(b, e);
+	buf_putc(b, '}');
+	ctl_json_line(b);
+	buf_free(b);
+}
+
+/*
+ * Read edge <id> again after a change into *ep, to print it. Returns 0
+ * or a negative PORTHOLE_ERR_* after reporting it.
+ */
+static int
+ctl_edge_reread(struct ctl *ctl, const char *id, struct store_edge **ep)
+{
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*ep = NULL;
+	if ((r = store_edge_get(ctl->store, id, ep)) != 0)
+		error_r(r, "edge %s", id);
+	return r;
+}
+
+/*
+ * Take the addresses <added> (<nadded> of them) off edge <e> and delete
+ * it: a create that failed half way leaves nothing behind. They are
+ * taken off first because deleting an edge retires the addresses on it
+ * that no account owns.
+ */
+static void
+ctl_edge_undo_create(struct ctl *ctl, const struct store_edge *e,
+    struct store_address *const *added, size_t nadded)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < nadded; i++) {
+		if (store_edge_address_remove(ctl->store, e->id,
+		        added[i]->id) != 0)
+			r = -1;
+	}
+	if (r != 0 || store_edge_delete(ctl->store, e->id, misc_now_ms()) != 0)
+		error("edge %s was created with only some of its addresses; "
+		      "delete it and try again",
+		    e->id);
+}
+
+/*
+ * Look up the addresses of edge create --address into a new array
+ * *addrsp (args->naddresses of them), each of which must be on no edge
+ * yet and given once. Returns 0 or a negative PORTHOLE_ERR_* after
+ * reporting it.
+ */
+static int
+ctl_edge_create_addresses(struct ctl *ctl, const struct ctl_args *args,
+    struct store_address ***addrsp)
+{
+	struct store_address **addrs = NULL, *a;
+	char *hostport = NULL;
+	size_t i, j;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*addrsp = NULL;
+	addrs = xcalloc(args->naddresses + 1, sizeof(*addrs));
+	for (i = 0; i < args->naddresses; i++) {
+		if ((r = ctl_address_lookup(ctl, args->addresses[i],
+		         &addrs[i])) != 0)
+			goto out;
+		a = addrs[i];
+		hostport = ctl_hostport(a->host, a->port);
+		if (a->edge_id != NULL) {
+			r = PORTHOLE_ERR_EXISTS;
+			error("address %s is already on edge %s", hostport,
+			    a->edge_id);
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(addrs[j]->id, a->id) == 0) {
+				r = PORTHOLE_ERR_EXISTS;
+				error("--address %s given twice", hostport);
+				goto out;
+			}
+		}
+		free(hostport);
+		hostport = NULL;
+	}
+	*addrsp = addrs; /* the caller's now */
+	addrs = NULL;
+	r = 0;
+out:
+	free(hostport);
+	store_address_list_free(addrs, args->naddresses);
+	return r;
+}
+
+/*
+ * edge create [--description TEXT] [--address ADDR]...: a new edge on
+ * the addresses given, which must be on no edge yet; with none, on a
+ * new address reserved for it, owned by no account. All or nothing.
+ */
+int
+ctl_edge_create(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_address **addrs = NULL, *fresh = NULL;
+	struct store_edge *e = NULL, *after = NULL;
+	struct buf *urls = NULL;
+	char *url = NULL, *hostport = NULL;
+	int64_t now;
+	size_t i, nadded = 0;
+	int r = PORTHOLE_ERR_INTERNAL, r2 = 0;
+
+	/* Every address is checked before anything is written. */
+	if ((r = ctl_edge_create_addresses(ctl, args, &addrs)) != 0)
+		goto out;
+	now = misc_now_ms();
+	if ((r = store_edge_add(ctl->store,
+	         args->description == NULL ? "" : args->description, now,
+	         &e)) != 0) {
+		error_r(r, "create edge");
+		goto out;
+	}
+	if (args->naddresses == 0) {
+		if ((r = ctl_address_new(ctl, NULL, NULL, NULL, NULL, now,
+		         &fresh)) != 0) {
+			ctl_edge_undo_create(ctl, e, NULL, 0);
+			goto out;
+		}
+		/* Reserved: announced even if the edge fails below. */
+		r2 = ctl_address_event(ctl, EVENT_ADDRESS_CREATED, fresh, now);
+		if ((r = store_edge_address_add(ctl->store, e->id,
+		         fresh->id)) != 0) {
+			hostport = ctl_hostport(fresh->host, fresh->port);
+			error_r(r, "edge %s: add address %s", e->id, hostport);
+			ctl_edge_undo_create(ctl, e, NULL, 0);
+			/* No account has it: retire it, as announced. */
+			now = misc_now_ms();
+			if (store_address_delete(ctl->store, fresh->id, now) ==
+			    0) {
+				fresh->deleted_ms = now;
+				(void)ctl_address_event(ctl,
+				    EVENT_ADDRESS_DELETED, fresh, now);
+			}
+			goto out;
+		}
+	}
+	for (i = 0; i < args->naddresses; i++) {
+		if ((r = store_edge_address_add(ctl->store, e->id,
+		         addrs[i]->id)) != 0) {
+			hostport = ctl_hostport(addrs[i]->host, addrs[i]->port);
+			if (r == PORTHOLE_ERR_EXISTS) /* taken meanwhile */
+				error("address %s is already on an edge",
+				    hostport);
+			else if (r == PORTHOLE_ERR_NOT_FOUND)
+				error("no such address '%.100s'",
+				    args->addresses[i]);
+			else
+				error_r(r, "edge %s: add address %s", e->id,
+				    hostport);
+			ctl_edge_undo_create(ctl, e, addrs, nadded);
+			goto out;
+		}
+		nadded++;
+	}
+	/* Their account's sessions serve them no more. */
+	if (args->naddresses > 0)
+		ctl_signal_reload(ctl);
+	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
+		goto out;
+	if (ctl->json)
+		ctl_edge_json_line(after);
+	else {
+		urls = buf_new();
+		for (i = 0; i < after->naddresses; i++) {
+			url = ctl_edge_url(after->addresses[i]);
+			buf_printf(urls, " %s", url);
+			free(url);
+		}
+		printf("created edge %s%s\n", after->id, buf_str(urls));
+	}
+	/* Created: printed even if the new address's event failed. */
+	r = r2;
+out:
+	buf_free(urls);
+	free(hostport);
+	store_address_list_free(addrs, args->naddresses);
+	store_address_free(fresh);
+	store_edge_free(e);
+	store_edge_free(after);
+	return r;
+}
+
+/* The host:port of each address of <e>, "a:1,b:2", into <b>. */
+static void
+ctl_edge_hostports(const struct store_edge *e, struct buf *b)
+{
+	char *hostport;
+	size_t i;
+
+	for (i = 0; i < e->naddresses; i++) {
+		hostport =
+		    ctl_hostport(e->addresses[i]->host, e->addresses[i]->port);
+		buf_printf(b, "%s%s", i == 0 ? "" : ",", hostport);
+		free(hostport);
+	}
+}
+
+/* The names of the backends of <e>, "alice,bob", into <b>. */
+static void
+ctl_edge_backend_names(const struct store_edge *e, struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < e->nbackends; i++)
+		buf_printf(b, "%s%s", i == 0 ? "" : ",", e->backends[i]->name);
+}
+
+/* edge list: every edge, with its addresses, backends and live members. */
+int
+ctl_edge_list(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_edge **list = NULL, *e;
+	struct ctl_table *t = NULL;
+	struct buf *addrs = NULL, *backends = NULL;
+	char when[CTL_TIME_LEN], nmembers[24];
+	size_t n = 0, i;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = store_edge_list(ctl->store, &list, &n)) != 0) {
+		error_r(r, "list edges");
+		goto out;
+	}
+	if (ctl->json) {
+		for (i = 0; i < n; i++)
+			ctl_edge_json_line(list[i]);
+		r = 0;
+		goto out;
+	}
+	addrs = buf_new();
+	backends = buf_new();
+	t = ctl_table_new("ID", "ADDRESSES", "BACKENDS", "MEMBERS", "IP-POLICY",
+	    "PROXY", "CREATED", "DESCRIPTION", NULL);
+	for (i = 0; i < n; i++) {
+		e = list[i];
+		buf_reset(addrs);
+		buf_reset(backends);
+		ctl_edge_hostports(e, addrs);
+		ctl_edge_backend_names(e, backends);
+		snprintf(nmembers, sizeof(nmembers), "%zu", e->nmembers);
+		ctl_table_add(t, e->id, ctl_cell(buf_str(addrs)),
+		    ctl_cell(buf_str(backends)), nmembers, e->ip_policy_name,
+		    ctl_address_proxy(e->proxy_proto, NULL),
+		    ctl_time(e->created_ms, when, sizeof(when)),
+		    ctl_cell(e->description));
+	}
+	ctl_table_print(t);
+	r = 0;
+out:
+	ctl_table_free(t);
+	buf_free(addrs);
+	buf_free(backends);
+	store_edge_list_free(list, n);
+	return r;
+}
+
+/*
+ * edge show EDGE: every field of one edge, its addresses and backends
+ * one per line, then a table of its live members with their counters.
+ */
+int
+ctl_edge_show(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_edge *e = NULL;
+	const struct store_endpoint *m;
+	struct ctl_table *t = NULL, *mt = NULL;
+	char when[CTL_TIME_LEN], nmembers[24], *url = NULL, *line = NULL;
+	char nopen[24], ntotal[24], nin[24], nout[24];
+	size_t i;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
+		goto out;
+	if (ctl->json) {
+		ctl_edge_json_line(e);
+		r = 0;
+		goto out;
+	}
+	/* A label/value list: the first pair takes the header's place. */
+	t = ctl_table_new("ID", e->id, NULL);
+	ctl_table_add(t, "Description", ctl_cell(e->description));
+	if (e->naddresses == 0)
+		ctl_table_add(t, "Addresses", NULL);
+	for (i = 0; i < e->naddresses; i++) {
+		url = ctl_edge_url(e->addresses[i]);
+		xasprintf(&line, "%s (%s)", url, e->addresses[i]->id);
+		ctl_table_add(t, i == 0 ? "Addresses" : "", line);
+		free(url);
+		free(line);
+		url = line = NULL;
+	}
+	if (e->nbackends == 0)
+		ctl_table_add(t, "Backends", NULL);
+	for (i = 0; i < e->nbackends; i++)
+		ctl_table_add(t, i == 0 ? "Backends" : "",
+		    e->backends[i]->name);
+	ctl_table_add(t, "IP policy", e->ip_policy_name);
+	ctl_table_add(t, "PROXY protocol",
+	    ctl_address_proxy(e->proxy_proto, "none"));
+	ctl_table_add(t, "Created",
+	    ctl_time(e->created_ms, when, sizeof(when)));
+	snprintf(nmembers, sizeof(nmembers), "%zu", e->nmembers);
+	ctl_table_add(t, "Members", nmembers);
+	ctl_table_print(t);
+	if (e->nmembers > 0) {
+		mt = ctl_table_new("ENDPOINT", "SESSION", "ACCOUNT", "OPEN",
+		    "TOTAL", "BYTES-IN", "BYTES-OUT", NULL);
+		for (i = 0; i < e->nmembers; i++) {
+			m = e->members[i];
+			snprintf(nopen, sizeof(nopen), "%lld",
+			    (long long)m->conns_open);
+			snprintf(ntotal, sizeof(ntotal), "%lld",
+			    (long long)m->conns_total);
+			snprintf(nin, sizeof(nin), "%lld",
+			    (long long)m->bytes_in);
+			snprintf(nout, sizeof(nout), "%lld",
+			    (long long)m->bytes_out);
+			ctl_table_add(mt, m->id, m->session_id,
+			    ctl_edge_member_account(m), nopen, ntotal, nin,
+			    nout);
+		}
+		printf("\n");
+		ctl_table_print(mt);
+	}
+	r = 0;
+out:
+	ctl_table_free(t);
+	ctl_table_free(mt);
+	store_edge_free(e);
+	return r;
+}
+
+/*
+ * Append the member "<key>":[{"id","url"},...] to <b>: the addresses of
+ * <list> owned by no account if <retired>, else the others, with their
+ * account.
+ */
+static void
+ctl_edge_json_addresses(struct buf *b, const char *key,
+    struct store_address *const *list, size_t n, int retired)
+{
+	char *url;
+	size_t i, k = 0;
+
+	buf_putc(b, ',');
+	json_str(b, key);
+	buf_puts(b, ":[");
+	for (i = 0; i < n; i++) {
+		if ((list[i]->account_id == NULL) != retired)
+			continue;
+		url = ctl_edge_url(list[i]);
+		buf_puts(b, k++ == 0 ? "{" : ",{");
+		json_kv_str(b, 1, "id", list[i]->id);
+		json_kv_str(b, 0, "url", url);
+		if (!retired) {
+			json_kv_str(b, 0, "account", list[i]->account_name);
+			json_kv_str(b, 0, "account_id", list[i]->account_id);
+		}
+		buf_putc(b, '}');
+		free(url);
+	}
+	buf_putc(b, ']');
+}
+
+/*
+ * edge delete EDGE: its addresses leave it. Those it reserved, owned by
+ * no account, are retired for good (tcp_address_deleted.v0); the
+ * others go back to their accounts. Its members stop serving it.
+ */
+int
+ctl_edge_delete(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_edge *e = NULL;
+	struct store_address *a;
+	struct buf *b = NULL;
+	char when[CTL_TIME_LEN], *hostport = NULL;
+	int64_t now;
+	size_t i;
+	int r = PORTHOLE_ERR_INTERNAL, r2 = 0;
+
+	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
+		goto out;
+	now = misc_now_ms();
+	if ((r = store_edge_delete(ctl->store, e->id, now)) != 0) {
+		if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
+			error("no such edge '%.100s'", args->edge);
+		else
+			error_r(r, "delete edge %s", e->id);
+		goto out;
+	}
+	ctl_signal_reload(ctl);
+	for (i = 0; i < e->naddresses; i++) {
+		a = e->addresses[i];
+		if (a->account_id != NULL)
+			continue;
+		a->deleted_ms = now;
+		if ((r = ctl_address_event(ctl, EVENT_ADDRESS_DELETED, a,
+		         now)) != 0 &&
+		    r2 == 0)
+			r2 = r;
+	}
+	/* Deleted: it is printed even if an event fails. */
+	if (ctl->json) {
+		b = buf_new();
+		ctl_edge_json_open(b, e);
+		json_kv_str(b, 0, "deleted_at",
+		    misc_rfc3339(now, when, sizeof(when)));
+		ctl_edge_json_addresses(b, "retired", e->addresses,
+		    e->naddresses, 1);
+		ctl_edge_json_addresses(b, "returned", e->addresses,
+		    e->naddresses, 0);
+		buf_putc(b, '}');
+		ctl_json_line(b);
+	} else {
+		printf("deleted edge %s\n", e->id);
+		for (i = 0; i < e->naddresses; i++) {
+			a = e->addresses[i];
+			hostport = ctl_hostport(a->host, a->port);
+			if (a->account_id == NULL)
+				printf("retired address %s (%s) for good\n",
+				    hostport, a->id);
+			else
+				printf("returned address %s (%s) to account "
+				       "%s\n",
+				    hostport, a->id, ctl_edge_owner(a));
+			free(hostport);
+			hostport = NULL;
+		}
+	}
+	r = r2;
+out:
+	buf_free(b);
+	free(hostport);
+	store_edge_free(e);
+	return r;
+}
+
+/*
+ * edge address add|remove EDGE ADDR (<add> 1 or 0): put an address on
+ * the edge, one on no edge yet, or take it off. Either way the sessions
+ * that served it are told.
+ */
+static int
+ctl_edge_address(struct ctl *ctl, const struct ctl_args *args, int add)
+{
+	struct store_edge *e = NULL, *after = NULL;
+	struct store_address *a = NULL;
+	char *hostport = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
+		goto out;
+	if ((r = ctl_address_lookup(ctl, args->address, &a)) != 0)
+		goto out;
+	hostport = ctl_hostport(a->host, a->port);
+	if (add && a->edge_id != NULL) {
+		r = PORTHOLE_ERR_EXISTS;
+		error("address %s is already on edge %s", hostport, a->edge_id);
+		goto out;
+	}
+	if (add)
+		r = store_edge_address_add(ctl->store, e->id, a->id);
+	else
+		r = store_edge_address_remove(ctl->store, e->id, a->id);
+	if (r == PORTHOLE_ERR_EXISTS && add) /* taken meanwhile */
+		error("address %s is already on an edge", hostport);
+	else if (r == PORTHOLE_ERR_NOT_FOUND && !add)
+		error("address %s is not on edge %s", hostport, e->id);
+	else if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
+		error("edge %s or address %s is gone", e->id, hostport);
+	else if (r != 0)
+		error_r(r, "edge %s: %s address %s", e->id,
+		    add ? "add" : "remove", hostport);
+	if (r != 0)
+		goto out;
+	ctl_signal_reload(ctl);
+	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
+		goto out;
+	if (ctl->json)
+		ctl_edge_json_line(after);
+	else if (add)
+		printf("added address %s (%s) to edge %s\n", hostport, a->id,
+		    after->id);
+	else if (a->account_id != NULL)
+		printf("removed address %s (%s) from edge %s; back to account "
+		       "%s\n",
+		    hostport, a->id, after->id, ctl_edge_owner(a));
+	else
+		printf("removed address %s (%s) from edge %s; it has no "
+		       "account: put it on an edge, or retire it with "
+		       "'address delete'\n",
+		    hostport, a->id, after->id);
+	r = 0;
+out:
+	free(hostport);
+	store_address_free(a);
+	store_edge_free(e);
+	store_edge_free(after);
+	return r;
+}
+
+/* edge address add EDGE ADDR. */
+int
+ctl_edge_address_add(struct ctl *ctl, const struct ctl_args *args)
+{
+	return ctl_edge_address(ctl, args, 1);
+}
+
+/* edge address remove EDGE ADDR. */
+int
+ctl_edge_address_remove(struct ctl *ctl, const struct ctl_args *args)
+{
+	return ctl_edge_address(ctl, args, 0);
+}
+
+/*
+ * edge backend add|remove EDGE ACCOUNT (<add> 1 or 0): let the
+ * account's sessions serve the edge, or no longer.
+ */
+static int
+ctl_edge_backend(struct ctl *ctl, const struct ctl_args *args, int add)
+{
+	struct store_edge *e = NULL, *after = NULL;
+	struct store_account *acct = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
+		goto out;
+	if ((r = ctl_account_lookup(ctl, args->account, &acct)) != 0)
+		goto out;
+	if (add)
+		r = store_edge_backend_add(ctl->store, e->id, acct->id);
+	else
+		r = store_edge_backend_remove(ctl->store, e->id, acct->id);
+	if (r == PORTHOLE_ERR_EXISTS && add)
+		error("account %s is already a backend of edge %s", acct->name,
+		    e->id);
+	else if (r == PORTHOLE_ERR_NOT_FOUND && !add)
+		error("account %s is not a backend of edge %s", acct->name,
+		    e->id);
+	else if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
+		error("edge %s or account %s is gone", e->id, acct->name);
+	else if (r != 0)
+		error_r(r, "edge %s: %s backend %s", e->id,
+		    add ? "add" : "remove", acct->name);
+	if (r != 0)
+		goto out;
+	ctl_signal_reload(ctl);
+	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
+		goto out;
+	if (ctl->json)
+		ctl_edge_json_line(after);
+	else if (add)
+		printf("added backend %s to edge %s\n", acct->name, after->id);
+	else
+		printf("removed backend %s from edge %s\n", acct->name,
+		    after->id);
+	r = 0;
+out:
+	store_account_free(acct);
+	store_edge_free(e);
+	store_edge_free(after);
+	return r;
+}
+
+/* edge backend add EDGE ACCOUNT. */
+int
+ctl_edge_backend_add(struct ctl *ctl, const struct ctl_args *args)
+{
+	return ctl_edge_backend(ctl, args, 1);
+}
+
+/* edge backend remove EDGE ACCOUNT. */
+int
+ctl_edge_backend_remove(struct ctl *ctl, const struct ctl_args *args)
+{
+	return ctl_edge_backend(ctl, args, 0);
+}
+
+/*
+ * edge update EDGE [--description TEXT] [--ip-policy POLICY|none]
+ * [--proxy-proto 0|1|2]: change what is given; the parser made sure
+ * something is. Policy and PROXY changes are sent to the live sessions
+ * at once.
+ */
+int
+ctl_edge_update(struct ctl *ctl, const struct ctl_args *args)
+{
+	struct store_edge *e = NULL, *after = NULL;
+	struct store_ip_policy *p = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, changed = 0;
+
+	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
+		goto out;
+	/* An unknown policy changes nothing, not even the description. */
+	if (args->ip_policy != NULL &&
+	    strcmp(args->ip_policy, CTL_IP_POLICY_NONE) != 0 &&
+	    (r = ctl_policy_lookup(ctl, args->ip_policy, &p)) != 0)
+		goto out;
+	if (args->description != NULL &&
+	    (r = store_edge_set_description(ctl->store, e->id,
+	         args->description)) != 0) {
+		error_r(r, "edge %s: set description", e->id);
+		goto out;
+	}
+	if (args->ip_policy != NULL) {
+		r = store_edge_set_ip_policy(ctl->store, e->id,
+		    p == NULL ? NULL : p->id);
+		if (r != 0)
+			error_r(r, "edge %s: set ip-policy", e->id);
+		else
+			changed = 1;
+	}
+	if (r == 0 && args->proxy_proto != -1) {
+		r = store_edge_set_proxy_proto(ctl->store, e->id,
+		    args->proxy_proto);
+		if (r != 0)
+			error_r(r, "edge %s: set PROXY protocol", e->id);
+		else
+			changed = 1;
+	}
+	/* Even after a failure here: what did change must reach them. */
+	if (changed)
+		ctl_signal_reload(ctl);
+	if (r != 0)
+		goto out;
+	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
+		goto out;
+	if (ctl->json)
+		ctl_edge_json_line(after);
+	else
+		printf("updated edge %s\n", after->id);
+	r = 0;
+out:
+	store_ip_policy_free(p);
+	store_edge_free(e);
+	store_edge_free(after);
+	return r;
+}

@@ -44,7 +44,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 		b = buf_new();
 	else
 		t = ctl_table_new("ID", "URL", "ACCOUNT", "SESSION", "SINCE",
-		    "ADDRESS", "METADATA", NULL);
+		    "ADDRESS", "EDGE", "METADATA", NULL);
 	for (i = 0; i < n; i++) {
 		e = list[i];
 		hostport = ctl_hostport(e->host, e->port);
@@ -61,6 +61,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "bind_address", e->bind_address);
 			json_kv_str(b, 0, "metadata", e->metadata);
 			json_kv_str(b, 0, "address_id", e->address_id);
+			json_kv_str(b, 0, "edge_id", e->edge_id);
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(e->started_ms, when, sizeof(when)));
 			buf_putc(b, '}');
@@ -69,7 +70,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 			ctl_table_add(t, e->id, url, e->account_name,
 			    e->session_id,
 			    ctl_time(e->started_ms, when, sizeof(when)),
-			    e->address_id, ctl_cell(e->metadata));
+			    e->address_id, e->edge_id, ctl_cell(e->metadata));
 		free(hostport);
 		free(url);
 		hostport = url = NULL;

@@ -118,6 +118,7 @@ ctl_policy_json_line(const struct store_ip_policy *p)
 	/* How many accounts and reserved addresses it is attached to. */
 	json_kv_int(b, 0, "accounts", p->naccounts);
 	json_kv_int(b, 0, "addresses", p->naddresses);
+	json_kv_int(b, 0, "edges", p->nedges);
 	buf_putc(b, '}');
 	ctl_json_line(b);
 	buf_free(b);
@@ -373,7 +374,7 @@ ctl_policy_show(struct ctl *ctl, const struct ctl_args *args)
 	struct store_ip_policy *p = NULL;
 	struct ctl_table *t = NULL;
 	struct buf *accounts = NULL, *addresses = NULL;
-	char when[CTL_TIME_LEN];
+	char when[CTL_TIME_LEN], nedges[16];
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if ((r = ctl_policy_lookup(ctl, args->policy, &p)) != 0)
@@ -397,6 +398,8 @@ ctl_policy_show(struct ctl *ctl, const struct ctl_args *args)
 	ctl_policy_show_rules(t, "Deny", p->deny, p->ndeny);
 	ctl_table_add(t, "Accounts", ctl_cell(buf_str(accounts)));
 	ctl_table_add(t, "Addresses", ctl_cell(buf_str(addresses)));
+	snprintf(nedges, sizeof(nedges), "%d", p->nedges);
+	ctl_table_add(t, "Edges", nedges);
 	ctl_table_print(t);
 	r = 0;
 out:
@@ -416,11 +419,15 @@ ctl_policy_refuse_delete(struct ctl *ctl, const struct store_ip_policy *p)
 {
 	struct buf *accounts = buf_new(), *addresses = buf_new();
 
-	if (ctl_policy_attached(ctl, p->id, CTL_POLICY_NAMES_MAX, accounts,
-	        addresses) != 0 ||
+	if (p->nedges > 0 && p->naccounts == 0 && p->naddresses == 0)
+		error("ip-policy %s is attached to %d edge%s; detach it first "
+		      "with 'edge update EDGE --ip-policy none'",
+		    p->name, p->nedges, p->nedges == 1 ? "" : "s");
+	else if (ctl_policy_attached(ctl, p->id, CTL_POLICY_NAMES_MAX, accounts,
+	             addresses) != 0 ||
 	    (buf_len(accounts) == 0 && buf_len(addresses) == 0))
-		error("ip-policy %s is attached to an account or an address; "
-		      "detach it first with --ip-policy none",
+		error("ip-policy %s is attached to an account, an address or "
+		      "an edge; detach it first with --ip-policy none",
 		    p->name);
 	else
 		error("ip-policy %s is attached to %s%s%s%s%s; detach it "
@@ -508,7 +515,7 @@ ctl_policy_rule(struct ctl *ctl, const struct ctl_args *args, int add)
 		ctl_signal_reload(ctl);
 		goto out;
 	}
-	if (after->naccounts > 0 || after->naddresses > 0)
+	if (after->naccounts > 0 || after->naddresses > 0 || after->nedges > 0)
 		ctl_signal_reload(ctl);
 	if (ctl->json)
 		ctl_policy_json_line(after);

@@ -38,6 +38,10 @@ struct ctl_args {
 	const char *fingerprint; /* key delete */
 	const char *id; /* token revoke, session kill: "tk_…", "ss_…" */
 	const char *address; /* ADDR: "ra_…" or HOST:PORT */
+	const char *edge; /* EDGE: "ed_…" */
+	/* edge create --address ADDR...; the array is main()'s to free. */
+	const char **addresses;
+	size_t naddresses;
 	const char *description; /* --description TEXT */
 	const char *metadata; /* --metadata TEXT */
 	const char *host; /* --host HOST */
@@ -106,6 +110,15 @@ int ctl_address_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_address_show(struct ctl *ctl, const struct ctl_args *args);
 int ctl_address_update(struct ctl *ctl, const struct ctl_args *args);
 int ctl_address_delete(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_create(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_show(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_delete(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_address_add(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_address_remove(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_backend_add(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_backend_remove(struct ctl *ctl, const struct ctl_args *args);
+int ctl_edge_update(struct ctl *ctl, const struct ctl_args *args);
 int ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_session_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_session_kill(struct ctl *ctl, const struct ctl_args *args);
@@ -222,5 +235,33 @@ const char *ctl_cell(const char *s);
 struct store_address;
 int ctl_address_event(struct ctl *ctl, const char *type,
     const struct store_address *a, int64_t now_ms);
+
+/*
+ * Find the reserved address <addr>, an id ("ra_…") or HOST:PORT, into
+ * *ap, reporting on stderr why not ("no such address 'x'"). Returns 0 or
+ * a negative PORTHOLE_ERR_*.
+ */
+int ctl_address_lookup(struct ctl *ctl, const char *addr,
+    struct store_address **ap);
+
+/*
+ * Reserve a new address for account <account_id> (NULL: owned by no
+ * account, as an edge's) on PublicHost <host> (NULL: the first; any
+ * case, IPv6 in brackets or not): a port from PortRange that is not and
+ * never was reserved, held by no live endpoint, and free on
+ * TunnelAddress. <description> and <metadata> may be NULL. The address
+ * goes to *ap; no event is recorded (the caller records
+ * tcp_address_created.v0). Returns 0 or a negative PORTHOLE_ERR_* after
+ * reporting; PORTHOLE_ERR_EXHAUSTED when no port is left.
+ */
+int ctl_address_new(struct ctl *ctl, const char *account_id, const char *host,
+    const char *description, const char *metadata, int64_t now_ms,
+    struct store_address **ap);
+
+/*
+ * A PROXY protocol version for a table: "v1", "v2", or <none> for 0
+ * (which may be NULL, shown as "-").
+ */
+const char *ctl_address_proxy(int version, const char *none);
 
 #endif /* PORTHOLE_CTL_H */

@@ -108,7 +108,14 @@ event_conn_closed(const char *account_id, const struct event_conn *c,
 	buf_puts(b, "},\"endpoint\":{");
 	json_kv_str(b, 1, "id", c->endpoint_id);
 	json_kv_str(b, 0, "url", c->endpoint_url);
-	buf_puts(b, "},\"ip_policy\":{");
+	buf_putc(b, '}');
+	/* Only a member of an edge says which; others have no "edge". */
+	if (c->edge_id != NULL) {
+		buf_puts(b, ",\"edge\":{");
+		json_kv_str(b, 1, "id", c->edge_id);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, ",\"ip_policy\":{");
 	json_kv_str(b, 1, "decision", c->allowed ? "allow" : "deny");
 	buf_puts(b, "}}}");
 

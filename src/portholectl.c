@@ -65,6 +65,15 @@ enum ctl_action {
 	CTL_ADDRESS_SHOW,
 	CTL_ADDRESS_UPDATE,
 	CTL_ADDRESS_DELETE,
+	CTL_EDGE_CREATE,
+	CTL_EDGE_LIST,
+	CTL_EDGE_SHOW,
+	CTL_EDGE_DELETE,
+	CTL_EDGE_ADDRESS_ADD,
+	CTL_EDGE_ADDRESS_REMOVE,
+	CTL_EDGE_BACKEND_ADD,
+	CTL_EDGE_BACKEND_REMOVE,
+	CTL_EDGE_UPDATE,
 	CTL_ENDPOINT_LIST,
 	CTL_SESSION_LIST,
 	CTL_SESSION_KILL,
@@ -96,6 +105,8 @@ enum ctl_arg {
 	CTL_ARG_FINGERPRINT,
 	CTL_ARG_ID,
 	CTL_ARG_ADDRESS,
+	CTL_ARG_ADDRESSES,
+	CTL_ARG_EDGE,
 	CTL_ARG_DESCRIPTION,
 	CTL_ARG_METADATA,
 	CTL_ARG_HOST,
@@ -294,6 +305,81 @@ static const struct ctl_token t_address[] = {
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
+static const struct ctl_token t_edge_create_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_edge_create_opts },
+	{ CTL_TOK_OPTION, "--address", CTL_ARG_ADDRESSES, CTL_NONE,
+	    t_edge_create_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_id[] = {
+	{ CTL_TOK_WORD, "EDGE", CTL_ARG_EDGE, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_address_edge[] = {
+	{ CTL_TOK_WORD, "EDGE", CTL_ARG_EDGE, CTL_NONE, t_address_addr },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_address[] = {
+	{ CTL_TOK_KEYWORD, "add", CTL_ARG_NONE, CTL_EDGE_ADDRESS_ADD,
+	    t_edge_address_edge },
+	{ CTL_TOK_KEYWORD, "remove", CTL_ARG_NONE, CTL_EDGE_ADDRESS_REMOVE,
+	    t_edge_address_edge },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_backend_account[] = {
+	{ CTL_TOK_WORD, "ACCOUNT", CTL_ARG_ACCOUNT, CTL_NONE, t_end },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_backend_edge[] = {
+	{ CTL_TOK_WORD, "EDGE", CTL_ARG_EDGE, CTL_NONE,
+	    t_edge_backend_account },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_backend[] = {
+	{ CTL_TOK_KEYWORD, "add", CTL_ARG_NONE, CTL_EDGE_BACKEND_ADD,
+	    t_edge_backend_edge },
+	{ CTL_TOK_KEYWORD, "remove", CTL_ARG_NONE, CTL_EDGE_BACKEND_REMOVE,
+	    t_edge_backend_edge },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_update_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_edge_update_opts },
+	{ CTL_TOK_OPTION, "--ip-policy", CTL_ARG_IP_POLICY, CTL_NONE,
+	    t_edge_update_opts },
+	{ CTL_TOK_OPTION, "--proxy-proto", CTL_ARG_PROXY_PROTO, CTL_NONE,
+	    t_edge_update_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge_update[] = {
+	{ CTL_TOK_WORD, "EDGE", CTL_ARG_EDGE, CTL_NONE, t_edge_update_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_edge[] = {
+	{ CTL_TOK_KEYWORD, "create", CTL_ARG_NONE, CTL_EDGE_CREATE,
+	    t_edge_create_opts },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_EDGE_LIST, t_end },
+	{ CTL_TOK_KEYWORD, "show", CTL_ARG_NONE, CTL_EDGE_SHOW, t_edge_id },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_EDGE_DELETE, t_edge_id },
+	{ CTL_TOK_KEYWORD, "address", CTL_ARG_NONE, CTL_NONE, t_edge_address },
+	{ CTL_TOK_KEYWORD, "backend", CTL_ARG_NONE, CTL_NONE, t_edge_backend },
+	{ CTL_TOK_KEYWORD, "update", CTL_ARG_NONE, CTL_EDGE_UPDATE,
+	    t_edge_update },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
 static const struct ctl_token t_endpoint[] = {
 	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_ENDPOINT_LIST, t_end },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
@@ -380,6 +466,7 @@ static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "key", CTL_ARG_NONE, CTL_NONE, t_key },
 	{ CTL_TOK_KEYWORD, "token", CTL_ARG_NONE, CTL_NONE, t_token },
 	{ CTL_TOK_KEYWORD, "address", CTL_ARG_NONE, CTL_NONE, t_address },
+	{ CTL_TOK_KEYWORD, "edge", CTL_ARG_NONE, CTL_NONE, t_edge },
 	{ CTL_TOK_KEYWORD, "endpoint", CTL_ARG_NONE, CTL_NONE, t_endpoint },
 	{ CTL_TOK_KEYWORD, "session", CTL_ARG_NONE, CTL_NONE, t_session },
 	{ CTL_TOK_KEYWORD, "ip-policy", CTL_ARG_NONE, CTL_NONE, t_policy },
@@ -421,6 +508,15 @@ static const struct ctl_command {
 	{ CTL_ADDRESS_SHOW, ctl_address_show, 1 },
 	{ CTL_ADDRESS_UPDATE, ctl_address_update, 1 },
 	{ CTL_ADDRESS_DELETE, ctl_address_delete, 1 },
+	{ CTL_EDGE_CREATE, ctl_edge_create, 1 },
+	{ CTL_EDGE_LIST, ctl_edge_list, 1 },
+	{ CTL_EDGE_SHOW, ctl_edge_show, 1 },
+	{ CTL_EDGE_DELETE, ctl_edge_delete, 1 },
+	{ CTL_EDGE_ADDRESS_ADD, ctl_edge_address_add, 1 },
+	{ CTL_EDGE_ADDRESS_REMOVE, ctl_edge_address_remove, 1 },
+	{ CTL_EDGE_BACKEND_ADD, ctl_edge_backend_add, 1 },
+	{ CTL_EDGE_BACKEND_REMOVE, ctl_edge_backend_remove, 1 },
+	{ CTL_EDGE_UPDATE, ctl_edge_update, 1 },
 	{ CTL_ENDPOINT_LIST, ctl_endpoint_list, 1 },
 	{ CTL_SESSION_LIST, ctl_session_list, 1 },
 	{ CTL_SESSION_KILL, ctl_session_kill, 1 },
@@ -468,6 +564,14 @@ usage(FILE *fp)
 	    "    address show | delete ADDR\n"
 	    "    address update ADDR [--description TEXT] [--metadata TEXT]\n"
 	    "        [--ip-policy POLICY | none] [--proxy-proto 0 | 1 | 2]\n"
+	    "    edge create [--description TEXT] [--address ADDR]...\n"
+	    "    edge list\n"
+	    "    edge show | delete EDGE\n"
+	    "    edge address add | remove EDGE ADDR\n"
+	    "    edge backend add | remove EDGE ACCOUNT\n"
+	    "    edge update EDGE [--description TEXT] "
+	    "[--ip-policy POLICY | none]\n"
+	    "        [--proxy-proto 0 | 1 | 2]\n"
 	    "    endpoint list\n"
 	    "    session list [ACCOUNT]\n"
 	    "    session kill ID\n"
@@ -482,10 +586,14 @@ usage(FILE *fp)
 	    "    help\n"
 	    "ACCOUNT is a name or an id (ac_...); ADDR an id (ra_...) or "
 	    "HOST:PORT;\n"
-	    "an ip-policy NAME or POLICY a name or an id (ip_...); CIDR an "
-	    "IPv4 or IPv6\n"
-	    "network (10.0.0.0/8, 2001:db8::/32) or one address.\n"
+	    "EDGE an id (ed_...); an ip-policy NAME or POLICY a name or an id "
+	    "(ip_...);\n"
+	    "CIDR an IPv4 or IPv6 network (10.0.0.0/8, 2001:db8::/32) or one "
+	    "address.\n"
 	    "N is 0 to %d; 0 means the server's default.\n"
+	    "edge create without --address reserves a new address, owned by "
+	    "no account,\n"
+	    "which edge delete retires for good.\n"
 	    "events: TYPE is an event type (tcp_address_created.v0, ...); "
 	    "TIME is RFC 3339\n"
 	    "UTC (2026-11-25T12:00:00Z) or an age (30m, 2h, 7d); --limit N "
@@ -918,6 +1026,14 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 	case CTL_ARG_ADDRESS:
 		args->address = value;
 		break;
+	case CTL_ARG_ADDRESSES:
+		args->addresses = xreallocarray(args->addresses,
+		    args->naddresses + 1, sizeof(*args->addresses));
+		args->addresses[args->naddresses++] = value;
+		break;
+	case CTL_ARG_EDGE:
+		args->edge = value;
+		break;
 	case CTL_ARG_DESCRIPTION:
 	case CTL_ARG_METADATA:
 		max = CTL_METADATA_MAX;
@@ -1048,6 +1164,12 @@ ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
 		      "--metadata, --ip-policy or --proxy-proto");
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
 	}
+	if (action == CTL_EDGE_UPDATE && args->description == NULL &&
+	    args->ip_policy == NULL && args->proxy_proto == -1) {
+		error("edge update: nothing to change: give --description, "
+		      "--ip-policy or --proxy-proto");
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
 	return 0;
 }
 
@@ -1067,6 +1189,7 @@ ctl_args_clear(struct ctl_args *args)
 {
 	free(args->allow);
 	free(args->deny);
+	free(args->addresses);
 	ctl_args_init(args);
 }
 

@@ -197,6 +197,52 @@ static const char *const store_migrations[] = {
 	"  ADD COLUMN bytes_in INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE sessions"
 	"  ADD COLUMN bytes_out INTEGER NOT NULL DEFAULT 0;",
+
+	/*
+	 * 5: edges, each with reserved addresses (an address is on one
+	 * edge at most), backend accounts whose sessions serve them, and
+	 * a policy of its own; the edge an endpoint serves and its live
+	 * counters. An endpoint's edge_id is history, as its address_id
+	 * is, so it outlives the edge and has no foreign key. A policy
+	 * is only deleted once no edge has it, hence no ON DELETE.
+	 */
+	"CREATE TABLE edges ("
+	"  id          TEXT PRIMARY KEY NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  ip_policy_id TEXT REFERENCES ip_policies(id),"
+	"  proxy_proto INTEGER NOT NULL DEFAULT 0"
+	"              CHECK (proxy_proto IN (0, 1, 2)),"
+	"  created_ms  INTEGER NOT NULL"
+	");"
+	"CREATE TABLE edge_addresses ("
+	"  edge_id     TEXT NOT NULL"
+	"              REFERENCES edges(id) ON DELETE CASCADE,"
+	"  address_id  TEXT NOT NULL UNIQUE REFERENCES addresses(id),"
+	"  PRIMARY KEY (edge_id, address_id)"
+	");"
+	"CREATE TABLE edge_backends ("
+	"  edge_id     TEXT NOT NULL"
+	"              REFERENCES edges(id) ON DELETE CASCADE,"
+	"  account_id  TEXT NOT NULL"
+	"              REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (edge_id, account_id)"
+	");"
+	/* Deleting an account or a policy looks for what refers to it. */
+	"CREATE INDEX edge_backends_account ON edge_backends(account_id);"
+	"CREATE INDEX edges_ip_policy ON edges(ip_policy_id)"
+	"  WHERE ip_policy_id IS NOT NULL;"
+	"ALTER TABLE endpoints ADD COLUMN edge_id TEXT;"
+	"ALTER TABLE endpoints"
+	"  ADD COLUMN conns_open INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE endpoints"
+	"  ADD COLUMN conns_total INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE endpoints"
+	"  ADD COLUMN bytes_in INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE endpoints"
+	"  ADD COLUMN bytes_out INTEGER NOT NULL DEFAULT 0;"
+	/* An edge's members, at every get and list. */
+	"CREATE INDEX endpoints_edge ON endpoints(edge_id)"
+	"  WHERE ended_ms IS NULL;",
 };
 
 #define STORE_NMIGRATIONS                                                      \
@@ -234,19 +280,24 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 
 #define STORE_ENDPOINT_SELECT                                                  \
 	"SELECT e.id, e.session_id, e.account_id, a.name, e.host, e.port,"     \
-	" e.bind_address, e.metadata, e.address_id, e.started_ms, e.ended_ms"  \
+	" e.bind_address, e.metadata, e.address_id, e.started_ms, e.ended_ms," \
+	" e.edge_id, e.conns_open, e.conns_total, e.bytes_in, e.bytes_out"     \
 	" FROM endpoints e JOIN accounts a ON a.id = e.account_id"
 
-/* An address's account is gone (NULL) once the account is deleted. */
+/*
+ * An address's account is gone (NULL) once the account is deleted, or
+ * was never there for an edge's own address.
+ */
 #define STORE_ADDRESS_SELECT                                                   \
 	"SELECT r.id, r.account_id, a.name, r.host, r.port, r.description,"    \
 	" r.metadata, r.created_ms, r.deleted_ms,"                             \
 	" (SELECT e.id FROM endpoints e"                                       \
 	"  WHERE e.address_id = r.id AND e.ended_ms IS NULL"                   \
 	"  ORDER BY e.started_ms, e.rowid LIMIT 1),"                           \
-	" r.proxy_proto, r.ip_policy_id, p.name"                               \
+	" r.proxy_proto, r.ip_policy_id, p.name, x.edge_id"                    \
 	" FROM addresses r LEFT JOIN accounts a ON a.id = r.account_id"        \
-	" LEFT JOIN ip_policies p ON p.id = r.ip_policy_id"
+	" LEFT JOIN ip_policies p ON p.id = r.ip_policy_id"                    \
+	" LEFT JOIN edge_addresses x ON x.address_id = r.id"
 
 #define STORE_TOKEN_SELECT                                                     \
 	"SELECT t.id, t.account_id, a.name, a.disabled, t.description,"        \
@@ -258,8 +309,14 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 	"SELECT p.id, p.name, p.description, p.created_ms,"                    \
 	" (SELECT count(*) FROM accounts a WHERE a.ip_policy_id = p.id),"      \
 	" (SELECT count(*) FROM addresses r"                                   \
-	"  WHERE r.ip_policy_id = p.id AND r.deleted_ms IS NULL)"              \
+	"  WHERE r.ip_policy_id = p.id AND r.deleted_ms IS NULL),"             \
+	" (SELECT count(*) FROM edges d WHERE d.ip_policy_id = p.id)"          \
 	" FROM ip_policies p"
+
+#define STORE_EDGE_SELECT                                                      \
+	"SELECT d.id, d.description, d.ip_policy_id, p.name, d.proxy_proto,"   \
+	" d.created_ms"                                                        \
+	" FROM edges d LEFT JOIN ip_policies p ON p.id = d.ip_policy_id"
 
 /* Where the session enders of store_end_live() look, by ?1. */
 #define STORE_END_SQL(cond)                                                    \
@@ -1213,7 +1270,9 @@ out:
 /*
  * Delete account <id> and what is its alone, in one transaction. Its
  * reserved addresses stay, unowned, as tombstones (an address deleted
- * before keeps its time), so that their ports are never reused.
+ * before keeps its time), so that their ports are never reused; those
+ * on an edge leave it, since a tombstone serves nothing. Its places
+ * as an edge's backend go by the cascade; the edges stay.
  */
 int
 store_account_delete(struct store *store, const char *id, int64_t now_ms,
@@ -1235,6 +1294,10 @@ store_account_delete(struct store *store, const char *id, int64_t now_ms,
 	if ((r = store_begin(store)) != 0 ||
 	    (r = store_end_live(store, &store_end_by_account, id,
 	         "account deleted", now_ms, &pids, &npids, &ended)) != 0 ||
+	    (r = store_run(store, NULL,
+	         "DELETE FROM edge_addresses WHERE address_id IN"
+	         " (SELECT id FROM addresses WHERE account_id = ?1)",
+	         "t", id)) != 0 ||
 	    (r = store_run(store, NULL,
 	         "UPDATE addresses SET account_id = NULL,"
 	         " deleted_ms = coalesce(deleted_ms, ?2)"
@@ -1722,6 +1785,11 @@ store_endpoint_from_row(sqlite3_stmt *stmt, void *slot)
 	e->address_id = store_column_text(stmt, 8);
 	e->started_ms = sqlite3_column_int64(stmt, 9);
 	e->ended_ms = sqlite3_column_int64(stmt, 10); /* NULL reads as 0 */
+	e->edge_id = store_column_text(stmt, 11);
+	e->conns_open = sqlite3_column_int64(stmt, 12);
+	e->conns_total = sqlite3_column_int64(stmt, 13);
+	e->bytes_in = sqlite3_column_int64(stmt, 14);
+	e->bytes_out = sqlite3_column_int64(stmt, 15);
 	*(struct store_endpoint **)slot = e;
 }
 
@@ -1742,36 +1810,46 @@ static const struct store_rows store_endpoint_rows = {
  * An ended session (killed, or its process reaped) gains no endpoints.
  * An endpoint that serves a reserved address (e->address_id) is also
  * _NOT_FOUND unless that address is reserved (not deleted) to the
- * same account, so a deleted or given-away address is never served.
+ * same account, so a deleted or given-away address is never served;
+ * an edge's own address (no account) may be served by the edge's
+ * backend accounts. e->edge_id must be the edge the address is on,
+ * NULL if none (_NOT_FOUND otherwise), so membership is never taken
+ * by mistake; an edge without an address is _INVALID_ARGUMENT.
  */
 int
 store_endpoint_add(struct store *store, const struct store_endpoint *e)
 {
 	static const char sql[] =
 	    "INSERT INTO endpoints (id, session_id, account_id, host, port,"
-	    " bind_address, metadata, address_id, started_ms)"
-	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
+	    " bind_address, metadata, address_id, started_ms, edge_id)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10"
 	    " WHERE EXISTS (SELECT 1 FROM sessions"
 	    "  WHERE id = ?2 AND account_id = ?3 AND ended_ms IS NULL)"
-	    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM addresses"
-	    "  WHERE id = ?8 AND account_id = ?3 AND deleted_ms IS NULL))";
+	    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM addresses r"
+	    "  LEFT JOIN edge_addresses x ON x.address_id = r.id"
+	    "  WHERE r.id = ?8 AND r.deleted_ms IS NULL AND x.edge_id IS ?10"
+	    "  AND (r.account_id = ?3 OR (r.account_id IS NULL"
+	    "   AND EXISTS (SELECT 1 FROM edge_backends b"
+	    "    WHERE b.edge_id = x.edge_id AND b.account_id = ?3)))))";
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
 	if (e == NULL || e->id == NULL || e->session_id == NULL ||
 	    e->account_id == NULL || e->host == NULL ||
-	    e->bind_address == NULL || e->port <= 0 || e->port > 65535) {
+	    e->bind_address == NULL || e->port <= 0 || e->port > 65535 ||
+	    (e->edge_id != NULL && e->address_id == NULL)) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "ttttitttI", e->id, e->session_id,
+	if ((r = store_run(store, &n, sql, "ttttitttIt", e->id, e->session_id,
 	         e->account_id, e->host, e->port, e->bind_address, e->metadata,
-	         e->address_id, e->started_ms)) != 0)
+	         e->address_id, e->started_ms, e->edge_id)) != 0)
 		goto out;
 	if (n == 0) {
 		debug_f("endpoint %.40s: no live session %.40s or address "
-		        "%.40s",
+		        "%.40s on edge %.40s",
 		    e->id, e->session_id,
-		    e->address_id != NULL ? e->address_id : "(none)");
+		    e->address_id != NULL ? e->address_id : "(none)",
+		    e->edge_id != NULL ? e->edge_id : "(none)");
 		r = PORTHOLE_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -1853,6 +1931,7 @@ store_endpoint_free(struct store_endpoint *e)
 	free(e->bind_address);
 	free(e->metadata);
 	free(e->address_id);
+	free(e->edge_id);
 	free(e);
 }
 
@@ -1982,6 +2061,7 @@ store_address_from_row(sqlite3_stmt *stmt, void *slot)
 	a->proxy_proto = sqlite3_column_int(stmt, 10);
 	a->ip_policy_id = store_column_text(stmt, 11);
 	a->ip_policy_name = store_column_text(stmt, 12);
+	a->edge_id = store_column_text(stmt, 13);
 	*(struct store_address **)slot = a;
 }
 
@@ -1997,9 +2077,10 @@ static const struct store_rows store_address_rows = {
 };
 
 /*
- * Reserve <host>:<port> for account <account_id> (an id) with a new
- * "ra_" id: _EXISTS if the port was ever reserved (UNIQUE(port) holds
- * tombstones too), _NOT_FOUND for an unknown account. *ap may be NULL.
+ * Reserve <host>:<port> for account <account_id> (an id), or for no
+ * account (NULL: an edge's own address), with a new "ra_" id: _EXISTS
+ * if the port was ever reserved (UNIQUE(port) holds tombstones too),
+ * _NOT_FOUND for an unknown account. *ap may be NULL.
  */
 int
 store_address_add(struct store *store, const char *account_id, const char *host,
@@ -2016,8 +2097,7 @@ store_address_add(struct store *store, const char *account_id, const char *host,
 
 	if (ap != NULL)
 		*ap = NULL;
-	if (account_id == NULL || host == NULL || *host == '\0' || port <= 0 ||
-	    port > 65535) {
+	if (host == NULL || *host == '\0' || port <= 0 || port > 65535) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
@@ -2034,7 +2114,7 @@ store_address_add(struct store *store, const char *account_id, const char *host,
 	if ((r = store_commit(store)) != 0)
 		goto out;
 	debug_f("address %s: %.100s:%d reserved for %.40s", id, host, port,
-	    account_id);
+	    account_id != NULL ? account_id : "(no account)");
 	if (ap != NULL) {
 		/* Ownership passes to the caller. */
 		*ap = a;
@@ -2182,7 +2262,8 @@ out:
 
 /*
  * Delete reserved address <id>: the row stays, with deleted_ms, and
- * keeps its port and account. An endpoint serving it is not ended here.
+ * keeps its port and account; it leaves its edge, if on one, in the
+ * same transaction. An endpoint serving it is not ended here.
  */
 int
 store_address_delete(struct store *store, const char *id, int64_t now_ms)
@@ -2193,13 +2274,25 @@ store_address_delete(struct store *store, const char *id, int64_t now_ms)
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &n,
 	         "UPDATE addresses SET deleted_ms = ?2"
 	         " WHERE id = ?1 AND deleted_ms IS NULL",
 	         "tI", id, now_ms)) != 0)
 		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = store_run(store, NULL,
+	         "DELETE FROM edge_addresses WHERE address_id = ?1", "t",
+	         id)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	r = 0;
 out:
+	if (r != 0)
+		store_rollback(store);
 	return r;
 }
 
@@ -2218,6 +2311,7 @@ store_address_free(struct store_address *a)
 	free(a->endpoint_id);
 	free(a->ip_policy_id);
 	free(a->ip_policy_name);
+	free(a->edge_id);
 	free(a);
 }
 
@@ -2443,6 +2537,7 @@ store_ip_policy_from_row(sqlite3_stmt *stmt, void *slot)
 	p->created_ms = sqlite3_column_int64(stmt, 3);
 	p->naccounts = sqlite3_column_int(stmt, 4);
 	p->naddresses = sqlite3_column_int(stmt, 5);
+	p->nedges = sqlite3_column_int(stmt, 6);
 	*(struct store_ip_policy **)slot = p;
 }
 
@@ -2638,8 +2733,9 @@ out:
 
 /*
  * Delete policy <id> and its rules, in one transaction: _DENIED while
- * an account or a reserved address has it. Tombstoned addresses may
- * still name it; that is cleared here, since they never serve again.
+ * an account, a reserved address or an edge has it. Tombstoned
+ * addresses may still name it; that is cleared here, since they never
+ * serve again.
  */
 int
 store_ip_policy_delete(struct store *store, const char *id)
@@ -2647,9 +2743,10 @@ store_ip_policy_delete(struct store *store, const char *id)
 	static const char sql_used[] =
 	    "SELECT (SELECT count(*) FROM accounts WHERE ip_policy_id = ?1),"
 	    " (SELECT count(*) FROM addresses"
-	    "  WHERE ip_policy_id = ?1 AND deleted_ms IS NULL)";
+	    "  WHERE ip_policy_id = ?1 AND deleted_ms IS NULL),"
+	    " (SELECT count(*) FROM edges WHERE ip_policy_id = ?1)";
 	sqlite3_stmt *stmt = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, rc, n, naccounts, naddresses;
+	int r = PORTHOLE_ERR_INTERNAL, rc, n, naccounts, naddresses, nedges;
 
 	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
@@ -2664,13 +2761,14 @@ store_ip_policy_delete(struct store *store, const char *id)
 	}
 	naccounts = sqlite3_column_int(stmt, 0);
 	naddresses = sqlite3_column_int(stmt, 1);
+	nedges = sqlite3_column_int(stmt, 2);
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	if (naccounts != 0 || naddresses != 0) {
+	if (naccounts != 0 || naddresses != 0 || nedges != 0) {
 		snprintf(store->errmsg, sizeof(store->errmsg),
-		    "ip policy %.40s is attached to %d accounts and %d "
-		    "addresses",
-		    id, naccounts, naddresses);
+		    "ip policy %.40s is attached to %d accounts, %d "
+		    "addresses and %d edges",
+		    id, naccounts, naddresses, nedges);
 		debug_f("%s", store->errmsg);
 		r = PORTHOLE_ERR_DENIED;
 		goto out;
@@ -3212,4 +3310,496 @@ store_live_totals(struct store *store, int64_t *sessionsp, int64_t *endpointsp,
 out:
 	sqlite3_finalize(stmt);
 	return r;
+}
+
+/*
+ * Record the live counters <stats> of <n> endpoints in one transaction.
+ * An endpoint that has ended (or never was) keeps what it had: its
+ * session may report once more after an admin ended it.
+ */
+int
+store_endpoint_stats(struct store *store,
+    const struct store_endpoint_stats *stats, size_t n)
+{
+	static const char sql[] =
+	    "UPDATE endpoints SET conns_open = ?2, conns_total = ?3,"
+	    " bytes_in = ?4, bytes_out = ?5"
+	    " WHERE id = ?1 AND ended_ms IS NULL";
+	const struct store_endpoint_stats *es;
+	sqlite3_stmt *stmt = NULL;
+	size_t i;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (store == NULL || (n > 0 && stats == NULL)) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	/* Check everything first, so a bad element cannot half-record. */
+	for (i = 0; i < n; i++) {
+		if (stats[i].id == NULL) {
+			r = PORTHOLE_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+	}
+	if (n == 0) {
+		r = 0;
+		goto out;
+	}
+	/* Compiled once for the batch and rerun. */
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_prepare(store, &stmt, sql, "")) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		es = &stats[i];
+		if ((r = store_rerun(store, stmt, sql, "tIIII", es->id,
+		         es->conns_open, es->conns_total, es->bytes_in,
+		         es->bytes_out)) != 0)
+			goto out;
+	}
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	r = 0;
+out:
+	/* Finalized before the rollback, which it would otherwise hold up. */
+	sqlite3_finalize(stmt);
+	if (r != 0 && store != NULL)
+		store_rollback(store);
+	return r;
+}
+
+/* Edges. */
+
+/* A new edge, without its lists, at <slot> (STORE_EDGE_SELECT). */
+static void
+store_edge_from_row(sqlite3_stmt *stmt, void *slot)
+{
+	struct store_edge *e;
+
+	e = xcalloc(1, sizeof(*e));
+	e->id = store_column_text(stmt, 0);
+	e->description = store_column_text(stmt, 1);
+	e->ip_policy_id = store_column_text(stmt, 2);
+	e->ip_policy_name = store_column_text(stmt, 3);
+	e->proxy_proto = sqlite3_column_int(stmt, 4);
+	e->created_ms = sqlite3_column_int64(stmt, 5);
+	*(struct store_edge **)slot = e;
+}
+
+static void
+store_edge_list_vfree(void *list, size_t n)
+{
+	store_edge_list_free(list, n);
+}
+
+static const struct store_rows store_edge_rows = { sizeof(struct store_edge *),
+	store_edge_from_row, store_edge_list_vfree };
+
+/*
+ * Read the lists of <e>: its addresses in the order added, its backend
+ * accounts by name, and its live members, oldest first.
+ */
+static int
+store_edge_load(struct store *store, struct store_edge *e)
+{
+	static const char sql_addresses[] = STORE_ADDRESS_SELECT
+	    " WHERE x.edge_id = ?1 AND r.deleted_ms IS NULL ORDER BY x.rowid";
+	static const char sql_backends[] =
+	    STORE_ACCOUNT_SELECT " JOIN edge_backends b ON b.account_id = a.id"
+	                         " WHERE b.edge_id = ?1 ORDER BY a.name";
+	static const char sql_members[] =
+	    STORE_ENDPOINT_SELECT " WHERE e.edge_id = ?1 AND e.ended_ms IS NULL"
+	                          " ORDER BY e.started_ms, e.rowid";
+	void *addresses = NULL, *backends = NULL, *members = NULL;
+	size_t naddresses = 0, nbackends = 0, nmembers = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = store_list(store, &store_address_rows, &addresses, &naddresses,
+	         sql_addresses, "t", e->id)) != 0 ||
+	    (r = store_list(store, &store_account_rows, &backends, &nbackends,
+	         sql_backends, "t", e->id)) != 0 ||
+	    (r = store_list(store, &store_endpoint_rows, &members, &nmembers,
+	         sql_members, "t", e->id)) != 0)
+		goto out;
+	/* Ownership passes to <e>. */
+	e->addresses = addresses;
+	e->naddresses = naddresses;
+	e->backends = backends;
+	e->nbackends = nbackends;
+	e->members = members;
+	e->nmembers = nmembers;
+	addresses = backends = members = NULL;
+	r = 0;
+out:
+	store_address_list_free(addresses, naddresses);
+	store_account_list_free(backends, nbackends);
+	store_endpoint_list_free(members, nmembers);
+	return r;
+}
+
+/*
+ * Add an edge with a new "ed_" id, no addresses and no backends; a
+ * NULL description is stored as "". *ep may be NULL.
+ */
+int
+store_edge_add(struct store *store, const char *description, int64_t now_ms,
+    struct store_edge **ep)
+{
+	static const char sql[] = "INSERT INTO edges"
+	                          " (id, description, created_ms)"
+	                          " VALUES (?1, ?2, ?3)";
+	struct store_edge *e = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (ep != NULL)
+		*ep = NULL;
+	if (store == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	e = xcalloc(1, sizeof(*e));
+	e->id = id_new("ed");
+	e->description = xstrdup(description != NULL ? description : "");
+	e->created_ms = now_ms;
+	if ((r = store_run(store, NULL, sql, "ttI", e->id, e->description,
+	         e->created_ms)) != 0)
+		goto out;
+	debug_f("edge %s: added", e->id);
+	if (ep != NULL) {
+		/* Ownership passes to the caller. */
+		*ep = e;
+		e = NULL;
+	}
+	r = 0;
+out:
+	store_edge_free(e);
+	return r;
+}
+
+/*
+ * Edge <id> with its addresses, backends and live members, read in one
+ * transaction so that they agree.
+ */
+int
+store_edge_get(struct store *store, const char *id, struct store_edge **ep)
+{
+	static const char sql[] = STORE_EDGE_SELECT " WHERE d.id = ?1";
+	struct store_edge *e = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (ep != NULL)
+		*ep = NULL;
+	if (store == NULL || id == NULL || ep == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin_read(store)) != 0 ||
+	    (r = store_get(store, &store_edge_rows, &e, sql, "t", id)) != 0 ||
+	    (r = store_edge_load(store, e)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	/* Ownership passes to the caller. */
+	*ep = e;
+	e = NULL;
+	r = 0;
+out:
+	if (r != 0 && store != NULL)
+		store_rollback(store);
+	store_edge_free(e);
+	return r;
+}
+
+/* All edges with their lists, oldest first. An empty list is NULL, 0. */
+int
+store_edge_list(struct store *store, struct store_edge ***listp, size_t *np)
+{
+	static const char sql[] =
+	    STORE_EDGE_SELECT " ORDER BY d.created_ms, d.rowid";
+	struct store_edge **list = NULL;
+	void *rows = NULL;
+	size_t n = 0, i;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (store == NULL || listp == NULL || np == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin_read(store)) != 0 ||
+	    (r = store_list(store, &store_edge_rows, &rows, &n, sql, "")) != 0)
+		goto out;
+	list = rows;
+	for (i = 0; i < n; i++) {
+		if ((r = store_edge_load(store, list[i])) != 0)
+			goto out;
+	}
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	/* Ownership passes to the caller. */
+	*listp = list;
+	*np = n;
+	list = NULL;
+	n = 0;
+	r = 0;
+out:
+	if (r != 0 && store != NULL)
+		store_rollback(store);
+	store_edge_list_free(list, n);
+	return r;
+}
+
+/*
+ * Delete edge <id> in one transaction. Its addresses owned by no
+ * account become tombstones first, keeping their ports for good; the
+ * cascade then takes every address off it (those of accounts stay
+ * theirs, as they were) and drops its backends. _NOT_FOUND if absent.
+ */
+int
+store_edge_delete(struct store *store, const char *id, int64_t now_ms)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n, ntomb = 0;
+
+	if (store == NULL || id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &ntomb,
+	         "UPDATE addresses SET deleted_ms = ?2"
+	         " WHERE account_id IS NULL AND deleted_ms IS NULL"
+	         " AND id IN (SELECT address_id FROM edge_addresses"
+	         "  WHERE edge_id = ?1)",
+	         "tI", id, now_ms)) != 0 ||
+	    (r = store_run(store, &n, "DELETE FROM edges WHERE id = ?1", "t",
+	         id)) != 0)
+		goto out;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	debug_f("edge %.40s: deleted, %d addresses tombstoned", id, ntomb);
+	r = 0;
+out:
+	if (r != 0 && store != NULL)
+		store_rollback(store);
+	return r;
+}
+
+/*
+ * Put reserved address <address_id> on edge <edge_id>: _EXISTS if it
+ * is on an edge (UNIQUE(address_id)), _NOT_FOUND for an unknown edge
+ * (the foreign key) or an address that is unknown or deleted.
+ */
+int
+store_edge_address_add(struct store *store, const char *edge_id,
+    const char *address_id)
+{
+	static const char sql[] =
+	    "INSERT INTO edge_addresses (edge_id, address_id)"
+	    " SELECT ?1, id FROM addresses"
+	    " WHERE id = ?2 AND deleted_ms IS NULL";
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (store == NULL || edge_id == NULL || address_id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n, sql, "tt", edge_id, address_id)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/*
+ * Take address <address_id> off edge <edge_id>; it stays reserved, to
+ * its account if it has one. Endpoints serving it are not ended here.
+ */
+int
+store_edge_address_remove(struct store *store, const char *edge_id,
+    const char *address_id)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (store == NULL || edge_id == NULL || address_id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "DELETE FROM edge_addresses"
+	         " WHERE edge_id = ?1 AND address_id = ?2",
+	         "tt", edge_id, address_id)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/*
+ * Make account <account_id> a backend of edge <edge_id>: _EXISTS if it
+ * is one, _NOT_FOUND for an unknown edge or account (foreign keys).
+ */
+int
+store_edge_backend_add(struct store *store, const char *edge_id,
+    const char *account_id)
+{
+	if (store == NULL || edge_id == NULL || account_id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_run(store, NULL,
+	    "INSERT INTO edge_backends (edge_id, account_id) VALUES (?1, ?2)",
+	    "tt", edge_id, account_id);
+}
+
+/*
+ * Account <account_id> is no longer a backend of edge <edge_id>;
+ * _NOT_FOUND if it was not one. Its members are not ended here.
+ */
+int
+store_edge_backend_remove(struct store *store, const char *edge_id,
+    const char *account_id)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (store == NULL || edge_id == NULL || account_id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "DELETE FROM edge_backends"
+	         " WHERE edge_id = ?1 AND account_id = ?2",
+	         "tt", edge_id, account_id)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/* Whether account <account_id> is a backend of edge <edge_id>. */
+int
+store_edge_is_backend(struct store *store, const char *edge_id,
+    const char *account_id, int *isp)
+{
+	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM edge_backends"
+	                          " WHERE edge_id = ?1 AND account_id = ?2)";
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (isp != NULL)
+		*isp = 0;
+	if (store == NULL || edge_id == NULL || account_id == NULL ||
+	    isp == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql, "tt", edge_id, account_id)) !=
+	    0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	*isp = sqlite3_column_int(stmt, 0) != 0;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* Set the description of edge <edge_id> ("" clears it); _NOT_FOUND. */
+int
+store_edge_set_description(struct store *store, const char *edge_id,
+    const char *description)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (store == NULL || edge_id == NULL || description == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE edges SET description = ?2 WHERE id = ?1", "tt",
+	         edge_id, description)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/*
+ * Attach policy <policy_id> to edge <edge_id>, or detach with NULL:
+ * _NOT_FOUND for an unknown edge or policy (the foreign key).
+ */
+int
+store_edge_set_ip_policy(struct store *store, const char *edge_id,
+    const char *policy_id)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (store == NULL || edge_id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE edges SET ip_policy_id = ?2 WHERE id = ?1", "tt",
+	         edge_id, policy_id)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/*
+ * Set the PROXY protocol version of edge <edge_id>: _INVALID_ARGUMENT
+ * unless 0, 1 or 2; _NOT_FOUND for an unknown edge.
+ */
+int
+store_edge_set_proxy_proto(struct store *store, const char *edge_id,
+    int version)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	if (store == NULL || edge_id == NULL || version < 0 || version > 2) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_run(store, &n,
+	         "UPDATE edges SET proxy_proto = ?2 WHERE id = ?1", "ti",
+	         edge_id, version)) != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
+/* Free <e> and its lists; NULL is a no-op. */
+void
+store_edge_free(struct store_edge *e)
+{
+	if (e == NULL)
+		return;
+	free(e->id);
+	free(e->description);
+	free(e->ip_policy_id);
+	free(e->ip_policy_name);
+	store_address_list_free(e->addresses, e->naddresses);
+	store_account_list_free(e->backends, e->nbackends);
+	store_endpoint_list_free(e->members, e->nmembers);
+	free(e);
+}
+
+/* Free the <n> edges of <list> and the list itself. */
+void
+store_edge_list_free(struct store_edge **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_edge_free(list[i]);
+	free(list);
 }

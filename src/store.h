@@ -152,6 +152,7 @@ struct store_ip_policy {
 	size_t ndeny;
 	int naccounts; /* accounts it is attached to */
 	int naddresses; /* reserved addresses it is attached to */
+	int nedges; /* edges it is attached to */
 };
 
 /* An authtoken. Only its keyed hash is stored (see token.h). */
@@ -471,8 +472,8 @@ int store_endpoint_stats(struct store *store,
  * Edges. store_address_add accepts a NULL account: an address reserved
  * for an edge, owned by no account.
  */
-int store_edge_add(struct store *store, const char *description,
-    int64_t now_ms, struct store_edge **ep);
+int store_edge_add(struct store *store, const char *description, int64_t now_ms,
+    struct store_edge **ep);
 /* By id, with addresses, backends and live members; _NOT_FOUND. */
 int store_edge_get(struct store *store, const char *id, struct store_edge **ep);
 int store_edge_list(struct store *store, struct store_edge ***listp,

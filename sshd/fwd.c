@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "cmdline.h"
 #include "acl.h"
+#include "compat.h"
 #include "conf.h"
 #include "err.h"
 #include "id.h"
@@ -28,9 +30,17 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define FWD_BACKLOG      1024
-#define FWD_ACCEPT_BATCH 64
-#define FWD_ADDR_MAX     255 /* longest address string we accept */
+#define FWD_BACKLOG       1024
+#define FWD_ACCEPT_BATCH  64
+#define FWD_ADDR_MAX      255 /* longest address string we accept */
+#define FWD_JOIN_WAIT_MS  5000 /* for the parent to answer a JOIN */
+#define FWD_LEAVE_WAIT_MS 2000 /* for its LEFTs at session end */
+
+static int fwd_brk_send(struct sess *, enum brk_type, const char *, int,
+    const struct sockaddr_storage *, const pid_t *, int);
+static void fwd_brk_hold(struct sess *, const struct brk_msg *, int);
+static int fwd_edge_join(struct sess *, const char *, int, char *, size_t);
+static int fwd_brk_queue(struct sess *, const struct brk_msg *, int);
 
 /* What pool_pick's callback needs to bind a candidate port. */
 struct fwd_bind {
@@ -135,18 +145,194 @@ fwd_free(struct fwd *f)
 	free(f->host);
 	free(f->hostport);
 	free(f->address_id);
+	free(f->edge_id);
 	acl_free(f->acl);
+	acl_free(f->acl_edge);
 	free(f);
+}
+
+/*
+ * Stop taking connections for <f>: close its own listener, or for an
+ * edge member tell the parent (its LEFT is read in fwd_broker).
+ */
+static void
+fwd_close_listener(struct sess *s, struct fwd *f)
+{
+	if (f->fd != -1) {
+		if (f->watching)
+			sess_unwatch(s, f->fd);
+		close(f->fd);
+		f->fd = -1;
+	}
+	if (f->edge_id != NULL && !f->edge_left) {
+		f->edge_left = 1;
+		(void)fwd_brk_send(s, BRK_LEAVE, f->address_id, -1, NULL, NULL,
+		    0);
+	}
+}
+
+/*
+ * Load edge <edge_id>'s settings into <f>: its IP policy (a layer on
+ * top of the others) and its PROXY setting. Returns 0 or -1.
+ */
+static int
+fwd_edge_settings(struct sess *s, struct fwd *f, const char *edge_id)
+{
+	struct store_edge *e = NULL;
+	struct acl *acl = NULL;
+	int r;
+
+	if ((r = store_edge_get(s->store, edge_id, &e)) != 0) {
+		error_r(r, "edge %s", edge_id);
+		return -1;
+	}
+	if (sess_policy_acl(s, e->ip_policy_id, &acl) != 0) {
+		store_edge_free(e);
+		return -1;
+	}
+	if (f->edge_id == NULL)
+		f->edge_id = xstrdup(edge_id);
+	acl_free(f->acl_edge);
+	f->acl_edge = acl;
+	f->edge_proxy = e->proxy_proto;
+	store_edge_free(e);
+	return 0;
 }
 
 /* Start watching <f>'s listener: connections are accepted from now. */
 static void
 fwd_watch(struct sess *s, struct fwd *f)
 {
+	if (f->edge_id != NULL && !f->dead && !f->edge_ready) {
+		/* The parent listens; tell it we can take connections. */
+		if (fwd_brk_send(s, BRK_READY, f->address_id, -1, NULL, NULL,
+		        0) == 0)
+			f->edge_ready = 1;
+		return;
+	}
 	if (f->dead || f->watching || f->fd == -1)
 		return;
 	if (sess_watch(s, f->fd, &f->ep, EPOLLIN, 1) == 0)
 		f->watching = 1;
+}
+
+/* Send message <type> about <address_id> to the parent. */
+static int
+fwd_brk_send(struct sess *s, enum brk_type type, const char *address_id, int fd,
+    const struct sockaddr_storage *peer, const pid_t *tried, int ntried)
+{
+	struct brk_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	strlcpy(m.address_id, address_id, sizeof(m.address_id));
+	if (peer != NULL)
+		m.peer = *peer;
+	if (ntried > BRK_TRIED_MAX)
+		ntried = BRK_TRIED_MAX;
+	if (ntried > 0)
+		memcpy(m.tried, tried, (size_t)ntried * sizeof(pid_t));
+	m.ntried = (uint32_t)ntried;
+	m.count = 1; /* DONE */
+	return fwd_brk_queue(s, &m, fd);
+}
+
+/*
+ * Send <m> (and <fd>, taken) to the parent now or as soon as it reads;
+ * keep the epoll interest in step with what waits.
+ */
+static int
+fwd_brk_queue(struct sess *s, const struct brk_msg *m, int fd)
+{
+	int r;
+
+	if (s->brkfd == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if ((r = brk_queue_send(s->brkfd, &s->brkq, m, fd)) != 0)
+		error("session %s: edge message %u: %s", s->id, m->type,
+		    strerror(errno));
+	fwd_broker_interest(s);
+	return r;
+}
+
+void
+fwd_broker_interest(struct sess *s)
+{
+	uint32_t ev = EPOLLIN | (s->brkq.n > 0 ? EPOLLOUT : 0);
+
+	if (s->brkfd != -1 && ev != s->brk_events &&
+	    sess_watch(s, s->brkfd, &s->brk_ep, ev, 0) == 0)
+		s->brk_events = ev;
+}
+
+void
+fwd_broker_flush(struct sess *s)
+{
+	if (s->brkfd == -1 || s->brkq.n == 0)
+		return;
+	if (brk_queue_flush(s->brkfd, &s->brkq) != 0)
+		error("session %s: edge messages: %s", s->id, strerror(errno));
+	fwd_broker_interest(s);
+}
+
+/*
+ * Join the group serving edge address <address_id> on <port>: ask the
+ * parent, which binds the port for the first member, and wait for its
+ * answer (the tcpip-forward reply cannot wait for a later turn of the
+ * loop). Connections for other groups that arrive meanwhile are kept
+ * for the main loop. Returns 0, or -1 with a reason.
+ */
+static int
+fwd_edge_join(struct sess *s, const char *address_id, int port, char *reason,
+    size_t rlen)
+{
+	struct brk_msg m;
+	struct pollfd pfd;
+	int64_t deadline = misc_monotonic_ms() + FWD_JOIN_WAIT_MS;
+	int fd, r;
+
+	memset(&m, 0, sizeof(m));
+	m.type = BRK_JOIN;
+	m.port = (uint32_t)port;
+	strlcpy(m.address_id, address_id, sizeof(m.address_id));
+	if (fwd_brk_queue(s, &m, -1) != 0) {
+		snprintf(reason, rlen, "internal error (edge)");
+		return -1;
+	}
+	for (;;) {
+		int64_t left = deadline - misc_monotonic_ms();
+
+		if (left <= 0) {
+			snprintf(reason, rlen, "the server did not answer");
+			return -1;
+		}
+		pfd.fd = s->brkfd;
+		pfd.events = POLLIN | (s->brkq.n > 0 ? POLLOUT : 0);
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+		fwd_broker_flush(s);
+		r = brk_recv(s->brkfd, &m, &fd, 0);
+		if (r == -1 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			continue;
+		if (r != 0)
+			break;
+		if ((m.type == BRK_JOINED || m.type == BRK_JOIN_FAILED) &&
+		    strcmp(m.address_id, address_id) == 0) {
+			if (fd != -1)
+				close(fd);
+			if (m.type == BRK_JOINED)
+				return 0;
+			snprintf(reason, rlen, "%s", m.reason);
+			return -1;
+		}
+		fwd_brk_hold(s, &m, fd);
+	}
+	snprintf(reason, rlen, "internal error (edge)");
+	return -1;
 }
 
 /*
@@ -169,6 +355,27 @@ fwd_bind_reserved(struct sess *s, const char *host, int port, int *fdp,
 		goto out;
 	}
 	r = store_address_find(s->store, host, port, &a);
+	if (r == 0 && a->edge_id != NULL) {
+		/* An edge's address: backends join its group, nobody else. */
+		int backend = 0;
+
+		if (store_edge_is_backend(s->store, a->edge_id, s->account_id,
+		        &backend) != 0 ||
+		    !backend) {
+			snprintf(reason, rlen,
+			    "%s:%d belongs to edge %s and account %s is not "
+			    "one of its backends",
+			    host, port, a->edge_id, s->account_name);
+			goto out;
+		}
+		if (fwd_edge_join(s, a->id, port, reason, rlen) != 0)
+			goto out;
+		*fdp = -1; /* the parent listens */
+		*ap = a;
+		a = NULL;
+		ret = 0;
+		goto out;
+	}
 	if (r == PORTHOLE_ERR_NOT_FOUND ||
 	    (r == 0 &&
 	        (a->account_id == NULL ||
@@ -288,8 +495,10 @@ fwd_request(struct sess *s, ssh_message msg)
 	if (addrow != NULL) {
 		f->address_id = xstrdup(addrow->id);
 		f->proxy_proto = addrow->proxy_proto;
-		if (sess_policy_acl(s, addrow->ip_policy_id, &f->acl) != 0) {
-			close(f->fd);
+		if (sess_policy_acl(s, addrow->ip_policy_id, &f->acl) != 0 ||
+		    (addrow->edge_id != NULL &&
+		        fwd_edge_settings(s, f, addrow->edge_id) != 0)) {
+			fwd_close_listener(s, f);
 			fwd_free(f);
 			snprintf(reason, sizeof(reason),
 			    "internal error (IP policy)");
@@ -305,11 +514,12 @@ fwd_request(struct sess *s, ssh_message msg)
 	row.bind_address = f->bind_address;
 	row.metadata = s->opts != NULL ? s->opts->metadata : NULL;
 	row.address_id = f->address_id;
+	row.edge_id = f->edge_id;
 	row.started_ms = misc_now_ms();
 	if ((r = store_endpoint_add(s->store, &row)) != 0) {
 		error_r(r, "session %s: cannot record endpoint %s", s->id,
 		    f->id);
-		close(f->fd);
+		fwd_close_listener(s, f);
 		fwd_free(f);
 		snprintf(reason, sizeof(reason), "internal error (store)");
 		goto refuse;
@@ -343,12 +553,7 @@ fwd_stop(struct sess *s, struct fwd *f)
 
 	if (f->dead)
 		return;
-	if (f->fd != -1) {
-		if (f->watching)
-			sess_unwatch(s, f->fd);
-		close(f->fd);
-		f->fd = -1;
-	}
+	fwd_close_listener(s, f);
 	f->watching = 0;
 	f->dead = 1;
 	s->nfwds--;
@@ -393,13 +598,17 @@ fwd_check_addresses(struct sess *s)
 {
 	struct store_address *a = NULL;
 	struct fwd *f;
-	int r;
+	const char *why;
+	int r, backend;
 
 	TAILQ_FOREACH (f, &s->fwds, entry) {
 		if (f->dead || f->address_id == NULL)
 			continue;
+		why = NULL;
 		r = store_address_get(s->store, f->address_id, &a);
-		if (r == 0) {
+		if (r == PORTHOLE_ERR_NOT_FOUND)
+			why = "deleted this address";
+		else if (r == 0) {
 			struct acl *acl = NULL;
 
 			/* Take up PROXY and IP policy changes. */
@@ -408,18 +617,30 @@ fwd_check_addresses(struct sess *s)
 				acl_free(f->acl);
 				f->acl = acl;
 			}
+			/* An edge member: still on it, still a backend? */
+			backend = 0;
+			if (f->edge_id != NULL &&
+			    (a->edge_id == NULL ||
+			        strcmp(a->edge_id, f->edge_id) != 0))
+				why = "took this address off its edge";
+			else if (f->edge_id != NULL &&
+			    store_edge_is_backend(s->store, f->edge_id,
+			        s->account_id, &backend) == 0 &&
+			    !backend)
+				why = "removed this account from the edge";
+			else if (f->edge_id != NULL)
+				(void)fwd_edge_settings(s, f, f->edge_id);
 		}
 		store_address_free(a);
 		a = NULL;
-		if (r != PORTHOLE_ERR_NOT_FOUND)
+		if (why == NULL)
 			continue;
-		logit("session %s: endpoint %s tcp://%s stopped: the address "
-		      "was deleted",
-		    s->id, f->id, f->hostport);
+		logit("session %s: endpoint %s tcp://%s stopped: the "
+		      "administrator %s",
+		    s->id, f->id, f->hostport, why);
 		sess_notice(s, "endpoint_stopped",
-		    "tcp://%s stopped: the server's administrator deleted "
-		    "this address",
-		    f->hostport);
+		    "tcp://%s stopped: the server's administrator %s",
+		    f->hostport, why);
 		fwd_stop(s, f);
 	}
 }
@@ -454,12 +675,14 @@ fwd_resume(struct sess *s)
 static int
 fwd_admits(struct sess *s, struct fwd *f, const struct sockaddr *sa)
 {
-	struct acl *layers[3] = { s->acl_account, f->acl, s->acl_session };
+	struct acl *layers[] = { s->acl_account, f->acl, f->acl_edge,
+		s->acl_session };
 	const struct acl *layer = NULL;
 	enum acl_decision why;
 	char peer[NET_ADDRSTRLEN + 8];
 
-	if (acl_permits(layers, 3, sa, &layer, &why))
+	if (acl_permits(layers, sizeof(layers) / sizeof(layers[0]), sa, &layer,
+	        &why))
 		return 1;
 	f->conns_refused++;
 	verbose("endpoint %s: refused %s: %s (%s)", f->id,
@@ -568,4 +791,188 @@ fwd_close_all(struct sess *s)
 	TAILQ_FOREACH (f, &s->fwds, entry)
 		f->refs = 0;
 	fwd_reap(s);
+}
+
+/* Keep message <m> (and <fd>) for the main loop: see fwd_edge_join. */
+static void
+fwd_brk_hold(struct sess *s, const struct brk_msg *m, int fd)
+{
+	s->held = xreallocarray(s->held, s->nheld + 1, sizeof(*s->held));
+	s->held[s->nheld].m = *m;
+	s->held[s->nheld].fd = fd;
+	s->nheld++;
+}
+
+void
+fwd_broker_held(struct sess *s)
+{
+	struct fwd_held *held = s->held;
+	size_t i, n = s->nheld;
+
+	s->held = NULL;
+	s->nheld = 0;
+	for (i = 0; i < n; i++)
+		fwd_broker(s, &held[i].m, held[i].fd);
+	free(held);
+}
+
+/* The live edge forward serving <address_id>, or NULL. */
+static struct fwd *
+fwd_edge_find(struct sess *s, const char *address_id)
+{
+	struct fwd *f;
+
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		if (!f->dead && f->edge_id != NULL &&
+		    strcmp(f->address_id, address_id) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+void
+fwd_edge_done(struct sess *s, struct fwd *f)
+{
+	(void)fwd_brk_send(s, BRK_DONE, f->address_id, -1, NULL, NULL, 0);
+}
+
+void
+fwd_edge_return(struct sess *s, struct fwd *f, int fd,
+    const struct sockaddr_storage *peer, const pid_t *tried, int ntried)
+{
+	pid_t t[BRK_TRIED_MAX];
+	int n = ntried < BRK_TRIED_MAX - 1 ? ntried : BRK_TRIED_MAX - 1;
+
+	if (n > 0)
+		memcpy(t, tried, (size_t)n * sizeof(pid_t));
+	t[n++] = getpid();
+	debug("endpoint %s: connection handed back to the edge group",
+	    f != NULL && f->id != NULL ? f->id : "-");
+	/* The descriptor is the queue's now, closed once it is sent. */
+	if (fwd_brk_send(s, BRK_RETURN, f != NULL ? f->address_id : "", fd,
+	        peer, t, n) != 0)
+		debug("edge: a handed-back connection is lost");
+}
+
+void
+fwd_broker(struct sess *s, struct brk_msg *m, int fd)
+{
+	struct fwd *f;
+	struct relay *r;
+
+	switch (m->type) {
+	case BRK_CONN:
+		/* Taken off the socket: the parent may send more. */
+		(void)fwd_brk_send(s, BRK_GOT, m->address_id, -1, NULL, NULL,
+		    0);
+		if (fd == -1)
+			break;
+		if ((f = fwd_edge_find(s, m->address_id)) == NULL ||
+		    f->edge_left || s->closing) {
+			/* Leaving: another member can take it. */
+			struct fwd tmp;
+
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.address_id = m->address_id;
+			fwd_edge_return(s, &tmp, fd, &m->peer, m->tried,
+			    (int)m->ntried);
+			return;
+		}
+		if (net_set_nonblock(fd, 1) != 0 ||
+		    f->conns_open >=
+		        (uint64_t)s->conf->max_connections_per_endpoint) {
+			fwd_edge_return(s, f, fd, &m->peer, m->tried,
+			    (int)m->ntried);
+			return;
+		}
+		if (!fwd_admits(s, f, (struct sockaddr *)&m->peer)) {
+			fwd_refused(s, f, fd, (struct sockaddr *)&m->peer, 0,
+			    "ip_policy");
+			fwd_edge_done(s, f);
+			return;
+		}
+		if ((r = relay_start(s, f, fd, (struct sockaddr *)&m->peer)) !=
+		    NULL) {
+			r->edge = 1;
+			r->ntried =
+			    (int)(m->ntried < BRK_TRIED_MAX ? m->ntried
+			                                    : BRK_TRIED_MAX);
+			memcpy(r->tried, m->tried,
+			    (size_t)r->ntried * sizeof(pid_t));
+		}
+		return;
+	case BRK_LEFT:
+	case BRK_JOINED:
+	case BRK_JOIN_FAILED:
+		break;
+	default:
+		error("session %s: unexpected edge message %u", s->id, m->type);
+		break;
+	}
+	if (fd != -1)
+		close(fd);
+}
+
+void
+fwd_leave_edges(struct sess *s)
+{
+	struct pollfd pfd;
+	struct brk_msg m;
+	struct fwd *f;
+	int64_t deadline;
+	int waiting = 0, fd, r;
+
+	if (s->brkfd == -1)
+		return;
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		if (f->edge_id == NULL)
+			continue;
+		if (!f->edge_left)
+			fwd_close_listener(s, f);
+		if (!f->edge_gone)
+			waiting++;
+	}
+	/* Until every LEFT is in, what arrives goes back to the group. */
+	deadline = misc_monotonic_ms() + FWD_LEAVE_WAIT_MS;
+	while (waiting > 0 && misc_monotonic_ms() < deadline) {
+		pfd.fd = s->brkfd;
+		pfd.events = POLLIN | (s->brkq.n > 0 ? POLLOUT : 0);
+		if (poll(&pfd, 1, (int)(deadline - misc_monotonic_ms())) <= 0)
+			continue;
+		fwd_broker_flush(s);
+		r = brk_recv(s->brkfd, &m, &fd, 0);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r != 0)
+			break;
+		if (m.type == BRK_LEFT) {
+			TAILQ_FOREACH (f, &s->fwds, entry) {
+				if (f->edge_id != NULL && !f->edge_gone &&
+				    strcmp(f->address_id, m.address_id) == 0) {
+					f->edge_gone = 1;
+					waiting--;
+				}
+			}
+		}
+		fwd_broker(s, &m, fd); /* CONNs are handed back */
+	}
+}
+
+void
+fwd_broker_drain(struct sess *s)
+{
+	struct pollfd pfd;
+	int64_t deadline = misc_monotonic_ms() + FWD_LEAVE_WAIT_MS;
+
+	/* What is still queued (handed-back connections) must go out. */
+	while (
+	    s->brkfd != -1 && s->brkq.n > 0 && misc_monotonic_ms() < deadline) {
+		pfd.fd = s->brkfd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, (int)(deadline - misc_monotonic_ms())) <= 0)
+			continue;
+		if (brk_queue_flush(s->brkfd, &s->brkq) != 0)
+			break;
+	}
+	brk_queue_clear(&s->brkq);
 }

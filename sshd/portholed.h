@@ -5,6 +5,7 @@
 #define PORTHOLED_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <signal.h>
@@ -23,6 +24,7 @@ struct event;
 struct store_counter;
 struct cmdline;
 struct conf;
+struct pollfd;
 struct pool;
 struct store;
 struct store_hostport;
@@ -46,6 +48,7 @@ struct store_hostport;
 /* Tags for what an epoll event's data.ptr points at. */
 enum ep_kind {
 	EP_KIND_SIGNAL = 1,
+	EP_KIND_BROKER, /* the control socket to the parent */
 	EP_KIND_LISTENER,
 	EP_KIND_RELAY,
 };
@@ -65,6 +68,12 @@ struct fwd {
 	uint16_t port; /* bound public port */
 	char *hostport; /* "host:port", or "[v6]:port" for a literal */
 	char *address_id; /* the reserved address served, or NULL */
+	char *edge_id; /* served as a member of this edge, or NULL */
+	int edge_ready; /* READY sent: the parent may hand us connections */
+	int edge_left; /* LEAVE sent */
+	int edge_gone; /* LEFT received */
+	int edge_proxy; /* the edge's PROXY setting (0: none) */
+	struct acl *acl_edge; /* the edge's IP policy, or NULL */
 	int proxy_proto; /* the address's PROXY setting (0, 1, 2) */
 	struct acl *acl; /* the address's IP policy, or NULL */
 	uint64_t conns_refused; /* by IP restrictions */
@@ -79,6 +88,83 @@ struct fwd {
 	uint64_t bytes_out; /* to public clients */
 };
 TAILQ_HEAD(fwd_list, fwd);
+
+/*
+ * The parent and its session processes talk over a SOCK_SEQPACKET
+ * socketpair (broker.c) about edges: a session JOINs the group serving
+ * an edge's address, the parent (which owns that listener) hands each
+ * connection to one member (CONN, with the descriptor), the member
+ * reports it DONE or RETURNs it if it could not open a channel for it.
+ */
+#define BRK_TRIED_MAX 8
+#define BRK_ID_MAX    48
+
+enum brk_type {
+	BRK_JOIN = 1, /* child: serve address_id on port */
+	BRK_JOINED, /* parent: listening; you are a member */
+	BRK_JOIN_FAILED, /* parent: reason */
+	BRK_READY, /* child: hand me connections for address_id */
+	BRK_LEAVE, /* child: no more for address_id */
+	BRK_LEFT, /* parent: none will follow */
+	BRK_CONN, /* parent: a connection (fd) for address_id */
+	BRK_GOT, /* child: took <count> CONNs off the socket */
+	BRK_DONE, /* child: a connection of address_id ended */
+	BRK_RETURN, /* child: could not take it (fd); try another */
+};
+
+struct brk_msg {
+	uint32_t type;
+	uint32_t port; /* JOIN */
+	uint32_t count; /* GOT */
+	uint32_t ntried; /* RETURN */
+	pid_t tried[BRK_TRIED_MAX];
+	char address_id[BRK_ID_MAX];
+	char reason[256]; /* JOIN_FAILED */
+	struct sockaddr_storage peer; /* CONN, RETURN */
+};
+
+/* A message kept for later, with its descriptor. */
+struct fwd_held {
+	struct brk_msg m;
+	int fd;
+};
+
+/* broker.c */
+/*
+ * Send <m> (with descriptor <passfd> unless -1) without blocking.
+ * Returns 0, or -1 with errno (EAGAIN when the peer is behind).
+ */
+int brk_send(int fd, const struct brk_msg *m, int passfd);
+/*
+ * Receive one message into <m>, a descriptor that came with it into
+ * *fdp (else -1). <wait> 0 does not block. Returns 0, 1 if the other
+ * end has closed, or -1 with errno (EAGAIN: nothing there).
+ */
+int brk_recv(int fd, struct brk_msg *m, int *fdp, int wait);
+
+/*
+ * Messages for a peer that is behind: SOCK_SEQPACKET queues only a few
+ * (net.unix.max_dgram_qlen, 10 by default), so what cannot go now waits
+ * here, in order. DONE and GOT for the same address add up into one.
+ */
+struct brk_out {
+	struct brk_msg m;
+	int fd; /* owned: closed once sent */
+};
+struct brk_queue {
+	struct brk_out *q;
+	size_t n, alloc;
+};
+/*
+ * Send <m> with <fd> (which this takes: closed once sent, or on error),
+ * or queue it. Returns 0, or -1 on a hard error (peer gone).
+ */
+int brk_queue_send(int sock, struct brk_queue *q, const struct brk_msg *m,
+    int fd);
+/* Send what is queued as far as the peer takes it; -1 if it is gone. */
+int brk_queue_flush(int sock, struct brk_queue *q);
+/* Drop what is queued (closing its descriptors). */
+void brk_queue_clear(struct brk_queue *q);
 
 enum relay_state {
 	RELAY_OPENING = 0, /* forwarded-tcpip open sent, no answer yet */
@@ -97,6 +183,10 @@ struct relay {
 	struct ssh_channel_callbacks_struct cb;
 	enum relay_state state;
 	int abandoned; /* TCP gone while OPENING */
+	int edge; /* handed over by the parent: DONE or RETURN owed */
+	int returned; /* handed back: no event, no count here */
+	pid_t tried[BRK_TRIED_MAX]; /* edge members that could not take it */
+	int ntried;
 	uint32_t events; /* current epoll interest */
 	char peer_ip[NET_ADDRSTRLEN];
 	uint16_t peer_port;
@@ -131,6 +221,12 @@ struct sess {
 	int epfd;
 	int sigfd; /* read end of the signal pipe */
 	struct ep_item sig_ep;
+	int brkfd; /* control socket to the parent (edges) */
+	struct ep_item brk_ep;
+	struct fwd_held *held; /* messages kept during a JOIN */
+	size_t nheld;
+	struct brk_queue brkq; /* to the parent, while it is behind */
+	uint32_t brk_events; /* epoll interest on brkfd */
 
 	char client_ip[NET_ADDRSTRLEN];
 	uint16_t client_port;
@@ -225,12 +321,32 @@ unsigned int srv_signals_read(int fd);
 int srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
     int conf_must_exist, char **overrides, size_t noverrides);
 
+/* group.c: the parent's edge groups. */
+struct grp_set;
+struct grp_set *grp_new(void);
+void grp_free(struct grp_set *gs); /* closes the listeners */
+/* In a new child: close the parent's edge listeners, keep no state. */
+void grp_close_all(struct grp_set *gs);
+/* A message <m> (with descriptor <fd>, or -1) from child <pid>. */
+void grp_message(struct grp_set *gs, struct conf *conf, pid_t pid, int ctl,
+    struct brk_queue *q, struct brk_msg *m, int fd);
+/* Child <pid> is gone: out of every group. */
+void grp_kid_gone(struct grp_set *gs, pid_t pid);
+/* Fill <pfds> with the listeners to poll; returns how many. */
+size_t grp_pollfds(struct grp_set *gs, struct pollfd *pfds);
+/* Number of groups (an upper bound for grp_pollfds). */
+size_t grp_count(struct grp_set *gs);
+/* Accept on group listener <lfd> and hand the connections out. */
+void grp_accept(struct grp_set *gs, int lfd);
+/* Hand out connections waiting for a member (after its messages). */
+void grp_service(struct grp_set *gs);
+
 /* session.c: the child. */
 /*
  * Serve one SSH connection on <fd> (already accepted) until it ends.
  * Returns the process exit status. <bind> is consumed.
  */
-int sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd);
+int sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd);
 /*
  * Tell the client something went wrong or was refused: "porthole: MSG"
  * on the session channel's stderr, or with --json an object
@@ -276,6 +392,31 @@ int fwd_cancel(struct sess *s, ssh_message msg);
  */
 void fwd_check_addresses(struct sess *s);
 /*
+ * Edges: handle a message from the parent, with <fd> the connection it
+ * hands over (CONN), else -1.
+ */
+void fwd_broker(struct sess *s, struct brk_msg *m, int fd);
+/* Handle the messages kept while a JOIN waited (main loop only). */
+void fwd_broker_held(struct sess *s);
+/* Send what waits for the parent; keep the epoll interest right. */
+void fwd_broker_flush(struct sess *s);
+void fwd_broker_interest(struct sess *s);
+/* At session end: send what still waits (bounded), then drop it. */
+void fwd_broker_drain(struct sess *s);
+/*
+ * Leave every edge group (session end): LEAVE, then wait for the
+ * parent's LEFT, handing back what arrives meanwhile.
+ */
+void fwd_leave_edges(struct sess *s);
+/* A connection of edge forward <f> is over: tell the parent. */
+void fwd_edge_done(struct sess *s, struct fwd *f);
+/*
+ * Give connection <fd> from <peer> back to the parent for another
+ * member (its channel could not be opened here). Takes <fd>.
+ */
+void fwd_edge_return(struct sess *s, struct fwd *f, int fd,
+    const struct sockaddr_storage *peer, const pid_t *tried, int ntried);
+/*
  * Build the acl of IP policy <policy_id> (NULL: *aclp = NULL). Returns
  * 0, or a negative PORTHOLE_ERR_* after logging.
  */
@@ -300,7 +441,7 @@ void fwd_close_all(struct sess *s);
  * Start relaying accepted socket <fd> from <peer> for forward <f>:
  * send the forwarded-tcpip open. Takes ownership of fd.
  */
-void relay_start(struct sess *s, struct fwd *f, int fd,
+struct relay *relay_start(struct sess *s, struct fwd *f, int fd,
     const struct sockaddr *peer);
 /* Handle epoll <events> on relay <r>. */
 void relay_io(struct sess *s, struct relay *r, uint32_t events);

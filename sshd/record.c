@@ -133,6 +133,7 @@ rec_conn_closed(struct sess *s, struct fwd *f, const struct sockaddr *client,
 	c.bytes_out = bytes_out;
 	c.endpoint_id = f->id;
 	c.endpoint_url = rec_url(f, url, sizeof(url));
+	c.edge_id = f->edge_id;
 	c.allowed = allowed;
 	rec_queue(s, event_conn_closed(s->account_id, &c, c.end_ms));
 }
@@ -241,6 +242,31 @@ rec_stats(struct sess *s, struct store_session_stats *st)
 	st->bytes_out += s->gone_bytes_out;
 }
 
+/* Each live endpoint's counters, for listings (edge show, etc.). */
+static void
+rec_endpoint_stats(struct sess *s)
+{
+	struct store_endpoint_stats *st = NULL;
+	struct fwd *f;
+	size_t n = 0;
+	int r;
+
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		if (f->dead)
+			continue;
+		st = xreallocarray(st, n + 1, sizeof(*st));
+		st[n].id = f->id;
+		st[n].conns_open = (int64_t)f->conns_open;
+		st[n].conns_total = (int64_t)f->conns_total;
+		st[n].bytes_in = (int64_t)f->bytes_in;
+		st[n].bytes_out = (int64_t)f->bytes_out;
+		n++;
+	}
+	if (n > 0 && (r = store_endpoint_stats(s->store, st, n)) != 0)
+		error_r(r, "session %s: endpoint counters", s->id);
+	free(st);
+}
+
 void
 rec_forget_fwd(struct sess *s, struct fwd *f)
 {
@@ -288,6 +314,8 @@ rec_flush(struct sess *s, int force)
 		return;
 	r = store_record(s->store, s->evq, s->nevq, s->counters, s->ncounters,
 	    s->id, stats_due && s->id != NULL ? &st : NULL);
+	if (stats_due && s->id != NULL)
+		rec_endpoint_stats(s);
 	if (r != 0)
 		error_r(r, "session %s: cannot record %zu event(s)",
 		    s->id != NULL ? s->id : "-", s->nevq);

@@ -294,6 +294,16 @@ relay_kill(struct sess *s, struct relay *r, const char *why)
 		r->state = RELAY_DEAD;
 }
 
+/* Take <r>'s socket out of the epoll set if it is in it. */
+static void
+sess_unwatch_if(struct sess *s, struct relay *r)
+{
+	if (r->events != 0) {
+		sess_unwatch(s, r->fd);
+		r->events = 0;
+	}
+}
+
 /* The client refused the forwarded-tcpip open: close the public side. */
 static void
 relay_open_failed(struct sess *s, struct relay *r)
@@ -305,6 +315,17 @@ relay_open_failed(struct sess *s, struct relay *r)
 	    "the local service up?): %s",
 	    ssh_get_error(s->ssh));
 	r->state = RELAY_OPEN; /* resolved: the channel may be freed */
+	if (r->edge && r->fd != -1) {
+		/* Nothing was read from it: another member can take it. */
+		debug("endpoint %s: %s", r->fwd->id, why);
+		sess_unwatch_if(s, r);
+		fwd_edge_return(s, r->fwd, r->fd, &r->peer, r->tried,
+		    r->ntried);
+		r->fd = -1;
+		r->edge = 0; /* returned, not done */
+		r->returned = 1;
+		r->fwd->conns_total--;
+	}
 	relay_kill(s, r, why);
 }
 
@@ -362,7 +383,7 @@ relay_opened(struct sess *s, struct relay *r)
 		relay_set_events(s, r);
 }
 
-void
+struct relay *
 relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 {
 	struct relay *r;
@@ -394,7 +415,7 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	if ((r->chan = ssh_channel_new(s->ssh)) == NULL) {
 		r->state = RELAY_OPEN; /* nothing pending to wait for */
 		relay_kill(s, r, "cannot make a channel");
-		return;
+		return r;
 	}
 	/*
 	 * The open carries exactly the address string the client asked
@@ -407,6 +428,7 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 		relay_opened(s, r);
 	else if (rc == SSH_ERROR)
 		relay_open_failed(s, r);
+	return r;
 }
 
 void
@@ -440,10 +462,14 @@ static void
 relay_free(struct sess *s, struct relay *r)
 {
 	TAILQ_REMOVE(&s->relays, r, entry);
-	rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
-	    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
-	    r->bytes_out, 1);
-	rec_conn_relayed(s);
+	if (!r->returned) {
+		rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
+		    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
+		    r->bytes_out, 1);
+		rec_conn_relayed(s);
+	}
+	if (r->edge)
+		fwd_edge_done(s, r->fwd);
 	if (r->chan != NULL) {
 		ssh_remove_channel_callbacks(r->chan, &r->cb);
 		if (!ssh_channel_is_closed(r->chan))
@@ -507,10 +533,26 @@ relay_close_all(struct sess *s)
 
 	while ((r = TAILQ_FIRST(&s->relays)) != NULL) {
 		TAILQ_REMOVE(&s->relays, r, entry);
-		rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
-		    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
-		    r->bytes_out, 1);
-		rec_conn_relayed(s);
+		if (r->edge && r->state == RELAY_OPENING && r->fd != -1) {
+			/*
+			 * Handed to us, not yet opened, nothing read: the
+			 * group's other members can still take it.
+			 */
+			fwd_edge_return(s, r->fwd, r->fd, &r->peer, r->tried,
+			    r->ntried);
+			r->fd = -1;
+			r->edge = 0;
+			r->returned = 1;
+			r->fwd->conns_total--;
+		}
+		if (!r->returned) {
+			rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
+			    (struct sockaddr *)&r->local, r->start_ms,
+			    r->bytes_in, r->bytes_out, 1);
+			rec_conn_relayed(s);
+		}
+		if (r->edge)
+			fwd_edge_done(s, r->fwd);
 		if (r->fd != -1)
 			close(r->fd);
 		/* ssh_disconnect() frees the channels themselves. */

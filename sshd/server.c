@@ -37,6 +37,13 @@
 /* The write end of this process's signal pipe, for the handler. */
 static int sig_wfd = -1;
 
+/* A child process: a session (with its control socket) or a helper. */
+struct srv_kid {
+	pid_t pid;
+	int ctl; /* the parent's end of its control socket, or -1 */
+	struct brk_queue q; /* answers waiting for it to read */
+};
+
 /* The parent's state. */
 struct srv {
 	struct conf **confp;
@@ -46,9 +53,12 @@ struct srv {
 	size_t npfds;
 	int metrics_fd; /* MetricsListen socket, or -1 */
 	int64_t next_prune; /* monotonic ms: prune old events */
-	pid_t *kids;
+	struct srv_kid *kids;
 	size_t nkids;
 	size_t kidsalloc;
+	struct grp_set *groups; /* edge addresses the parent listens on */
+	struct pollfd *dyn; /* poll set: static part, groups, kids */
+	size_t ndynalloc;
 };
 
 /* Signal handler: note the signal in the self-pipe. */
@@ -118,16 +128,31 @@ srv_signals_read(int fd)
 	return bits;
 }
 
-/* Remember child <pid>. */
+/* Remember child <pid> and its control socket <ctl> (-1 if none). */
 static void
-srv_kid_add(struct srv *srv, pid_t pid)
+srv_kid_add(struct srv *srv, pid_t pid, int ctl)
 {
 	if (srv->nkids == srv->kidsalloc) {
 		srv->kidsalloc = srv->kidsalloc ? srv->kidsalloc * 2 : 64;
 		srv->kids = xreallocarray(srv->kids, srv->kidsalloc,
 		    sizeof(*srv->kids));
 	}
-	srv->kids[srv->nkids++] = pid;
+	memset(&srv->kids[srv->nkids], 0, sizeof(srv->kids[srv->nkids]));
+	srv->kids[srv->nkids].pid = pid;
+	srv->kids[srv->nkids].ctl = ctl;
+	srv->nkids++;
+}
+
+/* Close child <k>'s control socket and take it out of every group. */
+static void
+srv_kid_hangup(struct srv *srv, struct srv_kid *k)
+{
+	if (k->ctl != -1) {
+		close(k->ctl);
+		k->ctl = -1;
+	}
+	brk_queue_clear(&k->q);
+	grp_kid_gone(srv->groups, k->pid);
 }
 
 /* Forget child <pid>; returns 1 if it was ours. */
@@ -137,7 +162,8 @@ srv_kid_del(struct srv *srv, pid_t pid)
 	size_t i;
 
 	for (i = 0; i < srv->nkids; i++) {
-		if (srv->kids[i] == pid) {
+		if (srv->kids[i].pid == pid) {
+			srv_kid_hangup(srv, &srv->kids[i]);
 			srv->kids[i] = srv->kids[--srv->nkids];
 			return 1;
 		}
@@ -252,7 +278,7 @@ srv_accept(struct srv *srv, int lfd)
 	char peer[NET_ADDRSTRLEN + 8];
 	size_t i;
 	pid_t pid, parent;
-	int fd, sigfd;
+	int fd, sigfd, sv[2];
 
 	/* libssh expects a blocking socket: no SOCK_NONBLOCK. */
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
@@ -263,10 +289,18 @@ srv_accept(struct srv *srv, int lfd)
 		return -1;
 	}
 	net_sa_str((struct sockaddr *)&ss, peer, sizeof(peer));
+	/* The control socket for edges: boundaries kept, closed on exec. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		error("socketpair for %s: %s", peer, strerror(errno));
+		close(fd);
+		return 0;
+	}
 	parent = getpid();
 	if ((pid = fork()) == -1) {
 		error("fork for %s: %s", peer, strerror(errno));
 		close(fd);
+		close(sv[0]);
+		close(sv[1]);
 		return 0;
 	}
 	if (pid == 0) {
@@ -280,11 +314,20 @@ srv_accept(struct srv *srv, int lfd)
 			exit(1);
 		for (i = 0; i < srv->npfds; i++)
 			close(srv->pfds[i].fd);
+		for (i = 0; i < srv->nkids; i++) {
+			if (srv->kids[i].ctl != -1)
+				close(srv->kids[i].ctl);
+		}
+		grp_close_all(srv->groups);
+		close(sv[0]);
 		sigfd = srv_signals_init();
-		exit(sess_main(*srv->confp, srv->bind, fd, sigfd));
+		exit(sess_main(*srv->confp, srv->bind, fd, sigfd, sv[1]));
 	}
 	debug("connection from %s: session process %ld", peer, (long)pid);
-	srv_kid_add(srv, pid);
+	close(sv[1]);
+	if (net_set_nonblock(sv[0], 1) != 0)
+		error("control socket: %s", strerror(errno));
+	srv_kid_add(srv, pid, sv[0]);
 	close(fd);
 	return 0;
 }
@@ -314,7 +357,7 @@ srv_metrics(struct srv *srv)
 		return;
 	}
 	if (pid != 0) {
-		srv_kid_add(srv, pid);
+		srv_kid_add(srv, pid, -1);
 		close(fd);
 		return;
 	}
@@ -393,6 +436,51 @@ srv_prune(struct srv *srv)
 		    (long long)n);
 }
 
+/* Send what waits for the child whose control socket is <fd>. */
+static void
+srv_kid_flush(struct srv *srv, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < srv->nkids; i++) {
+		if (srv->kids[i].ctl == fd &&
+		    brk_queue_flush(fd, &srv->kids[i].q) != 0)
+			srv_kid_hangup(srv, &srv->kids[i]);
+	}
+}
+
+/*
+ * Messages from the child whose control socket is <fd>: edge group
+ * business. A closed socket means the child is going away.
+ */
+static void
+srv_kid_messages(struct srv *srv, int fd)
+{
+	struct srv_kid *k = NULL;
+	struct brk_msg m;
+	size_t i;
+	int r, passed, budget;
+
+	for (i = 0; i < srv->nkids; i++) {
+		if (srv->kids[i].ctl == fd)
+			k = &srv->kids[i];
+	}
+	if (k == NULL)
+		return;
+	for (budget = 0; budget < 256; budget++) {
+		r = brk_recv(fd, &m, &passed, 0);
+		if (r == 1 ||
+		    (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			srv_kid_hangup(srv, k);
+			return;
+		}
+		if (r == -1)
+			return;
+		grp_message(srv->groups, *srv->confp, k->pid, k->ctl, &k->q, &m,
+		    passed);
+	}
+}
+
 /* Re-read the configuration for sessions started from now on. */
 static void
 srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
@@ -429,13 +517,13 @@ srv_shutdown(struct srv *srv)
 	}
 	logit("shutting down %zu session(s)", srv->nkids);
 	for (i = 0; i < srv->nkids; i++)
-		kill(srv->kids[i], SIGTERM);
+		kill(srv->kids[i].pid, SIGTERM);
 	deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
 	while (srv->nkids > 0) {
 		left = (int)(deadline - misc_monotonic_ms());
 		if (left <= 0) {
 			for (i = 0; i < srv->nkids; i++)
-				kill(srv->kids[i], SIGKILL);
+				kill(srv->kids[i].pid, SIGKILL);
 			deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
 			left = SRV_SHUTDOWN_MS;
 		}
@@ -469,21 +557,54 @@ srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
 		goto out;
 	srv.pfds[0].fd = srv_signals_init();
 	srv.pfds[0].events = POLLIN;
+	srv.groups = grp_new();
 	srv_prune(&srv);
 
 	for (;;) {
 		int64_t wait = srv.next_prune - misc_monotonic_ms();
+		size_t ndyn, ngrp;
 
 		if (wait <= 0) {
 			srv_prune(&srv);
 			continue;
 		}
-		if (poll(srv.pfds, srv.npfds, (int)wait) == -1) {
+		/* The poll set: listeners etc., edge listeners, children. */
+		ndyn = srv.npfds + grp_count(srv.groups) + srv.nkids;
+		if (ndyn > srv.ndynalloc) {
+			srv.ndynalloc = ndyn + 64;
+			srv.dyn = xreallocarray(srv.dyn, srv.ndynalloc,
+			    sizeof(*srv.dyn));
+		}
+		memcpy(srv.dyn, srv.pfds, srv.npfds * sizeof(*srv.dyn));
+		ngrp = grp_pollfds(srv.groups, srv.dyn + srv.npfds);
+		ndyn = srv.npfds + ngrp;
+		for (i = 0; i < srv.nkids; i++) {
+			if (srv.kids[i].ctl == -1)
+				continue;
+			srv.dyn[ndyn].fd = srv.kids[i].ctl;
+			srv.dyn[ndyn].events =
+			    POLLIN | (srv.kids[i].q.n > 0 ? POLLOUT : 0);
+			srv.dyn[ndyn].revents = 0;
+			ndyn++;
+		}
+		if (poll(srv.dyn, ndyn, (int)wait) == -1) {
 			if (errno == EINTR)
 				continue;
 			error("poll: %s", strerror(errno));
 			goto out;
 		}
+		for (i = srv.npfds + ngrp; i < ndyn; i++) {
+			if (srv.dyn[i].revents & POLLOUT)
+				srv_kid_flush(&srv, srv.dyn[i].fd);
+			if (srv.dyn[i].revents & ~POLLOUT)
+				srv_kid_messages(&srv, srv.dyn[i].fd);
+		}
+		grp_service(srv.groups);
+		for (i = srv.npfds; i < srv.npfds + ngrp; i++) {
+			if (srv.dyn[i].revents & POLLIN)
+				grp_accept(srv.groups, srv.dyn[i].fd);
+		}
+		memcpy(srv.pfds, srv.dyn, srv.npfds * sizeof(*srv.pfds));
 		if (srv.pfds[0].revents & POLLIN) {
 			sigs = srv_signals_read(srv.pfds[0].fd);
 			if (sigs & SRV_SIG_CHLD)
@@ -516,6 +637,13 @@ out:
 		if (srv.pfds[i].fd != -1)
 			close(srv.pfds[i].fd);
 	}
+	for (i = 0; i < srv.nkids; i++) {
+		if (srv.kids[i].ctl != -1)
+			close(srv.kids[i].ctl);
+		brk_queue_clear(&srv.kids[i].q);
+	}
+	grp_free(srv.groups);
+	free(srv.dyn);
 	free(srv.pfds);
 	free(srv.kids);
 	store_free(srv.store);

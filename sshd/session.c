@@ -617,6 +617,30 @@ sess_message_cb(ssh_session ssh, ssh_message msg, void *ud)
 	}
 }
 
+/* Messages from the parent about edges. */
+static void
+sess_broker(struct sess *s)
+{
+	struct brk_msg m;
+	int fd, r, n;
+
+	for (n = 0; n < 256; n++) {
+		r = brk_recv(s->brkfd, &m, &fd, 0);
+		if (r == -1 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;
+		if (r != 0) {
+			/* The parent is gone; SIGTERM follows (PDEATHSIG). */
+			sess_unwatch(s, s->brkfd);
+			close(s->brkfd);
+			s->brkfd = -1;
+			brk_queue_clear(&s->brkq);
+			break;
+		}
+		fwd_broker(s, &m, fd);
+	}
+}
+
 /* Readable epoll set: dispatch our own sockets' events. */
 static int
 sess_epoll_cb(socket_t fd, int revents, void *ud)
@@ -643,6 +667,12 @@ sess_epoll_cb(socket_t fd, int revents, void *ud)
 			break;
 		case EP_KIND_RELAY:
 			relay_io(s, (struct relay *)item, evs[i].events);
+			break;
+		case EP_KIND_BROKER:
+			if (evs[i].events & EPOLLOUT)
+				fwd_broker_flush(s);
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				sess_broker(s);
 			break;
 		}
 	}
@@ -685,7 +715,9 @@ out:
 int
 sess_proxy_proto(struct sess *s, struct fwd *f)
 {
-	/* The session's flag, else the reserved address's setting. */
+	/* An edge's setting, else the session's flag, else the address's. */
+	if (f->edge_proxy != 0)
+		return f->edge_proxy;
 	if (s->opts != NULL && s->opts->proxy_proto != 0)
 		return s->opts->proxy_proto;
 	return f->proxy_proto;
@@ -926,7 +958,7 @@ sess_peer(struct sess *s, int fd)
 }
 
 int
-sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
+sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 {
 	struct sess *s;
 	char errbuf[256];
@@ -935,8 +967,10 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 	s = xcalloc(1, sizeof(*s));
 	s->conf = conf;
 	s->sigfd = sigfd;
+	s->brkfd = brkfd;
 	s->epfd = -1;
 	s->sig_ep.kind = EP_KIND_SIGNAL;
+	s->brk_ep.kind = EP_KIND_BROKER;
 	TAILQ_INIT(&s->fwds);
 	TAILQ_INIT(&s->relays);
 	sess_peer(s, fd);
@@ -954,8 +988,10 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 		fatal("bad PortRange");
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1: %s", strerror(errno));
-	if (sess_watch(s, sigfd, &s->sig_ep, EPOLLIN, 1) != 0)
+	if (sess_watch(s, sigfd, &s->sig_ep, EPOLLIN, 1) != 0 ||
+	    (brkfd != -1 && sess_watch(s, brkfd, &s->brk_ep, EPOLLIN, 1) != 0))
 		goto out;
+	s->brk_events = EPOLLIN;
 
 	if ((s->ssh = ssh_new()) == NULL)
 		fatal("ssh_new failed");
@@ -1004,6 +1040,9 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 			break;
 		}
 		relay_service(s);
+		if (s->nheld > 0)
+			fwd_broker_held(s);
+		fwd_broker_flush(s);
 		sess_tick(s);
 		if (rc != SSH_ERROR)
 			errors = 0;
@@ -1016,8 +1055,10 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd)
 	}
 	ret = 0;
 out:
+	fwd_leave_edges(s);
 	relay_close_all(s);
 	fwd_close_all(s);
+	fwd_broker_drain(s);
 	if (s->id != NULL) {
 		const char *why =
 		    s->end_why != NULL ? s->end_why : "connection closed";
@@ -1081,6 +1122,17 @@ out:
 	free(s->credential);
 	free(s->user);
 	free(s->refusal);
+	{
+		size_t i;
+
+		for (i = 0; i < s->nheld; i++) {
+			if (s->held[i].fd != -1)
+				close(s->held[i].fd);
+		}
+		free(s->held);
+	}
+	if (s->brkfd != -1)
+		close(s->brkfd);
 	store_hostport_list_free(s->affinity, s->naffinity);
 	rec_free(s);
 	acl_free(s->acl_account);

@@ -387,6 +387,44 @@ START_TEST(test_conn_mapped)
 END_TEST
 
 /*
+ * A member of an edge says which, between "endpoint" and "ip_policy";
+ * a connection that is not (test_conn_exact) has no "edge" at all.
+ */
+START_TEST(test_conn_edge)
+{
+	struct sockaddr_in cin, sin;
+	struct event_conn c;
+	struct event *ev;
+
+	fill_conn(&c, mk_sin(&cin, "192.0.2.7", 50000),
+	    mk_sin(&sin, "203.0.113.5", 41234));
+	c.edge_id = "ed_1";
+	c.allowed = 0;
+	ev = event_conn_closed("ac_1", &c, T0 + 2123);
+	assert_event_json(ev,
+	    ENVELOPE_CONN "{\"conn\":{\"client_ip\":\"192.0.2.7\","
+	                  "\"client_port\":50000,"
+	                  "\"server_ip\":\"203.0.113.5\","
+	                  "\"server_port\":41234,"
+	                  "\"server_name\":\"tunnel.example.com\","
+	                  "\"start_ts\":\"2026-11-25T12:00:00.500Z\","
+	                  "\"end_ts\":\"2026-11-25T12:00:02.000Z\","
+	                  "\"bytes_in\":1234,\"bytes_out\":56789},"
+	                  "\"endpoint\":{\"id\":\"ep_1\","
+	                  "\"url\":\"tcp://tunnel.example.com:41234\"},"
+	                  "\"edge\":{\"id\":\"ed_1\"},"
+	                  "\"ip_policy\":{\"decision\":\"deny\"}}}");
+	event_free(ev);
+	/* The same without the edge: no member of that name at all. */
+	c.edge_id = NULL;
+	ev = event_conn_closed("ac_1", &c, T0 + 2123);
+	ck_assert_msg(json_valid_object(ev->json), "not JSON: %s", ev->json);
+	ck_assert_ptr_null(strstr(ev->json, "\"edge\""));
+	event_free(ev);
+}
+END_TEST
+
+/*
  * A denied connection with no account, no endpoint, addresses of no
  * IP family or none, and the largest byte counts.
  */
@@ -448,6 +486,7 @@ START_TEST(test_conn_hostile_name)
 	    mk_sin(&sin, "203.0.113.5", 41234));
 	c.server_name = name;
 	c.endpoint_url = name;
+	c.edge_id = name;
 	ev = event_conn_closed(name, &c, T0);
 	ck_assert_msg(json_valid_object(ev->json), "not JSON: %s", ev->json);
 	ck_assert_ptr_null(strchr(ev->json, '\n'));
@@ -797,6 +836,7 @@ event_suite(void)
 	tcase_add_test(tc, test_conn_exact);
 	tcase_add_test(tc, test_conn_ipv6);
 	tcase_add_test(tc, test_conn_mapped);
+	tcase_add_test(tc, test_conn_edge);
 	tcase_add_test(tc, test_conn_nulls);
 	tcase_add_loop_test(tc, test_conn_hostile_name, 0,
 	    (int)(sizeof(hostile) / sizeof(hostile[0])));

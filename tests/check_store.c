@@ -218,7 +218,24 @@ mk_endpoint_at(struct store *store, const char *id, const char *session_id,
 	ck_assert_int_eq(store_endpoint_add(store, &e), 0);
 }
 
-/* Reserve <host>:<port> for <account_id>; returns its id (caller frees). */
+/* Add live endpoint <id> serving <address_id> as a member of <edge_id>. */
+static void
+mk_endpoint_member(struct store *store, const char *id, const char *session_id,
+    const char *account_id, int port, int64_t started_ms,
+    const char *address_id, const char *edge_id)
+{
+	struct store_endpoint e;
+
+	fill_endpoint(&e, id, session_id, account_id, port, started_ms);
+	e.address_id = (char *)address_id;
+	e.edge_id = (char *)edge_id;
+	ck_assert_int_eq(store_endpoint_add(store, &e), 0);
+}
+
+/*
+ * Reserve <host>:<port> for <account_id> (NULL: for no account, as an
+ * edge's own); returns its id (caller frees).
+ */
 static char *
 mk_address(struct store *store, const char *account_id, const char *host,
     int port, int64_t now_ms)
@@ -955,7 +972,7 @@ mk_file_v3(void)
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
 }
 
-/* A version 3 file is brought to version 4 with its data intact. */
+/* A version 3 file is brought forward with its data intact. */
 START_TEST(test_file_migrate_v3)
 {
 	struct store *s = NULL;
@@ -976,8 +993,8 @@ START_TEST(test_file_migrate_v3)
 	mk_file_v3();
 	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 4);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(version, STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
 	                         " WHERE (type = 'table' AND name IN"
 	                         " ('events', 'counters')) OR"
@@ -1085,6 +1102,208 @@ START_TEST(test_file_migrate_v4_atomic)
 	                         " 'bytes_in')"),
 	    0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 2);
+}
+END_TEST
+
+/* What migration 4 added, as it was shipped, for the migration tests. */
+static const char schema_v4[] =
+    "CREATE TABLE events ("
+    "  seq         INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id          TEXT NOT NULL UNIQUE,"
+    "  type        TEXT NOT NULL,"
+    "  timestamp_ms INTEGER NOT NULL,"
+    "  account_id  TEXT,"
+    "  json        TEXT NOT NULL"
+    ");"
+    "CREATE INDEX events_timestamp ON events(timestamp_ms);"
+    "CREATE INDEX events_type ON events(type, seq);"
+    "CREATE TABLE counters ("
+    "  name        TEXT NOT NULL,"
+    "  labels      TEXT NOT NULL DEFAULT '',"
+    "  value       INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, labels)"
+    ");"
+    "ALTER TABLE sessions"
+    "  ADD COLUMN conns_open INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions"
+    "  ADD COLUMN conns_total INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions"
+    "  ADD COLUMN bytes_in INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions"
+    "  ADD COLUMN bytes_out INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 4;";
+
+/* Rows a version 4 database held, on top of data_v1 to data_v3. */
+static const char data_v4[] =
+    "INSERT INTO events (id, type, timestamp_ms, account_id, json)"
+    "  VALUES ('ev_1', 'tcp_session_started.v0', 2000, 'ac_1', '{}');"
+    "INSERT INTO counters VALUES ('porthole_connections_total', '', 7);"
+    "UPDATE sessions SET conns_open = 2, conns_total = 9, bytes_in = 100,"
+    "  bytes_out = 200 WHERE id = 'ss_1';";
+
+/* The five version 4 scripts and their rows, on dbpath. */
+static void
+mk_file_v4(void)
+{
+	mk_file_v3();
+	raw_exec(schema_v4);
+	raw_exec(data_v4);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 4);
+}
+
+/* A version 4 file is brought to version 5 with its data intact. */
+START_TEST(test_file_migrate_v4)
+{
+	struct store *s = NULL;
+	struct store_address *ra = NULL;
+	struct store_session *ss = NULL;
+	struct store_endpoint **el = NULL, e;
+	struct store_edge *ed = NULL, **dl = NULL;
+	struct store_event **evl = NULL;
+	struct store_counter *cl = NULL;
+	struct store_endpoint_stats es = { "ep_1", 1, 2, 3, 4 };
+	size_t n = 0;
+	char errbuf[256], *edge_id, *addr_id;
+	int version = -1, used = 0;
+
+	mk_file_v4();
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_schema_version(s, &version), 0);
+	ck_assert_int_eq(version, 5);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE (type = 'table' AND name IN"
+	                         " ('edges', 'edge_addresses',"
+	                         " 'edge_backends')) OR"
+	                         " (type = 'index' AND name IN"
+	                         " ('edge_backends_account',"
+	                         " 'edges_ip_policy', 'endpoints_edge'))"),
+	    6);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('endpoints')"
+	                         " WHERE name IN ('conns_open', 'conns_total',"
+	                         " 'bytes_in', 'bytes_out')"
+	                         " AND \"notnull\" = 1 AND dflt_value = '0'"),
+	    4);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('endpoints')"
+	                         " WHERE name = 'edge_id' AND \"notnull\" = 0"),
+	    1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM edges"), 0);
+
+	/* Version 4 rows, the new columns at their defaults. */
+	ck_assert_int_eq(store_endpoint_list(s, &el, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(el[0]->id, "ep_1");
+	ck_assert_str_eq(el[0]->metadata, "my app");
+	ck_assert_ptr_null(el[0]->edge_id);
+	ck_assert_int_eq(el[0]->conns_open, 0);
+	ck_assert_int_eq(el[0]->conns_total, 0);
+	ck_assert_int_eq(el[0]->bytes_in, 0);
+	ck_assert_int_eq(el[0]->bytes_out, 0);
+	ck_assert_str_eq(el[1]->id, "ep_3");
+	ck_assert_str_eq(el[1]->address_id, "ra_1");
+	ck_assert_ptr_null(el[1]->edge_id);
+	store_endpoint_list_free(el, n);
+	ck_assert_int_eq(store_address_get(s, "ra_1", &ra), 0);
+	ck_assert_str_eq(ra->account_name, "alice");
+	ck_assert_int_eq(ra->proxy_proto, 2);
+	ck_assert_str_eq(ra->ip_policy_name, "office");
+	ck_assert_str_eq(ra->endpoint_id, "ep_3");
+	ck_assert_ptr_null(ra->edge_id);
+	store_address_free(ra);
+	ck_assert_int_eq(store_session_get(s, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss->conns_open, 2);
+	ck_assert_int_eq(ss->conns_total, 9);
+	ck_assert_int_eq(ss->bytes_out, 200);
+	store_session_free(ss);
+	ck_assert_int_eq(store_event_list(s, 0, NULL, 0, 0, &evl, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(evl[0]->id, "ev_1");
+	store_event_list_free(evl, n);
+	ck_assert_int_eq(store_counter_list(s, &cl, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(cl[0].value, 7);
+	store_counter_list_free(cl, n);
+	/* Tombstones keep their ports. */
+	ck_assert_int_eq(store_address_port_used(s, 42002, &used), 0);
+	ck_assert_int_eq(used, 1);
+	ck_assert_int_eq(store_edge_list(s, &dl, &n), 0);
+	ck_assert_ptr_null(dl);
+	ck_assert_uint_eq(n, 0);
+
+	/* The new tables and columns work with the old rows. */
+	ck_assert_int_eq(store_edge_add(s, "web", 3000, &ed), 0);
+	edge_id = strdup(ed->id);
+	store_edge_free(ed);
+	addr_id = mk_address(s, NULL, "tunnel.example.com", 42003, 3000);
+	ck_assert_int_eq(store_edge_address_add(s, edge_id, addr_id), 0);
+	ck_assert_int_eq(store_edge_address_add(s, edge_id, "ra_1"), 0);
+	ck_assert_int_eq(store_edge_backend_add(s, edge_id, "ac_1"), 0);
+	ck_assert_int_eq(store_edge_set_ip_policy(s, edge_id, "ipp_1"), 0);
+	fill_endpoint(&e, "ep_4", "ss_1", "ac_1", 42003, 3001);
+	e.address_id = addr_id;
+	e.edge_id = edge_id;
+	ck_assert_int_eq(store_endpoint_add(s, &e), 0);
+	ck_assert_int_eq(store_endpoint_stats(s, &es, 1), 0);
+	store_free(s);
+
+	/* Opening again changes nothing. */
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_edge_get(s, edge_id, &ed), 0);
+	ck_assert_str_eq(ed->description, "web");
+	ck_assert_str_eq(ed->ip_policy_name, "office");
+	ck_assert_uint_eq(ed->naddresses, 2);
+	ck_assert_str_eq(ed->addresses[0]->id, addr_id);
+	ck_assert_ptr_null(ed->addresses[0]->account_id);
+	ck_assert_str_eq(ed->addresses[1]->id, "ra_1");
+	ck_assert_str_eq(ed->addresses[1]->account_id, "ac_1");
+	ck_assert_uint_eq(ed->nbackends, 1);
+	ck_assert_str_eq(ed->backends[0]->name, "alice");
+	/* ep_3 serves ra_1, but joined no edge: members name theirs. */
+	ck_assert_uint_eq(ed->nmembers, 1);
+	ck_assert_str_eq(ed->members[0]->id, "ep_4");
+	store_edge_free(ed);
+	ck_assert_int_eq(store_endpoint_list(s, &el, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(el[0]->id, "ep_1");
+	ck_assert_int_eq(el[0]->conns_open, 1);
+	ck_assert_int_eq(el[0]->bytes_out, 4);
+	store_endpoint_list_free(el, n);
+	ck_assert_int_eq(store_ip_policy_delete(s, "ipp_1"),
+	    PORTHOLE_ERR_DENIED);
+	store_free(s);
+	free(edge_id);
+	free(addr_id);
+}
+END_TEST
+
+/* Migration 5 failing at its last statement leaves version 4 as it was. */
+START_TEST(test_file_migrate_v5_atomic)
+{
+	struct store *s = (struct store *)&s;
+	char errbuf[256];
+
+	mk_file_v4();
+	/* An index in the way of the migration's last statement. */
+	raw_exec("CREATE INDEX endpoints_edge ON endpoints(host)");
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)),
+	    PORTHOLE_ERR_STORE);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(errbuf, "endpoints_edge"));
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 4);
+	/* The tables, indexes and columns made before it are gone. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE name IN ('edges', 'edge_addresses',"
+	                         " 'edge_backends', 'edge_backends_account',"
+	                         " 'edges_ip_policy')"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM"
+	                         " pragma_table_info('endpoints')"
+	                         " WHERE name IN ('edge_id', 'conns_open',"
+	                         " 'conns_total', 'bytes_in', 'bytes_out')"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM endpoints"), 3);
 }
 END_TEST
 
@@ -1197,6 +1416,109 @@ START_TEST(test_file_account_delete_tombstones)
 	free(id);
 	free(ra1);
 	free(ra2);
+}
+END_TEST
+
+/* Add an edge described <description>; returns its id (caller frees). */
+static char *
+mk_edge(struct store *store, const char *description)
+{
+	struct store_edge *e = NULL;
+	char *id;
+
+	ck_assert_int_eq(store_edge_add(store, description, 1000, &e), 0);
+	id = strdup(e->id);
+	store_edge_free(e);
+	return id;
+}
+
+/*
+ * The schema's own checks on edges, beneath the API's; and what an
+ * account's deletion and an edge's deletion leave behind.
+ */
+START_TEST(test_file_edge_schema)
+{
+	struct store *s = NULL;
+	struct store_edge *e = NULL;
+	char errbuf[256], sql[256], *alice, *bob, *ed1, *ed2, *ra, *rb, *ru;
+	char *pol;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	alice = mk_account(s, "alice");
+	bob = mk_account(s, "bob");
+	ed1 = mk_edge(s, "one");
+	ed2 = mk_edge(s, "two");
+	ra = mk_address(s, alice, "tunnel.example.com", 42000, 1000);
+	rb = mk_address(s, bob, "tunnel.example.com", 42001, 1000);
+	ru = mk_address(s, NULL, "tunnel.example.com", 42002, 1000);
+	ck_assert_int_eq(store_edge_address_add(s, ed1, ra), 0);
+	ck_assert_int_eq(store_edge_address_add(s, ed1, ru), 0);
+	ck_assert_int_eq(store_edge_address_add(s, ed2, rb), 0);
+	ck_assert_int_eq(store_edge_backend_add(s, ed1, alice), 0);
+	ck_assert_int_eq(store_edge_backend_add(s, ed1, bob), 0);
+	ck_assert_int_eq(store_edge_backend_add(s, ed2, alice), 0);
+	ck_assert_int_eq(store_ip_policy_add(s, "office", NULL, 1000, NULL), 0);
+	pol = raw_text("SELECT id FROM ip_policies");
+	ck_assert_int_eq(store_edge_set_ip_policy(s, ed2, pol), 0);
+
+	/* One edge per address, a PROXY version, no dangling policy. */
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO edge_addresses VALUES ('%s', '%s')", ed2, ra);
+	ck_assert_int_eq(raw_exec_rc(sql), SQLITE_CONSTRAINT_UNIQUE);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE edges SET proxy_proto = 3 WHERE id = '%s'", ed1);
+	ck_assert_int_eq(raw_exec_rc(sql), SQLITE_CONSTRAINT_CHECK);
+	ck_assert_int_eq(raw_exec_rc("DELETE FROM ip_policies"),
+	    SQLITE_CONSTRAINT_FOREIGNKEY);
+	ck_assert_int_eq(raw_exec_rc("INSERT INTO edge_backends"
+	                             " VALUES ('ed_nope', 'ac_nope')"),
+	    SQLITE_CONSTRAINT_FOREIGNKEY);
+
+	/*
+	 * Alice deleted: her backend rows go, the edges stay; her
+	 * address is a tombstone and off its edge.
+	 */
+	ck_assert_int_eq(store_account_delete(s, alice, 2000, NULL, NULL), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM edges"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM edge_backends"), 1);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM edge_addresses WHERE address_id = '%s'", ra);
+	ck_assert_int_eq(raw_int(sql), 0);
+	snprintf(sql, sizeof(sql),
+	    "SELECT deleted_ms FROM addresses WHERE id = '%s'", ra);
+	ck_assert_int_eq(raw_int(sql), 2000);
+	ck_assert_int_eq(store_edge_get(s, ed1, &e), 0);
+	ck_assert_uint_eq(e->naddresses, 1);
+	ck_assert_str_eq(e->addresses[0]->id, ru);
+	ck_assert_uint_eq(e->nbackends, 1);
+	ck_assert_str_eq(e->backends[0]->name, "bob");
+	store_edge_free(e);
+
+	/* Edge one deleted: its rows go, its own address is a tombstone. */
+	ck_assert_int_eq(store_edge_delete(s, ed1, 3000), 0);
+	snprintf(sql, sizeof(sql),
+	    "SELECT (SELECT count(*) FROM edge_addresses"
+	    " WHERE edge_id = '%s') + (SELECT count(*) FROM edge_backends"
+	    " WHERE edge_id = '%s')",
+	    ed1, ed1);
+	ck_assert_int_eq(raw_int(sql), 0);
+	snprintf(sql, sizeof(sql),
+	    "SELECT deleted_ms FROM addresses WHERE id = '%s'", ru);
+	ck_assert_int_eq(raw_int(sql), 3000);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM edge_addresses"), 1);
+	/* The tombstone's port is never reserved again. */
+	ck_assert_int_eq(store_address_add(s, NULL, "other.example.com", 42002,
+	                     NULL, NULL, 4000, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	store_free(s);
+	free(alice);
+	free(bob);
+	free(ed1);
+	free(ed2);
+	free(ra);
+	free(rb);
+	free(ru);
+	free(pol);
 }
 END_TEST
 
@@ -2889,8 +3211,8 @@ START_TEST(test_address_add_errors)
 	ck_assert_int_eq(store_address_add(st, id, NULL, 42001, NULL, NULL,
 	                     1000, &a),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
-	ck_assert_int_eq(store_address_add(st, NULL, "tunnel.example.com",
-	                     42001, NULL, NULL, 1000, &a),
+	ck_assert_int_eq(store_address_add(st, NULL, "", 42001, NULL, NULL,
+	                     1000, &a),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_null(a);
 	/* The store is usable after the failures. */
@@ -3579,6 +3901,627 @@ START_TEST(test_ip_policy_delete)
 	free(ra);
 	free(office);
 	free(spare);
+}
+END_TEST
+
+/* Edges. */
+
+START_TEST(test_edge_add_get)
+{
+	struct store_edge *e = (struct store_edge *)&e, *f = NULL;
+	char *pol;
+
+	ck_assert_int_eq(store_edge_add(st, "web front", 1234, &e), 0);
+	ck_assert(id_is_valid(e->id, "ed"));
+	ck_assert_str_eq(e->description, "web front");
+	ck_assert_ptr_null(e->ip_policy_id);
+	ck_assert_ptr_null(e->ip_policy_name);
+	ck_assert_int_eq(e->proxy_proto, 0);
+	ck_assert_int_eq(e->created_ms, 1234);
+	ck_assert_uint_eq(e->naddresses, 0);
+	ck_assert_uint_eq(e->nbackends, 0);
+	ck_assert_uint_eq(e->nmembers, 0);
+
+	ck_assert_int_eq(store_edge_get(st, e->id, &f), 0);
+	ck_assert_str_eq(f->id, e->id);
+	ck_assert_str_eq(f->description, "web front");
+	ck_assert_int_eq(f->created_ms, 1234);
+	ck_assert_ptr_null(f->addresses);
+	ck_assert_uint_eq(f->naddresses, 0);
+	ck_assert_ptr_null(f->backends);
+	ck_assert_ptr_null(f->members);
+	store_edge_free(f);
+
+	/* Description, policy, PROXY version. */
+	pol = mk_policy(st, "office");
+	ck_assert_int_eq(store_edge_set_description(st, e->id, "api"), 0);
+	ck_assert_int_eq(store_edge_set_ip_policy(st, e->id, pol), 0);
+	ck_assert_int_eq(store_edge_set_proxy_proto(st, e->id, 2), 0);
+	ck_assert_int_eq(store_edge_get(st, e->id, &f), 0);
+	ck_assert_str_eq(f->description, "api");
+	ck_assert_str_eq(f->ip_policy_id, pol);
+	ck_assert_str_eq(f->ip_policy_name, "office");
+	ck_assert_int_eq(f->proxy_proto, 2);
+	store_edge_free(f);
+	ck_assert_int_eq(store_edge_set_description(st, e->id, ""), 0);
+	ck_assert_int_eq(store_edge_set_ip_policy(st, e->id, NULL), 0);
+	ck_assert_int_eq(store_edge_set_proxy_proto(st, e->id, 0), 0);
+	ck_assert_int_eq(store_edge_get(st, e->id, &f), 0);
+	ck_assert_str_eq(f->description, "");
+	ck_assert_ptr_null(f->ip_policy_id);
+	ck_assert_ptr_null(f->ip_policy_name);
+	ck_assert_int_eq(f->proxy_proto, 0);
+	store_edge_free(f);
+
+	/* Refusals. */
+	ck_assert_int_eq(store_edge_set_proxy_proto(st, e->id, 3),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_set_proxy_proto(st, e->id, -1),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_set_proxy_proto(st, "ed_nope", 1),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_set_ip_policy(st, e->id, "ip_nope"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_set_ip_policy(st, "ed_nope", pol),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_set_description(st, "ed_nope", "x"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_set_description(st, e->id, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_set_description(st, NULL, "x"),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	f = (struct store_edge *)&f;
+	ck_assert_int_eq(store_edge_get(st, "ed_nope", &f),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(f);
+	ck_assert_int_eq(store_edge_get(st, NULL, &f),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_get(st, e->id, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* NULL description is "", and the output is optional. */
+	ck_assert_int_eq(store_edge_add(st, NULL, 2000, &f), 0);
+	ck_assert_str_eq(f->description, "");
+	store_edge_free(f);
+	ck_assert_int_eq(store_edge_add(st, "x", 2000, NULL), 0);
+	store_edge_free(e);
+	store_edge_free(NULL);
+	store_edge_list_free(NULL, 0);
+	free(pol);
+}
+END_TEST
+
+/*
+ * An edge's own address (no account), and addresses of accounts, on
+ * edges: one edge each, shown by the address functions too.
+ */
+START_TEST(test_edge_addresses)
+{
+	struct store_address *a = (struct store_address *)&a, **al = NULL;
+	struct store_edge *e = NULL;
+	struct store_account *acct = NULL;
+	size_t n = 0;
+	char *alice, *ed1, *ed2, *ru, *ra, *rdel;
+
+	alice = mk_account(st, "alice");
+	ed1 = mk_edge(st, "one");
+	ed2 = mk_edge(st, "two");
+	ck_assert_int_eq(store_address_add(st, NULL, "tunnel.example.com",
+	                     42000, "edge", NULL, 1000, &a),
+	    0);
+	ck_assert(id_is_valid(a->id, "ra"));
+	ck_assert_ptr_null(a->account_id);
+	ck_assert_ptr_null(a->account_name);
+	ck_assert_ptr_null(a->edge_id);
+	ck_assert_int_eq(a->deleted_ms, 0);
+	ru = strdup(a->id);
+	store_address_free(a);
+	ra = mk_address(st, alice, "tunnel.example.com", 42001, 1001);
+	rdel = mk_address(st, alice, "tunnel.example.com", 42002, 1002);
+	ck_assert_int_eq(store_address_delete(st, rdel, 1500), 0);
+
+	ck_assert_int_eq(store_edge_address_add(st, "ed_nope", ru),
+	    PORTHOLE_ERR_NOT_FOUND);
+	/* Added in this order: the edge lists them so. */
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ru), 0);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ra), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_uint_eq(e->naddresses, 2);
+	ck_assert_str_eq(e->addresses[0]->id, ru);
+	ck_assert_str_eq(e->addresses[0]->host, "tunnel.example.com");
+	ck_assert_int_eq(e->addresses[0]->port, 42000);
+	ck_assert_str_eq(e->addresses[0]->description, "edge");
+	ck_assert_str_eq(e->addresses[0]->edge_id, ed1);
+	ck_assert_str_eq(e->addresses[1]->id, ra);
+	ck_assert_str_eq(e->addresses[1]->account_name, "alice");
+	store_edge_free(e);
+	/* get, find and list say which edge. */
+	ck_assert_int_eq(store_address_get(st, ru, &a), 0);
+	ck_assert_str_eq(a->edge_id, ed1);
+	store_address_free(a);
+	ck_assert_int_eq(store_address_find(st, "tunnel.example.com", 42001,
+	                     &a),
+	    0);
+	ck_assert_str_eq(a->edge_id, ed1);
+	store_address_free(a);
+	ck_assert_int_eq(store_address_list(st, NULL, &al, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(al[0]->id, ru); /* no account name sorts first */
+	ck_assert_str_eq(al[0]->edge_id, ed1);
+	ck_assert_str_eq(al[1]->edge_id, ed1);
+	store_address_list_free(al, n);
+	/* Alice still has her address, and only hers. */
+	ck_assert_int_eq(store_account_get(st, alice, &acct), 0);
+	ck_assert_int_eq(acct->naddresses, 1);
+	store_account_free(acct);
+
+	/* One edge per address; unknown or deleted is _NOT_FOUND. */
+	ck_assert_int_eq(store_edge_address_add(st, ed2, ru),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ru),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_edge_address_add(st, ed2, rdel),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_address_add(st, ed2, "ra_nope"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_address_add(st, NULL, ru),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+
+	/* Off one edge, onto another; it stays reserved meanwhile. */
+	ck_assert_int_eq(store_edge_address_remove(st, ed2, ru),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_address_remove(st, ed1, ru), 0);
+	ck_assert_int_eq(store_edge_address_remove(st, ed1, ru),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_address_remove(st, ed1, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_address_get(st, ru, &a), 0);
+	ck_assert_ptr_null(a->edge_id);
+	ck_assert_int_eq(a->deleted_ms, 0);
+	store_address_free(a);
+	ck_assert_int_eq(store_edge_address_add(st, ed2, ru), 0);
+	ck_assert_int_eq(store_address_get(st, ru, &a), 0);
+	ck_assert_str_eq(a->edge_id, ed2);
+	store_address_free(a);
+
+	/* Deleting an address on an edge takes it off the edge. */
+	ck_assert_int_eq(store_address_delete(st, ra, 2000), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_uint_eq(e->naddresses, 0);
+	store_edge_free(e);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ra),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_delete(st, ra, 2001),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_delete(st, ru, 2002), 0);
+	ck_assert_int_eq(store_edge_get(st, ed2, &e), 0);
+	ck_assert_uint_eq(e->naddresses, 0);
+	store_edge_free(e);
+	/* No transaction was left open by the refusals. */
+	ck_assert_int_eq(store_address_add(st, NULL, "tunnel.example.com",
+	                     42003, NULL, NULL, 3000, NULL),
+	    0);
+	free(alice);
+	free(ed1);
+	free(ed2);
+	free(ru);
+	free(ra);
+	free(rdel);
+}
+END_TEST
+
+START_TEST(test_edge_backends)
+{
+	struct store_edge *e = NULL;
+	char *alice, *bob, *carol, *ed1, *ed2;
+	int is = -1;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	carol = mk_account(st, "carol");
+	ed1 = mk_edge(st, "one");
+	ed2 = mk_edge(st, "two");
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, bob), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, alice), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed2, alice), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, alice),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, "ac_nope"),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_backend_add(st, "ed_nope", carol),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+
+	/* Full account rows, by name. */
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_uint_eq(e->nbackends, 2);
+	ck_assert_str_eq(e->backends[0]->id, alice);
+	ck_assert_str_eq(e->backends[0]->name, "alice");
+	ck_assert_str_eq(e->backends[0]->description, "");
+	ck_assert_str_eq(e->backends[1]->name, "bob");
+	store_edge_free(e);
+
+	ck_assert_int_eq(store_edge_is_backend(st, ed1, alice, &is), 0);
+	ck_assert_int_eq(is, 1);
+	ck_assert_int_eq(store_edge_is_backend(st, ed2, bob, &is), 0);
+	ck_assert_int_eq(is, 0);
+	is = -1;
+	ck_assert_int_eq(store_edge_is_backend(st, "ed_nope", alice, &is), 0);
+	ck_assert_int_eq(is, 0);
+	ck_assert_int_eq(store_edge_is_backend(st, ed1, NULL, &is),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_is_backend(st, ed1, alice, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+
+	ck_assert_int_eq(store_edge_backend_remove(st, ed1, bob), 0);
+	ck_assert_int_eq(store_edge_backend_remove(st, ed1, bob),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_backend_remove(st, ed2, carol),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_backend_remove(st, NULL, carol),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_is_backend(st, ed1, bob, &is), 0);
+	ck_assert_int_eq(is, 0);
+
+	/* An account deleted stops being a backend; the edges stay. */
+	ck_assert_int_eq(store_account_delete(st, alice, 2000, NULL, NULL), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_uint_eq(e->nbackends, 0);
+	store_edge_free(e);
+	ck_assert_int_eq(store_edge_get(st, ed2, &e), 0);
+	ck_assert_uint_eq(e->nbackends, 0);
+	store_edge_free(e);
+	ck_assert_int_eq(store_edge_is_backend(st, ed2, alice, &is), 0);
+	ck_assert_int_eq(is, 0);
+	free(alice);
+	free(bob);
+	free(carol);
+	free(ed1);
+	free(ed2);
+}
+END_TEST
+
+/*
+ * Who may serve what: an edge's own address, its backends only; an
+ * address on an edge, only as a member naming that edge.
+ */
+START_TEST(test_edge_endpoint)
+{
+	struct store_endpoint e, **el = NULL;
+	size_t n = 0, ns = 0;
+	char *alice, *bob, *carol, *ed1, *ed2, *ru, *ra, *rfree;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	carol = mk_account(st, "carol");
+	ed1 = mk_edge(st, "one");
+	ed2 = mk_edge(st, "two");
+	ru = mk_address(st, NULL, "tunnel.example.com", 42000, 1000);
+	ra = mk_address(st, alice, "tunnel.example.com", 42001, 1000);
+	rfree = mk_address(st, NULL, "tunnel.example.com", 42002, 1000);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ru), 0);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ra), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, bob), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed2, carol), 0);
+	mk_session(st, "ss_a", alice, 100, 2000);
+	mk_session(st, "ss_b", bob, 101, 2000);
+	mk_session(st, "ss_c", carol, 102, 2000);
+
+	/* A backend serves the edge's own address, as a member. */
+	fill_endpoint(&e, "ep_1", "ss_b", bob, 42000, 2001);
+	e.address_id = ru;
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), 0);
+	/* Not a backend of that edge (of another one): refused. */
+	fill_endpoint(&e, "ep_2", "ss_c", carol, 42000, 2002);
+	e.address_id = ru;
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.edge_id = ed2;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	/* Alice owns another address of the edge, but is no backend. */
+	fill_endpoint(&e, "ep_2", "ss_a", alice, 42000, 2002);
+	e.address_id = ru;
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	/* A backend must say it is a member, and of the right edge. */
+	fill_endpoint(&e, "ep_2", "ss_b", bob, 42000, 2002);
+	e.address_id = ru;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.edge_id = ed2;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.edge_id = (char *)"ed_nope";
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+
+	/* An account's address on an edge: its owner, as a member. */
+	fill_endpoint(&e, "ep_2", "ss_a", alice, 42001, 2002);
+	e.address_id = ra;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), 0);
+	/* A backend does not serve an address an account owns. */
+	fill_endpoint(&e, "ep_3", "ss_b", bob, 42001, 2003);
+	e.address_id = ra;
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+
+	/* An address of no account and no edge: nobody serves it. */
+	fill_endpoint(&e, "ep_3", "ss_b", bob, 42002, 2003);
+	e.address_id = rfree;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	/* An edge without an address is not an endpoint at all. */
+	fill_endpoint(&e, "ep_3", "ss_b", bob, 41234, 2003);
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	/* A random port stays as it was. */
+	e.edge_id = NULL;
+	ck_assert_int_eq(store_endpoint_add(st, &e), 0);
+
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(el[0]->id, "ep_1");
+	ck_assert_str_eq(el[0]->edge_id, ed1);
+	ck_assert_str_eq(el[0]->address_id, ru);
+	ck_assert_str_eq(el[1]->id, "ep_2");
+	ck_assert_str_eq(el[1]->edge_id, ed1);
+	ck_assert_str_eq(el[2]->id, "ep_3");
+	ck_assert_ptr_null(el[2]->edge_id);
+	store_endpoint_list_free(el, n);
+	count_live(st, &ns, &n);
+	ck_assert_uint_eq(ns, 3);
+	ck_assert_uint_eq(n, 3);
+	/* Off the edge: its members' sessions are the caller's to end. */
+	ck_assert_int_eq(store_edge_backend_remove(st, ed1, bob), 0);
+	fill_endpoint(&e, "ep_4", "ss_b", bob, 42000, 2004);
+	e.address_id = ru;
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	free(alice);
+	free(bob);
+	free(carol);
+	free(ed1);
+	free(ed2);
+	free(ru);
+	free(ra);
+	free(rfree);
+}
+END_TEST
+
+/*
+ * Members are the live endpoints naming the edge, with the counters
+ * their sessions last recorded; list gives the same as get.
+ */
+START_TEST(test_edge_members)
+{
+	struct store_endpoint_stats stats[] = {
+		{ "ep_2", 1, 5, 100, 200 },
+		{ "ep_nope", 9, 9, 9, 9 },
+		{ "ep_1", 3, 7, 1000, 2000 },
+		{ "ep_3", 8, 8, 8, 8 },
+	};
+	struct store_endpoint_stats bad[] = {
+		{ "ep_1", 50, 50, 50, 50 },
+		{ NULL, 0, 0, 0, 0 },
+	};
+	struct store_edge *e = NULL, **list = (struct store_edge **)&list;
+	struct store_endpoint **el = NULL;
+	size_t n = 99;
+	char *alice, *bob, *ed1, *ed2, *r1, *r2;
+
+	ck_assert_int_eq(store_edge_list(st, &list, &n), 0);
+	ck_assert_ptr_null(list);
+	ck_assert_uint_eq(n, 0);
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	ed1 = mk_edge(st, "one");
+	ed2 = mk_edge(st, "two");
+	r1 = mk_address(st, NULL, "tunnel.example.com", 42000, 1000);
+	r2 = mk_address(st, NULL, "tunnel.example.com", 42001, 1000);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, r1), 0);
+	ck_assert_int_eq(store_edge_address_add(st, ed2, r2), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, alice), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, bob), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed2, bob), 0);
+	mk_session(st, "ss_a", alice, 100, 2000);
+	mk_session(st, "ss_b", bob, 101, 2000);
+	/* Two sessions balance edge one; ep_3 will have ended. */
+	mk_endpoint_member(st, "ep_2", "ss_b", bob, 42000, 3000, r1, ed1);
+	mk_endpoint_member(st, "ep_1", "ss_a", alice, 42000, 2500, r1, ed1);
+	mk_endpoint_member(st, "ep_3", "ss_a", alice, 42000, 2600, r1, ed1);
+	mk_endpoint_member(st, "ep_4", "ss_b", bob, 42001, 2700, r2, ed2);
+	ck_assert_int_eq(store_endpoint_end(st, "ep_3", 2800), 0);
+
+	/* Unknown and ended ones are passed over; the rest recorded. */
+	ck_assert_int_eq(store_endpoint_stats(st, stats, 4), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_uint_eq(e->nmembers, 2);
+	ck_assert_str_eq(e->members[0]->id, "ep_1");
+	ck_assert_str_eq(e->members[0]->account_name, "alice");
+	ck_assert_str_eq(e->members[0]->edge_id, ed1);
+	ck_assert_str_eq(e->members[0]->address_id, r1);
+	ck_assert_int_eq(e->members[0]->conns_open, 3);
+	ck_assert_int_eq(e->members[0]->conns_total, 7);
+	ck_assert_int_eq(e->members[0]->bytes_in, 1000);
+	ck_assert_int_eq(e->members[0]->bytes_out, 2000);
+	ck_assert_str_eq(e->members[1]->id, "ep_2");
+	ck_assert_str_eq(e->members[1]->session_id, "ss_b");
+	ck_assert_int_eq(e->members[1]->conns_open, 1);
+	ck_assert_int_eq(e->members[1]->conns_total, 5);
+	ck_assert_int_eq(e->members[1]->bytes_in, 100);
+	ck_assert_int_eq(e->members[1]->bytes_out, 200);
+	store_edge_free(e);
+
+	/* The same from list, oldest edge first. */
+	ck_assert_int_eq(store_edge_list(st, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->id, ed1);
+	ck_assert_str_eq(list[0]->description, "one");
+	ck_assert_uint_eq(list[0]->naddresses, 1);
+	ck_assert_str_eq(list[0]->addresses[0]->id, r1);
+	ck_assert_uint_eq(list[0]->nbackends, 2);
+	ck_assert_uint_eq(list[0]->nmembers, 2);
+	ck_assert_int_eq(list[0]->members[0]->bytes_out, 2000);
+	ck_assert_int_eq(list[0]->members[1]->bytes_out, 200);
+	ck_assert_str_eq(list[1]->id, ed2);
+	ck_assert_uint_eq(list[1]->nbackends, 1);
+	ck_assert_str_eq(list[1]->backends[0]->name, "bob");
+	ck_assert_uint_eq(list[1]->nmembers, 1);
+	ck_assert_str_eq(list[1]->members[0]->id, "ep_4");
+	ck_assert_int_eq(list[1]->members[0]->conns_total, 0);
+	store_edge_list_free(list, n);
+
+	/* Endpoint list shows the stats; the ended one kept none. */
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(el[0]->id, "ep_1");
+	ck_assert_int_eq(el[0]->conns_total, 7);
+	store_endpoint_list_free(el, n);
+	ck_assert_int_eq(store_session_end(st, "ss_a", 4000), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_uint_eq(e->nmembers, 1);
+	ck_assert_str_eq(e->members[0]->id, "ep_2");
+	store_edge_free(e);
+
+	/* A bad element records nothing of the batch. */
+	bad[0].id = "ep_2";
+	ck_assert_int_eq(store_endpoint_stats(st, bad, 2),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_endpoint_stats(st, NULL, 1),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_endpoint_stats(NULL, stats, 1),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_endpoint_stats(st, NULL, 0), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_int_eq(e->members[0]->conns_open, 1);
+	store_edge_free(e);
+	/* And a good one after it goes in: no transaction left open. */
+	ck_assert_int_eq(store_endpoint_stats(st, bad, 1), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), 0);
+	ck_assert_int_eq(e->members[0]->conns_open, 50);
+	store_edge_free(e);
+
+	list = (struct store_edge **)&list;
+	n = 99;
+	ck_assert_int_eq(store_edge_list(st, &list, NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(list);
+	ck_assert_int_eq(store_edge_list(st, NULL, &n),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(n, 0);
+	free(alice);
+	free(bob);
+	free(ed1);
+	free(ed2);
+	free(r1);
+	free(r2);
+}
+END_TEST
+
+/*
+ * Deleting an edge: its own addresses become tombstones, their ports
+ * never handed out again; accounts' addresses go back to them; its
+ * members are left for the caller to end.
+ */
+START_TEST(test_edge_delete)
+{
+	struct store_address *a = NULL, **al = NULL;
+	struct store_edge *e = (struct store_edge *)&e;
+	struct store_endpoint **el = NULL;
+	struct store_account *acct = NULL;
+	size_t n = 0;
+	char *alice, *ed1, *ed2, *ru, *ra, *rother;
+	int used = 0, is = -1;
+
+	alice = mk_account(st, "alice");
+	ed1 = mk_edge(st, "one");
+	ed2 = mk_edge(st, "two");
+	ru = mk_address(st, NULL, "tunnel.example.com", 42000, 1000);
+	ra = mk_address(st, alice, "tunnel.example.com", 42001, 1000);
+	rother = mk_address(st, NULL, "tunnel.example.com", 42002, 1000);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ru), 0);
+	ck_assert_int_eq(store_edge_address_add(st, ed1, ra), 0);
+	ck_assert_int_eq(store_edge_address_add(st, ed2, rother), 0);
+	ck_assert_int_eq(store_edge_backend_add(st, ed1, alice), 0);
+	mk_session(st, "ss_a", alice, 100, 2000);
+	mk_endpoint_member(st, "ep_1", "ss_a", alice, 42000, 2001, ru, ed1);
+
+	ck_assert_int_eq(store_edge_delete(st, ed1, 5000), 0);
+	ck_assert_int_eq(store_edge_get(st, ed1, &e), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(e);
+	ck_assert_int_eq(store_edge_delete(st, ed1, 5001),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_edge_delete(st, NULL, 5001),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_edge_is_backend(st, ed1, alice, &is), 0);
+	ck_assert_int_eq(is, 0);
+
+	/* Its own address is a tombstone; its port stays taken. */
+	ck_assert_int_eq(store_address_get(st, ru, &a), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_address_port_used(st, 42000, &used), 0);
+	ck_assert_int_eq(used, 1);
+	ck_assert_int_eq(store_address_add(st, NULL, "tunnel.example.com",
+	                     42000, NULL, NULL, 6000, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(store_address_add(st, alice, "other.example.com",
+	                     42000, NULL, NULL, 6000, NULL),
+	    PORTHOLE_ERR_EXISTS);
+	/* Alice's address is hers again, on no edge. */
+	ck_assert_int_eq(store_address_get(st, ra, &a), 0);
+	ck_assert_str_eq(a->account_id, alice);
+	ck_assert_ptr_null(a->edge_id);
+	ck_assert_int_eq(a->deleted_ms, 0);
+	store_address_free(a);
+	ck_assert_int_eq(store_account_get(st, alice, &acct), 0);
+	ck_assert_int_eq(acct->naddresses, 1);
+	store_account_free(acct);
+	ck_assert_int_eq(store_address_list(st, NULL, &al, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	store_address_list_free(al, n);
+	/* The other edge is untouched. */
+	ck_assert_int_eq(store_edge_get(st, ed2, &e), 0);
+	ck_assert_uint_eq(e->naddresses, 1);
+	ck_assert_str_eq(e->addresses[0]->id, rother);
+	store_edge_free(e);
+	/* The member lives on, naming the edge, until it is ended. */
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(el[0]->edge_id, ed1);
+	store_endpoint_list_free(el, n);
+	free(alice);
+	free(ed1);
+	free(ed2);
+	free(ru);
+	free(ra);
+	free(rother);
+}
+END_TEST
+
+/* A policy on an edge is held, as on an account or an address. */
+START_TEST(test_edge_ip_policy_delete)
+{
+	char *pol, *ed;
+
+	pol = mk_policy(st, "office");
+	ed = mk_edge(st, "one");
+	ck_assert_int_eq(store_edge_set_ip_policy(st, ed, pol), 0);
+	ck_assert_int_eq(store_ip_policy_delete(st, pol), PORTHOLE_ERR_DENIED);
+	ck_assert_ptr_nonnull(strstr(store_errmsg(st), "1 edges"));
+	ck_assert_int_eq(store_edge_set_ip_policy(st, ed, NULL), 0);
+	ck_assert_int_eq(store_ip_policy_delete(st, pol), 0);
+	/* And an edge deleted holds nothing. */
+	free(pol);
+	pol = mk_policy(st, "office");
+	ck_assert_int_eq(store_edge_set_ip_policy(st, ed, pol), 0);
+	ck_assert_int_eq(store_edge_delete(st, ed, 2000), 0);
+	ck_assert_int_eq(store_ip_policy_delete(st, pol), 0);
+	free(pol);
+	free(ed);
 }
 END_TEST
 
@@ -4570,8 +5513,11 @@ store_suite(void)
 	tcase_add_test(tc, test_file_migrate_v3_atomic);
 	tcase_add_test(tc, test_file_migrate_v3);
 	tcase_add_test(tc, test_file_migrate_v4_atomic);
+	tcase_add_test(tc, test_file_migrate_v4);
+	tcase_add_test(tc, test_file_migrate_v5_atomic);
 	tcase_add_test(tc, test_file_ip_policy_delete);
 	tcase_add_test(tc, test_file_account_delete_tombstones);
+	tcase_add_test(tc, test_file_edge_schema);
 	tcase_add_test(tc, test_file_session_limit_two_connections);
 	tcase_add_test(tc, test_file_session_limit_race);
 	suite_add_tcase(s, tc);
@@ -4670,6 +5616,17 @@ store_suite(void)
 	tcase_add_test(tc, test_ip_policy_attach_account);
 	tcase_add_test(tc, test_ip_policy_attach_address);
 	tcase_add_test(tc, test_ip_policy_delete);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("edge");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_edge_add_get);
+	tcase_add_test(tc, test_edge_addresses);
+	tcase_add_test(tc, test_edge_backends);
+	tcase_add_test(tc, test_edge_endpoint);
+	tcase_add_test(tc, test_edge_members);
+	tcase_add_test(tc, test_edge_delete);
+	tcase_add_test(tc, test_edge_ip_policy_delete);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("event");

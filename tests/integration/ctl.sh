@@ -610,13 +610,14 @@ out_has "^URL +tcp://$(re "$v6")\$"
 
 expect 0 address list
 out_lines 5
-out_has '^ID +ADDRESS +ACCOUNT +ENDPOINT +PROXY +IP-POLICY +CREATED +DESCRIPTION$'
-out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +- +- +[0-9]{4}-[^ ]+ +-\$"
-out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +- +- +[0-9]{4}-[^ ]+ +db\$"
+out_has '^ID +ADDRESS +ACCOUNT +EDGE +ENDPOINT +PROXY +IP-POLICY +CREATED +DESCRIPTION$'
+out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
+out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +- +- +- +[0-9]{4}-[^ ]+ +db\$"
 expect 0 address list alice --json
 out_json 2
 out_has '"metadata": *"\{\\"team\\":\\"x\\"\}"'
 out_has '"endpoint_id": *null, *"proxy_proto": *0, *"ip_policy": *null, *"ip_policy_id": *null,'
+out_has '"account_id": *"ac_[A-Za-z0-9]+", *"edge_id": *null,'
 b1_id=$(grep -F "\"$b1\"" "$out" | grep -Eo '"id": *"ra_[A-Za-z0-9]+"' |
 	grep -Eo 'ra_[A-Za-z0-9]+')
 [ -n "$b1_id" ] || ph_fail "no id for $b1 in $(cat "$out")"
@@ -628,10 +629,11 @@ out_has '^Addresses +2$'
 
 # show by id, by host:port, and with the host in another case.
 expect 0 address show "$b1_id"
-out_lines 10
+out_lines 11
 out_has "^ID +$b1_id\$"
 out_has "^Address +$(re "$b1")\$"
 out_has '^Account +alice$'
+out_has '^Edge +-$'
 out_has '^Description +db$'
 out_has '^Metadata +\{"team":"x"\}$'
 out_has '^Endpoint +-$'
@@ -696,7 +698,7 @@ expect 0 --json ip-policy show office
 out_json 1
 out_has "^\\{\"id\": *\"$office_id\", *\"name\": *\"office\", *\"description\": *\"office nets\", *\"created_at\": *\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\","
 out_has '"allow": *\["10\.0\.0\.0/8", *"192\.168\.1\.7/32"\], *"deny": *\["10\.1\.0\.0/16", *"2001:db8::/32"\]'
-out_has '"accounts": *0, *"addresses": *0\}$'
+out_has '"accounts": *0, *"addresses": *0, *"edges": *0\}$'
 expect 0 ip-policy create empty --json
 out_json 1
 out_has '"name": *"empty", *"description": *"",'
@@ -760,7 +762,7 @@ expect 0 --json ip-policy list
 out_json 3
 
 expect 0 ip-policy show office
-out_lines 10
+out_lines 11
 out_has "^ID +$office_id\$"
 out_has '^Name +office$'
 out_has '^Description +office nets$'
@@ -771,10 +773,11 @@ out_has '^Deny +10\.1\.0\.0/16$'
 out_has '^ +2001:db8::/32$'
 out_has '^Accounts +-$'
 out_has '^Addresses +-$'
+out_has '^Edges +0$'
 expect 0 ip-policy show "$office_id"
 out_has '^Name +office$'
 expect 0 ip-policy show empty
-out_lines 8
+out_lines 9
 out_has '^Allow +-$'
 out_has '^Deny +-$'
 expect 1 ip-policy show nosuch
@@ -851,12 +854,12 @@ expect 0 address update "$a1" --ip-policy "$office_id" --proxy-proto 2 \
 out_has "^updated address $(re "$a1") \\(ra_[A-Za-z0-9]+\\)\$"
 a1_id=$(grep -Eo 'ra_[A-Za-z0-9]+' "$out")
 expect 0 address show "$a1"
-out_lines 10
+out_lines 11
 out_has '^PROXY protocol +v2$'
 out_has '^IP policy +office$'
 out_has '^Description +office only$'
 expect 0 address list alice
-out_has "^$a1_id +$(re "$a1") +alice +- +v2 +office +[0-9]{4}-[^ ]+ +office only\$"
+out_has "^$a1_id +$(re "$a1") +alice +- +- +v2 +office +[0-9]{4}-[^ ]+ +office only\$"
 expect 0 --json address show "$a1_id"
 out_json 1
 out_has "\"proxy_proto\": *2, *\"ip_policy\": *\"office\", *\"ip_policy_id\": *\"$office_id\""
@@ -871,13 +874,13 @@ expect 0 address update "$a1" --proxy-proto 0
 expect 0 address show "$a1"
 out_has '^PROXY protocol +none$'
 expect 0 address list
-out_has "^$a1_id +$(re "$a1") +alice +- +- +office "
+out_has "^$a1_id +$(re "$a1") +alice +- +- +- +office "
 expect 0 address update "$a1" --proxy-proto 2
 expect 0 ip-policy show office
 out_has '^Accounts +alice$'
 out_has "^Addresses +$(re "$a1")\$"
 expect 0 ip-policy list --json
-out_has '"name": *"office",.*"accounts": *1, *"addresses": *1\}'
+out_has '"name": *"office",.*"accounts": *1, *"addresses": *1, *"edges": *0\}'
 expect 0 ip-policy list
 out_has "^$office_id +office +3 +3 +1 +1 "
 
@@ -1197,7 +1200,7 @@ ph_pass 'session list ACCOUNT; session kill of an unknown session'
 ## Live listings on a fresh store: a header, or no JSON lines.
 expect 0 endpoint list
 out_lines 1
-out_has '^ID +URL +ACCOUNT +SESSION +SINCE +ADDRESS +METADATA$'
+out_has '^ID +URL +ACCOUNT +SESSION +SINCE +ADDRESS +EDGE +METADATA$'
 expect 0 endpoint list --json
 out_lines 0
 expect 0 --json endpoint list
@@ -1421,6 +1424,39 @@ expect 2 address show
 expect 2 address delete
 expect 2 address update
 expect 2 address list alice extra
+expect 2 edge
+expect 2 edge frob
+err_has "edge: unexpected 'frob', expected create \\| list \\| show \\| delete \\| address \\| backend \\| update"
+expect 2 edge create extra
+expect 2 edge create --address
+err_has '--address needs a value'
+expect 2 edge create --host a.example
+err_has "unexpected '--host'"
+expect 2 edge create --description "$(printf '%0256d' 0)"
+err_has 'longer than 255 bytes'
+expect 2 edge list extra
+expect 2 edge show
+expect 2 edge show ed_x extra
+expect 2 edge delete
+expect 2 edge address
+expect 2 edge address add
+expect 2 edge address add ed_x
+err_has 'edge address add EDGE: missing ADDR'
+expect 2 edge address delete ed_x 127.0.0.1:1
+err_has "unexpected 'delete', expected add \\| remove"
+expect 2 edge address remove ed_x 127.0.0.1:1 extra
+expect 2 edge backend
+expect 2 edge backend add ed_x
+err_has 'edge backend add EDGE: missing ACCOUNT'
+expect 2 edge backend remove ed_x alice extra
+expect 2 edge update
+expect 2 edge update ed_x
+err_has 'edge update: nothing to change: give --description, --ip-policy or --proxy-proto'
+expect 2 edge update ed_x --metadata x
+err_has "unexpected '--metadata'"
+expect 2 edge update ed_x --proxy-proto 3
+err_has "--proxy-proto: bad value '3': want 0 \\(none\\), 1 or 2"
+expect 2 edge update ed_x --ip-policy
 expect 2 hostkey extra
 expect 2 ip-policy
 expect 2 ip-policy frob
@@ -1465,7 +1501,11 @@ for c in 'account update NAME' 'account disable' 'token create ACCOUNT' \
 	'session kill ID' 'hostkey' 'ip-policy create NAME' 'ip-policy list' \
 	'ip-policy show \| delete NAME' 'ip-policy rule add \| delete NAME' \
 	'\[--ip-policy POLICY \| none\]' '--proxy-proto 0 \| 1 \| 2' \
-	'--allow CIDR' '--deny CIDR'; do
+	'--allow CIDR' '--deny CIDR' \
+	'edge create \[--description TEXT\] \[--address ADDR\]\.\.\.' \
+	'edge list' 'edge show \| delete EDGE' \
+	'edge address add \| remove EDGE ADDR' \
+	'edge backend add \| remove EDGE ACCOUNT' 'edge update EDGE'; do
 	out_has "$c"
 done
 expect 0 account show alice --help
@@ -1499,3 +1539,414 @@ ph_ctl events --type tcp_address_deleted.v0 --limit 1 |
     grep -q "\"url\":\"tcp://$gone_addr\"" ||
     ph_fail "the deleted event does not name $gone_addr"
 ph_pass 'account delete announces its addresses as deleted'
+
+## Edges: reserved addresses served by the sessions of backend accounts.
+# id_in PREFIX: the first PREFIX_… id in stdout.
+id_in() {
+	grep -Eo "${1}_[A-Za-z0-9]+" "$out" | head -n 1
+}
+# ncreated / ndeleted: how many address events of that type are stored.
+ncreated() {
+	ph_ctl events --type tcp_address_created.v0 | wc -l
+}
+ndeleted() {
+	ph_ctl events --type tcp_address_deleted.v0 | wc -l
+}
+expect 0 account add web1
+web1_id=$(id_in ac)
+expect 0 account add web2
+web2_id=$(id_in ac)
+expect 0 edge list
+out_lines 1
+out_has '^ID +ADDRESSES +BACKENDS +MEMBERS +IP-POLICY +PROXY +CREATED +DESCRIPTION$'
+expect 0 edge list --json
+out_lines 0
+
+# No --address: a new address for it, owned by no account, announced.
+c0=$(ncreated)
+expect 0 edge create --description 'web tier'
+out_lines 1
+out_has '^created edge ed_[A-Za-z0-9]+ tcp://127\.0\.0\.1:[0-9]+$'
+ed1=$(id_in ed)
+ed1_addr=$(grep -Eo '127\.0\.0\.1:[0-9]+' "$out")
+[ "$(ncreated)" -eq $((c0 + 1)) ] || ph_fail "edge create: no created event"
+expect 0 events --type tcp_address_created.v0 --limit 1
+ev_is "$out" 1 .account_id null
+ev_is "$out" 1 .object.url "\"tcp://$ed1_addr\""
+expect 0 address show "$ed1_addr"
+out_lines 11
+out_has '^Account +-$'
+out_has "^Edge +$ed1\$"
+ed1_aid=$(id_in ra)
+expect 0 --json address show "$ed1_aid"
+out_has "\"account\": *null, *\"account_id\": *null, *\"edge_id\": *\"$ed1\","
+expect 0 address list
+out_has "^$ed1_aid +$(re "$ed1_addr") +- +$ed1 +- +- +- +[0-9]{4}-[^ ]+ +-\$"
+# Owned by no account: no account lists it.
+expect 0 address list web1
+out_lines 1
+expect 0 edge show "$ed1"
+out_lines 8
+out_has "^ID +$ed1\$"
+out_has '^Description +web tier$'
+out_has "^Addresses +tcp://$(re "$ed1_addr") \\($ed1_aid\\)\$"
+out_has '^Backends +-$'
+out_has '^IP policy +-$'
+out_has '^PROXY protocol +none$'
+out_has '^Created +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$'
+out_has '^Members +0$'
+expect 0 edge list
+out_lines 2
+out_has "^$ed1 +$(re "$ed1_addr") +- +0 +- +- +[0-9]{4}-[^ ]+ +web tier\$"
+
+# With --address: existing addresses, by HOST:PORT or id, in that order.
+expect 0 address reserve web1
+w1a=$(cat "$out")
+expect 0 --json address reserve web2
+w2a_id=$(id_in ra)
+w2a=$(grep -Eo '"hostport": *"[^"]+"' "$out" | grep -Eo '127[^"]+')
+c0=$(ncreated)
+expect 0 --json edge create --address "$w1a" --address "$w2a_id" \
+	--description two
+out_json 1
+out_has "^\\{\"id\": *\"ed_[A-Za-z0-9]+\", *\"description\": *\"two\", *\"addresses\": *\\[\\{\"id\": *\"ra_[A-Za-z0-9]+\", *\"url\": *\"tcp://$(re "$w1a")\"\\}, *\\{\"id\": *\"$w2a_id\", *\"url\": *\"tcp://$(re "$w2a")\"\\}\\], *\"backends\": *\\[\\], *\"members\": *\\[\\], *\"ip_policy\": *null, *\"ip_policy_id\": *null, *\"proxy_proto\": *0, *\"created_at\": *\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\"\\}\$"
+ed2=$(id_in ed)
+[ "$(ncreated)" -eq "$c0" ] || ph_fail "edge create --address reserved an address"
+expect 0 address show "$w1a"
+out_has '^Account +web1$'
+out_has "^Edge +$ed2\$"
+w1a_id=$(id_in ra)
+expect 1 edge create --address "$w1a_id"
+err_has "address $(re "$w1a") is already on edge $ed2"
+expect 0 address reserve web1
+w3a=$(cat "$out")
+# All or nothing: a good address with a taken one, or given twice.
+expect 1 edge create --address "$w3a" --address "$w2a"
+err_has "address $(re "$w2a") is already on edge $ed2"
+expect 1 edge create --address "$w3a" --address ra_nosuch
+err_has "no such address 'ra_nosuch'"
+expect 1 edge create --address "$w3a" --address 127.0.0.1:1
+err_has "no such address '127\\.0\\.0\\.1:1'"
+expect 1 edge create --address garbage
+err_has "'garbage' is not an address"
+expect 0 --json address show "$w3a"
+w3a_id=$(id_in ra)
+expect 1 edge create --address "$w3a" --address "$w3a_id"
+err_has "--address $(re "$w3a") given twice"
+expect 0 address show "$w3a"
+out_has '^Edge +-$'
+expect 0 edge list --json
+out_json 2
+ph_pass 'edge create: a new unowned address, or existing ones, all or nothing'
+
+## Addresses and backends.
+expect 0 edge backend add "$ed2" web1
+out_lines 1
+out_has "^added backend web1 to edge $ed2\$"
+expect 0 --json edge backend add "$ed2" "$web2_id"
+out_json 1
+out_has '"backends": *\["web1", *"web2"\]'
+expect 1 edge backend add "$ed2" web1
+err_has "account web1 is already a backend of edge $ed2"
+expect 1 edge backend add "$ed2" nosuch
+err_has "no such account 'nosuch'"
+expect 1 edge backend add ed_nosuch web1
+err_has "no such edge 'ed_nosuch'"
+expect 1 edge backend remove "$ed1" web1
+err_has "account web1 is not a backend of edge $ed1"
+expect 1 edge backend remove ed_nosuch web1
+err_has "no such edge 'ed_nosuch'"
+# One account may back several edges.
+expect 0 edge backend add "$ed1" web1
+expect 0 edge backend remove "$ed1" "$web1_id"
+out_has "^removed backend web1 from edge $ed1\$"
+expect 0 edge show "$ed1"
+out_has '^Backends +-$'
+
+expect 0 edge address add "$ed1" "$w3a"
+out_lines 1
+out_has "^added address $(re "$w3a") \\($w3a_id\\) to edge $ed1\$"
+expect 1 edge address add "$ed1" "$w3a_id"
+err_has "address $(re "$w3a") is already on edge $ed1"
+expect 1 edge address add "$ed2" "$w3a"
+err_has "address $(re "$w3a") is already on edge $ed1"
+expect 1 edge address add "$ed1" 127.0.0.1:1
+err_has "no such address '127\\.0\\.0\\.1:1'"
+expect 1 edge address add ed_nosuch "$w3a"
+err_has "no such edge 'ed_nosuch'"
+expect 1 edge address remove "$ed2" "$w3a"
+err_has "address $(re "$w3a") is not on edge $ed2"
+expect 1 edge address remove ed_nosuch "$w3a"
+err_has "no such edge 'ed_nosuch'"
+expect 0 edge show "$ed1"
+out_lines 9
+out_has "^Addresses +tcp://$(re "$ed1_addr") \\($ed1_aid\\)\$"
+out_has "^ +tcp://$(re "$w3a") \\($w3a_id\\)\$"
+expect 0 edge show "$ed2"
+out_lines 10
+out_has '^Backends +web1$'
+out_has '^ +web2$'
+expect 0 edge list
+out_has "^$ed1 +$(re "$ed1_addr"),$(re "$w3a") +- +0 "
+out_has "^$ed2 +$(re "$w1a"),$(re "$w2a") +web1,web2 +0 +- +- +[0-9]{4}-[^ ]+ +two\$"
+# Taken off: an owned address goes back to its account.
+expect 0 edge address remove "$ed1" "$w3a_id"
+out_lines 1
+out_has "^removed address $(re "$w3a") \\($w3a_id\\) from edge $ed1; back to account web1\$"
+expect 0 address show "$w3a"
+out_has '^Account +web1$'
+out_has '^Edge +-$'
+# An address of no account may move to another edge.
+expect 0 edge address remove "$ed1" "$ed1_addr"
+out_has "^removed address $(re "$ed1_addr") \\($ed1_aid\\) from edge $ed1; it has no account"
+expect 0 edge show "$ed1"
+out_has '^Addresses +-$'
+expect 0 address list
+out_has "^$ed1_aid +$(re "$ed1_addr") +- +- "
+expect 0 --json edge address add "$ed2" "$ed1_aid"
+out_json 1
+out_has "\"addresses\": *\\[\\{\"id\": *\"$w1a_id\",.*\\}, *\\{\"id\": *\"$w2a_id\",.*\\}, *\\{\"id\": *\"$ed1_aid\", *\"url\": *\"tcp://$(re "$ed1_addr")\"\\}\\]"
+expect 1 edge address add "$ed1" "$ed1_addr"
+err_has "address $(re "$ed1_addr") is already on edge $ed2"
+expect 0 edge address remove "$ed2" "$ed1_addr"
+expect 0 edge address add "$ed1" "$ed1_addr"
+ph_pass 'edge address add and remove, edge backend add and remove'
+
+## update: only what is given changes.
+expect 0 ip-policy create edgepol --allow 198.51.100.0/24
+edgepol_id=$(id_in ip)
+expect 0 edge update "$ed2" --ip-policy edgepol --proxy-proto 2 \
+	--description 'two tier'
+out_lines 1
+out_has "^updated edge $ed2\$"
+expect 0 edge show "$ed2"
+out_has '^Description +two tier$'
+out_has '^IP policy +edgepol$'
+out_has '^PROXY protocol +v2$'
+expect 0 edge list
+out_has "^$ed2 +[^ ]+ +web1,web2 +0 +edgepol +v2 +[0-9]{4}-[^ ]+ +two tier\$"
+expect 0 --json edge update "$ed2" --proxy-proto=1
+out_json 1
+out_has "\"ip_policy\": *\"edgepol\", *\"ip_policy_id\": *\"$edgepol_id\", *\"proxy_proto\": *1,"
+out_has '"description": *"two tier"'
+# The addresses keep their own settings.
+expect 0 address show "$w1a"
+out_has '^PROXY protocol +none$'
+out_has '^IP policy +-$'
+# Refusals change nothing, not even the other options given.
+expect 1 edge update "$ed2" --ip-policy nosuch --description changed
+err_has "no such ip-policy 'nosuch'"
+expect 1 edge update ed_nosuch --proxy-proto 1
+err_has "no such edge 'ed_nosuch'"
+expect 2 edge update "$ed2" --proxy-proto 3
+err_has "--proxy-proto: bad value '3'"
+expect 2 edge update "$ed2"
+err_has 'nothing to change'
+expect 0 edge show "$ed2"
+out_has '^Description +two tier$'
+out_has '^PROXY protocol +v1$'
+# A policy an edge has is not deleted.
+expect 1 ip-policy delete edgepol
+err_has 'attached'
+expect 0 edge update "$ed2" --ip-policy none --description ''
+expect 0 --json edge show "$ed2"
+out_has '"description": *"", *"addresses"'
+out_has '"ip_policy": *null, *"ip_policy_id": *null, *"proxy_proto": *1,'
+expect 0 ip-policy delete edgepol
+expect 1 edge show ed_nosuch
+err_has "no such edge 'ed_nosuch'"
+ph_pass 'edge update --description, --ip-policy and --proxy-proto'
+
+## Live members, as a session records them: stand-in rows.
+if command -v sqlite3 >/dev/null 2>&1; then
+	now=$(date +%s%3N)
+	w1p=$(port_of "$w1a")
+	w2p=$(port_of "$w2a")
+	# pid 1 is never signalled.
+	sqlite3 "$state/porthole.db" "
+	    INSERT INTO sessions (id, account_id, pid, client_ip, client_port,
+	        user, credential, started_ms)
+	    VALUES ('ss_member1', '$web1_id', 1, '127.0.0.1', 40201, 'web1',
+	        'key:x', $now),
+	        ('ss_member2', '$web2_id', 1, '127.0.0.1', 40202, 'web2',
+	        'key:x', $now);
+	    INSERT INTO endpoints (id, session_id, account_id, host, port,
+	        bind_address, started_ms, address_id, edge_id, conns_open,
+	        conns_total, bytes_in, bytes_out)
+	    VALUES ('ep_member1', 'ss_member1', '$web1_id', '127.0.0.1', $w1p,
+	        '127.0.0.1', $now, '$w1a_id', '$ed2', 2, 7, 1234, 5678),
+	        ('ep_member2', 'ss_member2', '$web2_id', '127.0.0.1', $w2p,
+	        '127.0.0.1', $((now + 1)), '$w2a_id', '$ed2', 0, 3, 10, 20);" ||
+		ph_fail "cannot insert member rows"
+	expect 0 edge show "$ed2"
+	out_has '^Members +2$'
+	out_has '^ENDPOINT +SESSION +ACCOUNT +OPEN +TOTAL +BYTES-IN +BYTES-OUT$'
+	out_has '^ep_member1 +ss_member1 +web1 +2 +7 +1234 +5678$'
+	out_has '^ep_member2 +ss_member2 +web2 +0 +3 +10 +20$'
+	expect 0 --json edge show "$ed2"
+	out_json 1
+	out_has '"members": *\[\{"endpoint_id": *"ep_member1", *"session_id": *"ss_member1", *"account": *"web1", *"connections_open": *2, *"connections_total": *7, *"bytes_in": *1234, *"bytes_out": *5678\}, *\{"endpoint_id": *"ep_member2",'
+	expect 0 edge list
+	out_has "^$ed2 +[^ ]+ +web1,web2 +2 "
+	out_has "^$ed1 +[^ ]+ +- +0 "
+	expect 0 endpoint list
+	out_has "^ep_member1 +tcp://$(re "$w1a") +web1 +ss_member1 +[0-9]{4}-[^ ]+ +$w1a_id +$ed2 +-\$"
+	expect 0 --json endpoint list
+	out_has "\"id\": *\"ep_member2\",.*\"address_id\": *\"$w2a_id\", *\"edge_id\": *\"$ed2\","
+	if command -v jq >/dev/null 2>&1; then
+		expect 0 --json edge show "$ed2"
+		[ "$(jq -r 'keys_unsorted | join(",")' "$out")" = \
+			id,description,addresses,backends,members,ip_policy,ip_policy_id,proxy_proto,created_at ] ||
+			ph_fail "edge object keys: $(cat "$out")"
+	fi
+	expect 0 session kill ss_member1
+	expect 0 session kill ss_member2
+	expect 0 edge show "$ed2"
+	out_has '^Members +0$'
+	out_lacks '^ENDPOINT'
+	ph_pass 'edge show and list: live members with their counters; endpoint list EDGE'
+else
+	echo 'skip - no sqlite3: edge members'
+fi
+
+## delete: addresses of no account are retired for good, others go back.
+# A tiny PortRange of its own: what edge create reserves there is never
+# handed out again once its edge is deleted.
+etiny=(-o PortRange=31000-31002)
+expect 0 "${etiny[@]}" edge create
+edt=$(id_in ed)
+xport=$(port_of "$(grep -Eo '127\.0\.0\.1:[0-9]+' "$out")")
+if [ "$xport" -lt 31000 ] || [ "$xport" -gt 31002 ]; then
+	ph_fail "edge create reserved port $xport outside 31000-31002"
+fi
+expect 0 --json address show "127.0.0.1:$xport"
+x_id=$(id_in ra)
+expect 0 edge address add "$edt" "$w3a"
+expect 0 edge backend add "$edt" web2
+d0=$(ndeleted)
+expect 0 edge delete "$edt"
+out_lines 3
+out_has "^deleted edge $edt\$"
+out_has "^retired address 127\\.0\\.0\\.1:$xport \\($x_id\\) for good\$"
+out_has "^returned address $(re "$w3a") \\($w3a_id\\) to account web1\$"
+[ "$(ndeleted)" -eq $((d0 + 1)) ] || ph_fail "edge delete: no deleted event"
+expect 0 events --type tcp_address_deleted.v0 --limit 1
+ev_is "$out" 1 .object.id "\"$x_id\""
+ev_is "$out" 1 .account_id null
+expect 1 address show "127.0.0.1:$xport"
+expect 0 address show "$w3a"
+out_has '^Account +web1$'
+out_has '^Edge +-$'
+expect 1 edge show "$edt"
+err_has "no such edge '$edt'"
+expect 1 edge delete "$edt"
+err_has "no such edge '$edt'"
+# Fill the rest of the range: the retired port never comes back, nor
+# does an edge create that finds no port leave an edge behind.
+got=
+while :; do
+	run "${etiny[@]}" address reserve web1
+	[ "$rc" -eq 0 ] || break
+	got="$got $(port_of "$(cat "$out")")"
+	[ "$(wc -w <<<"$got")" -le 3 ] ||
+		ph_fail "more than 3 reservations in 31000-31002:$got"
+done
+err_has '^portholectl: no port left to reserve in PortRange 31000-31002'
+case " $got " in
+*" $xport "*) ph_fail "retired port $xport was reserved again" ;;
+esac
+expect 0 --json edge list
+nedges=$(wc -l <"$out")
+c0=$(ncreated)
+expect 1 "${etiny[@]}" edge create --description leak
+err_has 'no port left to reserve in PortRange 31000-31002'
+expect 0 --json edge list
+out_lines "$nedges"
+out_lacks '"leak"'
+[ "$(ncreated)" -eq "$c0" ] || ph_fail "a failed edge create announced an address"
+
+expect 0 --json edge delete "$ed1"
+out_json 1
+out_has "^\\{\"id\": *\"$ed1\", *\"description\": *\"web tier\","
+out_has '"deleted_at": *"[0-9]{4}-'
+out_has "\"retired\": *\\[\\{\"id\": *\"$ed1_aid\", *\"url\": *\"tcp://$(re "$ed1_addr")\"\\}\\], *\"returned\": *\\[\\]\\}\$"
+expect 1 address show "$ed1_aid"
+ph_pass 'edge delete retires addresses of no account for good, returns the others'
+
+## Deleting a backend account: it leaves the edge, as its addresses do.
+expect 0 account add web3
+expect 0 address reserve web3
+w4a=$(cat "$out")
+expect 0 edge address add "$ed2" "$w4a"
+expect 0 edge backend add "$ed2" web3
+expect 0 account delete web3
+expect 0 edge show "$ed2"
+out_lacks 'web3'
+out_lacks "$(re "$w4a")"
+out_has '^Backends +web1$'
+ph_pass 'account delete takes its account and addresses off edges'
+
+## Changes to an edge signal every live session process; the rest not.
+if command -v sqlite3 >/dev/null 2>&1; then
+	standin "$bob_id"
+	quiet_ok edge create --description sig
+	es=$(id_in ed)
+	quiet_ok edge list
+	quiet_ok --json edge list
+	quiet_ok edge show "$es"
+	not_signalled 'edge create, list and show'
+	standin "$bob_id"
+	quiet_ok edge backend add "$es" web1
+	signalled 'edge backend add'
+	standin "$bob_id"
+	quiet_ok edge backend remove "$es" web1
+	signalled 'edge backend remove'
+	standin "$bob_id"
+	quiet_ok edge address add "$es" "$w3a"
+	signalled 'edge address add'
+	standin "$bob_id"
+	quiet_ok edge address remove "$es" "$w3a"
+	signalled 'edge address remove'
+	standin "$bob_id"
+	quiet_ok edge update "$es" --proxy-proto 2
+	signalled 'edge update --proxy-proto'
+	expect 0 ip-policy create edgesig
+	standin "$bob_id"
+	quiet_ok edge update "$es" --ip-policy edgesig
+	signalled 'edge update --ip-policy'
+	standin "$bob_id"
+	quiet_ok edge update "$es" --ip-policy none
+	signalled 'edge update --ip-policy none'
+	standin "$bob_id"
+	quiet_ok edge update "$es" --description quiet
+	not_signalled 'edge update --description'
+	# An account's address taken onto an edge leaves its sessions.
+	standin "$bob_id"
+	quiet_ok edge create --address "$w3a"
+	ew=$(id_in ed)
+	signalled 'edge create --address'
+	# Refusals tell no one.
+	standin "$bob_id"
+	expect 1 edge backend add "$ed2" web1
+	expect 1 edge backend remove "$es" web2
+	expect 1 edge address add "$es" "$w3a"
+	expect 1 edge address remove "$es" "$w3a"
+	expect 1 edge update "$es" --ip-policy nosuch
+	expect 2 edge update "$es" --proxy-proto 3
+	expect 1 edge delete ed_nosuch
+	not_signalled 'a refused edge change'
+	# An edge's address deleted: every member may have served it.
+	standin "$bob_id"
+	quiet_ok address delete "$w3a"
+	signalled 'address delete of an edge address'
+	standin "$bob_id"
+	quiet_ok edge delete "$ew"
+	signalled 'edge delete'
+	quiet_ok edge delete "$es"
+	expect 0 ip-policy delete edgesig
+	expect 0 session list
+	out_lines 1
+	ph_pass 'edge changes signal every live session, and only they'
+else
+	echo 'skip - no sqlite3: edge changes signal live sessions'
+fi
