@@ -1811,8 +1811,8 @@ static const struct store_rows store_endpoint_rows = {
  * An endpoint that serves a reserved address (e->address_id) is also
  * _NOT_FOUND unless that address is reserved (not deleted) to the
  * same account, so a deleted or given-away address is never served;
- * an edge's own address (no account) may be served by the edge's
- * backend accounts. e->edge_id must be the edge the address is on,
+ * an address on an edge (its own, or an account's put on it) is served
+ * by the edge's backend accounts only. e->edge_id must be the edge the address is on,
  * NULL if none (_NOT_FOUND otherwise), so membership is never taken
  * by mistake; an edge without an address is _INVALID_ARGUMENT.
  */
@@ -1828,9 +1828,10 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM addresses r"
 	    "  LEFT JOIN edge_addresses x ON x.address_id = r.id"
 	    "  WHERE r.id = ?8 AND r.deleted_ms IS NULL AND x.edge_id IS ?10"
-	    "  AND (r.account_id = ?3 OR (r.account_id IS NULL"
-	    "   AND EXISTS (SELECT 1 FROM edge_backends b"
-	    "    WHERE b.edge_id = x.edge_id AND b.account_id = ?3)))))";
+	    "  AND ((x.edge_id IS NULL AND r.account_id = ?3)"
+	    "   OR (x.edge_id IS NOT NULL"
+	    "    AND EXISTS (SELECT 1 FROM edge_backends b"
+	    "     WHERE b.edge_id = x.edge_id AND b.account_id = ?3)))))";
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
 	if (e == NULL || e->id == NULL || e->session_id == NULL ||

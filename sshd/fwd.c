@@ -619,7 +619,9 @@ fwd_check_addresses(struct sess *s)
 			}
 			/* An edge member: still on it, still a backend? */
 			backend = 0;
-			if (f->edge_id != NULL &&
+			if (f->edge_id == NULL && a->edge_id != NULL)
+				why = "put this address on an edge";
+			else if (f->edge_id != NULL &&
 			    (a->edge_id == NULL ||
 			        strcmp(a->edge_id, f->edge_id) != 0))
 				why = "took this address off its edge";
@@ -755,7 +757,7 @@ fwd_accept(struct sess *s, struct fwd *f)
 			    "ip_policy");
 			continue;
 		}
-		relay_start(s, f, fd, (struct sockaddr *)&ss);
+		relay_start(s, f, fd, (struct sockaddr *)&ss, NULL);
 	}
 }
 
@@ -840,17 +842,14 @@ void
 fwd_edge_return(struct sess *s, struct fwd *f, int fd,
     const struct sockaddr_storage *peer, const pid_t *tried, int ntried)
 {
-	pid_t t[BRK_TRIED_MAX];
-	int n = ntried < BRK_TRIED_MAX - 1 ? ntried : BRK_TRIED_MAX - 1;
+	int n = ntried < BRK_TRIED_MAX ? ntried : BRK_TRIED_MAX;
 
-	if (n > 0)
-		memcpy(t, tried, (size_t)n * sizeof(pid_t));
-	t[n++] = getpid();
+	/* The parent adds us to the members that tried it. */
 	debug("endpoint %s: connection handed back to the edge group",
 	    f != NULL && f->id != NULL ? f->id : "-");
 	/* The descriptor is the queue's now, closed once it is sent. */
 	if (fwd_brk_send(s, BRK_RETURN, f != NULL ? f->address_id : "", fd,
-	        peer, t, n) != 0)
+	        peer, tried, n) != 0)
 		debug("edge: a handed-back connection is lost");
 }
 
@@ -858,7 +857,6 @@ void
 fwd_broker(struct sess *s, struct brk_msg *m, int fd)
 {
 	struct fwd *f;
-	struct relay *r;
 
 	switch (m->type) {
 	case BRK_CONN:
@@ -891,15 +889,7 @@ fwd_broker(struct sess *s, struct brk_msg *m, int fd)
 			fwd_edge_done(s, f);
 			return;
 		}
-		if ((r = relay_start(s, f, fd, (struct sockaddr *)&m->peer)) !=
-		    NULL) {
-			r->edge = 1;
-			r->ntried =
-			    (int)(m->ntried < BRK_TRIED_MAX ? m->ntried
-			                                    : BRK_TRIED_MAX);
-			memcpy(r->tried, m->tried,
-			    (size_t)r->ntried * sizeof(pid_t));
-		}
+		(void)relay_start(s, f, fd, (struct sockaddr *)&m->peer, m);
 		return;
 	case BRK_LEFT:
 	case BRK_JOINED:

@@ -415,6 +415,15 @@ grp_message(struct grp_set *gs, struct conf *conf, pid_t pid, int ctl,
 		}
 		ntried = m->ntried < BRK_TRIED_MAX ? m->ntried : BRK_TRIED_MAX;
 		memcpy(tried, m->tried, ntried * sizeof(pid_t));
+		if (ntried >= BRK_TRIED_MAX) {
+			/* Enough members could not: give up on it. */
+			verbose("edge address %s: %d members could not take a "
+			        "connection; closed",
+			    g->address_id, BRK_TRIED_MAX);
+			close(fd);
+			fd = -1;
+			break;
+		}
 		tried[ntried++] = pid;
 		grp_dispatch(g, fd, &m->peer, tried, ntried);
 		fd = -1; /* taken */

@@ -176,6 +176,8 @@ enum relay_state {
 struct relay {
 	struct ep_item ep; /* must be first */
 	TAILQ_ENTRY(relay) entry;
+	TAILQ_ENTRY(relay) work; /* on sess->work when in_work */
+	int in_work;
 	struct sess *sess;
 	struct fwd *fwd; /* holds a reference */
 	int fd;
@@ -209,6 +211,7 @@ struct relay {
 	uint64_t bytes_out;
 };
 TAILQ_HEAD(relay_list, relay);
+TAILQ_HEAD(relay_work, relay);
 
 /* The per-connection state of a child. */
 struct sess {
@@ -256,6 +259,7 @@ struct sess {
 	size_t nevq, evqalloc;
 	int64_t rec_deadline; /* monotonic ms: write the queued events */
 	int64_t stats_deadline; /* monotonic ms: write the counters */
+	int stats_dirty; /* counters moved since they were written */
 	struct store_counter *counters; /* deltas for the next batch */
 	size_t ncounters;
 	int64_t gone_conns_total; /* of forwards already freed */
@@ -280,6 +284,7 @@ struct sess {
 	struct fwd_list fwds;
 	int nfwds; /* live (not cancelled) */
 	struct relay_list relays;
+	struct relay_work work; /* relays relay_service() must visit */
 
 	int closing; /* sess_finish() was called */
 	const char *end_why; /* why (static text), for the log and events */
@@ -442,7 +447,7 @@ void fwd_close_all(struct sess *s);
  * send the forwarded-tcpip open. Takes ownership of fd.
  */
 struct relay *relay_start(struct sess *s, struct fwd *f, int fd,
-    const struct sockaddr *peer);
+    const struct sockaddr *peer, const struct brk_msg *edge);
 /* Handle epoll <events> on relay <r>. */
 void relay_io(struct sess *s, struct relay *r, uint32_t events);
 /*

@@ -278,7 +278,8 @@ rec_forget_fwd(struct sess *s, struct fwd *f)
 int64_t
 rec_deadline(struct sess *s)
 {
-	int64_t next = s->stats_deadline;
+	/* An idle session has nothing to write and is not woken for it. */
+	int64_t next = s->stats_dirty ? s->stats_deadline : INT64_MAX;
 
 	if (s->nevq > 0 && s->rec_deadline < next)
 		next = s->rec_deadline;
@@ -291,7 +292,8 @@ rec_flush(struct sess *s, int force)
 	struct store_session_stats st;
 	int64_t now = misc_monotonic_ms();
 	size_t i;
-	int r, stats_due = force || now >= s->stats_deadline;
+	int r,
+	    stats_due = force || (s->stats_dirty && now >= s->stats_deadline);
 
 	if (s->store == NULL)
 		return;
@@ -309,6 +311,7 @@ rec_flush(struct sess *s, int force)
 		s->counted_bytes_in = st.bytes_in;
 		s->counted_bytes_out = st.bytes_out;
 		s->stats_deadline = now + REC_STATS_MS;
+		s->stats_dirty = 0;
 	}
 	if (s->nevq == 0 && s->ncounters == 0 && !stats_due)
 		return;

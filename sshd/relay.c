@@ -51,6 +51,20 @@
 
 static void relay_kill(struct sess *, struct relay *, const char *);
 
+/*
+ * Put <r> on the list relay_service() visits after each poll: relays
+ * with an open pending, a write waiting for the SSH window, an end to
+ * check or a free to do. Idle relays are not visited at all.
+ */
+static void
+relay_want(struct sess *s, struct relay *r)
+{
+	if (!r->in_work) {
+		TAILQ_INSERT_TAIL(&s->work, r, work);
+		r->in_work = 1;
+	}
+}
+
 /* Bring the socket's epoll interest in line with the relay's state. */
 static void
 relay_set_events(struct sess *s, struct relay *r)
@@ -60,9 +74,12 @@ relay_set_events(struct sess *s, struct relay *r)
 	if (r->fd == -1)
 		return;
 	if (r->state == RELAY_OPEN) {
-		if (!r->tcp_eof && r->up_len == 0 &&
-		    ssh_channel_window_size(r->chan) > 0)
-			ev |= EPOLLIN;
+		if (!r->tcp_eof && r->up_len == 0) {
+			if (ssh_channel_window_size(r->chan) > 0)
+				ev |= EPOLLIN;
+			else
+				relay_want(s, r); /* look again after polls */
+		}
 		if (r->down_len > 0 || r->chan_pending)
 			ev |= EPOLLOUT;
 	}
@@ -112,7 +129,8 @@ relay_flush_up(struct sess *s, struct relay *r)
 		r->up_off = 0;
 		if (r->tcp_eof)
 			relay_send_eof(s, r);
-	}
+	} else
+		relay_want(s, r); /* the window is full: retry after polls */
 }
 
 /* Read from the public client into the channel. */
@@ -132,6 +150,7 @@ relay_read_up(struct sess *s, struct relay *r)
 		if (n > 0) {
 			r->bytes_in += (uint64_t)n;
 			r->fwd->bytes_in += (uint64_t)n;
+			s->stats_dirty = 1;
 			budget -= (size_t)n < budget ? (size_t)n : budget;
 			r->up_off = 0;
 			r->up_len = (size_t)n;
@@ -168,6 +187,7 @@ relay_write_down(struct sess *s, struct relay *r)
 			}
 			r->bytes_out += (uint64_t)n;
 			r->fwd->bytes_out += (uint64_t)n;
+			s->stats_dirty = 1;
 			r->down_off += (size_t)n;
 			r->down_len -= (size_t)n;
 			if (r->down_len > 0)
@@ -235,6 +255,7 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	}
 	r->bytes_out += (uint64_t)n;
 	r->fwd->bytes_out += (uint64_t)n;
+	s->stats_dirty = 1;
 	rest = len - (size_t)n;
 	if (rest == 0)
 		return (int)len;
@@ -256,6 +277,7 @@ relay_chan_eof(ssh_session ssh, ssh_channel chan, void *ud)
 	r->chan_eof = 1;
 	if (r->state == RELAY_OPEN && r->down_len == 0 && !r->chan_pending)
 		relay_write_down(r->sess, r);
+	relay_want(r->sess, r);
 }
 
 static void
@@ -264,6 +286,7 @@ relay_chan_close(ssh_session ssh, ssh_channel chan, void *ud)
 	struct relay *r = ud;
 
 	r->chan_closed = 1;
+	relay_want(r->sess, r);
 }
 
 /*
@@ -292,6 +315,7 @@ relay_kill(struct sess *s, struct relay *r, const char *why)
 		r->abandoned = 1;
 	else
 		r->state = RELAY_DEAD;
+	relay_want(s, r);
 }
 
 /* Take <r>'s socket out of the epoll set if it is in it. */
@@ -381,10 +405,12 @@ relay_opened(struct sess *s, struct relay *r)
 	r->chan_pending = 1;
 	if (r->state == RELAY_OPEN)
 		relay_set_events(s, r);
+	relay_want(s, r);
 }
 
 struct relay *
-relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
+relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer,
+    const struct brk_msg *edge)
 {
 	struct relay *r;
 	socklen_t sslen;
@@ -397,6 +423,14 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	f->refs++;
 	r->fd = fd;
 	r->state = RELAY_OPENING;
+	if (edge != NULL) {
+		/* Handed over by the parent: DONE or RETURN is owed. */
+		r->edge = 1;
+		r->ntried = (int)(edge->ntried < BRK_TRIED_MAX ? edge->ntried
+		                                               : BRK_TRIED_MAX);
+		memcpy(r->tried, edge->tried,
+		    (size_t)r->ntried * sizeof(pid_t));
+	}
 	if (net_ntop(peer, r->peer_ip, sizeof(r->peer_ip), &r->peer_port) != 0)
 		strlcpy(r->peer_ip, "0.0.0.0", sizeof(r->peer_ip));
 	memcpy(&r->peer, peer,
@@ -408,8 +442,10 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	r->start_ms = misc_now_ms();
 	TAILQ_INSERT_TAIL(&s->relays, r, entry);
+	relay_want(s, r); /* its open is pending */
 	f->conns_open++;
 	f->conns_total++;
+	s->stats_dirty = 1;
 	debug("endpoint %s: connection from %s port %u", f->id, r->peer_ip,
 	    r->peer_port);
 	if ((r->chan = ssh_channel_new(s->ssh)) == NULL) {
@@ -442,6 +478,8 @@ relay_io(struct sess *s, struct relay *r, uint32_t events)
 		relay_write_down(s, r);
 	if (r->state == RELAY_OPEN)
 		relay_set_events(s, r);
+	if (r->eof_sent || r->shut_wr || r->chan_closed)
+		relay_want(s, r); /* maybe done */
 }
 
 /* Is relay <r> finished in both directions? */
@@ -462,6 +500,10 @@ static void
 relay_free(struct sess *s, struct relay *r)
 {
 	TAILQ_REMOVE(&s->relays, r, entry);
+	if (r->in_work) {
+		TAILQ_REMOVE(&s->work, r, work);
+		r->in_work = 0;
+	}
 	if (!r->returned) {
 		rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
 		    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
@@ -477,6 +519,7 @@ relay_free(struct sess *s, struct relay *r)
 		ssh_channel_free(r->chan);
 	}
 	r->fwd->conns_open--;
+	s->stats_dirty = 1;
 	fwd_unref(s, r->fwd);
 	free(r->up);
 	free(r->down);
@@ -486,11 +529,16 @@ relay_free(struct sess *s, struct relay *r)
 void
 relay_service(struct sess *s)
 {
-	struct relay *r, *next;
+	struct relay_work todo;
+	struct relay *r;
 	int rc, freed = 0;
 
-	for (r = TAILQ_FIRST(&s->relays); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
+	/* What is added while we work waits for the next turn. */
+	TAILQ_INIT(&todo);
+	TAILQ_CONCAT(&todo, &s->work, work);
+	while ((r = TAILQ_FIRST(&todo)) != NULL) {
+		TAILQ_REMOVE(&todo, r, work);
+		r->in_work = 0;
 		switch (r->state) {
 		case RELAY_OPENING:
 			rc = ssh_channel_open_reverse_forward(r->chan,
@@ -500,6 +548,8 @@ relay_service(struct sess *s)
 				relay_opened(s, r);
 			else if (rc != SSH_AGAIN)
 				relay_open_failed(s, r);
+			else
+				relay_want(s, r);
 			break;
 		case RELAY_OPEN:
 			/* The window may have grown since the last write. */
@@ -511,14 +561,14 @@ relay_service(struct sess *s)
 				relay_set_events(s, r);
 			break;
 		case RELAY_DEAD:
-			break;
-		}
-	}
-	for (r = TAILQ_FIRST(&s->relays); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (r->state == RELAY_DEAD) {
+			/* Nested calls may have put it back on the list. */
+			if (r->in_work) {
+				TAILQ_REMOVE(&s->work, r, work);
+				r->in_work = 0;
+			}
 			relay_free(s, r);
 			freed = 1;
+			break;
 		}
 	}
 	fwd_reap(s);
@@ -533,6 +583,10 @@ relay_close_all(struct sess *s)
 
 	while ((r = TAILQ_FIRST(&s->relays)) != NULL) {
 		TAILQ_REMOVE(&s->relays, r, entry);
+		if (r->in_work) {
+			TAILQ_REMOVE(&s->work, r, work);
+			r->in_work = 0;
+		}
 		if (r->edge && r->state == RELAY_OPENING && r->fd != -1) {
 			/*
 			 * Handed to us, not yet opened, nothing read: the

@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -42,7 +45,7 @@
 #define SESS_READY_GRACE_MS 1000
 #define SESS_READY_MAX_MS   10000
 /* Longest wait in one ssh_event_dopoll, so timers are seen. */
-#define SESS_POLL_MAX_MS 1000
+#define SESS_POLL_MAX_MS 10000
 /* Time allowed to flush the last packets before disconnecting. */
 #define SESS_FLUSH_MS    2000
 #define SESS_EPOLL_BATCH 64
@@ -578,10 +581,10 @@ sess_channel_req_msg(struct sess *s, ssh_message msg)
 		    "subsystem '%s' is not supported by this "
 		    "server (no sftp, no shell; try 'tcp --help')",
 		    name);
-		if (!s->command_done) {
-			s->command_done = 1;
-			sess_finish(s, 2, "refused subsystem");
-		}
+		/*
+		 * The failure reply makes ssh exit (255); ending the
+		 * channel too would race with it.
+		 */
 		break;
 	default:
 		/* env and the like: refused quietly, as sshd does. */
@@ -866,6 +869,10 @@ sess_timeout(struct sess *s)
 		next = s->close_deadline;
 	if (rec_deadline(s) < next)
 		next = rec_deadline(s);
+	if (s->authenticated && s->next_row_check < next)
+		next = s->next_row_check;
+	if (s->pty && s->opts != NULL && !s->opts->json && s->next_view < next)
+		next = s->next_view;
 	return next > now ? (int)(next - now) : 0;
 }
 
@@ -973,7 +980,18 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 	s->brk_ep.kind = EP_KIND_BROKER;
 	TAILQ_INIT(&s->fwds);
 	TAILQ_INIT(&s->relays);
+	TAILQ_INIT(&s->work);
 	sess_peer(s, fd);
+	{
+		int one = 1;
+
+		/*
+		 * Channel data goes out as soon as it is there: a relay's
+		 * small writes (a request, an echo) must not wait for Nagle.
+		 */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	}
 	if (conf->login_grace_time > 0)
 		s->login_deadline =
 		    misc_monotonic_ms() + conf->login_grace_time * 1000;

@@ -4235,17 +4235,19 @@ START_TEST(test_edge_endpoint)
 	e.edge_id = (char *)"ed_nope";
 	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
 
-	/* An account's address on an edge: its owner, as a member. */
-	fill_endpoint(&e, "ep_2", "ss_a", alice, 42001, 2002);
+	/*
+	 * An account's address put on an edge is the edge's: its backends
+	 * serve it, its owner (no backend) no longer does.
+	 */
+	fill_endpoint(&e, "ep_9", "ss_a", alice, 42001, 2002);
 	e.address_id = ra;
 	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	e.edge_id = ed1;
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
+	fill_endpoint(&e, "ep_2", "ss_b", bob, 42001, 2003);
+	e.address_id = ra;
 	e.edge_id = ed1;
 	ck_assert_int_eq(store_endpoint_add(st, &e), 0);
-	/* A backend does not serve an address an account owns. */
-	fill_endpoint(&e, "ep_3", "ss_b", bob, 42001, 2003);
-	e.address_id = ra;
-	e.edge_id = ed1;
-	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_NOT_FOUND);
 
 	/* An address of no account and no edge: nobody serves it. */
 	fill_endpoint(&e, "ep_3", "ss_b", bob, 42002, 2003);
@@ -4269,6 +4271,7 @@ START_TEST(test_edge_endpoint)
 	ck_assert_str_eq(el[0]->address_id, ru);
 	ck_assert_str_eq(el[1]->id, "ep_2");
 	ck_assert_str_eq(el[1]->edge_id, ed1);
+	ck_assert_str_eq(el[1]->address_id, ra);
 	ck_assert_str_eq(el[2]->id, "ep_3");
 	ck_assert_ptr_null(el[2]->edge_id);
 	store_endpoint_list_free(el, n);

@@ -19,6 +19,10 @@
  * answers with one line saying what it held, then echoes. "tnet hdr"
  * prints the headers proxyhdr_v1() and proxyhdr_v2() build, so a script
  * can send them by hand, and "tnet line" reads a server's first line.
+ *
+ * "lat" and "rtt" time round trips through an echo server, for the
+ * benchmark: "lat" a fresh connection per byte, "rtt" 64-byte messages on
+ * one connection. Both print "p50=<us> p99=<us>".
  */
 #include "config.h"
 
@@ -29,6 +33,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +71,10 @@
 #define DEFAULT_TIMEOUT 60
 #define CLOSED_TIMEOUT  10
 #define MAX_TIMEOUT     86400
+
+/* lat and rtt: the most samples they take, and rtt's message size. */
+#define MAX_SAMPLES 10000000
+#define RTT_SIZE    64
 
 /* The deterministic byte stream: xorshift64 words, little-endian. */
 struct stream {
@@ -188,6 +197,8 @@ usage(void)
 	    "       tnet recv [-s src] [-t secs] host:port\n"
 	    "       tnet echo [-s src] [-t secs] host:port nbytes\n"
 	    "       tnet many [-s src] [-t secs] host:port conns bytes\n"
+	    "       tnet lat [-s src] [-t secs] host:port count\n"
+	    "       tnet rtt [-s src] [-t secs] host:port count\n"
 	    "       tnet sum nbytes\n"
 	    "       tnet closed [-s src] [-t secs] host:port\n"
 	    "       tnet refused [-s src] host:port\n"
@@ -1925,6 +1936,203 @@ cmd_hdr(int argc, char **argv)
 	return 0;
 }
 
+/* Microseconds on the monotonic clock. */
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Order two int64_t samples for qsort. */
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Sort the n (at least 1) samples in v and print "p50=<v> p99=<v>", each
+ * by the nearest-rank method.
+ */
+static void
+print_percentiles(int64_t *v, size_t n)
+{
+	size_t r50 = (n * 50 + 99) / 100, r99 = (n * 99 + 99) / 100;
+
+	qsort(v, n, sizeof(*v), cmp_i64);
+	printf("p50=%" PRId64 " p99=%" PRId64 "\n", v[MAX(r50, 1) - 1],
+	    v[MAX(r99, 1) - 1]);
+}
+
+/*
+ * Read exactly len bytes from the non-blocking socket fd into p, waiting
+ * up to timeout seconds for each part. Returns 0, or -1 with a message.
+ */
+static int
+read_full(int fd, uint8_t *p, size_t len, int timeout)
+{
+	struct pollfd pfd;
+	ssize_t r;
+	int n;
+
+	while (len > 0) {
+		if ((r = read(fd, p, len)) > 0) {
+			p += r;
+			len -= (size_t)r;
+			continue;
+		}
+		if (r == 0) {
+			tnet_warnx("read: closed with %zu bytes to come", len);
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			tnet_warn("read");
+			return -1;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if ((n = poll(&pfd, 1, timeout * 1000)) == 0) {
+			tnet_warnx("read: nothing for %d s", timeout);
+			return -1;
+		}
+		if (n == -1 && errno != EINTR) {
+			tnet_warn("poll");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Parse the options and arguments lat and rtt share: host:port count.
+ * Returns 0, or the exit status to return.
+ */
+static int
+timing_args(int argc, char **argv, struct addr *dst, struct addr *src,
+    int *timeoutp, uint64_t *countp)
+{
+	if (client_opts(argc, argv, src, timeoutp) == -1)
+		return usage();
+	argc -= optind;
+	argv += optind;
+	if (argc != 2)
+		return usage();
+	if (parse_hostport(argv[0], dst) == -1 ||
+	    parse_num(argv[1], 1, MAX_SAMPLES, "count", countp) == -1)
+		return EXIT_USAGE;
+	return 0;
+}
+
+/*
+ * tnet lat host:port count: count times in a row, connect to an echo
+ * server, send one byte and read it back, then close. Prints the
+ * percentiles of connect + first echoed byte, in microseconds.
+ */
+static int
+cmd_lat(int argc, char **argv)
+{
+	struct addr dst, src;
+	int64_t *us = NULL, t0;
+	uint64_t count, i;
+	uint8_t out, in;
+	int timeout = DEFAULT_TIMEOUT, fd = -1, ret;
+
+	if ((ret = timing_args(argc, argv, &dst, &src, &timeout, &count)))
+		return ret;
+	ret = 1;
+	us = xrealloc(NULL, count * sizeof(*us));
+	for (i = 0; i < count; i++) {
+		out = (uint8_t)(i & 0xff);
+		t0 = now_us();
+		if ((fd = tcp_connect(&dst, &src, timeout)) == -1) {
+			tnet_warn("connection %" PRIu64 ": connect %s", i,
+			    argv[optind]);
+			goto out;
+		}
+		if (write_all(fd, (const char *)&out, 1, timeout) == -1 ||
+		    read_full(fd, &in, 1, timeout) == -1) {
+			tnet_warnx("connection %" PRIu64 " failed", i);
+			goto out;
+		}
+		us[i] = now_us() - t0;
+		if (in != out) {
+			tnet_warnx("connection %" PRIu64 ": sent 0x%02x, got "
+			           "0x%02x",
+			    i, out, in);
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+	}
+	print_percentiles(us, count);
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(us);
+	return ret;
+}
+
+/*
+ * tnet rtt host:port count: on one connection to an echo server, send
+ * count messages of RTT_SIZE stream bytes, each after the previous one came
+ * back whole. Prints the percentiles of the round trips, in microseconds.
+ * One uncounted round trip goes first: it waits for the tunnel to open.
+ */
+static int
+cmd_rtt(int argc, char **argv)
+{
+	struct addr dst, src;
+	struct stream st;
+	int64_t *us = NULL, t0;
+	uint64_t count, i;
+	uint8_t out[RTT_SIZE], in[RTT_SIZE];
+	int timeout = DEFAULT_TIMEOUT, fd = -1, on = 1, ret;
+
+	if ((ret = timing_args(argc, argv, &dst, &src, &timeout, &count)))
+		return ret;
+	ret = 1;
+	us = xrealloc(NULL, count * sizeof(*us));
+	stream_init(&st, 0);
+	if ((fd = tcp_connect(&dst, &src, timeout)) == -1) {
+		tnet_warn("connect %s", argv[optind]);
+		goto out;
+	}
+	/* Time the server, not Nagle's algorithm on our side. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1) {
+		tnet_warn("TCP_NODELAY");
+		goto out;
+	}
+	for (i = 0; i <= count; i++) {
+		stream_fill(&st, out, sizeof(out));
+		t0 = now_us();
+		if (write_all(fd, (const char *)out, sizeof(out), timeout) ==
+		        -1 ||
+		    read_full(fd, in, sizeof(in), timeout) == -1) {
+			tnet_warnx("round trip %" PRIu64 " failed", i);
+			goto out;
+		}
+		if (i > 0)
+			us[i - 1] = now_us() - t0;
+		if (memcmp(in, out, sizeof(in)) != 0) {
+			tnet_warnx("round trip %" PRIu64 ": echo differs", i);
+			goto out;
+		}
+	}
+	print_percentiles(us, count);
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(us);
+	return ret;
+}
+
 /* Dispatch to the subcommand named in argv[1]. */
 /* Write all <n> bytes of <p> to blocking descriptor <fd>. */
 static int
@@ -2032,6 +2240,10 @@ main(int argc, char **argv)
 		return cmd_xfer(argc, argv, cmd);
 	if (strcmp(cmd, "many") == 0)
 		return cmd_many(argc, argv);
+	if (strcmp(cmd, "lat") == 0)
+		return cmd_lat(argc, argv);
+	if (strcmp(cmd, "rtt") == 0)
+		return cmd_rtt(argc, argv);
 	if (strcmp(cmd, "sum") == 0)
 		return cmd_sum(argc, argv);
 	if (strcmp(cmd, "closed") == 0)

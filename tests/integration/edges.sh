@@ -181,6 +181,26 @@ grep -q "connection handed back to the edge group" "$PH_LOG" ||
     ph_fail "no connection was handed back (the test did not test that)"
 ph_pass "a member killed under load: all 200 connections served by the others"
 
+# --- an account's address put on the edge -------------------------------------------
+# Its owner's plain endpoint stops; the edge's backends serve it instead.
+ph_listen svc_own echo
+own=$(ph_ctl address reserve carol) || ph_fail "reserve for carol"
+own_port=${own##*:}
+ph_ssh_bg own -i "$PH_TMP/carol" -R "$own_port:127.0.0.1:$PH_LAST_PORT" \
+    carol@127.0.0.1 tcp
+own_pid=$PH_LAST_PID
+ph_wait_for "$PH_TMP/own.out" "^Forwarding" 15 "$own_pid"
+ph_ctl edge address add "$edge" "$own" >/dev/null || ph_fail "edge address add"
+ph_wait_for "$PH_TMP/own.err" "stopped: the server's administrator put this address on an edge" \
+    15 "$own_pid"
+"$TNET" refused "127.0.0.1:$own_port" || ph_fail "carol still serves $own"
+member mown bob "$svc_b" -R "$own_port:127.0.0.1:$svc_b"
+got=$("$TNET" echo "127.0.0.1:$own_port" 100) || ph_fail "echo via $own on the edge"
+kill "$own_pid" "$PH_LAST_PID"
+ph_wait_gone "$own_pid"
+ph_wait_gone "$PH_LAST_PID"
+ph_pass "an account's address put on the edge: its plain endpoint stops, backends serve it"
+
 # --- the last member leaves: the address stops listening -------------------------
 kill "$mb_pid"
 ph_wait_gone "$mb_pid"
