@@ -36,7 +36,7 @@ as_root() {
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
 libsodium-dev libsqlite3-dev check openssh-client"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
-libclang-rt-14-dev"
+libclang-rt-14-dev sqlite3 logrotate systemd"
 
 install_pkgs() {
 	missing=

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "conf.h"
 #include "err.h"
 #include "log.h"
@@ -37,6 +38,7 @@
 #define CONF_DEFAULT_AFFINITY        (24 * 3600)
 #define CONF_MAX_SESSIONS            100000
 #define CONF_DEFAULT_EVENT_RETENTION (7 * 24 * 3600)
+#define CONF_MAX_STARTUPS            100000
 #define CONF_MAX_ENDPOINTS           1000
 #define CONF_MAX_CONNECTIONS         65535
 #define CONF_DATABASE_NAME           "porthole.db"
@@ -69,6 +71,13 @@ enum conf_kw {
 	CONF_KW_EVENT_LOG,
 	CONF_KW_EVENT_RETENTION,
 	CONF_KW_METRICS_LISTEN,
+	CONF_KW_MAX_STARTUPS,
+	CONF_KW_PER_SOURCE_MAX_STARTUPS,
+	CONF_KW_MAX_AUTH_TRIES,
+	CONF_KW_CLIENT_ALIVE_INTERVAL,
+	CONF_KW_CLIENT_ALIVE_COUNT_MAX,
+	CONF_KW_PER_SOURCE_PENALTIES,
+	CONF_KW_USER,
 };
 
 /* How conf_set() treats a value it has checked. */
@@ -103,6 +112,13 @@ static const struct conf_keyword {
 	{ "EventLog", CONF_KW_EVENT_LOG, 0 },
 	{ "EventRetention", CONF_KW_EVENT_RETENTION, 0 },
 	{ "MetricsListen", CONF_KW_METRICS_LISTEN, 0 },
+	{ "MaxStartups", CONF_KW_MAX_STARTUPS, 0 },
+	{ "PerSourceMaxStartups", CONF_KW_PER_SOURCE_MAX_STARTUPS, 0 },
+	{ "MaxAuthTries", CONF_KW_MAX_AUTH_TRIES, 0 },
+	{ "ClientAliveInterval", CONF_KW_CLIENT_ALIVE_INTERVAL, 0 },
+	{ "ClientAliveCountMax", CONF_KW_CLIENT_ALIVE_COUNT_MAX, 0 },
+	{ "PerSourcePenalties", CONF_KW_PER_SOURCE_PENALTIES, 0 },
+	{ "User", CONF_KW_USER, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -283,6 +299,104 @@ conf_set_str(char **sp, const char *value)
 }
 
 /*
+ * Parse MaxStartups: "N" (refuse at N) or "START:RATE:FULL" as sshd
+ * (random early drop from START, RATE percent, rising to all at FULL).
+ */
+static int
+conf_parse_startups(const char *s, int *beginp, int *ratep, int *fullp)
+{
+	long long b, r = 100, f;
+	char *copy = xstrdup(s), *p, *q;
+	const char *err = NULL;
+	int ret = -1;
+
+	if ((p = strchr(copy, ':')) == NULL) {
+		b = strtonum(copy, 1, CONF_MAX_STARTUPS, &err);
+		f = b;
+		if (err != NULL)
+			goto out;
+	} else {
+		*p++ = '\0';
+		if ((q = strchr(p, ':')) == NULL)
+			goto out;
+		*q++ = '\0';
+		b = strtonum(copy, 1, CONF_MAX_STARTUPS, &err);
+		if (err == NULL)
+			r = strtonum(p, 1, 100, &err);
+		if (err == NULL)
+			f = strtonum(q, 1, CONF_MAX_STARTUPS, &err);
+		if (err != NULL || f < b)
+			goto out;
+	}
+	*beginp = (int)b;
+	*ratep = (int)r;
+	*fullp = (int)f;
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+/*
+ * Parse PerSourcePenalties: "no", or blank-free "key:time" words
+ * separated by ',' or blanks — authfail, noauth, grace-exceeded (time
+ * added per event), min (refuse once a source has this much), max (the
+ * most a source can have). Unset keys keep their values.
+ */
+static int
+conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
+    size_t errlen)
+{
+	int64_t v[5] = { conf->penalty_authfail, conf->penalty_noauth,
+		conf->penalty_grace, conf->penalty_min, conf->penalty_max };
+	static const char *const names[5] = { "authfail", "noauth",
+		"grace-exceeded", "min", "max" };
+	char *copy = xstrdup(s), *word, *save = NULL, *colon;
+	size_t i;
+	int ret = -1, on = 1;
+
+	if (strcasecmp(s, "no") == 0)
+		on = 0;
+	else if (strcasecmp(s, "yes") != 0) {
+		for (word = strtok_r(copy, ", \t", &save); word != NULL;
+		     word = strtok_r(NULL, ", \t", &save)) {
+			if ((colon = strchr(word, ':')) == NULL) {
+				conf_err(errbuf, errlen,
+				    "PerSourcePenalties: '%.40s' is not "
+				    "KEY:TIME",
+				    word);
+				goto out;
+			}
+			*colon++ = '\0';
+			for (i = 0; i < 5; i++) {
+				if (strcasecmp(word, names[i]) == 0)
+					break;
+			}
+			if (i == 5 || misc_convtime(colon, &v[i]) != 0) {
+				conf_err(errbuf, errlen,
+				    "PerSourcePenalties: bad '%.40s:%.40s' "
+				    "(authfail, noauth, grace-exceeded, min, "
+				    "max with a time)",
+				    word, colon);
+				goto out;
+			}
+		}
+	}
+	if (!check) {
+		conf->penalties = on;
+		conf->penalty_authfail = v[0];
+		conf->penalty_noauth = v[1];
+		conf->penalty_grace = v[2];
+		conf->penalty_min = v[3];
+		conf->penalty_max = v[4];
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+/*
  * Check <arg> for keyword <k> and, unless <mode> is CONF_MODE_CHECK,
  * store it. Returns 0 or PORTHOLE_ERR_INVALID_FORMAT with a reason that
  * names the keyword in errbuf.
@@ -294,6 +408,7 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 	char q[CONF_QUOTE_LEN];
 	char *host = NULL;
 	uint16_t port, low, high;
+	int st_begin, st_rate, st_full;
 	int64_t secs;
 	long long n;
 	enum log_level level;
@@ -474,6 +589,69 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf->event_retention = secs;
 		break;
+	case CONF_KW_MAX_STARTUPS:
+		if (conf_parse_startups(arg, &st_begin, &st_rate, &st_full) !=
+		    0) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not N or START:RATE:FULL "
+			    "(1 <= START <= FULL, RATE 1-100)",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK) {
+			conf->max_startups_begin = st_begin;
+			conf->max_startups_rate = st_rate;
+			conf->max_startups_full = st_full;
+		}
+		break;
+	case CONF_KW_PER_SOURCE_MAX_STARTUPS:
+		if (strcasecmp(arg, "none") == 0)
+			n = 0;
+		else if (conf_parse_num(arg, 1, CONF_MAX_STARTUPS, &n) != 0) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not in 1..%d or none", k->name, q,
+			    CONF_MAX_STARTUPS);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->per_source_max_startups = (int)n;
+		break;
+	case CONF_KW_MAX_AUTH_TRIES:
+		if (conf_parse_num(arg, 1, 1000, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..1000",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->max_auth_tries = (int)n;
+		break;
+	case CONF_KW_CLIENT_ALIVE_INTERVAL:
+		if (misc_convtime(arg, &secs) != 0) {
+			conf_err(errbuf, errlen, "%s: bad time '%s'", k->name,
+			    q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->client_alive_interval = secs;
+		break;
+	case CONF_KW_CLIENT_ALIVE_COUNT_MAX:
+		if (conf_parse_num(arg, 1, 1000, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..1000",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->client_alive_count_max = (int)n;
+		break;
+	case CONF_KW_PER_SOURCE_PENALTIES:
+		if (conf_parse_penalties(conf, arg, mode == CONF_MODE_CHECK,
+		        errbuf, errlen) != 0)
+			goto out;
+		break;
+	case CONF_KW_USER:
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->user, arg);
+		break;
 	case CONF_KW_METRICS_LISTEN:
 		if (strcasecmp(arg, "none") == 0) {
 			if (mode != CONF_MODE_CHECK) {
@@ -580,6 +758,19 @@ conf_new(void)
 	conf->address_affinity = CONF_DEFAULT_AFFINITY;
 	conf->allow_anonymous = 0;
 	conf->event_log = xstrdup("none");
+	conf->max_startups_begin = 10;
+	conf->max_startups_rate = 30;
+	conf->max_startups_full = 100;
+	conf->per_source_max_startups = 10;
+	conf->max_auth_tries = 6;
+	conf->client_alive_interval = 15;
+	conf->client_alive_count_max = 3;
+	conf->penalties = 1;
+	conf->penalty_authfail = 2;
+	conf->penalty_noauth = 0;
+	conf->penalty_grace = 10;
+	conf->penalty_min = 15;
+	conf->penalty_max = 600;
 	conf->event_retention = CONF_DEFAULT_EVENT_RETENTION;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->syslog = 0;
@@ -600,6 +791,7 @@ conf_free(struct conf *conf)
 	free(conf->token_key);
 	free(conf->event_log);
 	free(conf->metrics_host);
+	free(conf->user);
 	free(conf->tunnel_address);
 	/* conf is the first member of the conf_state conf_new() made. */
 	free((struct conf_state *)conf);
@@ -899,6 +1091,32 @@ conf_dump(const struct conf *conf, void *fp)
 	    conf->max_sessions_per_account);
 	conf_dump_str(f, "eventlog", conf->event_log);
 	fprintf(f, "eventretention %lld\n", (long long)conf->event_retention);
+	if (conf->max_startups_begin == conf->max_startups_full)
+		fprintf(f, "maxstartups %d\n", conf->max_startups_full);
+	else
+		fprintf(f, "maxstartups %d:%d:%d\n", conf->max_startups_begin,
+		    conf->max_startups_rate, conf->max_startups_full);
+	if (conf->per_source_max_startups == 0)
+		fprintf(f, "persourcemaxstartups none\n");
+	else
+		fprintf(f, "persourcemaxstartups %d\n",
+		    conf->per_source_max_startups);
+	fprintf(f, "maxauthtries %d\n", conf->max_auth_tries);
+	fprintf(f, "clientaliveinterval %lld\n",
+	    (long long)conf->client_alive_interval);
+	fprintf(f, "clientalivecountmax %d\n", conf->client_alive_count_max);
+	if (!conf->penalties)
+		fprintf(f, "persourcepenalties no\n");
+	else
+		fprintf(f,
+		    "persourcepenalties authfail:%lld,noauth:%lld,"
+		    "grace-exceeded:%lld,min:%lld,max:%lld\n",
+		    (long long)conf->penalty_authfail,
+		    (long long)conf->penalty_noauth,
+		    (long long)conf->penalty_grace,
+		    (long long)conf->penalty_min, (long long)conf->penalty_max);
+	if (conf->user != NULL)
+		conf_dump_str(f, "user", conf->user);
 	if (conf->metrics_host == NULL)
 		fprintf(f, "metricslisten none\n");
 	else if (strchr(conf->metrics_host, ':') != NULL)

@@ -41,6 +41,20 @@ struct conf {
 	int64_t event_retention; /* EventRetention, seconds; 0 = keep */
 	char *metrics_host; /* MetricsListen address, NULL when off */
 	uint16_t metrics_port;
+	int max_startups_begin; /* MaxStartups start:rate:full */
+	int max_startups_rate;
+	int max_startups_full;
+	int per_source_max_startups; /* 0: none */
+	int max_auth_tries; /* MaxAuthTries */
+	int64_t client_alive_interval; /* seconds; 0: off */
+	int client_alive_count_max;
+	int penalties; /* PerSourcePenalties on */
+	int64_t penalty_authfail; /* seconds per failed authentication */
+	int64_t penalty_noauth; /* per connection that never tried */
+	int64_t penalty_grace; /* per LoginGraceTime exceeded */
+	int64_t penalty_min; /* refuse a source once it has this much */
+	int64_t penalty_max; /* the most a source can have */
+	char *user; /* User: drop privileges to it; NULL: stay */
 	enum log_level log_level; /* LogLevel */
 	int syslog; /* SyslogFacility != none */
 };

@@ -26,6 +26,7 @@ struct ctl {
 	struct conf *conf; /* the effective configuration */
 	struct store *store; /* the opened store */
 	int json; /* --json: JSON Lines instead of a table */
+	int dir_created; /* StateDirectory made before switching to User */
 };
 
 /*

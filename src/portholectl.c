@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -778,7 +780,7 @@ ctl_init(struct ctl *ctl, const struct ctl_args *args)
 	struct conf *conf = ctl->conf;
 	struct buf *b = NULL;
 	struct stat sb;
-	int r = PORTHOLE_ERR_INTERNAL, dir_created = 0;
+	int r = PORTHOLE_ERR_INTERNAL, dir_created = ctl->dir_created;
 	int db_created = 0, version = 0;
 
 	if (stat(conf->state_dir, &sb) == -1) {
@@ -1351,6 +1353,44 @@ out:
 	return r;
 }
 
+/*
+ * Run as root with User set, act as that user, as portholed does once
+ * it has bound its listeners: what we create in the state directory
+ * (the token key, the database's WAL files) must stay readable by the
+ * server. A missing state directory is made for the user first.
+ */
+static int
+ctl_become_user(const struct conf *conf, int *dir_created)
+{
+	struct passwd *pw;
+	struct stat sb;
+
+	if (conf->user == NULL || geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		error("User %s: no such user", conf->user);
+		return -1;
+	}
+	if (stat(conf->state_dir, &sb) == -1 && errno == ENOENT) {
+		if (mkdir(conf->state_dir, 0700) == -1 ||
+		    chown(conf->state_dir, pw->pw_uid, pw->pw_gid) == -1) {
+			error("StateDirectory %s: %s", conf->state_dir,
+			    strerror(errno));
+			return -1;
+		}
+		*dir_created = 1;
+	}
+	if (setgroups(0, NULL) == -1 ||
+	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		error("User %s: cannot switch: %s", pw->pw_name,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1441,7 +1481,8 @@ main(int argc, char **argv)
 		fatal_f("no command for action %d", (int)action);
 
 	ctl.conf = conf_new();
-	if (ctl_load_conf(ctl.conf, opts, nopts, path, fflag) != 0)
+	if (ctl_load_conf(ctl.conf, opts, nopts, path, fflag) != 0 ||
+	    ctl_become_user(ctl.conf, &ctl.dir_created) != 0)
 		goto out;
 	if (cmd->open_store && ctl_open_store(&ctl, 0) != 0)
 		goto out;

@@ -30,6 +30,8 @@
 struct store {
 	sqlite3 *db;
 	char errmsg[256]; /* copy of the last SQLite error message */
+	char logged[320]; /* the last error logged, and when (monotonic) */
+	int64_t logged_ms;
 };
 
 /*
@@ -365,6 +367,24 @@ store_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Predicate: the error of <sql> in store->errmsg is news for the log. */
+static int
+store_log_again(struct store *store, const char *sql)
+{
+	char what[sizeof(store->logged)];
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	snprintf(what, sizeof(what), "%.40s: %s", sql, store->errmsg);
+	if (strcmp(what, store->logged) == 0 && now - store->logged_ms < 60000)
+		return 0;
+	memcpy(store->logged, what, sizeof(what));
+	store->logged_ms = now;
+	return 1;
+}
+
 /*
  * Map SQLite result <rc> of statement <sql> to a PORTHOLE_ERR_*,
  * keeping SQLite's message for store_errmsg().
@@ -394,8 +414,11 @@ store_error(struct store *store, int rc, const char *sql)
 		r = PORTHOLE_ERR_STORE;
 		break;
 	}
-	/* Busy and constraint outcomes are the caller's to report. */
-	if (r == PORTHOLE_ERR_STORE)
+	/*
+	 * Busy and constraint outcomes are the caller's to report. The same
+	 * failure over and over (a full disk, say) is logged once a minute.
+	 */
+	if (r == PORTHOLE_ERR_STORE && store_log_again(store, sql))
 		error("store: \"%.40s\": %s", sql, store->errmsg);
 	else
 		debug("store: \"%.40s\": %s", sql, store->errmsg);
@@ -999,6 +1022,17 @@ store_free(struct store *store)
 }
 
 /* The schema version of the open database, from PRAGMA user_version. */
+/* Set how long calls wait for another connection's lock. */
+int
+store_set_busy_timeout(struct store *store, int ms)
+{
+	if (store == NULL || ms < 0)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	if (sqlite3_busy_timeout(store->db, ms) != SQLITE_OK)
+		return PORTHOLE_ERR_STORE;
+	return 0;
+}
+
 int
 store_schema_version(struct store *store, int *versionp)
 {

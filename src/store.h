@@ -183,6 +183,12 @@ int store_open(const char *path, struct store **storep, char *errbuf,
     size_t errlen);
 void store_free(struct store *store); /* closes; NULL is a no-op */
 
+/*
+ * How long a call waits for another connection's lock before it fails
+ * with PORTHOLE_ERR_BUSY (STORE_BUSY_TIMEOUT_MS after store_open).
+ */
+int store_set_busy_timeout(struct store *store, int ms);
+
 /* The schema version found in the open database. */
 int store_schema_version(struct store *store, int *versionp);
 

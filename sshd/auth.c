@@ -43,6 +43,18 @@ auth_note_user(struct sess *s, const char *user)
 	}
 }
 
+/* Count a failed attempt; past MaxAuthTries the connection ends. */
+static void
+auth_failed(struct sess *s)
+{
+	if (++s->auth_failures >= s->conf->max_auth_tries && !s->quit) {
+		logit("connection from %s port %u: too many authentication "
+		      "failures (MaxAuthTries %d)",
+		    s->client_ip, s->client_port, s->conf->max_auth_tries);
+		s->quit = 1;
+	}
+}
+
 /*
  * Check authtoken <token> (from a password, a keyboard-interactive
  * answer or the user name) and log in with its account. Returns
@@ -92,7 +104,7 @@ auth_token(struct sess *s, const char *token, const char *how)
 	ret = SSH_AUTH_SUCCESS;
 out:
 	if (ret != SSH_AUTH_SUCCESS)
-		s->auth_failures++;
+		auth_failed(s);
 	sodium_memzero(hash, sizeof(hash));
 	sodium_memzero(stored, sizeof(stored));
 	free(cred);
@@ -199,7 +211,7 @@ auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
 out:
 	/* A refused key counts, probe or not, as it does for sshd. */
 	if (ret != SSH_AUTH_SUCCESS)
-		s->auth_failures++;
+		auth_failed(s);
 	free(cred);
 	ssh_string_free_char(b64);
 	store_key_free(k);

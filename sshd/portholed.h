@@ -110,6 +110,7 @@ enum brk_type {
 	BRK_GOT, /* child: took <count> CONNs off the socket */
 	BRK_DONE, /* child: a connection of address_id ended */
 	BRK_RETURN, /* child: could not take it (fd); try another */
+	BRK_AUTHED, /* child: authenticated (out of MaxStartups) */
 };
 
 struct brk_msg {
@@ -241,6 +242,11 @@ struct sess {
 	int authenticated;
 	int anonymous; /* random addresses only */
 	int auth_failures;
+	int grace_exceeded; /* LoginGraceTime ran out */
+	struct ssh_counter_struct rcounter; /* bytes the client sent */
+	uint64_t alive_bytes; /* rcounter.in_bytes at the last check */
+	int alive_missed; /* intervals without a byte from the client */
+	int64_t alive_deadline; /* monotonic ms: next ClientAlive check */
 	int64_t login_deadline; /* monotonic ms */
 	int max_endpoints; /* this account's MaxEndpointsPerSession */
 	char *refusal; /* over a limit: why every forward is refused */
@@ -257,6 +263,8 @@ struct sess {
 	/* What record.c has queued for the store and EventLog. */
 	struct event **evq;
 	size_t nevq, evqalloc;
+	size_t nevlogged; /* of those, already written to EventLog */
+	int rec_failing; /* the last write to the store failed */
 	int64_t rec_deadline; /* monotonic ms: write the queued events */
 	int64_t stats_deadline; /* monotonic ms: write the counters */
 	int stats_dirty; /* counters moved since they were written */
@@ -347,6 +355,10 @@ void grp_accept(struct grp_set *gs, int lfd);
 void grp_service(struct grp_set *gs);
 
 /* session.c: the child. */
+/* How a session process that never authenticated ended (penalties). */
+#define SESS_EXIT_NOAUTH   3 /* tried nothing */
+#define SESS_EXIT_AUTHFAIL 4 /* failed to authenticate */
+#define SESS_EXIT_GRACE    5 /* LoginGraceTime ran out */
 /*
  * Serve one SSH connection on <fd> (already accepted) until it ends.
  * Returns the process exit status. <bind> is consumed.

@@ -33,6 +33,9 @@
 #define REC_BATCH_MS  100
 #define REC_BATCH_MAX 512
 #define REC_STATS_MS  1000
+#define REC_RETRY_MS  500 /* a failing store: try again after this */
+#define REC_QUEUE_MAX 100000 /* events kept while the store fails */
+#define REC_FINAL_BUSY_MS 5000 /* busy timeout of a session's last write */
 
 /* Counter names; the labels are chosen where they are counted. */
 #define REC_CONNECTIONS      "porthole_connections_total"
@@ -315,23 +318,48 @@ rec_flush(struct sess *s, int force)
 	}
 	if (s->nevq == 0 && s->ncounters == 0 && !stats_due)
 		return;
+	/* EventLog gets each event once, whatever the store does. */
+	if (s->nevq > s->nevlogged &&
+	    event_log_write(s->conf->event_log, s->evq + s->nevlogged,
+	        s->nevq - s->nevlogged) != 0)
+		error("EventLog %s: %s", s->conf->event_log, strerror(errno));
+	s->nevlogged = s->nevq;
+	if (force)
+		/* The last write of the session may wait a little longer. */
+		(void)store_set_busy_timeout(s->store, REC_FINAL_BUSY_MS);
 	r = store_record(s->store, s->evq, s->nevq, s->counters, s->ncounters,
 	    s->id, stats_due && s->id != NULL ? &st : NULL);
-	if (stats_due && s->id != NULL)
+	if (stats_due && s->id != NULL && r == 0)
 		rec_endpoint_stats(s);
+	if (r != 0 && !force && s->nevq < REC_QUEUE_MAX) {
+		/*
+		 * The store is busy, full or unwritable: keep the batch and
+		 * try again soon; the relay does not wait on it meanwhile.
+		 */
+		if (!s->rec_failing)
+			error("session %s: cannot record %zu event(s) yet "
+			      "(%s); trying again",
+			    s->id != NULL ? s->id : "-", s->nevq,
+			    store_errmsg(s->store));
+		s->rec_failing = 1;
+		s->rec_deadline = now + REC_RETRY_MS;
+		s->stats_dirty = 1;
+		s->stats_deadline = now + REC_RETRY_MS;
+		return;
+	}
 	if (r != 0)
-		error_r(r, "session %s: cannot record %zu event(s)",
+		error("session %s: cannot record %zu event(s) (%s); they "
+		      "went to EventLog only",
+		    s->id != NULL ? s->id : "-", s->nevq,
+		    store_errmsg(s->store));
+	else if (s->rec_failing)
+		logit("session %s: the store took %zu waiting event(s)",
 		    s->id != NULL ? s->id : "-", s->nevq);
-	if (s->nevq > 0 &&
-	    event_log_write(s->conf->event_log, s->evq, s->nevq) != 0)
-		error("EventLog %s: %s", s->conf->event_log, strerror(errno));
-	/*
-	 * If the store refused, the batch is dropped after logging: the
-	 * relay must not stall on a broken store. EventLog still has it.
-	 */
+	s->rec_failing = 0;
 	for (i = 0; i < s->nevq; i++)
 		event_free(s->evq[i]);
 	s->nevq = 0;
+	s->nevlogged = 0;
 	free(s->counters);
 	s->counters = NULL;
 	s->ncounters = 0;

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,8 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "portholed.h"
 
+#include "compat.h"
 #include "conf.h"
 #include "err.h"
 #include "buf.h"
@@ -33,6 +38,7 @@
 #define SRV_ACCEPT_BATCH 16
 #define SRV_SHUTDOWN_MS  10000
 #define SRV_PRUNE_MS     (3600 * 1000)
+#define SRV_PENALTY_MAX  65536 /* sources with a penalty, at most */
 
 /* The write end of this process's signal pipe, for the handler. */
 static int sig_wfd = -1;
@@ -42,6 +48,15 @@ struct srv_kid {
 	pid_t pid;
 	int ctl; /* the parent's end of its control socket, or -1 */
 	struct brk_queue q; /* answers waiting for it to read */
+	int session; /* an SSH session (not a metrics helper) */
+	int authed; /* it said BRK_AUTHED */
+	char src[NET_ADDRSTRLEN]; /* the client's address */
+};
+
+/* A source address's penalty (PerSourcePenalties). */
+struct srv_penalty {
+	char src[NET_ADDRSTRLEN];
+	int64_t until; /* monotonic ms */
 };
 
 /* The parent's state. */
@@ -59,6 +74,10 @@ struct srv {
 	struct grp_set *groups; /* edge addresses the parent listens on */
 	struct pollfd *dyn; /* poll set: static part, groups, kids */
 	size_t ndynalloc;
+	struct srv_penalty *pen;
+	size_t npen;
+	int64_t next_drop_log; /* monotonic ms: rate limit for drop lines */
+	uint64_t drops; /* connections dropped since the last line */
 };
 
 /* Signal handler: note the signal in the self-pipe. */
@@ -128,9 +147,12 @@ srv_signals_read(int fd)
 	return bits;
 }
 
-/* Remember child <pid> and its control socket <ctl> (-1 if none). */
+/*
+ * Remember child <pid>, its control socket <ctl> (-1 if none) and, for
+ * a session, its client's address <src> (NULL otherwise).
+ */
 static void
-srv_kid_add(struct srv *srv, pid_t pid, int ctl)
+srv_kid_add(struct srv *srv, pid_t pid, int ctl, const char *src)
 {
 	if (srv->nkids == srv->kidsalloc) {
 		srv->kidsalloc = srv->kidsalloc ? srv->kidsalloc * 2 : 64;
@@ -140,6 +162,11 @@ srv_kid_add(struct srv *srv, pid_t pid, int ctl)
 	memset(&srv->kids[srv->nkids], 0, sizeof(srv->kids[srv->nkids]));
 	srv->kids[srv->nkids].pid = pid;
 	srv->kids[srv->nkids].ctl = ctl;
+	if (src != NULL) {
+		srv->kids[srv->nkids].session = 1;
+		strlcpy(srv->kids[srv->nkids].src, src,
+		    sizeof(srv->kids[srv->nkids].src));
+	}
 	srv->nkids++;
 }
 
@@ -155,14 +182,109 @@ srv_kid_hangup(struct srv *srv, struct srv_kid *k)
 	grp_kid_gone(srv->groups, k->pid);
 }
 
+/*
+ * Add <secs> of penalty to source <src> (capped at penalty_max). Old
+ * entries are reused once they have expired.
+ */
+static void
+srv_penalize(struct srv *srv, const char *src, int64_t secs, const char *why)
+{
+	struct conf *conf = *srv->confp;
+	struct srv_penalty *p = NULL;
+	int64_t now = misc_monotonic_ms(), cap, min = conf->penalty_min * 1000;
+	int was;
+	size_t i;
+
+	if (!conf->penalties || secs <= 0 || src[0] == '\0')
+		return;
+	for (i = 0; i < srv->npen; i++) {
+		if (strcmp(srv->pen[i].src, src) == 0) {
+			p = &srv->pen[i];
+			break;
+		}
+	}
+	if (p == NULL) {
+		for (i = 0; i < srv->npen; i++) {
+			if (srv->pen[i].until <= now) {
+				p = &srv->pen[i]; /* expired: reuse */
+				break;
+			}
+		}
+		if (p == NULL) {
+			if (srv->npen >= SRV_PENALTY_MAX)
+				return; /* full of live penalties */
+			srv->pen = xreallocarray(srv->pen, srv->npen + 1,
+			    sizeof(*srv->pen));
+			p = &srv->pen[srv->npen++];
+		}
+		strlcpy(p->src, src, sizeof(p->src));
+		p->until = now;
+	}
+	if (p->until < now)
+		p->until = now;
+	was = p->until - now > min;
+	p->until += secs * 1000;
+	cap = now + conf->penalty_max * 1000;
+	if (p->until > cap)
+		p->until = cap;
+	if (!was && p->until - now > min)
+		logit("penalty for %s (%s): new connections from it are "
+		      "refused for %llds",
+		    src, why, (long long)((p->until - now - min) / 1000));
+	else
+		verbose("penalty for %s (%s): %llds in all", src, why,
+		    (long long)((p->until - now) / 1000));
+}
+
+/* Predicate: source <src> has more penalty than PerSourcePenalties min. */
+static int
+srv_penalized(struct srv *srv, const char *src)
+{
+	struct conf *conf = *srv->confp;
+	int64_t now = misc_monotonic_ms();
+	size_t i;
+
+	if (!conf->penalties)
+		return 0;
+	for (i = 0; i < srv->npen; i++) {
+		if (strcmp(srv->pen[i].src, src) == 0)
+			return srv->pen[i].until - now >
+			    conf->penalty_min * 1000;
+	}
+	return 0;
+}
+
+/* A session process that never authenticated ended with <status>. */
+static void
+srv_noauth_ended(struct srv *srv, const struct srv_kid *k, int status)
+{
+	struct conf *conf = *srv->confp;
+
+	if (!k->session || k->authed || !WIFEXITED(status))
+		return;
+	switch (WEXITSTATUS(status)) {
+	case SESS_EXIT_AUTHFAIL:
+		srv_penalize(srv, k->src, conf->penalty_authfail, "authfail");
+		break;
+	case SESS_EXIT_GRACE:
+		srv_penalize(srv, k->src, conf->penalty_grace,
+		    "grace-exceeded");
+		break;
+	default: /* no attempt, or not even a key exchange */
+		srv_penalize(srv, k->src, conf->penalty_noauth, "noauth");
+		break;
+	}
+}
+
 /* Forget child <pid>; returns 1 if it was ours. */
 static int
-srv_kid_del(struct srv *srv, pid_t pid)
+srv_kid_del(struct srv *srv, pid_t pid, int status)
 {
 	size_t i;
 
 	for (i = 0; i < srv->nkids; i++) {
 		if (srv->kids[i].pid == pid) {
+			srv_noauth_ended(srv, &srv->kids[i], status);
 			srv_kid_hangup(srv, &srv->kids[i]);
 			srv->kids[i] = srv->kids[--srv->nkids];
 			return 1;
@@ -183,7 +305,7 @@ srv_reap(struct srv *srv)
 	int status, n, r;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (!srv_kid_del(srv, pid))
+		if (!srv_kid_del(srv, pid, status))
 			continue;
 		if (WIFSIGNALED(status))
 			verbose("session process %ld killed by signal %d",
@@ -269,6 +391,133 @@ srv_listen(struct srv *srv)
 	return 0;
 }
 
+/*
+ * Pre-authentication limits for a new connection from <src>: returns
+ * NULL to admit it, or why it is dropped. MaxStartups counts the
+ * session processes that have not authenticated yet: from START on a
+ * new one is dropped with RATE percent chance, rising linearly to all
+ * at FULL (sshd's random early drop). PerSourceMaxStartups caps them
+ * per source address; PerSourcePenalties refuses sources that keep
+ * failing.
+ */
+static const char *
+srv_admit(struct srv *srv, const char *src)
+{
+	struct conf *conf = *srv->confp;
+	size_t i;
+	int startups = 0, from_src = 0, p;
+
+	if (srv_penalized(srv, src))
+		return "penalized (PerSourcePenalties)";
+	for (i = 0; i < srv->nkids; i++) {
+		if (!srv->kids[i].session || srv->kids[i].authed)
+			continue;
+		startups++;
+		if (strcmp(srv->kids[i].src, src) == 0)
+			from_src++;
+	}
+	if (conf->per_source_max_startups > 0 &&
+	    from_src >= conf->per_source_max_startups)
+		return "too many unauthenticated connections from it "
+		       "(PerSourceMaxStartups)";
+	if (startups >= conf->max_startups_full)
+		return "too many unauthenticated connections (MaxStartups)";
+	if (startups >= conf->max_startups_begin) {
+		p = conf->max_startups_rate;
+		if (conf->max_startups_full > conf->max_startups_begin)
+			p += (100 - p) * (startups - conf->max_startups_begin) /
+			    (conf->max_startups_full -
+			        conf->max_startups_begin);
+		if ((int)randombytes_uniform(100) < p)
+			return "random early drop (MaxStartups)";
+	}
+	return NULL;
+}
+
+/* Log dropped connections, at most one line a second. */
+static void
+srv_drop(struct srv *srv, const char *peer, const char *why)
+{
+	int64_t now = misc_monotonic_ms();
+
+	srv->drops++;
+	if (now < srv->next_drop_log)
+		return;
+	logit("dropped connection from %s: %s (%llu dropped since the last "
+	      "such line)",
+	    peer, why, (unsigned long long)srv->drops);
+	srv->drops = 0;
+	srv->next_drop_log = now + 1000;
+}
+
+/* Give <path> (if it exists) to <pw>; the state must stay ours. */
+static int
+srv_chown(const char *path, const struct passwd *pw)
+{
+	if (path == NULL || chown(path, pw->pw_uid, pw->pw_gid) == 0 ||
+	    errno == ENOENT)
+		return 0;
+	error("User %s: chown %s: %s", pw->pw_name, path, strerror(errno));
+	return -1;
+}
+
+/*
+ * User: once the listeners are bound, stop being root. The state
+ * directory and what is in it become the user's first, so that its
+ * sessions can go on writing the store.
+ */
+static int
+srv_drop_privileges(const struct conf *conf)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
+	struct passwd *pw;
+	char *path = NULL;
+	size_t i;
+	int r = 0;
+
+	if (conf->user == NULL)
+		return 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		error("User %s: no such user", conf->user);
+		return -1;
+	}
+	if (getuid() != 0) {
+		if (getuid() == pw->pw_uid)
+			return 0;
+		error("User %s: portholed is not running as root", conf->user);
+		return -1;
+	}
+	r |= srv_chown(conf->state_dir, pw);
+	for (i = 0; suffixes[i] != NULL; i++) {
+		xasprintf(&path, "%s%s", conf->database, suffixes[i]);
+		r |= srv_chown(path, pw);
+		free(path);
+	}
+	xasprintf(&path, "%s.pub", conf->host_key);
+	r |= srv_chown(conf->host_key, pw);
+	r |= srv_chown(path, pw);
+	free(path);
+	r |= srv_chown(conf->token_key, pw);
+	if (conf->event_log != NULL && conf->event_log[0] == '/')
+		r |= srv_chown(conf->event_log, pw);
+	if (r != 0)
+		return -1;
+	if (setgroups(0, NULL) == -1 ||
+	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		error("User %s: cannot switch: %s", pw->pw_name,
+		    strerror(errno));
+		return -1;
+	}
+	/* Must not be able to get root back. */
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		fatal("User %s: could regain root after dropping it",
+		    pw->pw_name);
+	logit("running as user %s (uid %ld)", pw->pw_name, (long)pw->pw_uid);
+	return 0;
+}
+
 /* Accept one connection on <lfd> and fork a session process for it. */
 static int
 srv_accept(struct srv *srv, int lfd)
@@ -278,6 +527,8 @@ srv_accept(struct srv *srv, int lfd)
 	char peer[NET_ADDRSTRLEN + 8];
 	size_t i;
 	pid_t pid, parent;
+	char srcip[NET_ADDRSTRLEN];
+	const char *why;
 	int fd, sigfd, sv[2];
 
 	/* libssh expects a blocking socket: no SOCK_NONBLOCK. */
@@ -289,6 +540,13 @@ srv_accept(struct srv *srv, int lfd)
 		return -1;
 	}
 	net_sa_str((struct sockaddr *)&ss, peer, sizeof(peer));
+	if (net_ntop((struct sockaddr *)&ss, srcip, sizeof(srcip), NULL) != 0)
+		srcip[0] = '\0';
+	if ((why = srv_admit(srv, srcip)) != NULL) {
+		srv_drop(srv, peer, why);
+		close(fd);
+		return 0;
+	}
 	/* The control socket for edges: boundaries kept, closed on exec. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		error("socketpair for %s: %s", peer, strerror(errno));
@@ -327,7 +585,7 @@ srv_accept(struct srv *srv, int lfd)
 	close(sv[1]);
 	if (net_set_nonblock(sv[0], 1) != 0)
 		error("control socket: %s", strerror(errno));
-	srv_kid_add(srv, pid, sv[0]);
+	srv_kid_add(srv, pid, sv[0], srcip);
 	close(fd);
 	return 0;
 }
@@ -357,7 +615,7 @@ srv_metrics(struct srv *srv)
 		return;
 	}
 	if (pid != 0) {
-		srv_kid_add(srv, pid, -1);
+		srv_kid_add(srv, pid, -1, NULL);
 		close(fd);
 		return;
 	}
@@ -476,6 +734,12 @@ srv_kid_messages(struct srv *srv, int fd)
 		}
 		if (r == -1)
 			return;
+		if (m.type == BRK_AUTHED) {
+			k->authed = 1;
+			if (passed != -1)
+				close(passed);
+			continue;
+		}
 		grp_message(srv->groups, *srv->confp, k->pid, k->ctl, &k->q, &m,
 		    passed);
 	}
@@ -553,7 +817,7 @@ srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
 		error("Database %s: %s", (*confp)->database, errbuf);
 		goto out;
 	}
-	if (srv_listen(&srv) != 0)
+	if (srv_listen(&srv) != 0 || srv_drop_privileges(*confp) != 0)
 		goto out;
 	srv.pfds[0].fd = srv_signals_init();
 	srv.pfds[0].events = POLLIN;
@@ -644,6 +908,7 @@ out:
 	}
 	grp_free(srv.groups);
 	free(srv.dyn);
+	free(srv.pen);
 	free(srv.pfds);
 	free(srv.kids);
 	store_free(srv.store);

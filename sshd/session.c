@@ -55,6 +55,8 @@
 #define SESS_ROW_CHECK_MS 10000
 /* How often the live view (with a pty) may redraw. */
 #define SESS_VIEW_MS 1000
+/* How long a live session waits for the store's lock per call. */
+#define SESS_STORE_BUSY_MS 200
 
 /* Translate "\n" to "\r\n" when the client has a pty (its tty is raw). */
 static void
@@ -802,7 +804,24 @@ sess_login(struct sess *s, const char *account_id, const char *credential)
 	}
 	s->authenticated = 1;
 	s->ready_deadline = misc_monotonic_ms() + SESS_READY_GRACE_MS;
+	/*
+	 * From now on the relay runs: a store another process holds must
+	 * not stall it for long (what must be written is retried).
+	 */
+	(void)store_set_busy_timeout(s->store, SESS_STORE_BUSY_MS);
+	{
+		/* Out of the parent's MaxStartups count. */
+		struct brk_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.type = BRK_AUTHED;
+		if (s->brkfd != -1 &&
+		    brk_queue_send(s->brkfd, &s->brkq, &m, -1) == 0)
+			fwd_broker_interest(s);
+	}
 	s->next_row_check = misc_monotonic_ms() + SESS_ROW_CHECK_MS;
+	s->alive_deadline =
+	    misc_monotonic_ms() + s->conf->client_alive_interval * 1000;
 	ret = 0;
 out:
 	store_account_free(a);
@@ -871,10 +890,15 @@ sess_timeout(struct sess *s)
 		next = rec_deadline(s);
 	if (s->authenticated && s->next_row_check < next)
 		next = s->next_row_check;
+	if (s->authenticated && s->conf->client_alive_interval > 0 &&
+	    s->alive_deadline < next)
+		next = s->alive_deadline;
 	if (s->pty && s->opts != NULL && !s->opts->json && s->next_view < next)
 		next = s->next_view;
 	return next > now ? (int)(next - now) : 0;
 }
+
+static void sess_client_alive(struct sess *);
 
 /* Timers and state changes that do not come from a socket. */
 static void
@@ -898,6 +922,7 @@ sess_tick(struct sess *s)
 	    now >= s->login_deadline) {
 		logit("connection from %s port %u: login grace time exceeded",
 		    s->client_ip, s->client_port);
+		s->grace_exceeded = 1;
 		s->quit = 1;
 	}
 	if (s->authenticated && !s->ready && now >= s->ready_deadline) {
@@ -922,6 +947,7 @@ sess_tick(struct sess *s)
 		sess_check_row(s);
 	sess_view(s, 0);
 	rec_flush(s, 0);
+	sess_client_alive(s);
 	if (s->chan_closed && s->chan != NULL) {
 		ssh_remove_channel_callbacks(s->chan, &s->chan_cb);
 		ssh_channel_close(s->chan);
@@ -948,6 +974,67 @@ sess_flush(struct sess *s)
 	    ssh_is_connected(s->ssh) && misc_monotonic_ms() < deadline) {
 		if (ssh_event_dopoll(s->event, 100) == SSH_ERROR)
 			break;
+	}
+}
+
+/*
+ * The kernel's part of noticing a vanished client: TCP keepalives after
+ * ClientAliveInterval of silence, and TCP_USER_TIMEOUT so that data the
+ * client never acknowledges ends the connection within the same bound.
+ */
+static void
+sess_keepalive_socket(const struct conf *conf, int fd)
+{
+	int on = 1, idle, cnt;
+	unsigned int timeout;
+
+	if (conf->client_alive_interval <= 0)
+		return;
+	idle = (int)conf->client_alive_interval;
+	cnt = conf->client_alive_count_max;
+	timeout = (unsigned int)(conf->client_alive_interval * 1000 *
+	    (conf->client_alive_count_max + 1));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout,
+	    sizeof(timeout));
+}
+
+/*
+ * The SSH part, as sshd's ClientAliveInterval: after an interval in
+ * which the client sent nothing, ask it something (keepalive@openssh.com,
+ * which it answers); after ClientAliveCountMax such intervals, it is
+ * gone and the session ends, freeing its ports.
+ */
+static void
+sess_client_alive(struct sess *s)
+{
+	int64_t now = misc_monotonic_ms();
+
+	if (s->conf->client_alive_interval <= 0 || !s->authenticated ||
+	    s->closing || now < s->alive_deadline)
+		return;
+	s->alive_deadline = now + s->conf->client_alive_interval * 1000;
+	if (s->rcounter.in_bytes != s->alive_bytes) {
+		s->alive_bytes = s->rcounter.in_bytes;
+		s->alive_missed = 0;
+	} else if (++s->alive_missed > s->conf->client_alive_count_max) {
+		logit("session %s: client %s port %u not responding; ending "
+		      "the session",
+		    s->id != NULL ? s->id : "-", s->client_ip, s->client_port);
+		s->end_why = "client not responding";
+		s->quit = 1;
+		return;
+	}
+	if (s->alive_missed > 0) {
+		/*
+		 * libssh 0.10 sends one keepalive at a time: the first
+		 * call may only collect the previous answer.
+		 */
+		ssh_send_keepalive(s->ssh);
+		ssh_send_keepalive(s->ssh);
 	}
 }
 
@@ -991,6 +1078,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 		 */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
+		sess_keepalive_socket(conf, fd);
 	}
 	if (conf->login_grace_time > 0)
 		s->login_deadline =
@@ -1021,6 +1109,8 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 	}
 	auth_setup(s);
 	ssh_set_message_callback(s->ssh, sess_message_cb, s);
+	/* What the client sends is counted: ClientAliveInterval uses it. */
+	ssh_set_counters(s->ssh, NULL, &s->rcounter);
 	ssh_set_blocking(s->ssh, 0);
 
 	/* The session joins the event only after the first kex call. */
@@ -1156,6 +1246,11 @@ out:
 	acl_free(s->acl_account);
 	acl_free(s->acl_session);
 	sodium_memzero(s->token_key, sizeof(s->token_key));
+	/* Tell the parent how an unauthenticated connection went. */
+	if (ret == 0 && !s->authenticated)
+		ret = s->grace_exceeded    ? SESS_EXIT_GRACE
+		    : s->auth_failures > 0 ? SESS_EXIT_AUTHFAIL
+		                           : SESS_EXIT_NOAUTH;
 	free(s);
 	return ret;
 }

@@ -102,6 +102,19 @@ static const struct {
 	{ "MetricsListen 127.0.0.1:9100", "metricslisten 127.0.0.1:9100" },
 	{ "MetricsListen [::1]:9100", "metricslisten [::1]:9100" },
 	{ "MetricsListen none", "metricslisten none" },
+	{ "MaxStartups 50", "maxstartups 50" },
+	{ "MaxStartups 5:50:20", "maxstartups 5:50:20" },
+	{ "PerSourceMaxStartups none", "persourcemaxstartups none" },
+	{ "PerSourceMaxStartups 3", "persourcemaxstartups 3" },
+	{ "MaxAuthTries 2", "maxauthtries 2" },
+	{ "ClientAliveInterval 1m", "clientaliveinterval 60" },
+	{ "ClientAliveInterval 0", "clientaliveinterval 0" },
+	{ "ClientAliveCountMax 5", "clientalivecountmax 5" },
+	{ "PerSourcePenalties no", "persourcepenalties no" },
+	{ "PerSourcePenalties authfail:5s,max:1h",
+	    "persourcepenalties authfail:5,noauth:0,grace-exceeded:10,min:15,"
+	    "max:3600" },
+	{ "User porthole", "user porthole" },
 };
 
 /* Lines that change nothing. */
@@ -256,6 +269,20 @@ static const struct {
 	{ "MetricsListen localhost:9100",
 	    "MetricsListen: 'localhost:9100' is not ADDRESS:PORT (numeric, "
 	    "port not 0) or none" },
+	{ "MaxStartups 5:50",
+	    "MaxStartups: '5:50' is not N or START:RATE:FULL "
+	    "(1 <= START <= FULL, RATE 1-100)" },
+	{ "MaxStartups 20:30:10",
+	    "MaxStartups: '20:30:10' is not N or "
+	    "START:RATE:FULL (1 <= START <= FULL, RATE 1-100)" },
+	{ "MaxAuthTries 0", "MaxAuthTries: '0' is not in 1..1000" },
+	{ "PerSourcePenalties authfail",
+	    "PerSourcePenalties: 'authfail' is "
+	    "not KEY:TIME" },
+	{ "PerSourcePenalties bogus:1s",
+	    "PerSourcePenalties: bad "
+	    "'bogus:1s' (authfail, noauth, grace-exceeded, min, max with a "
+	    "time)" },
 	{ "MetricsListen 127.0.0.1:0",
 	    "MetricsListen: '127.0.0.1:0' is not ADDRESS:PORT (numeric, port "
 	    "not 0) or none" },
@@ -685,6 +712,28 @@ START_TEST(test_load_file)
 }
 END_TEST
 
+/* Each keyword keeps to its own field (MetricsListen none once freed User). */
+START_TEST(test_load_file_user_kept)
+{
+	static const char text[] = "User porthole\n"
+				   "MetricsListen none\n"
+				   "User porthole2\n"
+				   "MetricsListen none\n";
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+	char *path;
+
+	path = write_tmp(text, sizeof(text) - 1);
+	ck_assert_int_eq(conf_load_file(conf, path, 1, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(conf->user);
+	ck_assert_str_eq(conf->user, "porthole2"); /* the last line wins */
+	ck_assert_ptr_null(conf->metrics_host);
+	unlink(path);
+	free(path);
+	conf_free(conf);
+}
+END_TEST
+
 /* -o applied before conf_load_file wins over the file. */
 START_TEST(test_load_file_cmdline)
 {
@@ -901,6 +950,13 @@ START_TEST(test_dump_exact)
 	    "maxsessionsperaccount 10\n"
 	    "eventlog none\n"
 	    "eventretention 604800\n"
+	    "maxstartups 10:30:100\n"
+	    "persourcemaxstartups 10\n"
+	    "maxauthtries 6\n"
+	    "clientaliveinterval 15\n"
+	    "clientalivecountmax 3\n"
+	    "persourcepenalties authfail:2,noauth:0,grace-exceeded:10,"
+	    "min:15,max:600\n"
 	    "metricslisten none\n");
 	free(dump);
 	conf_free(conf);
@@ -943,6 +999,13 @@ START_TEST(test_dump_exact_new_keywords)
 	    "maxsessionsperaccount 3\n"
 	    "eventlog none\n"
 	    "eventretention 604800\n"
+	    "maxstartups 10:30:100\n"
+	    "persourcemaxstartups 10\n"
+	    "maxauthtries 6\n"
+	    "clientaliveinterval 15\n"
+	    "clientalivecountmax 3\n"
+	    "persourcepenalties authfail:2,noauth:0,grace-exceeded:10,"
+	    "min:15,max:600\n"
 	    "metricslisten none\n");
 	free(dump);
 	conf_free(conf);
@@ -1021,6 +1084,7 @@ conf_suite(void)
 
 	tc = tcase_create("load_file");
 	tcase_add_test(tc, test_load_file);
+	tcase_add_test(tc, test_load_file_user_kept);
 	tcase_add_test(tc, test_load_file_cmdline);
 	tcase_add_test(tc, test_load_file_cmdline_new_keywords);
 	tcase_add_test(tc, test_load_file_bad_line);

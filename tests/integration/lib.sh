@@ -63,6 +63,7 @@ ph_setup() {
 	PH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/porthole-test.XXXXXX") ||
 	    ph_fail "mktemp failed"
 	PH_PIDS=$PH_TMP/pids
+	PH_MOUNTS=()
 	: >"$PH_PIDS"
 	PH_CONF=$PH_TMP/portholed.conf
 	PH_LOG=$PH_TMP/portholed.log
@@ -85,6 +86,17 @@ ph_setup() {
 	PORTHOLED=$PH_BIN/sshd/portholed
 	CTL=$PH_BIN/src/portholectl
 	[ -x "$TNET" ] || ph_fail "$TNET is not built (make tests/tnet)"
+}
+
+# ph_mount_tmpfs DIR SIZE: mount a tmpfs of SIZE (e.g. 2m) on DIR, which
+# is unmounted when the test exits. Returns 1 if that cannot be done (not
+# root, or no mount in this container).
+ph_mount_tmpfs() {
+	mkdir -p "$1"
+	[ "$(id -u)" -eq 0 ] || return 1
+	mount -t tmpfs -o "size=$2,mode=0755" porthole-test "$1" 2>/dev/null ||
+	    return 1
+	PH_MOUNTS+=("$1")
 }
 
 # ph_track PID: kill PID when the test exits (the helpers call this).
@@ -141,6 +153,9 @@ _ph_cleanup() {
 			wait "$pid" 2>/dev/null
 		done <"$PH_PIDS"
 	fi
+	for i in ${PH_MOUNTS[@]+"${PH_MOUNTS[@]}"}; do
+		umount "$i"
+	done
 	if [ -n "${PH_TMP:-}" ] && [ -d "$PH_TMP" ]; then
 		if [ -n "${PH_KEEP:-}" ]; then
 			printf 'kept %s\n' "$PH_TMP" >&2
