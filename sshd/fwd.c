@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "conf.h"
 #include "err.h"
+#include "fwdreq.h"
 #include "id.h"
 #include "log.h"
 #include "misc.h"
@@ -32,7 +33,6 @@
 
 #define FWD_BACKLOG       1024
 #define FWD_ACCEPT_BATCH  64
-#define FWD_ADDR_MAX      255 /* longest address string we accept */
 #define FWD_JOIN_WAIT_MS  5000 /* for the parent to answer a JOIN */
 #define FWD_LEAVE_WAIT_MS 2000 /* for its LEFTs at session end */
 
@@ -113,27 +113,6 @@ fwd_bind_random(struct sess *s, const char *host, int *fdp, uint16_t *portp,
 	}
 	*fdp = fb.fd;
 	return 0;
-}
-
-/*
- * Which public host does the address string of a forward request name?
- * "localhost", "", "*" and the wildcard addresses mean the default
- * PublicHost; a PublicHost names itself. Returns it, or NULL.
- */
-static const char *
-fwd_public_host(struct sess *s, const char *addr)
-{
-	size_t i;
-
-	if (*addr == '\0' || strcmp(addr, "localhost") == 0 ||
-	    strcmp(addr, "*") == 0 || strcmp(addr, "0.0.0.0") == 0 ||
-	    strcmp(addr, "::") == 0)
-		return s->conf->public_hosts[0];
-	for (i = 0; i < s->conf->npublic_hosts; i++) {
-		if (strcasecmp(addr, s->conf->public_hosts[i]) == 0)
-			return s->conf->public_hosts[i];
-	}
-	return NULL;
 }
 
 /* Free forward <f>'s memory (its listener is closed by the caller). */
@@ -418,33 +397,36 @@ fwd_request(struct sess *s, ssh_message msg)
 {
 	struct conf *conf = s->conf;
 	struct store_endpoint row;
+	struct fwdreq req;
 	struct fwd *f;
-	const char *addr, *host;
-	char safe[FWD_ADDR_MAX + 1], reason[384];
+	const char *addr, *host, *safe;
+	char reason[FWDREQ_REASON_LEN];
 	struct store_address *addrow = NULL;
 	const char *code = "internal"; /* the counted reason of a refusal */
 	uint16_t bound = 0;
-	int port, fd = -1, r;
+	int port, fd = -1, r, rc;
 
 	addr = ssh_message_global_request_address(msg);
 	if (addr == NULL)
 		addr = "";
 	port = ssh_message_global_request_port(msg);
-	log_sanitize(safe, sizeof(safe), addr);
+	/* What the peer controls is judged in src/fwdreq.c (fuzzed). */
+	rc = fwdreq_classify(addr, port,
+	    (const char *const *)conf->public_hosts, conf->npublic_hosts, &req);
+	safe = req.safe;
 	if (s->refusal != NULL) {
 		snprintf(reason, sizeof(reason), "%s", s->refusal);
 		code = "limit";
 		goto refuse;
 	}
-	if (port < 0 || port > 65535) {
-		snprintf(reason, sizeof(reason), "port %d is out of range",
-		    port);
-		code = "invalid";
-		goto refuse;
-	}
-	if (strlen(addr) > FWD_ADDR_MAX) {
-		snprintf(reason, sizeof(reason), "the address is too long");
-		code = "invalid";
+	/*
+	 * A malformed request is refused before the session's limit is
+	 * looked at, an unknown host after it, so that each refusal is
+	 * counted under the same code as it always was.
+	 */
+	if (rc == PORTHOLE_ERR_INVALID_FORMAT) {
+		snprintf(reason, sizeof(reason), "%s", req.reason);
+		code = req.code;
 		goto refuse;
 	}
 	if (s->nfwds >= s->max_endpoints) {
@@ -455,15 +437,13 @@ fwd_request(struct sess *s, ssh_message msg)
 		code = "limit";
 		goto refuse;
 	}
-	if ((host = fwd_public_host(s, addr)) == NULL) {
-		snprintf(reason, sizeof(reason),
-		    "'%s' is not a host this server serves; ask for "
-		    "-R 0:localhost:PORT (a random address on %s)",
-		    safe, conf->public_hosts[0]);
-		code = "unknown_host";
+	if (rc != 0) {
+		snprintf(reason, sizeof(reason), "%s", req.reason);
+		code = req.code;
 		goto refuse;
 	}
-	if (port != 0) {
+	host = req.host;
+	if (req.kind == FWDREQ_FIXED) {
 		code = "not_reserved";
 		if ((r = fwd_bind_reserved(s, host, port, &fd, &addrow, reason,
 		         sizeof(reason))) != 0) {
@@ -567,7 +547,7 @@ fwd_cancel(struct sess *s, ssh_message msg)
 {
 	struct fwd *f;
 	const char *addr;
-	char safe[FWD_ADDR_MAX + 1];
+	char safe[FWDREQ_ADDR_MAX + 1];
 	int port;
 
 	addr = ssh_message_global_request_address(msg);
@@ -576,8 +556,8 @@ fwd_cancel(struct sess *s, ssh_message msg)
 	port = ssh_message_global_request_port(msg);
 	log_sanitize(safe, sizeof(safe), addr);
 	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (!f->dead && f->port == port &&
-		    strcmp(f->bind_address, addr) == 0)
+		if (!f->dead &&
+		    fwdreq_matches(f->bind_address, f->port, addr, port))
 			break;
 	}
 	if (f == NULL) {
