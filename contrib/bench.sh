@@ -3,44 +3,143 @@
 # remote forward (ssh -N -R 0:localhost:PORT), driven by the same ssh
 # client with the same cipher, on loopback, in the same run.
 #
-#   contrib/bench.sh [-b BUILDDIR] [-n RUNS] [-s MIB] [-c CIPHER]
+#   contrib/bench.sh [-q] [-b BUILDDIR] [-n RUNS] [-s MIB] [-c CIPHER] [-o FILE]
 #
-# Prints one table: each figure for portholed and for sshd, and the ratio
-# portholed/sshd (the median of RUNS runs). Needs: ssh, sshd (package
-# openssh-server), tests/tnet built (make check builds it).
+# Prints one table: each figure for portholed and for sshd, the ratio
+# portholed/sshd and whether lower or higher is better. Each figure is the
+# median of RUNS runs (-n, default 3); the two servers take turns within a
+# run. The rows:
+#   throughput    tnet send and recv of MIB (-s, default 1024) through a
+#                 tunnel, MiB/s
+#   latency       tnet lat: connect to the public port until the first
+#                 echoed byte, p50 and p99 of 1000 connections in a row, us
+#   round trip    tnet rtt: 64 bytes there and back on one connection,
+#                 p50 and p99 of 10000, us
+#   concurrency   tnet many: 1000 echo connections at once through one
+#                 tunnel, wall time and connections that failed
+#   setup         ssh start until "Allocated port" on its stderr, p50 of 20
+#                 sessions one after another, ms
+#   memory        PSS of all the server's processes with 200 idle
+#                 sessions, less the PSS with none, per session, KiB
+#   held          of 1000 sessions started in batches of 50, how many got
+#                 a port and are still alive once all have started
+# -q (quick) skips the memory and held rows; -o FILE also writes the table
+# as Markdown. Must run as root: sshd needs it. Needs ssh, sshd (package
+# openssh-server), ps, and tests/tnet (make tests/tnet).
 set -eu
+export LC_ALL=C
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top
 runs=3
 mib=1024
 cipher=chacha20-poly1305@openssh.com
-while getopts b:n:s:c: opt; do
+quick=0
+mdfile=
+usage() {
+	echo "usage: $0 [-q] [-b builddir] [-n runs] [-s MiB] [-c cipher] [-o file]" >&2
+	exit 2
+}
+while getopts b:n:s:c:qo: opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	n) runs=$OPTARG ;;
 	s) mib=$OPTARG ;;
 	c) cipher=$OPTARG ;;
-	*) echo "usage: $0 [-b builddir] [-n runs] [-s MiB] [-c cipher]" >&2
-	   exit 2 ;;
+	q) quick=1 ;;
+	o) case $OPTARG in
+	   /*) mdfile=$OPTARG ;;
+	   *) mdfile=$PWD/$OPTARG ;;
+	   esac ;;
+	*) usage ;;
 	esac
 done
+[ "$OPTIND" -gt $# ] || usage
+case $runs$mib in
+*[!0-9]*) usage ;;
+esac
+if [ "$runs" -lt 1 ] || [ "$mib" -lt 1 ]; then usage; fi
+
+# The sizes of the measurements.
+LAT_COUNT=1000
+RTT_COUNT=10000
+MANY=1000
+MANY_BYTES=64
+SETUP_SESSIONS=20
+MEM_SESSIONS=200
+HELD_SESSIONS=1000
+BATCH=50
+NOFILE=65536
+NOFILE_MIN=$((4 * MANY))
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: must run as root: the stock sshd it compares against needs root" >&2
+	exit 1
+fi
 TNET=$build/tests/tnet
 PORTHOLED=$build/sshd/portholed
 CTL=$build/src/portholectl
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
-for x in "$TNET" "$PORTHOLED" "$CTL" "$SSHD"; do
-	[ -x "$x" ] || { echo "bench: $x is missing (build first; apt-get install openssh-server)" >&2; exit 1; }
+for x in "$TNET" "$PORTHOLED" "$CTL" "$SSHD" "$(command -v ssh || echo ssh)" \
+    "$(command -v ps || echo ps)"; do
+	[ -x "$x" ] || { echo "bench: $x is missing (build first; apt-get install openssh-server openssh-client procps)" >&2; exit 1; }
 done
+if ! ssh -Q cipher | grep -qx -- "$cipher"; then
+	echo "bench: ssh does not know the cipher $cipher" >&2
+	exit 1
+fi
+# 1000 connections or sessions need far more descriptors than the default
+# 1024; the servers and clients inherit this. Without CAP_SYS_RESOURCE the
+# hard limit stays, so settle for it if it is high enough.
+if ! ulimit -n "$NOFILE" 2>/dev/null; then
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$NOFILE_MIN" ]; then
+		echo "bench: cannot raise the open file limit to $NOFILE_MIN (hard limit $hard)" >&2
+		exit 1
+	fi
+	ulimit -Sn "$hard"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/porthole-bench.XXXXXX")
-pids=()
+pids=()		# servers and local services
+clients=()	# ssh clients
+declare -A root	# server -> pid of its listening process
+notes=()
+
+# tree PID: PID and all its descendants, one a line, PID first.
+tree() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+	    { kids[$2] = kids[$2] " " $1 }
+	    END {
+		q[n = 1] = root
+		for (i = 1; i <= n; i++) {
+			print q[i]
+			m = split(kids[q[i]], k, " ")
+			for (j = 1; j <= m; j++)
+				q[++n] = k[j]
+		}
+	    }'
+}
+
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || :; done
+	local p all=()
+	trap - EXIT INT TERM
+	if [ ${#clients[@]} -gt 0 ]; then
+		kill "${clients[@]}" 2>/dev/null || :
+	fi
+	# sshd's session processes outlive its listener: stop them all.
+	for p in "${root[@]}"; do
+		mapfile -t -O "${#all[@]}" all < <(tree "$p")
+	done
+	if [ ${#all[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; then
+		kill "${all[@]}" "${pids[@]}" 2>/dev/null || :
+	fi
 	wait 2>/dev/null || :
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 bytes=$((mib * 1048576))
 ssh-keygen -q -t ed25519 -N '' -f "$tmp/client"
@@ -57,6 +156,9 @@ wait_line() {
 	exit 1
 }
 
+# now_us: the wall clock in microseconds.
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
 # --- portholed -----------------------------------------------------------------
 cat >"$tmp/portholed.conf" <<EOF
 ListenAddress 127.0.0.1:0
@@ -68,15 +170,26 @@ EOF
 "$CTL" -f "$tmp/portholed.conf" init >/dev/null
 "$CTL" -f "$tmp/portholed.conf" account add bench >/dev/null
 "$CTL" -f "$tmp/portholed.conf" key add bench "$tmp/client.pub" >/dev/null
-"$PORTHOLED" -f "$tmp/portholed.conf" 2>"$tmp/portholed.log" &
+# Room for the held sessions, all from one account and one address; and,
+# where this portholed has them, the limits sshd is given below (OpenSSH
+# 9.2 has no PerSourcePenalties).
+ph_opts=(-o MaxSessionsPerAccount=2000)
+for o in MaxStartups=1000:30:1000 PerSourceMaxStartups=none \
+    PerSourcePenalties=no; do
+	if "$PORTHOLED" -t -f "$tmp/portholed.conf" -o "$o" >/dev/null 2>&1; then
+		ph_opts+=(-o "$o")
+	fi
+done
+"$PORTHOLED" -f "$tmp/portholed.conf" "${ph_opts[@]}" 2>"$tmp/portholed.log" &
 pids+=($!)
+root[ph]=$!
 wait_line "$tmp/portholed.log" "listening on"
-ph_port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$tmp/portholed.log")
 
 # --- stock sshd, its own config on a free loopback port -----------------------
 sshd_port=$("$TNET" freeport)
 cp "$tmp/client.pub" "$tmp/authorized_keys"
 chmod 600 "$tmp/authorized_keys"
+# MaxStartups and LoginGraceTime let 50 sessions log in at once.
 cat >"$tmp/sshd_config" <<EOF
 Port $sshd_port
 ListenAddress 127.0.0.1
@@ -85,89 +198,356 @@ PidFile $tmp/sshd.pid
 AuthorizedKeysFile $tmp/authorized_keys
 StrictModes no
 UsePAM no
+UseDNS no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 AllowTcpForwarding remote
 GatewayPorts no
+X11Forwarding no
+PrintMotd no
+MaxStartups 1000:30:1000
+MaxSessions 10
+LoginGraceTime 60
 LogLevel ERROR
 EOF
 mkdir -p /run/sshd 2>/dev/null || :
 "$SSHD" -D -e -f "$tmp/sshd_config" 2>"$tmp/sshd.log" &
 pids+=($!)
+root[sd]=$!
 for _ in $(seq 200); do
 	"$TNET" refused "127.0.0.1:$sshd_port" 2>/dev/null || break
 	sleep 0.05
 done
 
+declare -A sport login name
+sport[ph]=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$tmp/portholed.log")
+sport[sd]=$sshd_port
+login[ph]=bench
+login[sd]=$(id -un)
+name[ph]=portholed
+name[sd]=sshd
+
 # --- local services ------------------------------------------------------------
-"$TNET" listen sink >"$tmp/sink.out" &
-pids+=($!)
-"$TNET" listen "source:$bytes" >"$tmp/source.out" &
-pids+=($!)
+# Byte counts only, no SHA-256: the throughput rows measure the tunnels.
+export TNET_NOSUM=1
+for svc in sink "source:$bytes" echo; do
+	"$TNET" listen "$svc" >"$tmp/${svc%%:*}.out" &
+	pids+=($!)
+done
 wait_line "$tmp/sink.out" '^[0-9]+$'
 wait_line "$tmp/source.out" '^[0-9]+$'
+wait_line "$tmp/echo.out" '^[0-9]+$'
 sink=$(head -n1 "$tmp/sink.out")
 source=$(head -n1 "$tmp/source.out")
+echo=$(head -n1 "$tmp/echo.out")
 
-user=$(id -un)
-# tunnel NAME SERVERPORT LOGIN SERVICE: ssh -N -R, print the public port.
+# kids SERVER: how many processes the server has below its listener.
+kids() { tree "${root[$1]}" | tail -n +2 | wc -l; }
+
+declare -A basekids
+basekids[ph]=$(kids ph)
+basekids[sd]=$(kids sd)
+
+ssh_opts=(-F /dev/null -i "$tmp/client" -o IdentitiesOnly=yes
+    -o BatchMode=yes -o StrictHostKeyChecking=no
+    -o UserKnownHostsFile=/dev/null -o LogLevel=INFO
+    -o ExitOnForwardFailure=yes -c "$cipher" -N)
+
+# start_session SERVER ERRFILE SERVICE: start ssh -N -R 0:localhost:SERVICE
+# against SERVER in the background, its stderr in ERRFILE.
+start_session() {
+	: >"$2"
+	ssh "${ssh_opts[@]}" -p "${sport[$1]}" -R "0:localhost:$3" \
+	    "${login[$1]}@127.0.0.1" </dev/null >/dev/null 2>"$2" &
+	clients+=($!)
+}
+
+# tunnel SERVER NAME SERVICE: start a session forwarding to SERVICE; set
+# tport to its public port.
 tunnel() {
-	ssh -F /dev/null -p "$2" -i "$tmp/client" -o IdentitiesOnly=yes \
-	    -o BatchMode=yes -o StrictHostKeyChecking=no \
-	    -o UserKnownHostsFile=/dev/null -o LogLevel=INFO \
-	    -c "$cipher" -N -R "0:localhost:$4" "$3@127.0.0.1" \
-	    </dev/null 2>"$tmp/$1.err" &
-	pids+=($!)
-	wait_line "$tmp/$1.err" "Allocated port"
-	tr -d '\r' <"$tmp/$1.err" |
-	    sed -nE 's/.*Allocated port ([0-9]+) .*/\1/p' | head -n1
+	start_session "$1" "$tmp/$2.err" "$3"
+	wait_line "$tmp/$2.err" "Allocated port"
+	tport=$(tr -d '\r' <"$tmp/$2.err" |
+	    sed -nE 's/.*Allocated port ([0-9]+) .*/\1/p' | head -n1)
 }
 
-ph_up=$(tunnel ph_up "$ph_port" bench "$sink")
-ph_down=$(tunnel ph_down "$ph_port" bench "$source")
-sd_up=$(tunnel sd_up "$sshd_port" "$user" "$sink")
-sd_down=$(tunnel sd_down "$sshd_port" "$user" "$source")
-
-# seconds CMD...: wall time of CMD in seconds (3 decimals).
-seconds() {
-	local t0 t1
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }'
+# stop_clients: stop every ssh client still running and wait for them.
+stop_clients() {
+	if [ ${#clients[@]} -gt 0 ]; then
+		kill "${clients[@]}" 2>/dev/null || :
+		wait "${clients[@]}" 2>/dev/null || :
+	fi
+	clients=()
 }
+
+# wait_idle SERVER: wait up to 120 s until the server has only the
+# processes it started with.
+wait_idle() {
+	local n
+	for _ in $(seq 1200); do
+		n=$(kids "$1")
+		[ "$n" -le "${basekids[$1]}" ] && return 0
+		sleep 0.1
+	done
+	echo "bench: ${name[$1]} still has $n processes after its sessions ended" >&2
+	notes+=("${name[$1]} kept $n processes after its sessions ended")
+}
+
+# has_port ERRFILE: whether ssh has printed "Allocated port" there.
+has_port() {
+	local line
+	while IFS= read -r line; do
+		[[ $line == *"Allocated port"* ]] && return 0
+	done <"$1"
+	return 1
+}
+
+# hold SERVER N DIR: start N sessions in batches of BATCH, waiting up to
+# 60 s for each session of a batch to get a port or exit before the next;
+# stderr in DIR/I.err. Sets held to how many have a port and are still
+# alive once all have started. The clients are left running.
+hold() {
+	local srv=$1 n=$2 dir=$3 first i bad pending left
+	local -a pid
+	mkdir -p "$dir"
+	for ((first = 0; first < n; first += BATCH)); do
+		pending=()
+		for ((i = first; i < first + BATCH && i < n; i++)); do
+			start_session "$srv" "$dir/$i.err" "$echo"
+			pid[i]=$!
+			pending+=("$i")
+		done
+		for _ in $(seq 600); do
+			left=()
+			for i in "${pending[@]}"; do
+				if ! has_port "$dir/$i.err" &&
+				    kill -0 "${pid[i]}" 2>/dev/null; then
+					left+=("$i")
+				fi
+			done
+			pending=("${left[@]}")
+			[ ${#pending[@]} -eq 0 ] && break
+			sleep 0.1
+		done
+	done
+	sleep 2
+	held=0
+	bad=-1
+	for ((i = 0; i < n; i++)); do
+		if has_port "$dir/$i.err" && kill -0 "${pid[i]}" 2>/dev/null; then
+			held=$((held + 1))
+		elif [ "$bad" = -1 ]; then
+			bad=$i
+		fi
+	done
+	if [ "$bad" != -1 ]; then
+		notes+=("${name[$srv]}: $held of $n sessions held; session $bad said: $(tr -d '\r' <"$dir/$bad.err" | grep -v '^Warning: Permanently' | head -n1)")
+	fi
+}
+
+# pss SERVER: the summed PSS, in KiB, of the server's processes.
+pss() {
+	local -a files
+	mapfile -t files < <(tree "${root[$1]}" | sed 's|.*|/proc/&/smaps_rollup|')
+	cat "${files[@]}" 2>/dev/null | awk '/^Pss:/ { s += $2 } END { print s + 0 }'
+}
+
+# setup_one SERVER FILE: one session; append the microseconds from
+# starting ssh to its "Allocated port" line to FILE, then end it.
+setup_one() {
+	local t0 line pid fd ok=0
+	t0=$(now_us)
+	exec {fd}< <(exec ssh "${ssh_opts[@]}" -p "${sport[$1]}" \
+	    -R "0:localhost:$echo" "${login[$1]}@127.0.0.1" \
+	    2>&1 >/dev/null </dev/null)
+	pid=$!
+	while IFS= read -r -t 30 -u "$fd" line; do
+		if [[ $line == *"Allocated port"* ]]; then
+			echo $(($(now_us) - t0)) >>"$2"
+			ok=1
+			break
+		fi
+	done
+	kill "$pid" 2>/dev/null || :
+	exec {fd}<&-
+	wait "$pid" 2>/dev/null || :
+	if [ "$ok" != 1 ]; then
+		echo "bench: ${name[$1]}: no \"Allocated port\" within 30 s (last: ${line:-nothing})" >&2
+		exit 1
+	fi
+	wait_idle "$1"
+}
+
+mkdir "$tmp/res"
+# record KEY SERVER VALUE: keep one run's figure.
+record() { echo "$3" >>"$tmp/res/$1.$2"; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A res
-for dir in up down; do
+# field NAME LINE: the value of NAME=value in LINE.
+field() { echo "$2" | sed -nE "s/.*(^| )$1=([0-9.]+).*/\\2/p"; }
+
+# check_bytes WHAT OUTPUT: the transfer moved all the bytes.
+check_bytes() {
+	if [ "${2%% *}" != "$bytes" ]; then
+		echo "bench: $1 moved ${2%% *} bytes of $bytes" >&2
+		exit 1
+	fi
+}
+
+# --- connections: throughput, latency, round trip, concurrency --------------
+declare -A up down ep
+for srv in ph sd; do
+	tunnel "$srv" "$srv.up" "$sink"
+	up[$srv]=$tport
+	tunnel "$srv" "$srv.down" "$source"
+	down[$srv]=$tport
+	tunnel "$srv" "$srv.echo" "$echo"
+	ep[$srv]=$tport
+done
+
+for run in $(seq "$runs"); do
+	echo "bench: run $run of $runs: connections" >&2
 	for srv in ph sd; do
-		: >"$tmp/$srv.$dir.times"
+		t0=$(now_us)
+		out=$("$TNET" send -t 600 "127.0.0.1:${up[$srv]}" "$bytes")
+		t1=$(now_us)
+		check_bytes "${name[$srv]} upload" "$out"
+		record up "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
+		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
+		t0=$(now_us)
+		out=$("$TNET" recv -t 600 "127.0.0.1:${down[$srv]}")
+		t1=$(now_us)
+		check_bytes "${name[$srv]} download" "$out"
+		record down "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
+		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
+
+		out=$("$TNET" lat -t 30 "127.0.0.1:${ep[$srv]}" "$LAT_COUNT")
+		record lat50 "$srv" "$(field p50 "$out")"
+		record lat99 "$srv" "$(field p99 "$out")"
+		out=$("$TNET" rtt -t 30 "127.0.0.1:${ep[$srv]}" "$RTT_COUNT")
+		record rtt50 "$srv" "$(field p50 "$out")"
+		record rtt99 "$srv" "$(field p99 "$out")"
+
+		t0=$(now_us)
+		out=$("$TNET" many -t 120 "127.0.0.1:${ep[$srv]}" "$MANY" \
+		    "$MANY_BYTES" 2>"$tmp/many.err") || :
+		t1=$(now_us)
+		failed=$(field failed "$out")
+		failed=${failed:-$MANY}
+		record many_s "$srv" "$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", t / 1e6 }')"
+		record many_fail "$srv" "$failed"
+		if [ "$failed" != 0 ]; then
+			notes+=("run $run: ${name[$srv]} failed $failed of $MANY concurrent connections: $(head -n1 "$tmp/many.err")")
+		fi
 	done
 done
-for _ in $(seq "$runs"); do
+stop_clients
+wait_idle ph
+wait_idle sd
+
+# --- sessions: setup time, memory, sessions held ---------------------------
+for run in $(seq "$runs"); do
+	echo "bench: run $run of $runs: session setup" >&2
 	for srv in ph sd; do
-		if [ "$srv" = ph ]; then up=$ph_up down=$ph_down; else up=$sd_up down=$sd_down; fi
-		seconds "$TNET" send -t 600 "127.0.0.1:$up" "$bytes" >>"$tmp/$srv.up.times"
-		echo >>"$tmp/$srv.up.times"
-		seconds "$TNET" recv -t 600 "127.0.0.1:$down" >>"$tmp/$srv.down.times"
-		echo >>"$tmp/$srv.down.times"
-	done
-done
-for dir in up down; do
-	for srv in ph sd; do
-		t=$(median <"$tmp/$srv.$dir.times")
-		res[$srv.$dir]=$(awk -v b="$bytes" -v t="$t" 'BEGIN { printf "%.1f", b / 1048576 / t }')
+		: >"$tmp/setup.$srv"
+		for _ in $(seq "$SETUP_SESSIONS"); do
+			setup_one "$srv" "$tmp/setup.$srv"
+		done
+		record setup "$srv" "$(median <"$tmp/setup.$srv" |
+		    awk '{ printf "%.1f", $1 / 1000 }')"
 	done
 done
 
-printf '%-34s %12s %12s %8s\n' "figure (median of $runs)" portholed sshd ratio
-for dir in up down; do
-	case $dir in
-	up) label="throughput to the service, MiB/s" ;;
-	down) label="throughput to the client, MiB/s" ;;
-	esac
-	printf '%-34s %12s %12s %8s\n' "$label" "${res[ph.$dir]}" "${res[sd.$dir]}" \
-	    "$(awk -v a="${res[ph.$dir]}" -v b="${res[sd.$dir]}" 'BEGIN { printf "%.2f", a / b }')"
+if [ "$quick" = 0 ]; then
+	for run in $(seq "$runs"); do
+		echo "bench: run $run of $runs: memory of $MEM_SESSIONS sessions" >&2
+		for srv in ph sd; do
+			wait_idle "$srv"
+			base=$(pss "$srv")
+			hold "$srv" "$MEM_SESSIONS" "$tmp/mem.$srv.$run"
+			loaded=$(pss "$srv")
+			if [ "$held" -lt "$MEM_SESSIONS" ]; then
+				notes+=("run $run: memory of ${name[$srv]} divided by the $held sessions that got a port")
+			fi
+			record mem "$srv" "$(awk -v a="$base" -v b="$loaded" \
+			    -v n="$held" 'BEGIN { printf "%.0f", n ? (b - a) / n : 0 }')"
+			stop_clients
+			wait_idle "$srv"
+		done
+	done
+	for run in $(seq "$runs"); do
+		echo "bench: run $run of $runs: $HELD_SESSIONS sessions held" >&2
+		for srv in ph sd; do
+			hold "$srv" "$HELD_SESSIONS" "$tmp/held.$srv.$run"
+			record held "$srv" "$held"
+			stop_clients
+			wait_idle "$srv"
+		done
+	done
+fi
+
+# --- the table -----------------------------------------------------------------
+rows=(up down lat50 lat99 rtt50 rtt99 many_s many_fail setup)
+if [ "$quick" = 0 ]; then
+	rows+=(mem held)
+fi
+declare -A label better
+label[up]="throughput to the service, MiB/s"
+label[down]="throughput to the client, MiB/s"
+label[lat50]="connection latency p50, us"
+label[lat99]="connection latency p99, us"
+label[rtt50]="64-byte round trip p50, us"
+label[rtt99]="64-byte round trip p99, us"
+label[many_s]="$MANY concurrent connections, s"
+label[many_fail]="$MANY concurrent connections, failed"
+label[setup]="session setup p50 of $SETUP_SESSIONS, ms"
+label[mem]="memory per idle session ($MEM_SESSIONS), KiB"
+label[held]="sessions held of $HELD_SESSIONS"
+for r in "${rows[@]}"; do better[$r]=lower; done
+better[up]=higher
+better[down]=higher
+better[held]=higher
+
+model=$(sed -nE 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+machine="$(nproc) CPUs ($model), Linux $(uname -r)"
+openssh="$(ssh -V 2>&1); sshd: $("$SSHD" -V 2>&1 | head -n1 || :)"
+portholed_v=$("$PORTHOLED" -V 2>&1 | head -n1)
+params="$mib MiB per transfer, cipher $cipher, lat $LAT_COUNT, rtt $RTT_COUNT, loopback, open files $(ulimit -n)"
+
+head=("figure (median of $runs runs)" portholed sshd ratio better)
+fmt='%-40s %10s %10s %7s  %s\n'
+md=$tmp/table.md
+echo "| ${head[0]} | ${head[1]} | ${head[2]} | ${head[3]} | ${head[4]} |" >"$md"
+echo "|---|--:|--:|--:|---|" >>"$md"
+# shellcheck disable=SC2059 # the format is ours
+printf "$fmt" "${head[@]}"
+for r in "${rows[@]}"; do
+	a=$(median <"$tmp/res/$r.ph")
+	b=$(median <"$tmp/res/$r.sd")
+	ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {
+		if (b != 0) printf "%.2f", a / b
+		else print (a == 0 ? "-" : "inf") }')
+	# shellcheck disable=SC2059
+	printf "$fmt" "${label[$r]}" "$a" "$b" "$ratio" "${better[$r]}"
+	echo "| ${label[$r]} | $a | $b | $ratio | ${better[$r]} |" >>"$md"
 done
-echo "($mib MiB per transfer, cipher $cipher, $(nproc) CPUs, $(ssh -V 2>&1))"
+echo "ratio = portholed/sshd; $params"
+echo "machine: $machine"
+echo "openssh: $openssh"
+echo "portholed: $portholed_v; ${ph_opts[*]}"
+for n in "${notes[@]}"; do echo "note: $n"; done
+if [ -n "$mdfile" ]; then
+	{
+		cat "$md"
+		echo
+		echo "ratio = portholed/sshd; $params."
+		echo
+		echo "- machine: $machine"
+		echo "- OpenSSH: $openssh"
+		echo "- portholed: $portholed_v; ${ph_opts[*]}"
+		for n in "${notes[@]}"; do echo "- note: $n"; done
+	} >"$mdfile"
+fi

@@ -49,6 +49,33 @@ tunnel_works flooded
 ph_pass "40 silent connections from one source: capped at 3; another source still gets its tunnel"
 ph_stop_server
 
+# --- MaxStartups across sources, and junk instead of SSH ------------------------------
+ph_start_server -o MaxStartups=4:100:4 -o PerSourceMaxStartups=none \
+    -o LoginGraceTime=3 -o PerSourcePenalties=no
+silent=()
+for _ in $(seq 8); do
+	"$TNET" closed -s 127.0.0.4 -t 30 "127.0.0.1:$PH_PORT" >/dev/null 2>&1 &
+	silent+=($!)
+	ph_track $!
+done
+ph_wait_for "$PH_LOG" "dropped connection from 127\.0\.0\.4:[0-9]+: too many unauthenticated connections \(MaxStartups\)"
+# Once LoginGraceTime has closed the silent ones, clients get in again.
+for p in "${silent[@]}"; do
+	wait "$p" || ph_fail "a silent connection was not closed by LoginGraceTime"
+done
+# Junk where a client banner should be: closed, not waited on.
+for junk in 'GET / HTTP/1.0\r\n\r\n' 'SSH-1.5-old\r\n' '\x00\xff\x00\xff\r\n'; do
+	exec 3<>"/dev/tcp/127.0.0.1/$PH_PORT"
+	printf "$junk" >&3 2>/dev/null || :
+	rc=0
+	timeout 10 cat <&3 >"$PH_TMP/junk.out" || rc=$?
+	exec 3<&-
+	[ "$rc" -eq 0 ] || ph_fail "a junk connection was not closed ($rc)"
+done
+tunnel_works after_flood
+ph_pass "MaxStartups drops beyond its limit from any source; junk is closed; the server serves on"
+ph_stop_server
+
 # --- LoginGraceTime and MaxAuthTries ------------------------------------------------
 ph_start_server -o LoginGraceTime=2 -o MaxAuthTries=2 -o PerSourcePenalties=no
 rc=0
