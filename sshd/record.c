@@ -30,11 +30,11 @@
  * counters (open connections, bytes) go out every REC_STATS_MS.
  */
 
-#define REC_BATCH_MS  100
-#define REC_BATCH_MAX 512
-#define REC_STATS_MS  1000
-#define REC_RETRY_MS  500 /* a failing store: try again after this */
-#define REC_QUEUE_MAX 100000 /* events kept while the store fails */
+#define REC_BATCH_MS      100
+#define REC_BATCH_MAX     512
+#define REC_STATS_MS      1000
+#define REC_RETRY_MS      500 /* a failing store: try again after this */
+#define REC_QUEUE_MAX     100000 /* events kept while the store fails */
 #define REC_FINAL_BUSY_MS 5000 /* busy timeout of a session's last write */
 
 /* Counter names; the labels are chosen where they are counted. */

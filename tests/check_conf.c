@@ -716,9 +716,9 @@ END_TEST
 START_TEST(test_load_file_user_kept)
 {
 	static const char text[] = "User porthole\n"
-				   "MetricsListen none\n"
-				   "User porthole2\n"
-				   "MetricsListen none\n";
+	                           "MetricsListen none\n"
+	                           "User porthole2\n"
+	                           "MetricsListen none\n";
 	struct conf *conf = conf_new();
 	char err[ERRLEN];
 	char *path;
