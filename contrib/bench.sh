@@ -11,6 +11,8 @@
 # run. The rows:
 #   throughput    tnet send and recv of MIB (-s, default 1024) through a
 #                 tunnel, MiB/s
+#   server CPU    user + system time of all the server's processes during
+#                 each transfer, per GiB, s
 #   latency       tnet lat: connect to the public port until the first
 #                 echoed byte, p50 and p99 of 1000 connections in a row, us
 #   round trip    tnet rtt: 64 bytes there and back on one connection,
@@ -347,6 +349,23 @@ hold() {
 	fi
 }
 
+# cpu SERVER: the CPU time (user + system), in clock ticks, its
+# processes have used so far.
+cpu() {
+	local -a files
+	mapfile -t files < <(tree "${root[$1]}" | sed 's|.*|/proc/&/stat|')
+	# The command name, field 2, may hold spaces: count from the end.
+	cat "${files[@]}" 2>/dev/null |
+	    awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
+}
+HZ=$(getconf CLK_TCK)
+
+# cpu_per_gib TICKS: seconds of CPU per GiB moved, for the table.
+cpu_per_gib() {
+	awk -v t="$1" -v hz="$HZ" -v b="$bytes" \
+	    'BEGIN { printf "%.2f", t / hz / (b / 1073741824) }'
+}
+
 # pss SERVER: the summed PSS, in KiB, of the server's processes.
 pss() {
 	local -a files
@@ -411,16 +430,22 @@ done
 for run in $(seq "$runs"); do
 	echo "bench: run $run of $runs: connections" >&2
 	for srv in ph sd; do
+		c0=$(cpu "$srv")
 		t0=$(now_us)
 		out=$("$TNET" send -t 600 "127.0.0.1:${up[$srv]}" "$bytes")
 		t1=$(now_us)
+		c1=$(cpu "$srv")
 		check_bytes "${name[$srv]} upload" "$out"
+		record cpu_up "$srv" "$(cpu_per_gib $((c1 - c0)))"
 		record up "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
 		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
+		c0=$(cpu "$srv")
 		t0=$(now_us)
 		out=$("$TNET" recv -t 600 "127.0.0.1:${down[$srv]}")
 		t1=$(now_us)
+		c1=$(cpu "$srv")
 		check_bytes "${name[$srv]} download" "$out"
+		record cpu_down "$srv" "$(cpu_per_gib $((c1 - c0)))"
 		record down "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
 		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
 
@@ -490,13 +515,15 @@ if [ "$quick" = 0 ]; then
 fi
 
 # --- the table -----------------------------------------------------------------
-rows=(up down lat50 lat99 rtt50 rtt99 many_s many_fail setup)
+rows=(up down cpu_up cpu_down lat50 lat99 rtt50 rtt99 many_s many_fail setup)
 if [ "$quick" = 0 ]; then
 	rows+=(mem held)
 fi
 declare -A label better
 label[up]="throughput to the service, MiB/s"
 label[down]="throughput to the client, MiB/s"
+label[cpu_up]="server CPU per GiB to the service, s"
+label[cpu_down]="server CPU per GiB to the client, s"
 label[lat50]="connection latency p50, us"
 label[lat99]="connection latency p99, us"
 label[rtt50]="64-byte round trip p50, us"
