@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -987,13 +988,18 @@ sess_keepalive_socket(const struct conf *conf, int fd)
 {
 	int on = 1, idle, cnt;
 	unsigned int timeout;
+	uint64_t ms;
 
 	if (conf->client_alive_interval <= 0)
 		return;
-	idle = (int)conf->client_alive_interval;
+	/* Linux takes at most 32767 s for the keepalive times. */
+	idle = conf->client_alive_interval > 32767
+	    ? 32767
+	    : (int)conf->client_alive_interval;
 	cnt = conf->client_alive_count_max;
-	timeout = (unsigned int)(conf->client_alive_interval * 1000 *
-	    (conf->client_alive_count_max + 1));
+	ms = (uint64_t)conf->client_alive_interval * 1000 *
+	    (uint64_t)(conf->client_alive_count_max + 1);
+	timeout = ms > INT_MAX ? INT_MAX : (unsigned int)ms;
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
