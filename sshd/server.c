@@ -514,6 +514,17 @@ srv_drop_privileges(const struct conf *conf)
 	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
 		fatal("User %s: could regain root after dropping it",
 		    pw->pw_name);
+	/*
+	 * Sessions open the store after fork, as this user: a state
+	 * directory it cannot reach (under a home directory of mode 0700,
+	 * say) must stop the server now, not every session later.
+	 */
+	if (access(conf->state_dir, R_OK | W_OK | X_OK) == -1 ||
+	    access(conf->database, R_OK | W_OK) == -1) {
+		error("User %s: cannot use %s: %s", pw->pw_name, conf->database,
+		    strerror(errno));
+		return -1;
+	}
 	logit("running as user %s (uid %ld)", pw->pw_name, (long)pw->pw_uid);
 	return 0;
 }

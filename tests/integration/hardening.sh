@@ -315,6 +315,17 @@ if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
 	ph_wait_gone "$PH_LAST_PID"
 	ph_pass "User=nobody: portholectl run as root writes as nobody; its new token works"
 	ph_stop_server
+	# A state directory the user cannot reach stops the server at once.
+	mkdir -m 700 "$PH_TMP/private"
+	cp -a "$PH_TMP/state" "$PH_TMP/private/state"
+	rc=0
+	timeout 30 "$PORTHOLED" -f "$PH_CONF" -o User=nobody \
+	    -o "StateDirectory=$PH_TMP/private/state" </dev/null \
+	    >"$PH_TMP/private.log" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || ph_fail "portholed ran with a state directory nobody cannot reach"
+	grep -q "User nobody: cannot use .*Permission denied" "$PH_TMP/private.log" ||
+	    ph_fail "no clear error: $(cat "$PH_TMP/private.log")"
+	ph_pass "User=nobody with an unreachable state directory: a clear error at start"
 else
 	echo "# not root or no user nobody: the User check is skipped"
 fi
