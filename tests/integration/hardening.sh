@@ -167,17 +167,17 @@ ph_stop_server
 
 # --- floods from an authenticated client -------------------------------------------------
 ph_start_server
-# 300 forward requests in one session: 16 granted, the rest refused.
+# 2000 forward requests in one session: 16 granted, the rest refused.
 # (ssh drops exact duplicates: each asks for another local port.)
 args=()
-for i in $(seq 300); do args+=(-R "0:127.0.0.1:$((20000 + i))"); done
+for i in $(seq 2000); do args+=(-R "0:127.0.0.1:$((20000 + i))"); done
 ph_ssh_bg manyfwd -N -i "$key" "${args[@]}" alice@127.0.0.1
 manyfwd_pid=$PH_LAST_PID
-ph_wait_count "$PH_LOG" "refused: this session already has 16 forwards" 284 30 "$manyfwd_pid"
+ph_wait_count "$PH_LOG" "refused: this session already has 16 forwards" 1984 60 "$manyfwd_pid"
 [ "$(ph_ctl --json endpoint list | wc -l)" -eq 16 ] || ph_fail "want 16 endpoints"
 spid=$(ph_ctl --json session list | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$spid/status")
-[ "$rss" -lt 65536 ] || ph_fail "session RSS $rss KiB after 300 forward requests"
+[ "$rss" -lt 65536 ] || ph_fail "session RSS $rss KiB after 2000 forward requests"
 kill "$manyfwd_pid"
 ph_wait_gone "$manyfwd_pid"
 # 100 refused channel opens (ssh -W) on one connection, through a master.
@@ -197,13 +197,31 @@ done
 _ph_alive "$master_pid" || ph_fail "the master was dropped"
 kill "$master_pid"
 ph_wait_gone "$master_pid"
+# 2000 channel opens on one connection: each connection to an ssh -L
+# port asks for a direct-tcpip channel, refused at once.
+lport=$("$TNET" freeport)
+PH_SSH_OPTS=(-o LogLevel=DEBUG1)
+ph_ssh_bg lflood -N -i "$key" -L "127.0.0.1:$lport:127.0.0.1:$svc" alice@127.0.0.1
+PH_SSH_OPTS=()
+lflood_pid=$PH_LAST_PID
+ph_wait_for "$PH_TMP/lflood.err" "Local forwarding listening on 127\.0\.0\.1 port $lport" \
+    15 "$lflood_pid"
+before=$(grep -c "refused direct-tcpip to 127\.0\.0\.1:$svc" "$PH_LOG" || :)
+"$TNET" many -t 120 "127.0.0.1:$lport" 2000 64 >/dev/null 2>&1 || :
+ph_wait_count "$PH_LOG" "refused direct-tcpip to 127\.0\.0\.1:$svc" \
+    $((before + 2000)) 60 "$lflood_pid"
+spid=$(ph_ctl --json session list | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$spid/status")
+[ "$rss" -lt 65536 ] || ph_fail "session RSS $rss KiB after 2000 channel opens"
+kill "$lflood_pid"
+ph_wait_gone "$lflood_pid"
 # An oversize command line.
 rc=0
 ph_ssh -i "$key" alice@127.0.0.1 tcp --metadata "$(head -c 60000 /dev/zero | tr '\0' x)" \
     </dev/null >/dev/null 2>"$PH_TMP/big.err" || rc=$?
 [ "$rc" -eq 2 ] || ph_fail "an oversize command: exit $rc"
 tunnel_works afterfloods
-ph_pass "300 forward requests, 100 channel opens, an oversize command: refused; the server serves on"
+ph_pass "2000 forward requests, 2100 channel opens, an oversize command: refused; the server serves on"
 
 # --- a busy store: admin changes wait, relaying goes on, nothing is lost -----------------
 ph_require sqlite3
