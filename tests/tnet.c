@@ -2153,25 +2153,6 @@ out:
 	return ret;
 }
 
-/* Dispatch to the subcommand named in argv[1]. */
-/* Write all <n> bytes of <p> to blocking descriptor <fd>. */
-static int
-pipe_write(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * tnet delaypipe MS host:port: a ProxyCommand for ssh that passes the
  * connection through, delaying each chunk from stdin by MS milliseconds
@@ -2215,7 +2196,8 @@ cmd_delaypipe(int argc, char **argv)
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if ((n = read(fd, buf, sizeof(buf))) <= 0)
 				break;
-			if (pipe_write(STDOUT_FILENO, buf, (size_t)n) == -1)
+			if (write_all(STDOUT_FILENO, buf, (size_t)n,
+			        DEFAULT_TIMEOUT) == -1)
 				break;
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -2227,7 +2209,8 @@ cmd_delaypipe(int argc, char **argv)
 			ts.tv_sec = ms / 1000;
 			ts.tv_nsec = (ms % 1000) * 1000000L;
 			nanosleep(&ts, NULL);
-			if (pipe_write(fd, buf, (size_t)n) == -1)
+			if (write_all(fd, buf, (size_t)n, DEFAULT_TIMEOUT) ==
+			    -1)
 				break;
 		}
 	}
@@ -2235,6 +2218,7 @@ cmd_delaypipe(int argc, char **argv)
 	return 0;
 }
 
+/* Dispatch to the subcommand named in argv[1]. */
 int
 main(int argc, char **argv)
 {
