@@ -5,11 +5,15 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "err.h"
@@ -309,4 +313,19 @@ misc_duration(int64_t secs, char *buf, size_t len)
 		snprintf(buf, len, "%s%llud", sign,
 		    (unsigned long long)(u / MISC_DAY));
 	return buf;
+}
+
+int
+misc_become_user(const struct passwd *pw)
+{
+	if (setgroups(0, NULL) == -1 ||
+	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		return -1;
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }

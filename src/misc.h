@@ -42,4 +42,13 @@ int misc_parse_when(const char *s, int64_t now_ms, int64_t *msp);
  */
 char *misc_duration(int64_t secs, char *buf, size_t len);
 
+struct passwd;
+
+/*
+ * Become user <pw> for good, as root: its supplementary groups, then its
+ * GID and UID, real, effective and saved. Returns 0, or -1 with errno
+ * set; EPERM too if root could still be regained afterwards.
+ */
+int misc_become_user(const struct passwd *pw);
+
 #endif /* PORTHOLE_MISC_H */

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -1380,10 +1379,7 @@ ctl_become_user(const struct conf *conf, int *dir_created)
 		}
 		*dir_created = 1;
 	}
-	if (setgroups(0, NULL) == -1 ||
-	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+	if (misc_become_user(pw) == -1) {
 		error("User %s: cannot switch: %s", pw->pw_name,
 		    strerror(errno));
 		return -1;

@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <grp.h>
 #include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -502,18 +501,11 @@ srv_drop_privileges(const struct conf *conf)
 		r |= srv_chown(conf->event_log, pw);
 	if (r != 0)
 		return -1;
-	if (setgroups(0, NULL) == -1 ||
-	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+	if (misc_become_user(pw) == -1) {
 		error("User %s: cannot switch: %s", pw->pw_name,
 		    strerror(errno));
 		return -1;
 	}
-	/* Must not be able to get root back. */
-	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
-		fatal("User %s: could regain root after dropping it",
-		    pw->pw_name);
 	/*
 	 * Sessions open the store after fork, as this user: a state
 	 * directory it cannot reach (under a home directory of mode 0700,
