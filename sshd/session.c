@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "portholed.h"
+#include "readahead.h"
 
 #include "acl.h"
 #include "buf.h"
@@ -1113,6 +1114,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 		close(fd);
 		goto out;
 	}
+	readahead_attach(fd);
 	auth_setup(s);
 	ssh_set_message_callback(s->ssh, sess_message_cb, s);
 	/* What the client sends is counted: ClientAliveInterval uses it. */
@@ -1149,6 +1151,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 	while (!s->quit) {
 		rc = ssh_event_dopoll(s->event, sess_timeout(s));
 		if (sess_closed(s)) {
+			readahead_attach(-1);
 			debug("session %s: connection closed",
 			    s->id ? s->id : "-");
 			break;
@@ -1209,6 +1212,7 @@ out:
 		ssh_disconnect(s->ssh);
 		s->chan = NULL;
 	}
+	readahead_attach(-1); /* the socket is closed: its number is free */
 	if (s->id != NULL) {
 		int r;
 
