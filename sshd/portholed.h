@@ -198,13 +198,14 @@ struct relay {
 	struct sockaddr_storage local;
 	/* Public client -> SSH channel. */
 	unsigned char *up;
-	size_t up_off, up_len;
+	size_t up_size, up_off, up_len;
 	int tcp_eof; /* read 0 from the socket */
 	int eof_sent; /* ssh_channel_send_eof done */
 	/* SSH channel -> public client. */
 	unsigned char *down;
 	size_t down_off, down_len;
 	int chan_pending; /* libssh holds unread data */
+	size_t win_used; /* taken from the channel since the window grew */
 	int chan_eof; /* channel EOF received */
 	int shut_wr; /* shutdown(SHUT_WR) done */
 	int chan_closed; /* channel CLOSE received */

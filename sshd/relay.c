@@ -28,18 +28,23 @@
 /*
  * Relaying one public connection through one forwarded-tcpip channel.
  *
- * Public client -> channel: recv() at most the channel's send window
+ * Public client -> channel: read() at most the channel's send window
  * into <up>, write it with ssh_channel_write(); what the window did not
- * take stays in <up> and reading stops until it drains.
+ * take stays in <up> and reading stops until it drains. <up> starts at
+ * RELAY_BUFSZ and grows to RELAY_UP_BULK the first time a read fills
+ * it: larger writes into the channel let libssh send more packets per
+ * system call, which measured a sixth less CPU per byte for a bulk
+ * upload, while a connection that only ever sends a little keeps the
+ * small buffer.
  *
  * Channel -> public client: the data callback send()s straight to the
  * socket; what the socket does not take is copied into <down> (up to
  * RELAY_BUFSZ) and the rest is left in libssh's channel buffer by
  * returning a short count. Because libssh only re-grows the receive
  * window while its buffer is small, that is real back-pressure: memory
- * stays bounded by RELAY_BUFSZ plus one libssh window. When the socket
- * is writable again, <down> is sent and libssh's buffer is drained with
- * ssh_channel_read_nonblocking().
+ * stays bounded by RELAY_BUFSZ plus one window (see relay_chan_take()
+ * for its size). When the socket is writable again, <down> is sent and
+ * libssh's buffer is drained with ssh_channel_read_nonblocking().
  *
  * Half-close passes through both ways: EOF from the client becomes a
  * channel EOF once <up> is written; a channel EOF becomes
@@ -47,7 +52,9 @@
  */
 
 #define RELAY_BUFSZ       (64 * 1024)
-#define RELAY_READ_BUDGET (256 * 1024) /* per wake-up, fairness */
+#define RELAY_UP_BULK     (512 * 1024) /* <up> once a read fills RELAY_BUFSZ */
+#define RELAY_WINDOW      (4 * 1024 * 1024) /* receive window, keeping up */
+#define RELAY_READ_BUDGET (1024 * 1024) /* per wake-up, fairness */
 
 static void relay_kill(struct sess *, struct relay *, const char *);
 
@@ -145,8 +152,15 @@ relay_read_up(struct sess *s, struct relay *r)
 	    budget > 0) {
 		if ((win = ssh_channel_window_size(r->chan)) == 0)
 			break;
-		want = win < RELAY_BUFSZ ? win : RELAY_BUFSZ;
-		n = recv(r->fd, r->up, want, 0);
+		want = win < r->up_size ? win : r->up_size;
+		/* read(), not recv(): recv() is the SSH socket's (readahead.c). */
+		n = read(r->fd, r->up, want);
+		if (n > 0 && (size_t)n == r->up_size &&
+		    r->up_size < RELAY_UP_BULK) {
+			/* A bulk sender: fewer, larger channel writes. */
+			r->up = xreallocarray(r->up, RELAY_UP_BULK, 1);
+			r->up_size = RELAY_UP_BULK;
+		}
 		if (n > 0) {
 			r->bytes_in += (uint64_t)n;
 			r->fwd->bytes_in += (uint64_t)n;
@@ -165,6 +179,36 @@ relay_read_up(struct sess *s, struct relay *r)
 			relay_kill(s, r, strerror(errno));
 		}
 	}
+}
+
+/*
+ * The channel's receive window. libssh 0.10 keeps it at 1,280,000 bytes
+ * and has no option for it, and one window per round trip caps what a
+ * channel carries (sshd gives 2 MiB; 4 MiB measured faster still here).
+ * But ssh_channel_read_timeout() grows the window to the count it is
+ * asked for when it holds less than that. So once a relay has passed
+ * on half a RELAY_WINDOW since the window last grew, relay_chan_data()
+ * leaves the last byte it is given in libssh's buffer, and the read here
+ * asks for RELAY_WINDOW: it finds that byte, so it neither waits nor
+ * handles packets; it grows the window and copies out what is buffered,
+ * which <down> holds. The window grows only while libssh holds no more
+ * than <down> takes, so a slow reader leaves at most RELAY_WINDOW plus
+ * RELAY_BUFSZ with libssh: back-pressure as before.
+ */
+static int
+relay_chan_take(struct relay *r)
+{
+	int avail;
+
+	if (r->win_used >= RELAY_WINDOW / 2) {
+		avail = ssh_channel_poll(r->chan, 0);
+		if (avail > 0 && avail <= RELAY_BUFSZ) {
+			r->win_used = 0;
+			return ssh_channel_read_timeout(r->chan, r->down,
+			    RELAY_WINDOW, 0, 0);
+		}
+	}
+	return ssh_channel_read_nonblocking(r->chan, r->down, RELAY_BUFSZ, 0);
 }
 
 /* Send <down>, then whatever libssh still holds, to the public client. */
@@ -197,11 +241,11 @@ relay_write_down(struct sess *s, struct relay *r)
 		}
 		if (!r->chan_pending)
 			break;
-		got = ssh_channel_read_nonblocking(r->chan, r->down,
-		    RELAY_BUFSZ, 0);
+		got = relay_chan_take(r);
 		if (r->state != RELAY_OPEN)
 			return;
 		if (got > 0) {
+			r->win_used += (size_t)got;
 			r->down_off = 0;
 			r->down_len = (size_t)got;
 			if (got < RELAY_BUFSZ)
@@ -235,7 +279,7 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 {
 	struct relay *r = ud;
 	struct sess *s = r->sess;
-	size_t rest, copy;
+	size_t rest, copy, hold = 0;
 	ssize_t n;
 
 	if (is_stderr || r->state != RELAY_OPEN || r->shut_wr)
@@ -244,6 +288,12 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 		r->chan_pending = 1;
 		relay_set_events(s, r);
 		return 0;
+	}
+	/* Keeping up: leave a byte for relay_chan_take() to grow the window. */
+	if (r->win_used >= RELAY_WINDOW / 2 && len > 1) {
+		hold = 1;
+		len--;
+		r->chan_pending = 1;
 	}
 	n = send(r->fd, data, len, MSG_NOSIGNAL);
 	if (n == -1) {
@@ -257,15 +307,17 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	r->fwd->bytes_out += (uint64_t)n;
 	s->stats_dirty = 1;
 	rest = len - (size_t)n;
-	if (rest == 0)
-		return (int)len;
 	copy = rest < RELAY_BUFSZ ? rest : RELAY_BUFSZ;
-	memcpy(r->down, (unsigned char *)data + n, copy);
-	r->down_off = 0;
-	r->down_len = copy;
+	if (copy > 0) {
+		memcpy(r->down, (unsigned char *)data + n, copy);
+		r->down_off = 0;
+		r->down_len = copy;
+	}
 	if (copy < rest)
 		r->chan_pending = 1;
-	relay_set_events(s, r);
+	r->win_used += (size_t)n + copy;
+	if (rest > 0 || hold)
+		relay_set_events(s, r);
 	return (int)((size_t)n + copy);
 }
 
@@ -399,6 +451,7 @@ relay_opened(struct sess *s, struct relay *r)
 	ssh_callbacks_init(&r->cb);
 	ssh_set_channel_callbacks(r->chan, &r->cb);
 	r->up = xmalloc(RELAY_BUFSZ);
+	r->up_size = RELAY_BUFSZ;
 	r->down = xmalloc(RELAY_BUFSZ);
 	relay_proxy_header(s, r);
 	/* Data (or EOF) may have come with the confirmation: drain it. */

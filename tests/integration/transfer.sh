@@ -48,6 +48,20 @@ got=$("$TNET" recv "127.0.0.1:$tport") || ph_fail "download failed"
 [ "$got" = "$("$TNET" sum "$MIB16")" ] || ph_fail "download: got '$got'"
 ph_pass "16 MiB download arrives intact"
 
+# libssh 0.10 alone never offers the client more than 1,280,000 bytes of
+# window; while the public client keeps up, portholed grows it to 4 MiB
+# (relay.c). ssh reports every window adjust it receives at DEBUG2.
+PH_SSH_OPTS=(-o LogLevel=DEBUG2)
+tunnel window "$PH_LAST_PORT"
+PH_SSH_OPTS=()
+got=$("$TNET" recv "127.0.0.1:$tport") || ph_fail "download failed"
+[ "$got" = "$("$TNET" sum "$MIB16")" ] || ph_fail "download: got '$got'"
+adjust=$(sed -nE 's/.*rcvd adjust ([0-9]+).*/\1/p' "$PH_TMP/window.err" |
+    sort -n | tail -n 1)
+[ "${adjust:-0}" -gt 1280000 ] ||
+    ph_fail "the window never grew past 1280000 (largest adjust ${adjust:-none})"
+ph_pass "the channel window grows past libssh's while the reader keeps up"
+
 ph_listen echo echo
 tunnel echo "$PH_LAST_PORT"
 echo_port=$tport
