@@ -299,7 +299,7 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			relay_kill(s, r, strerror(errno));
-			return (int)len;
+			return (int)(len + hold); /* nobody to deliver it to */
 		}
 		n = 0;
 	}
