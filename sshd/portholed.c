@@ -202,9 +202,10 @@ state_init(struct conf *conf)
  * On AMD processors, glibc 2.36 (Debian 12) copies with "rep movsb" from
  * about 2 KiB up to the L2 size, and there that instruction can be 16
  * times slower than glibc's vector loop when the source is not aligned
- * (glibc bug 30994; later releases stop using it on AMD). libssh copies every byte
- * of channel data twice, from packet offsets that are never aligned: on
- * an AMD EPYC that was a quarter of portholed's CPU per relayed byte.
+ * (glibc bug 30994; later releases stop using it on AMD). libssh copies
+ * every byte of channel data twice, from packet offsets that are never
+ * aligned: on an AMD EPYC that was a quarter of portholed's CPU per
+ * relayed byte.
  * The threshold is a tunable read only at start, so portholed starts
  * itself again once with it raised past any copy it makes, unless the
  * environment already sets it (which is also how to opt out).
