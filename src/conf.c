@@ -352,6 +352,7 @@ conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
 	static const char *const names[5] = { "authfail", "noauth",
 		"grace-exceeded", "min", "max" };
 	char *copy = xstrdup(s), *word, *save = NULL, *colon;
+	char qw[CONF_QUOTE_LEN], qt[CONF_QUOTE_LEN];
 	size_t i;
 	int ret = -1, on = 1;
 
@@ -362,9 +363,8 @@ conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
 		     word = strtok_r(NULL, ", \t", &save)) {
 			if ((colon = strchr(word, ':')) == NULL) {
 				conf_err(errbuf, errlen,
-				    "PerSourcePenalties: '%.40s' is not "
-				    "KEY:TIME",
-				    word);
+				    "PerSourcePenalties: '%s' is not KEY:TIME",
+				    conf_quote(qw, sizeof(qw), word));
 				goto out;
 			}
 			*colon++ = '\0';
@@ -374,10 +374,11 @@ conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
 			}
 			if (i == 5 || misc_convtime(colon, &v[i]) != 0) {
 				conf_err(errbuf, errlen,
-				    "PerSourcePenalties: bad '%.40s:%.40s' "
+				    "PerSourcePenalties: bad '%s:%s' "
 				    "(authfail, noauth, grace-exceeded, min, "
 				    "max with a time)",
-				    word, colon);
+				    conf_quote(qw, sizeof(qw), word),
+				    conf_quote(qt, sizeof(qt), colon));
 				goto out;
 			}
 		}

@@ -283,6 +283,12 @@ static const struct {
 	    "PerSourcePenalties: bad "
 	    "'bogus:1s' (authfail, noauth, grace-exceeded, min, max with a "
 	    "time)" },
+	/* Found by fuzz_conf: the words are quoted like every other value. */
+	{ "PerSourcePenalties \213", "PerSourcePenalties: '\\213' is not "
+	    "KEY:TIME" },
+	{ "PerSourcePenalties max:\0011s",
+	    "PerSourcePenalties: bad 'max:\\0011s' (authfail, noauth, "
+	    "grace-exceeded, min, max with a time)" },
 	{ "MetricsListen 127.0.0.1:0",
 	    "MetricsListen: '127.0.0.1:0' is not ADDRESS:PORT (numeric, port "
 	    "not 0) or none" },
