@@ -284,7 +284,8 @@ static const struct {
 	    "'bogus:1s' (authfail, noauth, grace-exceeded, min, max with a "
 	    "time)" },
 	/* Found by fuzz_conf: the words are quoted like every other value. */
-	{ "PerSourcePenalties \213", "PerSourcePenalties: '\\213' is not "
+	{ "PerSourcePenalties \213",
+	    "PerSourcePenalties: '\\213' is not "
 	    "KEY:TIME" },
 	{ "PerSourcePenalties max:\0011s",
 	    "PerSourcePenalties: bad 'max:\\0011s' (authfail, noauth, "
