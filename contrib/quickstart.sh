@@ -34,7 +34,7 @@ as_root() {
 # (a real PROXY protocol reader behind the tunnel), curl, jq, and clang
 # with its libFuzzer runtime for the fuzz harnesses.
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
-libsodium-dev libsqlite3-dev check openssh-client"
+libsodium-dev libsqlite3-dev libseccomp-dev check openssh-client"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
 libclang-rt-14-dev sqlite3 logrotate systemd"
 

@@ -26,28 +26,29 @@
 #include "pool.h"
 #include "xmalloc.h"
 
-#define CONF_DEFAULT_LISTEN_HOST     "0.0.0.0"
-#define CONF_DEFAULT_SSH_PORT        2222
-#define CONF_DEFAULT_TUNNEL_ADDRESS  "0.0.0.0"
-#define CONF_DEFAULT_PORT_LOW        10000
-#define CONF_DEFAULT_PORT_HIGH       59999
-#define CONF_DEFAULT_LOGIN_GRACE     120
-#define CONF_DEFAULT_MAX_ENDPOINTS   16
-#define CONF_DEFAULT_MAX_CONNECTIONS 1024
-#define CONF_DEFAULT_MAX_SESSIONS    10
-#define CONF_DEFAULT_AFFINITY        (24 * 3600)
-#define CONF_MAX_SESSIONS            100000
-#define CONF_DEFAULT_EVENT_RETENTION (7 * 24 * 3600)
-#define CONF_MAX_STARTUPS            100000
-#define CONF_MAX_ENDPOINTS           1000
-#define CONF_MAX_CONNECTIONS         65535
-#define CONF_DATABASE_NAME           "porthole.db"
-#define CONF_HOST_KEY_NAME           "ssh_host_ed25519_key"
-#define CONF_TOKEN_KEY_NAME          "token.key"
-#define CONF_HOSTNAME_MAX            253 /* RFC 1035 text form */
-#define CONF_LABEL_MAX               63
-#define CONF_QUOTE_LEN               101 /* values echoed in errors */
-#define CONF_LINE_ERR_LEN            512
+#define CONF_DEFAULT_LISTEN_HOST      "0.0.0.0"
+#define CONF_DEFAULT_SSH_PORT         2222
+#define CONF_DEFAULT_TUNNEL_ADDRESS   "0.0.0.0"
+#define CONF_DEFAULT_PORT_LOW         10000
+#define CONF_DEFAULT_PORT_HIGH        59999
+#define CONF_DEFAULT_LOGIN_GRACE      120
+#define CONF_DEFAULT_MAX_ENDPOINTS    16
+#define CONF_DEFAULT_MAX_CONNECTIONS  1024
+#define CONF_DEFAULT_MAX_SESSIONS     10
+#define CONF_DEFAULT_AFFINITY         (24 * 3600)
+#define CONF_MAX_SESSIONS             100000
+#define CONF_DEFAULT_MAX_ALL_SESSIONS 1000
+#define CONF_DEFAULT_EVENT_RETENTION  (7 * 24 * 3600)
+#define CONF_MAX_STARTUPS             100000
+#define CONF_MAX_ENDPOINTS            1000
+#define CONF_MAX_CONNECTIONS          65535
+#define CONF_DATABASE_NAME            "porthole.db"
+#define CONF_HOST_KEY_NAME            "ssh_host_ed25519_key"
+#define CONF_TOKEN_KEY_NAME           "token.key"
+#define CONF_HOSTNAME_MAX             253 /* RFC 1035 text form */
+#define CONF_LABEL_MAX                63
+#define CONF_QUOTE_LEN                101 /* values echoed in errors */
+#define CONF_LINE_ERR_LEN             512
 
 #define CONF_BLANKS " \t\r\n\f\v"
 
@@ -78,6 +79,7 @@ enum conf_kw {
 	CONF_KW_CLIENT_ALIVE_COUNT_MAX,
 	CONF_KW_PER_SOURCE_PENALTIES,
 	CONF_KW_USER,
+	CONF_KW_MAX_SESSIONS,
 };
 
 /* How conf_set() treats a value it has checked. */
@@ -119,6 +121,7 @@ static const struct conf_keyword {
 	{ "ClientAliveCountMax", CONF_KW_CLIENT_ALIVE_COUNT_MAX, 0 },
 	{ "PerSourcePenalties", CONF_KW_PER_SOURCE_PENALTIES, 0 },
 	{ "User", CONF_KW_USER, 0 },
+	{ "MaxSessions", CONF_KW_MAX_SESSIONS, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -347,10 +350,11 @@ static int
 conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
     size_t errlen)
 {
-	int64_t v[5] = { conf->penalty_authfail, conf->penalty_noauth,
-		conf->penalty_grace, conf->penalty_min, conf->penalty_max };
-	static const char *const names[5] = { "authfail", "noauth",
-		"grace-exceeded", "min", "max" };
+	int64_t v[6] = { conf->penalty_authfail, conf->penalty_noauth,
+		conf->penalty_grace, conf->penalty_min, conf->penalty_max,
+		conf->penalty_crash };
+	static const char *const names[6] = { "authfail", "noauth",
+		"grace-exceeded", "min", "max", "crash" };
 	char *copy = xstrdup(s), *word, *save = NULL, *colon;
 	char qw[CONF_QUOTE_LEN], qt[CONF_QUOTE_LEN];
 	size_t i;
@@ -368,15 +372,15 @@ conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
 				goto out;
 			}
 			*colon++ = '\0';
-			for (i = 0; i < 5; i++) {
+			for (i = 0; i < 6; i++) {
 				if (strcasecmp(word, names[i]) == 0)
 					break;
 			}
-			if (i == 5 || misc_convtime(colon, &v[i]) != 0) {
+			if (i == 6 || misc_convtime(colon, &v[i]) != 0) {
 				conf_err(errbuf, errlen,
 				    "PerSourcePenalties: bad '%s:%s' "
-				    "(authfail, noauth, grace-exceeded, min, "
-				    "max with a time)",
+				    "(authfail, noauth, grace-exceeded, crash, "
+				    "min, max with a time)",
 				    conf_quote(qw, sizeof(qw), word),
 				    conf_quote(qt, sizeof(qt), colon));
 				goto out;
@@ -390,6 +394,7 @@ conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
 		conf->penalty_grace = v[2];
 		conf->penalty_min = v[3];
 		conf->penalty_max = v[4];
+		conf->penalty_crash = v[5];
 	}
 	ret = 0;
 out:
@@ -572,6 +577,15 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		}
 		if (mode != CONF_MODE_CHECK)
 			conf->max_sessions_per_account = (int)n;
+		break;
+	case CONF_KW_MAX_SESSIONS:
+		if (conf_parse_num(arg, 1, CONF_MAX_SESSIONS, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..%d",
+			    k->name, q, CONF_MAX_SESSIONS);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->max_sessions = (int)n;
 		break;
 	case CONF_KW_TOKEN_KEY:
 		if (mode != CONF_MODE_CHECK)
@@ -756,6 +770,7 @@ conf_new(void)
 	conf->max_endpoints_per_session = CONF_DEFAULT_MAX_ENDPOINTS;
 	conf->max_connections_per_endpoint = CONF_DEFAULT_MAX_CONNECTIONS;
 	conf->max_sessions_per_account = CONF_DEFAULT_MAX_SESSIONS;
+	conf->max_sessions = CONF_DEFAULT_MAX_ALL_SESSIONS;
 	conf->address_affinity = CONF_DEFAULT_AFFINITY;
 	conf->allow_anonymous = 0;
 	conf->event_log = xstrdup("none");
@@ -770,6 +785,7 @@ conf_new(void)
 	conf->penalty_authfail = 2;
 	conf->penalty_noauth = 0;
 	conf->penalty_grace = 10;
+	conf->penalty_crash = 90;
 	conf->penalty_min = 15;
 	conf->penalty_max = 600;
 	conf->event_retention = CONF_DEFAULT_EVENT_RETENTION;
@@ -1090,6 +1106,7 @@ conf_dump(const struct conf *conf, void *fp)
 	fprintf(f, "addressaffinity %lld\n", (long long)conf->address_affinity);
 	fprintf(f, "maxsessionsperaccount %d\n",
 	    conf->max_sessions_per_account);
+	fprintf(f, "maxsessions %d\n", conf->max_sessions);
 	conf_dump_str(f, "eventlog", conf->event_log);
 	fprintf(f, "eventretention %lld\n", (long long)conf->event_retention);
 	if (conf->max_startups_begin == conf->max_startups_full)
@@ -1111,10 +1128,11 @@ conf_dump(const struct conf *conf, void *fp)
 	else
 		fprintf(f,
 		    "persourcepenalties authfail:%lld,noauth:%lld,"
-		    "grace-exceeded:%lld,min:%lld,max:%lld\n",
+		    "grace-exceeded:%lld,crash:%lld,min:%lld,max:%lld\n",
 		    (long long)conf->penalty_authfail,
 		    (long long)conf->penalty_noauth,
 		    (long long)conf->penalty_grace,
+		    (long long)conf->penalty_crash,
 		    (long long)conf->penalty_min, (long long)conf->penalty_max);
 	if (conf->user != NULL)
 		conf_dump_str(f, "user", conf->user);

@@ -34,6 +34,7 @@ struct conf {
 	int max_endpoints_per_session;
 	int max_connections_per_endpoint;
 	int max_sessions_per_account; /* MaxSessionsPerAccount */
+	int max_sessions; /* MaxSessions: live sessions in all */
 	int allow_anonymous; /* AllowAnonymous */
 	int64_t address_affinity; /* AddressAffinity, seconds; 0 = off */
 	char *token_key; /* TokenKey (path) */
@@ -52,6 +53,7 @@ struct conf {
 	int64_t penalty_authfail; /* seconds per failed authentication */
 	int64_t penalty_noauth; /* per connection that never tried */
 	int64_t penalty_grace; /* per LoginGraceTime exceeded */
+	int64_t penalty_crash; /* per pre-auth process killed by a signal */
 	int64_t penalty_min; /* refuse a source once it has this much */
 	int64_t penalty_max; /* the most a source can have */
 	char *user; /* User: drop privileges to it; NULL: stay */

@@ -30,6 +30,8 @@
 #define EVENT_SESSION_ENDED     "tcp_session_ended.v0"
 #define EVENT_ENDPOINT_STARTED  "tcp_endpoint_started.v0"
 #define EVENT_ENDPOINT_STOPPED  "tcp_endpoint_stopped.v0"
+/* Refused connections of one source in one minute, past the rate cap. */
+#define EVENT_CONNECTIONS_REFUSED "tcp_connections_refused.v0"
 
 /* A built event: what the store keeps and the log writes. */
 struct event {

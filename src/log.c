@@ -70,7 +70,8 @@ void
 log_set_handler(enum log_sink sink)
 {
 	if (sink == LOG_SINK_SYSLOG && !log_syslog_open) {
-		openlog(log_progname, LOG_PID, LOG_DAEMON);
+		/* Connected now: sandboxed session processes cannot connect. */
+		openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log_syslog_open = 1;
 	}
 	log_sink_cur = sink;

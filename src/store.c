@@ -2995,10 +2995,13 @@ out:
  * session; a session that is not live is left alone. _EXISTS if an
  * event id is taken, and then nothing is recorded.
  */
-int
-store_record(struct store *store, struct event *const *evs, size_t nevs,
-    const struct store_counter *counters, size_t ncounters,
-    const char *session_id, const struct store_session_stats *stats)
+/*
+ * Insert events <evs> and add counter deltas <counters>, inside the
+ * transaction the caller opened (both checked already).
+ */
+static int
+store_record_in(struct store *store, struct event *const *evs, size_t nevs,
+    const struct store_counter *counters, size_t ncounters)
 {
 	static const char sql_event[] = "INSERT INTO events"
 	                                " (id, type, timestamp_ms, account_id,"
@@ -3007,44 +3010,12 @@ store_record(struct store *store, struct event *const *evs, size_t nevs,
 	    "INSERT INTO counters (name, labels, value) VALUES (?1, ?2, ?3)"
 	    " ON CONFLICT (name, labels) DO UPDATE"
 	    " SET value = value + excluded.value";
-	static const char sql_session[] =
-	    "UPDATE sessions SET conns_open = ?2, conns_total = ?3,"
-	    " bytes_in = ?4, bytes_out = ?5"
-	    " WHERE id = ?1 AND ended_ms IS NULL";
 	sqlite3_stmt *ev_stmt = NULL, *ct_stmt = NULL;
 	const struct event *ev;
 	const struct store_counter *c;
 	size_t i;
-	int r = PORTHOLE_ERR_INTERNAL, do_session;
+	int r = PORTHOLE_ERR_INTERNAL;
 
-	if (store == NULL || (nevs > 0 && evs == NULL) ||
-	    (ncounters > 0 && counters == NULL)) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	/* Check everything first, so a bad element cannot half-record. */
-	for (i = 0; i < nevs; i++) {
-		ev = evs[i];
-		if (ev != NULL &&
-		    (ev->id == NULL || ev->type == NULL || ev->json == NULL)) {
-			r = PORTHOLE_ERR_INVALID_ARGUMENT;
-			goto out;
-		}
-	}
-	for (i = 0; i < ncounters; i++) {
-		if (counters[i].name == NULL) {
-			r = PORTHOLE_ERR_INVALID_ARGUMENT;
-			goto out;
-		}
-	}
-	do_session = session_id != NULL && stats != NULL;
-	if (nevs == 0 && ncounters == 0 && !do_session) {
-		r = 0;
-		goto out;
-	}
-
-	if ((r = store_begin(store)) != 0)
-		goto out;
 	/* Each statement is compiled once per batch and rerun. */
 	if (nevs > 0 &&
 	    (r = store_prepare(store, &ev_stmt, sql_event, "")) != 0)
@@ -3067,6 +3038,61 @@ store_record(struct store *store, struct event *const *evs, size_t nevs,
 		         c->value)) != 0)
 			goto out;
 	}
+	r = 0;
+out:
+	sqlite3_finalize(ev_stmt);
+	sqlite3_finalize(ct_stmt);
+	return r;
+}
+
+/* Check a batch's events and counters before anything is written. */
+static int
+store_record_valid(struct event *const *evs, size_t nevs,
+    const struct store_counter *counters, size_t ncounters)
+{
+	const struct event *ev;
+	size_t i;
+
+	if ((nevs > 0 && evs == NULL) || (ncounters > 0 && counters == NULL))
+		return 0;
+	for (i = 0; i < nevs; i++) {
+		ev = evs[i];
+		if (ev != NULL &&
+		    (ev->id == NULL || ev->type == NULL || ev->json == NULL))
+			return 0;
+	}
+	for (i = 0; i < ncounters; i++) {
+		if (counters[i].name == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+int
+store_record(struct store *store, struct event *const *evs, size_t nevs,
+    const struct store_counter *counters, size_t ncounters,
+    const char *session_id, const struct store_session_stats *stats)
+{
+	static const char sql_session[] =
+	    "UPDATE sessions SET conns_open = ?2, conns_total = ?3,"
+	    " bytes_in = ?4, bytes_out = ?5"
+	    " WHERE id = ?1 AND ended_ms IS NULL";
+	int r = PORTHOLE_ERR_INTERNAL, do_session;
+
+	/* Check everything first, so a bad element cannot half-record. */
+	if (store == NULL ||
+	    !store_record_valid(evs, nevs, counters, ncounters)) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	do_session = session_id != NULL && stats != NULL;
+	if (nevs == 0 && ncounters == 0 && !do_session) {
+		r = 0;
+		goto out;
+	}
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_record_in(store, evs, nevs, counters, ncounters)) != 0)
+		goto out;
 	/* A session ended meanwhile (killed, reaped) keeps its last. */
 	if (do_session &&
 	    (r = store_run(store, NULL, sql_session, "tIIII", session_id,
@@ -3077,9 +3103,86 @@ store_record(struct store *store, struct event *const *evs, size_t nevs,
 		goto out;
 	r = 0;
 out:
-	/* Finalized before the rollback, which they would otherwise hold up. */
-	sqlite3_finalize(ev_stmt);
-	sqlite3_finalize(ct_stmt);
+	if (r != 0 && store != NULL)
+		store_rollback(store);
+	return r;
+}
+
+int
+store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
+    const struct store_counter *counters, size_t ncounters,
+    const struct store_session_stats_row *sessions, size_t nsessions,
+    const struct store_endpoint_stats *endpoints, size_t nendpoints)
+{
+	static const char sql_session[] =
+	    "UPDATE sessions SET conns_open = ?2, conns_total = ?3,"
+	    " bytes_in = ?4, bytes_out = ?5"
+	    " WHERE id = ?1 AND ended_ms IS NULL";
+	static const char sql_endpoint[] =
+	    "UPDATE endpoints SET conns_open = ?2, conns_total = ?3,"
+	    " bytes_in = ?4, bytes_out = ?5"
+	    " WHERE id = ?1 AND ended_ms IS NULL";
+	sqlite3_stmt *stmt = NULL;
+	const struct store_session_stats *st;
+	const struct store_endpoint_stats *es;
+	size_t i;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (store == NULL || (nsessions > 0 && sessions == NULL) ||
+	    (nendpoints > 0 && endpoints == NULL) ||
+	    !store_record_valid(evs, nevs, counters, ncounters)) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	for (i = 0; i < nsessions; i++) {
+		if (sessions[i].id == NULL) {
+			r = PORTHOLE_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+	}
+	for (i = 0; i < nendpoints; i++) {
+		if (endpoints[i].id == NULL) {
+			r = PORTHOLE_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+	}
+	if (nsessions == 0 && nendpoints == 0) {
+		r = store_record(store, evs, nevs, counters, ncounters, NULL,
+		    NULL);
+		goto out;
+	}
+	if ((r = store_begin(store)) != 0)
+		goto out;
+	if ((nevs > 0 || ncounters > 0) &&
+	    (r = store_record_in(store, evs, nevs, counters, ncounters)) != 0)
+		goto out;
+	if (nsessions > 0 &&
+	    (r = store_prepare(store, &stmt, sql_session, "")) != 0)
+		goto out;
+	for (i = 0; i < nsessions; i++) {
+		st = &sessions[i].stats;
+		if ((r = store_rerun(store, stmt, sql_session, "tIIII",
+		         sessions[i].id, st->conns_open, st->conns_total,
+		         st->bytes_in, st->bytes_out)) != 0)
+			goto out;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (nendpoints > 0 &&
+	    (r = store_prepare(store, &stmt, sql_endpoint, "")) != 0)
+		goto out;
+	for (i = 0; i < nendpoints; i++) {
+		es = &endpoints[i];
+		if ((r = store_rerun(store, stmt, sql_endpoint, "tIIII", es->id,
+		         es->conns_open, es->conns_total, es->bytes_in,
+		         es->bytes_out)) != 0)
+			goto out;
+	}
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
 	if (r != 0 && store != NULL)
 		store_rollback(store);
 	return r;

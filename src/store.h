@@ -445,6 +445,21 @@ struct store_session_stats {
 int store_record(struct store *store, struct event *const *evs, size_t nevs,
     const struct store_counter *counters, size_t ncounters,
     const char *session_id, const struct store_session_stats *stats);
+/* A session's live counters, by id, for store_record_batch(). */
+struct store_session_stats_row {
+	const char *id;
+	struct store_session_stats stats;
+};
+
+/*
+ * The monitor's batch, in one transaction: events, counter deltas, and
+ * the live counters of sessions and endpoints (rows already ended are
+ * left as they were).
+ */
+int store_record_batch(struct store *store, struct event *const *evs,
+    size_t nevs, const struct store_counter *counters, size_t ncounters,
+    const struct store_session_stats_row *sessions, size_t nsessions,
+    const struct store_endpoint_stats *endpoints, size_t nendpoints);
 /*
  * Events in the order stored, oldest first: those with seq > <after_seq>,
  * of <type> (NULL: any) and timestamp >= <since_ms> (0: any). With

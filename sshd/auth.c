@@ -10,24 +10,27 @@
 
 #include "portholed.h"
 
+#include "acl.h"
 #include "conf.h"
-#include "err.h"
 #include "log.h"
 #include "misc.h"
-#include "pubkey.h"
-#include "store.h"
+#include "mon.h"
 #include "token.h"
 #include "xmalloc.h"
 
+/*
+ * Authentication in a session process: libssh checks the protocol (and
+ * a public key's signature); which account a key, a token or an
+ * anonymous login is, and whether it may log in now, the monitor
+ * decides (src/mon-auth.c). This side only asks and says the answer.
+ */
+
 /* Longest user name we keep (it is shown in listings, never trusted). */
 #define AUTH_USER_MAX 64
-/* The user name that asks for anonymous access (AllowAnonymous). */
+/* The user name that asks for anonymous access at once (AllowAnonymous). */
 #define AUTH_ANONYMOUS "anonymous"
 
-/*
- * Remember the user name the client offered, for listings: sanitized,
- * and never a token (a CI job may log in with its token as user name).
- */
+/* Remember the user name the client offered: sanitized, never a token. */
 static void
 auth_note_user(struct sess *s, const char *user)
 {
@@ -51,170 +54,173 @@ auth_failed(struct sess *s)
 		logit("connection from %s port %u: too many authentication "
 		      "failures (MaxAuthTries %d)",
 		    s->client_ip, s->client_port, s->conf->max_auth_tries);
+		ssh_session_set_disconnect_message(s->ssh,
+		    "Too many authentication failures");
 		s->quit = 1;
 	}
 }
 
-/*
- * Check authtoken <token> (from a password, a keyboard-interactive
- * answer or the user name) and log in with its account. Returns
- * SSH_AUTH_SUCCESS or SSH_AUTH_DENIED. The token is never logged.
- */
+/* The monitor logged us in: take what it said of the session. */
 static int
-auth_token(struct sess *s, const char *token, const char *how)
+auth_logged_in(struct sess *s, struct ipc_msg *ans)
 {
-	struct store_token *t = NULL;
-	unsigned char hash[TOKEN_HASH_LEN], stored[TOKEN_HASH_LEN];
-	char *cred = NULL;
-	int r, ret = SSH_AUTH_DENIED;
+	struct acl *acl = NULL;
+	char *account_id;
 
-	if (s->authenticated || token == NULL || !token_is_token(token))
-		goto out;
-	if (!s->token_key_ok) {
-		if ((r = token_key_load(s->conf->token_key, 1, s->token_key)) !=
-		    0) {
-			error_r(r, "TokenKey %s", s->conf->token_key);
-			goto out;
-		}
-		s->token_key_ok = 1;
-	}
-	token_hash(s->token_key, token, hash);
-	if ((r = store_token_find(s->store, hash, sizeof(hash), &t, stored)) !=
-	    0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			logit("connection from %s port %u: unknown or "
-			      "revoked token (%s)",
-			    s->client_ip, s->client_port, how);
-		else
-			error_r(r, "token lookup");
-		goto out;
-	}
-	if (!token_hash_equal(hash, stored))
-		goto out;
-	if (t->account_disabled) {
-		logit("connection from %s port %u: account %s is disabled",
-		    s->client_ip, s->client_port, t->account_name);
-		goto out;
-	}
-	xasprintf(&cred, "token:%s", t->id);
-	if (sess_login(s, t->account_id, cred) != 0)
-		goto out;
-	if ((r = store_token_touch(s->store, t->id, misc_now_ms())) != 0)
-		error_r(r, "token %s: cannot note its use", t->id);
-	ret = SSH_AUTH_SUCCESS;
-out:
-	if (ret != SSH_AUTH_SUCCESS)
-		auth_failed(s);
-	sodium_memzero(hash, sizeof(hash));
-	sodium_memzero(stored, sizeof(stored));
-	free(cred);
-	store_token_free(t);
-	return ret;
-}
-
-/*
- * Anonymous access (AllowAnonymous): the shared "anonymous" account,
- * made on first use; its limits are that account's.
- */
-static int
-auth_anonymous(struct sess *s)
-{
-	struct store_account *a = NULL;
-	char *cred = NULL;
-	int r, ret = SSH_AUTH_DENIED;
-
-	r = store_account_get(s->store, AUTH_ANONYMOUS, &a);
-	if (r == PORTHOLE_ERR_NOT_FOUND) {
-		r = store_account_add(s->store, AUTH_ANONYMOUS, &a);
-		if (r == PORTHOLE_ERR_EXISTS) /* another session won */
-			r = store_account_get(s->store, AUTH_ANONYMOUS, &a);
-	}
-	if (r != 0) {
-		error_r(r, "anonymous account");
-		goto out;
-	}
-	if (a->disabled) {
-		logit("connection from %s port %u: the anonymous account is "
-		      "disabled",
+	s->id = ipc_get_str(ans, MON_ID_MAX);
+	account_id = ipc_get_str(ans, MON_ID_MAX);
+	s->account_name = ipc_get_str(ans, 128);
+	s->credential_kind = ipc_get_str(ans, 16);
+	s->anonymous = ipc_get_u8(ans) != 0;
+	s->max_endpoints = (int)ipc_get_u32(ans);
+	free(account_id);
+	if (mon_get_acl(ans, &acl) != 0 || !ipc_ok(ans, 1)) {
+		error("connection from %s port %u: bad login answer",
 		    s->client_ip, s->client_port);
+		acl_free(acl);
+		s->quit = 1;
+		return SSH_AUTH_DENIED;
+	}
+	s->acl_account = acl;
+	s->authenticated = 1;
+	s->started_mono = misc_monotonic_ms();
+	s->ready_deadline = s->started_mono + 1000;
+	s->alive_deadline =
+	    s->started_mono + s->conf->client_alive_interval * 1000;
+	return SSH_AUTH_SUCCESS;
+}
+
+/*
+ * Ask the monitor about a credential (<req>, built by the caller) and
+ * turn its answer into libssh's. <probe> says a PK_OK is all we ask.
+ */
+static int
+auth_ask(struct sess *s, struct ipc_msg *req)
+{
+	struct ipc_msg ans;
+	char *reason = NULL;
+	int ret = SSH_AUTH_DENIED;
+	uint32_t result;
+
+	memset(&ans, 0, sizeof(ans));
+	if (s->authenticated || s->auth_done || s->quit)
+		goto out;
+	if (link_call(s, req, MON_AUTH_RESULT, &ans, NULL) != 0) {
+		s->quit = 1;
 		goto out;
 	}
-	/* Affinity per source address: all anonymous users share a name. */
-	xasprintf(&cred, "anonymous:%s", s->client_ip);
-	s->anonymous = 1;
-	if (sess_login(s, a->id, cred) != 0) {
-		s->anonymous = 0;
-		goto out;
+	result = ipc_get_u32(&ans);
+	reason = ipc_get_str(&ans, IPC_STR_MAX);
+	switch (result) {
+	case MON_AUTH_PROBE_OK:
+		ret = SSH_AUTH_SUCCESS;
+		break;
+	case MON_AUTH_LOGIN:
+		ret = auth_logged_in(s, &ans);
+		break;
+	case MON_AUTH_REFUSED:
+		/*
+		 * Known, but over a limit: leave at once, saying why in the
+		 * disconnect message, which ssh prints. libssh lets the client
+		 * in first (a failure would send it on to other methods, or
+		 * make it give up before it reads the message); the monitor
+		 * grants this process nothing, and it ends now.
+		 */
+		ssh_session_set_disconnect_message(s->ssh, reason);
+		s->end_why = "over a limit";
+		s->auth_done = 1;
+		s->quit = 1;
+		ret = SSH_AUTH_SUCCESS;
+		break;
+	case MON_AUTH_TOO_MANY:
+		s->auth_done = 1;
+		s->auth_failures = s->conf->max_auth_tries - 1;
+		auth_failed(s);
+		break;
+	default:
+		auth_failed(s);
+		break;
 	}
-	ret = SSH_AUTH_SUCCESS;
 out:
-	free(cred);
-	store_account_free(a);
+	free(reason);
+	ipc_msg_free(&ans);
+	return ret;
+}
+
+/* Ask about authtoken <token>, given <how> (a MON_HOW_*). */
+static int
+auth_token(struct sess *s, const char *user, const char *token, int how)
+{
+	struct ipc_msg req;
+	int ret;
+
+	if (token == NULL || !token_is_token(token)) {
+		auth_failed(s);
+		return SSH_AUTH_DENIED;
+	}
+	memset(&req, 0, sizeof(req));
+	ipc_msg_init(&req, MON_AUTH_TOKEN);
+	ipc_put_u8(&req, (uint8_t)how);
+	ipc_put_str(&req, user);
+	ipc_put_str(&req, token);
+	ret = auth_ask(s, &req);
+	ipc_msg_free(&req); /* wiped */
+	return ret;
+}
+
+/* Ask for an anonymous login (AllowAnonymous). */
+static int
+auth_anonymous(struct sess *s, const char *user)
+{
+	struct ipc_msg req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	ipc_msg_init(&req, MON_AUTH_ANON);
+	ipc_put_str(&req, user);
+	ret = auth_ask(s, &req);
+	ipc_msg_free(&req);
 	return ret;
 }
 
 /*
- * Public-key authentication: the key must be registered to an enabled
- * account. libssh calls this once to probe (STATE_NONE, we answer PK_OK)
- * and once with a verified signature (STATE_VALID); both are checked.
+ * Public-key authentication: libssh calls this once to probe
+ * (STATE_NONE: the monitor says whether the key would do) and once with
+ * a signature it has verified (STATE_VALID: the monitor logs us in).
  */
 static int
 auth_pubkey_cb(ssh_session ssh, const char *user, struct ssh_key_struct *key,
     char state, void *ud)
 {
 	struct sess *s = ud;
-	struct store_key *k = NULL;
-	char *b64 = NULL, *cred = NULL;
-	char fp[PUBKEY_FP_LEN + 1];
-	int r, ret = SSH_AUTH_DENIED;
+	struct ipc_msg req;
+	char *b64 = NULL;
+	int ret = SSH_AUTH_DENIED;
 
 	auth_note_user(s, user);
+	memset(&req, 0, sizeof(req));
 	if (s->authenticated)
 		goto out;
-	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK ||
-	    pubkey_fingerprint(b64, fp, sizeof(fp)) != 0) {
-		verbose("connection from %s port %u: unusable public key",
-		    s->client_ip, s->client_port);
-		goto out;
-	}
-	if ((r = store_key_get(s->store, fp, &k)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			logit("connection from %s port %u: key %s is not "
-			      "registered",
-			    s->client_ip, s->client_port, fp);
-		else
-			error_r(r, "key lookup for %s", fp);
-		goto out;
-	}
-	if (strcmp(k->blob, b64) != 0) {
-		error("key %s: stored key differs from the offered one", fp);
-		goto out;
-	}
-	if (k->account_disabled) {
-		logit("connection from %s port %u: account %s is disabled",
-		    s->client_ip, s->client_port, k->account_name);
-		goto out;
-	}
-	if (state == SSH_PUBLICKEY_STATE_NONE) {
-		ret = SSH_AUTH_SUCCESS;
-		goto out;
-	}
-	if (state != SSH_PUBLICKEY_STATE_VALID) {
-		logit("connection from %s port %u: bad signature for key %s",
-		    s->client_ip, s->client_port, fp);
-		goto out;
-	}
-	xasprintf(&cred, "key:%s", fp);
-	if (sess_login(s, k->account_id, cred) != 0)
-		goto out;
-	ret = SSH_AUTH_SUCCESS;
-out:
-	/* A refused key counts, probe or not, as it does for sshd. */
-	if (ret != SSH_AUTH_SUCCESS)
+	if (state != SSH_PUBLICKEY_STATE_NONE &&
+	    state != SSH_PUBLICKEY_STATE_VALID) {
+		logit("connection from %s port %u: bad signature", s->client_ip,
+		    s->client_port);
 		auth_failed(s);
-	free(cred);
+		goto out;
+	}
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
+		auth_failed(s);
+		goto out;
+	}
+	ipc_msg_init(&req, MON_AUTH_KEY);
+	ipc_put_u8(&req, state == SSH_PUBLICKEY_STATE_NONE);
+	ipc_put_str(&req, user);
+	ipc_put_str(&req, ssh_key_type_to_char(ssh_key_type(key)));
+	ipc_put_str(&req, b64);
+	ret = auth_ask(s, &req);
+out:
+	ipc_msg_free(&req);
 	ssh_string_free_char(b64);
-	store_key_free(k);
 	return ret;
 }
 
@@ -226,12 +232,13 @@ auth_password_cb(ssh_session ssh, const char *user, const char *password,
 	struct sess *s = ud;
 
 	auth_note_user(s, user);
-	return auth_token(s, password, "password");
+	return auth_token(s, user, password, MON_HOW_PASSWORD);
 }
 
 /*
  * "none" authentication, which OpenSSH always tries first: a user name
  * that is an authtoken (ssh TOKEN@host), or "anonymous" when allowed.
+ * Anything else goes on to the other methods, and is not counted.
  */
 static int
 auth_none_cb(ssh_session ssh, const char *user, void *ud)
@@ -240,10 +247,10 @@ auth_none_cb(ssh_session ssh, const char *user, void *ud)
 
 	auth_note_user(s, user);
 	if (user != NULL && token_is_token(user))
-		return auth_token(s, user, "user name");
+		return auth_token(s, user, user, MON_HOW_USER);
 	if (s->conf->allow_anonymous && user != NULL &&
 	    strcmp(user, AUTH_ANONYMOUS) == 0)
-		return auth_anonymous(s);
+		return auth_anonymous(s, user);
 	return SSH_AUTH_DENIED;
 }
 
@@ -264,29 +271,45 @@ auth_setup(struct sess *s)
 }
 
 /*
- * Keyboard-interactive (libssh 0.10 has no callback for it): one prompt
- * for the authtoken, then its answer.
+ * Keyboard-interactive (libssh 0.10 has no callback for it). With
+ * AllowAnonymous, it is how a client whose keys are not registered (or
+ * that has none) gets in: no prompt at all, so ssh asks the user
+ * nothing, and the empty answer is an anonymous login. Otherwise one
+ * prompt for an authtoken.
  */
 int
 auth_message(struct sess *s, ssh_message msg)
 {
 	const char *prompts[] = { "porthole authtoken: " };
 	char echo[] = { 0 };
+	int r;
 
 	if (ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE)
 		return 1; /* libssh's default reply lists our methods */
 	if (!ssh_message_auth_kbdint_is_response(msg)) {
 		auth_note_user(s, ssh_message_auth_user(msg));
-		if (s->authenticated)
+		if (s->authenticated || s->auth_done)
 			return 1;
-		ssh_message_auth_interactive_request(msg, "porthole",
-		    "Enter an authtoken (portholectl token create).", 1,
-		    prompts, echo);
+		if (s->conf->allow_anonymous)
+			ssh_message_auth_interactive_request(msg, "", "", 0,
+			    NULL, NULL);
+		else
+			ssh_message_auth_interactive_request(msg, "porthole",
+			    "Enter an authtoken (portholectl token create).", 1,
+			    prompts, echo);
 		return 0;
 	}
-	if (ssh_userauth_kbdint_getnanswers(s->ssh) == 1 &&
-	    auth_token(s, ssh_userauth_kbdint_getanswer(s->ssh, 0),
-	        "keyboard-interactive") == SSH_AUTH_SUCCESS) {
+	if (s->conf->allow_anonymous &&
+	    ssh_userauth_kbdint_getnanswers(s->ssh) <= 0)
+		r = auth_anonymous(s, s->user);
+	else if (ssh_userauth_kbdint_getnanswers(s->ssh) == 1)
+		r = auth_token(s, s->user,
+		    ssh_userauth_kbdint_getanswer(s->ssh, 0), MON_HOW_KBDINT);
+	else {
+		auth_failed(s);
+		r = SSH_AUTH_DENIED;
+	}
+	if (r == SSH_AUTH_SUCCESS) {
 		ssh_message_auth_reply_success(msg, 0);
 		return 0;
 	}

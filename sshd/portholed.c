@@ -16,10 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) && defined(__GLIBC__)
-#include <cpuid.h>
-#endif
-
 #include <sodium.h>
 
 #include "portholed.h"
@@ -198,68 +194,70 @@ state_init(struct conf *conf)
 	return r == 0 ? 0 : -1;
 }
 
-/*
- * On AMD processors, glibc 2.36 (Debian 12) copies with "rep movsb" from
- * about 2 KiB up to the L2 size, and there that instruction can be 16
- * times slower than glibc's vector loop when the source is not aligned
- * (glibc bug 30994; later releases stop using it on AMD). libssh copies
- * every byte of channel data twice, from packet offsets that are never
- * aligned: on an AMD EPYC that was a quarter of portholed's CPU per
- * relayed byte.
- * The threshold is a tunable read only at start, so portholed starts
- * itself again once with it raised past any copy it makes, unless the
- * environment already sets it (which is also how to opt out).
- */
-#define MEMCPY_TUNABLE "glibc.cpu.x86_rep_movsb_threshold"
-static void
-tune_memcpy(char **argv)
+int
+portholed_state(struct conf *conf, ssh_key *keyp)
 {
-#if defined(__x86_64__) && defined(__GLIBC__)
-	unsigned int a, b, c, d;
-	const char *old = getenv("GLIBC_TUNABLES");
-	char *saved = NULL, *val, path[PATH_MAX];
-	ssize_t n;
+	if (state_init(conf) != 0)
+		return -1;
+	if ((*keyp = hostkey_load(conf->host_key)) == NULL)
+		return -1;
+	return 0;
+}
 
-	if (old != NULL && strstr(old, MEMCPY_TUNABLE) != NULL)
-		return;
-	/* "AuthenticAMD": ebx "Auth", edx "enti", ecx "cAMD". */
-	if (__get_cpuid(0, &a, &b, &c, &d) == 0 || b != 0x68747541 ||
-	    d != 0x69746e65 || c != 0x444d4163)
-		return;
-	/*
-	 * By its own name, not /proc/self/exe: the process name (comm, what
-	 * ps and portholectl see) comes from the file name run.
-	 */
-	n = readlink("/proc/self/exe", path, sizeof(path));
-	if (n <= 0 || (size_t)n >= sizeof(path))
-		return;
-	path[n] = '\0';
-	if (access(path, X_OK) != 0)
-		return; /* replaced or removed since it started */
-	if (old != NULL)
-		saved = xstrdup(old);
-	xasprintf(&val, "%s%s%s=%d", old != NULL ? old : "",
-	    old != NULL && *old != '\0' ? ":" : "", MEMCPY_TUNABLE,
-	    64 * 1024 * 1024);
-	if (setenv("GLIBC_TUNABLES", val, 1) == 0)
-		execv(path, argv);
-	/* Not possible here: run as we are. */
-	if (saved != NULL)
-		(void)setenv("GLIBC_TUNABLES", saved, 1);
-	else
-		(void)unsetenv("GLIBC_TUNABLES");
-	free(saved);
-	free(val);
-#else
-	(void)argv;
-#endif
+void
+portholed_libssh_log(int level)
+{
+	ssh_set_log_callback(libssh_log_cb);
+	ssh_set_log_level(level >= LOG_LEVEL_DEBUG3 ? SSH_LOG_PACKET
+	        : level >= LOG_LEVEL_DEBUG2         ? SSH_LOG_PROTOCOL
+	        : level >= LOG_LEVEL_DEBUG1         ? SSH_LOG_WARN
+	                                            : SSH_LOG_NONE);
+}
+
+ssh_bind
+portholed_bind(ssh_key key)
+{
+	ssh_bind bind;
+	bool process_config = false;
+
+	if ((bind = ssh_bind_new()) == NULL)
+		fatal("ssh_bind_new failed");
+	/* The bind owns the key from here on. */
+	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key) !=
+	    SSH_OK) {
+		error("cannot use the host key");
+		ssh_key_free(key);
+		ssh_bind_free(bind);
+		return NULL;
+	}
+	/* Never libssh's global configuration file: ours only. */
+	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
+	    &process_config);
+	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER,
+	    "porthole_" PACKAGE_VERSION);
+	return bind;
+}
+
+/* portholed -Z FD: the spawner (spawn.c), started by the monitor. */
+static int
+main_spawner(const char *arg)
+{
+	const char *errstr = NULL;
+	int fd;
+
+	fd = (int)strtonum(arg, 3, 1024, &errstr);
+	if (errstr != NULL) {
+		fprintf(stderr, "portholed: -Z is for portholed's own use\n");
+		return 2;
+	}
+	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
+	return spawn_main(fd);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct conf *conf = NULL;
-	ssh_bind bind = NULL;
 	ssh_key key = NULL;
 	const char *path = CONF_DEFAULT_PATH;
 	char **overrides = NULL;
@@ -267,9 +265,10 @@ main(int argc, char **argv)
 	int ch, test = 0, dump = 0, verbose = 0, must_exist = 0;
 	int level, ret = 1;
 
-	tune_memcpy(argv);
 	/* The store, its WAL files and the host key are private. */
 	umask(077);
+	if (argc == 3 && strcmp(argv[1], "-Z") == 0)
+		return main_spawner(argv[2]);
 	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
 	while ((ch = getopt(argc, argv, "f:o:tTvV")) != -1) {
 		switch (ch) {
@@ -341,38 +340,9 @@ main(int argc, char **argv)
 		error("libssh initialisation failed");
 		goto out;
 	}
-	ssh_set_log_callback(libssh_log_cb);
-	ssh_set_log_level(level >= LOG_LEVEL_DEBUG3 ? SSH_LOG_PACKET
-	        : level >= LOG_LEVEL_DEBUG2         ? SSH_LOG_PROTOCOL
-	        : level >= LOG_LEVEL_DEBUG1         ? SSH_LOG_WARN
-	                                            : SSH_LOG_NONE);
-
-	if (state_init(conf) != 0)
-		goto out;
-	if ((key = hostkey_load(conf->host_key)) == NULL)
-		goto out;
-	if ((bind = ssh_bind_new()) == NULL)
-		fatal("ssh_bind_new failed");
-	/* The bind owns the key from here on. */
-	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key) !=
-	    SSH_OK) {
-		error("cannot use host key %s", conf->host_key);
-		ssh_key_free(key);
-		goto out;
-	}
-	{
-		bool process_config = false;
-
-		ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
-		    &process_config);
-	}
-	ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER,
-	    "porthole_" PACKAGE_VERSION);
-
-	ret = srv_run(&conf, bind, path, must_exist, overrides, noverrides);
+	portholed_libssh_log(level);
+	ret = srv_run(&conf, path, must_exist, overrides, noverrides);
 out:
-	if (bind != NULL)
-		ssh_bind_free(bind);
 	conf_free(conf);
 	free(overrides);
 	ssh_finalize();

@@ -16,39 +16,44 @@
 #include <libssh/callbacks.h>
 #include <libssh/server.h>
 
+#include "ipc.h"
 #include "net.h"
 
 struct acl;
 struct buf;
-struct event;
-struct store_counter;
 struct cmdline;
 struct conf;
-struct pollfd;
-struct pool;
-struct store;
-struct store_hostport;
 
 /*
- * portholed: the parent accepts SSH connections and forks one child per
- * connection (server.c); the child runs one libssh session (session.c)
- * with its authentication (auth.c), its forwards (fwd.c) and the relayed
- * connections of those forwards (relay.c), all in one ssh_event loop.
+ * portholed has three kinds of process (portholed.8, SECURITY
+ * CONSIDERATIONS, says what each may do):
  *
- * Our own sockets (public listeners and relayed connections) live in one
- * epoll set; only that epoll fd and the SSH socket are in the ssh_event.
- * That keeps per-socket interest changes cheap and out of libssh's poll
- * array, which must not be changed from inside its own callbacks.
+ *  - the monitor (server.c, with the judgements in src/mon*.c): binds
+ *    the SSH listeners, accepts, enforces the pre-authentication limits,
+ *    holds the store and the token key, decides every login and every
+ *    public address, owns edge listeners, writes what sessions record;
+ *  - the spawner (spawn.c): started once with a fresh image, it holds
+ *    the host key and the configuration and nothing else, and forks one
+ *    session process per connection the monitor hands it, so session
+ *    processes start from a clean copy rather than the monitor's memory;
+ *  - session processes (session.c): one libssh session each, sandboxed
+ *    (sandbox.c) before they read a byte from the network, with their
+ *    forwards (fwd.c), relayed connections (relay.c) and edge duties
+ *    (edge.c) in one ssh_event loop. They reach the monitor only
+ *    through their control socket (link.c).
  *
- * Ownership: everything hangs off struct sess. Callbacks, which libssh
- * may run nested inside any call that flushes, only set flags and move
- * bytes; objects are freed in sess_reap(), at the top of the loop.
+ * In a session process our own sockets (public listeners, relayed
+ * connections, the control socket) live in one epoll set; only that
+ * epoll fd and the SSH socket are in the ssh_event. Ownership: everything
+ * hangs off struct sess. Callbacks, which libssh may run nested inside
+ * any call that flushes, only set flags and move bytes; objects are
+ * freed in relay_service() and fwd_reap(), at the top of the loop.
  */
 
 /* Tags for what an epoll event's data.ptr points at. */
 enum ep_kind {
 	EP_KIND_SIGNAL = 1,
-	EP_KIND_BROKER, /* the control socket to the parent */
+	EP_KIND_LINK, /* the control socket to the monitor */
 	EP_KIND_LISTENER,
 	EP_KIND_RELAY,
 };
@@ -62,25 +67,25 @@ struct fwd {
 	struct ep_item ep; /* must be first */
 	TAILQ_ENTRY(fwd) entry;
 	struct sess *sess;
-	char *id; /* "ep_…", the endpoint id */
+	char *id; /* "ep_…", the endpoint id the monitor gave */
 	char *bind_address; /* the string the client sent */
 	char *host; /* public host name */
 	uint16_t port; /* bound public port */
 	char *hostport; /* "host:port", or "[v6]:port" for a literal */
 	char *address_id; /* the reserved address served, or NULL */
 	char *edge_id; /* served as a member of this edge, or NULL */
-	int edge_ready; /* READY sent: the parent may hand us connections */
-	int edge_left; /* LEAVE sent */
+	int edge_ready; /* READY sent: the monitor may hand connections */
+	int edge_left; /* CANCEL sent */
 	int edge_gone; /* LEFT received */
 	int edge_proxy; /* the edge's PROXY setting (0: none) */
 	struct acl *acl_edge; /* the edge's IP policy, or NULL */
 	int proxy_proto; /* the address's PROXY setting (0, 1, 2) */
 	struct acl *acl; /* the address's IP policy, or NULL */
-	uint64_t conns_refused; /* by IP restrictions */
-	int fd; /* listener, -1 once closed */
+	uint64_t conns_refused; /* by IP restrictions or limits */
+	int fd; /* listener, -1 once closed (edge: always -1) */
 	int watching; /* fd is in the epoll set */
 	int paused; /* accept hit EMFILE; waiting */
-	int dead; /* cancelled; free when refs 0 */
+	int dead; /* cancelled or stopped; free when refs 0 */
 	int refs; /* relays still pointing here */
 	uint64_t conns_open;
 	uint64_t conns_total;
@@ -89,88 +94,10 @@ struct fwd {
 };
 TAILQ_HEAD(fwd_list, fwd);
 
-/*
- * The parent and its session processes talk over a SOCK_SEQPACKET
- * socketpair (broker.c) about edges: a session JOINs the group serving
- * an edge's address, the parent (which owns that listener) hands each
- * connection to one member (CONN, with the descriptor), the member
- * reports it DONE or RETURNs it if it could not open a channel for it.
- */
-#define BRK_TRIED_MAX 8
-#define BRK_ID_MAX    48
-
-enum brk_type {
-	BRK_JOIN = 1, /* child: serve address_id on port */
-	BRK_JOINED, /* parent: listening; you are a member */
-	BRK_JOIN_FAILED, /* parent: reason */
-	BRK_READY, /* child: hand me connections for address_id */
-	BRK_LEAVE, /* child: no more for address_id */
-	BRK_LEFT, /* parent: none will follow */
-	BRK_CONN, /* parent: a connection (fd) for address_id */
-	BRK_GOT, /* child: took <count> CONNs off the socket */
-	BRK_DONE, /* child: a connection of address_id ended */
-	BRK_RETURN, /* child: could not take it (fd); try another */
-	BRK_AUTHED, /* child: authenticated (out of MaxStartups) */
-};
-
-struct brk_msg {
-	uint32_t type;
-	uint32_t port; /* JOIN */
-	uint32_t count; /* GOT */
-	uint32_t ntried; /* RETURN */
-	pid_t tried[BRK_TRIED_MAX];
-	char address_id[BRK_ID_MAX];
-	char reason[256]; /* JOIN_FAILED */
-	struct sockaddr_storage peer; /* CONN, RETURN */
-};
-
-/* A message kept for later, with its descriptor. */
-struct fwd_held {
-	struct brk_msg m;
-	int fd;
-};
-
-/* broker.c */
-/*
- * Send <m> (with descriptor <passfd> unless -1) without blocking.
- * Returns 0, or -1 with errno (EAGAIN when the peer is behind).
- */
-int brk_send(int fd, const struct brk_msg *m, int passfd);
-/*
- * Receive one message into <m>, a descriptor that came with it into
- * *fdp (else -1). <wait> 0 does not block. Returns 0, 1 if the other
- * end has closed, or -1 with errno (EAGAIN: nothing there).
- */
-int brk_recv(int fd, struct brk_msg *m, int *fdp, int wait);
-
-/*
- * Messages for a peer that is behind: SOCK_SEQPACKET queues only a few
- * (net.unix.max_dgram_qlen, 10 by default), so what cannot go now waits
- * here, in order. DONE and GOT for the same address add up into one.
- */
-struct brk_out {
-	struct brk_msg m;
-	int fd; /* owned: closed once sent */
-};
-struct brk_queue {
-	struct brk_out *q;
-	size_t n, alloc;
-};
-/*
- * Send <m> with <fd> (which this takes: closed once sent, or on error),
- * or queue it. Returns 0, or -1 on a hard error (peer gone).
- */
-int brk_queue_send(int sock, struct brk_queue *q, const struct brk_msg *m,
-    int fd);
-/* Send what is queued as far as the peer takes it; -1 if it is gone. */
-int brk_queue_flush(int sock, struct brk_queue *q);
-/* Drop what is queued (closing its descriptors). */
-void brk_queue_clear(struct brk_queue *q);
-
 enum relay_state {
 	RELAY_OPENING = 0, /* forwarded-tcpip open sent, no answer yet */
 	RELAY_OPEN, /* relaying */
-	RELAY_DEAD, /* waiting for sess_reap() */
+	RELAY_DEAD, /* waiting for relay_service() */
 };
 
 /* One public connection relayed through a forwarded-tcpip channel. */
@@ -186,10 +113,9 @@ struct relay {
 	struct ssh_channel_callbacks_struct cb;
 	enum relay_state state;
 	int abandoned; /* TCP gone while OPENING */
-	int edge; /* handed over by the parent: DONE or RETURN owed */
+	int edge; /* handed over by the monitor: DONE or RETURN owed */
+	uint64_t edge_conn; /* its id, for DONE or RETURN */
 	int returned; /* handed back: no event, no count here */
-	pid_t tried[BRK_TRIED_MAX]; /* edge members that could not take it */
-	int ntried;
 	uint32_t events; /* current epoll interest */
 	char peer_ip[NET_ADDRSTRLEN];
 	uint16_t peer_port;
@@ -215,67 +141,68 @@ struct relay {
 TAILQ_HEAD(relay_list, relay);
 TAILQ_HEAD(relay_work, relay);
 
-/* The per-connection state of a child. */
+/* A message from the monitor kept for the main loop, with its fd. */
+struct link_held {
+	struct ipc_msg m;
+	int fd;
+};
+
+/* The state of a session process. */
 struct sess {
-	struct conf *conf; /* borrowed from the parent */
-	struct store *store; /* this process's connection */
-	struct pool *pool;
+	struct conf *conf; /* the spawner's, inherited */
 	ssh_session ssh;
 	ssh_event event;
 	struct ssh_server_callbacks_struct server_cb;
 	int epfd;
 	int sigfd; /* read end of the signal pipe */
 	struct ep_item sig_ep;
-	int brkfd; /* control socket to the parent (edges) */
-	struct ep_item brk_ep;
-	struct fwd_held *held; /* messages kept during a JOIN */
+	int ctl; /* control socket to the monitor, -1 once gone */
+	struct ep_item ctl_ep;
+	struct ipc_queue ctlq; /* to the monitor, while it is behind */
+	uint32_t ctl_events; /* epoll interest on ctl */
+	struct link_held *held; /* pushes kept during a call */
 	size_t nheld;
-	struct brk_queue brkq; /* to the parent, while it is behind */
-	uint32_t brk_events; /* epoll interest on brkfd */
 
 	char client_ip[NET_ADDRSTRLEN];
 	uint16_t client_port;
-	char *id; /* "ss_…", once authenticated */
-	char *account_id;
+	char *id; /* "ss_…", once logged in */
 	char *account_name;
-	char *credential; /* "key:SHA256:…", "token:tk_…", "anonymous:IP" */
+	char *credential_kind; /* "key", "token", "anonymous" */
 	char *user; /* sanitized SSH user name, never a token */
 	int authenticated;
 	int anonymous; /* random addresses only */
 	int auth_failures;
+	int auth_done; /* the monitor said no more attempts */
 	int grace_exceeded; /* LoginGraceTime ran out */
 	struct ssh_counter_struct rcounter; /* bytes the client sent */
 	uint64_t alive_bytes; /* rcounter.in_bytes at the last check */
 	int alive_missed; /* intervals without a byte from the client */
 	int64_t alive_deadline; /* monotonic ms: next ClientAlive check */
 	int64_t login_deadline; /* monotonic ms */
-	int max_endpoints; /* this account's MaxEndpointsPerSession */
-	char *refusal; /* over a limit: why every forward is refused */
-	unsigned char token_key[32]; /* TokenKey, once loaded */
-	int token_key_ok;
-	struct store_hostport *affinity; /* ports this credential had */
-	size_t naffinity;
-	int64_t next_row_check; /* monotonic ms: is our row still live? */
+	int max_endpoints; /* as the monitor said */
 	struct acl *acl_account; /* the account's IP policy, or NULL */
 	struct acl *acl_session; /* --cidr-allow/--cidr-deny, or NULL */
 	int64_t next_view; /* monotonic ms: next live-view refresh */
 	int64_t started_mono; /* monotonic ms at login */
 
-	/* What record.c has queued for the store and EventLog. */
-	struct event **evq;
-	size_t nevq, evqalloc;
-	size_t nevlogged; /* of those, already written to EventLog */
-	int rec_failing; /* the last write to the store failed */
-	int64_t rec_deadline; /* monotonic ms: write the queued events */
-	int64_t stats_deadline; /* monotonic ms: write the counters */
-	int stats_dirty; /* counters moved since they were written */
-	struct store_counter *counters; /* deltas for the next batch */
-	size_t ncounters;
+	/* Refused requests (forwards, channels, subsystems…). */
+	int refusals;
+	int notices; /* refusal notices said */
+	int64_t next_refusal_log; /* monotonic ms */
+	uint64_t refusal_logs_skipped;
+	double log_tokens; /* refused public connections: a token bucket */
+	int64_t log_last; /* monotonic ms of its last refill */
+	uint64_t refused_logs_skipped;
+
+	/* What record.c has batched for the monitor. */
+	struct ipc_msg conns; /* MON_CONNS records after the count */
+	uint32_t nconns;
+	int64_t conns_deadline; /* monotonic ms */
+	int64_t stats_deadline; /* monotonic ms: report the counters */
+	int stats_dirty; /* counters moved since they were reported */
 	int64_t gone_conns_total; /* of forwards already freed */
 	int64_t gone_bytes_in;
 	int64_t gone_bytes_out;
-	int64_t counted_bytes_in; /* already added to the counters */
-	int64_t counted_bytes_out;
 	uint64_t view_stamp; /* what the live view last showed */
 
 	/* The session channel, if the client opened one. */
@@ -300,7 +227,6 @@ struct sess {
 	int64_t close_deadline; /* monotonic ms */
 	int quit; /* leave the loop */
 	int terminate; /* SIGTERM received */
-	int check_row; /* SIGUSR1: an admin may have ended us */
 };
 
 /* portholed.c */
@@ -311,12 +237,26 @@ struct sess {
  */
 struct conf *portholed_load_conf(const char *path, int must_exist,
     char **overrides, size_t noverrides);
+/* Set up libssh's logging at portholed's <level>. */
+void portholed_libssh_log(int level);
+/*
+ * A new ssh_bind with host key <key> (taken) and portholed's options.
+ * Returns NULL after logging why.
+ */
+ssh_bind portholed_bind(ssh_key key);
+/*
+ * Ready the state for a run, as the user portholed runs as: the state
+ * directory, the store (rows a previous run left live are ended), the
+ * host key (generated on first start) in *keyp. Returns 0 or -1.
+ */
+int portholed_state(struct conf *conf, ssh_key *keyp);
 
-/* server.c: the parent. */
+/* server.c: the monitor's loop. */
 /*
  * Make the self-pipe that signal handlers write to and install handlers
- * for SIGTERM, SIGINT, SIGHUP and SIGCHLD (SIGPIPE is ignored). Returns
- * the read end. Called again in each child, which needs its own pipe.
+ * for SIGTERM, SIGINT, SIGHUP, SIGCHLD and SIGUSR1 (SIGPIPE is ignored).
+ * Returns the read end. Called again in each process that needs its
+ * own pipe.
  */
 int srv_signals_init(void);
 /* Read pending signal numbers from <fd>; returns a bit per signal. */
@@ -325,46 +265,54 @@ unsigned int srv_signals_read(int fd);
 #define SRV_SIG_HUP  0x02
 #define SRV_SIG_CHLD 0x04
 #define SRV_SIG_USR1 0x08
+/* The write end of this process's signal pipe (kept open by children). */
+int srv_signals_wfd(void);
 
 /*
  * Serve: bind the configured SSH listeners, print one "listening on"
- * line per socket, accept and fork until SIGTERM. SIGHUP replaces
+ * line per socket, become User, ready the state, start the spawner,
+ * accept and hand connections over until SIGTERM. SIGHUP replaces
  * *confp with a fresh reading for new sessions. Returns the exit
- * status for main().
+ * status.
  */
-int srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
-    int conf_must_exist, char **overrides, size_t noverrides);
+int srv_run(struct conf **confp, const char *conf_path, int conf_must_exist,
+    char **overrides, size_t noverrides);
 
-/* group.c: the parent's edge groups. */
-struct grp_set;
-struct grp_set *grp_new(void);
-void grp_free(struct grp_set *gs); /* closes the listeners */
-/* In a new child: close the parent's edge listeners, keep no state. */
-void grp_close_all(struct grp_set *gs);
-/* A message <m> (with descriptor <fd>, or -1) from child <pid>. */
-void grp_message(struct grp_set *gs, struct conf *conf, pid_t pid, int ctl,
-    struct brk_queue *q, struct brk_msg *m, int fd);
-/* Child <pid> is gone: out of every group. */
-void grp_kid_gone(struct grp_set *gs, pid_t pid);
-/* Fill <pfds> with the listeners to poll; returns how many. */
-size_t grp_pollfds(struct grp_set *gs, struct pollfd *pfds);
-/* Number of groups (an upper bound for grp_pollfds). */
-size_t grp_count(struct grp_set *gs);
-/* Accept on group listener <lfd> and hand the connections out. */
-void grp_accept(struct grp_set *gs, int lfd);
-/* Hand out connections waiting for a member (after its messages). */
-void grp_service(struct grp_set *gs);
+/* spawn.c: the spawner, and the monitor's side of it. */
+/* Messages between the monitor and the spawner. */
+enum spawn_msg {
+	SPAWN_INIT = 1, /* str conf, str host key, u32 log level, u8 syslog */
+	SPAWN_CONF, /* str conf: for sessions from now on */
+	SPAWN_FORK, /* u64 seq; descriptors: SSH socket, control socket */
+	SPAWN_FORKED, /* u64 seq, u32 pid; descriptor: a pidfd, if any */
+	SPAWN_FAILED, /* u64 seq, str reason */
+	SPAWN_EXITED, /* u32 pid, u32 wait status */
+};
+/*
+ * Start the spawner: fork and execute this program again (argv0 for
+ * its name) with -Z, a socket to it in *sockp. Returns its pid, or -1
+ * after logging why.
+ */
+pid_t spawn_start(const char *argv0, int *sockp);
+/*
+ * The spawner's main (portholed -Z FD): read SPAWN_INIT from FD, then
+ * fork a session process for each SPAWN_FORK until FD closes.
+ */
+int spawn_main(int sock);
+/* The configuration as portholed.conf lines (for SPAWN_INIT/_CONF). */
+char *spawn_conf_text(const struct conf *conf);
 
-/* session.c: the child. */
+/* session.c: a session process. */
 /* How a session process that never authenticated ended (penalties). */
 #define SESS_EXIT_NOAUTH   3 /* tried nothing */
 #define SESS_EXIT_AUTHFAIL 4 /* failed to authenticate */
 #define SESS_EXIT_GRACE    5 /* LoginGraceTime ran out */
 /*
- * Serve one SSH connection on <fd> (already accepted) until it ends.
- * Returns the process exit status. <bind> is consumed.
+ * Serve one SSH connection on <fd> (already accepted) until it ends,
+ * reaching the monitor over <ctl>. Returns the process exit status.
+ * <bind> is consumed.
  */
-int sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd);
+int sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int ctl);
 /*
  * Tell the client something went wrong or was refused: "porthole: MSG"
  * on the session channel's stderr, or with --json an object
@@ -373,25 +321,56 @@ int sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd);
  */
 void sess_notice(struct sess *s, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * A refused request (a forward, a channel, a subsystem): say <fmt> to
+ * the client (notices are capped), log <logline> (rate-limited), and
+ * after SESS_REFUSALS_MAX of them end the session.
+ */
+void sess_refused(struct sess *s, const char *code, const char *logline,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define SESS_REFUSALS_MAX 100
+#define SESS_NOTICES_MAX  20
 /* Announce endpoint <f> on the session channel (once the command ran). */
 void sess_announce(struct sess *s, struct fwd *f);
-/*
- * Record a successful login for account <account_id>: a new session id,
- * its store row, the account's limits, and the affinity ports of
- * <credential>. Returns 0, or -1 if the login must be refused. Over
- * MaxSessionsPerAccount the login succeeds but s->refusal is set, so
- * the client is told why instead of seeing "Permission denied".
- */
-int sess_login(struct sess *s, const char *account_id, const char *credential);
 /* libssh callback: the client opens a session channel. */
 ssh_channel sess_channel_open(ssh_session ssh, void *ud);
 /* Write to the session channel's stdout (if any). */
 void sess_output(struct sess *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * End the session from our side with exit <status> for <why> (static
+ * text): see session.c.
+ */
+void sess_finish(struct sess *s, int status, const char *why);
 /* Add or change <fd>'s interest in the epoll set to <events>. */
 int sess_watch(struct sess *s, int fd, struct ep_item *item, uint32_t events,
     int add);
 void sess_unwatch(struct sess *s, int fd);
+/* The PROXY protocol version for connections of forward <f> (0: none). */
+int sess_proxy_proto(struct sess *s, struct fwd *f);
+
+/* link.c: the control socket to the monitor. */
+/* Send <m> (with descriptor <fd>, taken; -1 none) now or when it can. */
+void link_send(struct sess *s, const struct ipc_msg *m, int fd);
+/*
+ * Send request <req> and wait for the answer of type <want> in <ans>
+ * (initialised or zeroed) and its descriptor in *fdp (-1 if none; NULL:
+ * closed), for at most LINK_CALL_MS; pushes that arrive meanwhile are
+ * kept for link_held(). Returns 0, or -1 (the monitor is gone or did
+ * not answer).
+ */
+int link_call(struct sess *s, const struct ipc_msg *req, uint32_t want,
+    struct ipc_msg *ans, int *fdp);
+/* Read and handle the monitor's pushes (epoll said readable). */
+void link_read(struct sess *s);
+/* Handle pushes kept during a call (main loop only). */
+void link_held(struct sess *s);
+/* Send what waits; keep the epoll interest right. */
+void link_flush(struct sess *s);
+/* At session end: send what waits (bounded), then drop it. */
+void link_drain(struct sess *s);
+/* Drop what is held and queued, closing their descriptors. */
+void link_free(struct sess *s);
 
 /* auth.c */
 /* Install the authentication callbacks on the session. */
@@ -404,63 +383,64 @@ int auth_message(struct sess *s, ssh_message msg);
 int fwd_request(struct sess *s, ssh_message msg);
 /* Handle a cancel-tcpip-forward request. */
 int fwd_cancel(struct sess *s, ssh_message msg);
-/*
- * Re-read the reserved addresses of this session's forwards: stop those
- * that were deleted, take up PROXY and IP policy changes.
- */
-void fwd_check_addresses(struct sess *s);
-/*
- * Edges: handle a message from the parent, with <fd> the connection it
- * hands over (CONN), else -1.
- */
-void fwd_broker(struct sess *s, struct brk_msg *m, int fd);
-/* Handle the messages kept while a JOIN waited (main loop only). */
-void fwd_broker_held(struct sess *s);
-/* Send what waits for the parent; keep the epoll interest right. */
-void fwd_broker_flush(struct sess *s);
-void fwd_broker_interest(struct sess *s);
-/* At session end: send what still waits (bounded), then drop it. */
-void fwd_broker_drain(struct sess *s);
-/*
- * Leave every edge group (session end): LEAVE, then wait for the
- * parent's LEFT, handing back what arrives meanwhile.
- */
-void fwd_leave_edges(struct sess *s);
-/* A connection of edge forward <f> is over: tell the parent. */
-void fwd_edge_done(struct sess *s, struct fwd *f);
-/*
- * Give connection <fd> from <peer> back to the parent for another
- * member (its channel could not be opened here). Takes <fd>.
- */
-void fwd_edge_return(struct sess *s, struct fwd *f, int fd,
-    const struct sockaddr_storage *peer, const pid_t *tried, int ntried);
-/*
- * Build the acl of IP policy <policy_id> (NULL: *aclp = NULL). Returns
- * 0, or a negative PORTHOLE_ERR_* after logging.
- */
-int sess_policy_acl(struct sess *s, const char *policy_id, struct acl **aclp);
-/* The PROXY protocol version for connections of forward <f> (0: none). */
-int sess_proxy_proto(struct sess *s, struct fwd *f);
+/* The live forward with endpoint id <id>, or NULL. */
+struct fwd *fwd_find(struct sess *s, const char *id);
+/* MON_ENDPOINT_UPDATE and MON_ENDPOINT_STOP from the monitor. */
+void fwd_update(struct sess *s, struct ipc_msg *m);
+void fwd_stopped(struct sess *s, struct ipc_msg *m);
+/* Stop <f>'s listener (relays keep going); tell the monitor if <tell>. */
+void fwd_stop(struct sess *s, struct fwd *f, int tell);
 /* Start accepting on every forward (the session's options are known). */
 void fwd_start_all(struct sess *s);
 /* Accept pending connections on <f>'s listener. */
 void fwd_accept(struct sess *s, struct fwd *f);
+/*
+ * IP restrictions and MaxConnectionsPerEndpoint for a connection from
+ * <sa> to <f>: returns MON_CONN_RELAYED to admit it, else the refusal.
+ */
+int fwd_admit(struct sess *s, struct fwd *f, const struct sockaddr *sa);
+/*
+ * Close refused connection <fd> from <sa> and record why (<refusal>,
+ * a MON_CONN_*).
+ */
+void fwd_refused(struct sess *s, struct fwd *f, int fd,
+    const struct sockaddr *sa, int refusal);
 /* Drop a relay's reference to <f>. */
 void fwd_unref(struct sess *s, struct fwd *f);
 /* Watch listeners paused by EMFILE again (a descriptor was freed). */
 void fwd_resume(struct sess *s);
-/* Free cancelled forwards no relay points to (top level only). */
+/* Free stopped forwards no relay points to (top level only). */
 void fwd_reap(struct sess *s);
 /* Close every listener and free every forward (session end). */
 void fwd_close_all(struct sess *s);
 
+/* edge.c: a session's part in edge groups. */
+/* The forward is ready: ask the monitor for its connections. */
+void edge_ready(struct sess *s, struct fwd *f);
+/* MON_EDGE_CONN (with the connection <fd>) and MON_EDGE_LEFT. */
+void edge_conn(struct sess *s, struct ipc_msg *m, int fd);
+void edge_left(struct sess *s, struct ipc_msg *m);
+/* A connection the monitor handed over ended: tell it. */
+void edge_done(struct sess *s, struct relay *r);
+/*
+ * Give relay <r>'s connection back (its channel could not be opened
+ * here; nothing was read from it). Takes r->fd.
+ */
+void edge_return(struct sess *s, struct relay *r);
+/*
+ * Leave every edge group (session end): cancel, then wait for the
+ * monitor's LEFT, handing back what arrives meanwhile.
+ */
+void edge_leave_all(struct sess *s);
+
 /* relay.c */
 /*
  * Start relaying accepted socket <fd> from <peer> for forward <f>:
- * send the forwarded-tcpip open. Takes ownership of fd.
+ * send the forwarded-tcpip open. Takes ownership of fd. <edge_conn> is
+ * the monitor's id for a connection of an edge, else 0.
  */
 struct relay *relay_start(struct sess *s, struct fwd *f, int fd,
-    const struct sockaddr *peer, const struct brk_msg *edge);
+    const struct sockaddr *peer, uint64_t edge_conn);
 /* Handle epoll <events> on relay <r>. */
 void relay_io(struct sess *s, struct relay *r, uint32_t events);
 /*
@@ -468,28 +448,21 @@ void relay_io(struct sess *s, struct relay *r, uint32_t events);
  * waited for the SSH window, and free relays that are done.
  */
 void relay_service(struct sess *s);
+/* Close every relay's channel now (shutdown: the client may leave). */
+void relay_close_channels(struct sess *s);
 /* Close every relay (session end). */
 void relay_close_all(struct sess *s);
 
-/* record.c: events and counters, batched. */
-/* A public connection ended (or was refused: <allowed> 0). */
+/* record.c: what a session reports to the monitor, batched. */
+/* A public connection ended (relayed, or refused: <refusal>). */
 void rec_conn_closed(struct sess *s, struct fwd *f,
     const struct sockaddr *client, const struct sockaddr *server,
-    int64_t start_ms, uint64_t bytes_in, uint64_t bytes_out, int allowed);
-/* Count a relayed (accepted, then ended) connection. */
-void rec_conn_relayed(struct sess *s);
-/* Count a refused connection / forward / failed authentication. */
-void rec_conn_refused(struct sess *s, const char *reason);
-void rec_forward_refused(struct sess *s, const char *reason);
-void rec_auth_failure(struct sess *s);
-/* Session (<started> 1, or ended for <reason>) and endpoint events. */
-void rec_session(struct sess *s, int started, const char *reason);
-void rec_endpoint(struct sess *s, struct fwd *f, int started);
+    int64_t start_ms, uint64_t bytes_in, uint64_t bytes_out, int refusal);
 /* Keep the totals of forward <f>, which is about to be freed. */
 void rec_forget_fwd(struct sess *s, struct fwd *f);
-/* When the next batch is due (monotonic ms). */
+/* When the next report is due (monotonic ms). */
 int64_t rec_deadline(struct sess *s);
-/* Write what is due (everything with <force>). */
+/* Report what is due (everything with <force>). */
 void rec_flush(struct sess *s, int force);
 void rec_free(struct sess *s);
 

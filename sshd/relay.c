@@ -22,6 +22,7 @@
 #include "log.h"
 #include "misc.h"
 #include "net.h"
+#include "mon.h"
 #include "proxyhdr.h"
 #include "xmalloc.h"
 
@@ -395,9 +396,7 @@ relay_open_failed(struct sess *s, struct relay *r)
 		/* Nothing was read from it: another member can take it. */
 		debug("endpoint %s: %s", r->fwd->id, why);
 		sess_unwatch_if(s, r);
-		fwd_edge_return(s, r->fwd, r->fd, &r->peer, r->tried,
-		    r->ntried);
-		r->fd = -1;
+		edge_return(s, r); /* takes r->fd */
 		r->edge = 0; /* returned, not done */
 		r->returned = 1;
 		r->fwd->conns_total--;
@@ -463,7 +462,7 @@ relay_opened(struct sess *s, struct relay *r)
 
 struct relay *
 relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer,
-    const struct brk_msg *edge)
+    uint64_t edge_conn)
 {
 	struct relay *r;
 	socklen_t sslen;
@@ -476,13 +475,10 @@ relay_start(struct sess *s, struct fwd *f, int fd, const struct sockaddr *peer,
 	f->refs++;
 	r->fd = fd;
 	r->state = RELAY_OPENING;
-	if (edge != NULL) {
-		/* Handed over by the parent: DONE or RETURN is owed. */
+	if (edge_conn != 0) {
+		/* Handed over by the monitor: DONE or RETURN is owed. */
 		r->edge = 1;
-		r->ntried = (int)(edge->ntried < BRK_TRIED_MAX ? edge->ntried
-		                                               : BRK_TRIED_MAX);
-		memcpy(r->tried, edge->tried,
-		    (size_t)r->ntried * sizeof(pid_t));
+		r->edge_conn = edge_conn;
 	}
 	if (net_ntop(peer, r->peer_ip, sizeof(r->peer_ip), &r->peer_port) != 0)
 		strlcpy(r->peer_ip, "0.0.0.0", sizeof(r->peer_ip));
@@ -560,11 +556,10 @@ relay_free(struct sess *s, struct relay *r)
 	if (!r->returned) {
 		rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
 		    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
-		    r->bytes_out, 1);
-		rec_conn_relayed(s);
+		    r->bytes_out, MON_CONN_RELAYED);
 	}
 	if (r->edge)
-		fwd_edge_done(s, r->fwd);
+		edge_done(s, r);
 	if (r->chan != NULL) {
 		ssh_remove_channel_callbacks(r->chan, &r->cb);
 		if (!ssh_channel_is_closed(r->chan))
@@ -630,6 +625,19 @@ relay_service(struct sess *s)
 }
 
 void
+relay_close_channels(struct sess *s)
+{
+	struct relay *r;
+
+	/*
+	 * Each one's public socket is closed now and its channel in
+	 * relay_service(): ssh exits only once every channel is closed.
+	 */
+	TAILQ_FOREACH (r, &s->relays, entry)
+		relay_kill(s, r, "the session is ending");
+}
+
+void
 relay_close_all(struct sess *s)
 {
 	struct relay *r;
@@ -645,9 +653,7 @@ relay_close_all(struct sess *s)
 			 * Handed to us, not yet opened, nothing read: the
 			 * group's other members can still take it.
 			 */
-			fwd_edge_return(s, r->fwd, r->fd, &r->peer, r->tried,
-			    r->ntried);
-			r->fd = -1;
+			edge_return(s, r); /* takes r->fd */
 			r->edge = 0;
 			r->returned = 1;
 			r->fwd->conns_total--;
@@ -655,11 +661,10 @@ relay_close_all(struct sess *s)
 		if (!r->returned) {
 			rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
 			    (struct sockaddr *)&r->local, r->start_ms,
-			    r->bytes_in, r->bytes_out, 1);
-			rec_conn_relayed(s);
+			    r->bytes_in, r->bytes_out, MON_CONN_RELAYED);
 		}
 		if (r->edge)
-			fwd_edge_done(s, r->fwd);
+			edge_done(s, r);
 		if (r->fd != -1)
 			close(r->fd);
 		/* ssh_disconnect() frees the channels themselves. */

@@ -3,15 +3,16 @@
  */
 #include "config.h"
 
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <pwd.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,35 +22,50 @@
 #include <sodium.h>
 
 #include "portholed.h"
+#include "scrape.h"
 
 #include "compat.h"
 #include "conf.h"
 #include "err.h"
-#include "buf.h"
 #include "log.h"
-#include "metrics.h"
 #include "misc.h"
+#include "mon.h"
 #include "net.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
-#define SRV_BACKLOG      128
-#define SRV_ACCEPT_BATCH 16
-#define SRV_SHUTDOWN_MS  10000
-#define SRV_PRUNE_MS     (3600 * 1000)
-#define SRV_PENALTY_MAX  65536 /* sources with a penalty, at most */
+/*
+ * The monitor's loop: it accepts SSH connections, applies the
+ * pre-authentication limits (MaxStartups, PerSourceMaxStartups,
+ * PerSourcePenalties), has the spawner fork a session process for each,
+ * and runs the monitor (src/mon.c) over their control sockets. It also
+ * serves MetricsListen (scrape.c) and prunes the store.
+ *
+ * Everything it waits on is in one epoll set, each entry tagged with
+ * what it is; the monitor and the metrics clients have epoll sets of
+ * their own, nested in it.
+ */
+
+#define SRV_BACKLOG        128
+#define SRV_ACCEPT_BATCH   16
+#define SRV_SHUTDOWN_MS    10000
+#define SRV_PRUNE_MS       (3600 * 1000)
+#define SRV_PENALTY_MAX    65536 /* sources with a penalty, at most */
+#define SRV_EPOLL_BATCH    32
+#define SRV_SPAWN_RETRY_MS 1000
 
 /* The write end of this process's signal pipe, for the handler. */
 static int sig_wfd = -1;
 
-/* A child process: a session (with its control socket) or a helper. */
-struct srv_kid {
-	pid_t pid;
-	int ctl; /* the parent's end of its control socket, or -1 */
-	struct brk_queue q; /* answers waiting for it to read */
-	int session; /* an SSH session (not a metrics helper) */
-	int authed; /* it said BRK_AUTHED */
-	char src[NET_ADDRSTRLEN]; /* the client's address */
+/* What an epoll event of the loop is about. */
+enum srv_tag {
+	SRV_TAG_SIGNAL = 1,
+	SRV_TAG_LISTENER,
+	SRV_TAG_METRICS,
+	SRV_TAG_SCRAPE,
+	SRV_TAG_SPAWNER,
+	SRV_TAG_MONITOR,
 };
 
 /* A source address's penalty (PerSourcePenalties). */
@@ -58,25 +74,41 @@ struct srv_penalty {
 	int64_t until; /* monotonic ms */
 };
 
-/* The parent's state. */
+/* A session process the spawner has not reported yet. */
+struct srv_pending {
+	uint64_t seq;
+	struct mon_kid *kid;
+};
+
+/* The monitor process's state. */
 struct srv {
 	struct conf **confp;
-	ssh_bind bind;
+	const char *argv0;
+	ssh_key key; /* for the spawner */
 	struct store *store;
-	struct pollfd *pfds; /* [0] signals, then listeners */
-	size_t npfds;
-	int metrics_fd; /* MetricsListen socket, or -1 */
-	int64_t next_prune; /* monotonic ms: prune old events */
-	struct srv_kid *kids;
-	size_t nkids;
-	size_t kidsalloc;
-	struct grp_set *groups; /* edge addresses the parent listens on */
-	struct pollfd *dyn; /* poll set: static part, groups, kids */
-	size_t ndynalloc;
+	struct mon *mon;
+	struct scrape *scrape;
+	int epfd;
+	int sigfd;
+	int *lfds; /* SSH listeners */
+	size_t nlfds;
+	int metrics_fd; /* MetricsListen, or -1 */
+	/* The spawner. */
+	pid_t spawn_pid;
+	int spawn_sock;
+	struct ipc_queue spawn_q;
+	uint32_t spawn_events;
+	uint64_t spawn_seq;
+	int64_t spawn_retry; /* monotonic ms: start it again then */
+	struct srv_pending *pend;
+	size_t npend;
+	/* Pre-authentication limits. */
 	struct srv_penalty *pen;
 	size_t npen;
 	int64_t next_drop_log; /* monotonic ms: rate limit for drop lines */
 	uint64_t drops; /* connections dropped since the last line */
+	int64_t next_prune; /* monotonic ms */
+	int shutting_down;
 };
 
 /* Signal handler: note the signal in the self-pipe. */
@@ -117,6 +149,12 @@ srv_signals_init(void)
 	return p[0];
 }
 
+int
+srv_signals_wfd(void)
+{
+	return sig_wfd;
+}
+
 unsigned int
 srv_signals_read(int fd)
 {
@@ -146,39 +184,22 @@ srv_signals_read(int fd)
 	return bits;
 }
 
-/*
- * Remember child <pid>, its control socket <ctl> (-1 if none) and, for
- * a session, its client's address <src> (NULL otherwise).
- */
-static void
-srv_kid_add(struct srv *srv, pid_t pid, int ctl, const char *src)
+/* Watch <fd> in the loop's epoll set, tagged <tag>. */
+static int
+srv_watch(struct srv *srv, int fd, enum srv_tag tag, uint32_t events, int add)
 {
-	if (srv->nkids == srv->kidsalloc) {
-		srv->kidsalloc = srv->kidsalloc ? srv->kidsalloc * 2 : 64;
-		srv->kids = xreallocarray(srv->kids, srv->kidsalloc,
-		    sizeof(*srv->kids));
-	}
-	memset(&srv->kids[srv->nkids], 0, sizeof(srv->kids[srv->nkids]));
-	srv->kids[srv->nkids].pid = pid;
-	srv->kids[srv->nkids].ctl = ctl;
-	if (src != NULL) {
-		srv->kids[srv->nkids].session = 1;
-		strlcpy(srv->kids[srv->nkids].src, src,
-		    sizeof(srv->kids[srv->nkids].src));
-	}
-	srv->nkids++;
-}
+	struct epoll_event ev;
 
-/* Close child <k>'s control socket and take it out of every group. */
-static void
-srv_kid_hangup(struct srv *srv, struct srv_kid *k)
-{
-	if (k->ctl != -1) {
-		close(k->ctl);
-		k->ctl = -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	/* The descriptor and its tag: both fit in the 64-bit data. */
+	ev.data.u64 = (uint64_t)tag << 32 | (uint32_t)fd;
+	if (epoll_ctl(srv->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd,
+	        &ev) == -1) {
+		error_f("epoll_ctl fd %d: %s", fd, strerror(errno));
+		return -1;
 	}
-	brk_queue_clear(&k->q);
-	grp_kid_gone(srv->groups, k->pid);
+	return 0;
 }
 
 /*
@@ -253,80 +274,59 @@ srv_penalized(struct srv *srv, const char *src)
 	return 0;
 }
 
-/* A session process that never authenticated ended with <status>. */
+/*
+ * PerSourcePenalties for a session process that ended with <status>
+ * before it logged in. What the monitor saw itself (refused attempts,
+ * LoginGraceTime, a protocol violation) counts whatever the process's
+ * exit status claims.
+ */
 static void
-srv_noauth_ended(struct srv *srv, const struct srv_kid *k, int status)
+srv_noauth_ended(struct srv *srv, const struct mon_kid_info *info, int status)
 {
 	struct conf *conf = *srv->confp;
 
-	if (!k->session || k->authed || !WIFEXITED(status))
+	if (info->authed || srv->shutting_down)
 		return;
-	switch (WEXITSTATUS(status)) {
-	case SESS_EXIT_AUTHFAIL:
-		srv_penalize(srv, k->src, conf->penalty_authfail, "authfail");
-		break;
-	case SESS_EXIT_GRACE:
-		srv_penalize(srv, k->src, conf->penalty_grace,
+	if (info->violated || (WIFSIGNALED(status) && !info->grace_killed))
+		srv_penalize(srv, info->src, conf->penalty_crash, "crash");
+	else if (info->grace_killed ||
+	    (WIFEXITED(status) && WEXITSTATUS(status) == SESS_EXIT_GRACE))
+		srv_penalize(srv, info->src, conf->penalty_grace,
 		    "grace-exceeded");
-		break;
-	default: /* no attempt, or not even a key exchange */
-		srv_penalize(srv, k->src, conf->penalty_noauth, "noauth");
-		break;
-	}
+	else if (info->failures > 0 ||
+	    (WIFEXITED(status) && WEXITSTATUS(status) == SESS_EXIT_AUTHFAIL))
+		srv_penalize(srv, info->src, conf->penalty_authfail,
+		    "authfail");
+	else
+		srv_penalize(srv, info->src, conf->penalty_noauth, "noauth");
 }
 
-/* Forget child <pid>; returns 1 if it was ours. */
-static int
-srv_kid_del(struct srv *srv, pid_t pid, int status)
+/* Session process <pid> exited with <status>. */
+static void
+srv_kid_exited(struct srv *srv, pid_t pid, int status)
 {
+	struct mon_kid_info info;
+	struct mon_kid *k;
 	size_t i;
 
-	for (i = 0; i < srv->nkids; i++) {
-		if (srv->kids[i].pid == pid) {
-			srv_noauth_ended(srv, &srv->kids[i], status);
-			srv_kid_hangup(srv, &srv->kids[i]);
-			srv->kids[i] = srv->kids[--srv->nkids];
-			return 1;
-		}
+	if ((k = mon_kid_by_pid(srv->mon, pid)) == NULL)
+		return;
+	mon_kid_info(k, &info);
+	if (WIFSIGNALED(status))
+		verbose("session process %ld killed by signal %d", (long)pid,
+		    WTERMSIG(status));
+	else
+		debug("session process %ld exited with status %d", (long)pid,
+		    WEXITSTATUS(status));
+	srv_noauth_ended(srv, &info, status);
+	for (i = 0; i < srv->npend; i++) {
+		if (srv->pend[i].kid == k)
+			srv->pend[i] = srv->pend[--srv->npend];
 	}
-	return 0;
+	mon_kid_exited(srv->mon, k, status);
 }
 
-/*
- * Reap exited children and end the store rows each one left behind (a
- * child that exits cleanly has ended its own; one that was killed has
- * not).
- */
-static void
-srv_reap(struct srv *srv)
-{
-	pid_t pid;
-	int status, n, r;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (!srv_kid_del(srv, pid, status))
-			continue;
-		if (WIFSIGNALED(status))
-			verbose("session process %ld killed by signal %d",
-			    (long)pid, WTERMSIG(status));
-		else
-			debug("session process %ld exited with status %d",
-			    (long)pid, WEXITSTATUS(status));
-		n = 0;
-		if ((r = store_session_end_pid(srv->store, pid, misc_now_ms(),
-		         &n)) != 0)
-			error_r(r, "cannot end the sessions of process %ld",
-			    (long)pid);
-		else if (n > 0)
-			logit("ended %d session(s) left by process %ld", n,
-			    (long)pid);
-	}
-}
-
-/*
- * Bind every ListenAddress, then print where we listen: nothing is
- * announced unless every listener is up.
- */
+/* Bind every ListenAddress and MetricsListen; print where we listen. */
 static int
 srv_listen(struct srv *srv)
 {
@@ -336,10 +336,7 @@ srv_listen(struct srv *srv)
 	size_t i;
 	int fd, r;
 
-	srv->npfds = conf->nlisten + 1 + (conf->metrics_host != NULL);
-	srv->pfds = xcalloc(srv->npfds, sizeof(*srv->pfds));
-	for (i = 0; i < srv->npfds; i++)
-		srv->pfds[i].fd = -1;
+	srv->lfds = xcalloc(conf->nlisten, sizeof(*srv->lfds));
 	for (i = 0; i < conf->nlisten; i++) {
 		r = net_listen(conf->listen[i].host, conf->listen[i].port,
 		    SRV_BACKLOG, &fd);
@@ -350,8 +347,7 @@ srv_listen(struct srv *srv)
 			                             : porthole_strerror(r));
 			return -1;
 		}
-		srv->pfds[i + 1].fd = fd;
-		srv->pfds[i + 1].events = POLLIN;
+		srv->lfds[srv->nlfds++] = fd;
 	}
 	if (conf->metrics_host != NULL) {
 		r = net_listen(conf->metrics_host, conf->metrics_port,
@@ -363,17 +359,11 @@ srv_listen(struct srv *srv)
 			                             : porthole_strerror(r));
 			return -1;
 		}
+		(void)net_set_nonblock(fd, 1);
 		srv->metrics_fd = fd;
-		srv->pfds[srv->npfds - 1].fd = fd;
-		srv->pfds[srv->npfds - 1].events = POLLIN;
-		logit("serving metrics on http://%s%s%s:%u/metrics",
-		    strchr(conf->metrics_host, ':') ? "[" : "",
-		    conf->metrics_host,
-		    strchr(conf->metrics_host, ':') ? "]" : "",
-		    conf->metrics_port);
 	}
-	for (i = 0; i < conf->nlisten; i++) {
-		if ((r = net_local_port(srv->pfds[i + 1].fd, &port)) != 0) {
+	for (i = 0; i < srv->nlfds; i++) {
+		if ((r = net_local_port(srv->lfds[i], &port)) != 0) {
 			error_r(r, "getsockname");
 			return -1;
 		}
@@ -393,28 +383,20 @@ srv_listen(struct srv *srv)
 /*
  * Pre-authentication limits for a new connection from <src>: returns
  * NULL to admit it, or why it is dropped. MaxStartups counts the
- * session processes that have not authenticated yet: from START on a
- * new one is dropped with RATE percent chance, rising linearly to all
- * at FULL (sshd's random early drop). PerSourceMaxStartups caps them
- * per source address; PerSourcePenalties refuses sources that keep
- * failing.
+ * session processes that have not logged in: from START on a new one
+ * is dropped with RATE percent chance, rising linearly to all at FULL
+ * (sshd's random early drop). PerSourceMaxStartups caps them per source
+ * address; PerSourcePenalties refuses sources that keep failing.
  */
 static const char *
 srv_admit(struct srv *srv, const char *src)
 {
 	struct conf *conf = *srv->confp;
-	size_t i;
 	int startups = 0, from_src = 0, p;
 
 	if (srv_penalized(srv, src))
 		return "penalized (PerSourcePenalties)";
-	for (i = 0; i < srv->nkids; i++) {
-		if (!srv->kids[i].session || srv->kids[i].authed)
-			continue;
-		startups++;
-		if (strcmp(srv->kids[i].src, src) == 0)
-			from_src++;
-	}
+	mon_startups(srv->mon, src, &startups, &from_src);
 	if (conf->per_source_max_startups > 0 &&
 	    from_src >= conf->per_source_max_startups)
 		return "too many unauthenticated connections from it "
@@ -449,21 +431,318 @@ srv_drop(struct srv *srv, const char *peer, const char *why)
 	srv->next_drop_log = now + 1000;
 }
 
-/* Give <path> (if it exists) to <pw>; the state must stay ours. */
-static int
-srv_chown(const char *path, const struct passwd *pw)
+/* Keep the spawner socket's epoll interest in step with its queue. */
+static void
+srv_spawn_interest(struct srv *srv)
 {
-	if (path == NULL || chown(path, pw->pw_uid, pw->pw_gid) == 0 ||
-	    errno == ENOENT)
+	uint32_t ev = EPOLLIN | (srv->spawn_q.n > 0 ? EPOLLOUT : 0);
+
+	if (srv->spawn_sock != -1 && ev != srv->spawn_events &&
+	    srv_watch(srv, srv->spawn_sock, SRV_TAG_SPAWNER, ev,
+	        srv->spawn_events == 0) == 0)
+		srv->spawn_events = ev;
+}
+
+/* Send the spawner <m> with <nfds> descriptors (taken). */
+static int
+srv_spawn_send(struct srv *srv, const struct ipc_msg *m, const int *fds,
+    size_t nfds)
+{
+	size_t i;
+
+	if (srv->spawn_sock == -1) {
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -1;
+	}
+	if (ipc_queue_sendv(srv->spawn_sock, &srv->spawn_q, m, fds, nfds) !=
+	    0) {
+		error("spawner: %s", strerror(errno));
+		return -1;
+	}
+	srv_spawn_interest(srv);
+	return 0;
+}
+
+/* Start the spawner and give it what it needs. */
+static int
+srv_spawn_start(struct srv *srv)
+{
+	struct ipc_msg m;
+	char *text = NULL, *b64 = NULL;
+	int sock, ret = -1;
+
+	memset(&m, 0, sizeof(m));
+	if ((srv->spawn_pid = spawn_start(srv->argv0, &sock)) == -1) {
+		srv->spawn_pid = 0;
+		goto out;
+	}
+	srv->spawn_sock = sock;
+	(void)net_set_nonblock(sock, 1);
+	srv->spawn_events = 0;
+	srv_spawn_interest(srv);
+	if (ssh_pki_export_privkey_base64(srv->key, NULL, NULL, NULL, &b64) !=
+	    SSH_OK) {
+		error("spawner: cannot export the host key");
+		goto out;
+	}
+	text = spawn_conf_text(*srv->confp);
+	ipc_msg_init(&m, SPAWN_INIT);
+	ipc_put_str(&m, text);
+	ipc_put_str(&m, b64);
+	ipc_put_u32(&m, (uint32_t)log_get_level());
+	ipc_put_u8(&m, (*srv->confp)->syslog ? 1 : 0);
+	ret = srv_spawn_send(srv, &m, NULL, 0);
+	debug("spawner started: process %ld", (long)srv->spawn_pid);
+out:
+	if (b64 != NULL) {
+		sodium_memzero(b64, strlen(b64));
+		ssh_string_free_char(b64);
+	}
+	free(text);
+	ipc_msg_free(&m); /* wiped: it held the key */
+	return ret;
+}
+
+/*
+ * The spawner is gone (it died, or its socket broke): connections handed
+ * to it and not yet forked are lost; start a new one soon. Its session
+ * processes go on (this process reaps them).
+ */
+static void
+srv_spawn_lost(struct srv *srv)
+{
+	size_t i;
+
+	if (srv->spawn_sock != -1) {
+		(void)epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->spawn_sock,
+		    NULL);
+		close(srv->spawn_sock);
+		srv->spawn_sock = -1;
+	}
+	ipc_queue_clear(&srv->spawn_q);
+	for (i = 0; i < srv->npend; i++)
+		mon_kid_drop(srv->mon, srv->pend[i].kid);
+	srv->npend = 0;
+	if (!srv->shutting_down) {
+		error("spawner (process %ld) is gone; starting a new one",
+		    (long)srv->spawn_pid);
+		srv->spawn_retry = misc_monotonic_ms() + SRV_SPAWN_RETRY_MS;
+	}
+}
+
+/* SPAWN_FORKED: the pid of the session process of request <seq>. */
+static void
+srv_spawn_forked(struct srv *srv, struct ipc_msg *m, int pidfd)
+{
+	uint64_t seq = ipc_get_u64(m);
+	uint32_t pid = ipc_get_u32(m);
+	size_t i;
+
+	for (i = 0; i < srv->npend; i++) {
+		if (srv->pend[i].seq == seq && ipc_ok(m, 1) && pid > 0) {
+			mon_kid_set_pid(srv->mon, srv->pend[i].kid, (pid_t)pid,
+			    pidfd);
+			srv->pend[i] = srv->pend[--srv->npend];
+			return;
+		}
+	}
+	if (pidfd != -1)
+		close(pidfd);
+}
+
+/* SPAWN_FAILED: request <seq> got no process. */
+static void
+srv_spawn_failed(struct srv *srv, struct ipc_msg *m)
+{
+	uint64_t seq = ipc_get_u64(m);
+	char *why = ipc_get_str(m, 256);
+	size_t i;
+
+	error("spawner: cannot start a session process: %s", why);
+	for (i = 0; i < srv->npend; i++) {
+		if (srv->pend[i].seq == seq) {
+			mon_kid_drop(srv->mon, srv->pend[i].kid);
+			srv->pend[i] = srv->pend[--srv->npend];
+			break;
+		}
+	}
+	free(why);
+}
+
+/* Messages from the spawner. */
+static void
+srv_spawn_read(struct srv *srv)
+{
+	struct ipc_msg m;
+	int fds[IPC_FDS_MAX];
+	size_t nfds, i;
+	uint32_t pid, status;
+	int r, n;
+
+	memset(&m, 0, sizeof(m));
+	for (n = 0; n < 256 && srv->spawn_sock != -1; n++) {
+		r = ipc_recv(srv->spawn_sock, &m, fds, IPC_FDS_MAX, &nfds, 0);
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r != 0) {
+			srv_spawn_lost(srv);
+			break;
+		}
+		for (i = 1; i < nfds; i++)
+			close(fds[i]);
+		switch (m.type) {
+		case SPAWN_FORKED:
+			srv_spawn_forked(srv, &m, nfds > 0 ? fds[0] : -1);
+			nfds = 0;
+			break;
+		case SPAWN_FAILED:
+			srv_spawn_failed(srv, &m);
+			break;
+		case SPAWN_EXITED:
+			pid = ipc_get_u32(&m);
+			status = ipc_get_u32(&m);
+			if (ipc_ok(&m, 1))
+				srv_kid_exited(srv, (pid_t)pid, (int)status);
+			break;
+		default:
+			break;
+		}
+		if (nfds > 0)
+			close(fds[0]);
+	}
+	ipc_msg_free(&m);
+}
+
+/* Accept one connection on <lfd> and have a session process made. */
+static int
+srv_accept(struct srv *srv, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct ipc_msg m;
+	struct mon_kid *k;
+	char peer[NET_ADDRSTRLEN + 8], srcip[NET_ADDRSTRLEN];
+	const char *why;
+	int fd, sv[2], fds[2];
+
+	/* libssh expects a blocking socket: no SOCK_NONBLOCK. */
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != ECONNABORTED && errno != EINTR)
+			error("accept: %s", strerror(errno));
+		return -1;
+	}
+	net_sa_str((struct sockaddr *)&ss, peer, sizeof(peer));
+	if (net_ntop((struct sockaddr *)&ss, srcip, sizeof(srcip), NULL) != 0)
+		srcip[0] = '\0';
+	if (srv->spawn_sock == -1)
+		why = "the server is restarting its spawner";
+	else
+		why = srv_admit(srv, srcip);
+	if (why != NULL) {
+		srv_drop(srv, peer, why);
+		close(fd);
 		return 0;
-	error("User %s: chown %s: %s", pw->pw_name, path, strerror(errno));
-	return -1;
+	}
+	/* The control socket: message boundaries kept, closed on exec. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		error("socketpair for %s: %s", peer, strerror(errno));
+		close(fd);
+		return 0;
+	}
+	k = mon_kid_add(srv->mon, sv[0], (struct sockaddr *)&ss, NULL);
+	srv->pend =
+	    xreallocarray(srv->pend, srv->npend + 1, sizeof(*srv->pend));
+	srv->pend[srv->npend].seq = ++srv->spawn_seq;
+	srv->pend[srv->npend].kid = k;
+	srv->npend++;
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, SPAWN_FORK);
+	ipc_put_u64(&m, srv->spawn_seq);
+	fds[0] = fd;
+	fds[1] = sv[1];
+	if (srv_spawn_send(srv, &m, fds, 2) != 0)
+		srv_spawn_lost(srv);
+	ipc_msg_free(&m);
+	debug("connection from %s: session process requested", peer);
+	return 0;
+}
+
+/* Give <path> to <pw> without following a link (see srv_claim). */
+static int
+srv_claim_fd(int fd, const char *path, const struct passwd *pw, int isdir)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		error("User %s: %s: %s", pw->pw_name, path, strerror(errno));
+		return -1;
+	}
+	if (isdir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		error("User %s: %s is not a %s; not touched", pw->pw_name, path,
+		    isdir ? "directory" : "regular file");
+		return -1;
+	}
+	if (!isdir && st.st_nlink != 1) {
+		error("User %s: %s has %lu links; not touched", pw->pw_name,
+		    path, (unsigned long)st.st_nlink);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != pw->pw_uid) {
+		error("User %s: %s belongs to uid %lu, neither root nor %s; "
+		      "not touched",
+		    pw->pw_name, path, (unsigned long)st.st_uid, pw->pw_name);
+		return -1;
+	}
+	if (st.st_uid == pw->pw_uid && st.st_gid == pw->pw_gid)
+		return 0;
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1) {
+		error("User %s: chown %s: %s", pw->pw_name, path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Hand state file <path> (if it exists) to <pw>, as root. Nothing a
+ * link points at is touched: the file is opened with O_NOFOLLOW and
+ * checked with fstat (a regular file, one link, owned by root or <pw>)
+ * before fchown. A link is refused with a message.
+ */
+static int
+srv_claim(const char *path, const struct passwd *pw, int isdir)
+{
+	int fd, r;
+
+	if (path == NULL)
+		return 0;
+	fd = open(path,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	        (isdir ? O_DIRECTORY : 0));
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP)
+			error("User %s: %s is a symbolic link; refusing to "
+			      "follow it as root",
+			    pw->pw_name, path);
+		else
+			error("User %s: %s: %s", pw->pw_name, path,
+			    strerror(errno));
+		return -1;
+	}
+	r = srv_claim_fd(fd, path, pw, isdir);
+	close(fd);
+	return r;
 }
 
 /*
  * User: once the listeners are bound, stop being root. The state
- * directory and what is in it become the user's first, so that its
- * sessions can go on writing the store.
+ * directory and the files in it become the user's first (srv_claim),
+ * then everything else, the store included, is done as the user.
  */
 static int
 srv_drop_privileges(const struct conf *conf)
@@ -486,19 +765,21 @@ srv_drop_privileges(const struct conf *conf)
 		error("User %s: portholed is not running as root", conf->user);
 		return -1;
 	}
-	r |= srv_chown(conf->state_dir, pw);
+	if (mkdir(conf->state_dir, 0700) == 0)
+		logit("created state directory %s", conf->state_dir);
+	r |= srv_claim(conf->state_dir, pw, 1);
 	for (i = 0; suffixes[i] != NULL; i++) {
 		xasprintf(&path, "%s%s", conf->database, suffixes[i]);
-		r |= srv_chown(path, pw);
+		r |= srv_claim(path, pw, 0);
 		free(path);
 	}
 	xasprintf(&path, "%s.pub", conf->host_key);
-	r |= srv_chown(conf->host_key, pw);
-	r |= srv_chown(path, pw);
+	r |= srv_claim(conf->host_key, pw, 0);
+	r |= srv_claim(path, pw, 0);
 	free(path);
-	r |= srv_chown(conf->token_key, pw);
+	r |= srv_claim(conf->token_key, pw, 0);
 	if (conf->event_log != NULL && conf->event_log[0] == '/')
-		r |= srv_chown(conf->event_log, pw);
+		r |= srv_claim(conf->event_log, pw, 0);
 	if (r != 0)
 		return -1;
 	if (misc_become_user(pw) == -1) {
@@ -507,175 +788,16 @@ srv_drop_privileges(const struct conf *conf)
 		return -1;
 	}
 	/*
-	 * Sessions open the store after fork, as this user: a state
-	 * directory it cannot reach (under a home directory of mode 0700,
-	 * say) must stop the server now, not every session later.
+	 * A state directory the user cannot reach (under a home directory
+	 * of mode 0700, say) must stop the server now, with the reason.
 	 */
-	if (access(conf->state_dir, R_OK | W_OK | X_OK) == -1 ||
-	    access(conf->database, R_OK | W_OK) == -1) {
-		error("User %s: cannot use %s: %s", pw->pw_name, conf->database,
-		    strerror(errno));
+	if (access(conf->state_dir, R_OK | W_OK | X_OK) == -1) {
+		error("User %s: cannot use %s: %s", pw->pw_name,
+		    conf->state_dir, strerror(errno));
 		return -1;
 	}
 	logit("running as user %s (uid %ld)", pw->pw_name, (long)pw->pw_uid);
 	return 0;
-}
-
-/* Accept one connection on <lfd> and fork a session process for it. */
-static int
-srv_accept(struct srv *srv, int lfd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	char peer[NET_ADDRSTRLEN + 8];
-	size_t i;
-	pid_t pid, parent;
-	char srcip[NET_ADDRSTRLEN];
-	const char *why;
-	int fd, sigfd, sv[2];
-
-	/* libssh expects a blocking socket: no SOCK_NONBLOCK. */
-	fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
-	if (fd == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != ECONNABORTED && errno != EINTR)
-			error("accept: %s", strerror(errno));
-		return -1;
-	}
-	net_sa_str((struct sockaddr *)&ss, peer, sizeof(peer));
-	if (net_ntop((struct sockaddr *)&ss, srcip, sizeof(srcip), NULL) != 0)
-		srcip[0] = '\0';
-	if ((why = srv_admit(srv, srcip)) != NULL) {
-		srv_drop(srv, peer, why);
-		close(fd);
-		return 0;
-	}
-	/* The control socket for edges: boundaries kept, closed on exec. */
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		error("socketpair for %s: %s", peer, strerror(errno));
-		close(fd);
-		return 0;
-	}
-	parent = getpid();
-	if ((pid = fork()) == -1) {
-		error("fork for %s: %s", peer, strerror(errno));
-		close(fd);
-		close(sv[0]);
-		close(sv[1]);
-		return 0;
-	}
-	if (pid == 0) {
-		/*
-		 * Child: keep only the connection. If the parent dies the
-		 * session ends too, so a restarted portholed never finds
-		 * ports and rows held by orphans.
-		 */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
-		    getppid() != parent)
-			exit(1);
-		for (i = 0; i < srv->npfds; i++)
-			close(srv->pfds[i].fd);
-		for (i = 0; i < srv->nkids; i++) {
-			if (srv->kids[i].ctl != -1)
-				close(srv->kids[i].ctl);
-		}
-		grp_close_all(srv->groups);
-		close(sv[0]);
-		sigfd = srv_signals_init();
-		exit(sess_main(*srv->confp, srv->bind, fd, sigfd, sv[1]));
-	}
-	debug("connection from %s: session process %ld", peer, (long)pid);
-	close(sv[1]);
-	if (net_set_nonblock(sv[0], 1) != 0)
-		error("control socket: %s", strerror(errno));
-	srv_kid_add(srv, pid, sv[0], srcip);
-	close(fd);
-	return 0;
-}
-
-/*
- * Answer one HTTP request on MetricsListen, in a process of its own so
- * that a slow or hostile client never holds up the parent: GET /metrics
- * gets the Prometheus text, anything else 404.
- */
-static void
-srv_metrics(struct srv *srv)
-{
-	struct store *store = NULL;
-	struct buf *body = NULL, *resp = NULL;
-	char req[2048], errbuf[256];
-	size_t got = 0, i;
-	ssize_t n;
-	pid_t pid;
-	int fd, ok = 0;
-
-	fd = accept4(srv->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd == -1)
-		return;
-	if ((pid = fork()) == -1) {
-		error("fork for metrics: %s", strerror(errno));
-		close(fd);
-		return;
-	}
-	if (pid != 0) {
-		srv_kid_add(srv, pid, -1, NULL);
-		close(fd);
-		return;
-	}
-	/*
-	 * Child: a few seconds for the whole request, then gone; the
-	 * parent's handlers and listening sockets are not ours.
-	 */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	for (i = 0; i < srv->npfds; i++) {
-		if (srv->pfds[i].fd != -1 && srv->pfds[i].fd != fd)
-			close(srv->pfds[i].fd);
-	}
-	signal(SIGALRM, SIG_DFL);
-	alarm(5);
-	while (got < sizeof(req) - 1 &&
-	    (n = read(fd, req + got, sizeof(req) - 1 - got)) > 0) {
-		got += (size_t)n;
-		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n") != NULL ||
-		    strstr(req, "\n\n") != NULL)
-			break;
-	}
-	req[got] = '\0';
-	resp = buf_new();
-	if (strncmp(req, "GET /metrics ", 13) == 0 ||
-	    strncmp(req, "GET /metrics\r", 13) == 0) {
-		body = buf_new();
-		if (store_open((*srv->confp)->database, &store, errbuf,
-		        sizeof(errbuf)) == 0 &&
-		    metrics_render(store, body) == 0)
-			ok = 1;
-	}
-	if (ok)
-		buf_printf(resp,
-		    "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
-		    "version=0.0.4\r\nContent-Length: %zu\r\n\r\n%s",
-		    buf_len(body), buf_str(body));
-	else if (body != NULL)
-		buf_puts(resp,
-		    "HTTP/1.0 500 Internal Server Error\r\n"
-		    "Content-Length: 0\r\n\r\n");
-	else
-		buf_puts(resp,
-		    "HTTP/1.0 404 Not Found\r\nContent-Type: "
-		    "text/plain\r\nContent-Length: 10\r\n\r\n"
-		    "not found\n");
-	if (write(fd, buf_str(resp), buf_len(resp)) == -1)
-		debug("metrics: write: %s", strerror(errno));
-	close(fd);
-	buf_free(body);
-	buf_free(resp);
-	store_free(store);
-	exit(ok ? 0 : 1);
 }
 
 /* Delete events older than EventRetention, at start and then hourly. */
@@ -697,223 +819,289 @@ srv_prune(struct srv *srv)
 		    (long long)n);
 }
 
-/* Send what waits for the child whose control socket is <fd>. */
-static void
-srv_kid_flush(struct srv *srv, int fd)
-{
-	size_t i;
-
-	for (i = 0; i < srv->nkids; i++) {
-		if (srv->kids[i].ctl == fd &&
-		    brk_queue_flush(fd, &srv->kids[i].q) != 0)
-			srv_kid_hangup(srv, &srv->kids[i]);
-	}
-}
-
-/*
- * Messages from the child whose control socket is <fd>: edge group
- * business. A closed socket means the child is going away.
- */
-static void
-srv_kid_messages(struct srv *srv, int fd)
-{
-	struct srv_kid *k = NULL;
-	struct brk_msg m;
-	size_t i;
-	int r, passed, budget;
-
-	for (i = 0; i < srv->nkids; i++) {
-		if (srv->kids[i].ctl == fd)
-			k = &srv->kids[i];
-	}
-	if (k == NULL)
-		return;
-	for (budget = 0; budget < 256; budget++) {
-		r = brk_recv(fd, &m, &passed, 0);
-		if (r == 1 ||
-		    (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-			srv_kid_hangup(srv, k);
-			return;
-		}
-		if (r == -1)
-			return;
-		if (m.type == BRK_AUTHED) {
-			k->authed = 1;
-			if (passed != -1)
-				close(passed);
-			continue;
-		}
-		grp_message(srv->groups, *srv->confp, k->pid, k->ctl, &k->q, &m,
-		    passed);
-	}
-}
-
 /* Re-read the configuration for sessions started from now on. */
 static void
 srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
     size_t noverrides)
 {
 	struct conf *conf;
+	struct ipc_msg m;
+	char *text;
 
 	if ((conf = portholed_load_conf(path, must_exist, overrides,
 	         noverrides)) == NULL) {
 		error("SIGHUP: configuration not reloaded");
 		return;
 	}
+	mon_set_conf(srv->mon, conf);
 	conf_free(*srv->confp);
 	*srv->confp = conf;
+	memset(&m, 0, sizeof(m));
+	text = spawn_conf_text(conf);
+	ipc_msg_init(&m, SPAWN_CONF);
+	ipc_put_str(&m, text);
+	(void)srv_spawn_send(srv, &m, NULL, 0);
+	ipc_msg_free(&m);
+	free(text);
 	logit("SIGHUP: configuration reloaded for new sessions "
 	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel, "
 	      "SyslogFacility and MetricsListen need a restart)");
 }
 
+/* Reap what exited: the spawner, or sessions it left to us. */
+static void
+srv_reap(struct srv *srv)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == srv->spawn_pid) {
+			srv->spawn_pid = 0;
+			srv_spawn_read(srv); /* what it said before it went */
+			srv_spawn_lost(srv);
+			continue;
+		}
+		srv_kid_exited(srv, pid, status);
+	}
+}
+
+/* Handle the signals that arrived; returns 1 to shut down. */
+static int
+srv_signals(struct srv *srv, const char *conf_path, int conf_must_exist,
+    char **overrides, size_t noverrides)
+{
+	unsigned int sigs = srv_signals_read(srv->sigfd);
+
+	if (sigs & SRV_SIG_CHLD)
+		srv_reap(srv);
+	if (sigs & SRV_SIG_HUP)
+		srv_reload(srv, conf_path, conf_must_exist, overrides,
+		    noverrides);
+	return (sigs & SRV_SIG_TERM) != 0;
+}
+
+/* One epoll event <ev> of the loop. */
+static void
+srv_event(struct srv *srv, const struct epoll_event *ev)
+{
+	enum srv_tag tag = (enum srv_tag)(ev->data.u64 >> 32);
+	int fd = (int)(uint32_t)ev->data.u64, n;
+
+	switch (tag) {
+	case SRV_TAG_LISTENER:
+		for (n = 0; n < SRV_ACCEPT_BATCH; n++) {
+			if (srv_accept(srv, fd) != 0)
+				break;
+		}
+		break;
+	case SRV_TAG_METRICS:
+		scrape_accept(srv->scrape, fd);
+		break;
+	case SRV_TAG_SCRAPE:
+		scrape_run(srv->scrape, srv->store);
+		break;
+	case SRV_TAG_SPAWNER:
+		if ((ev->events & EPOLLOUT) && srv->spawn_sock != -1 &&
+		    ipc_queue_flush(srv->spawn_sock, &srv->spawn_q) != 0)
+			srv_spawn_lost(srv);
+		srv_spawn_interest(srv);
+		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			srv_spawn_read(srv);
+		break;
+	case SRV_TAG_MONITOR:
+		mon_run(srv->mon);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The loop's timers; returns the poll timeout. */
+static int
+srv_timers(struct srv *srv)
+{
+	int64_t now = misc_monotonic_ms(), wait, t;
+
+	if (now >= srv->next_prune)
+		srv_prune(srv);
+	if (srv->spawn_sock == -1 && srv->spawn_retry != 0 &&
+	    now >= srv->spawn_retry) {
+		srv->spawn_retry = 0;
+		if (srv_spawn_start(srv) != 0)
+			srv->spawn_retry = now + SRV_SPAWN_RETRY_MS;
+	}
+	wait = mon_tick(srv->mon);
+	now = misc_monotonic_ms();
+	if ((t = srv->next_prune - now) < wait)
+		wait = t;
+	if (srv->spawn_retry != 0 && (t = srv->spawn_retry - now) < wait)
+		wait = t;
+	if ((t = scrape_expire(srv->scrape)) != INT64_MAX && (t -= now) < wait)
+		wait = t;
+	if (wait < 0)
+		wait = 0;
+	return wait > 60000 ? 60000 : (int)wait;
+}
+
 /*
- * Orderly shutdown: stop listening, ask every session to end, wait for
- * them (SIGKILL after SRV_SHUTDOWN_MS), and clean up their rows.
+ * Orderly shutdown: stop listening, tell every session to end (each
+ * closes its relayed channels, so its client leaves at once), wait for
+ * them (SIGKILL after SRV_SHUTDOWN_MS), and record their end.
  */
 static void
 srv_shutdown(struct srv *srv)
 {
-	int64_t deadline;
+	struct epoll_event evs[SRV_EPOLL_BATCH];
+	enum srv_tag tag;
+	int64_t deadline, left, t;
 	size_t i;
-	int left;
+	int n, killed = 0;
 
-	for (i = 1; i < srv->npfds; i++) {
-		close(srv->pfds[i].fd);
-		srv->pfds[i].fd = -1;
-	}
-	logit("shutting down %zu session(s)", srv->nkids);
-	for (i = 0; i < srv->nkids; i++)
-		kill(srv->kids[i].pid, SIGTERM);
+	srv->shutting_down = 1;
+	for (i = 0; i < srv->nlfds; i++)
+		close(srv->lfds[i]);
+	srv->nlfds = 0;
+	logit("shutting down %zu session(s)", mon_shutdown(srv->mon));
 	deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
-	while (srv->nkids > 0) {
-		left = (int)(deadline - misc_monotonic_ms());
-		if (left <= 0) {
-			for (i = 0; i < srv->nkids; i++)
-				kill(srv->kids[i].pid, SIGKILL);
+	while (mon_nkids(srv->mon) > 0) {
+		if ((left = deadline - misc_monotonic_ms()) <= 0) {
+			if (killed)
+				break;
+			mon_kill_all(srv->mon);
+			killed = 1;
 			deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
-			left = SRV_SHUTDOWN_MS;
+			continue;
 		}
-		if (poll(srv->pfds, 1, left) == -1 && errno != EINTR)
-			break;
-		(void)srv_signals_read(srv->pfds[0].fd);
-		srv_reap(srv);
+		if ((t = srv_timers(srv)) < left)
+			left = t;
+		n = epoll_wait(srv->epfd, evs, SRV_EPOLL_BATCH, (int)left);
+		for (i = 0; n > 0 && i < (size_t)n; i++) {
+			tag = (enum srv_tag)(evs[i].data.u64 >> 32);
+			if (tag == SRV_TAG_SIGNAL) {
+				/* SIGTERM again changes nothing. */
+				(void)srv_signals_read(srv->sigfd);
+				srv_reap(srv);
+			} else if (tag != SRV_TAG_LISTENER)
+				srv_event(srv, &evs[i]);
+		}
 	}
+	mon_flush(srv->mon);
+}
+
+/* Set up what the loop needs, as the user it runs as. */
+static int
+srv_setup(struct srv *srv)
+{
+	struct conf *conf = *srv->confp;
+	unsigned char token_key[TOKEN_KEY_LEN];
+	char errbuf[256];
+	size_t i;
+	int r;
+
+	if ((r = token_key_load(conf->token_key, 1, token_key)) != 0) {
+		error_r(r, "TokenKey %s", conf->token_key);
+		return -1;
+	}
+	if (store_open(conf->database, &srv->store, errbuf, sizeof(errbuf)) !=
+	    0) {
+		error("Database %s: %s", conf->database, errbuf);
+		sodium_memzero(token_key, sizeof(token_key));
+		return -1;
+	}
+	srv->mon = mon_new(conf, srv->store, token_key);
+	sodium_memzero(token_key, sizeof(token_key));
+	srv->scrape = scrape_new();
+	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1: %s", strerror(errno));
+	srv->sigfd = srv_signals_init();
+	/* Sessions the spawner leaves behind are ours to reap. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
+		error("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	if (srv_watch(srv, srv->sigfd, SRV_TAG_SIGNAL, EPOLLIN, 1) != 0 ||
+	    srv_watch(srv, mon_epfd(srv->mon), SRV_TAG_MONITOR, EPOLLIN, 1) !=
+	        0 ||
+	    srv_watch(srv, scrape_epfd(srv->scrape), SRV_TAG_SCRAPE, EPOLLIN,
+	        1) != 0)
+		return -1;
+	for (i = 0; i < srv->nlfds; i++) {
+		(void)net_set_nonblock(srv->lfds[i], 1);
+		if (srv_watch(srv, srv->lfds[i], SRV_TAG_LISTENER, EPOLLIN,
+		        1) != 0)
+			return -1;
+	}
+	if (srv->metrics_fd != -1) {
+		if (srv_watch(srv, srv->metrics_fd, SRV_TAG_METRICS, EPOLLIN,
+		        1) != 0)
+			return -1;
+		logit("serving metrics on http://%s%s%s:%u/metrics",
+		    strchr(conf->metrics_host, ':') ? "[" : "",
+		    conf->metrics_host,
+		    strchr(conf->metrics_host, ':') ? "]" : "",
+		    conf->metrics_port);
+	}
+	return srv_spawn_start(srv);
 }
 
 int
-srv_run(struct conf **confp, ssh_bind bind, const char *conf_path,
-    int conf_must_exist, char **overrides, size_t noverrides)
+srv_run(struct conf **confp, const char *conf_path, int conf_must_exist,
+    char **overrides, size_t noverrides)
 {
+	struct epoll_event evs[SRV_EPOLL_BATCH];
 	struct srv srv;
-	char errbuf[256];
-	unsigned int sigs;
 	size_t i;
 	int n, ret = 1;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.confp = confp;
-	srv.bind = bind;
+	srv.argv0 = "portholed";
 	srv.metrics_fd = -1;
-	if (store_open((*confp)->database, &srv.store, errbuf,
-	        sizeof(errbuf)) != 0) {
-		error("Database %s: %s", (*confp)->database, errbuf);
+	srv.spawn_sock = -1;
+	srv.epfd = -1;
+	srv.sigfd = -1;
+	/* Root (if at all) binds, then hands over and leaves. */
+	if (srv_listen(&srv) != 0 || srv_drop_privileges(*confp) != 0 ||
+	    portholed_state(*confp, &srv.key) != 0 || srv_setup(&srv) != 0)
 		goto out;
-	}
-	if (srv_listen(&srv) != 0 || srv_drop_privileges(*confp) != 0)
-		goto out;
-	srv.pfds[0].fd = srv_signals_init();
-	srv.pfds[0].events = POLLIN;
-	srv.groups = grp_new();
 	srv_prune(&srv);
-
 	for (;;) {
-		int64_t wait = srv.next_prune - misc_monotonic_ms();
-		size_t ndyn, ngrp;
-
-		if (wait <= 0) {
-			srv_prune(&srv);
-			continue;
-		}
-		/* The poll set: listeners etc., edge listeners, children. */
-		ndyn = srv.npfds + grp_count(srv.groups) + srv.nkids;
-		if (ndyn > srv.ndynalloc) {
-			srv.ndynalloc = ndyn + 64;
-			srv.dyn = xreallocarray(srv.dyn, srv.ndynalloc,
-			    sizeof(*srv.dyn));
-		}
-		memcpy(srv.dyn, srv.pfds, srv.npfds * sizeof(*srv.dyn));
-		ngrp = grp_pollfds(srv.groups, srv.dyn + srv.npfds);
-		ndyn = srv.npfds + ngrp;
-		for (i = 0; i < srv.nkids; i++) {
-			if (srv.kids[i].ctl == -1)
-				continue;
-			srv.dyn[ndyn].fd = srv.kids[i].ctl;
-			srv.dyn[ndyn].events =
-			    POLLIN | (srv.kids[i].q.n > 0 ? POLLOUT : 0);
-			srv.dyn[ndyn].revents = 0;
-			ndyn++;
-		}
-		if (poll(srv.dyn, ndyn, (int)wait) == -1) {
-			if (errno == EINTR)
-				continue;
-			error("poll: %s", strerror(errno));
+		n = epoll_wait(srv.epfd, evs, SRV_EPOLL_BATCH,
+		    srv_timers(&srv));
+		if (n == -1 && errno != EINTR) {
+			error("epoll_wait: %s", strerror(errno));
 			goto out;
 		}
-		for (i = srv.npfds + ngrp; i < ndyn; i++) {
-			if (srv.dyn[i].revents & POLLOUT)
-				srv_kid_flush(&srv, srv.dyn[i].fd);
-			if (srv.dyn[i].revents & ~POLLOUT)
-				srv_kid_messages(&srv, srv.dyn[i].fd);
-		}
-		grp_service(srv.groups);
-		for (i = srv.npfds; i < srv.npfds + ngrp; i++) {
-			if (srv.dyn[i].revents & POLLIN)
-				grp_accept(srv.groups, srv.dyn[i].fd);
-		}
-		memcpy(srv.pfds, srv.dyn, srv.npfds * sizeof(*srv.pfds));
-		if (srv.pfds[0].revents & POLLIN) {
-			sigs = srv_signals_read(srv.pfds[0].fd);
-			if (sigs & SRV_SIG_CHLD)
-				srv_reap(&srv);
-			if (sigs & SRV_SIG_HUP)
-				srv_reload(&srv, conf_path, conf_must_exist,
-				    overrides, noverrides);
-			if (sigs & SRV_SIG_TERM) {
+		for (i = 0; n > 0 && i < (size_t)n; i++) {
+			if ((enum srv_tag)(evs[i].data.u64 >> 32) !=
+			    SRV_TAG_SIGNAL) {
+				srv_event(&srv, &evs[i]);
+				continue;
+			}
+			if (srv_signals(&srv, conf_path, conf_must_exist,
+			        overrides, noverrides)) {
 				srv_shutdown(&srv);
 				logit("exiting");
 				ret = 0;
 				goto out;
 			}
 		}
-		for (i = 1; i < srv.npfds; i++) {
-			if ((srv.pfds[i].revents & POLLIN) == 0)
-				continue;
-			if (srv.pfds[i].fd == srv.metrics_fd) {
-				srv_metrics(&srv);
-				continue;
-			}
-			for (n = 0; n < SRV_ACCEPT_BATCH; n++) {
-				if (srv_accept(&srv, srv.pfds[i].fd) != 0)
-					break;
-			}
-		}
 	}
 out:
-	for (i = 0; i < srv.npfds; i++) {
-		if (srv.pfds[i].fd != -1)
-			close(srv.pfds[i].fd);
-	}
-	for (i = 0; i < srv.nkids; i++) {
-		if (srv.kids[i].ctl != -1)
-			close(srv.kids[i].ctl);
-		brk_queue_clear(&srv.kids[i].q);
-	}
-	grp_free(srv.groups);
-	free(srv.dyn);
+	for (i = 0; i < srv.nlfds; i++)
+		close(srv.lfds[i]);
+	if (srv.metrics_fd != -1)
+		close(srv.metrics_fd);
+	if (srv.spawn_sock != -1)
+		close(srv.spawn_sock); /* the spawner exits */
+	ipc_queue_clear(&srv.spawn_q);
+	mon_free(srv.mon);
+	scrape_free(srv.scrape);
+	if (srv.epfd != -1)
+		close(srv.epfd);
+	free(srv.pend);
 	free(srv.pen);
-	free(srv.pfds);
-	free(srv.kids);
+	free(srv.lfds);
 	store_free(srv.store);
+	ssh_key_free(srv.key);
 	return ret;
 }

@@ -23,20 +23,19 @@
 
 #include "portholed.h"
 #include "readahead.h"
+#include "sandbox.h"
 
 #include "acl.h"
 #include "buf.h"
 #include "cmdline.h"
+#include "compat.h"
 #include "conf.h"
 #include "err.h"
-#include "id.h"
 #include "json.h"
-#include "compat.h"
 #include "log.h"
 #include "misc.h"
+#include "mon.h"
 #include "net.h"
-#include "pool.h"
-#include "store.h"
 #include "xmalloc.h"
 
 /*
@@ -53,12 +52,8 @@
 #define SESS_EPOLL_BATCH 64
 /* How long the client has to leave after its session channel closed. */
 #define SESS_CLOSE_WAIT_MS 5000
-/* How often a session re-reads its row, in case a signal was missed. */
-#define SESS_ROW_CHECK_MS 10000
 /* How often the live view (with a pty) may redraw. */
 #define SESS_VIEW_MS 1000
-/* How long a live session waits for the store's lock per call. */
-#define SESS_STORE_BUSY_MS 200
 
 /* Translate "\n" to "\r\n" when the client has a pty (its tty is raw). */
 static void
@@ -140,6 +135,49 @@ sess_output(struct sess *s, const char *fmt, ...)
 	free(msg);
 }
 
+void
+sess_refused(struct sess *s, const char *code, const char *logline,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	int64_t now = misc_monotonic_ms();
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal_f("out of memory");
+	va_end(ap);
+	s->refusals++;
+	if (logline != NULL) {
+		if (now >= s->next_refusal_log) {
+			verbose("session %s: %s%s", s->id != NULL ? s->id : "-",
+			    logline,
+			    s->refusal_logs_skipped > 0
+			        ? " (and others since the last line)"
+			        : "");
+			s->refusal_logs_skipped = 0;
+			s->next_refusal_log = now + 1000;
+		} else
+			s->refusal_logs_skipped++;
+	}
+	/* Every refusal is answered; only so many are also said. */
+	if (s->notices < SESS_NOTICES_MAX)
+		sess_notice(s, code, "%s", msg);
+	else if (s->notices == SESS_NOTICES_MAX)
+		sess_notice(s, "refused",
+		    "further refusals are not reported one by one");
+	s->notices++;
+	if (s->refusals == SESS_REFUSALS_MAX && !s->quit) {
+		logit("session %s: %d requests refused; disconnecting",
+		    s->id != NULL ? s->id : "-", s->refusals);
+		ssh_session_set_disconnect_message(s->ssh,
+		    "too many refused requests");
+		s->end_why = "too many refused requests";
+		s->quit = 1;
+	}
+	free(msg);
+}
+
 int
 sess_watch(struct sess *s, int fd, struct ep_item *item, uint32_t events,
     int add)
@@ -212,7 +250,7 @@ sess_set_ready(struct sess *s)
  * DISCONNECT, so we only disconnect if it has not gone after
  * SESS_CLOSE_WAIT_MS (or at once when there is no session channel).
  */
-static void
+void
 sess_finish(struct sess *s, int status, const char *why)
 {
 	if (s->closing)
@@ -353,7 +391,6 @@ static void
 sess_command(struct sess *s, const char *command)
 {
 	struct cmdline *cl = NULL;
-	struct fwd *f;
 	struct buf *b;
 	char errbuf[256];
 
@@ -380,26 +417,17 @@ sess_command(struct sess *s, const char *command)
 		sess_finish(s, 2, "bad command");
 		return;
 	}
-	if (s->refusal != NULL) {
-		s->opts = cl; /* so --json shapes the message */
-		s->command_done = 1;
-		sess_notice(s, "limit", "%s", s->refusal);
-		sess_finish(s, 1, "over a limit");
-		return;
-	}
 	s->opts = cl;
 	s->command_done = 1;
-	/* The forwards came first: give them the session's metadata. */
+	/* The forwards came first: the monitor gives them the metadata. */
 	if (cl->metadata != NULL) {
-		TAILQ_FOREACH (f, &s->fwds, entry) {
-			int r;
+		struct ipc_msg m;
 
-			if (!f->dead &&
-			    (r = store_endpoint_set_metadata(s->store, f->id,
-			         cl->metadata)) != 0)
-				error_r(r, "endpoint %s: cannot store metadata",
-				    f->id);
-		}
+		memset(&m, 0, sizeof(m));
+		ipc_msg_init(&m, MON_METADATA);
+		ipc_put_str(&m, cl->metadata);
+		link_send(s, &m, -1);
+		ipc_msg_free(&m);
 	}
 	if (s->pending_notices != NULL) {
 		/* Say what was held, now that the output form is known. */
@@ -469,8 +497,7 @@ sess_agent_cb(ssh_session ssh, ssh_channel chan, void *ud)
 {
 	struct sess *s = ud;
 
-	verbose("session %s: agent forwarding refused", s->id);
-	sess_notice(s, "unsupported",
+	sess_refused(s, "unsupported", "agent forwarding refused",
 	    "agent forwarding is not supported by this server");
 }
 
@@ -509,8 +536,10 @@ sess_channel_open(ssh_session ssh, void *ud)
 {
 	struct sess *s = ud;
 
-	if (s->chan != NULL) {
-		verbose("session %s: refused a second session channel", s->id);
+	if (s->chan != NULL || s->chan_seen) {
+		sess_refused(s, "unsupported",
+		    "refused a second session channel",
+		    "only one session channel is allowed");
 		return NULL;
 	}
 	if ((s->chan = ssh_channel_new(ssh)) == NULL)
@@ -535,28 +564,27 @@ sess_channel_open(ssh_session ssh, void *ud)
 static int
 sess_channel_open_msg(struct sess *s, ssh_message msg)
 {
-	char addr[128];
+	char addr[128], line[256];
 
 	switch (ssh_message_subtype(msg)) {
 	case SSH_CHANNEL_DIRECT_TCPIP:
 		log_sanitize(addr, sizeof(addr),
 		    ssh_message_channel_request_open_destination(msg));
-		verbose("session %s: refused direct-tcpip to %s:%d", s->id,
+		snprintf(line, sizeof(line), "refused direct-tcpip to %s:%d",
 		    addr,
 		    ssh_message_channel_request_open_destination_port(msg));
-		sess_notice(s, "unsupported",
+		sess_refused(s, "unsupported", line,
 		    "local forwarding (ssh -L, -D, -W) is not "
 		    "allowed by this server; it only serves ssh -R");
 		break;
 	case SSH_CHANNEL_X11:
-		sess_notice(s, "unsupported",
-		    "X11 forwarding is not supported by this "
-		    "server");
+		sess_refused(s, "unsupported", "refused an X11 channel",
+		    "X11 forwarding is not supported by this server");
 		break;
 	default:
-		verbose("session %s: refused channel open of type %d", s->id,
+		snprintf(line, sizeof(line), "refused channel open of type %d",
 		    ssh_message_subtype(msg));
-		sess_notice(s, "unsupported",
+		sess_refused(s, "unsupported", line,
 		    "this kind of channel is not allowed by this "
 		    "server; it only serves ssh -R");
 		break;
@@ -568,27 +596,25 @@ sess_channel_open_msg(struct sess *s, ssh_message msg)
 static int
 sess_channel_req_msg(struct sess *s, ssh_message msg)
 {
-	char name[64];
+	char name[64], line[128];
 
 	switch (ssh_message_subtype(msg)) {
 	case SSH_CHANNEL_REQUEST_X11:
-		verbose("session %s: refused X11 forwarding", s->id);
-		sess_notice(s, "unsupported",
-		    "X11 forwarding is not supported by this "
-		    "server");
+		sess_refused(s, "unsupported", "refused X11 forwarding",
+		    "X11 forwarding is not supported by this server");
 		break;
 	case SSH_CHANNEL_REQUEST_SUBSYSTEM:
 		log_sanitize(name, sizeof(name),
 		    ssh_message_channel_request_subsystem(msg));
-		verbose("session %s: refused subsystem %s", s->id, name);
-		sess_notice(s, "unsupported",
-		    "subsystem '%s' is not supported by this "
-		    "server (no sftp, no shell; try 'tcp --help')",
-		    name);
+		snprintf(line, sizeof(line), "refused subsystem %s", name);
 		/*
 		 * The failure reply makes ssh exit (255); ending the
 		 * channel too would race with it.
 		 */
+		sess_refused(s, "unsupported", line,
+		    "subsystem '%s' is not supported by this "
+		    "server (no sftp, no shell; try 'tcp --help')",
+		    name);
 		break;
 	default:
 		/* env and the like: refused quietly, as sshd does. */
@@ -624,28 +650,18 @@ sess_message_cb(ssh_session ssh, ssh_message msg, void *ud)
 	}
 }
 
-/* Messages from the parent about edges. */
+/* SIGUSR1: an administrator changed something; the monitor checks. */
 static void
-sess_broker(struct sess *s)
+sess_ask_check(struct sess *s)
 {
-	struct brk_msg m;
-	int fd, r, n;
+	struct ipc_msg m;
 
-	for (n = 0; n < 256; n++) {
-		r = brk_recv(s->brkfd, &m, &fd, 0);
-		if (r == -1 &&
-		    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			break;
-		if (r != 0) {
-			/* The parent is gone; SIGTERM follows (PDEATHSIG). */
-			sess_unwatch(s, s->brkfd);
-			close(s->brkfd);
-			s->brkfd = -1;
-			brk_queue_clear(&s->brkq);
-			break;
-		}
-		fwd_broker(s, &m, fd);
-	}
+	if (!s->authenticated)
+		return;
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, MON_CHECK);
+	link_send(s, &m, -1);
+	ipc_msg_free(&m);
 }
 
 /* Readable epoll set: dispatch our own sockets' events. */
@@ -667,7 +683,7 @@ sess_epoll_cb(socket_t fd, int revents, void *ud)
 			if (sigs & SRV_SIG_TERM)
 				s->terminate = 1;
 			if (sigs & SRV_SIG_USR1)
-				s->check_row = 1;
+				sess_ask_check(s);
 			break;
 		case EP_KIND_LISTENER:
 			fwd_accept(s, (struct fwd *)item);
@@ -675,48 +691,15 @@ sess_epoll_cb(socket_t fd, int revents, void *ud)
 		case EP_KIND_RELAY:
 			relay_io(s, (struct relay *)item, evs[i].events);
 			break;
-		case EP_KIND_BROKER:
+		case EP_KIND_LINK:
 			if (evs[i].events & EPOLLOUT)
-				fwd_broker_flush(s);
+				link_flush(s);
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-				sess_broker(s);
+				link_read(s);
 			break;
 		}
 	}
 	return 0;
-}
-
-int
-sess_policy_acl(struct sess *s, const char *policy_id, struct acl **aclp)
-{
-	struct store_ip_policy *p = NULL;
-	struct acl *acl = NULL;
-	char errbuf[128];
-	size_t i;
-	int r = 0;
-
-	*aclp = NULL;
-	if (policy_id == NULL)
-		goto out;
-	if ((r = store_ip_policy_get(s->store, policy_id, &p)) != 0) {
-		error_r(r, "IP policy %s", policy_id);
-		goto out;
-	}
-	acl = acl_new(p->name);
-	for (i = 0; i < p->nallow && r == 0; i++)
-		r = acl_add(acl, 1, p->allow[i], errbuf, sizeof(errbuf));
-	for (i = 0; i < p->ndeny && r == 0; i++)
-		r = acl_add(acl, 0, p->deny[i], errbuf, sizeof(errbuf));
-	if (r != 0) {
-		error("IP policy %s: %s", p->name, errbuf);
-		goto out;
-	}
-	*aclp = acl; /* now the caller's */
-	acl = NULL;
-out:
-	acl_free(acl);
-	store_ip_policy_free(p);
-	return r;
 }
 
 int
@@ -728,151 +711,6 @@ sess_proxy_proto(struct sess *s, struct fwd *f)
 	if (s->opts != NULL && s->opts->proxy_proto != 0)
 		return s->opts->proxy_proto;
 	return f->proxy_proto;
-}
-
-/* (Re)load the IP policy of the session's account. */
-static void
-sess_load_account_policy(struct sess *s, const char *policy_id)
-{
-	struct acl *acl = NULL;
-
-	if (sess_policy_acl(s, policy_id, &acl) != 0)
-		return; /* keep what we had */
-	acl_free(s->acl_account);
-	s->acl_account = acl;
-}
-
-int
-sess_login(struct sess *s, const char *account_id, const char *credential)
-{
-	struct store_account *a = NULL;
-	struct store_session row;
-	int64_t now = misc_now_ms();
-	int r, max_sessions, ret = -1;
-
-	if ((r = store_account_get(s->store, account_id, &a)) != 0) {
-		error_r(r, "account %s", account_id);
-		goto out;
-	}
-	if (a->disabled)
-		goto out;
-	/* A policy that cannot be read must not mean no policy. */
-	if (sess_policy_acl(s, a->ip_policy_id, &s->acl_account) != 0)
-		goto out;
-	max_sessions = a->max_sessions > 0 ? a->max_sessions
-	                                   : s->conf->max_sessions_per_account;
-	s->max_endpoints = a->max_endpoints > 0
-	    ? a->max_endpoints
-	    : s->conf->max_endpoints_per_session;
-	s->id = id_new("ss");
-	s->account_id = xstrdup(a->id);
-	s->account_name = xstrdup(a->name);
-	s->credential = xstrdup(credential);
-	memset(&row, 0, sizeof(row));
-	row.id = s->id;
-	row.account_id = s->account_id;
-	row.pid = (int64_t)getpid();
-	row.client_ip = s->client_ip;
-	row.client_port = s->client_port;
-	row.user = s->user;
-	row.credential = s->credential;
-	row.started_ms = now;
-	r = store_session_add(s->store, &row, max_sessions);
-	if (r == PORTHOLE_ERR_EXHAUSTED) {
-		/* Let them in to say why; they get no forward. */
-		xasprintf(&s->refusal,
-		    "account %s already has %d live sessions "
-		    "(MaxSessionsPerAccount)",
-		    s->account_name, max_sessions);
-		logit("session %s: account %s from %s port %u refused: %s",
-		    s->id, s->account_name, s->client_ip, s->client_port,
-		    s->refusal);
-		free(s->id);
-		s->id = NULL;
-	} else if (r != 0) {
-		error_r(r, "session %s: cannot record the session", s->id);
-		goto out;
-	} else {
-		logit("session %s: account %s from %s port %u (%s)", s->id,
-		    s->account_name, s->client_ip, s->client_port,
-		    s->credential);
-		s->started_mono = misc_monotonic_ms();
-		rec_session(s, 1, NULL);
-		if (s->conf->address_affinity > 0 &&
-		    (r = store_affinity(s->store, s->account_id, s->credential,
-		         now - s->conf->address_affinity * 1000, &s->affinity,
-		         &s->naffinity)) != 0)
-			error_r(r, "session %s: address affinity", s->id);
-	}
-	s->authenticated = 1;
-	s->ready_deadline = misc_monotonic_ms() + SESS_READY_GRACE_MS;
-	/*
-	 * From now on the relay runs: a store another process holds must
-	 * not stall it for long (what must be written is retried).
-	 */
-	(void)store_set_busy_timeout(s->store, SESS_STORE_BUSY_MS);
-	{
-		/* Out of the parent's MaxStartups count. */
-		struct brk_msg m;
-
-		memset(&m, 0, sizeof(m));
-		m.type = BRK_AUTHED;
-		if (s->brkfd != -1 &&
-		    brk_queue_send(s->brkfd, &s->brkq, &m, -1) == 0)
-			fwd_broker_interest(s);
-	}
-	s->next_row_check = misc_monotonic_ms() + SESS_ROW_CHECK_MS;
-	s->alive_deadline =
-	    misc_monotonic_ms() + s->conf->client_alive_interval * 1000;
-	ret = 0;
-out:
-	store_account_free(a);
-	return ret;
-}
-
-/*
- * Has an administrator ended this session (portholectl session kill,
- * account disable or delete)? Then say so and end it. Otherwise check
- * that its reserved addresses still exist (address delete).
- */
-static void
-sess_check_row(struct sess *s)
-{
-	struct store_session *row = NULL;
-	int r, signalled = s->check_row;
-
-	s->check_row = 0;
-	s->next_row_check = misc_monotonic_ms() + SESS_ROW_CHECK_MS;
-	if (s->id == NULL || s->closing)
-		return;
-	if ((r = store_session_get(s->store, s->id, &row)) != 0) {
-		if (r != PORTHOLE_ERR_NOT_FOUND) {
-			error_r(r, "session %s: cannot read its row", s->id);
-			return;
-		}
-		/* The account was deleted with its history. */
-	} else if (row->ended_ms == 0) {
-		struct store_account *a = NULL;
-
-		store_session_free(row);
-		/* Still live: take up policy changes an admin made. */
-		if (store_account_get(s->store, s->account_id, &a) == 0)
-			sess_load_account_policy(s, a->ip_policy_id);
-		store_account_free(a);
-		fwd_check_addresses(s);
-		if (signalled)
-			debug("session %s: settings re-read on request", s->id);
-		return;
-	}
-	logit("session %s: ended by an administrator (%s)", s->id,
-	    row != NULL && row->end_reason != NULL ? row->end_reason
-	                                           : "account deleted");
-	sess_notice(s, "session_ended",
-	    "session ended by the server's administrator: %s",
-	    row != NULL && row->end_reason != NULL ? row->end_reason
-	                                           : "account deleted");
-	store_session_free(row);
-	sess_finish(s, 1, "ended by an administrator");
 }
 
 /* The poll timeout until the next timer of this session. */
@@ -890,8 +728,6 @@ sess_timeout(struct sess *s)
 		next = s->close_deadline;
 	if (rec_deadline(s) < next)
 		next = rec_deadline(s);
-	if (s->authenticated && s->next_row_check < next)
-		next = s->next_row_check;
 	if (s->authenticated && s->conf->client_alive_interval > 0 &&
 	    s->alive_deadline < next)
 		next = s->alive_deadline;
@@ -918,6 +754,8 @@ sess_tick(struct sess *s)
 		logit("session %s: server shutting down", s->id ? s->id : "-");
 		sess_notice(s, "server_shutdown",
 		    "the server is shutting down");
+		/* Its relayed connections go first, so the client leaves. */
+		relay_close_channels(s);
 		sess_finish(s, 255, "server shutdown");
 	}
 	if (!s->authenticated && s->login_deadline != 0 &&
@@ -938,15 +776,9 @@ sess_tick(struct sess *s)
 			debug("session %s: no command; serving with defaults",
 			    s->id != NULL ? s->id : "-");
 			sess_set_ready(s);
-			/* Over a limit with nobody to tell: just leave. */
-			if (s->refusal != NULL && !s->command_done)
-				sess_finish(s, 1, "over a limit");
 		} else
 			s->ready_deadline = now + 100;
 	}
-	if (s->authenticated && s->id != NULL &&
-	    (s->check_row || now >= s->next_row_check))
-		sess_check_row(s);
 	sess_view(s, 0);
 	rec_flush(s, 0);
 	sess_client_alive(s);
@@ -1058,20 +890,99 @@ sess_peer(struct sess *s, int fd)
 		    sizeof(s->client_ip), &s->client_port);
 }
 
+/* Tell the monitor why we end, and what is still to report. */
+static void
+sess_bye(struct sess *s, const char *why)
+{
+	struct ipc_msg m;
+
+	rec_flush(s, 1);
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, MON_BYE);
+	ipc_put_str(&m, why);
+	ipc_put_u64(&m, 0); /* read-ahead reads served: see readahead.c */
+	link_send(s, &m, -1);
+	ipc_msg_free(&m);
+	link_drain(s);
+}
+
+/* Run the key exchange, then the session, until it ends. */
+static void
+sess_loop(struct sess *s)
+{
+	int rc, errors = 0;
+
+	/* The session joins the event only after the first kex call. */
+	rc = ssh_handle_key_exchange(s->ssh);
+	if (rc == SSH_ERROR ||
+	    ssh_event_add_session(s->event, s->ssh) != SSH_OK ||
+	    ssh_event_add_fd(s->event, s->epfd, POLLIN, sess_epoll_cb, s) !=
+	        SSH_OK) {
+		verbose("connection from %s port %u: key exchange: %s",
+		    s->client_ip, s->client_port, ssh_get_error(s->ssh));
+		return;
+	}
+	while (rc == SSH_AGAIN && !s->quit) {
+		ssh_event_dopoll(s->event, sess_timeout(s));
+		if (sess_closed(s))
+			break;
+		sess_tick(s);
+		rc = ssh_handle_key_exchange(s->ssh);
+	}
+	if (rc != SSH_OK) {
+		if (!s->quit)
+			verbose("connection from %s port %u: key exchange: %s",
+			    s->client_ip, s->client_port,
+			    ssh_get_error(s->ssh));
+		return;
+	}
+	while (!s->quit) {
+		rc = ssh_event_dopoll(s->event, sess_timeout(s));
+		if (sess_closed(s)) {
+			readahead_attach(-1);
+			debug("session %s: connection closed",
+			    s->id ? s->id : "-");
+			break;
+		}
+		relay_service(s);
+		if (s->nheld > 0)
+			link_held(s);
+		link_flush(s);
+		sess_tick(s);
+		if (rc != SSH_ERROR)
+			errors = 0;
+		else if (errno != EINTR && ++errors > 100) {
+			/* A fault that does not go away: don't spin on it. */
+			error("session %s: event loop: %s", s->id,
+			    ssh_get_error(s->ssh));
+			break;
+		}
+	}
+}
+
+/* A login that failed is logged here; a session's end, by the monitor. */
+static void
+sess_log_end(struct sess *s)
+{
+	if (s->id == NULL && s->auth_failures > 0)
+		logit("connection from %s port %u: authentication failed "
+		      "(%d attempt(s))",
+		    s->client_ip, s->client_port, s->auth_failures);
+}
+
 int
-sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
+sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int ctl)
 {
 	struct sess *s;
-	char errbuf[256];
-	int rc, errors = 0, ret = 1;
+	int ret = 1;
 
 	s = xcalloc(1, sizeof(*s));
 	s->conf = conf;
 	s->sigfd = sigfd;
-	s->brkfd = brkfd;
+	s->ctl = ctl;
 	s->epfd = -1;
 	s->sig_ep.kind = EP_KIND_SIGNAL;
-	s->brk_ep.kind = EP_KIND_BROKER;
+	s->ctl_ep.kind = EP_KIND_LINK;
 	TAILQ_INIT(&s->fwds);
 	TAILQ_INIT(&s->relays);
 	TAILQ_INIT(&s->work);
@@ -1090,22 +1001,13 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 	if (conf->login_grace_time > 0)
 		s->login_deadline =
 		    misc_monotonic_ms() + conf->login_grace_time * 1000;
-
-	if (store_open(conf->database, &s->store, errbuf, sizeof(errbuf)) !=
-	    0) {
-		error("Database %s: %s", conf->database, errbuf);
-		close(fd);
-		goto out;
-	}
-	if ((s->pool = pool_new(conf->port_low, conf->port_high)) == NULL)
-		fatal("bad PortRange");
+	(void)net_set_nonblock(ctl, 1);
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1: %s", strerror(errno));
 	if (sess_watch(s, sigfd, &s->sig_ep, EPOLLIN, 1) != 0 ||
-	    (brkfd != -1 && sess_watch(s, brkfd, &s->brk_ep, EPOLLIN, 1) != 0))
+	    sess_watch(s, ctl, &s->ctl_ep, EPOLLIN, 1) != 0)
 		goto out;
-	s->brk_events = EPOLLIN;
-
+	s->ctl_events = EPOLLIN;
 	if ((s->ssh = ssh_new()) == NULL)
 		fatal("ssh_new failed");
 	if (ssh_bind_accept_fd(bind, s->ssh, fd) != SSH_OK) {
@@ -1114,91 +1016,25 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 		close(fd);
 		goto out;
 	}
+	if ((s->event = ssh_event_new()) == NULL)
+		fatal("ssh_event_new failed");
+	/* From here on, nothing but what a session needs. */
+	if (sandbox_enter() != 0)
+		goto out;
 	readahead_attach(fd);
 	auth_setup(s);
 	ssh_set_message_callback(s->ssh, sess_message_cb, s);
 	/* What the client sends is counted: ClientAliveInterval uses it. */
 	ssh_set_counters(s->ssh, NULL, &s->rcounter);
 	ssh_set_blocking(s->ssh, 0);
-
-	/* The session joins the event only after the first kex call. */
-	if ((s->event = ssh_event_new()) == NULL)
-		fatal("ssh_event_new failed");
-	rc = ssh_handle_key_exchange(s->ssh);
-	if (rc == SSH_ERROR ||
-	    ssh_event_add_session(s->event, s->ssh) != SSH_OK ||
-	    ssh_event_add_fd(s->event, s->epfd, POLLIN, sess_epoll_cb, s) !=
-	        SSH_OK) {
-		verbose("connection from %s port %u: key exchange: %s",
-		    s->client_ip, s->client_port, ssh_get_error(s->ssh));
-		goto out;
-	}
-	while (rc == SSH_AGAIN && !s->quit) {
-		ssh_event_dopoll(s->event, sess_timeout(s));
-		if (sess_closed(s))
-			break;
-		sess_tick(s);
-		rc = ssh_handle_key_exchange(s->ssh);
-	}
-	if (rc != SSH_OK) {
-		if (!s->quit)
-			verbose("connection from %s port %u: key exchange: %s",
-			    s->client_ip, s->client_port,
-			    ssh_get_error(s->ssh));
-		goto out;
-	}
-
-	while (!s->quit) {
-		rc = ssh_event_dopoll(s->event, sess_timeout(s));
-		if (sess_closed(s)) {
-			readahead_attach(-1);
-			debug("session %s: connection closed",
-			    s->id ? s->id : "-");
-			break;
-		}
-		relay_service(s);
-		if (s->nheld > 0)
-			fwd_broker_held(s);
-		fwd_broker_flush(s);
-		sess_tick(s);
-		if (rc != SSH_ERROR)
-			errors = 0;
-		else if (errno != EINTR && ++errors > 100) {
-			/* A fault that does not go away: don't spin on it. */
-			error("session %s: event loop: %s", s->id,
-			    ssh_get_error(s->ssh));
-			break;
-		}
-	}
+	sess_loop(s);
 	ret = 0;
 out:
-	fwd_leave_edges(s);
+	edge_leave_all(s);
 	relay_close_all(s);
 	fwd_close_all(s);
-	fwd_broker_drain(s);
-	if (s->id != NULL) {
-		const char *why =
-		    s->end_why != NULL ? s->end_why : "connection closed";
-		char dur[32];
-
-		rec_session(s, 0, why);
-		logit("session %s: ended (%s; account %s from %s port %u, %s, "
-		      "%lld connection(s), in %lld, out %lld bytes)",
-		    s->id, why, s->account_name, s->client_ip, s->client_port,
-		    misc_duration((misc_monotonic_ms() - s->started_mono) /
-		            1000,
-		        dur, sizeof(dur)),
-		    (long long)(s->gone_conns_total),
-		    (long long)s->gone_bytes_in, (long long)s->gone_bytes_out);
-	}
-	if (!s->authenticated && s->auth_failures > 0) {
-		/* Counted once per connection that never got in. */
-		rec_auth_failure(s);
-		logit("connection from %s port %u: authentication failed "
-		      "(%d attempt(s))",
-		    s->client_ip, s->client_port, s->auth_failures);
-	}
-	rec_flush(s, 1);
+	sess_log_end(s);
+	sess_bye(s, s->end_why != NULL ? s->end_why : "connection closed");
 	if (s->ssh != NULL) {
 		if (!sess_closed(s) && s->event != NULL)
 			sess_flush(s);
@@ -1213,15 +1049,6 @@ out:
 		s->chan = NULL;
 	}
 	readahead_attach(-1); /* the socket is closed: its number is free */
-	if (s->id != NULL) {
-		int r;
-
-		/* NOT_FOUND: the parent or an admin ended it already. */
-		if ((r = store_session_end(s->store, s->id, misc_now_ms())) !=
-		        0 &&
-		    r != PORTHOLE_ERR_NOT_FOUND)
-			error_r(r, "session %s: cannot record its end", s->id);
-	}
 	if (s->event != NULL)
 		ssh_event_free(s->event);
 	if (s->ssh != NULL)
@@ -1230,32 +1057,18 @@ out:
 	if (s->epfd != -1)
 		close(s->epfd);
 	close(sigfd);
-	store_free(s->store);
-	pool_free(s->pool);
+	if (s->ctl != -1)
+		close(s->ctl);
 	cmdline_free(s->opts);
 	buf_free(s->pending_notices);
+	link_free(s);
 	free(s->id);
-	free(s->account_id);
 	free(s->account_name);
-	free(s->credential);
+	free(s->credential_kind);
 	free(s->user);
-	free(s->refusal);
-	{
-		size_t i;
-
-		for (i = 0; i < s->nheld; i++) {
-			if (s->held[i].fd != -1)
-				close(s->held[i].fd);
-		}
-		free(s->held);
-	}
-	if (s->brkfd != -1)
-		close(s->brkfd);
-	store_hostport_list_free(s->affinity, s->naffinity);
 	rec_free(s);
 	acl_free(s->acl_account);
 	acl_free(s->acl_session);
-	sodium_memzero(s->token_key, sizeof(s->token_key));
 	/* Tell the parent how an unauthenticated connection went. */
 	if (ret == 0 && !s->authenticated)
 		ret = s->grace_exceeded    ? SESS_EXIT_GRACE

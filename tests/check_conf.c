@@ -112,9 +112,14 @@ static const struct {
 	{ "ClientAliveCountMax 5", "clientalivecountmax 5" },
 	{ "PerSourcePenalties no", "persourcepenalties no" },
 	{ "PerSourcePenalties authfail:5s,max:1h",
-	    "persourcepenalties authfail:5,noauth:0,grace-exceeded:10,min:15,"
-	    "max:3600" },
+	    "persourcepenalties authfail:5,noauth:0,grace-exceeded:10,crash:90,"
+	    "min:15,max:3600" },
+	{ "PerSourcePenalties crash:5m",
+	    "persourcepenalties authfail:2,noauth:0,grace-exceeded:10,"
+	    "crash:300,min:15,max:600" },
 	{ "User porthole", "user porthole" },
+	{ "MaxSessions 1", "maxsessions 1" },
+	{ "maxsessions=5000", "maxsessions 5000" },
 };
 
 /* Lines that change nothing. */
@@ -134,6 +139,8 @@ static const struct {
 	const char *err;
 } line_bad[] = {
 	{ "Foo bar", "unknown keyword 'Foo'" },
+	{ "MaxSessions 0", "MaxSessions: '0' is not in 1..100000" },
+	{ "MaxSessions many", "MaxSessions: 'many' is not in 1..100000" },
 	{ "ListenAddres 1.2.3.4", "unknown keyword 'ListenAddres'" },
 	{ "AllowAnonymously yes", "unknown keyword 'AllowAnonymously'" },
 	{ "Bad\001Key 1", "unknown keyword 'Bad\\001Key'" },
@@ -281,15 +288,15 @@ static const struct {
 	    "not KEY:TIME" },
 	{ "PerSourcePenalties bogus:1s",
 	    "PerSourcePenalties: bad "
-	    "'bogus:1s' (authfail, noauth, grace-exceeded, min, max with a "
-	    "time)" },
+	    "'bogus:1s' (authfail, noauth, grace-exceeded, crash, min, max "
+	    "with a time)" },
 	/* Found by fuzz_conf: the words are quoted like every other value. */
 	{ "PerSourcePenalties \213",
 	    "PerSourcePenalties: '\\213' is not "
 	    "KEY:TIME" },
 	{ "PerSourcePenalties max:\0011s",
 	    "PerSourcePenalties: bad 'max:\\0011s' (authfail, noauth, "
-	    "grace-exceeded, min, max with a time)" },
+	    "grace-exceeded, crash, min, max with a time)" },
 	{ "MetricsListen 127.0.0.1:0",
 	    "MetricsListen: '127.0.0.1:0' is not ADDRESS:PORT (numeric, port "
 	    "not 0) or none" },
@@ -955,6 +962,7 @@ START_TEST(test_dump_exact)
 	    "allowanonymous no\n"
 	    "addressaffinity 86400\n"
 	    "maxsessionsperaccount 10\n"
+	    "maxsessions 1000\n"
 	    "eventlog none\n"
 	    "eventretention 604800\n"
 	    "maxstartups 10:30:100\n"
@@ -963,7 +971,7 @@ START_TEST(test_dump_exact)
 	    "clientaliveinterval 15\n"
 	    "clientalivecountmax 3\n"
 	    "persourcepenalties authfail:2,noauth:0,grace-exceeded:10,"
-	    "min:15,max:600\n"
+	    "crash:90,min:15,max:600\n"
 	    "metricslisten none\n");
 	free(dump);
 	conf_free(conf);
@@ -1004,6 +1012,7 @@ START_TEST(test_dump_exact_new_keywords)
 	    "allowanonymous yes\n"
 	    "addressaffinity 0\n"
 	    "maxsessionsperaccount 3\n"
+	    "maxsessions 1000\n"
 	    "eventlog none\n"
 	    "eventretention 604800\n"
 	    "maxstartups 10:30:100\n"
@@ -1012,7 +1021,7 @@ START_TEST(test_dump_exact_new_keywords)
 	    "clientaliveinterval 15\n"
 	    "clientalivecountmax 3\n"
 	    "persourcepenalties authfail:2,noauth:0,grace-exceeded:10,"
-	    "min:15,max:600\n"
+	    "crash:90,min:15,max:600\n"
 	    "metricslisten none\n");
 	free(dump);
 	conf_free(conf);

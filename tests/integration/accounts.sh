@@ -9,7 +9,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$top_srcdir/tests/integration/lib.sh"
 ph_setup
-ph_require ssh ssh-keygen
+ph_require ssh ssh-keygen jq
 
 ph_user frank
 ph_start_server -o MaxSessionsPerAccount=2
@@ -66,8 +66,9 @@ two_pid=$pid
 rc=0
 ph_ssh -i "$key" -R "0:127.0.0.1:$backend" frank@127.0.0.1 tcp </dev/null \
     >"$PH_TMP/three.out" 2>"$PH_TMP/three.err" || rc=$?
-[ "$rc" -eq 1 ] || ph_fail "third session: exit $rc, want 1"
-grep -q "porthole: account frank already has 2 live sessions (MaxSessionsPerAccount)" \
+# Refused at once, with the reason as the disconnect message ssh prints.
+[ "$rc" -eq 255 ] || ph_fail "third session: exit $rc, want 255"
+grep -q "disconnect.*account frank already has 2 live sessions (MaxSessionsPerAccount)" \
     "$PH_TMP/three.err" || ph_fail "third session: $(cat "$PH_TMP/three.err")"
 grep -q "^Forwarding" "$PH_TMP/three.out" && ph_fail "third session forwarded"
 rc=0
@@ -131,9 +132,57 @@ ph_ctl account update anonymous --max-sessions 1 >/dev/null ||
 rc=0
 ph_ssh -R "0:127.0.0.1:$backend" anonymous@127.0.0.1 tcp </dev/null \
     >/dev/null 2>"$PH_TMP/anon2.err" || rc=$?
-[ "$rc" -eq 1 ] || ph_fail "second anonymous session: exit $rc"
+[ "$rc" -eq 255 ] || ph_fail "second anonymous session: exit $rc"
 grep -q "account anonymous already has 1 live sessions" "$PH_TMP/anon2.err" ||
     ph_fail "second anonymous: $(cat "$PH_TMP/anon2.err")"
 kill "$anon_pid"
 ph_wait_gone "$anon_pid"
 ph_pass "anonymous: random addresses only, under the anonymous account's limits"
+
+# --- the seed's command on an anonymous server --------------------------------------
+# Any user name; a key that is not registered, or none at all, logs in
+# anonymously (keyboard-interactive asks nothing); a registered key still
+# logs in as its account.
+ph_ctl account update anonymous --max-sessions 10 >/dev/null ||
+    ph_fail "account update anonymous"
+ph_ctl account add gina >/dev/null || ph_fail "account add gina"
+ph_keygen gina
+ph_ctl key add gina "$PH_TMP/gina.pub" >/dev/null || ph_fail "key add gina"
+ph_keygen stranger
+# seed NAME USER SSH-OPTIONS...: the seed's command; prints its Account.
+seed() {
+	local name=$1 user=$2
+
+	shift 2
+	PH_SSH_OPTS=(-o BatchMode=no "$@")
+	ph_ssh_bg "$name" -R "0:127.0.0.1:$backend" "$user@127.0.0.1" tcp \
+	    </dev/null
+	PH_SSH_OPTS=()
+	ph_wait_for "$PH_TMP/$name.out" "^Forwarding  tcp://" 15 "$PH_LAST_PID"
+	got=$("$TNET" echo "127.0.0.1:$(ph_tunnel_port "$PH_TMP/$name.out")" 100) ||
+	    ph_fail "$name: echo"
+	kill "$PH_LAST_PID"
+	ph_wait_gone "$PH_LAST_PID"
+	sed -n 's/^Account  *//p' "$PH_TMP/$name.out"
+}
+[ "$(seed seedkey v2 -i "$PH_TMP/stranger")" = anonymous ] ||
+    ph_fail "an unregistered key did not log in anonymously"
+[ "$(seed seednokey v2 -o PubkeyAuthentication=no)" = anonymous ] ||
+    ph_fail "a client with no key did not log in anonymously"
+[ "$(seed seedreg v2 -i "$PH_TMP/gina")" = gina ] ||
+    ph_fail "a registered key did not log in as its account"
+[ "$(seed seedname gina -i "$PH_TMP/stranger")" = anonymous ] ||
+    ph_fail "an account's name without its key logged in as it"
+ph_pass "ssh -R 0:… v2@host tcp: anonymous without a registered key, the account with one"
+
+# AddressAffinity is off for anonymous sessions: users behind one NAT
+# must not get each other's port.
+[ "$(seed affinity1 v2 -i "$PH_TMP/stranger")" = anonymous ] || ph_fail "affinity1"
+[ "$(seed affinity2 v2 -i "$PH_TMP/stranger")" = anonymous ] || ph_fail "affinity2"
+for sid in $(ph_ctl events --type tcp_session_started.v0 |
+    jq -r 'select(.object.session.credential == "anonymous") |
+        .object.session.id'); do
+	grep -q "session $sid: .* again (AddressAffinity)" "$PH_LOG" &&
+	    ph_fail "anonymous session $sid got a port by AddressAffinity"
+done
+ph_pass "AddressAffinity is off for anonymous sessions"

@@ -170,20 +170,32 @@ ph_stop_server
 
 # --- floods from an authenticated client -------------------------------------------------
 ph_start_server
-# 2000 forward requests in one session: 16 granted, the rest refused.
+# 2000 forward requests in one session: 16 granted, each of the rest
+# refused with an answer, and after SESS_REFUSALS_MAX (100) refusals the
+# session is ended with a message; the log says so in a few lines.
 # (ssh drops exact duplicates: each asks for another local port.)
 args=()
 for i in $(seq 2000); do args+=(-R "0:127.0.0.1:$((20000 + i))"); done
+before=$(grep -c "refused: this session already has 16 forwards" "$PH_LOG" || :)
 ph_ssh_bg manyfwd -N -i "$key" "${args[@]}" alice@127.0.0.1
 manyfwd_pid=$PH_LAST_PID
-ph_wait_count "$PH_LOG" "refused: this session already has 16 forwards" 1984 60 "$manyfwd_pid"
-[ "$(ph_ctl --json endpoint list | wc -l)" -eq 16 ] || ph_fail "want 16 endpoints"
-spid=$(ph_ctl --json session list | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
-rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$spid/status")
-[ "$rss" -lt 65536 ] || ph_fail "session RSS $rss KiB after 2000 forward requests"
-kill "$manyfwd_pid"
-ph_wait_gone "$manyfwd_pid"
-# 100 refused channel opens (ssh -W) on one connection, through a master.
+ph_wait_gone "$manyfwd_pid" 60
+# (This client may still be writing requests and miss the message; the
+# master below reads it.)
+ph_wait_for "$PH_LOG" "100 requests refused; disconnecting"
+logged=$(($(grep -c "refused: this session already has 16 forwards" "$PH_LOG" || :) - before))
+[ "$logged" -lt 50 ] || ph_fail "$logged lines for 100 refused forwards"
+ph_wait_empty_endpoints() {
+	local n=0
+	until [ -z "$(ph_ctl --json endpoint list)" ]; do
+		n=$((n + 1))
+		[ "$n" -lt 150 ] || ph_fail "endpoints left after the session ended"
+		sleep 0.1
+	done
+}
+ph_wait_empty_endpoints
+# 99 refused channel opens (ssh -W) through a master: answered, the
+# master stays; the 100th ends its session, with the reason.
 sock=$PH_TMP/mux.sock
 ph_ssh_bg master -M -S "$sock" -N -i "$key" alice@127.0.0.1
 master_pid=$PH_LAST_PID
@@ -193,15 +205,20 @@ until ph_ssh -S "$sock" -O check alice@127.0.0.1 2>/dev/null; do
 	[ "$n" -lt 300 ] || ph_fail "no control master"
 	sleep 0.05
 done
-for _ in $(seq 100); do
+for _ in $(seq 99); do
 	ph_ssh -S "$sock" -W "127.0.0.1:$svc" alice@127.0.0.1 </dev/null \
 	    >/dev/null 2>&1 && ph_fail "a -W got through"
 done
-_ph_alive "$master_pid" || ph_fail "the master was dropped"
-kill "$master_pid"
+_ph_alive "$master_pid" || ph_fail "the master was dropped before 100 refusals"
+# (A mux client whose master is dropped under it may exit 0: no status.)
+ph_ssh -S "$sock" -W "127.0.0.1:$svc" alice@127.0.0.1 </dev/null \
+    >/dev/null 2>&1 || :
 ph_wait_gone "$master_pid"
-# 2000 channel opens on one connection: each connection to an ssh -L
-# port asks for a direct-tcpip channel, refused at once.
+grep -q "too many refused requests" "$PH_TMP/master.err" ||
+    ph_fail "the master was not told why: $(tail -n 3 "$PH_TMP/master.err")"
+# 2000 channel opens on one connection (each connection to an ssh -L
+# port asks for a direct-tcpip channel): the same, and its memory stays
+# small while it lasts.
 lport=$("$TNET" freeport)
 PH_SSH_OPTS=(-o LogLevel=DEBUG1)
 ph_ssh_bg lflood -N -i "$key" -L "127.0.0.1:$lport:127.0.0.1:$svc" alice@127.0.0.1
@@ -209,22 +226,16 @@ PH_SSH_OPTS=()
 lflood_pid=$PH_LAST_PID
 ph_wait_for "$PH_TMP/lflood.err" "Local forwarding listening on 127\.0\.0\.1 port $lport" \
     15 "$lflood_pid"
-before=$(grep -c "refused direct-tcpip to 127\.0\.0\.1:$svc" "$PH_LOG" || :)
 "$TNET" many -t 120 "127.0.0.1:$lport" 2000 64 >/dev/null 2>&1 || :
-ph_wait_count "$PH_LOG" "refused direct-tcpip to 127\.0\.0\.1:$svc" \
-    $((before + 2000)) 60 "$lflood_pid"
-spid=$(ph_ctl --json session list | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
-rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$spid/status")
-[ "$rss" -lt 65536 ] || ph_fail "session RSS $rss KiB after 2000 channel opens"
-kill "$lflood_pid"
-ph_wait_gone "$lflood_pid"
+ph_wait_gone "$lflood_pid" 60
+ph_wait_count "$PH_LOG" "100 requests refused; disconnecting" 3
 # An oversize command line.
 rc=0
 ph_ssh -i "$key" alice@127.0.0.1 tcp --metadata "$(head -c 60000 /dev/zero | tr '\0' x)" \
     </dev/null >/dev/null 2>"$PH_TMP/big.err" || rc=$?
 [ "$rc" -eq 2 ] || ph_fail "an oversize command: exit $rc"
 tunnel_works afterfloods
-ph_pass "2000 forward requests, 2100 channel opens, an oversize command: refused; the server serves on"
+ph_pass "floods of refused forwards and channel opens: answered, then ended after 100; an oversize command refused; the server serves on"
 
 # --- a busy store: admin changes wait, relaying goes on, nothing is lost -----------------
 ph_require sqlite3
@@ -321,12 +332,14 @@ if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
 	ph_wait_gone "$PH_LAST_PID"
 	ph_pass "User=nobody: the server and its sessions run as nobody and serve"
 	# portholectl run by root acts as User: a token key it creates
-	# must be readable by the server.
+	# must be readable by the server (which reads it at start).
+	ph_stop_server
 	rm -f "$PH_TMP/state/token.key"
 	token=$(ph_ctl -o User=nobody token create alice 2>/dev/null) ||
 	    ph_fail "token create as root"
 	[ "$(stat -c %U "$PH_TMP/state/token.key")" = nobody ] ||
 	    ph_fail "portholectl made token.key as $(stat -c %U "$PH_TMP/state/token.key")"
+	ph_start_server -o User=nobody
 	PH_SSH_OPTS=(-o PubkeyAuthentication=no)
 	ph_ssh_bg tokn -N -R "0:127.0.0.1:$svc" "$token@127.0.0.1"
 	PH_SSH_OPTS=()
@@ -374,8 +387,13 @@ if ph_mount_tmpfs "$PH_TMP/small" 4m; then
 	    ph_fail "no clear error: $(cat "$PH_TMP/full.err")"
 	rm "$PH_TMP/small/filler"
 	ph_wait_for "$PH_LOG" "the store took [0-9]+ waiting event\(s\)"
-	[ "$(ph_ctl events --type tcp_connection_closed.v0 | wc -l)" -ge $((before + 5)) ] ||
-	    ph_fail "events of the full-disk time were lost"
+	# What was still on its way from the session follows in a batch.
+	n=0
+	until [ "$(ph_ctl events --type tcp_connection_closed.v0 | wc -l)" -ge $((before + 5)) ]; do
+		n=$((n + 1))
+		[ "$n" -lt 100 ] || ph_fail "events of the full-disk time were lost"
+		sleep 0.1
+	done
 	kill "$full_pid"
 	ph_wait_gone "$full_pid"
 	ph_pass "a full disk: admin changes fail clearly, relaying goes on, events wait and are kept"

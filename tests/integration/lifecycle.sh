@@ -58,7 +58,7 @@ port=$PH_TUNNEL_PORT
 spid=$(ph_ctl --json session list | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 [ -n "$spid" ] || ph_fail "no session pid listed"
 kill -9 "$spid"
-ph_wait_for "$PH_LOG" "ended 1 session\(s\) left by process $spid"
+ph_wait_for "$PH_LOG" "ended \(session process killed by signal 9;"
 [ "$(live_sessions)" -eq 0 ] || ph_fail "rows of the killed process remain"
 [ -z "$(ph_ctl --json endpoint list)" ] || ph_fail "endpoint remains"
 "$TNET" refused "127.0.0.1:$port" || ph_fail "port $port still accepts"

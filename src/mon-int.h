@@ -1,0 +1,260 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#ifndef PORTHOLE_MON_INT_H
+#define PORTHOLE_MON_INT_H
+
+/* The monitor's own structures, shared by src/mon*.c only. */
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "ipc.h"
+#include "mon.h"
+#include "net.h"
+
+struct acl;
+struct event;
+struct pool;
+struct store_counter;
+struct store_hostport;
+struct store_ip_policy;
+
+/* What an epoll event's data.ptr points at: a kid or an edge group. */
+enum mon_item_kind {
+	MON_ITEM_KID = 1,
+	MON_ITEM_GROUP,
+};
+struct mon_item {
+	enum mon_item_kind kind;
+};
+
+enum mon_kid_state {
+	MON_KID_PREAUTH = 0, /* no login approved */
+	MON_KID_AUTHED, /* logged in: a session row */
+	MON_KID_REFUSED, /* known but over a limit: must leave */
+};
+
+/* An endpoint the monitor gave a session process. */
+struct mon_ep {
+	char *id; /* "ep_…" */
+	char *host; /* PublicHost */
+	uint16_t port;
+	char *hostport; /* "host:port", "[v6]:port" */
+	char *address_id; /* reserved address, or NULL */
+	char *edge_id; /* the edge it is a member of, or NULL */
+	int live; /* not cancelled or stopped */
+	uint64_t stamp; /* the settings last sent (hash) */
+	struct mon_grp *grp; /* its edge group while a member */
+	/* The counters the session last reported. */
+	int64_t conns_open;
+	int64_t conns_total;
+	int64_t bytes_in;
+	int64_t bytes_out;
+	int stats_dirty;
+};
+
+/* A session process. */
+struct mon_kid {
+	struct mon_item item; /* must be first */
+	TAILQ_ENTRY(mon_kid) entry;
+	struct mon_kid *hnext; /* pid hash chain */
+	pid_t pid; /* 0 until known */
+	int pidfd; /* -1 if none */
+	int ctl; /* control socket, -1 once closed */
+	struct ipc_queue q; /* answers waiting for it to read */
+	uint32_t events; /* epoll interest on ctl */
+	enum mon_kid_state state;
+	char src[NET_ADDRSTRLEN]; /* client address */
+	uint16_t src_port;
+	int failures; /* refused authentication attempts */
+	int grace_killed;
+	int violated;
+	int killed; /* SIGKILL sent */
+	int leave_groups; /* hung up: out of its groups in mon_reap() */
+	int64_t started_mono;
+	int64_t kill_deadline; /* monotonic ms: kill if still here (0: none) */
+	char *user; /* sanitized user name */
+	char *session_id;
+	char *account_id;
+	char *account_name;
+	char *credential; /* "key:SHA256:…", "token:tk_…", "anonymous:IP" */
+	int anonymous;
+	int max_endpoints;
+	int64_t started_ms;
+	struct mon_ep **eps; /* every endpoint it had */
+	size_t neps;
+	int nlive; /* of those, live */
+	int nforwards; /* forwards granted, all told */
+	int nrefused; /* forwards refused */
+	double log_tokens; /* its refusal log lines: a token bucket */
+	int64_t log_last; /* monotonic ms of the last refill */
+	uint64_t log_skipped; /* lines left out since the last one */
+	char *metadata; /* from the session command, or NULL */
+	struct store_hostport *affinity; /* AddressAffinity ports */
+	size_t naffinity;
+	uint64_t policy_stamp; /* account policy last sent */
+	int64_t next_check; /* monotonic ms: re-read its settings */
+	int64_t last_check;
+	int check_requested; /* MON_CHECK asked for the next one */
+	int64_t counted_in; /* bytes already added to the counters */
+	int64_t counted_out;
+	int stats_dirty;
+	char *bye; /* why it said it ends */
+	int ended; /* its row and endpoints are ended, its end logged */
+	uint64_t readahead; /* reads its read-ahead served (MON_BYE) */
+	char *end_reason; /* why the monitor ended it */
+};
+
+/* A member of an edge group: one session's endpoint. */
+struct mon_member {
+	struct mon_kid *kid;
+	struct mon_ep *ep;
+	int ready;
+	int blocked; /* its socket was full; until it says GOT */
+	uint64_t outstanding; /* handed over, not yet DONE */
+	uint64_t inflight; /* handed over, not yet taken off the socket */
+};
+
+/* A connection handed to a member, until DONE or RETURN. */
+struct mon_handed {
+	uint64_t id;
+	ino_t ino; /* the socket's inode: a RETURN must bring it back */
+	struct mon_kid *kid;
+	pid_t tried[8];
+	size_t ntried;
+	struct sockaddr_storage peer;
+};
+
+/* A connection waiting for a member. */
+struct mon_pend {
+	int fd;
+	struct sockaddr_storage peer;
+	pid_t tried[8];
+	size_t ntried;
+};
+
+/* An edge address with members; the monitor owns its listener. */
+struct mon_grp {
+	struct mon_item item; /* must be first */
+	TAILQ_ENTRY(mon_grp) entry;
+	char *address_id;
+	uint16_t port;
+	int lfd;
+	int watching; /* lfd is in the epoll set */
+	struct mon_member *m;
+	size_t nm;
+	size_t rr; /* round robin start */
+	struct mon_pend *pend;
+	size_t npend, pendalloc;
+	struct mon_handed *handed;
+	size_t nhanded, handedalloc;
+};
+TAILQ_HEAD(mon_grps, mon_grp);
+
+/* Refused connections of one source in the current minute. */
+struct mon_refsum {
+	char ip[NET_ADDRSTRLEN];
+	char account_id[MON_ID_MAX + 1];
+	uint64_t count[MON_CONN_REFUSAL_MAX];
+};
+
+struct mon {
+	struct conf *conf;
+	struct store *store;
+	unsigned char *token_key; /* sodium_malloc'd */
+	struct pool *pool;
+	int epfd;
+	TAILQ_HEAD(, mon_kid) kids;
+	struct mon_kid **hash; /* by pid */
+	size_t hashsz;
+	size_t nkids;
+	size_t nsessions;
+	size_t nleave; /* kids with leave_groups set */
+	struct mon_grps grps;
+	uint64_t next_conn_id;
+	int64_t next_scan; /* monotonic ms: the next kid timer */
+	/* What is batched for the store. */
+	struct event **evq;
+	size_t nevq, evqalloc;
+	size_t nevlogged; /* of those, already written to EventLog */
+	struct store_counter *counters;
+	size_t ncounters;
+	int64_t rec_deadline; /* monotonic ms, INT64_MAX if nothing */
+	int rec_failing;
+	/* Refused-connection events: a token bucket, then summaries. */
+	double ref_tokens;
+	int64_t ref_last; /* monotonic ms of the last refill */
+	int64_t sum_start; /* wall ms: start of the summary minute */
+	struct mon_refsum *sums;
+	size_t nsums;
+	uint64_t sum_others[MON_CONN_REFUSAL_MAX]; /* sources past the cap */
+	/* Log lines about one thing, at most one a second. */
+	int64_t next_log;
+	uint64_t log_skipped;
+};
+
+/* mon.c */
+void mon_send(struct mon *, struct mon_kid *, const struct ipc_msg *, int fd);
+void mon_kill(struct mon *, struct mon_kid *, const char *why);
+/* Kill <k> if it has not left within a few seconds (told to end). */
+void mon_kid_leave_soon(struct mon *, struct mon_kid *);
+void mon_violation(struct mon *, struct mon_kid *, uint32_t type,
+    const char *what);
+void mon_kid_interest(struct mon *, struct mon_kid *);
+int mon_put_policy(struct mon *, struct ipc_msg *, const char *policy_id,
+    uint64_t *stampp);
+uint64_t mon_hash(const struct ipc_msg *, size_t from, uint64_t seed);
+struct mon_ep *mon_kid_ep(struct mon_kid *, const char *id);
+int mon_limited_log(struct mon *);
+int mon_kid_log_ok(struct mon_kid *);
+
+/* mon-auth.c */
+void mon_auth(struct mon *, struct mon_kid *, struct ipc_msg *);
+void mon_check(struct mon *, struct mon_kid *);
+
+/* mon-fwd.c */
+void mon_forward(struct mon *, struct mon_kid *, struct ipc_msg *);
+void mon_cancel(struct mon *, struct mon_kid *, struct ipc_msg *);
+void mon_metadata(struct mon *, struct mon_kid *, struct ipc_msg *);
+void mon_ep_stop(struct mon *, struct mon_kid *, struct mon_ep *,
+    const char *why);
+void mon_check_endpoints(struct mon *, struct mon_kid *);
+void mon_ep_free(struct mon_ep *);
+
+/* mon-edge.c */
+int mon_grp_join(struct mon *, struct mon_kid *, struct mon_ep *, char *reason,
+    size_t rlen);
+void mon_grp_leave(struct mon *, struct mon_kid *, struct mon_ep *, int tell);
+void mon_grp_kid_gone(struct mon *, struct mon_kid *);
+void mon_grp_message(struct mon *, struct mon_kid *, struct ipc_msg *, int fd);
+void mon_grp_accept(struct mon *, struct mon_grp *);
+void mon_grp_service(struct mon *);
+void mon_grp_free_all(struct mon *);
+
+/* mon-rec.c */
+void mon_rec_event(struct mon *, struct event *);
+void mon_rec_count(struct mon *, const char *name, const char *labels,
+    int64_t delta);
+const char *mon_rec_reason(const char *code);
+void mon_rec_session(struct mon *, struct mon_kid *, int started,
+    const char *why);
+void mon_rec_endpoint(struct mon *, struct mon_kid *, struct mon_ep *,
+    int started);
+void mon_rec_conns(struct mon *, struct mon_kid *, struct ipc_msg *);
+void mon_rec_stats(struct mon *, struct mon_kid *, struct ipc_msg *);
+int64_t mon_rec_deadline(struct mon *);
+void mon_rec_flush(struct mon *, int force);
+void mon_rec_free(struct mon *);
+
+/* Counter names. */
+#define MON_C_CONNECTIONS      "porthole_connections_total"
+#define MON_C_BYTES_IN         "porthole_bytes_in_total"
+#define MON_C_BYTES_OUT        "porthole_bytes_out_total"
+#define MON_C_SESSIONS         "porthole_sessions_total"
+#define MON_C_AUTH_FAILURES    "porthole_auth_failures_total"
+#define MON_C_FORWARDS_REFUSED "porthole_forwards_refused_total"
+#define MON_C_CONNS_REFUSED    "porthole_connections_refused_total"
+#define MON_C_EVENTS_DROPPED   "porthole_refused_events_summarized_total"
+
+#endif /* PORTHOLE_MON_INT_H */

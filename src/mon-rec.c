@@ -1,0 +1,514 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mon-int.h"
+
+#include "buf.h"
+#include "compat.h"
+#include "conf.h"
+#include "err.h"
+#include "event.h"
+#include "json.h"
+#include "log.h"
+#include "misc.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/*
+ * What the monitor records for its sessions: events and counter deltas
+ * are queued and written in one store transaction (and one EventLog
+ * append) per batch, with the live counters sessions report; one writer
+ * for the whole server. A batch goes out MON_BATCH_MS after its first
+ * event, when it holds MON_BATCH_EVENTS events, or on mon_flush; session
+ * counters go out every MON_STATS_MS. A batch the store refuses (busy,
+ * full) is kept and tried again; past MON_QUEUE_EVENTS the oldest go.
+ *
+ * Refused connections come from anywhere on the internet, so their
+ * events are capped: MON_REF_BURST at once, then MON_REF_RATE a second;
+ * past that, each source's refusals in a minute become one
+ * tcp_connections_refused.v0 event (for MON_SUM_SOURCES sources a
+ * minute; the rest share one). So a refused flood adds at most
+ * MON_REF_BURST + 60 * MON_REF_RATE + MON_SUM_SOURCES + 1 events a
+ * minute, whatever its rate, and every refusal is still counted.
+ */
+
+#define MON_BATCH_MS     100
+#define MON_BATCH_EVENTS 512
+#define MON_STATS_MS     1000
+#define MON_RETRY_MS     500
+#define MON_QUEUE_EVENTS 100000 /* kept while the store fails */
+#define MON_REF_RATE     10
+#define MON_REF_BURST    100
+#define MON_SUM_SOURCES  100
+#define MON_MINUTE_MS    60000
+
+static const char *const mon_refusal_names[MON_CONN_REFUSAL_MAX] = {
+	"relayed",
+	"ip_policy",
+	"max_connections",
+};
+
+/* Arm the batch timer for <due> (monotonic ms) if that is sooner. */
+static void
+mon_rec_due(struct mon *mon, int64_t due)
+{
+	if (due < mon->rec_deadline)
+		mon->rec_deadline = due;
+}
+
+void
+mon_rec_event(struct mon *mon, struct event *ev)
+{
+	if (ev == NULL)
+		return;
+	if (mon->nevq >= MON_QUEUE_EVENTS) {
+		/* The store has failed for long: keep the newest. */
+		event_free(mon->evq[0]);
+		memmove(mon->evq, mon->evq + 1,
+		    (mon->nevq - 1) * sizeof(*mon->evq));
+		mon->nevq--;
+		if (mon->nevlogged > 0)
+			mon->nevlogged--;
+	}
+	if (mon->nevq == mon->evqalloc) {
+		mon->evqalloc = mon->evqalloc ? mon->evqalloc * 2 : 64;
+		mon->evq =
+		    xreallocarray(mon->evq, mon->evqalloc, sizeof(*mon->evq));
+	}
+	mon->evq[mon->nevq++] = ev;
+	mon_rec_due(mon,
+	    mon->nevq >= MON_BATCH_EVENTS ? 0
+	                                  : misc_monotonic_ms() + MON_BATCH_MS);
+}
+
+void
+mon_rec_count(struct mon *mon, const char *name, const char *labels,
+    int64_t delta)
+{
+	size_t i;
+
+	for (i = 0; i < mon->ncounters; i++) {
+		if (strcmp(mon->counters[i].name, name) == 0 &&
+		    strcmp(mon->counters[i].labels, labels) == 0) {
+			mon->counters[i].value += delta;
+			return;
+		}
+	}
+	mon->counters = xreallocarray(mon->counters, mon->ncounters + 1,
+	    sizeof(*mon->counters));
+	/* Names and labels are static strings. */
+	mon->counters[mon->ncounters].name = name;
+	mon->counters[mon->ncounters].labels = labels;
+	mon->counters[mon->ncounters].value = delta;
+	mon->ncounters++;
+	mon_rec_due(mon, misc_monotonic_ms() + MON_BATCH_MS);
+}
+
+const char *
+mon_rec_reason(const char *code)
+{
+	static const char *const labels[] = {
+		"reason=\"ip_policy\"",
+		"reason=\"max_connections\"",
+		"reason=\"not_reserved\"",
+		"reason=\"unknown_host\"",
+		"reason=\"limit\"",
+		"reason=\"exhausted\"",
+		"reason=\"in_use\"",
+		"reason=\"invalid\"",
+		"reason=\"internal\"",
+	};
+	size_t i, n = strlen(code);
+
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		if (strncmp(labels[i] + 8, code, n) == 0 &&
+		    labels[i][8 + n] == '"')
+			return labels[i];
+	}
+	return "reason=\"other\"";
+}
+
+void
+mon_rec_session(struct mon *mon, struct mon_kid *k, int started,
+    const char *why)
+{
+	struct buf *b = buf_new();
+	char kind[16];
+
+	buf_puts(b, "{\"session\":{");
+	json_kv_str(b, 1, "id", k->session_id);
+	json_kv_str(b, 0, "client_ip", k->src);
+	json_kv_int(b, 0, "client_port", k->src_port);
+	json_kv_str(b, 0, "user", k->user);
+	/* The kind of credential only: "key", "token" or "anonymous". */
+	snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(k->credential, ":"),
+	    k->credential);
+	json_kv_str(b, 0, "credential", kind);
+	if (!started) {
+		json_kv_int(b, 0, "duration_ms", misc_now_ms() - k->started_ms);
+		json_kv_str(b, 0, "reason", why);
+	}
+	buf_puts(b, "}}");
+	mon_rec_event(mon,
+	    event_new(started ? EVENT_SESSION_STARTED : EVENT_SESSION_ENDED,
+	        k->account_id, buf_str(b), misc_now_ms()));
+	buf_free(b);
+	if (started)
+		mon_rec_count(mon, MON_C_SESSIONS, "", 1);
+}
+
+void
+mon_rec_endpoint(struct mon *mon, struct mon_kid *k, struct mon_ep *ep,
+    int started)
+{
+	struct buf *b = buf_new();
+	char url[NET_ADDRSTRLEN + 16];
+
+	snprintf(url, sizeof(url), "tcp://%s", ep->hostport);
+	buf_puts(b, "{\"endpoint\":{");
+	json_kv_str(b, 1, "id", ep->id);
+	json_kv_str(b, 0, "url", url);
+	json_kv_str(b, 0, "session_id", k->session_id);
+	json_kv_str(b, 0, "address_id", ep->address_id);
+	if (!started) {
+		json_kv_int(b, 0, "connections_total", ep->conns_total);
+		json_kv_int(b, 0, "bytes_in", ep->bytes_in);
+		json_kv_int(b, 0, "bytes_out", ep->bytes_out);
+	}
+	buf_puts(b, "}}");
+	mon_rec_event(mon,
+	    event_new(started ? EVENT_ENDPOINT_STARTED : EVENT_ENDPOINT_STOPPED,
+	        k->account_id, buf_str(b), misc_now_ms()));
+	buf_free(b);
+}
+
+/* Emit the summaries of the minute that ended, and start a new one. */
+static void
+mon_rec_summaries(struct mon *mon, int64_t now_ms)
+{
+	struct buf *b;
+	uint64_t total;
+	size_t i, j;
+
+	if (mon->sum_start == 0 || now_ms < mon->sum_start + MON_MINUTE_MS) {
+		if (mon->sum_start == 0)
+			mon->sum_start = now_ms;
+		return;
+	}
+	b = buf_new();
+	for (i = 0; i <= mon->nsums; i++) {
+		const uint64_t *count =
+		    i < mon->nsums ? mon->sums[i].count : mon->sum_others;
+
+		for (total = 0, j = 0; j < MON_CONN_REFUSAL_MAX; j++)
+			total += count[j];
+		if (total == 0)
+			continue;
+		buf_reset(b);
+		buf_puts(b, "{\"refused\":{");
+		/* null: the sources past the cap, together. */
+		json_kv_str(b, 1, "client_ip",
+		    i < mon->nsums ? mon->sums[i].ip : NULL);
+		json_kv_int(b, 0, "count", (int64_t)total);
+		buf_puts(b, ",\"reasons\":{");
+		for (j = 1; j < MON_CONN_REFUSAL_MAX; j++)
+			json_kv_int(b, j == 1, mon_refusal_names[j],
+			    (int64_t)count[j]);
+		buf_puts(b, "}");
+		json_kv_int(b, 0, "start_ts", mon->sum_start);
+		json_kv_int(b, 0, "end_ts", now_ms);
+		buf_puts(b, "}}");
+		mon_rec_event(mon,
+		    event_new(EVENT_CONNECTIONS_REFUSED,
+		        i < mon->nsums ? mon->sums[i].account_id : NULL,
+		        buf_str(b), now_ms));
+	}
+	buf_free(b);
+	free(mon->sums);
+	mon->sums = NULL;
+	mon->nsums = 0;
+	memset(mon->sum_others, 0, sizeof(mon->sum_others));
+	mon->sum_start = now_ms;
+}
+
+/*
+ * Predicate: a refused connection from <ip> may have an event of its
+ * own; otherwise it is added to its source's summary.
+ */
+static int
+mon_rec_refused_event(struct mon *mon, struct mon_kid *k, const char *ip,
+    enum mon_conn_refusal why)
+{
+	int64_t now = misc_monotonic_ms();
+	size_t i;
+
+	mon->ref_tokens += (double)(now - mon->ref_last) * MON_REF_RATE / 1000;
+	if (mon->ref_tokens > MON_REF_BURST)
+		mon->ref_tokens = MON_REF_BURST;
+	mon->ref_last = now;
+	if (mon->ref_tokens >= 1) {
+		mon->ref_tokens -= 1;
+		return 1;
+	}
+	mon_rec_summaries(mon, misc_now_ms());
+	mon_rec_count(mon, MON_C_EVENTS_DROPPED, "", 1);
+	for (i = 0; i < mon->nsums; i++) {
+		if (strcmp(mon->sums[i].ip, ip) == 0 &&
+		    strcmp(mon->sums[i].account_id, k->account_id) == 0) {
+			mon->sums[i].count[why]++;
+			return 0;
+		}
+	}
+	if (mon->nsums >= MON_SUM_SOURCES) {
+		mon->sum_others[why]++;
+		return 0;
+	}
+	mon->sums =
+	    xreallocarray(mon->sums, mon->nsums + 1, sizeof(*mon->sums));
+	memset(&mon->sums[mon->nsums], 0, sizeof(mon->sums[mon->nsums]));
+	strlcpy(mon->sums[mon->nsums].ip, ip, sizeof(mon->sums[0].ip));
+	strlcpy(mon->sums[mon->nsums].account_id, k->account_id,
+	    sizeof(mon->sums[0].account_id));
+	mon->sums[mon->nsums].count[why] = 1;
+	mon->nsums++;
+	return 0;
+}
+
+void
+mon_rec_conns(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
+{
+	struct sockaddr_storage client, server;
+	struct event_conn c;
+	struct mon_ep *ep;
+	char url[NET_ADDRSTRLEN + 16], ip[NET_ADDRSTRLEN], *id;
+	uint32_t i, n;
+	uint64_t start, end, in, out;
+	uint8_t why;
+
+	n = ipc_get_u32(m);
+	if (n > MON_BATCH_MAX)
+		m->bad = 1;
+	for (i = 0; i < n && ipc_ok(m, 0); i++) {
+		id = ipc_get_str(m, MON_ID_MAX);
+		ipc_get_addr(m, &client);
+		ipc_get_addr(m, &server);
+		start = ipc_get_u64(m);
+		end = ipc_get_u64(m);
+		in = ipc_get_u64(m);
+		out = ipc_get_u64(m);
+		why = ipc_get_u8(m);
+		ep = mon_kid_ep(k, id);
+		free(id);
+		/* Only for endpoints it was given, and real addresses. */
+		if (!ipc_ok(m, 0) || ep == NULL ||
+		    client.ss_family == AF_UNSPEC ||
+		    why >= MON_CONN_REFUSAL_MAX || start > INT64_MAX ||
+		    end > INT64_MAX || in > INT64_MAX || out > INT64_MAX) {
+			m->bad = 1;
+			break;
+		}
+		if (why == MON_CONN_RELAYED)
+			mon_rec_count(mon, MON_C_CONNECTIONS, "", 1);
+		else {
+			mon_rec_count(mon, MON_C_CONNS_REFUSED,
+			    mon_rec_reason(mon_refusal_names[why]), 1);
+			if (net_ntop((struct sockaddr *)&client, ip, sizeof(ip),
+			        NULL) != 0 ||
+			    !mon_rec_refused_event(mon, k, ip, why))
+				continue;
+		}
+		snprintf(url, sizeof(url), "tcp://%s", ep->hostport);
+		memset(&c, 0, sizeof(c));
+		c.client = (struct sockaddr *)&client;
+		c.server = (struct sockaddr *)&server;
+		c.server_name = ep->host;
+		c.start_ms = (int64_t)start;
+		c.end_ms = (int64_t)end;
+		c.bytes_in = in;
+		c.bytes_out = out;
+		c.endpoint_id = ep->id;
+		c.endpoint_url = url;
+		c.edge_id = ep->edge_id;
+		c.allowed = why != MON_CONN_IP_POLICY;
+		mon_rec_event(mon,
+		    event_conn_closed(k->account_id, &c, misc_now_ms()));
+	}
+	if (!ipc_ok(m, 1))
+		mon_violation(mon, k, m->type, "malformed connection records");
+}
+
+void
+mon_rec_stats(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
+{
+	struct mon_ep *ep;
+	char *id;
+	uint32_t i, n;
+	uint64_t v[4];
+
+	n = ipc_get_u32(m);
+	if (n > MON_BATCH_MAX)
+		m->bad = 1;
+	for (i = 0; i < n && ipc_ok(m, 0); i++) {
+		id = ipc_get_str(m, MON_ID_MAX);
+		v[0] = ipc_get_u64(m);
+		v[1] = ipc_get_u64(m);
+		v[2] = ipc_get_u64(m);
+		v[3] = ipc_get_u64(m);
+		ep = mon_kid_ep(k, id);
+		free(id);
+		if (!ipc_ok(m, 0) || ep == NULL || v[0] > INT64_MAX ||
+		    v[1] > INT64_MAX || v[2] > INT64_MAX || v[3] > INT64_MAX) {
+			m->bad = 1;
+			break;
+		}
+		ep->conns_open = (int64_t)v[0];
+		ep->conns_total = (int64_t)v[1];
+		ep->bytes_in = (int64_t)v[2];
+		ep->bytes_out = (int64_t)v[3];
+		ep->stats_dirty = 1;
+		k->stats_dirty = 1;
+	}
+	if (!ipc_ok(m, 1)) {
+		mon_violation(mon, k, m->type, "malformed counters");
+		return;
+	}
+	mon_rec_due(mon, misc_monotonic_ms() + MON_STATS_MS);
+}
+
+int64_t
+mon_rec_deadline(struct mon *mon)
+{
+	return mon->rec_deadline;
+}
+
+/* <k>'s session counters: the sum over every endpoint it had. */
+static void
+mon_rec_kid_stats(struct mon_kid *k, struct store_session_stats *st)
+{
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < k->neps; i++) {
+		st->conns_open += k->eps[i]->conns_open;
+		st->conns_total += k->eps[i]->conns_total;
+		st->bytes_in += k->eps[i]->bytes_in;
+		st->bytes_out += k->eps[i]->bytes_out;
+	}
+}
+
+void
+mon_rec_flush(struct mon *mon, int force)
+{
+	struct store_session_stats_row *srows = NULL;
+	struct store_endpoint_stats *erows = NULL;
+	size_t nsrows = 0, nerows = 0, i;
+	struct mon_kid *k;
+	int64_t now = misc_monotonic_ms();
+	int r;
+
+	if (mon->sum_start != 0)
+		mon_rec_summaries(mon, misc_now_ms());
+	if (!force && now < mon->rec_deadline)
+		return;
+	mon->rec_deadline = INT64_MAX;
+	/* Live counters: bytes into the server-wide counters too. */
+	TAILQ_FOREACH (k, &mon->kids, entry) {
+		struct store_session_stats st;
+
+		if (!k->stats_dirty || k->state != MON_KID_AUTHED)
+			continue;
+		mon_rec_kid_stats(k, &st);
+		if (st.bytes_in > k->counted_in)
+			mon_rec_count(mon, MON_C_BYTES_IN, "",
+			    st.bytes_in - k->counted_in);
+		if (st.bytes_out > k->counted_out)
+			mon_rec_count(mon, MON_C_BYTES_OUT, "",
+			    st.bytes_out - k->counted_out);
+		k->counted_in = st.bytes_in;
+		k->counted_out = st.bytes_out;
+		srows = xreallocarray(srows, nsrows + 1, sizeof(*srows));
+		srows[nsrows].id = k->session_id;
+		srows[nsrows].stats = st;
+		nsrows++;
+		for (i = 0; i < k->neps; i++) {
+			struct mon_ep *ep = k->eps[i];
+
+			if (!ep->stats_dirty)
+				continue;
+			erows =
+			    xreallocarray(erows, nerows + 1, sizeof(*erows));
+			erows[nerows].id = ep->id;
+			erows[nerows].conns_open = ep->conns_open;
+			erows[nerows].conns_total = ep->conns_total;
+			erows[nerows].bytes_in = ep->bytes_in;
+			erows[nerows].bytes_out = ep->bytes_out;
+			nerows++;
+		}
+	}
+	if (mon->nevq == 0 && mon->ncounters == 0 && nsrows == 0)
+		goto out;
+	/* EventLog gets each event once, whatever the store does. */
+	if (mon->nevq > mon->nevlogged &&
+	    event_log_write(mon->conf->event_log, mon->evq + mon->nevlogged,
+	        mon->nevq - mon->nevlogged) != 0)
+		error("EventLog %s: %s", mon->conf->event_log, strerror(errno));
+	mon->nevlogged = mon->nevq;
+	r = store_record_batch(mon->store, mon->evq, mon->nevq, mon->counters,
+	    mon->ncounters, srows, nsrows, erows, nerows);
+	if (r != 0) {
+		/*
+		 * The store is busy, full or unwritable: keep the batch and
+		 * try again soon; nobody waits on it meanwhile.
+		 */
+		if (!mon->rec_failing)
+			error("cannot record %zu event(s) yet (%s); trying "
+			      "again",
+			    mon->nevq, store_errmsg(mon->store));
+		mon->rec_failing = 1;
+		mon_rec_due(mon, now + MON_RETRY_MS);
+		goto out;
+	}
+	if (mon->rec_failing)
+		logit("the store took %zu waiting event(s)", mon->nevq);
+	mon->rec_failing = 0;
+	for (i = 0; i < mon->nevq; i++)
+		event_free(mon->evq[i]);
+	mon->nevq = 0;
+	mon->nevlogged = 0;
+	free(mon->counters);
+	mon->counters = NULL;
+	mon->ncounters = 0;
+	TAILQ_FOREACH (k, &mon->kids, entry) {
+		if (!k->stats_dirty)
+			continue;
+		k->stats_dirty = 0;
+		for (i = 0; i < k->neps; i++)
+			k->eps[i]->stats_dirty = 0;
+	}
+out:
+	free(srows);
+	free(erows);
+}
+
+void
+mon_rec_free(struct mon *mon)
+{
+	size_t i;
+
+	if (mon->nevq > 0)
+		error("%zu event(s) could not be stored (they are in EventLog "
+		      "if it is set)",
+		    mon->nevq);
+	for (i = 0; i < mon->nevq; i++)
+		event_free(mon->evq[i]);
+	free(mon->evq);
+	free(mon->counters);
+	free(mon->sums);
+}
