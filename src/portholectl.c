@@ -29,6 +29,7 @@
 #include "misc.h"
 #include "pubkey.h"
 #include "store.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -1174,6 +1175,37 @@ ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
 	return 0;
 }
 
+/*
+ * What the store refuses to keep: --description and --metadata with a
+ * control character (utf8_check_text), which every listing would print.
+ * Not a usage error: the words were right, their text is not. Returns 0
+ * or PORTHOLE_ERR_INVALID_FORMAT after reporting it.
+ */
+static int
+ctl_check_text(const struct ctl_args *args)
+{
+	const struct {
+		const char *flag;
+		const char *text;
+	} texts[] = {
+		{ "--description", args->description },
+		{ "--metadata", args->metadata },
+	};
+	char what[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		if (texts[i].text != NULL &&
+		    utf8_check_text(texts[i].text, NULL, what, sizeof(what)) !=
+		        0) {
+			error("%s must not contain control characters: %s",
+			    texts[i].flag, what);
+			return PORTHOLE_ERR_INVALID_FORMAT;
+		}
+	}
+	return 0;
+}
+
 /* Set <args> to "nothing given". */
 static void
 ctl_args_init(struct ctl_args *args)
@@ -1475,6 +1507,8 @@ main(int argc, char **argv)
 	}
 	if (cmd == NULL)
 		fatal_f("no command for action %d", (int)action);
+	if (ctl_check_text(&args) != 0)
+		goto out;
 
 	ctl.conf = conf_new();
 	if (ctl_load_conf(ctl.conf, opts, nopts, path, fflag) != 0 ||
