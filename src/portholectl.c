@@ -604,17 +604,20 @@ usage(FILE *fp)
 	    CTL_LIMIT_MAX);
 }
 
-/* Copy <s> for the terminal: control characters become '?'. */
+/*
+ * Copy <s> for the terminal, control characters and bytes that are not
+ * UTF-8 escaped as \ooo (utf8_escape). Returns the copy, the caller's.
+ */
 static char *
 ctl_table_cell(const char *s)
 {
-	char *cell, *p;
+	struct buf *b;
+	char *cell;
 
-	cell = xstrdup(s == NULL ? "-" : s);
-	for (p = cell; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-			*p = '?';
-	}
+	b = buf_new();
+	utf8_escape(b, s == NULL ? "-" : s, 0);
+	cell = buf_steal(b);
+	buf_free(b);
 	return cell;
 }
 
@@ -692,6 +695,23 @@ ctl_table_free(struct ctl_table *t)
 	free(t->cells);
 	free(t->width);
 	free(t);
+}
+
+void
+ctl_printf(const char *fmt, ...)
+{
+	struct buf *line, *safe;
+	va_list ap;
+
+	line = buf_new();
+	safe = buf_new();
+	va_start(ap, fmt);
+	buf_vprintf(line, fmt, ap);
+	va_end(ap);
+	utf8_escape(safe, buf_str(line), 1);
+	fputs(buf_str(safe), stdout);
+	buf_free(line);
+	buf_free(safe);
 }
 
 void
