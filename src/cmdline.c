@@ -269,7 +269,7 @@ static int
 cmdline_apply(struct cmdline *cl, enum cmdline_opt opt, const char *flag,
     const char *val, char *errbuf, size_t errlen)
 {
-	char clip[CMDLINE_CLIP_BUF], what[64];
+	char clip[CMDLINE_CLIP_BUF], what[UTF8_ERRLEN];
 	size_t len;
 	int r = PORTHOLE_ERR_INTERNAL;
 

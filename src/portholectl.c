@@ -1211,13 +1211,14 @@ ctl_check_text(const struct ctl_args *args)
 		{ "--description", args->description },
 		{ "--metadata", args->metadata },
 	};
-	char what[64];
+	const char *text;
+	char what[UTF8_ERRLEN];
 	size_t i;
 
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		if (texts[i].text != NULL &&
-		    utf8_check_text(texts[i].text, NULL, what, sizeof(what)) !=
-		        0) {
+		text = texts[i].text;
+		if (text != NULL &&
+		    utf8_check_text(text, NULL, what, sizeof(what)) != 0) {
 			error("%s must not contain control characters: %s",
 			    texts[i].flag, what);
 			return PORTHOLE_ERR_INVALID_FORMAT;

@@ -282,7 +282,7 @@ pubkey_parse(const char *line, struct pubkey **keyp, char *errbuf,
 {
 	struct pubkey *key = NULL;
 	unsigned char *bin = NULL;
-	char *copy = NULL, *type, *b64, *comment, what[64];
+	char *copy = NULL, *type, *b64, *comment, what[UTF8_ERRLEN];
 	size_t len, binlen;
 	int ti, r = PORTHOLE_ERR_INTERNAL;
 

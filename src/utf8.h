@@ -18,6 +18,9 @@
 
 struct buf;
 
+/* Room for the longest message of utf8_check_text(), with its NUL. */
+#define UTF8_ERRLEN 80
+
 /*
  * Measure the UTF-8 sequence at <s>, whose first byte is 0x80 or more
  * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
@@ -38,7 +41,8 @@ int utf8_is_c1(const char *s, size_t len);
  * UTF-8 sequence, except the C0 controls in <allow> (NULL for none).
  * Other bytes that are not UTF-8 pass. Returns 0, or
  * PORTHOLE_ERR_INVALID_FORMAT and, if <errbuf> is not NULL, names the
- * first such character there: "C1 control U+009B at offset 4",
+ * first such character in it (<errlen> bytes; UTF8_ERRLEN holds any
+ * message uncut): "C1 control U+009B at offset 4",
  * "C1 control byte 0x9B (not UTF-8) at offset 4", "C0 control U+001B
  * at offset 0", "DEL (U+007F) at offset 2"; offsets count bytes from 0.
  */

@@ -114,7 +114,7 @@ static const struct {
 
 START_TEST(test_check_table)
 {
-	char err[64];
+	char err[UTF8_ERRLEN];
 	int r;
 
 	r = utf8_check_text(check_cases[_i].in, check_cases[_i].allow, err,
