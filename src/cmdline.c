@@ -12,6 +12,7 @@
 #include "cmdline.h"
 #include "err.h"
 #include "log.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /* Bytes of untrusted text quoted in an error message, before escaping. */
@@ -268,8 +269,7 @@ static int
 cmdline_apply(struct cmdline *cl, enum cmdline_opt opt, const char *flag,
     const char *val, char *errbuf, size_t errlen)
 {
-	char clip[CMDLINE_CLIP_BUF];
-	const char *p;
+	char clip[CMDLINE_CLIP_BUF], what[UTF8_ERRLEN];
 	size_t len;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -314,14 +314,12 @@ cmdline_apply(struct cmdline *cl, enum cmdline_opt opt, const char *flag,
 			goto out;
 		}
 		/* Listings and events show it; keep terminals safe. */
-		for (p = val; *p != '\0'; p++) {
-			if ((unsigned char)*p < ' ' || *p == 0x7f) {
-				cmdline_err(errbuf, errlen,
-				    "%s must not contain control characters",
-				    flag);
-				r = PORTHOLE_ERR_INVALID_FORMAT;
-				goto out;
-			}
+		if (utf8_check_text(val, NULL, what, sizeof(what)) != 0) {
+			cmdline_err(errbuf, errlen,
+			    "%s must not contain control characters: %s", flag,
+			    what);
+			r = PORTHOLE_ERR_INVALID_FORMAT;
+			goto out;
 		}
 		/* A repeated --metadata replaces the earlier one. */
 		free(cl->metadata);

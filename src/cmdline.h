@@ -39,7 +39,8 @@ struct cmdline {
  * (unknown command or flag, missing or bad value, unbalanced quote,
  * too long) with a one-line reason for the user in errbuf, e.g.
  * "unknown flag '--foo'; try 'tcp --help'". CIDR values are checked
- * only for syntax here (non-empty, no blanks).
+ * only for syntax here (non-empty, no blanks). --metadata may not hold
+ * a control character, C0, DEL or C1 (see utf8_check_text).
  */
 int cmdline_parse(const char *command, struct cmdline **clp, char *errbuf,
     size_t errlen);

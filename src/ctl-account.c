@@ -139,7 +139,7 @@ ctl_account_add(struct ctl *ctl, const struct ctl_args *args)
 	if (ctl->json)
 		ctl_account_json_line(ctl, a);
 	else
-		printf("created account %s (%s)\n", a->name, a->id);
+		ctl_printf("created account %s (%s)\n", a->name, a->id);
 	r = 0;
 out:
 	store_account_free(a);
@@ -283,7 +283,7 @@ ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
 	if (ctl->json)
 		ctl_account_json_line(ctl, after);
 	else
-		printf("updated account %s\n", after->name);
+		ctl_printf("updated account %s\n", after->name);
 	r = 0;
 out:
 	store_ip_policy_free(p);
@@ -304,8 +304,8 @@ ctl_account_report(struct ctl *ctl, const char *what,
 	char when[CTL_TIME_LEN];
 
 	if (!ctl->json) {
-		printf("%s account %s; ended %zu session%s\n", what, a->name,
-		    nended, ctl_plural((int)nended));
+		ctl_printf("%s account %s; ended %zu session%s\n", what,
+		    a->name, nended, ctl_plural((int)nended));
 		return;
 	}
 	b = buf_new();
@@ -348,7 +348,7 @@ ctl_account_set_disabled(struct ctl *ctl, const char *name, int disabled)
 	else if (ctl->json)
 		ctl_account_report(ctl, "enabled", a, 0);
 	else
-		printf("enabled account %s\n", a->name);
+		ctl_printf("enabled account %s\n", a->name);
 	r = 0;
 out:
 	free(pids);
@@ -405,8 +405,8 @@ ctl_account_delete(struct ctl *ctl, const struct ctl_args *args)
 	if (ctl->json)
 		ctl_account_report(ctl, "deleted", a, npids);
 	else
-		printf("deleted account %s (%d key%s, %d token%s, %d reserved "
-		       "address%s); ended %zu session%s\n",
+		ctl_printf("deleted account %s (%d key%s, %d token%s, "
+		           "%d reserved address%s); ended %zu session%s\n",
 		    a->name, a->nkeys, ctl_plural(a->nkeys), a->ntokens,
 		    ctl_plural(a->ntokens), a->naddresses,
 		    a->naddresses == 1 ? "" : "es", npids,

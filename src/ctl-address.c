@@ -354,7 +354,7 @@ ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args)
 		ctl_address_json_line(a);
 	else {
 		hostport = ctl_hostport(a->host, a->port);
-		printf("%s\n", hostport);
+		ctl_printf("%s\n", hostport);
 	}
 out:
 	free(hostport);
@@ -517,7 +517,7 @@ ctl_address_update(struct ctl *ctl, const struct ctl_args *args)
 		ctl_address_json_line(after);
 	else {
 		hostport = ctl_hostport(after->host, after->port);
-		printf("updated address %s (%s)\n", hostport, after->id);
+		ctl_printf("updated address %s (%s)\n", hostport, after->id);
 	}
 	r = 0;
 out:
@@ -590,7 +590,7 @@ ctl_address_delete(struct ctl *ctl, const struct ctl_args *args)
 	if (ctl->json)
 		ctl_address_json_line(a);
 	else
-		printf("deleted address %s (%s)\n", hostport, a->id);
+		ctl_printf("deleted address %s (%s)\n", hostport, a->id);
 out:
 	free(hostport);
 	store_address_free(a);

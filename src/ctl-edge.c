@@ -309,7 +309,7 @@ ctl_edge_create(struct ctl *ctl, const struct ctl_args *args)
 			buf_printf(urls, " %s", url);
 			free(url);
 		}
-		printf("created edge %s%s\n", after->id, buf_str(urls));
+		ctl_printf("created edge %s%s\n", after->id, buf_str(urls));
 	}
 	/* Created: printed even if the new address's event failed. */
 	r = r2;
@@ -554,16 +554,16 @@ ctl_edge_delete(struct ctl *ctl, const struct ctl_args *args)
 		buf_putc(b, '}');
 		ctl_json_line(b);
 	} else {
-		printf("deleted edge %s\n", e->id);
+		ctl_printf("deleted edge %s\n", e->id);
 		for (i = 0; i < e->naddresses; i++) {
 			a = e->addresses[i];
 			hostport = ctl_hostport(a->host, a->port);
 			if (a->account_id == NULL)
-				printf("retired address %s (%s) for good\n",
+				ctl_printf("retired address %s (%s) for good\n",
 				    hostport, a->id);
 			else
-				printf("returned address %s (%s) to account "
-				       "%s\n",
+				ctl_printf("returned address %s (%s) to "
+				           "account %s\n",
 				    hostport, a->id, ctl_edge_owner(a));
 			free(hostport);
 			hostport = NULL;
@@ -621,16 +621,16 @@ ctl_edge_address(struct ctl *ctl, const struct ctl_args *args, int add)
 	if (ctl->json)
 		ctl_edge_json_line(after);
 	else if (add)
-		printf("added address %s (%s) to edge %s\n", hostport, a->id,
-		    after->id);
+		ctl_printf("added address %s (%s) to edge %s\n", hostport,
+		    a->id, after->id);
 	else if (a->account_id != NULL)
-		printf("removed address %s (%s) from edge %s; back to account "
-		       "%s\n",
+		ctl_printf("removed address %s (%s) from edge %s; back to "
+		           "account %s\n",
 		    hostport, a->id, after->id, ctl_edge_owner(a));
 	else
-		printf("removed address %s (%s) from edge %s; it has no "
-		       "account: put it on an edge, or retire it with "
-		       "'address delete'\n",
+		ctl_printf("removed address %s (%s) from edge %s; it has no "
+		           "account: put it on an edge, or retire it with "
+		           "'address delete'\n",
 		    hostport, a->id, after->id);
 	r = 0;
 out:
@@ -693,9 +693,10 @@ ctl_edge_backend(struct ctl *ctl, const struct ctl_args *args, int add)
 	if (ctl->json)
 		ctl_edge_json_line(after);
 	else if (add)
-		printf("added backend %s to edge %s\n", acct->name, after->id);
+		ctl_printf("added backend %s to edge %s\n", acct->name,
+		    after->id);
 	else
-		printf("removed backend %s from edge %s\n", acct->name,
+		ctl_printf("removed backend %s from edge %s\n", acct->name,
 		    after->id);
 	r = 0;
 out:
@@ -771,7 +772,7 @@ ctl_edge_update(struct ctl *ctl, const struct ctl_args *args)
 	if (ctl->json)
 		ctl_edge_json_line(after);
 	else
-		printf("updated edge %s\n", after->id);
+		ctl_printf("updated edge %s\n", after->id);
 	r = 0;
 out:
 	store_ip_policy_free(p);

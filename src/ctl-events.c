@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "event.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "misc.h"
@@ -126,7 +127,9 @@ ctl_events_write(const struct buf *b)
 
 /*
  * Print <n> events of <list> as JSON lines, in one batch. The stored
- * text is printed as it is: event.h made it one line of valid JSON.
+ * text is one line of valid JSON (event.h); json_raw() escapes any
+ * control character in it, which a store older than the C1 escapes of
+ * json_str() may hold, so that no event drives the terminal.
  * The seq of the last is left in *lastp. If standard output is a pipe
  * whose reader has gone and we <follow>, that is how following usually
  * ends: *closedp is set and 0 returned. Any other failure to write is
@@ -144,7 +147,7 @@ ctl_events_print(struct store_event **list, size_t n, int follow,
 		return 0;
 	b = buf_new();
 	for (i = 0; i < n; i++) {
-		buf_puts(b, list[i]->json);
+		json_raw(b, list[i]->json);
 		buf_putc(b, '\n');
 		if (list[i]->seq > *lastp)
 			*lastp = list[i]->seq;

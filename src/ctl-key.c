@@ -253,7 +253,7 @@ ctl_key_add(struct ctl *ctl, const struct ctl_args *args)
 			    keys[i]->comment, a->name, a->id, 0);
 			ctl_json_line(b);
 		} else
-			printf("%s\n", keys[i]->fingerprint);
+			ctl_printf("%s\n", keys[i]->fingerprint);
 	}
 	r = 0;
 out:
@@ -340,7 +340,7 @@ ctl_key_delete(struct ctl *ctl, const struct ctl_args *args)
 		    k->account_name, k->account_id, k->created_ms);
 		ctl_json_line(b);
 	} else
-		printf("deleted key %s from account %s\n", k->fingerprint,
+		ctl_printf("deleted key %s from account %s\n", k->fingerprint,
 		    k->account_name);
 	r = 0;
 out:

@@ -343,8 +343,8 @@ ctl_session_kill(struct ctl *ctl, const struct ctl_args *args)
 		buf_putc(b, '}');
 		ctl_json_line(b);
 	} else
-		printf("killed session %s of account %s (pid %lld)\n", s->id,
-		    account, (long long)pid);
+		ctl_printf("killed session %s of account %s (pid %lld)\n",
+		    s->id, account, (long long)pid);
 	r = 0;
 out:
 	buf_free(b);

@@ -301,7 +301,8 @@ ctl_policy_create(struct ctl *ctl, const struct ctl_args *args)
 	if (ctl->json)
 		ctl_policy_json_line(after);
 	else
-		printf("created ip-policy %s (%s)\n", after->name, after->id);
+		ctl_printf("created ip-policy %s (%s)\n", after->name,
+		    after->id);
 	r = 0;
 out:
 	ctl_policy_rules_free(allow, args->nallow);
@@ -465,7 +466,7 @@ ctl_policy_delete(struct ctl *ctl, const struct ctl_args *args)
 	if (ctl->json)
 		ctl_policy_json_line(p);
 	else
-		printf("deleted ip-policy %s (%s)\n", p->name, p->id);
+		ctl_printf("deleted ip-policy %s (%s)\n", p->name, p->id);
 	r = 0;
 out:
 	store_ip_policy_free(p);
@@ -520,10 +521,10 @@ ctl_policy_rule(struct ctl *ctl, const struct ctl_args *args, int add)
 	if (ctl->json)
 		ctl_policy_json_line(after);
 	else if (add)
-		printf("added rule %s %s to ip-policy %s\n", kind, cidr,
+		ctl_printf("added rule %s %s to ip-policy %s\n", kind, cidr,
 		    after->name);
 	else
-		printf("deleted rule %s %s from ip-policy %s\n", kind, cidr,
+		ctl_printf("deleted rule %s %s from ip-policy %s\n", kind, cidr,
 		    after->name);
 	r = 0;
 out:

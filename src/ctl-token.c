@@ -220,7 +220,7 @@ ctl_token_revoke(struct ctl *ctl, const struct ctl_args *args)
 		buf_putc(b, '}');
 		ctl_json_line(b);
 	} else
-		printf("revoked token %s of account %s\n", t->id,
+		ctl_printf("revoked token %s of account %s\n", t->id,
 		    t->account_name);
 	r = 0;
 out:

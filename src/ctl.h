@@ -193,7 +193,8 @@ void ctl_signal_reload(struct ctl *ctl);
 /*
  * A table for human output: a header row, then rows of the same number
  * of cells, printed to stdout in aligned columns. Cells are copied, with
- * control characters shown as '?' so that names from users and peers
+ * control characters (C0, DEL, C1) and bytes that are not UTF-8 shown
+ * as \ooo (utf8_escape) so that text from users, peers or an older store
  * cannot drive the terminal. The last column is not padded; keep free
  * text (comments) there.
  */
@@ -206,6 +207,13 @@ struct ctl_table *ctl_table_new(const char *header, ...);
 void ctl_table_add(struct ctl_table *t, ...);
 void ctl_table_print(const struct ctl_table *t);
 void ctl_table_free(struct ctl_table *t); /* NULL is a no-op */
+
+/*
+ * printf(3) to stdout for plain (not JSON, not table) output, with the
+ * escapes of a table cell for whatever the arguments hold; newlines
+ * stay. Every line that quotes text from the store goes through here.
+ */
+void ctl_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Write the JSON text in <b> to stdout as one line (JSON Lines) and

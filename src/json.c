@@ -9,76 +9,38 @@
 
 #include "buf.h"
 #include "json.h"
+#include "utf8.h"
 
 /*
- * Measure the UTF-8 sequence starting at lead byte p[0] >= 0x80 (RFC 3629:
- * no overlong forms, no surrogates, nothing above U+10FFFF). Returns its
- * length and sets *validp to 1, or, for an invalid sequence, returns the
- * length of its maximal valid prefix (at least 1) with *validp 0, so one
- * U+FFFD replaces it as Unicode's "maximal subpart" practice asks. The
- * string's NUL never passes as a continuation byte, so we never read past it.
+ * Append <s> to <b> escaped for the inside of a JSON string: control
+ * characters (C0, DEL and C1) as \u00XX or their short forms, bytes
+ * that are not UTF-8 as \ufffd, and, if <quote>, '"' and '\\'. Without
+ * <quote>, <s> is JSON text already and its quotes and escapes stay.
  */
-static size_t
-json_utf8_seq(const unsigned char *p, int *validp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	*validp = 0;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 1;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		need = 2;
-		if (p[0] == 0xe0)
-			lo = 0xa0; /* overlong below U+0800 */
-		else if (p[0] == 0xed)
-			hi = 0x9f; /* surrogates U+D800-DFFF */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		need = 3;
-		if (p[0] == 0xf0)
-			lo = 0x90; /* overlong below U+10000 */
-		else if (p[0] == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else
-		return 1; /* stray continuation, C0/C1, F5-FF */
-	for (i = 1; i <= need; i++) {
-		if (p[i] < lo || p[i] > hi)
-			return i;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*validp = 1;
-	return need + 1;
-}
-
-/* Append <s> as a quoted JSON string, or null for NULL. */
-void
-json_str(struct buf *b, const char *s)
+static void
+json_escape(struct buf *b, const char *s, int quote)
 {
 	const unsigned char *p, *run;
 	size_t n;
 	int valid;
 
-	if (s == NULL) {
-		buf_puts(b, "null");
-		return;
-	}
-	buf_putc(b, '"');
 	/* Bytes that need no escaping are copied in runs. */
 	run = p = (const unsigned char *)s;
 	while (*p != '\0') {
-		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+		if (*p >= 0x20 && *p < 0x7f &&
+		    (!quote || (*p != '"' && *p != '\\'))) {
 			p++;
 			continue;
 		}
+		n = 1;
+		valid = 0;
 		if (*p >= 0x80) {
-			n = json_utf8_seq(p, &valid);
-			if (valid) {
+			n = utf8_seq((const char *)p, &valid);
+			if (valid && !utf8_is_c1((const char *)p, n)) {
 				p += n;
 				continue;
 			}
-		} else
-			n = 1;
+		}
 		buf_append(b, run, (size_t)(p - run));
 		switch (*p) {
 		case '"':
@@ -103,7 +65,9 @@ json_str(struct buf *b, const char *s)
 			buf_puts(b, "\\t");
 			break;
 		default:
-			if (*p >= 0x80)
+			if (valid) /* a C1 control, C2 80 to C2 9F */
+				buf_printf(b, "\\u%04x", (unsigned int)p[1]);
+			else if (*p >= 0x80)
 				buf_puts(b, "\\ufffd");
 			else /* other C0 controls and DEL */
 				buf_printf(b, "\\u%04x", (unsigned int)*p);
@@ -113,7 +77,26 @@ json_str(struct buf *b, const char *s)
 		run = p;
 	}
 	buf_append(b, run, (size_t)(p - run));
+}
+
+/* Append <s> as a quoted JSON string, or null for NULL. */
+void
+json_str(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		buf_puts(b, "null");
+		return;
+	}
 	buf_putc(b, '"');
+	json_escape(b, s, 1);
+	buf_putc(b, '"');
+}
+
+/* Append JSON text, made safe for a terminal; see json.h. */
+void
+json_raw(struct buf *b, const char *json)
+{
+	json_escape(b, json, 0);
 }
 
 /* Start an object member: the separating comma, the key and the colon. */

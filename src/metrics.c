@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -97,7 +98,9 @@ metrics_name_valid(const char *s)
  * Walk the label text <s>, 'name="value",...' with the value escapes
  * \\ \" \n. With <json> not NULL, append the labels to it as the
  * members of a JSON object (without braces), values unescaped. Returns
- * 0, or PORTHOLE_ERR_INVALID_FORMAT if <s> is not such text.
+ * 0, or PORTHOLE_ERR_INVALID_FORMAT if <s> is not such text or holds a
+ * control character (C0, DEL, C1), which the text format would carry
+ * to whoever reads it on a terminal.
  */
 static int
 metrics_labels_walk(const char *s, struct buf *json)
@@ -108,6 +111,8 @@ metrics_labels_walk(const char *s, struct buf *json)
 
 	if (*p == '\0')
 		return 0;
+	if (utf8_check_text(s, NULL, NULL, 0) != 0)
+		return PORTHOLE_ERR_INVALID_FORMAT;
 	name = buf_new();
 	value = buf_new();
 	for (;;) {

@@ -29,6 +29,7 @@
 #include "misc.h"
 #include "pubkey.h"
 #include "store.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -603,17 +604,20 @@ usage(FILE *fp)
 	    CTL_LIMIT_MAX);
 }
 
-/* Copy <s> for the terminal: control characters become '?'. */
+/*
+ * Copy <s> for the terminal, control characters and bytes that are not
+ * UTF-8 escaped as \ooo (utf8_escape). Returns the copy, the caller's.
+ */
 static char *
 ctl_table_cell(const char *s)
 {
-	char *cell, *p;
+	struct buf *b;
+	char *cell;
 
-	cell = xstrdup(s == NULL ? "-" : s);
-	for (p = cell; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-			*p = '?';
-	}
+	b = buf_new();
+	utf8_escape(b, s == NULL ? "-" : s, 0);
+	cell = buf_steal(b);
+	buf_free(b);
 	return cell;
 }
 
@@ -691,6 +695,23 @@ ctl_table_free(struct ctl_table *t)
 	free(t->cells);
 	free(t->width);
 	free(t);
+}
+
+void
+ctl_printf(const char *fmt, ...)
+{
+	struct buf *line, *safe;
+	va_list ap;
+
+	line = buf_new();
+	safe = buf_new();
+	va_start(ap, fmt);
+	buf_vprintf(line, fmt, ap);
+	va_end(ap);
+	utf8_escape(safe, buf_str(line), 1);
+	fputs(buf_str(safe), stdout);
+	buf_free(line);
+	buf_free(safe);
 }
 
 void
@@ -1174,6 +1195,38 @@ ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
 	return 0;
 }
 
+/*
+ * What the store refuses to keep: --description and --metadata with a
+ * control character (utf8_check_text), which every listing would print.
+ * Not a usage error: the words were right, their text is not. Returns 0
+ * or PORTHOLE_ERR_INVALID_FORMAT after reporting it.
+ */
+static int
+ctl_check_text(const struct ctl_args *args)
+{
+	const struct {
+		const char *flag;
+		const char *text;
+	} texts[] = {
+		{ "--description", args->description },
+		{ "--metadata", args->metadata },
+	};
+	const char *text;
+	char what[UTF8_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		text = texts[i].text;
+		if (text != NULL &&
+		    utf8_check_text(text, NULL, what, sizeof(what)) != 0) {
+			error("%s must not contain control characters: %s",
+			    texts[i].flag, what);
+			return PORTHOLE_ERR_INVALID_FORMAT;
+		}
+	}
+	return 0;
+}
+
 /* Set <args> to "nothing given". */
 static void
 ctl_args_init(struct ctl_args *args)
@@ -1475,6 +1528,8 @@ main(int argc, char **argv)
 	}
 	if (cmd == NULL)
 		fatal_f("no command for action %d", (int)action);
+	if (ctl_check_text(&args) != 0)
+		goto out;
 
 	ctl.conf = conf_new();
 	if (ctl_load_conf(ctl.conf, opts, nopts, path, fflag) != 0 ||

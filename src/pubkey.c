@@ -15,6 +15,7 @@
 #include "err.h"
 #include "log.h"
 #include "pubkey.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -281,9 +282,8 @@ pubkey_parse(const char *line, struct pubkey **keyp, char *errbuf,
 {
 	struct pubkey *key = NULL;
 	unsigned char *bin = NULL;
-	char *copy = NULL, *type, *b64, *comment, *cp;
+	char *copy = NULL, *type, *b64, *comment, what[UTF8_ERRLEN];
 	size_t len, binlen;
-	unsigned char c;
 	int ti, r = PORTHOLE_ERR_INTERNAL;
 
 	*keyp = NULL;
@@ -294,14 +294,12 @@ pubkey_parse(const char *line, struct pubkey **keyp, char *errbuf,
 	len = strlen(copy);
 	while (len > 0 && strchr("\r\n" PUBKEY_SEP, copy[len - 1]) != NULL)
 		copy[--len] = '\0';
-	for (cp = copy; *cp != '\0'; cp++) {
-		c = (unsigned char)*cp;
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			pubkey_err(errbuf, errlen,
-			    "key line contains a control character");
-			r = PORTHOLE_ERR_INVALID_FORMAT;
-			goto out;
-		}
+	/* The comment is kept and listed: no C0, DEL or C1 controls. */
+	if (utf8_check_text(copy, "\t", what, sizeof(what)) != 0) {
+		pubkey_err(errbuf, errlen,
+		    "key line contains a control character: %s", what);
+		r = PORTHOLE_ERR_INVALID_FORMAT;
+		goto out;
 	}
 	type = copy + strspn(copy, PUBKEY_SEP);
 	if (*type == '\0') {

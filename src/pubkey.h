@@ -22,7 +22,9 @@ struct pubkey {
  * Parse one public key line as found in a .pub file or authorized_keys
  * ("TYPE BASE64 [COMMENT]"; authorized_keys options are refused).
  * Checks that TYPE is a key type OpenSSH knows, that BASE64 decodes,
- * and that the type inside the blob equals TYPE. Returns 0 and stores a
+ * and that the type inside the blob equals TYPE, and refuses a line with
+ * a control character other than tab (C0, DEL or C1; utf8_check_text),
+ * since the comment is kept and listed. Returns 0 and stores a
  * new struct in *keyp, or PORTHOLE_ERR_INVALID_FORMAT with a reason
  * copied into errbuf.
  */

@@ -53,6 +53,11 @@ static const struct {
 	{ "tcp --metadata='a\\b \"c\"'", 0, 0, 0, "a\\b \"c\"", "", "" },
 	{ "tcp --metadata=x\\", 0, 0, 0, "x\\", "", "" },
 	{ "tcp --metadata=caf\xc3\xa9", 0, 0, 0, "caf\xc3\xa9", "", "" },
+	/* Past C1 (U+00A0), and 9B inside U+96C0: not controls. */
+	{ "tcp --metadata=\xc2\xa0\xe9\x9b\x80", 0, 0, 0,
+	    "\xc2\xa0\xe9\x9b\x80", "", "" },
+	/* Not UTF-8 but no C1 byte: stored (listings escape it). */
+	{ "tcp --metadata=caf\xe9", 0, 0, 0, "caf\xe9", "", "" },
 	{ "tcp --metadata=$HOME*", 0, 0, 0, "$HOME*", "", "" },
 	{ "tcp --metadata --json", 0, 0, 0, "--json", "", "" },
 	{ "tcp --metadata=a=b", 0, 0, 0, "a=b", "", "" },
@@ -122,6 +127,25 @@ static const struct {
 	{ "tcp --metadata=\"a\tb\"", "--metadata must not contain control" },
 	{ "tcp --metadata='a\nb'", "--metadata must not contain control" },
 	{ "tcp --metadata=x\x7f", "--metadata must not contain control" },
+	/* C1 controls: in UTF-8 (C2 80 to C2 9F), and as raw bytes. */
+	{ "tcp --metadata=\xc2\x80",
+	    "--metadata must not contain control characters: "
+	    "C1 control U+0080 at offset 0" },
+	{ "tcp --metadata='a\xc2\x9b"
+	  "31m'",
+	    "--metadata must not contain control characters: "
+	    "C1 control U+009B at offset 1" },
+	{ "tcp --metadata caf\xc3\xa9\xc2\x9f",
+	    "C1 control U+009F at offset 5" },
+	{ "tcp --metadata=\x9b"
+	  "2J",
+	    "--metadata must not contain control characters: "
+	    "C1 control byte 0x9B (not UTF-8) at offset 0" },
+	{ "tcp --metadata=ok\x85",
+	    "C1 control byte 0x85 (not UTF-8) at offset 2" },
+	{ "tcp --metadata=\xe9\x9b",
+	    "C1 control byte 0x9B (not UTF-8) at offset 1" },
+	{ "tcp --metadata=\x1b[2J", "C0 control U+001B at offset 0" },
 };
 
 /* Build "tcp --metadata=" followed by <n> bytes of 'm'. */

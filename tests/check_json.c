@@ -5,6 +5,7 @@
 #include "json.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +30,23 @@ static const struct {
 	{ "\x1f|\x1b[31m", "\"\\u001f|\\u001b[31m\"" },
 	{ "del\x7f", "\"del\\u007f\"" },
 	{ "\x0b\x0e", "\"\\u000b\\u000e\"" },
+	/* C1 controls, U+0080 to U+009F, as escapes: never raw. */
+	{ "\xc2\x80", "\"\\u0080\"" },
+	{ "\xc2\x85", "\"\\u0085\"" },
+	{ "a\xc2\x9b"
+	  "31mb",
+	    "\"a\\u009b31mb\"" },
+	{ "\xc2\x9f\xc2\xa0", "\"\\u009f\xc2\xa0\"" },
+	{ "caf\xc3\xa9\xc2\x9d\"", "\"caf\xc3\xa9\\u009d\\\"\"" },
+	/* Raw C1 bytes are not UTF-8, so U+FFFD as below. */
+	{ "\x9b"
+	  "31m",
+	    "\"\\ufffd31m\"" },
+	{ "\xe9\x9b", "\"\\ufffd\"" },
 	/* Valid UTF-8 passes through unchanged. */
 	{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
-	{ "\xc2\x80", "\"\xc2\x80\"" },
+	{ "\xc2\xa0", "\"\xc2\xa0\"" },
+	{ "\xe9\x9b\x80", "\"\xe9\x9b\x80\"" },
 	{ "\xdf\xbf", "\"\xdf\xbf\"" },
 	{ "\xe0\xa0\x80", "\"\xe0\xa0\x80\"" },
 	{ "\xe2\x82\xac 5", "\"\xe2\x82\xac 5\"" },
@@ -63,6 +78,30 @@ static const struct {
 	{ "\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
 	{ "\xf8\x88\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"" },
 	{ "\xe2\x82\xac\xe2\x82", "\"\xe2\x82\xac\\ufffd\"" },
+};
+
+/* json_raw: stored JSON text and what is printed of it. */
+static const struct {
+	const char *in;
+	const char *out;
+} raw_cases[] = {
+	{ "", "" },
+	{ "{\"a\":\"b\",\"n\":1}", "{\"a\":\"b\",\"n\":1}" },
+	/* Quotes and escapes stay as they are. */
+	{ "{\"a\":\"x\\\"y\\\\z\\u001b\"}", "{\"a\":\"x\\\"y\\\\z\\u001b\"}" },
+	{ "{\"a\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}",
+	    "{\"a\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}" },
+	/* A store older than the C1 escapes: C1 raw in a string. */
+	{ "{\"description\":\"a\xc2\x9b"
+	  "31mb\"}",
+	    "{\"description\":\"a\\u009b31mb\"}" },
+	{ "{\"d\":\"\xc2\x80\xc2\x9f\"}", "{\"d\":\"\\u0080\\u009f\"}" },
+	/* A row planted by hand: raw bytes, C0 and DEL. */
+	{ "{\"d\":\"\x9b"
+	  "2J\"}",
+	    "{\"d\":\"\\ufffd2J\"}" },
+	{ "{\"d\":\"\x1b[2J\x7f\"}", "{\"d\":\"\\u001b[2J\\u007f\"}" },
+	{ "{\"d\":\"a\nb\tc\"}", "{\"d\":\"a\\nb\\tc\"}" },
 };
 
 /*
@@ -229,11 +268,14 @@ START_TEST(test_str_all_code_points)
 {
 	struct buf *b;
 	unsigned char in[5];
-	char want[8];
+	char want[16];
 	uint32_t cp;
 	size_t n;
 
-	/* Every scalar value from U+0080 up passes through unchanged. */
+	/*
+	 * Every scalar value from U+0080 up passes through unchanged but
+	 * the C1 controls, U+0080 to U+009F, written as \u0080 to \u009f.
+	 */
 	b = buf_new();
 	for (cp = 0x80; cp <= 0x10ffff; cp++) {
 		if (cp >= 0xd800 && cp <= 0xdfff)
@@ -253,15 +295,49 @@ START_TEST(test_str_all_code_points)
 		}
 		in[n++] = (unsigned char)(0x80 | (cp & 0x3f));
 		in[n] = '\0';
-		want[0] = '"';
-		memcpy(want + 1, in, n);
-		want[n + 1] = '"';
-		want[n + 2] = '\0';
+		if (cp <= 0x9f)
+			snprintf(want, sizeof(want), "\"\\u%04x\"",
+			    (unsigned int)cp);
+		else {
+			want[0] = '"';
+			memcpy(want + 1, in, n);
+			want[n + 1] = '"';
+			want[n + 2] = '\0';
+		}
 		buf_reset(b);
 		json_str(b, (const char *)in);
-		ck_assert_msg(strcmp(buf_str(b), want) == 0, "U+%04X",
-		    (unsigned int)cp);
+		/* Only on failure: each passing ck_assert reports to the parent. */
+		if (strcmp(buf_str(b), want) != 0)
+			ck_abort_msg("U+%04X: got %s", (unsigned int)cp,
+			    buf_str(b));
 	}
+	buf_free(b);
+}
+END_TEST
+
+START_TEST(test_raw_table)
+{
+	struct buf *b;
+
+	b = buf_new();
+	json_raw(b, raw_cases[_i].in);
+	ck_assert_msg(strcmp(buf_str(b), raw_cases[_i].out) == 0,
+	    "case %d: got %s, want %s", _i, buf_str(b), raw_cases[_i].out);
+	buf_free(b);
+}
+END_TEST
+
+/* What json_str writes, json_raw prints unchanged. */
+START_TEST(test_raw_of_str)
+{
+	struct buf *b, *raw;
+
+	b = buf_new();
+	raw = buf_new();
+	json_str(b, str_cases[_i].in);
+	json_raw(raw, buf_str(b));
+	ck_assert_str_eq(buf_str(raw), buf_str(b));
+	buf_free(raw);
 	buf_free(b);
 }
 END_TEST
@@ -334,6 +410,13 @@ json_suite(void)
 	tcase_add_test(tc, test_str_random_bytes);
 	tcase_add_test(tc, test_str_all_code_points);
 	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("raw");
+	tcase_add_loop_test(tc, test_raw_table, 0,
+	    (int)(sizeof(raw_cases) / sizeof(raw_cases[0])));
+	tcase_add_loop_test(tc, test_raw_of_str, 0,
+	    (int)(sizeof(str_cases) / sizeof(str_cases[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kv");

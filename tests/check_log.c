@@ -72,6 +72,17 @@ static const struct {
 	{ "\x1b[31mred", 64, "\\033[31mred" },
 	{ "del\x7f", 64, "del\\177" },
 	{ "caf\xc3\xa9", 64, "caf\\303\\251" },
+	/* C1 controls, in UTF-8 and as raw bytes: every byte escaped. */
+	{ "\xc2\x80", 64, "\\302\\200" },
+	{ "a\xc2\x9b"
+	  "31m",
+	    64, "a\\302\\23331m" },
+	{ "\xc2\x9f\xc2\xa0", 64, "\\302\\237\\302\\240" },
+	{ "\x9b"
+	  "2J",
+	    64, "\\2332J" },
+	{ "\x80\x85\x9f", 64, "\\200\\205\\237" },
+	{ "\xe9\x9b", 64, "\\351\\233" },
 	{ "~ !", 64, "~ !" },
 	/* Clipping keeps room for the NUL and never splits an escape. */
 	{ "abcdef", 4, "abc" },
@@ -204,6 +215,18 @@ START_TEST(test_message_sanitized)
 	capture_at(LOG_LEVEL_INFO);
 	logit("user %s", "evil\nfake line\x1b");
 	ck_assert_str_eq(log_capture(), "user evil\\012fake line\\033\n");
+}
+END_TEST
+
+/* C1 controls too, as an SSH user name may carry them (auth.c). */
+START_TEST(test_message_c1_sanitized)
+{
+	capture_at(LOG_LEVEL_INFO);
+	logit("user %s",
+	    "a\xc2\x9b"
+	    "2J\x9b"
+	    "31m");
+	ck_assert_str_eq(log_capture(), "user a\\302\\2332J\\23331m\n");
 }
 END_TEST
 
@@ -416,6 +439,7 @@ log_suite(void)
 	tc = tcase_create("sink");
 	tcase_add_test(tc, test_prefix_suffix);
 	tcase_add_test(tc, test_message_sanitized);
+	tcase_add_test(tc, test_message_c1_sanitized);
 	tcase_add_test(tc, test_errno_preserved);
 	tcase_add_test(tc, test_capture_limits);
 	tcase_add_test(tc, test_stderr_sink);

@@ -377,6 +377,13 @@ static const struct {
 	{ "ssh-ed25519 " ED_B64 "\nssh-rsa AAAA", "control character" },
 	{ "ssh-ed25519 " ED_B64 " a\rb", "control character" },
 	{ "ssh-ed25519 " ED_B64 " del\177", "control character" },
+	/* C1 controls in the comment, in UTF-8 and as a raw byte. */
+	{ "ssh-ed25519 " ED_B64 " a\302\233"
+	  "2J",
+	    "control character: C1 control U+009B" },
+	{ "ssh-ed25519 " ED_B64 " a\233"
+	  "2J",
+	    "control character: C1 control byte 0x9B (not UTF-8)" },
 };
 
 START_TEST(test_malformed)

@@ -17,6 +17,7 @@
 #include "cmdline.h"
 #include "err.h"
 #include "fuzz.h"
+#include "utf8.h"
 
 /* Check a CIDR list: each entry one non-empty word with no comma. */
 static void
@@ -48,8 +49,15 @@ check_parsed(const struct cmdline *cl)
 	if (cl->metadata != NULL) {
 		FUZZ_CHECK(strlen(cl->metadata) <= CMDLINE_METADATA_MAX);
 		/* No control characters: listings print it as it is. */
-		for (p = cl->metadata; *p != '\0'; p++)
+		for (p = cl->metadata; *p != '\0'; p++) {
 			FUZZ_CHECK((unsigned char)*p >= ' ' && *p != 0x7f);
+			/* No C1 control in UTF-8 (C2 80 to C2 9F). */
+			FUZZ_CHECK((unsigned char)p[0] != 0xc2 ||
+			    (unsigned char)p[1] < 0x80 ||
+			    (unsigned char)p[1] > 0x9f);
+		}
+		/* Nor as a raw byte. */
+		FUZZ_CHECK(utf8_check_text(cl->metadata, NULL, NULL, 0) == 0);
 	}
 	FUZZ_CHECK(cl->ncidr_allow <= CMDLINE_CIDR_MAX);
 	FUZZ_CHECK(cl->ncidr_deny <= CMDLINE_CIDR_MAX);

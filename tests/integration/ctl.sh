@@ -1950,3 +1950,150 @@ if command -v sqlite3 >/dev/null 2>&1; then
 else
 	echo 'skip - no sqlite3: edge changes signal live sessions'
 fi
+
+## Control characters (C0, DEL and C1) in free text: refused on the way
+## in, escaped on the way out, whatever an older store may hold.
+# out_fixed TEXT: stdout holds TEXT as it is.
+out_fixed() {
+	grep -Fq -e "$1" "$out" || ph_fail "stdout lacks '$1': $(cat "$out")"
+}
+# out_printable: every byte on stdout is printable ASCII or a newline,
+# so nothing in it can drive a terminal (nor a locale misread it).
+out_printable() {
+	if LC_ALL=C grep -n '[^ -~]' "$out" >"$PH_TMP/ctl.bad"; then
+		ph_fail "$1: stdout has raw control bytes: $(od -c "$PH_TMP/ctl.bad" | head -n 5)"
+	fi
+}
+# U+009B, CSI, in UTF-8 (C2 9B) and as the raw byte 0x9B; and ESC.
+csi_utf8=$(printf 'x\302\23331my')
+csi_raw=$(printf 'x\23331my')
+esc=$(printf 'x\033[2Jy')
+expect 0 account add ctrl
+ctrl_id=$(id_in ac)
+expect 0 "${hosts[@]}" address reserve ctrl --description plain \
+	--metadata plain
+ctrl_addr=$(cat "$out")
+expect 0 ip-policy create ctrlpol --description plain
+# refused ARG... TEXT: exit 1, a message naming the character, no change.
+refused() {
+	expect 1 "$@"
+	err_has '^portholectl: --(description|metadata) must not contain control characters: '
+}
+for t in "$csi_utf8" "$csi_raw" "$esc"; do
+	refused account add ctrl2 --description "$t"
+	refused account update ctrl --description "$t"
+	refused token create ctrl --description "$t"
+	refused "${hosts[@]}" address reserve ctrl --description "$t"
+	refused "${hosts[@]}" address reserve ctrl --metadata "$t"
+	refused address update "$ctrl_addr" --description "$t"
+	refused address update "$ctrl_addr" --metadata "$t"
+	refused edge create --description "$t"
+	refused edge update "$ed2" --description "$t"
+	refused ip-policy create ctrlpol2 --description "$t"
+done
+refused account update ctrl --description "$csi_utf8"
+err_has 'control characters: C1 control U\+009B at offset 1$'
+refused address update "$ctrl_addr" --metadata "$csi_raw"
+err_has 'control characters: C1 control byte 0x9B \(not UTF-8\) at offset 1$'
+refused edge create --description "$esc"
+err_has 'control characters: C0 control U\+001B at offset 1$'
+refused account update ctrl --description "$(printf 'del\177')"
+err_has 'DEL \(U\+007F\) at offset 3$'
+# Key comments are free text too.
+ssh-keygen -q -t ed25519 -N '' -C "$csi_utf8" -f "$PH_TMP/c1key"
+expect 1 key add ctrl "$PH_TMP/c1key.pub"
+err_has 'invalid key: key line contains a control character: C1 control U\+009B'
+# Nothing of it was kept.
+expect 0 --json account show ctrl
+out_has '"description": *""'
+expect 0 --json address show "$ctrl_addr"
+out_has '"description": *"plain", *"metadata": *"plain"'
+expect 0 --json edge show "$ed2"
+out_has '"description": *"", *"addresses"'
+expect 1 account show ctrl2
+expect 1 ip-policy show ctrlpol2
+expect 0 token list ctrl
+out_lines 1
+expect 0 key list ctrl
+out_lines 1
+# Text that is not a control passes: U+00A0 just past C1, and 0x9B
+# inside U+96C0.
+expect 0 account update ctrl --description "$(printf '\302\240\351\233\200')"
+expect 0 --json account show ctrl
+out_fixed "$(printf '"description":"\302\240\351\233\200"')"
+ph_pass 'C0, DEL and C1 controls in descriptions, metadata and key comments are refused'
+
+if command -v sqlite3 >/dev/null 2>&1; then
+	token_create ctrl --description plain
+	expect 0 edge create --description plain
+	ctrl_edge=$(id_in ed)
+	# x, U+009B 31m, raw 9B 2J, ESC [0m, DEL, tab, y: as a store
+	# written before these checks (or by hand) may hold them.
+	bad="CAST(X'78C29B33316D9B324A1B5B306D7F0979' AS TEXT)"
+	sqlite3 "$state/porthole.db" "
+		UPDATE accounts SET description = $bad,
+		    name = 'ctrl' || $bad WHERE id = '$ctrl_id';
+		UPDATE addresses SET description = $bad, metadata = $bad
+		    WHERE account_id = '$ctrl_id';
+		UPDATE tokens SET description = $bad
+		    WHERE account_id = '$ctrl_id';
+		UPDATE edges SET description = $bad WHERE id = '$ctrl_edge';
+		UPDATE ip_policies SET description = $bad
+		    WHERE name = 'ctrlpol';
+		INSERT INTO events (id, type, timestamp_ms, account_id, json)
+		    VALUES ('ev_planted', 'tcp_address_updated.v0',
+		    CAST(strftime('%s', 'now') AS INTEGER) * 1000, NULL,
+		    '{\"event_id\":\"ev_planted\",\"description\":\"' ||
+		    $bad || '\"}');
+		INSERT INTO counters (name, labels, value)
+		    VALUES ('porthole_planted_total',
+		    'reason=\"' || $bad || '\"', 1);" ||
+		ph_fail 'sqlite3 could not plant the rows'
+	# Tables and plain lines: each byte as \ooo, as the log writes it.
+	tab='x\302\23331m\2332J\033[0m\177\011y'
+	# JSON: C1 as \u009b, a byte that is not UTF-8 as \ufffd.
+	json='x\u009b31m\ufffd2J\u001b[0m\u007f\ty'
+	for cmd in 'account list' "account show $ctrl_id" \
+		"address list $ctrl_id" "address show $ctrl_addr" \
+		"token list $ctrl_id" 'edge list' "edge show $ctrl_edge" \
+		'ip-policy list' 'ip-policy show ctrlpol'; do
+		# shellcheck disable=SC2086
+		expect 0 $cmd
+		out_fixed "$tab"
+		out_printable "$cmd"
+		# shellcheck disable=SC2086
+		expect 0 --json $cmd
+		out_fixed "$json"
+		out_printable "--json $cmd"
+	done
+	expect 0 --json address show "$ctrl_addr"
+	out_fixed "\"description\":\"$json\",\"metadata\":\"$json\""
+	expect 0 account show "$ctrl_id"
+	out_fixed "ctrl$tab"
+	# Stored events are printed with the escapes json_str writes now.
+	expect 0 events --type tcp_address_updated.v0
+	grep -F ev_planted "$out" >"$PH_TMP/ctl.ev" ||
+		ph_fail "events: the planted event is missing: $(cat "$out")"
+	mv "$PH_TMP/ctl.ev" "$out"
+	out_fixed "{\"event_id\":\"ev_planted\",\"description\":\"$json\"}"
+	out_printable 'events'
+	out_json 1
+	# A counter whose labels hold controls is left out, with a word.
+	run metrics
+	[ "$rc" -eq 0 ] || ph_fail "metrics: exit $rc: $(cat "$err")"
+	out_lacks 'planted'
+	out_printable 'metrics'
+	err_has "counter 'porthole_planted_total\{reason=.*' is not valid in the exposition format; left out"
+	# Plain lines quote the store's names escaped too.
+	expect 0 account update "$ctrl_id" --max-sessions 1
+	out_fixed "updated account ctrl$tab"
+	out_printable 'account update'
+	expect 0 edge delete "$ctrl_edge"
+	expect 0 account delete "$ctrl_id"
+	out_fixed "deleted account ctrl$tab ("
+	out_printable 'account delete'
+	expect 0 ip-policy delete ctrlpol
+	ph_pass 'C1, C0 and DEL held by the store are escaped in tables, plain lines, JSON and events'
+else
+	echo 'skip - no sqlite3: control characters held by the store'
+fi
