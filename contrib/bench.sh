@@ -3,7 +3,8 @@
 # remote forward (ssh -N -R 0:localhost:PORT), driven by the same ssh
 # client with the same cipher, on loopback, in the same run.
 #
-#   contrib/bench.sh [-q] [-b BUILDDIR] [-n RUNS] [-s MIB] [-c CIPHER] [-o FILE]
+#   contrib/bench.sh [-q] [-b BUILDDIR] [-n RUNS] [-s MIB] [-c CIPHER]
+#                    [-p PARTS] [-o FILE]
 #
 # Prints one table: each figure for portholed and for sshd, the ratio
 # portholed/sshd and whether lower or higher is better. Each figure is the
@@ -25,9 +26,12 @@
 #                 sessions, less the PSS with none, per session, KiB
 #   held          of 1000 sessions started in batches of 50, how many got
 #                 a port and are still alive once all have started
-# -q (quick) skips the memory and held rows; -o FILE also writes the table
-# as Markdown. Must run as root: sshd needs it. Needs ssh, sshd (package
-# openssh-server), ps, and tests/tnet (make tests/tnet).
+# The parts are connections (throughput, server CPU, latency, round trip,
+# concurrency), setup, memory and held; -p PARTS runs only those named,
+# separated by commas (default all). -q (quick) skips memory and held.
+# -o FILE also writes the table as Markdown. Must run as root: sshd needs
+# it. Needs ssh, sshd (package openssh-server), ps, and tests/tnet (make
+# tests/tnet).
 set -eu
 export LC_ALL=C
 
@@ -38,17 +42,19 @@ mib=1024
 cipher=chacha20-poly1305@openssh.com
 quick=0
 mdfile=
+parts=connections,setup,memory,held
 usage() {
-	echo "usage: $0 [-q] [-b builddir] [-n runs] [-s MiB] [-c cipher] [-o file]" >&2
+	echo "usage: $0 [-q] [-b builddir] [-n runs] [-s MiB] [-c cipher] [-p parts] [-o file]" >&2
 	exit 2
 }
-while getopts b:n:s:c:qo: opt; do
+while getopts b:n:s:c:qp:o: opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	n) runs=$OPTARG ;;
 	s) mib=$OPTARG ;;
 	c) cipher=$OPTARG ;;
 	q) quick=1 ;;
+	p) parts=$OPTARG ;;
 	o) case $OPTARG in
 	   /*) mdfile=$OPTARG ;;
 	   *) mdfile=$PWD/$OPTARG ;;
@@ -61,6 +67,25 @@ case $runs$mib in
 *[!0-9]*) usage ;;
 esac
 if [ "$runs" -lt 1 ] || [ "$mib" -lt 1 ]; then usage; fi
+declare -A want
+IFS=, read -r -a list <<<"$parts"
+for p in "${list[@]}"; do
+	case $p in
+	connections | setup | memory | held) want[$p]=1 ;;
+	*)
+		echo "bench: unknown part \"$p\" (connections, setup, memory, held)" >&2
+		usage ;;
+	esac
+done
+if [ "$quick" = 1 ]; then
+	unset 'want[memory]' 'want[held]'
+fi
+if [ ${#want[@]} -eq 0 ]; then
+	echo "bench: no part left to run" >&2
+	usage
+fi
+# wants PART: whether PART is to run.
+wants() { [ -n "${want[$1]:-}" ]; }
 
 # The sizes of the measurements.
 LAT_COUNT=1000
@@ -417,76 +442,86 @@ check_bytes() {
 }
 
 # --- connections: throughput, latency, round trip, concurrency --------------
-declare -A up down ep
-for srv in ph sd; do
-	tunnel "$srv" "$srv.up" "$sink"
-	up[$srv]=$tport
-	tunnel "$srv" "$srv.down" "$source"
-	down[$srv]=$tport
-	tunnel "$srv" "$srv.echo" "$echo"
-	ep[$srv]=$tport
-done
-
-for run in $(seq "$runs"); do
-	echo "bench: run $run of $runs: connections" >&2
+if wants connections; then
+	declare -A up down ep
 	for srv in ph sd; do
-		c0=$(cpu "$srv")
-		t0=$(now_us)
-		out=$("$TNET" send -t 600 "127.0.0.1:${up[$srv]}" "$bytes")
-		t1=$(now_us)
-		c1=$(cpu "$srv")
-		check_bytes "${name[$srv]} upload" "$out"
-		record cpu_up "$srv" "$(cpu_per_gib $((c1 - c0)))"
-		record up "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
-		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
-		c0=$(cpu "$srv")
-		t0=$(now_us)
-		out=$("$TNET" recv -t 600 "127.0.0.1:${down[$srv]}")
-		t1=$(now_us)
-		c1=$(cpu "$srv")
-		check_bytes "${name[$srv]} download" "$out"
-		record cpu_down "$srv" "$(cpu_per_gib $((c1 - c0)))"
-		record down "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
-		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
-
-		out=$("$TNET" lat -t 30 "127.0.0.1:${ep[$srv]}" "$LAT_COUNT")
-		record lat50 "$srv" "$(field p50 "$out")"
-		record lat99 "$srv" "$(field p99 "$out")"
-		out=$("$TNET" rtt -t 30 "127.0.0.1:${ep[$srv]}" "$RTT_COUNT")
-		record rtt50 "$srv" "$(field p50 "$out")"
-		record rtt99 "$srv" "$(field p99 "$out")"
-
-		t0=$(now_us)
-		out=$("$TNET" many -t 120 "127.0.0.1:${ep[$srv]}" "$MANY" \
-		    "$MANY_BYTES" 2>"$tmp/many.err") || :
-		t1=$(now_us)
-		failed=$(field failed "$out")
-		failed=${failed:-$MANY}
-		record many_s "$srv" "$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", t / 1e6 }')"
-		record many_fail "$srv" "$failed"
-		if [ "$failed" != 0 ]; then
-			notes+=("run $run: ${name[$srv]} failed $failed of $MANY concurrent connections: $(head -n1 "$tmp/many.err")")
-		fi
+		tunnel "$srv" "$srv.up" "$sink"
+		up[$srv]=$tport
+		tunnel "$srv" "$srv.down" "$source"
+		down[$srv]=$tport
+		tunnel "$srv" "$srv.echo" "$echo"
+		ep[$srv]=$tport
 	done
-done
-stop_clients
-wait_idle ph
-wait_idle sd
+
+	for run in $(seq "$runs"); do
+		echo "bench: run $run of $runs: connections" >&2
+		for srv in ph sd; do
+			c0=$(cpu "$srv")
+			t0=$(now_us)
+			out=$("$TNET" send -t 600 "127.0.0.1:${up[$srv]}" "$bytes")
+			t1=$(now_us)
+			c1=$(cpu "$srv")
+			check_bytes "${name[$srv]} upload" "$out"
+			record cpu_up "$srv" "$(cpu_per_gib $((c1 - c0)))"
+			record up "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
+			    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
+			c0=$(cpu "$srv")
+			t0=$(now_us)
+			out=$("$TNET" recv -t 600 "127.0.0.1:${down[$srv]}")
+			t1=$(now_us)
+			c1=$(cpu "$srv")
+			check_bytes "${name[$srv]} download" "$out"
+			record cpu_down "$srv" "$(cpu_per_gib $((c1 - c0)))"
+			record down "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
+			    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
+
+			out=$("$TNET" lat -t 30 "127.0.0.1:${ep[$srv]}" "$LAT_COUNT")
+			record lat50 "$srv" "$(field p50 "$out")"
+			record lat99 "$srv" "$(field p99 "$out")"
+			out=$("$TNET" rtt -t 30 "127.0.0.1:${ep[$srv]}" "$RTT_COUNT")
+			record rtt50 "$srv" "$(field p50 "$out")"
+			record rtt99 "$srv" "$(field p99 "$out")"
+
+			t0=$(now_us)
+			out=$("$TNET" many -t 120 "127.0.0.1:${ep[$srv]}" "$MANY" \
+			    "$MANY_BYTES" 2>"$tmp/many.err") || :
+			t1=$(now_us)
+			failed=$(field failed "$out")
+			failed=${failed:-$MANY}
+			record many_s "$srv" "$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", t / 1e6 }')"
+			record many_fail "$srv" "$failed"
+			if [ "$failed" != 0 ]; then
+				notes+=("run $run: ${name[$srv]} failed $failed of $MANY concurrent connections: $(head -n1 "$tmp/many.err")")
+			fi
+		done
+	done
+	stop_clients
+	wait_idle ph
+	wait_idle sd
+fi
 
 # --- sessions: setup time, memory, sessions held ---------------------------
-for run in $(seq "$runs"); do
-	echo "bench: run $run of $runs: session setup" >&2
-	for srv in ph sd; do
-		: >"$tmp/setup.$srv"
-		for _ in $(seq "$SETUP_SESSIONS"); do
-			setup_one "$srv" "$tmp/setup.$srv"
+if wants setup; then
+	for run in $(seq "$runs"); do
+		echo "bench: run $run of $runs: session setup" >&2
+		for srv in ph sd; do
+			: >"$tmp/setup.$srv"
+			for _ in $(seq "$SETUP_SESSIONS"); do
+				setup_one "$srv" "$tmp/setup.$srv"
+			done
+			record setup "$srv" "$(median <"$tmp/setup.$srv" |
+			    awk '{ printf "%.1f", $1 / 1000 }')"
 		done
-		record setup "$srv" "$(median <"$tmp/setup.$srv" |
-		    awk '{ printf "%.1f", $1 / 1000 }')"
 	done
-done
+fi
 
-if [ "$quick" = 0 ]; then
+# per_session BASE LOADED N: (LOADED - BASE) / N, rounded; 0 if N is 0.
+per_session() {
+	awk -v a="$1" -v b="$2" -v n="$3" \
+	    'BEGIN { printf "%.0f", n ? (b - a) / n : 0 }'
+}
+
+if wants memory; then
 	for run in $(seq "$runs"); do
 		echo "bench: run $run of $runs: memory of $MEM_SESSIONS sessions" >&2
 		for srv in ph sd; do
@@ -497,12 +532,13 @@ if [ "$quick" = 0 ]; then
 			if [ "$held" -lt "$MEM_SESSIONS" ]; then
 				notes+=("run $run: memory of ${name[$srv]} divided by the $held sessions that got a port")
 			fi
-			record mem "$srv" "$(awk -v a="$base" -v b="$loaded" \
-			    -v n="$held" 'BEGIN { printf "%.0f", n ? (b - a) / n : 0 }')"
+			record mem "$srv" "$(per_session "$base" "$loaded" "$held")"
 			stop_clients
 			wait_idle "$srv"
 		done
 	done
+fi
+if wants held; then
 	for run in $(seq "$runs"); do
 		echo "bench: run $run of $runs: $HELD_SESSIONS sessions held" >&2
 		for srv in ph sd; do
@@ -515,10 +551,13 @@ if [ "$quick" = 0 ]; then
 fi
 
 # --- the table -----------------------------------------------------------------
-rows=(up down cpu_up cpu_down lat50 lat99 rtt50 rtt99 many_s many_fail setup)
-if [ "$quick" = 0 ]; then
-	rows+=(mem held)
+rows=()
+if wants connections; then
+	rows+=(up down cpu_up cpu_down lat50 lat99 rtt50 rtt99 many_s many_fail)
 fi
+if wants setup; then rows+=(setup); fi
+if wants memory; then rows+=(mem); fi
+if wants held; then rows+=(held); fi
 declare -A label better
 label[up]="throughput to the service, MiB/s"
 label[down]="throughput to the client, MiB/s"
