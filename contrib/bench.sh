@@ -3,7 +3,8 @@
 # remote forward (ssh -N -R 0:localhost:PORT), driven by the same ssh
 # client with the same cipher, on loopback, in the same run.
 #
-#   contrib/bench.sh [-q] [-b BUILDDIR] [-n RUNS] [-s MIB] [-c CIPHER] [-o FILE]
+#   contrib/bench.sh [-q] [-b BUILDDIR] [-n RUNS] [-s MIB] [-c CIPHER]
+#                    [-m SESSIONS] [-p PARTS] [-o FILE]
 #
 # Prints one table: each figure for portholed and for sshd, the ratio
 # portholed/sshd and whether lower or higher is better. Each figure is the
@@ -25,9 +26,21 @@
 #                 sessions, less the PSS with none, per session, KiB
 #   held          of 1000 sessions started in batches of 50, how many got
 #                 a port and are still alive once all have started
-# -q (quick) skips the memory and held rows; -o FILE also writes the table
-# as Markdown. Must run as root: sshd needs it. Needs ssh, sshd (package
-# openssh-server), ps, and tests/tnet (make tests/tnet).
+#   scale         SESSIONS (-m, default 2000) sessions, each with one
+#                 remote forward of port 0, held at once by one
+#                 python3-asyncssh process (contrib/bench-hold.py, same
+#                 cipher) that has at most 50 of them logging in at a
+#                 time: how many got their forward and are still
+#                 connected once all have started, and the PSS of all the
+#                 server's processes then, less the PSS with none, per
+#                 session held, KiB
+# The parts are connections (throughput, server CPU, latency, round trip,
+# concurrency), setup, memory, held and scale; -p PARTS runs only those
+# named, separated by commas (default all). -q (quick) skips memory, held
+# and scale; -m 0 skips scale. -o FILE also writes the table as Markdown.
+# Must run as root: sshd needs it. Needs ssh, sshd (package
+# openssh-server), ps, tests/tnet (make tests/tnet), and for scale
+# python3 with asyncssh (package python3-asyncssh).
 set -eu
 export LC_ALL=C
 
@@ -38,17 +51,21 @@ mib=1024
 cipher=chacha20-poly1305@openssh.com
 quick=0
 mdfile=
+scale_n=2000
+parts=connections,setup,memory,held,scale
 usage() {
-	echo "usage: $0 [-q] [-b builddir] [-n runs] [-s MiB] [-c cipher] [-o file]" >&2
+	echo "usage: $0 [-q] [-b builddir] [-n runs] [-s MiB] [-c cipher] [-m sessions] [-p parts] [-o file]" >&2
 	exit 2
 }
-while getopts b:n:s:c:qo: opt; do
+while getopts b:n:s:c:qm:p:o: opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	n) runs=$OPTARG ;;
 	s) mib=$OPTARG ;;
 	c) cipher=$OPTARG ;;
 	q) quick=1 ;;
+	m) scale_n=$OPTARG ;;
+	p) parts=$OPTARG ;;
 	o) case $OPTARG in
 	   /*) mdfile=$OPTARG ;;
 	   *) mdfile=$PWD/$OPTARG ;;
@@ -57,10 +74,32 @@ while getopts b:n:s:c:qo: opt; do
 	esac
 done
 [ "$OPTIND" -gt $# ] || usage
-case $runs$mib in
+case $runs$mib$scale_n in
 *[!0-9]*) usage ;;
 esac
 if [ "$runs" -lt 1 ] || [ "$mib" -lt 1 ]; then usage; fi
+declare -A want
+IFS=, read -r -a list <<<"$parts"
+for p in "${list[@]}"; do
+	case $p in
+	connections | setup | memory | held | scale) want[$p]=1 ;;
+	*)
+		echo "bench: unknown part \"$p\" (connections, setup, memory, held, scale)" >&2
+		usage ;;
+	esac
+done
+if [ "$quick" = 1 ]; then
+	unset 'want[memory]' 'want[held]' 'want[scale]'
+fi
+if [ "$scale_n" -eq 0 ]; then
+	unset 'want[scale]'
+fi
+if [ ${#want[@]} -eq 0 ]; then
+	echo "bench: no part left to run" >&2
+	usage
+fi
+# wants PART: whether PART is to run.
+wants() { [ -n "${want[$1]:-}" ]; }
 
 # The sizes of the measurements.
 LAT_COUNT=1000
@@ -73,6 +112,11 @@ HELD_SESSIONS=1000
 BATCH=50
 NOFILE=65536
 NOFILE_MIN=$((4 * MANY))
+# The scale client holds a descriptor per session, and so does the
+# parent of each server for some of them.
+if wants scale && [ "$NOFILE_MIN" -lt $((2 * scale_n + 256)) ]; then
+	NOFILE_MIN=$((2 * scale_n + 256))
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: must run as root: the stock sshd it compares against needs root" >&2
@@ -82,17 +126,34 @@ TNET=$build/tests/tnet
 PORTHOLED=$build/sshd/portholed
 CTL=$build/src/portholectl
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+HOLD=$top/contrib/bench-hold.py
 for x in "$TNET" "$PORTHOLED" "$CTL" "$SSHD" "$(command -v ssh || echo ssh)" \
     "$(command -v ps || echo ps)"; do
 	[ -x "$x" ] || { echo "bench: $x is missing (build first; apt-get install openssh-server openssh-client procps)" >&2; exit 1; }
 done
+# The scale rows' client: the first python3 on PATH, or else Debian's,
+# that has asyncssh (a pyenv or virtualenv python3 may not).
+PYTHON=
+if wants scale; then
+	for py in python3 /usr/bin/python3; do
+		if "$py" -c 'import asyncssh' 2>/dev/null; then
+			PYTHON=$py
+			break
+		fi
+	done
+	if [ -z "$PYTHON" ]; then
+		echo "bench: the scale rows need python3 with asyncssh (apt-get install python3-asyncssh), or -m 0 to skip them" >&2
+		exit 1
+	fi
+fi
 if ! ssh -Q cipher | grep -qx -- "$cipher"; then
 	echo "bench: ssh does not know the cipher $cipher" >&2
 	exit 1
 fi
-# 1000 connections or sessions need far more descriptors than the default
-# 1024; the servers and clients inherit this. Without CAP_SYS_RESOURCE the
-# hard limit stays, so settle for it if it is high enough.
+# 1000 connections or sessions, and the scale rows' sessions, need far
+# more descriptors than the default 1024; the servers and clients inherit
+# this. Without CAP_SYS_RESOURCE the hard limit stays, so settle for it if
+# it is high enough.
 if ! ulimit -n "$NOFILE" 2>/dev/null; then
 	hard=$(ulimit -Hn)
 	if [ "$hard" != unlimited ] && [ "$hard" -lt "$NOFILE_MIN" ]; then
@@ -172,12 +233,25 @@ EOF
 "$CTL" -f "$tmp/portholed.conf" init >/dev/null
 "$CTL" -f "$tmp/portholed.conf" account add bench >/dev/null
 "$CTL" -f "$tmp/portholed.conf" key add bench "$tmp/client.pub" >/dev/null
-# Room for the held sessions, all from one account and one address; and,
-# where this portholed has them, the limits sshd is given below (OpenSSH
-# 9.2 has no PerSourcePenalties).
-ph_opts=(-o MaxSessionsPerAccount=2000)
+# Room for the held sessions, all from one account and one address (twice
+# the most held at once, as ended sessions take a moment to be reaped);
+# and, where this portholed has them, the limits sshd is given below
+# (OpenSSH 9.2 has no PerSourcePenalties, and no MaxSessions of this
+# kind: its MaxSessions counts channels of one connection).
+most=$HELD_SESSIONS
+if wants scale && [ "$scale_n" -gt "$most" ]; then
+	most=$scale_n
+fi
+maxsess=$((2 * most > 100000 ? 100000 : 2 * most))
+ph_opts=(-o "MaxSessionsPerAccount=$maxsess")
+# Public ports below the kernel's ephemeral range, which holds the
+# clients' own ports and sshd's forwards, when there is room for them all.
+eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 0)
+if [ $((eph - 10000)) -ge $((2 * most)) ]; then
+	ph_opts+=(-o "PortRange=10000-$((eph - 1))")
+fi
 for o in MaxStartups=1000:30:1000 PerSourceMaxStartups=none \
-    PerSourcePenalties=no; do
+    PerSourcePenalties=no "MaxSessions=$maxsess"; do
 	if "$PORTHOLED" -t -f "$tmp/portholed.conf" -o "$o" >/dev/null 2>&1; then
 		ph_opts+=(-o "$o")
 	fi
@@ -230,6 +304,9 @@ login[ph]=bench
 login[sd]=$(id -un)
 name[ph]=portholed
 name[sd]=sshd
+declare -A logf
+logf[ph]=$tmp/portholed.log
+logf[sd]=$tmp/sshd.log
 
 # --- local services ------------------------------------------------------------
 # Byte counts only, no SHA-256: the throughput rows measure the tunnels.
@@ -349,6 +426,43 @@ hold() {
 	fi
 }
 
+# hold_many SERVER N LOG: hold N sessions, each with one remote forward, at
+# once from one bench-hold.py process, which has at most BATCH of them
+# logging in at a time; its failures, counted, in LOG, one a line as
+# "bench-hold: COUNT of N: REASON". Sets held as hold does, and lag to
+# the longest the client fell behind, in seconds. The helper keeps the
+# sessions until stop_clients.
+hold_many() {
+	local srv=$1 n=$2 log=$3 line fd
+	# Each session has 60 s to log in and 60 s more to get its forward.
+	local limit=$(((n / BATCH + 1) * 120 + 30))
+	# One client process against a server's thousands gets little of a
+	# busy CPU: a higher priority keeps it answering the keepalives that
+	# portholed sends (by default; sshd sends none) and opening sessions
+	# at the pace the server can take them.
+	exec {fd}< <(exec nice -n -10 "$PYTHON" "$HOLD" -b "$BATCH" \
+	    -c "$cipher" 127.0.0.1 "${sport[$srv]}" "${login[$srv]}" \
+	    "$tmp/client" "$n" "$echo" 2>"$log" </dev/null)
+	clients+=($!)
+	if ! read -r -t "$limit" -u "$fd" line; then
+		echo "bench: bench-hold.py against ${name[$srv]} reported nothing" >&2
+		cat "$log" >&2
+		exit 1
+	fi
+	exec {fd}<&-
+	held=$(field held "$line")
+	lag=$(field lag "$line")
+}
+
+# log_since SERVER LINES: the two messages most often in the server's log
+# after its first LINES lines, ids and numbers masked, with their counts.
+log_since() {
+	tail -n +"$(($2 + 1))" "${logf[$1]}" |
+	    sed -E 's/(ss|ep|ev)_[A-Za-z0-9]+/\1_X/g; s/[0-9]+/N/g' |
+	    sort | uniq -c | sort -rn | head -n 2 |
+	    sed -E 's/^ *([0-9]+) (.*)/\1 times "\2"/' | paste -sd ';' -
+}
+
 # cpu SERVER: the CPU time (user + system), in clock ticks, its
 # processes have used so far.
 cpu() {
@@ -417,76 +531,86 @@ check_bytes() {
 }
 
 # --- connections: throughput, latency, round trip, concurrency --------------
-declare -A up down ep
-for srv in ph sd; do
-	tunnel "$srv" "$srv.up" "$sink"
-	up[$srv]=$tport
-	tunnel "$srv" "$srv.down" "$source"
-	down[$srv]=$tport
-	tunnel "$srv" "$srv.echo" "$echo"
-	ep[$srv]=$tport
-done
-
-for run in $(seq "$runs"); do
-	echo "bench: run $run of $runs: connections" >&2
+if wants connections; then
+	declare -A up down ep
 	for srv in ph sd; do
-		c0=$(cpu "$srv")
-		t0=$(now_us)
-		out=$("$TNET" send -t 600 "127.0.0.1:${up[$srv]}" "$bytes")
-		t1=$(now_us)
-		c1=$(cpu "$srv")
-		check_bytes "${name[$srv]} upload" "$out"
-		record cpu_up "$srv" "$(cpu_per_gib $((c1 - c0)))"
-		record up "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
-		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
-		c0=$(cpu "$srv")
-		t0=$(now_us)
-		out=$("$TNET" recv -t 600 "127.0.0.1:${down[$srv]}")
-		t1=$(now_us)
-		c1=$(cpu "$srv")
-		check_bytes "${name[$srv]} download" "$out"
-		record cpu_down "$srv" "$(cpu_per_gib $((c1 - c0)))"
-		record down "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
-		    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
-
-		out=$("$TNET" lat -t 30 "127.0.0.1:${ep[$srv]}" "$LAT_COUNT")
-		record lat50 "$srv" "$(field p50 "$out")"
-		record lat99 "$srv" "$(field p99 "$out")"
-		out=$("$TNET" rtt -t 30 "127.0.0.1:${ep[$srv]}" "$RTT_COUNT")
-		record rtt50 "$srv" "$(field p50 "$out")"
-		record rtt99 "$srv" "$(field p99 "$out")"
-
-		t0=$(now_us)
-		out=$("$TNET" many -t 120 "127.0.0.1:${ep[$srv]}" "$MANY" \
-		    "$MANY_BYTES" 2>"$tmp/many.err") || :
-		t1=$(now_us)
-		failed=$(field failed "$out")
-		failed=${failed:-$MANY}
-		record many_s "$srv" "$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", t / 1e6 }')"
-		record many_fail "$srv" "$failed"
-		if [ "$failed" != 0 ]; then
-			notes+=("run $run: ${name[$srv]} failed $failed of $MANY concurrent connections: $(head -n1 "$tmp/many.err")")
-		fi
+		tunnel "$srv" "$srv.up" "$sink"
+		up[$srv]=$tport
+		tunnel "$srv" "$srv.down" "$source"
+		down[$srv]=$tport
+		tunnel "$srv" "$srv.echo" "$echo"
+		ep[$srv]=$tport
 	done
-done
-stop_clients
-wait_idle ph
-wait_idle sd
 
-# --- sessions: setup time, memory, sessions held ---------------------------
-for run in $(seq "$runs"); do
-	echo "bench: run $run of $runs: session setup" >&2
-	for srv in ph sd; do
-		: >"$tmp/setup.$srv"
-		for _ in $(seq "$SETUP_SESSIONS"); do
-			setup_one "$srv" "$tmp/setup.$srv"
+	for run in $(seq "$runs"); do
+		echo "bench: run $run of $runs: connections" >&2
+		for srv in ph sd; do
+			c0=$(cpu "$srv")
+			t0=$(now_us)
+			out=$("$TNET" send -t 600 "127.0.0.1:${up[$srv]}" "$bytes")
+			t1=$(now_us)
+			c1=$(cpu "$srv")
+			check_bytes "${name[$srv]} upload" "$out"
+			record cpu_up "$srv" "$(cpu_per_gib $((c1 - c0)))"
+			record up "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
+			    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
+			c0=$(cpu "$srv")
+			t0=$(now_us)
+			out=$("$TNET" recv -t 600 "127.0.0.1:${down[$srv]}")
+			t1=$(now_us)
+			c1=$(cpu "$srv")
+			check_bytes "${name[$srv]} download" "$out"
+			record cpu_down "$srv" "$(cpu_per_gib $((c1 - c0)))"
+			record down "$srv" "$(awk -v b="$bytes" -v t=$((t1 - t0)) \
+			    'BEGIN { printf "%.1f", b / 1048576 / (t / 1e6) }')"
+
+			out=$("$TNET" lat -t 30 "127.0.0.1:${ep[$srv]}" "$LAT_COUNT")
+			record lat50 "$srv" "$(field p50 "$out")"
+			record lat99 "$srv" "$(field p99 "$out")"
+			out=$("$TNET" rtt -t 30 "127.0.0.1:${ep[$srv]}" "$RTT_COUNT")
+			record rtt50 "$srv" "$(field p50 "$out")"
+			record rtt99 "$srv" "$(field p99 "$out")"
+
+			t0=$(now_us)
+			out=$("$TNET" many -t 120 "127.0.0.1:${ep[$srv]}" "$MANY" \
+			    "$MANY_BYTES" 2>"$tmp/many.err") || :
+			t1=$(now_us)
+			failed=$(field failed "$out")
+			failed=${failed:-$MANY}
+			record many_s "$srv" "$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", t / 1e6 }')"
+			record many_fail "$srv" "$failed"
+			if [ "$failed" != 0 ]; then
+				notes+=("run $run: ${name[$srv]} failed $failed of $MANY concurrent connections: $(head -n1 "$tmp/many.err")")
+			fi
 		done
-		record setup "$srv" "$(median <"$tmp/setup.$srv" |
-		    awk '{ printf "%.1f", $1 / 1000 }')"
 	done
-done
+	stop_clients
+	wait_idle ph
+	wait_idle sd
+fi
 
-if [ "$quick" = 0 ]; then
+# --- sessions: setup time, memory, sessions held, memory at scale -----------
+if wants setup; then
+	for run in $(seq "$runs"); do
+		echo "bench: run $run of $runs: session setup" >&2
+		for srv in ph sd; do
+			: >"$tmp/setup.$srv"
+			for _ in $(seq "$SETUP_SESSIONS"); do
+				setup_one "$srv" "$tmp/setup.$srv"
+			done
+			record setup "$srv" "$(median <"$tmp/setup.$srv" |
+			    awk '{ printf "%.1f", $1 / 1000 }')"
+		done
+	done
+fi
+
+# per_session BASE LOADED N: (LOADED - BASE) / N, rounded; 0 if N is 0.
+per_session() {
+	awk -v a="$1" -v b="$2" -v n="$3" \
+	    'BEGIN { printf "%.0f", n ? (b - a) / n : 0 }'
+}
+
+if wants memory; then
 	for run in $(seq "$runs"); do
 		echo "bench: run $run of $runs: memory of $MEM_SESSIONS sessions" >&2
 		for srv in ph sd; do
@@ -497,12 +621,13 @@ if [ "$quick" = 0 ]; then
 			if [ "$held" -lt "$MEM_SESSIONS" ]; then
 				notes+=("run $run: memory of ${name[$srv]} divided by the $held sessions that got a port")
 			fi
-			record mem "$srv" "$(awk -v a="$base" -v b="$loaded" \
-			    -v n="$held" 'BEGIN { printf "%.0f", n ? (b - a) / n : 0 }')"
+			record mem "$srv" "$(per_session "$base" "$loaded" "$held")"
 			stop_clients
 			wait_idle "$srv"
 		done
 	done
+fi
+if wants held; then
 	for run in $(seq "$runs"); do
 		echo "bench: run $run of $runs: $HELD_SESSIONS sessions held" >&2
 		for srv in ph sd; do
@@ -513,12 +638,38 @@ if [ "$quick" = 0 ]; then
 		done
 	done
 fi
+if wants scale; then
+	for run in $(seq "$runs"); do
+		echo "bench: run $run of $runs: $scale_n sessions held from one asyncssh client" >&2
+		for srv in ph sd; do
+			wait_idle "$srv"
+			base=$(pss "$srv")
+			from=$(wc -l <"${logf[$srv]}")
+			hold_many "$srv" "$scale_n" "$tmp/scale.$srv.$run.log"
+			loaded=$(pss "$srv")
+			if [ "$held" -lt "$scale_n" ]; then
+				notes+=("run $run: ${name[$srv]} held $held of $scale_n sessions from one client, memory divided by those; failures: $(sed -n 's/^bench-hold: //p' "$tmp/scale.$srv.$run.log" | paste -sd ';' -); its log: $(log_since "$srv" "$from")")
+			fi
+			if awk -v l="$lag" 'BEGIN { exit !(l >= 10) }'; then
+				notes+=("run $run: against ${name[$srv]} the scale client fell up to $lag s behind (a busy machine)")
+			fi
+			record scale_held "$srv" "$held"
+			record scale_mem "$srv" "$(per_session "$base" "$loaded" "$held")"
+			stop_clients
+			wait_idle "$srv"
+		done
+	done
+fi
 
 # --- the table -----------------------------------------------------------------
-rows=(up down cpu_up cpu_down lat50 lat99 rtt50 rtt99 many_s many_fail setup)
-if [ "$quick" = 0 ]; then
-	rows+=(mem held)
+rows=()
+if wants connections; then
+	rows+=(up down cpu_up cpu_down lat50 lat99 rtt50 rtt99 many_s many_fail)
 fi
+if wants setup; then rows+=(setup); fi
+if wants memory; then rows+=(mem); fi
+if wants held; then rows+=(held); fi
+if wants scale; then rows+=(scale_held scale_mem); fi
 declare -A label better
 label[up]="throughput to the service, MiB/s"
 label[down]="throughput to the client, MiB/s"
@@ -533,16 +684,22 @@ label[many_fail]="$MANY concurrent connections, failed"
 label[setup]="session setup p50 of $SETUP_SESSIONS, ms"
 label[mem]="memory per idle session ($MEM_SESSIONS), KiB"
 label[held]="sessions held of $HELD_SESSIONS"
+label[scale_held]="sessions held of $scale_n from one client"
+label[scale_mem]="memory per session at $scale_n held, KiB"
 for r in "${rows[@]}"; do better[$r]=lower; done
 better[up]=higher
 better[down]=higher
 better[held]=higher
+better[scale_held]=higher
 
 model=$(sed -nE 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 machine="$(nproc) CPUs ($model), Linux $(uname -r)"
 openssh="$(ssh -V 2>&1); sshd: $("$SSHD" -V 2>&1 | head -n1 || :)"
 portholed_v=$("$PORTHOLED" -V 2>&1 | head -n1)
 params="$mib MiB per transfer, cipher $cipher, lat $LAT_COUNT, rtt $RTT_COUNT, loopback, open files $(ulimit -n)"
+if wants scale; then
+	params="$params, scale client asyncssh $("$PYTHON" -W ignore -c 'import asyncssh; print(asyncssh.__version__)')"
+fi
 
 head=("figure (median of $runs runs)" portholed sshd ratio better)
 fmt='%-40s %10s %10s %7s  %s\n'
