@@ -1021,7 +1021,6 @@ store_free(struct store *store)
 	free(store);
 }
 
-/* The schema version of the open database, from PRAGMA user_version. */
 /* Set how long calls wait for another connection's lock. */
 int
 store_set_busy_timeout(struct store *store, int ms)
@@ -1033,6 +1032,7 @@ store_set_busy_timeout(struct store *store, int ms)
 	return 0;
 }
 
+/* The schema version of the open database, from PRAGMA user_version. */
 int
 store_schema_version(struct store *store, int *versionp)
 {
