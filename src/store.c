@@ -1539,19 +1539,23 @@ static const struct store_rows store_session_rows = {
 };
 
 /*
- * Record live session <s> unless its account already has <max_live>
- * live ones (_EXHAUSTED): _EXISTS if the id is taken, _NOT_FOUND if
- * the account is unknown. A NULL user or credential is stored as "".
- * BEGIN IMMEDIATE takes the write lock before counting, so two logins
- * at the limit, in any processes, cannot both get in.
+ * Record live session <s> if its account exists (_NOT_FOUND), is not
+ * disabled (_DENIED) and has fewer than <max_live> live sessions
+ * (_EXHAUSTED); _EXISTS if the id is taken. A NULL user or credential
+ * is stored as "". BEGIN IMMEDIATE takes the write lock before the
+ * account is read, so neither two logins at the limit nor a login and
+ * an account disable, in any processes, can both get in: a disable
+ * that commits first is seen here, one that commits after ends the
+ * session this adds.
  */
 int
 store_session_add(struct store *store, const struct store_session *s,
     int max_live)
 {
-	static const char sql_count[] = "SELECT count(*) FROM sessions"
-	                                " WHERE account_id = ?1"
-	                                " AND ended_ms IS NULL";
+	static const char sql_account[] =
+	    "SELECT a.disabled, (SELECT count(*) FROM sessions s"
+	    "  WHERE s.account_id = a.id AND s.ended_ms IS NULL)"
+	    " FROM accounts a WHERE a.id = ?1";
 	static const char sql[] = "INSERT INTO sessions (id, account_id, pid,"
 	                          " client_ip, client_port, user, credential,"
 	                          " started_ms)"
@@ -1564,24 +1568,33 @@ store_session_add(struct store *store, const struct store_session *s,
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_begin(store)) != 0)
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_prepare(store, &stmt, sql_account, "t",
+	         s->account_id)) != 0)
 		goto out;
-	if (max_live > 0) {
-		if ((r = store_prepare(store, &stmt, sql_count, "t",
-		         s->account_id)) != 0)
-			goto out;
-		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-			r = store_error(store, rc, sql_count);
-			goto out;
-		}
-		live = sqlite3_column_int(stmt, 0);
-		if (live >= max_live) {
-			debug_f("account %.40s: %d live sessions, limit %d",
-			    s->account_id, live, max_live);
-			r = PORTHOLE_ERR_EXHAUSTED;
-			goto out;
-		}
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+		debug_f("account %.40s: gone", s->account_id);
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	} else if (rc != SQLITE_ROW) {
+		r = store_error(store, rc, sql_account);
+		goto out;
 	}
+	if (sqlite3_column_int(stmt, 0) != 0) {
+		debug_f("account %.40s: disabled", s->account_id);
+		r = PORTHOLE_ERR_DENIED;
+		goto out;
+	}
+	live = sqlite3_column_int(stmt, 1);
+	if (max_live > 0 && live >= max_live) {
+		debug_f("account %.40s: %d live sessions, limit %d",
+		    s->account_id, live, max_live);
+		r = PORTHOLE_ERR_EXHAUSTED;
+		goto out;
+	}
+	/* Done with the row; the insert needs no statement of ours open. */
+	sqlite3_finalize(stmt);
+	stmt = NULL;
 	if ((r = store_run(store, NULL, sql, "ttItittI", s->id, s->account_id,
 	         s->pid, s->client_ip, s->client_port,
 	         s->user != NULL ? s->user : "",

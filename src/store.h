@@ -252,11 +252,15 @@ void store_key_list_free(struct store_key **list, size_t n);
 
 /*
  * Sessions. store_session_add inserts <s> (id, account_id, pid,
- * client_ip, client_port, user, credential, started_ms are used) if the
- * account has fewer than <max_live> live sessions (<= 0: no limit),
- * checked and inserted in one transaction; otherwise
- * PORTHOLE_ERR_EXHAUSTED. store_session_end marks it and its live
- * endpoints ended at <now_ms>.
+ * client_ip, client_port, user, credential, started_ms are used) only
+ * if, checked in the same transaction as the insert, the account
+ * exists (else PORTHOLE_ERR_NOT_FOUND), is not disabled (else
+ * PORTHOLE_ERR_DENIED) and has fewer than <max_live> live sessions
+ * (<= 0: no limit; else PORTHOLE_ERR_EXHAUSTED). So an account disable
+ * racing a login either is seen by the insert or ends the session it
+ * made. The credential is not checked here: store_session_status
+ * tells whether it is still valid. store_session_end marks a session
+ * and its live endpoints ended at <now_ms>.
  */
 int store_session_add(struct store *store, const struct store_session *s,
     int max_live);

@@ -1987,7 +1987,10 @@ START_TEST(test_account_set_disabled)
 	ck_assert_str_eq(el[0]->id, "ep_b");
 	store_endpoint_list_free(el, n);
 
-	/* Enabling ends nothing. */
+	/* Enabling ends nothing (a disabled account has no new sessions). */
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 0, 5500, NULL,
+	                     NULL),
+	    0);
 	mk_session(st, "ss_5", alice, 500, 6000);
 	pids = (int64_t *)&pids;
 	npids = 99;
@@ -5484,6 +5487,129 @@ END_TEST
  * The store suite: open, files, busy, accounts, keys, sessions,
  * endpoints, affinity, addresses, tokens, IP policies, events.
  */
+/* Ending sessions. */
+
+/*
+ * Logins racing an account disable, each process on its own
+ * connection: once the disable has committed no login gets in, and
+ * those that got in before are ended by it, so no live session is
+ * left whatever the order.
+ */
+#define DISABLE_RACE_TRIES 200
+
+START_TEST(test_file_session_disable_race)
+{
+	struct store *s = NULL;
+	struct store_session ss;
+	pid_t pids[RACE_PROCS];
+	int64_t *ended = NULL;
+	size_t nended = 0;
+	char errbuf[256], sid[48], *id, c;
+	int go[2], added[2], i, k, status, r;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(added), 0);
+	for (i = 0; i < RACE_PROCS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct store *cs = NULL;
+
+			close(go[1]);
+			close(added[0]);
+			if (store_open(dbpath, &cs, NULL, 0) != 0)
+				_exit(1);
+			if (read(go[0], &c, 1) != 0)
+				_exit(1);
+			for (k = 0; k < DISABLE_RACE_TRIES; k++) {
+				snprintf(sid, sizeof(sid), "ss_%d_%d", i, k);
+				memset(&ss, 0, sizeof(ss));
+				ss.id = sid;
+				ss.account_id = id;
+				ss.pid = getpid();
+				ss.client_ip = (char *)"192.0.2.1";
+				r = store_session_add(cs, &ss, 0);
+				if (r == PORTHOLE_ERR_DENIED)
+					_exit(0);
+				if (r != 0 && r != PORTHOLE_ERR_BUSY)
+					_exit(1);
+				/* The first one in tells the parent. */
+				if (r == 0 && k == 0 &&
+				    write(added[1], "x", 1) != 1)
+					_exit(1);
+			}
+			store_free(cs);
+			_exit(3); /* never refused */
+		}
+		ck_assert_int_ne(pids[i], -1);
+	}
+	close(go[0]);
+	close(added[1]);
+	close(go[1]); /* they all start */
+	/* Disable while they are logging in: after the first is in. */
+	ck_assert_int_eq(read(added[0], &c, 1), 1);
+	ck_assert_int_eq(store_account_set_disabled(s, id, 1, 5000, &ended,
+	                     &nended),
+	    0);
+	free(ended);
+	for (i = 0; i < RACE_PROCS; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(WEXITSTATUS(status) == 0 ||
+		        WEXITSTATUS(status) == 3,
+		    "child %d: exit %d", i, WEXITSTATUS(status));
+	}
+	close(added[0]);
+	ck_assert_int_gt(raw_int("SELECT count(*) FROM sessions"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"
+	                         " WHERE ended_ms IS NULL"),
+	    0);
+	store_free(s);
+	free(id);
+}
+END_TEST
+
+/* Sessions are added only for an account that exists and is enabled. */
+START_TEST(test_session_add_conditional)
+{
+	struct store_session s, **list = NULL;
+	struct store_account *a = NULL;
+	size_t n = 99;
+	char *id;
+
+	id = mk_account(st, "alice");
+	ck_assert_int_eq(store_account_set_disabled(st, id, 1, 1000, NULL,
+	                     NULL),
+	    0);
+	memset(&s, 0, sizeof(s));
+	s.id = (char *)"ss_1";
+	s.account_id = id;
+	s.pid = 100;
+	s.client_ip = (char *)"192.0.2.1";
+	s.started_ms = 2000;
+	ck_assert_int_eq(store_session_add(st, &s, 0), PORTHOLE_ERR_DENIED);
+	/* Disabled is said before the limit is looked at. */
+	ck_assert_int_eq(store_session_add(st, &s, 1), PORTHOLE_ERR_DENIED);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_int_eq(a->nsessions, 0);
+	store_account_free(a);
+
+	ck_assert_int_eq(store_account_set_disabled(st, id, 0, 3000, NULL,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_session_add(st, &s, 1), 0);
+	s.id = (char *)"ss_2";
+	ck_assert_int_eq(store_session_add(st, &s, 1), PORTHOLE_ERR_EXHAUSTED);
+
+	ck_assert_int_eq(store_account_delete(st, id, 4000, NULL, NULL), 0);
+	ck_assert_int_eq(store_session_add(st, &s, 0), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_add(st, &s, 5), PORTHOLE_ERR_NOT_FOUND);
+	free(id);
+}
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -5523,6 +5649,7 @@ store_suite(void)
 	tcase_add_test(tc, test_file_edge_schema);
 	tcase_add_test(tc, test_file_session_limit_two_connections);
 	tcase_add_test(tc, test_file_session_limit_race);
+	tcase_add_test(tc, test_file_session_disable_race);
 	suite_add_tcase(s, tc);
 
 	/* test_busy_gives_up waits out the whole busy_timeout. */
@@ -5644,6 +5771,11 @@ store_suite(void)
 	tcase_add_test(tc, test_event_list_args);
 	tcase_add_test(tc, test_event_prune);
 	tcase_add_test(tc, test_live_totals);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conditional");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_session_add_conditional);
 	suite_add_tcase(s, tc);
 
 	/* Files, and processes that race, under sanitizers too. */
