@@ -804,6 +804,8 @@ static const struct store_end_sql store_end_by_session =
     STORE_END_SQL("id = ?1");
 static const struct store_end_sql store_end_by_account =
     STORE_END_SQL("account_id = ?1");
+static const struct store_end_sql store_end_by_credential =
+    STORE_END_SQL("credential = ?1");
 
 /*
  * Inside the caller's transaction, end with <reason> at <now_ms> the
@@ -1453,21 +1455,55 @@ store_key_list(struct store *store, const char *account,
 	return r;
 }
 
-/* Delete key <fingerprint>; _NOT_FOUND if it is not registered. */
+/*
+ * Delete key <fingerprint> and, in the same transaction, end the live
+ * sessions that logged in with it (credential "key:<fingerprint>",
+ * whichever account); _NOT_FOUND if it is not registered.
+ */
 int
-store_key_delete(struct store *store, const char *fingerprint)
+store_key_delete(struct store *store, const char *fingerprint, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp)
 {
 	static const char sql[] = "DELETE FROM keys WHERE fingerprint = ?1";
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	char *cred = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, n, ended = 0;
 
+	if (pidsp != NULL)
+		*pidsp = NULL;
+	if (npidsp != NULL)
+		*npidsp = 0;
 	if (fingerprint == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "t", fingerprint)) != 0)
+	xasprintf(&cred, "key:%s", fingerprint);
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &n, sql, "t", fingerprint)) != 0)
 		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = store_end_live(store, &store_end_by_credential, cred,
+	         "key deleted", now_ms, &pids, &npids, &ended)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	debug_f("key %.60s: deleted, %d sessions ended", fingerprint, ended);
+	if (npidsp != NULL)
+		*npidsp = npids;
+	if (pidsp != NULL) {
+		/* Ownership passes to the caller. */
+		*pidsp = pids;
+		pids = NULL;
+	}
+	r = 0;
 out:
+	if (r != 0)
+		store_rollback(store);
+	free(pids);
+	free(cred);
 	return r;
 }
 
@@ -2524,23 +2560,57 @@ store_token_list(struct store *store, const char *account,
 	return r;
 }
 
-/* Revoke token <id> at <now_ms>; _NOT_FOUND if absent or revoked. */
+/*
+ * Revoke token <id> at <now_ms> and, in the same transaction, end the
+ * live sessions that logged in with it (credential "token:<id>");
+ * _NOT_FOUND if absent or already revoked.
+ */
 int
-store_token_revoke(struct store *store, const char *id, int64_t now_ms)
+store_token_revoke(struct store *store, const char *id, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	char *cred = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, n, ended = 0;
 
+	if (pidsp != NULL)
+		*pidsp = NULL;
+	if (npidsp != NULL)
+		*npidsp = 0;
 	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
+	xasprintf(&cred, "token:%s", id);
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &n,
 	         "UPDATE tokens SET revoked_ms = ?2"
 	         " WHERE id = ?1 AND revoked_ms IS NULL",
 	         "tI", id, now_ms)) != 0)
 		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = store_end_live(store, &store_end_by_credential, cred,
+	         "token revoked", now_ms, &pids, &npids, &ended)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	debug_f("token %.40s: revoked, %d sessions ended", id, ended);
+	if (npidsp != NULL)
+		*npidsp = npids;
+	if (pidsp != NULL) {
+		/* Ownership passes to the caller. */
+		*pidsp = pids;
+		pids = NULL;
+	}
+	r = 0;
 out:
+	if (r != 0)
+		store_rollback(store);
+	free(pids);
+	free(cred);
 	return r;
 }
 

@@ -246,7 +246,16 @@ int store_key_get(struct store *store, const char *fingerprint,
 /* List keys of one account (by name or id), or all when NULL. */
 int store_key_list(struct store *store, const char *account,
     struct store_key ***listp, size_t *np);
-int store_key_delete(struct store *store, const char *fingerprint);
+/*
+ * Delete key <fingerprint> (_NOT_FOUND if it is not registered) and,
+ * in the same transaction, end the live sessions that logged in with
+ * it (credential "key:<fingerprint>"), as store_session_kill does,
+ * with reason "key deleted". The pids of the sessions ended are
+ * returned as by store_account_set_disabled (both may be NULL), for
+ * the caller to signal.
+ */
+int store_key_delete(struct store *store, const char *fingerprint,
+    int64_t now_ms, int64_t **pidsp, size_t *npidsp);
 void store_key_free(struct store_key *k);
 void store_key_list_free(struct store_key **list, size_t n);
 
@@ -375,8 +384,14 @@ int store_token_touch(struct store *store, const char *id, int64_t now_ms);
 /* Valid tokens of one account (name or id), or all when NULL. */
 int store_token_list(struct store *store, const char *account,
     struct store_token ***listp, size_t *np);
-/* Revoke token <id>; _NOT_FOUND if absent or already revoked. */
-int store_token_revoke(struct store *store, const char *id, int64_t now_ms);
+/*
+ * Revoke token <id> at <now_ms> (_NOT_FOUND if absent or already
+ * revoked) and, in the same transaction, end the live sessions that
+ * logged in with it (credential "token:<id>") with reason "token
+ * revoked"; their pids as by store_key_delete.
+ */
+int store_token_revoke(struct store *store, const char *id, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp);
 void store_token_free(struct store_token *t);
 void store_token_list_free(struct store_token **list, size_t n);
 

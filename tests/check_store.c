@@ -1815,7 +1815,7 @@ START_TEST(test_account_fields)
 	ck_assert_int_eq(store_token_add(st, "tk_2", id, h2, sizeof(h2), NULL,
 	                     1000),
 	    0);
-	ck_assert_int_eq(store_token_revoke(st, "tk_2", 2000), 0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_2", 2000, NULL, NULL), 0);
 	ra1 = mk_address(st, id, "tunnel.example.com", 42000, 1000);
 	ra2 = mk_address(st, id, "tunnel.example.com", 42001, 1000);
 	ck_assert_int_eq(store_address_delete(st, ra2, 2000), 0);
@@ -2273,11 +2273,13 @@ START_TEST(test_key_delete)
 	    0);
 	ck_assert_int_eq(store_key_add(st, id, "ssh-ed25519", BLOB, FP2, NULL),
 	    0);
-	ck_assert_int_eq(store_key_delete(st, FP1), 0);
+	ck_assert_int_eq(store_key_delete(st, FP1, 2000, NULL, NULL), 0);
 	ck_assert_int_eq(store_key_get(st, FP1, &k), PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_key_delete(st, FP1), PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_key_delete(st, FP3), PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_key_delete(st, NULL),
+	ck_assert_int_eq(store_key_delete(st, FP1, 2000, NULL, NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_key_delete(st, FP3, 2000, NULL, NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_key_delete(st, NULL, 2000, NULL, NULL),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(store_key_get(st, FP2, &k), 0);
 	store_key_free(k);
@@ -4693,7 +4695,7 @@ START_TEST(test_token_revoke)
 	ck_assert_int_eq(store_token_add(st, "tk_2", id, h2, sizeof(h2), NULL,
 	                     1001),
 	    0);
-	ck_assert_int_eq(store_token_revoke(st, "tk_1", 2000), 0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 2000, NULL, NULL), 0);
 	/* A revoked token no longer authenticates or shows. */
 	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1), &t, NULL),
 	    PORTHOLE_ERR_NOT_FOUND);
@@ -4706,11 +4708,11 @@ START_TEST(test_token_revoke)
 	ck_assert_int_eq(store_account_get(st, id, &a), 0);
 	ck_assert_int_eq(a->ntokens, 1);
 	store_account_free(a);
-	ck_assert_int_eq(store_token_revoke(st, "tk_1", 3000),
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 3000, NULL, NULL),
 	    PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_token_revoke(st, "tk_nope", 3000),
+	ck_assert_int_eq(store_token_revoke(st, "tk_nope", 3000, NULL, NULL),
 	    PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_token_revoke(st, NULL, 3000),
+	ck_assert_int_eq(store_token_revoke(st, NULL, 3000, NULL, NULL),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	free(id);
 }
@@ -5610,6 +5612,167 @@ START_TEST(test_session_add_conditional)
 }
 END_TEST
 
+/*
+ * Accounts alice and bob; alice has tokens tk_1 and tk_2 and key FP1,
+ * bob key FP2. Live sessions: ss_1 (pid 100) and ss_2 (pid 101) by
+ * tk_1, each with an endpoint; ss_3 (102) by tk_2; ss_4 (103) and ss_5
+ * (103, the same process) by FP1; ss_b (104) by FP2; and ss_old (105),
+ * by tk_1 and FP1's credential alike, ended at 1500.
+ */
+static void
+mk_credentials(char **alicep, char **bobp)
+{
+	unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	char *alice, *bob;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	fill_hash(h1, 1);
+	fill_hash(h2, 2);
+	ck_assert_int_eq(store_token_add(st, "tk_1", alice, h1, sizeof(h1),
+	                     NULL, 1000),
+	    0);
+	ck_assert_int_eq(store_token_add(st, "tk_2", alice, h2, sizeof(h2),
+	                     NULL, 1000),
+	    0);
+	ck_assert_int_eq(store_key_add(st, alice, "ssh-ed25519", BLOB, FP1,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_key_add(st, bob, "ssh-ed25519", BLOB, FP2, NULL),
+	    0);
+	mk_session_as(st, "ss_old", alice, 105, 1000, "token:tk_1");
+	ck_assert_int_eq(store_session_end(st, "ss_old", 1500), 0);
+	mk_session_as(st, "ss_1", alice, 100, 2000, "token:tk_1");
+	mk_session_as(st, "ss_2", alice, 101, 2001, "token:tk_1");
+	mk_session_as(st, "ss_3", alice, 102, 2002, "token:tk_2");
+	mk_session_as(st, "ss_4", alice, 103, 2003, "key:" FP1);
+	mk_session_as(st, "ss_5", alice, 103, 2004, "key:" FP1);
+	mk_session_as(st, "ss_b", bob, 104, 2005, "key:" FP2);
+	mk_endpoint(st, "ep_1", "ss_1", alice, 41001, 2100);
+	mk_endpoint(st, "ep_2", "ss_2", alice, 41002, 2100);
+	*alicep = alice;
+	*bobp = bob;
+}
+
+/* The ids of the live sessions, comma-separated (caller frees). */
+static char *
+live_session_ids(void)
+{
+	struct store_session **list = NULL;
+	size_t n = 0, i, len = 0;
+	char *ids;
+
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
+	ids = calloc(1, n * 16 + 1);
+	ck_assert_ptr_nonnull(ids);
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(ids + len, 16, "%s%s", i > 0 ? "," : "",
+		    list[i]->id);
+	store_session_list_free(list, n);
+	return ids;
+}
+
+/* Check session <id>: ended at <ended_ms> (0 live) with <reason>. */
+static void
+check_ended(const char *id, int64_t ended_ms, const char *reason)
+{
+	struct store_session *s = NULL;
+
+	ck_assert_int_eq(store_session_get(st, id, &s), 0);
+	ck_assert_int_eq(s->ended_ms, ended_ms);
+	if (reason == NULL)
+		ck_assert_ptr_null(s->end_reason);
+	else
+		ck_assert_str_eq(s->end_reason, reason);
+	store_session_free(s);
+}
+
+/* Revoking a token ends the live sessions that logged in with it. */
+START_TEST(test_token_revoke_ends_sessions)
+{
+	struct store_endpoint **el = NULL;
+	int64_t *pids = (int64_t *)&pids;
+	size_t npids = 99, n = 0;
+	char *alice, *bob, *ids;
+
+	mk_credentials(&alice, &bob);
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 5000, &pids, &npids),
+	    0);
+	ck_assert_uint_eq(npids, 2);
+	ck_assert_int_eq(pids[0], 100);
+	ck_assert_int_eq(pids[1], 101);
+	free(pids);
+	check_ended("ss_1", 5000, "token revoked");
+	check_ended("ss_2", 5000, "token revoked");
+	check_ended("ss_old", 1500, NULL);
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_3,ss_4,ss_5,ss_b");
+	free(ids);
+	/* Their endpoints went with them. */
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 0);
+
+	/* Revoked already: nothing is ended, nothing returned. */
+	pids = (int64_t *)&pids;
+	npids = 99;
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 6000, &pids, &npids),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(pids);
+	ck_assert_uint_eq(npids, 0);
+	/* A token no session used ends none. */
+	ck_assert_int_eq(store_account_set_disabled(st, bob, 0, 6000, NULL,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_2", 6000, &pids, &npids),
+	    0);
+	ck_assert_uint_eq(npids, 1);
+	ck_assert_int_eq(pids[0], 102);
+	free(pids);
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_4,ss_5,ss_b");
+	free(ids);
+	free(alice);
+	free(bob);
+}
+END_TEST
+
+/* Deleting a key ends the live sessions that logged in with it. */
+START_TEST(test_key_delete_ends_sessions)
+{
+	int64_t *pids = (int64_t *)&pids;
+	size_t npids = 99;
+	char *alice, *bob, *ids;
+
+	mk_credentials(&alice, &bob);
+	ck_assert_int_eq(store_key_delete(st, FP1, 5000, &pids, &npids), 0);
+	/* Two sessions of one process: its pid once. */
+	ck_assert_uint_eq(npids, 1);
+	ck_assert_int_eq(pids[0], 103);
+	free(pids);
+	check_ended("ss_4", 5000, "key deleted");
+	check_ended("ss_5", 5000, "key deleted");
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_1,ss_2,ss_3,ss_b");
+	free(ids);
+
+	pids = (int64_t *)&pids;
+	npids = 99;
+	ck_assert_int_eq(store_key_delete(st, FP1, 6000, &pids, &npids),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(pids);
+	ck_assert_uint_eq(npids, 0);
+	/* The pids may be left out. */
+	ck_assert_int_eq(store_key_delete(st, FP2, 6000, NULL, NULL), 0);
+	check_ended("ss_b", 6000, "key deleted");
+	ck_assert_int_eq(store_key_delete(st, NULL, 6000, &pids, &npids),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_revoke(st, NULL, 6000, &pids, &npids),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(alice);
+	free(bob);
+}
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -5776,6 +5939,12 @@ store_suite(void)
 	tc = tcase_create("conditional");
 	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
 	tcase_add_test(tc, test_session_add_conditional);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("revocation");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_token_revoke_ends_sessions);
+	tcase_add_test(tc, test_key_delete_ends_sessions);
 	suite_add_tcase(s, tc);
 
 	/* Files, and processes that race, under sanitizers too. */
