@@ -334,6 +334,9 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 		    " WHERE " cond " AND ended_ms IS NULL",                    \
 	}
 
+/* store_event_cap() deletes at most this many events per transaction. */
+#define STORE_EVENT_CAP_BATCH 1000
+
 /* Affinity hands out at most this many addresses. */
 #define STORE_AFFINITY_MAX 64
 
@@ -1777,6 +1780,120 @@ out:
 	if (r != 0)
 		store_rollback(store);
 	free(pids);
+	return r;
+}
+
+/*
+ * The state of session <session_id>, with its account and credential,
+ * in one statement. A credential names its kind before the first ':';
+ * substr() rather than LIKE, which would read '_' and '%' in it.
+ */
+int
+store_session_status(struct store *store, const char *session_id,
+    struct store_session_status *st)
+{
+	static const char sql[] =
+	    "SELECT s.ended_ms IS NOT NULL, s.end_reason, a.disabled,"
+	    " a.ip_policy_id,"
+	    " CASE"
+	    "  WHEN substr(s.credential, 1, 10) = 'anonymous:' THEN 1"
+	    "  WHEN substr(s.credential, 1, 6) = 'token:' THEN EXISTS"
+	    "   (SELECT 1 FROM tokens t WHERE t.id = substr(s.credential, 7)"
+	    "    AND t.account_id = s.account_id AND t.revoked_ms IS NULL)"
+	    "  WHEN substr(s.credential, 1, 4) = 'key:' THEN EXISTS"
+	    "   (SELECT 1 FROM keys k"
+	    "    WHERE k.fingerprint = substr(s.credential, 5)"
+	    "    AND k.account_id = s.account_id)"
+	    "  ELSE 0 END"
+	    " FROM sessions s JOIN accounts a ON a.id = s.account_id"
+	    " WHERE s.id = ?1";
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
+	if (session_id == NULL || st == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql, "t", session_id)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+		/* Gone with its account (see store_account_delete). */
+		st->ended = 1;
+		st->account_deleted = 1;
+		st->end_reason = xstrdup("account deleted");
+		r = 0;
+		goto out;
+	} else if (rc != SQLITE_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	/* The strings are now the caller's. */
+	st->ended = sqlite3_column_int(stmt, 0) != 0;
+	st->end_reason = store_column_text(stmt, 1);
+	st->account_disabled = sqlite3_column_int(stmt, 2) != 0;
+	st->ip_policy_id = store_column_text(stmt, 3);
+	st->credential_valid = sqlite3_column_int(stmt, 4) != 0;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* Free the strings of <st> and zero it; NULL is a no-op. */
+void
+store_session_status_clear(struct store_session_status *st)
+{
+	if (st == NULL)
+		return;
+	free(st->end_reason);
+	free(st->ip_policy_id);
+	memset(st, 0, sizeof(*st));
+}
+
+/*
+ * Delete ended history from before <before_ms>, in one transaction:
+ * first the ended endpoints (of live sessions too, which may make and
+ * cancel forwards for as long as they last), then the ended sessions,
+ * whose remaining endpoints go by the cascade. A session that somehow
+ * still has a live endpoint stays, so no live row is ever deleted.
+ * The only foreign key to these tables is endpoints.session_id.
+ */
+int
+store_session_prune(struct store *store, int64_t before_ms, int64_t *np)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n, nendpoints;
+
+	if (np != NULL)
+		*np = 0;
+	if (store == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &nendpoints,
+	         "DELETE FROM endpoints"
+	         " WHERE ended_ms IS NOT NULL AND ended_ms < ?1",
+	         "I", before_ms)) != 0 ||
+	    (r = store_run(store, &n,
+	         "DELETE FROM sessions"
+	         " WHERE ended_ms IS NOT NULL AND ended_ms < ?1"
+	         " AND NOT EXISTS (SELECT 1 FROM endpoints e"
+	         "  WHERE e.session_id = sessions.id AND e.ended_ms IS NULL)",
+	         "I", before_ms)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	if (n > 0 || nendpoints > 0)
+		debug_f("pruned %d session(s) and %d endpoint(s) ended before "
+		        "%lld",
+		    n, nendpoints, (long long)before_ms);
+	if (np != NULL)
+		*np = n;
+	r = 0;
+out:
+	if (r != 0 && store != NULL)
+		store_rollback(store);
 	return r;
 }
 
@@ -3296,6 +3413,74 @@ store_event_prune(struct store *store, int64_t before_ms, int64_t *np)
 		*np = n;
 	r = 0;
 out:
+	return r;
+}
+
+/*
+ * Delete the events more than <max> stored before the newest, oldest
+ * first. seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT): min()
+ * and max() are each one step down the table's b-tree, and a seq range
+ * is a range of the table, so nothing here scans. The events go in
+ * batches of STORE_EVENT_CAP_BATCH, each its own transaction, between
+ * which the sessions can record theirs.
+ */
+int
+store_event_cap(struct store *store, int64_t max, int64_t *np)
+{
+	static const char sql_ends[] = "SELECT (SELECT min(seq) FROM events),"
+	                               " (SELECT max(seq) FROM events)";
+	static const char sql_delete[] = "DELETE FROM events WHERE seq <= ?1";
+	sqlite3_stmt *stmt = NULL;
+	int64_t lo, hi, cut, upto, total = 0;
+	int r = PORTHOLE_ERR_INTERNAL, rc, n;
+
+	if (np != NULL)
+		*np = 0;
+	if (store == NULL || max < 0) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (max == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql_ends, "")) != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		r = store_error(store, rc, sql_ends);
+		goto out;
+	}
+	if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
+		r = 0; /* no events */
+		goto out;
+	}
+	lo = sqlite3_column_int64(stmt, 0);
+	hi = sqlite3_column_int64(stmt, 1);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	/* Keep seq hi - max + 1 … hi: at most max events. */
+	if (hi - lo < max) {
+		r = 0;
+		goto out;
+	}
+	cut = hi - max;
+	for (; lo <= cut; lo = upto + 1) {
+		upto = cut - lo >= STORE_EVENT_CAP_BATCH
+		    ? lo + STORE_EVENT_CAP_BATCH - 1
+		    : cut;
+		if ((r = store_run(store, &n, sql_delete, "I", upto)) != 0)
+			goto out;
+		total += n;
+	}
+	if (total > 0)
+		debug_f("deleted %lld event(s) beyond the newest %lld",
+		    (long long)total, (long long)max);
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	/* What went in the batches that succeeded stays gone. */
+	if (np != NULL)
+		*np = total;
 	return r;
 }
 

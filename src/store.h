@@ -167,6 +167,19 @@ struct store_token {
 	int64_t revoked_ms; /* 0 while valid */
 };
 
+/*
+ * What the parent checks of a live session now and then, read by
+ * store_session_status() at one time.
+ */
+struct store_session_status {
+	int ended; /* the row is ended, or gone */
+	char *end_reason; /* why it was ended for it, or NULL (owned) */
+	int account_disabled;
+	int account_deleted; /* the row went with its account */
+	int credential_valid; /* the credential would log in as the account */
+	char *ip_policy_id; /* the account's IP policy, or NULL (owned) */
+};
+
 /* A host and port, as returned by store_affinity(). */
 struct store_hostport {
 	char *host;
@@ -289,6 +302,35 @@ int store_session_end_all(struct store *store, int64_t now_ms, int *np);
  */
 int store_session_kill(struct store *store, const char *id, const char *reason,
     int64_t now_ms, int64_t *pidp);
+/*
+ * The state of session <session_id> in one read, into <st> (its
+ * strings are then the caller's: store_session_status_clear frees
+ * them): whether it has ended and why (end_reason as the admin command
+ * or revocation that ended it set it, NULL if it ended otherwise),
+ * whether its account is disabled, and its account's IP policy. The
+ * credential it logged in with is valid while "token:<id>" is an
+ * unrevoked token of the session's account, "key:<fingerprint>" is a
+ * key registered to that same account, or it is "anonymous:…"; any
+ * other credential is not. A session with no row at all reads as
+ * ended, account_deleted, with end_reason "account deleted": deleting
+ * an account takes its sessions with it, and a live session is never
+ * pruned.
+ */
+int store_session_status(struct store *store, const char *session_id,
+    struct store_session_status *st);
+/* Free the strings of <st> and zero it; NULL is a no-op. */
+void store_session_status_clear(struct store_session_status *st);
+/*
+ * Delete the sessions that ended before <before_ms> with their
+ * endpoints, and the endpoints of live sessions that ended before
+ * <before_ms>, in one transaction; the number of sessions deleted
+ * goes to *np (may be NULL). Live sessions and endpoints are never
+ * touched. Nothing else refers to these rows (reserved addresses,
+ * edges and events name endpoints without a foreign key), so address
+ * affinity is what loses: it reads ended endpoints, so keep them at
+ * least as long as AddressAffinity.
+ */
+int store_session_prune(struct store *store, int64_t before_ms, int64_t *np);
 /* One session, live or ended, by id; _NOT_FOUND if absent. */
 int store_session_get(struct store *store, const char *id,
     struct store_session **sp);
@@ -473,6 +515,15 @@ int store_event_list(struct store *store, int64_t after_seq, const char *type,
     int64_t since_ms, size_t limit, struct store_event ***listp, size_t *np);
 /* Delete events older than <before_ms>; the number deleted in *np. */
 int store_event_prune(struct store *store, int64_t before_ms, int64_t *np);
+/*
+ * Keep at most <max> events (> 0; 0 is no cap and does nothing):
+ * delete every event stored <max> or more events before the newest
+ * one, by seq, which grows by one with each event stored; the number
+ * deleted goes to *np (may be NULL). The work is two lookups on the
+ * seq key plus the rows deleted, in batches of their own transactions
+ * so that sessions recording events are never held up for long.
+ */
+int store_event_cap(struct store *store, int64_t max, int64_t *np);
 void store_event_free(struct store_event *e);
 void store_event_list_free(struct store_event **list, size_t n);
 /*

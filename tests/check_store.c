@@ -5489,7 +5489,7 @@ END_TEST
  * The store suite: open, files, busy, accounts, keys, sessions,
  * endpoints, affinity, addresses, tokens, IP policies, events.
  */
-/* Ending sessions. */
+/* Ending sessions, pruning history, capping events. */
 
 /*
  * Logins racing an account disable, each process on its own
@@ -5568,6 +5568,85 @@ START_TEST(test_file_session_disable_race)
 	    0);
 	store_free(s);
 	free(id);
+}
+END_TEST
+
+/*
+ * Pruning, as the rows lie: only ended history goes, a session that
+ * still has a live endpoint stays, and no foreign key is left broken.
+ */
+START_TEST(test_file_session_prune)
+{
+	struct store *s = NULL;
+	struct store_address *a = NULL;
+	struct store_edge *ed = NULL;
+	struct event *ev;
+	char errbuf[256], *id, *ra, *edge_addr, *edge, *ids;
+	int64_t n = -1;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	ra = mk_address(s, id, "tunnel.example.com", 42000, 500);
+	edge = mk_edge(s, "web");
+	edge_addr = mk_address(s, NULL, "tunnel.example.com", 42001, 500);
+	ck_assert_int_eq(store_edge_address_add(s, edge, edge_addr), 0);
+	ck_assert_int_eq(store_edge_backend_add(s, edge, id), 0);
+	/* Old history: a session that served both addresses. */
+	mk_session(s, "ss_old", id, 100, 600);
+	mk_endpoint_at(s, "ep_old_ra", "ss_old", id, 42000, 700, ra);
+	mk_endpoint_member(s, "ep_old_edge", "ss_old", id, 42001, 700,
+	    edge_addr, edge);
+	ck_assert_int_eq(store_session_end(s, "ss_old", 1000), 0);
+	/* A live session with an old ended endpoint and a live one. */
+	mk_session(s, "ss_live", id, 101, 600);
+	mk_endpoint(s, "ep_live_old", "ss_live", id, 41000, 650);
+	ck_assert_int_eq(store_endpoint_end(s, "ep_live_old", 900), 0);
+	mk_endpoint_at(s, "ep_live", "ss_live", id, 42000, 950, ra);
+	/* Recent history, kept. */
+	mk_session(s, "ss_new", id, 102, 2500);
+	mk_endpoint(s, "ep_new", "ss_new", id, 41001, 2600);
+	ck_assert_int_eq(store_session_end(s, "ss_new", 3000), 0);
+	/* Ended but, against the rules, with a live endpoint: kept. */
+	mk_session(s, "ss_odd", id, 103, 600);
+	mk_endpoint(s, "ep_odd", "ss_odd", id, 41002, 700);
+	ev = mk_event(EVENT_SESSION_STARTED, id, 600);
+	record_events(s, &ev, 1);
+	event_free(ev);
+	store_free(s);
+	s = NULL;
+	raw_exec("UPDATE sessions SET ended_ms = 800 WHERE id = 'ss_odd'");
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_session_prune(s, 2000, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ids = raw_text("SELECT group_concat(id, ',') FROM"
+	               " (SELECT id FROM sessions ORDER BY id)");
+	ck_assert_str_eq(ids, "ss_live,ss_new,ss_odd");
+	free(ids);
+	ids = raw_text("SELECT group_concat(id, ',') FROM"
+	               " (SELECT id FROM endpoints ORDER BY id)");
+	ck_assert_str_eq(ids, "ep_live,ep_new,ep_odd");
+	free(ids);
+	ck_assert_int_eq(raw_int(
+	                     "SELECT count(*) FROM pragma_foreign_key_check"),
+	    0);
+	/* What referred to the pruned rows is whole. */
+	ck_assert_int_eq(store_address_get(s, ra, &a), 0);
+	ck_assert_str_eq(a->endpoint_id, "ep_live");
+	store_address_free(a);
+	ck_assert_int_eq(store_edge_get(s, edge, &ed), 0);
+	ck_assert_uint_eq(ed->naddresses, 1);
+	ck_assert_uint_eq(ed->nmembers, 0);
+	store_edge_free(ed);
+	ck_assert_uint_eq(count_events(s), 1);
+	/* Again: nothing more. */
+	ck_assert_int_eq(store_session_prune(s, 2000, &n), 0);
+	ck_assert_int_eq(n, 0);
+	store_free(s);
+	free(id);
+	free(ra);
+	free(edge);
+	free(edge_addr);
 }
 END_TEST
 
@@ -5773,6 +5852,278 @@ START_TEST(test_key_delete_ends_sessions)
 }
 END_TEST
 
+/* What the parent's periodic check reads, in each case. */
+START_TEST(test_session_status)
+{
+	struct store_session_status ss;
+	char *alice, *bob, *pol;
+
+	mk_credentials(&alice, &bob);
+	mk_session_as(st, "ss_anon", bob, 106, 2006, "anonymous:192.0.2.7");
+	mk_session_as(st, "ss_none", bob, 107, 2007, "");
+	mk_session_as(st, "ss_odd", bob, 108, 2008, "token:");
+	/* Credentials of another account do not count. */
+	mk_session_as(st, "ss_theft", bob, 109, 2009, "token:tk_2");
+	mk_session_as(st, "ss_theft2", bob, 110, 2010, "key:" FP1);
+
+	/* Live, valid, no policy. */
+	ck_assert_int_eq(store_session_status(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss.ended, 0);
+	ck_assert_ptr_null(ss.end_reason);
+	ck_assert_int_eq(ss.account_disabled, 0);
+	ck_assert_int_eq(ss.account_deleted, 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	ck_assert_ptr_null(ss.ip_policy_id);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_4", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_anon", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_none", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_odd", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_theft", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_theft2", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+
+	/* The account's policy. */
+	pol = mk_policy(st, "office");
+	ck_assert_int_eq(store_account_set_ip_policy(st, alice, pol), 0);
+	ck_assert_int_eq(store_session_status(st, "ss_3", &ss), 0);
+	ck_assert_str_eq(ss.ip_policy_id, pol);
+	store_session_status_clear(&ss);
+
+	/*
+	 * A login that raced a revocation: in, though its token was
+	 * revoked; the status shows it.
+	 */
+	ck_assert_int_eq(store_token_revoke(st, "tk_2", 3000, NULL, NULL), 0);
+	mk_session_as(st, "ss_late", alice, 111, 3001, "token:tk_2");
+	ck_assert_int_eq(store_session_status(st, "ss_late", &ss), 0);
+	ck_assert_int_eq(ss.ended, 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	/* Revoked: ended, with the reason. */
+	ck_assert_int_eq(store_session_status(st, "ss_3", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_str_eq(ss.end_reason, "token revoked");
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	/* Ended by its own process: no reason. */
+	ck_assert_int_eq(store_session_status(st, "ss_old", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_ptr_null(ss.end_reason);
+	store_session_status_clear(&ss);
+
+	/* Disabled. */
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 1, 4000, NULL,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_session_status(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_str_eq(ss.end_reason, "account disabled");
+	ck_assert_int_eq(ss.account_disabled, 1);
+	ck_assert_int_eq(ss.account_deleted, 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	ck_assert_str_eq(ss.ip_policy_id, pol);
+	store_session_status_clear(&ss);
+
+	/* Deleted: the row went with the account. */
+	ck_assert_int_eq(store_account_delete(st, alice, 5000, NULL, NULL), 0);
+	ck_assert_int_eq(store_session_status(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_int_eq(ss.account_deleted, 1);
+	ck_assert_str_eq(ss.end_reason, "account deleted");
+	ck_assert_int_eq(ss.credential_valid, 0);
+	ck_assert_ptr_null(ss.ip_policy_id);
+	store_session_status_clear(&ss);
+
+	ck_assert_int_eq(store_session_status(st, NULL, &ss),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_session_status(st, "ss_b", NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	store_session_status_clear(NULL);
+	free(alice);
+	free(bob);
+	free(pol);
+}
+END_TEST
+
+/*
+ * Pruning through the API: ended sessions go, live ones stay; address
+ * affinity loses what was pruned.
+ */
+START_TEST(test_session_prune)
+{
+	struct store_hostport *list = NULL;
+	struct store_session *s = NULL;
+	size_t n = 0;
+	int64_t pruned = -1;
+	char *id, *ids;
+
+	id = mk_account(st, "alice");
+	mk_session_as(st, "ss_1", id, 100, 1000, CRED1);
+	mk_endpoint(st, "ep_1", "ss_1", id, 41001, 1001);
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	mk_session_as(st, "ss_2", id, 101, 3000, CRED1);
+	mk_endpoint(st, "ep_2", "ss_2", id, 41002, 3001);
+	ck_assert_int_eq(store_session_end(st, "ss_2", 4000), 0);
+	mk_session_as(st, "ss_live", id, 102, 500, CRED2);
+	mk_endpoint(st, "ep_live", "ss_live", id, 41003, 501);
+
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	store_hostport_list_free(list, n);
+	/* The cutoff is exclusive: ended at 2000 is not before 2000. */
+	ck_assert_int_eq(store_session_prune(st, 2000, &pruned), 0);
+	ck_assert_int_eq(pruned, 0);
+	ck_assert_int_eq(store_session_prune(st, 2001, &pruned), 0);
+	ck_assert_int_eq(pruned, 1);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &s),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &s), 0);
+	store_session_free(s);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(list[0].port, 41002);
+	store_hostport_list_free(list, n);
+	/* Far in the future: every ended session, never the live one. */
+	ck_assert_int_eq(store_session_prune(st, INT64_MAX, NULL), 0);
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_live");
+	free(ids);
+	ck_assert_int_eq(store_session_get(st, "ss_live", &s), 0);
+	ck_assert_int_eq(s->nendpoints, 1);
+	store_session_free(s);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &s),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_prune(NULL, 0, &pruned),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(pruned, 0);
+	free(id);
+}
+END_TEST
+
+/* Record <n> events of account ac_1 at <ts_ms>, in batches. */
+static void
+record_many(struct store *store, size_t n, int64_t ts_ms)
+{
+	struct event *evs[500];
+	size_t i, k, batch;
+
+	for (i = 0; i < n; i += batch) {
+		batch = n - i < 500 ? n - i : 500;
+		for (k = 0; k < batch; k++)
+			evs[k] = mk_event(EVENT_SESSION_STARTED, "ac_1", ts_ms);
+		record_events(store, evs, batch);
+		free_events(evs, batch);
+	}
+}
+
+/* The seq of the oldest and the newest event, and how many there are. */
+static void
+event_span(struct store *store, int64_t *lop, int64_t *hip, size_t *np)
+{
+	struct store_event **el = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(store_event_list(store, 0, NULL, 0, 0, &el, &n), 0);
+	*np = n;
+	*lop = n > 0 ? el[0]->seq : 0;
+	*hip = n > 0 ? el[n - 1]->seq : 0;
+	store_event_list_free(el, n);
+}
+
+/* The cap keeps the newest events by seq. */
+START_TEST(test_event_cap)
+{
+	int64_t lo, hi, first, last, deleted = -1;
+	size_t n;
+
+	/* Nothing to cap. */
+	ck_assert_int_eq(store_event_cap(st, 5, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	record_many(st, 10, 1000);
+	event_span(st, &first, &last, &n);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_int_eq(store_event_cap(st, 0, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(st, 10, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(st, 4, &deleted), 0);
+	ck_assert_int_eq(deleted, 6);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(lo, last - 3);
+	ck_assert_int_eq(hi, last);
+	ck_assert_int_eq(store_event_cap(st, 4, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(st, 1, NULL), 0);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(lo, last);
+	ck_assert_int_eq(store_event_cap(st, -1, &deleted),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(NULL, 1, &deleted),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* More than a batch beyond the cap: every batch goes. */
+START_TEST(test_event_cap_batches)
+{
+	int64_t lo, hi, first, last, deleted = -1;
+	size_t n;
+
+	record_many(st, 25000, 1000);
+	event_span(st, &first, &last, &n);
+	ck_assert_uint_eq(n, 25000);
+	ck_assert_int_eq(store_event_cap(st, 1000, &deleted), 0);
+	ck_assert_int_eq(deleted, 24000);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert_int_eq(lo, last - 999);
+	ck_assert_int_eq(hi, last);
+}
+END_TEST
+
+/*
+ * The cap counts events stored, by seq: an event is deleted once <max>
+ * newer ones were stored, even if pruning by age took some of them.
+ */
+START_TEST(test_event_cap_holes)
+{
+	struct event *evs[6];
+	int64_t lo, hi, deleted = -1;
+	size_t n, i;
+
+	for (i = 0; i < 6; i++)
+		evs[i] = mk_event(EVENT_SESSION_STARTED, "ac_1",
+		    i == 3 ? 500 : 1000);
+	record_events(st, evs, 6);
+	free_events(evs, 6);
+	ck_assert_int_eq(store_event_prune(st, 1000, &deleted), 0);
+	ck_assert_int_eq(deleted, 1);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 5);
+	/* Seq 1-6 less 4: with 5 and 6 newer, 3 was stored 3 before 6. */
+	ck_assert_int_eq(store_event_cap(st, 3, &deleted), 0);
+	ck_assert_int_eq(deleted, 3);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(lo, hi - 1);
+}
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -5813,6 +6164,7 @@ store_suite(void)
 	tcase_add_test(tc, test_file_session_limit_two_connections);
 	tcase_add_test(tc, test_file_session_limit_race);
 	tcase_add_test(tc, test_file_session_disable_race);
+	tcase_add_test(tc, test_file_session_prune);
 	suite_add_tcase(s, tc);
 
 	/* test_busy_gives_up waits out the whole busy_timeout. */
@@ -5945,6 +6297,24 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
 	tcase_add_test(tc, test_token_revoke_ends_sessions);
 	tcase_add_test(tc, test_key_delete_ends_sessions);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_session_status);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prune");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_session_prune);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cap");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_event_cap);
+	tcase_add_test(tc, test_event_cap_batches);
+	tcase_add_test(tc, test_event_cap_holes);
 	suite_add_tcase(s, tc);
 
 	/* Files, and processes that race, under sanitizers too. */
