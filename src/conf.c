@@ -38,6 +38,9 @@
 #define CONF_DEFAULT_AFFINITY        (24 * 3600)
 #define CONF_MAX_SESSIONS            100000
 #define CONF_DEFAULT_EVENT_RETENTION (7 * 24 * 3600)
+#define CONF_DEFAULT_SESS_RETENTION  (7 * 24 * 3600)
+#define CONF_DEFAULT_EVENT_MAX       1000000
+#define CONF_MAX_EVENT_COUNT         1000000000000LL
 #define CONF_MAX_STARTUPS            100000
 #define CONF_MAX_ENDPOINTS           1000
 #define CONF_MAX_CONNECTIONS         65535
@@ -78,7 +81,13 @@ enum conf_kw {
 	CONF_KW_CLIENT_ALIVE_COUNT_MAX,
 	CONF_KW_PER_SOURCE_PENALTIES,
 	CONF_KW_USER,
+	CONF_KW_SESSION_RETENTION,
+	CONF_KW_EVENT_MAX_COUNT,
+	CONF_KW_COUNT /* not a keyword: how many there are */
 };
+
+/* conf_state's cmdline_set has one bit per keyword. */
+_Static_assert(CONF_KW_COUNT <= 32, "one bit of cmdline_set per keyword");
 
 /* How conf_set() treats a value it has checked. */
 enum conf_mode {
@@ -119,6 +128,8 @@ static const struct conf_keyword {
 	{ "ClientAliveCountMax", CONF_KW_CLIENT_ALIVE_COUNT_MAX, 0 },
 	{ "PerSourcePenalties", CONF_KW_PER_SOURCE_PENALTIES, 0 },
 	{ "User", CONF_KW_USER, 0 },
+	{ "SessionRetention", CONF_KW_SESSION_RETENTION, 0 },
+	{ "EventMaxCount", CONF_KW_EVENT_MAX_COUNT, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -590,6 +601,24 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf->event_retention = secs;
 		break;
+	case CONF_KW_EVENT_MAX_COUNT:
+		if (conf_parse_num(arg, 0, CONF_MAX_EVENT_COUNT, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 0..%lld",
+			    k->name, q, CONF_MAX_EVENT_COUNT);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->event_max_count = n;
+		break;
+	case CONF_KW_SESSION_RETENTION:
+		if (misc_convtime(arg, &secs) != 0) {
+			conf_err(errbuf, errlen, "%s: bad time '%s'", k->name,
+			    q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->session_retention = secs;
+		break;
 	case CONF_KW_MAX_STARTUPS:
 		if (conf_parse_startups(arg, &st_begin, &st_rate, &st_full) !=
 		    0) {
@@ -773,6 +802,8 @@ conf_new(void)
 	conf->penalty_min = 15;
 	conf->penalty_max = 600;
 	conf->event_retention = CONF_DEFAULT_EVENT_RETENTION;
+	conf->event_max_count = CONF_DEFAULT_EVENT_MAX;
+	conf->session_retention = CONF_DEFAULT_SESS_RETENTION;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->syslog = 0;
 	return conf;
@@ -1028,6 +1059,17 @@ conf_finish(struct conf *conf, char *errbuf, size_t errlen)
 		    conf->port_low, conf->port_high);
 		goto out;
 	}
+	/* Affinity reads the endpoints of ended sessions: keep them. */
+	if (conf->session_retention > 0 &&
+	    conf->address_affinity > conf->session_retention) {
+		conf_err(errbuf, errlen,
+		    "SessionRetention %llds is shorter than AddressAffinity "
+		    "%llds: affinity needs the ended sessions it would delete "
+		    "(raise SessionRetention, or lower AddressAffinity)",
+		    (long long)conf->session_retention,
+		    (long long)conf->address_affinity);
+		goto out;
+	}
 	r = 0;
 out:
 	return r;
@@ -1092,6 +1134,9 @@ conf_dump(const struct conf *conf, void *fp)
 	    conf->max_sessions_per_account);
 	conf_dump_str(f, "eventlog", conf->event_log);
 	fprintf(f, "eventretention %lld\n", (long long)conf->event_retention);
+	fprintf(f, "eventmaxcount %lld\n", (long long)conf->event_max_count);
+	fprintf(f, "sessionretention %lld\n",
+	    (long long)conf->session_retention);
 	if (conf->max_startups_begin == conf->max_startups_full)
 		fprintf(f, "maxstartups %d\n", conf->max_startups_full);
 	else
