@@ -26,29 +26,32 @@
 #include "pool.h"
 #include "xmalloc.h"
 
-#define CONF_DEFAULT_LISTEN_HOST      "0.0.0.0"
-#define CONF_DEFAULT_SSH_PORT         2222
-#define CONF_DEFAULT_TUNNEL_ADDRESS   "0.0.0.0"
-#define CONF_DEFAULT_PORT_LOW         10000
-#define CONF_DEFAULT_PORT_HIGH        59999
-#define CONF_DEFAULT_LOGIN_GRACE      120
-#define CONF_DEFAULT_MAX_ENDPOINTS    16
-#define CONF_DEFAULT_MAX_CONNECTIONS  1024
-#define CONF_DEFAULT_MAX_SESSIONS     10
-#define CONF_DEFAULT_AFFINITY         (24 * 3600)
-#define CONF_MAX_SESSIONS             100000
-#define CONF_DEFAULT_MAX_ALL_SESSIONS 1000
-#define CONF_DEFAULT_EVENT_RETENTION  (7 * 24 * 3600)
-#define CONF_MAX_STARTUPS             100000
-#define CONF_MAX_ENDPOINTS            1000
-#define CONF_MAX_CONNECTIONS          65535
-#define CONF_DATABASE_NAME            "porthole.db"
-#define CONF_HOST_KEY_NAME            "ssh_host_ed25519_key"
-#define CONF_TOKEN_KEY_NAME           "token.key"
-#define CONF_HOSTNAME_MAX             253 /* RFC 1035 text form */
-#define CONF_LABEL_MAX                63
-#define CONF_QUOTE_LEN                101 /* values echoed in errors */
-#define CONF_LINE_ERR_LEN             512
+#define CONF_DEFAULT_LISTEN_HOST     "0.0.0.0"
+#define CONF_DEFAULT_SSH_PORT        2222
+#define CONF_DEFAULT_TUNNEL_ADDRESS  "0.0.0.0"
+#define CONF_DEFAULT_PORT_LOW        10000
+#define CONF_DEFAULT_PORT_HIGH       59999
+#define CONF_DEFAULT_LOGIN_GRACE     120
+#define CONF_DEFAULT_MAX_ENDPOINTS   16
+#define CONF_DEFAULT_MAX_CONNECTIONS 1024
+#define CONF_DEFAULT_MAX_SESSIONS    10
+#define CONF_DEFAULT_AFFINITY        (24 * 3600)
+#define CONF_MAX_SESSIONS            100000
+#define CONF_DEFAULT_MAX_ALL         1000
+#define CONF_DEFAULT_EVENT_RETENTION (7 * 24 * 3600)
+#define CONF_DEFAULT_SESS_RETENTION  (7 * 24 * 3600)
+#define CONF_DEFAULT_EVENT_MAX       1000000
+#define CONF_MAX_EVENT_COUNT         1000000000000LL
+#define CONF_MAX_STARTUPS            100000
+#define CONF_MAX_ENDPOINTS           1000
+#define CONF_MAX_CONNECTIONS         65535
+#define CONF_DATABASE_NAME           "porthole.db"
+#define CONF_HOST_KEY_NAME           "ssh_host_ed25519_key"
+#define CONF_TOKEN_KEY_NAME          "token.key"
+#define CONF_HOSTNAME_MAX            253 /* RFC 1035 text form */
+#define CONF_LABEL_MAX               63
+#define CONF_QUOTE_LEN               101 /* values echoed in errors */
+#define CONF_LINE_ERR_LEN            512
 
 #define CONF_BLANKS " \t\r\n\f\v"
 
@@ -80,7 +83,13 @@ enum conf_kw {
 	CONF_KW_PER_SOURCE_PENALTIES,
 	CONF_KW_USER,
 	CONF_KW_MAX_SESSIONS,
+	CONF_KW_SESSION_RETENTION,
+	CONF_KW_EVENT_MAX_COUNT,
+	CONF_KW_COUNT /* not a keyword: how many there are */
 };
+
+/* conf_state's cmdline_set has one bit per keyword. */
+_Static_assert(CONF_KW_COUNT <= 32, "one bit of cmdline_set per keyword");
 
 /* How conf_set() treats a value it has checked. */
 enum conf_mode {
@@ -122,6 +131,8 @@ static const struct conf_keyword {
 	{ "PerSourcePenalties", CONF_KW_PER_SOURCE_PENALTIES, 0 },
 	{ "User", CONF_KW_USER, 0 },
 	{ "MaxSessions", CONF_KW_MAX_SESSIONS, 0 },
+	{ "SessionRetention", CONF_KW_SESSION_RETENTION, 0 },
+	{ "EventMaxCount", CONF_KW_EVENT_MAX_COUNT, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -604,6 +615,24 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf->event_retention = secs;
 		break;
+	case CONF_KW_EVENT_MAX_COUNT:
+		if (conf_parse_num(arg, 0, CONF_MAX_EVENT_COUNT, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 0..%lld",
+			    k->name, q, CONF_MAX_EVENT_COUNT);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->event_max_count = n;
+		break;
+	case CONF_KW_SESSION_RETENTION:
+		if (misc_convtime(arg, &secs) != 0) {
+			conf_err(errbuf, errlen, "%s: bad time '%s'", k->name,
+			    q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->session_retention = secs;
+		break;
 	case CONF_KW_MAX_STARTUPS:
 		if (conf_parse_startups(arg, &st_begin, &st_rate, &st_full) !=
 		    0) {
@@ -770,7 +799,7 @@ conf_new(void)
 	conf->max_endpoints_per_session = CONF_DEFAULT_MAX_ENDPOINTS;
 	conf->max_connections_per_endpoint = CONF_DEFAULT_MAX_CONNECTIONS;
 	conf->max_sessions_per_account = CONF_DEFAULT_MAX_SESSIONS;
-	conf->max_sessions = CONF_DEFAULT_MAX_ALL_SESSIONS;
+	conf->max_sessions = CONF_DEFAULT_MAX_ALL;
 	conf->address_affinity = CONF_DEFAULT_AFFINITY;
 	conf->allow_anonymous = 0;
 	conf->event_log = xstrdup("none");
@@ -789,6 +818,8 @@ conf_new(void)
 	conf->penalty_min = 15;
 	conf->penalty_max = 600;
 	conf->event_retention = CONF_DEFAULT_EVENT_RETENTION;
+	conf->event_max_count = CONF_DEFAULT_EVENT_MAX;
+	conf->session_retention = CONF_DEFAULT_SESS_RETENTION;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->syslog = 0;
 	return conf;
@@ -1044,6 +1075,17 @@ conf_finish(struct conf *conf, char *errbuf, size_t errlen)
 		    conf->port_low, conf->port_high);
 		goto out;
 	}
+	/* Affinity reads the endpoints of ended sessions: keep them. */
+	if (conf->session_retention > 0 &&
+	    conf->address_affinity > conf->session_retention) {
+		conf_err(errbuf, errlen,
+		    "SessionRetention %llds is shorter than AddressAffinity "
+		    "%llds: affinity needs the ended sessions it would delete "
+		    "(raise SessionRetention, or lower AddressAffinity)",
+		    (long long)conf->session_retention,
+		    (long long)conf->address_affinity);
+		goto out;
+	}
 	r = 0;
 out:
 	return r;
@@ -1109,6 +1151,9 @@ conf_dump(const struct conf *conf, void *fp)
 	fprintf(f, "maxsessions %d\n", conf->max_sessions);
 	conf_dump_str(f, "eventlog", conf->event_log);
 	fprintf(f, "eventretention %lld\n", (long long)conf->event_retention);
+	fprintf(f, "eventmaxcount %lld\n", (long long)conf->event_max_count);
+	fprintf(f, "sessionretention %lld\n",
+	    (long long)conf->session_retention);
 	if (conf->max_startups_begin == conf->max_startups_full)
 		fprintf(f, "maxstartups %d\n", conf->max_startups_full);
 	else

@@ -40,6 +40,8 @@ struct conf {
 	char *token_key; /* TokenKey (path) */
 	char *event_log; /* EventLog: "none", "-" (stdout) or a path */
 	int64_t event_retention; /* EventRetention, seconds; 0 = keep */
+	int64_t event_max_count; /* EventMaxCount; 0 = no cap */
+	int64_t session_retention; /* SessionRetention, seconds; 0 = keep */
 	char *metrics_host; /* MetricsListen address, NULL when off */
 	uint16_t metrics_port;
 	int max_startups_begin; /* MaxStartups start:rate:full */
@@ -91,7 +93,8 @@ int conf_load_file(struct conf *conf, const char *path, int must_exist,
  * Fill in derived defaults once everything is applied: ListenAddress
  * 0.0.0.0:2222 if none, Database = StateDirectory/porthole.db and
  * HostKey = StateDirectory/ssh_host_ed25519_key unless set, PublicHost
- * = gethostname() if none. Checks cross-keyword constraints. Returns 0
+ * = gethostname() if none. Checks cross-keyword constraints (a
+ * SessionRetention, unless 0, no shorter than AddressAffinity). Returns 0
  * or PORTHOLE_ERR_INVALID_FORMAT with a reason in errbuf.
  */
 int conf_finish(struct conf *conf, char *errbuf, size_t errlen);

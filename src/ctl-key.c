@@ -169,11 +169,14 @@ out:
 	return r;
 }
 
-/* Append a key (with its account) to <b> as a JSON object. */
+/*
+ * Append a key (with its account) to <b> as a JSON object; <nended>,
+ * unless negative, is the number of sessions its deletion ended.
+ */
 static void
 ctl_key_json(struct buf *b, const char *fingerprint, const char *type,
     const char *comment, const char *account, const char *account_id,
-    int64_t created_ms)
+    int64_t created_ms, int64_t nended)
 {
 	char when[CTL_TIME_LEN];
 
@@ -186,6 +189,8 @@ ctl_key_json(struct buf *b, const char *fingerprint, const char *type,
 	if (created_ms != 0)
 		json_kv_str(b, 0, "created_at",
 		    misc_rfc3339(created_ms, when, sizeof(when)));
+	if (nended >= 0)
+		json_kv_int(b, 0, "sessions_ended", nended);
 	buf_putc(b, '}');
 }
 
@@ -250,7 +255,7 @@ ctl_key_add(struct ctl *ctl, const struct ctl_args *args)
 		}
 		if (ctl->json) {
 			ctl_key_json(b, keys[i]->fingerprint, keys[i]->type,
-			    keys[i]->comment, a->name, a->id, 0);
+			    keys[i]->comment, a->name, a->id, 0, -1);
 			ctl_json_line(b);
 		} else
 			ctl_printf("%s\n", keys[i]->fingerprint);
@@ -291,7 +296,7 @@ ctl_key_list(struct ctl *ctl, const struct ctl_args *args)
 		for (i = 0; i < n; i++) {
 			k = list[i];
 			ctl_key_json(b, k->fingerprint, k->type, k->comment,
-			    k->account_name, k->account_id, k->created_ms);
+			    k->account_name, k->account_id, k->created_ms, -1);
 			ctl_json_line(b);
 		}
 	} else {
@@ -315,12 +320,18 @@ out:
 	return r;
 }
 
-/* key delete FINGERPRINT: remove a key from its account. */
+/*
+ * key delete FINGERPRINT: remove a key from its account and end the
+ * live sessions that logged in with it; their processes are told at
+ * once.
+ */
 int
 ctl_key_delete(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_key *k = NULL;
 	struct buf *b = NULL;
+	int64_t *pids = NULL;
+	size_t npids = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if ((r = store_key_get(ctl->store, args->fingerprint, &k)) != 0) {
@@ -330,20 +341,29 @@ ctl_key_delete(struct ctl *ctl, const struct ctl_args *args)
 			error_r(r, "key '%.100s'", args->fingerprint);
 		goto out;
 	}
-	if ((r = store_key_delete(ctl->store, k->fingerprint)) != 0) {
-		error_r(r, "delete key %s", k->fingerprint);
+	if ((r = store_key_delete(ctl->store, k->fingerprint, misc_now_ms(),
+	         &pids, &npids)) != 0) {
+		if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
+			error("no such key '%.100s'", args->fingerprint);
+		else
+			error_r(r, "delete key %s", k->fingerprint);
 		goto out;
 	}
+	ctl_signal_sessions(pids, npids);
 	if (ctl->json) {
 		b = buf_new();
 		ctl_key_json(b, k->fingerprint, k->type, k->comment,
-		    k->account_name, k->account_id, k->created_ms);
+		    k->account_name, k->account_id, k->created_ms,
+		    (int64_t)npids);
 		ctl_json_line(b);
 	} else
-		ctl_printf("deleted key %s from account %s\n", k->fingerprint,
-		    k->account_name);
+		ctl_printf("deleted key %s from account %s; ended %zu "
+		           "session%s\n",
+		    k->fingerprint, k->account_name, npids,
+		    npids == 1 ? "" : "s");
 	r = 0;
 out:
+	free(pids);
 	buf_free(b);
 	store_key_free(k);
 	return r;

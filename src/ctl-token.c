@@ -111,7 +111,9 @@ ctl_token_create(struct ctl *ctl, const struct ctl_args *args)
 		r = PORTHOLE_ERR_SYSTEM;
 		error("write to stdout: %s; token %s revoked", strerror(errno),
 		    id);
-		(void)store_token_revoke(ctl->store, id, misc_now_ms());
+		/* Nobody has it, so no session can have used it. */
+		(void)store_token_revoke(ctl->store, id, misc_now_ms(), NULL,
+		    NULL);
 		goto out;
 	}
 	/* Not error(): this is a notice, and it must never hold the token. */
@@ -180,13 +182,18 @@ out:
 	return r;
 }
 
-/* token revoke ID: the token stops working at once. */
+/*
+ * token revoke ID: the token stops working at once, and the live
+ * sessions that logged in with it end; their processes are told at
+ * once.
+ */
 int
 ctl_token_revoke(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_token **list = NULL, *t = NULL;
 	struct buf *b = NULL;
-	size_t n = 0, i;
+	int64_t *pids = NULL;
+	size_t n = 0, npids = 0, i;
 	int64_t now;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -205,25 +212,30 @@ ctl_token_revoke(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 	now = misc_now_ms();
-	if ((r = store_token_revoke(ctl->store, t->id, now)) != 0) {
+	if ((r = store_token_revoke(ctl->store, t->id, now, &pids, &npids)) !=
+	    0) {
 		if (r == PORTHOLE_ERR_NOT_FOUND) /* revoked meanwhile */
 			error("no such token '%.100s'", args->id);
 		else
 			error_r(r, "revoke token %s", t->id);
 		goto out;
 	}
+	ctl_signal_sessions(pids, npids);
 	t->revoked_ms = now;
 	if (ctl->json) {
 		b = buf_new();
 		buf_putc(b, '{');
 		ctl_token_json(b, t);
+		json_kv_int(b, 0, "sessions_ended", (int64_t)npids);
 		buf_putc(b, '}');
 		ctl_json_line(b);
 	} else
-		ctl_printf("revoked token %s of account %s\n", t->id,
-		    t->account_name);
+		ctl_printf("revoked token %s of account %s; ended %zu "
+		           "session%s\n",
+		    t->id, t->account_name, npids, npids == 1 ? "" : "s");
 	r = 0;
 out:
+	free(pids);
 	buf_free(b);
 	store_token_list_free(list, n);
 	return r;

@@ -334,6 +334,9 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 		    " WHERE " cond " AND ended_ms IS NULL",                    \
 	}
 
+/* store_event_cap() deletes at most this many events per transaction. */
+#define STORE_EVENT_CAP_BATCH 1000
+
 /* Affinity hands out at most this many addresses. */
 #define STORE_AFFINITY_MAX 64
 
@@ -804,6 +807,8 @@ static const struct store_end_sql store_end_by_session =
     STORE_END_SQL("id = ?1");
 static const struct store_end_sql store_end_by_account =
     STORE_END_SQL("account_id = ?1");
+static const struct store_end_sql store_end_by_credential =
+    STORE_END_SQL("credential = ?1");
 
 /*
  * Inside the caller's transaction, end with <reason> at <now_ms> the
@@ -1021,7 +1026,6 @@ store_free(struct store *store)
 	free(store);
 }
 
-/* The schema version of the open database, from PRAGMA user_version. */
 /* Set how long calls wait for another connection's lock. */
 int
 store_set_busy_timeout(struct store *store, int ms)
@@ -1033,6 +1037,7 @@ store_set_busy_timeout(struct store *store, int ms)
 	return 0;
 }
 
+/* The schema version of the open database, from PRAGMA user_version. */
 int
 store_schema_version(struct store *store, int *versionp)
 {
@@ -1453,21 +1458,55 @@ store_key_list(struct store *store, const char *account,
 	return r;
 }
 
-/* Delete key <fingerprint>; _NOT_FOUND if it is not registered. */
+/*
+ * Delete key <fingerprint> and, in the same transaction, end the live
+ * sessions that logged in with it (credential "key:<fingerprint>",
+ * whichever account); _NOT_FOUND if it is not registered.
+ */
 int
-store_key_delete(struct store *store, const char *fingerprint)
+store_key_delete(struct store *store, const char *fingerprint, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp)
 {
 	static const char sql[] = "DELETE FROM keys WHERE fingerprint = ?1";
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	char *cred = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, n, ended = 0;
 
+	if (pidsp != NULL)
+		*pidsp = NULL;
+	if (npidsp != NULL)
+		*npidsp = 0;
 	if (fingerprint == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "t", fingerprint)) != 0)
+	xasprintf(&cred, "key:%s", fingerprint);
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &n, sql, "t", fingerprint)) != 0)
 		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = store_end_live(store, &store_end_by_credential, cred,
+	         "key deleted", now_ms, &pids, &npids, &ended)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	debug_f("key %.60s: deleted, %d sessions ended", fingerprint, ended);
+	if (npidsp != NULL)
+		*npidsp = npids;
+	if (pidsp != NULL) {
+		/* Ownership passes to the caller. */
+		*pidsp = pids;
+		pids = NULL;
+	}
+	r = 0;
 out:
+	if (r != 0)
+		store_rollback(store);
+	free(pids);
+	free(cred);
 	return r;
 }
 
@@ -1539,19 +1578,23 @@ static const struct store_rows store_session_rows = {
 };
 
 /*
- * Record live session <s> unless its account already has <max_live>
- * live ones (_EXHAUSTED): _EXISTS if the id is taken, _NOT_FOUND if
- * the account is unknown. A NULL user or credential is stored as "".
- * BEGIN IMMEDIATE takes the write lock before counting, so two logins
- * at the limit, in any processes, cannot both get in.
+ * Record live session <s> if its account exists (_NOT_FOUND), is not
+ * disabled (_DENIED) and has fewer than <max_live> live sessions
+ * (_EXHAUSTED); _EXISTS if the id is taken. A NULL user or credential
+ * is stored as "". BEGIN IMMEDIATE takes the write lock before the
+ * account is read, so neither two logins at the limit nor a login and
+ * an account disable, in any processes, can both get in: a disable
+ * that commits first is seen here, one that commits after ends the
+ * session this adds.
  */
 int
 store_session_add(struct store *store, const struct store_session *s,
     int max_live)
 {
-	static const char sql_count[] = "SELECT count(*) FROM sessions"
-	                                " WHERE account_id = ?1"
-	                                " AND ended_ms IS NULL";
+	static const char sql_account[] =
+	    "SELECT a.disabled, (SELECT count(*) FROM sessions s"
+	    "  WHERE s.account_id = a.id AND s.ended_ms IS NULL)"
+	    " FROM accounts a WHERE a.id = ?1";
 	static const char sql[] = "INSERT INTO sessions (id, account_id, pid,"
 	                          " client_ip, client_port, user, credential,"
 	                          " started_ms)"
@@ -1564,24 +1607,33 @@ store_session_add(struct store *store, const struct store_session *s,
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_begin(store)) != 0)
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_prepare(store, &stmt, sql_account, "t",
+	         s->account_id)) != 0)
 		goto out;
-	if (max_live > 0) {
-		if ((r = store_prepare(store, &stmt, sql_count, "t",
-		         s->account_id)) != 0)
-			goto out;
-		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-			r = store_error(store, rc, sql_count);
-			goto out;
-		}
-		live = sqlite3_column_int(stmt, 0);
-		if (live >= max_live) {
-			debug_f("account %.40s: %d live sessions, limit %d",
-			    s->account_id, live, max_live);
-			r = PORTHOLE_ERR_EXHAUSTED;
-			goto out;
-		}
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+		debug_f("account %.40s: gone", s->account_id);
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	} else if (rc != SQLITE_ROW) {
+		r = store_error(store, rc, sql_account);
+		goto out;
 	}
+	if (sqlite3_column_int(stmt, 0) != 0) {
+		debug_f("account %.40s: disabled", s->account_id);
+		r = PORTHOLE_ERR_DENIED;
+		goto out;
+	}
+	live = sqlite3_column_int(stmt, 1);
+	if (max_live > 0 && live >= max_live) {
+		debug_f("account %.40s: %d live sessions, limit %d",
+		    s->account_id, live, max_live);
+		r = PORTHOLE_ERR_EXHAUSTED;
+		goto out;
+	}
+	/* Done with the row; the insert needs no statement of ours open. */
+	sqlite3_finalize(stmt);
+	stmt = NULL;
 	if ((r = store_run(store, NULL, sql, "ttItittI", s->id, s->account_id,
 	         s->pid, s->client_ip, s->client_port,
 	         s->user != NULL ? s->user : "",
@@ -1728,6 +1780,120 @@ out:
 	if (r != 0)
 		store_rollback(store);
 	free(pids);
+	return r;
+}
+
+/*
+ * The state of session <session_id>, with its account and credential,
+ * in one statement. A credential names its kind before the first ':';
+ * substr() rather than LIKE, which would read '_' and '%' in it.
+ */
+int
+store_session_status(struct store *store, const char *session_id,
+    struct store_session_status *st)
+{
+	static const char sql[] =
+	    "SELECT s.ended_ms IS NOT NULL, s.end_reason, a.disabled,"
+	    " a.ip_policy_id,"
+	    " CASE"
+	    "  WHEN substr(s.credential, 1, 10) = 'anonymous:' THEN 1"
+	    "  WHEN substr(s.credential, 1, 6) = 'token:' THEN EXISTS"
+	    "   (SELECT 1 FROM tokens t WHERE t.id = substr(s.credential, 7)"
+	    "    AND t.account_id = s.account_id AND t.revoked_ms IS NULL)"
+	    "  WHEN substr(s.credential, 1, 4) = 'key:' THEN EXISTS"
+	    "   (SELECT 1 FROM keys k"
+	    "    WHERE k.fingerprint = substr(s.credential, 5)"
+	    "    AND k.account_id = s.account_id)"
+	    "  ELSE 0 END"
+	    " FROM sessions s JOIN accounts a ON a.id = s.account_id"
+	    " WHERE s.id = ?1";
+	sqlite3_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
+	if (session_id == NULL || st == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql, "t", session_id)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+		/* Gone with its account (see store_account_delete). */
+		st->ended = 1;
+		st->account_deleted = 1;
+		st->end_reason = xstrdup("account deleted");
+		r = 0;
+		goto out;
+	} else if (rc != SQLITE_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	/* The strings are now the caller's. */
+	st->ended = sqlite3_column_int(stmt, 0) != 0;
+	st->end_reason = store_column_text(stmt, 1);
+	st->account_disabled = sqlite3_column_int(stmt, 2) != 0;
+	st->ip_policy_id = store_column_text(stmt, 3);
+	st->credential_valid = sqlite3_column_int(stmt, 4) != 0;
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* Free the strings of <st> and zero it; NULL is a no-op. */
+void
+store_session_status_clear(struct store_session_status *st)
+{
+	if (st == NULL)
+		return;
+	free(st->end_reason);
+	free(st->ip_policy_id);
+	memset(st, 0, sizeof(*st));
+}
+
+/*
+ * Delete ended history from before <before_ms>, in one transaction:
+ * first the ended endpoints (of live sessions too, which may make and
+ * cancel forwards for as long as they last), then the ended sessions,
+ * whose remaining endpoints go by the cascade. A session that somehow
+ * still has a live endpoint stays, so no live row is ever deleted.
+ * The only foreign key to these tables is endpoints.session_id.
+ */
+int
+store_session_prune(struct store *store, int64_t before_ms, int64_t *np)
+{
+	int r = PORTHOLE_ERR_INTERNAL, n, nendpoints;
+
+	if (np != NULL)
+		*np = 0;
+	if (store == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &nendpoints,
+	         "DELETE FROM endpoints"
+	         " WHERE ended_ms IS NOT NULL AND ended_ms < ?1",
+	         "I", before_ms)) != 0 ||
+	    (r = store_run(store, &n,
+	         "DELETE FROM sessions"
+	         " WHERE ended_ms IS NOT NULL AND ended_ms < ?1"
+	         " AND NOT EXISTS (SELECT 1 FROM endpoints e"
+	         "  WHERE e.session_id = sessions.id AND e.ended_ms IS NULL)",
+	         "I", before_ms)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	if (n > 0 || nendpoints > 0)
+		debug_f("pruned %d session(s) and %d endpoint(s) ended before "
+		        "%lld",
+		    n, nendpoints, (long long)before_ms);
+	if (np != NULL)
+		*np = n;
+	r = 0;
+out:
+	if (r != 0 && store != NULL)
+		store_rollback(store);
 	return r;
 }
 
@@ -2511,23 +2677,57 @@ store_token_list(struct store *store, const char *account,
 	return r;
 }
 
-/* Revoke token <id> at <now_ms>; _NOT_FOUND if absent or revoked. */
+/*
+ * Revoke token <id> at <now_ms> and, in the same transaction, end the
+ * live sessions that logged in with it (credential "token:<id>");
+ * _NOT_FOUND if absent or already revoked.
+ */
 int
-store_token_revoke(struct store *store, const char *id, int64_t now_ms)
+store_token_revoke(struct store *store, const char *id, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	char *cred = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, n, ended = 0;
 
+	if (pidsp != NULL)
+		*pidsp = NULL;
+	if (npidsp != NULL)
+		*npidsp = 0;
 	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
+	xasprintf(&cred, "token:%s", id);
+	if ((r = store_begin(store)) != 0 ||
+	    (r = store_run(store, &n,
 	         "UPDATE tokens SET revoked_ms = ?2"
 	         " WHERE id = ?1 AND revoked_ms IS NULL",
 	         "tI", id, now_ms)) != 0)
 		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	if (n == 0) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = store_end_live(store, &store_end_by_credential, cred,
+	         "token revoked", now_ms, &pids, &npids, &ended)) != 0 ||
+	    (r = store_commit(store)) != 0)
+		goto out;
+	debug_f("token %.40s: revoked, %d sessions ended", id, ended);
+	if (npidsp != NULL)
+		*npidsp = npids;
+	if (pidsp != NULL) {
+		/* Ownership passes to the caller. */
+		*pidsp = pids;
+		pids = NULL;
+	}
+	r = 0;
 out:
+	if (r != 0)
+		store_rollback(store);
+	free(pids);
+	free(cred);
 	return r;
 }
 
@@ -3316,6 +3516,74 @@ store_event_prune(struct store *store, int64_t before_ms, int64_t *np)
 		*np = n;
 	r = 0;
 out:
+	return r;
+}
+
+/*
+ * Delete the events more than <max> stored before the newest, oldest
+ * first. seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT): min()
+ * and max() are each one step down the table's b-tree, and a seq range
+ * is a range of the table, so nothing here scans. The events go in
+ * batches of STORE_EVENT_CAP_BATCH, each its own transaction, between
+ * which the sessions can record theirs.
+ */
+int
+store_event_cap(struct store *store, int64_t max, int64_t *np)
+{
+	static const char sql_ends[] = "SELECT (SELECT min(seq) FROM events),"
+	                               " (SELECT max(seq) FROM events)";
+	static const char sql_delete[] = "DELETE FROM events WHERE seq <= ?1";
+	sqlite3_stmt *stmt = NULL;
+	int64_t lo, hi, cut, upto, total = 0;
+	int r = PORTHOLE_ERR_INTERNAL, rc, n;
+
+	if (np != NULL)
+		*np = 0;
+	if (store == NULL || max < 0) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (max == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql_ends, "")) != 0)
+		goto out;
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		r = store_error(store, rc, sql_ends);
+		goto out;
+	}
+	if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
+		r = 0; /* no events */
+		goto out;
+	}
+	lo = sqlite3_column_int64(stmt, 0);
+	hi = sqlite3_column_int64(stmt, 1);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	/* Keep seq hi - max + 1 … hi: at most max events. */
+	if (hi - lo < max) {
+		r = 0;
+		goto out;
+	}
+	cut = hi - max;
+	for (; lo <= cut; lo = upto + 1) {
+		upto = cut - lo >= STORE_EVENT_CAP_BATCH
+		    ? lo + STORE_EVENT_CAP_BATCH - 1
+		    : cut;
+		if ((r = store_run(store, &n, sql_delete, "I", upto)) != 0)
+			goto out;
+		total += n;
+	}
+	if (total > 0)
+		debug_f("deleted %lld event(s) beyond the newest %lld",
+		    (long long)total, (long long)max);
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	/* What went in the batches that succeeded stays gone. */
+	if (np != NULL)
+		*np = total;
 	return r;
 }
 

@@ -167,6 +167,19 @@ struct store_token {
 	int64_t revoked_ms; /* 0 while valid */
 };
 
+/*
+ * What the parent checks of a live session now and then, read by
+ * store_session_status() at one time.
+ */
+struct store_session_status {
+	int ended; /* the row is ended, or gone */
+	char *end_reason; /* why it was ended for it, or NULL (owned) */
+	int account_disabled;
+	int account_deleted; /* the row went with its account */
+	int credential_valid; /* the credential would log in as the account */
+	char *ip_policy_id; /* the account's IP policy, or NULL (owned) */
+};
+
 /* A host and port, as returned by store_affinity(). */
 struct store_hostport {
 	char *host;
@@ -246,17 +259,30 @@ int store_key_get(struct store *store, const char *fingerprint,
 /* List keys of one account (by name or id), or all when NULL. */
 int store_key_list(struct store *store, const char *account,
     struct store_key ***listp, size_t *np);
-int store_key_delete(struct store *store, const char *fingerprint);
+/*
+ * Delete key <fingerprint> (_NOT_FOUND if it is not registered) and,
+ * in the same transaction, end the live sessions that logged in with
+ * it (credential "key:<fingerprint>"), as store_session_kill does,
+ * with reason "key deleted". The pids of the sessions ended are
+ * returned as by store_account_set_disabled (both may be NULL), for
+ * the caller to signal.
+ */
+int store_key_delete(struct store *store, const char *fingerprint,
+    int64_t now_ms, int64_t **pidsp, size_t *npidsp);
 void store_key_free(struct store_key *k);
 void store_key_list_free(struct store_key **list, size_t n);
 
 /*
  * Sessions. store_session_add inserts <s> (id, account_id, pid,
- * client_ip, client_port, user, credential, started_ms are used) if the
- * account has fewer than <max_live> live sessions (<= 0: no limit),
- * checked and inserted in one transaction; otherwise
- * PORTHOLE_ERR_EXHAUSTED. store_session_end marks it and its live
- * endpoints ended at <now_ms>.
+ * client_ip, client_port, user, credential, started_ms are used) only
+ * if, checked in the same transaction as the insert, the account
+ * exists (else PORTHOLE_ERR_NOT_FOUND), is not disabled (else
+ * PORTHOLE_ERR_DENIED) and has fewer than <max_live> live sessions
+ * (<= 0: no limit; else PORTHOLE_ERR_EXHAUSTED). So an account disable
+ * racing a login either is seen by the insert or ends the session it
+ * made. The credential is not checked here: store_session_status
+ * tells whether it is still valid. store_session_end marks a session
+ * and its live endpoints ended at <now_ms>.
  */
 int store_session_add(struct store *store, const struct store_session *s,
     int max_live);
@@ -276,6 +302,35 @@ int store_session_end_all(struct store *store, int64_t now_ms, int *np);
  */
 int store_session_kill(struct store *store, const char *id, const char *reason,
     int64_t now_ms, int64_t *pidp);
+/*
+ * The state of session <session_id> in one read, into <st> (its
+ * strings are then the caller's: store_session_status_clear frees
+ * them): whether it has ended and why (end_reason as the admin command
+ * or revocation that ended it set it, NULL if it ended otherwise),
+ * whether its account is disabled, and its account's IP policy. The
+ * credential it logged in with is valid while "token:<id>" is an
+ * unrevoked token of the session's account, "key:<fingerprint>" is a
+ * key registered to that same account, or it is "anonymous:…"; any
+ * other credential is not. A session with no row at all reads as
+ * ended, account_deleted, with end_reason "account deleted": deleting
+ * an account takes its sessions with it, and a live session is never
+ * pruned.
+ */
+int store_session_status(struct store *store, const char *session_id,
+    struct store_session_status *st);
+/* Free the strings of <st> and zero it; NULL is a no-op. */
+void store_session_status_clear(struct store_session_status *st);
+/*
+ * Delete the sessions that ended before <before_ms> with their
+ * endpoints, and the endpoints of live sessions that ended before
+ * <before_ms>, in one transaction; the number of sessions deleted
+ * goes to *np (may be NULL). Live sessions and endpoints are never
+ * touched. Nothing else refers to these rows (reserved addresses,
+ * edges and events name endpoints without a foreign key), so address
+ * affinity is what loses: it reads ended endpoints, so keep them at
+ * least as long as AddressAffinity.
+ */
+int store_session_prune(struct store *store, int64_t before_ms, int64_t *np);
 /* One session, live or ended, by id; _NOT_FOUND if absent. */
 int store_session_get(struct store *store, const char *id,
     struct store_session **sp);
@@ -371,8 +426,14 @@ int store_token_touch(struct store *store, const char *id, int64_t now_ms);
 /* Valid tokens of one account (name or id), or all when NULL. */
 int store_token_list(struct store *store, const char *account,
     struct store_token ***listp, size_t *np);
-/* Revoke token <id>; _NOT_FOUND if absent or already revoked. */
-int store_token_revoke(struct store *store, const char *id, int64_t now_ms);
+/*
+ * Revoke token <id> at <now_ms> (_NOT_FOUND if absent or already
+ * revoked) and, in the same transaction, end the live sessions that
+ * logged in with it (credential "token:<id>") with reason "token
+ * revoked"; their pids as by store_key_delete.
+ */
+int store_token_revoke(struct store *store, const char *id, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp);
 void store_token_free(struct store_token *t);
 void store_token_list_free(struct store_token **list, size_t n);
 
@@ -469,6 +530,15 @@ int store_event_list(struct store *store, int64_t after_seq, const char *type,
     int64_t since_ms, size_t limit, struct store_event ***listp, size_t *np);
 /* Delete events older than <before_ms>; the number deleted in *np. */
 int store_event_prune(struct store *store, int64_t before_ms, int64_t *np);
+/*
+ * Keep at most <max> events (> 0; 0 is no cap and does nothing):
+ * delete every event stored <max> or more events before the newest
+ * one, by seq, which grows by one with each event stored; the number
+ * deleted goes to *np (may be NULL). The work is two lookups on the
+ * seq key plus the rows deleted, in batches of their own transactions
+ * so that sessions recording events are never held up for long.
+ */
+int store_event_cap(struct store *store, int64_t max, int64_t *np);
 void store_event_free(struct store_event *e);
 void store_event_list_free(struct store_event **list, size_t n);
 /*

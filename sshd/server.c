@@ -50,7 +50,8 @@
 #define SRV_BACKLOG        128
 #define SRV_ACCEPT_BATCH   16
 #define SRV_SHUTDOWN_MS    10000
-#define SRV_PRUNE_MS       (3600 * 1000)
+#define SRV_PRUNE_MS       (60 * 1000) /* EventMaxCount */
+#define SRV_AGE_PRUNE_MS   (3600 * 1000) /* the *Retention keywords */
 #define SRV_PENALTY_MAX    65536 /* sources with a penalty, at most */
 #define SRV_EPOLL_BATCH    32
 #define SRV_SPAWN_RETRY_MS 1000
@@ -107,7 +108,8 @@ struct srv {
 	size_t npen;
 	int64_t next_drop_log; /* monotonic ms: rate limit for drop lines */
 	uint64_t drops; /* connections dropped since the last line */
-	int64_t next_prune; /* monotonic ms */
+	int64_t next_prune; /* monotonic ms: cap the events */
+	int64_t next_age_prune; /* monotonic ms: prune old events, sessions */
 	int shutting_down;
 };
 
@@ -800,22 +802,62 @@ srv_drop_privileges(const struct conf *conf)
 	return 0;
 }
 
-/* Delete events older than EventRetention, at start and then hourly. */
+/*
+ * Delete events older than EventRetention and sessions that ended
+ * longer than SessionRetention ago.
+ */
+static void
+srv_prune_age(struct srv *srv, const struct conf *conf)
+{
+	int64_t n = 0, now = misc_now_ms();
+	int r;
+
+	if (conf->event_retention > 0) {
+		r = store_event_prune(srv->store,
+		    now - conf->event_retention * 1000, &n);
+		if (r != 0)
+			error_r(r, "EventRetention: cannot prune old events");
+		else if (n > 0)
+			verbose("pruned %lld event(s) older than "
+			        "EventRetention",
+			    (long long)n);
+	}
+	if (conf->session_retention > 0) {
+		r = store_session_prune(srv->store,
+		    now - conf->session_retention * 1000, &n);
+		if (r != 0)
+			error_r(r, "SessionRetention: cannot prune sessions");
+		else if (n > 0)
+			verbose("pruned %lld session(s) that ended before "
+			        "SessionRetention",
+			    (long long)n);
+	}
+}
+
+/*
+ * At start and then hourly, prune by age; every minute, delete the
+ * oldest events beyond EventMaxCount. What sessions record is written
+ * first, so the cap counts it.
+ */
 static void
 srv_prune(struct srv *srv)
 {
 	struct conf *conf = *srv->confp;
-	int64_t n = 0;
+	int64_t n = 0, now = misc_monotonic_ms();
 	int r;
 
-	srv->next_prune = misc_monotonic_ms() + SRV_PRUNE_MS;
-	if (conf->event_retention <= 0)
+	srv->next_prune = now + SRV_PRUNE_MS;
+	if (now >= srv->next_age_prune) {
+		srv->next_age_prune = now + SRV_AGE_PRUNE_MS;
+		srv_prune_age(srv, conf);
+	}
+	if (conf->event_max_count <= 0)
 		return;
-	if ((r = store_event_prune(srv->store,
-	         misc_now_ms() - conf->event_retention * 1000, &n)) != 0)
-		error_r(r, "EventRetention: cannot prune old events");
+	mon_flush(srv->mon);
+	if ((r = store_event_cap(srv->store, conf->event_max_count, &n)) != 0)
+		error_r(r, "EventMaxCount: cannot delete the oldest events");
 	else if (n > 0)
-		verbose("pruned %lld event(s) older than EventRetention",
+		verbose("deleted the %lld oldest event(s) beyond EventMaxCount",
 		    (long long)n);
 }
 

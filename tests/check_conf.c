@@ -99,6 +99,13 @@ static const struct {
 	{ "EventLog none", "eventlog none" },
 	{ "EventRetention 30d", "eventretention 2592000" },
 	{ "EventRetention 0", "eventretention 0" },
+	{ "EventMaxCount 0", "eventmaxcount 0" },
+	{ "EventMaxCount 1", "eventmaxcount 1" },
+	{ "eventmaxcount=5000", "eventmaxcount 5000" },
+	{ "EventMaxCount 1000000000000", "eventmaxcount 1000000000000" },
+	{ "SessionRetention 30d", "sessionretention 2592000" },
+	{ "SessionRetention 0", "sessionretention 0" },
+	{ "sessionretention=2w", "sessionretention 1209600" },
 	{ "MetricsListen 127.0.0.1:9100", "metricslisten 127.0.0.1:9100" },
 	{ "MetricsListen [::1]:9100", "metricslisten [::1]:9100" },
 	{ "MetricsListen none", "metricslisten none" },
@@ -270,6 +277,19 @@ static const struct {
 	{ "TokenKey \"/a b", "TokenKey: unbalanced quote" },
 	{ "EventLog", "EventLog: missing value" },
 	{ "EventRetention soon", "EventRetention: bad time 'soon'" },
+	{ "EventMaxCount", "EventMaxCount: missing value" },
+	{ "EventMaxCount -1",
+	    "EventMaxCount: '-1' is not in 0..1000000000000" },
+	{ "EventMaxCount 1000000000001",
+	    "EventMaxCount: '1000000000001' is not in 0..1000000000000" },
+	{ "EventMaxCount 1e6",
+	    "EventMaxCount: '1e6' is not in 0..1000000000000" },
+	{ "EventMaxCount none",
+	    "EventMaxCount: 'none' is not in 0..1000000000000" },
+	{ "SessionRetention", "SessionRetention: missing value" },
+	{ "SessionRetention -1d", "SessionRetention: bad time '-1d'" },
+	{ "SessionRetention forever", "SessionRetention: bad time 'forever'" },
+	{ "SessionRetention 1d 2d", "SessionRetention: extra argument '2d'" },
 	{ "MetricsListen 127.0.0.1",
 	    "MetricsListen: '127.0.0.1' is not ADDRESS:PORT (numeric, port "
 	    "not 0) or none" },
@@ -927,6 +947,56 @@ START_TEST(test_finish_duplicate_listen)
 }
 END_TEST
 
+/*
+ * AddressAffinity reads ended sessions, which SessionRetention deletes:
+ * a retention shorter than the affinity is refused; 0 on either side
+ * (keep forever, no affinity) is fine.
+ */
+START_TEST(test_finish_session_retention)
+{
+	static const struct {
+		const char *retention, *affinity;
+		int ok;
+	} cases[] = {
+		{ "SessionRetention 1h", "AddressAffinity 2h", 0 },
+		{ "SessionRetention 7d", "AddressAffinity 8d", 0 },
+		{ "SessionRetention 2h", "AddressAffinity 2h", 1 },
+		{ "SessionRetention 3h", "AddressAffinity 2h", 1 },
+		{ "SessionRetention 0", "AddressAffinity 1w", 1 },
+		{ "SessionRetention 1m", "AddressAffinity 0", 1 },
+	};
+	struct conf *conf;
+	char err[ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		conf = conf_new();
+		apply_ok(conf, "PublicHost a.example", 0);
+		apply_ok(conf, cases[i].retention, 0);
+		apply_ok(conf, cases[i].affinity, 0);
+		ck_assert_int_eq(conf_finish(conf, err, sizeof(err)),
+		    cases[i].ok ? 0 : PORTHOLE_ERR_INVALID_FORMAT);
+		conf_free(conf);
+	}
+	/* The defaults go together; the message says what to do. */
+	conf = conf_new();
+	apply_ok(conf, "PublicHost a.example", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_int_ge(conf->session_retention, conf->address_affinity);
+	conf_free(conf);
+	conf = conf_new();
+	apply_ok(conf, "PublicHost a.example", 0);
+	apply_ok(conf, "SessionRetention=1h", 1);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)),
+	    PORTHOLE_ERR_INVALID_FORMAT);
+	ck_assert_str_eq(err,
+	    "SessionRetention 3600s is shorter than AddressAffinity 86400s: "
+	    "affinity needs the ended sessions it would delete (raise "
+	    "SessionRetention, or lower AddressAffinity)");
+	conf_free(conf);
+}
+END_TEST
+
 /* The dump of a finished conf, line for line. */
 START_TEST(test_dump_exact)
 {
@@ -965,6 +1035,8 @@ START_TEST(test_dump_exact)
 	    "maxsessions 1000\n"
 	    "eventlog none\n"
 	    "eventretention 604800\n"
+	    "eventmaxcount 1000000\n"
+	    "sessionretention 604800\n"
 	    "maxstartups 10:30:100\n"
 	    "persourcemaxstartups 10\n"
 	    "maxauthtries 6\n"
@@ -1015,6 +1087,8 @@ START_TEST(test_dump_exact_new_keywords)
 	    "maxsessions 1000\n"
 	    "eventlog none\n"
 	    "eventretention 604800\n"
+	    "eventmaxcount 1000000\n"
+	    "sessionretention 604800\n"
 	    "maxstartups 10:30:100\n"
 	    "persourcemaxstartups 10\n"
 	    "maxauthtries 6\n"
@@ -1112,6 +1186,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_finish_defaults);
 	tcase_add_test(tc, test_finish_paths);
 	tcase_add_test(tc, test_finish_duplicate_listen);
+	tcase_add_test(tc, test_finish_session_retention);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dump");

@@ -1815,7 +1815,7 @@ START_TEST(test_account_fields)
 	ck_assert_int_eq(store_token_add(st, "tk_2", id, h2, sizeof(h2), NULL,
 	                     1000),
 	    0);
-	ck_assert_int_eq(store_token_revoke(st, "tk_2", 2000), 0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_2", 2000, NULL, NULL), 0);
 	ra1 = mk_address(st, id, "tunnel.example.com", 42000, 1000);
 	ra2 = mk_address(st, id, "tunnel.example.com", 42001, 1000);
 	ck_assert_int_eq(store_address_delete(st, ra2, 2000), 0);
@@ -1987,7 +1987,10 @@ START_TEST(test_account_set_disabled)
 	ck_assert_str_eq(el[0]->id, "ep_b");
 	store_endpoint_list_free(el, n);
 
-	/* Enabling ends nothing. */
+	/* Enabling ends nothing (a disabled account has no new sessions). */
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 0, 5500, NULL,
+	                     NULL),
+	    0);
 	mk_session(st, "ss_5", alice, 500, 6000);
 	pids = (int64_t *)&pids;
 	npids = 99;
@@ -2270,11 +2273,13 @@ START_TEST(test_key_delete)
 	    0);
 	ck_assert_int_eq(store_key_add(st, id, "ssh-ed25519", BLOB, FP2, NULL),
 	    0);
-	ck_assert_int_eq(store_key_delete(st, FP1), 0);
+	ck_assert_int_eq(store_key_delete(st, FP1, 2000, NULL, NULL), 0);
 	ck_assert_int_eq(store_key_get(st, FP1, &k), PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_key_delete(st, FP1), PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_key_delete(st, FP3), PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_key_delete(st, NULL),
+	ck_assert_int_eq(store_key_delete(st, FP1, 2000, NULL, NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_key_delete(st, FP3, 2000, NULL, NULL),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_key_delete(st, NULL, 2000, NULL, NULL),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(store_key_get(st, FP2, &k), 0);
 	store_key_free(k);
@@ -4690,7 +4695,7 @@ START_TEST(test_token_revoke)
 	ck_assert_int_eq(store_token_add(st, "tk_2", id, h2, sizeof(h2), NULL,
 	                     1001),
 	    0);
-	ck_assert_int_eq(store_token_revoke(st, "tk_1", 2000), 0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 2000, NULL, NULL), 0);
 	/* A revoked token no longer authenticates or shows. */
 	ck_assert_int_eq(store_token_find(st, h1, sizeof(h1), &t, NULL),
 	    PORTHOLE_ERR_NOT_FOUND);
@@ -4703,11 +4708,11 @@ START_TEST(test_token_revoke)
 	ck_assert_int_eq(store_account_get(st, id, &a), 0);
 	ck_assert_int_eq(a->ntokens, 1);
 	store_account_free(a);
-	ck_assert_int_eq(store_token_revoke(st, "tk_1", 3000),
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 3000, NULL, NULL),
 	    PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_token_revoke(st, "tk_nope", 3000),
+	ck_assert_int_eq(store_token_revoke(st, "tk_nope", 3000, NULL, NULL),
 	    PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_int_eq(store_token_revoke(st, NULL, 3000),
+	ck_assert_int_eq(store_token_revoke(st, NULL, 3000, NULL, NULL),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	free(id);
 }
@@ -5484,6 +5489,641 @@ END_TEST
  * The store suite: open, files, busy, accounts, keys, sessions,
  * endpoints, affinity, addresses, tokens, IP policies, events.
  */
+/* Ending sessions, pruning history, capping events. */
+
+/*
+ * Logins racing an account disable, each process on its own
+ * connection: once the disable has committed no login gets in, and
+ * those that got in before are ended by it, so no live session is
+ * left whatever the order.
+ */
+#define DISABLE_RACE_TRIES 200
+
+START_TEST(test_file_session_disable_race)
+{
+	struct store *s = NULL;
+	struct store_session ss;
+	pid_t pids[RACE_PROCS];
+	int64_t *ended = NULL;
+	size_t nended = 0;
+	char errbuf[256], sid[48], *id, c;
+	int go[2], added[2], i, k, status, r;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(added), 0);
+	for (i = 0; i < RACE_PROCS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct store *cs = NULL;
+
+			close(go[1]);
+			close(added[0]);
+			if (store_open(dbpath, &cs, NULL, 0) != 0)
+				_exit(1);
+			if (read(go[0], &c, 1) != 0)
+				_exit(1);
+			for (k = 0; k < DISABLE_RACE_TRIES; k++) {
+				snprintf(sid, sizeof(sid), "ss_%d_%d", i, k);
+				memset(&ss, 0, sizeof(ss));
+				ss.id = sid;
+				ss.account_id = id;
+				ss.pid = getpid();
+				ss.client_ip = (char *)"192.0.2.1";
+				r = store_session_add(cs, &ss, 0);
+				if (r == PORTHOLE_ERR_DENIED)
+					_exit(0);
+				if (r != 0 && r != PORTHOLE_ERR_BUSY)
+					_exit(1);
+				/* The first one in tells the parent. */
+				if (r == 0 && k == 0 &&
+				    write(added[1], "x", 1) != 1)
+					_exit(1);
+			}
+			store_free(cs);
+			_exit(3); /* never refused */
+		}
+		ck_assert_int_ne(pids[i], -1);
+	}
+	close(go[0]);
+	close(added[1]);
+	close(go[1]); /* they all start */
+	/* Disable while they are logging in: after the first is in. */
+	ck_assert_int_eq(read(added[0], &c, 1), 1);
+	ck_assert_int_eq(store_account_set_disabled(s, id, 1, 5000, &ended,
+	                     &nended),
+	    0);
+	free(ended);
+	for (i = 0; i < RACE_PROCS; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(WEXITSTATUS(status) == 0 ||
+		        WEXITSTATUS(status) == 3,
+		    "child %d: exit %d", i, WEXITSTATUS(status));
+	}
+	close(added[0]);
+	ck_assert_int_gt(raw_int("SELECT count(*) FROM sessions"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"
+	                         " WHERE ended_ms IS NULL"),
+	    0);
+	store_free(s);
+	free(id);
+}
+END_TEST
+
+/*
+ * Pruning, as the rows lie: only ended history goes, a session that
+ * still has a live endpoint stays, and no foreign key is left broken.
+ */
+START_TEST(test_file_session_prune)
+{
+	struct store *s = NULL;
+	struct store_address *a = NULL;
+	struct store_edge *ed = NULL;
+	struct event *ev;
+	char errbuf[256], *id, *ra, *edge_addr, *edge, *ids;
+	int64_t n = -1;
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	id = mk_account(s, "alice");
+	ra = mk_address(s, id, "tunnel.example.com", 42000, 500);
+	edge = mk_edge(s, "web");
+	edge_addr = mk_address(s, NULL, "tunnel.example.com", 42001, 500);
+	ck_assert_int_eq(store_edge_address_add(s, edge, edge_addr), 0);
+	ck_assert_int_eq(store_edge_backend_add(s, edge, id), 0);
+	/* Old history: a session that served both addresses. */
+	mk_session(s, "ss_old", id, 100, 600);
+	mk_endpoint_at(s, "ep_old_ra", "ss_old", id, 42000, 700, ra);
+	mk_endpoint_member(s, "ep_old_edge", "ss_old", id, 42001, 700,
+	    edge_addr, edge);
+	ck_assert_int_eq(store_session_end(s, "ss_old", 1000), 0);
+	/* A live session with an old ended endpoint and a live one. */
+	mk_session(s, "ss_live", id, 101, 600);
+	mk_endpoint(s, "ep_live_old", "ss_live", id, 41000, 650);
+	ck_assert_int_eq(store_endpoint_end(s, "ep_live_old", 900), 0);
+	mk_endpoint_at(s, "ep_live", "ss_live", id, 42000, 950, ra);
+	/* Recent history, kept. */
+	mk_session(s, "ss_new", id, 102, 2500);
+	mk_endpoint(s, "ep_new", "ss_new", id, 41001, 2600);
+	ck_assert_int_eq(store_session_end(s, "ss_new", 3000), 0);
+	/* Ended but, against the rules, with a live endpoint: kept. */
+	mk_session(s, "ss_odd", id, 103, 600);
+	mk_endpoint(s, "ep_odd", "ss_odd", id, 41002, 700);
+	ev = mk_event(EVENT_SESSION_STARTED, id, 600);
+	record_events(s, &ev, 1);
+	event_free(ev);
+	store_free(s);
+	s = NULL;
+	raw_exec("UPDATE sessions SET ended_ms = 800 WHERE id = 'ss_odd'");
+
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(store_session_prune(s, 2000, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ids = raw_text("SELECT group_concat(id, ',') FROM"
+	               " (SELECT id FROM sessions ORDER BY id)");
+	ck_assert_str_eq(ids, "ss_live,ss_new,ss_odd");
+	free(ids);
+	ids = raw_text("SELECT group_concat(id, ',') FROM"
+	               " (SELECT id FROM endpoints ORDER BY id)");
+	ck_assert_str_eq(ids, "ep_live,ep_new,ep_odd");
+	free(ids);
+	ck_assert_int_eq(raw_int(
+	                     "SELECT count(*) FROM pragma_foreign_key_check"),
+	    0);
+	/* What referred to the pruned rows is whole. */
+	ck_assert_int_eq(store_address_get(s, ra, &a), 0);
+	ck_assert_str_eq(a->endpoint_id, "ep_live");
+	store_address_free(a);
+	ck_assert_int_eq(store_edge_get(s, edge, &ed), 0);
+	ck_assert_uint_eq(ed->naddresses, 1);
+	ck_assert_uint_eq(ed->nmembers, 0);
+	store_edge_free(ed);
+	ck_assert_uint_eq(count_events(s), 1);
+	/* Again: nothing more. */
+	ck_assert_int_eq(store_session_prune(s, 2000, &n), 0);
+	ck_assert_int_eq(n, 0);
+	store_free(s);
+	free(id);
+	free(ra);
+	free(edge);
+	free(edge_addr);
+}
+END_TEST
+
+/* Sessions are added only for an account that exists and is enabled. */
+START_TEST(test_session_add_conditional)
+{
+	struct store_session s, **list = NULL;
+	struct store_account *a = NULL;
+	size_t n = 99;
+	char *id;
+
+	id = mk_account(st, "alice");
+	ck_assert_int_eq(store_account_set_disabled(st, id, 1, 1000, NULL,
+	                     NULL),
+	    0);
+	memset(&s, 0, sizeof(s));
+	s.id = (char *)"ss_1";
+	s.account_id = id;
+	s.pid = 100;
+	s.client_ip = (char *)"192.0.2.1";
+	s.started_ms = 2000;
+	ck_assert_int_eq(store_session_add(st, &s, 0), PORTHOLE_ERR_DENIED);
+	/* Disabled is said before the limit is looked at. */
+	ck_assert_int_eq(store_session_add(st, &s, 1), PORTHOLE_ERR_DENIED);
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_account_get(st, id, &a), 0);
+	ck_assert_int_eq(a->nsessions, 0);
+	store_account_free(a);
+
+	ck_assert_int_eq(store_account_set_disabled(st, id, 0, 3000, NULL,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_session_add(st, &s, 1), 0);
+	s.id = (char *)"ss_2";
+	ck_assert_int_eq(store_session_add(st, &s, 1), PORTHOLE_ERR_EXHAUSTED);
+
+	ck_assert_int_eq(store_account_delete(st, id, 4000, NULL, NULL), 0);
+	ck_assert_int_eq(store_session_add(st, &s, 0), PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_add(st, &s, 5), PORTHOLE_ERR_NOT_FOUND);
+	free(id);
+}
+END_TEST
+
+/*
+ * Accounts alice and bob; alice has tokens tk_1 and tk_2 and key FP1,
+ * bob key FP2. Live sessions: ss_1 (pid 100) and ss_2 (pid 101) by
+ * tk_1, each with an endpoint; ss_3 (102) by tk_2; ss_4 (103) and ss_5
+ * (103, the same process) by FP1; ss_b (104) by FP2; and ss_old (105),
+ * by tk_1 and FP1's credential alike, ended at 1500.
+ */
+static void
+mk_credentials(char **alicep, char **bobp)
+{
+	unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	char *alice, *bob;
+
+	alice = mk_account(st, "alice");
+	bob = mk_account(st, "bob");
+	fill_hash(h1, 1);
+	fill_hash(h2, 2);
+	ck_assert_int_eq(store_token_add(st, "tk_1", alice, h1, sizeof(h1),
+	                     NULL, 1000),
+	    0);
+	ck_assert_int_eq(store_token_add(st, "tk_2", alice, h2, sizeof(h2),
+	                     NULL, 1000),
+	    0);
+	ck_assert_int_eq(store_key_add(st, alice, "ssh-ed25519", BLOB, FP1,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_key_add(st, bob, "ssh-ed25519", BLOB, FP2, NULL),
+	    0);
+	mk_session_as(st, "ss_old", alice, 105, 1000, "token:tk_1");
+	ck_assert_int_eq(store_session_end(st, "ss_old", 1500), 0);
+	mk_session_as(st, "ss_1", alice, 100, 2000, "token:tk_1");
+	mk_session_as(st, "ss_2", alice, 101, 2001, "token:tk_1");
+	mk_session_as(st, "ss_3", alice, 102, 2002, "token:tk_2");
+	mk_session_as(st, "ss_4", alice, 103, 2003, "key:" FP1);
+	mk_session_as(st, "ss_5", alice, 103, 2004, "key:" FP1);
+	mk_session_as(st, "ss_b", bob, 104, 2005, "key:" FP2);
+	mk_endpoint(st, "ep_1", "ss_1", alice, 41001, 2100);
+	mk_endpoint(st, "ep_2", "ss_2", alice, 41002, 2100);
+	*alicep = alice;
+	*bobp = bob;
+}
+
+/* The ids of the live sessions, comma-separated (caller frees). */
+static char *
+live_session_ids(void)
+{
+	struct store_session **list = NULL;
+	size_t n = 0, i, len = 0;
+	char *ids;
+
+	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
+	ids = calloc(1, n * 16 + 1);
+	ck_assert_ptr_nonnull(ids);
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(ids + len, 16, "%s%s", i > 0 ? "," : "",
+		    list[i]->id);
+	store_session_list_free(list, n);
+	return ids;
+}
+
+/* Check session <id>: ended at <ended_ms> (0 live) with <reason>. */
+static void
+check_ended(const char *id, int64_t ended_ms, const char *reason)
+{
+	struct store_session *s = NULL;
+
+	ck_assert_int_eq(store_session_get(st, id, &s), 0);
+	ck_assert_int_eq(s->ended_ms, ended_ms);
+	if (reason == NULL)
+		ck_assert_ptr_null(s->end_reason);
+	else
+		ck_assert_str_eq(s->end_reason, reason);
+	store_session_free(s);
+}
+
+/* Revoking a token ends the live sessions that logged in with it. */
+START_TEST(test_token_revoke_ends_sessions)
+{
+	struct store_endpoint **el = NULL;
+	int64_t *pids = (int64_t *)&pids;
+	size_t npids = 99, n = 0;
+	char *alice, *bob, *ids;
+
+	mk_credentials(&alice, &bob);
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 5000, &pids, &npids),
+	    0);
+	ck_assert_uint_eq(npids, 2);
+	ck_assert_int_eq(pids[0], 100);
+	ck_assert_int_eq(pids[1], 101);
+	free(pids);
+	check_ended("ss_1", 5000, "token revoked");
+	check_ended("ss_2", 5000, "token revoked");
+	check_ended("ss_old", 1500, NULL);
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_3,ss_4,ss_5,ss_b");
+	free(ids);
+	/* Their endpoints went with them. */
+	ck_assert_int_eq(store_endpoint_list(st, &el, &n), 0);
+	ck_assert_uint_eq(n, 0);
+
+	/* Revoked already: nothing is ended, nothing returned. */
+	pids = (int64_t *)&pids;
+	npids = 99;
+	ck_assert_int_eq(store_token_revoke(st, "tk_1", 6000, &pids, &npids),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(pids);
+	ck_assert_uint_eq(npids, 0);
+	/* A token no session used ends none. */
+	ck_assert_int_eq(store_account_set_disabled(st, bob, 0, 6000, NULL,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_token_revoke(st, "tk_2", 6000, &pids, &npids),
+	    0);
+	ck_assert_uint_eq(npids, 1);
+	ck_assert_int_eq(pids[0], 102);
+	free(pids);
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_4,ss_5,ss_b");
+	free(ids);
+	free(alice);
+	free(bob);
+}
+END_TEST
+
+/* Deleting a key ends the live sessions that logged in with it. */
+START_TEST(test_key_delete_ends_sessions)
+{
+	int64_t *pids = (int64_t *)&pids;
+	size_t npids = 99;
+	char *alice, *bob, *ids;
+
+	mk_credentials(&alice, &bob);
+	ck_assert_int_eq(store_key_delete(st, FP1, 5000, &pids, &npids), 0);
+	/* Two sessions of one process: its pid once. */
+	ck_assert_uint_eq(npids, 1);
+	ck_assert_int_eq(pids[0], 103);
+	free(pids);
+	check_ended("ss_4", 5000, "key deleted");
+	check_ended("ss_5", 5000, "key deleted");
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_1,ss_2,ss_3,ss_b");
+	free(ids);
+
+	pids = (int64_t *)&pids;
+	npids = 99;
+	ck_assert_int_eq(store_key_delete(st, FP1, 6000, &pids, &npids),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(pids);
+	ck_assert_uint_eq(npids, 0);
+	/* The pids may be left out. */
+	ck_assert_int_eq(store_key_delete(st, FP2, 6000, NULL, NULL), 0);
+	check_ended("ss_b", 6000, "key deleted");
+	ck_assert_int_eq(store_key_delete(st, NULL, 6000, &pids, &npids),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_token_revoke(st, NULL, 6000, &pids, &npids),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	free(alice);
+	free(bob);
+}
+END_TEST
+
+/* What the parent's periodic check reads, in each case. */
+START_TEST(test_session_status)
+{
+	struct store_session_status ss;
+	char *alice, *bob, *pol;
+
+	mk_credentials(&alice, &bob);
+	mk_session_as(st, "ss_anon", bob, 106, 2006, "anonymous:192.0.2.7");
+	mk_session_as(st, "ss_none", bob, 107, 2007, "");
+	mk_session_as(st, "ss_odd", bob, 108, 2008, "token:");
+	/* Credentials of another account do not count. */
+	mk_session_as(st, "ss_theft", bob, 109, 2009, "token:tk_2");
+	mk_session_as(st, "ss_theft2", bob, 110, 2010, "key:" FP1);
+
+	/* Live, valid, no policy. */
+	ck_assert_int_eq(store_session_status(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss.ended, 0);
+	ck_assert_ptr_null(ss.end_reason);
+	ck_assert_int_eq(ss.account_disabled, 0);
+	ck_assert_int_eq(ss.account_deleted, 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	ck_assert_ptr_null(ss.ip_policy_id);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_4", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_anon", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_none", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_odd", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_theft", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	ck_assert_int_eq(store_session_status(st, "ss_theft2", &ss), 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+
+	/* The account's policy. */
+	pol = mk_policy(st, "office");
+	ck_assert_int_eq(store_account_set_ip_policy(st, alice, pol), 0);
+	ck_assert_int_eq(store_session_status(st, "ss_3", &ss), 0);
+	ck_assert_str_eq(ss.ip_policy_id, pol);
+	store_session_status_clear(&ss);
+
+	/*
+	 * A login that raced a revocation: in, though its token was
+	 * revoked; the status shows it.
+	 */
+	ck_assert_int_eq(store_token_revoke(st, "tk_2", 3000, NULL, NULL), 0);
+	mk_session_as(st, "ss_late", alice, 111, 3001, "token:tk_2");
+	ck_assert_int_eq(store_session_status(st, "ss_late", &ss), 0);
+	ck_assert_int_eq(ss.ended, 0);
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	/* Revoked: ended, with the reason. */
+	ck_assert_int_eq(store_session_status(st, "ss_3", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_str_eq(ss.end_reason, "token revoked");
+	ck_assert_int_eq(ss.credential_valid, 0);
+	store_session_status_clear(&ss);
+	/* Ended by its own process: no reason. */
+	ck_assert_int_eq(store_session_status(st, "ss_old", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_ptr_null(ss.end_reason);
+	store_session_status_clear(&ss);
+
+	/* Disabled. */
+	ck_assert_int_eq(store_account_set_disabled(st, alice, 1, 4000, NULL,
+	                     NULL),
+	    0);
+	ck_assert_int_eq(store_session_status(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_str_eq(ss.end_reason, "account disabled");
+	ck_assert_int_eq(ss.account_disabled, 1);
+	ck_assert_int_eq(ss.account_deleted, 0);
+	ck_assert_int_eq(ss.credential_valid, 1);
+	ck_assert_str_eq(ss.ip_policy_id, pol);
+	store_session_status_clear(&ss);
+
+	/* Deleted: the row went with the account. */
+	ck_assert_int_eq(store_account_delete(st, alice, 5000, NULL, NULL), 0);
+	ck_assert_int_eq(store_session_status(st, "ss_1", &ss), 0);
+	ck_assert_int_eq(ss.ended, 1);
+	ck_assert_int_eq(ss.account_deleted, 1);
+	ck_assert_str_eq(ss.end_reason, "account deleted");
+	ck_assert_int_eq(ss.credential_valid, 0);
+	ck_assert_ptr_null(ss.ip_policy_id);
+	store_session_status_clear(&ss);
+
+	ck_assert_int_eq(store_session_status(st, NULL, &ss),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(store_session_status(st, "ss_b", NULL),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	store_session_status_clear(NULL);
+	free(alice);
+	free(bob);
+	free(pol);
+}
+END_TEST
+
+/*
+ * Pruning through the API: ended sessions go, live ones stay; address
+ * affinity loses what was pruned.
+ */
+START_TEST(test_session_prune)
+{
+	struct store_hostport *list = NULL;
+	struct store_session *s = NULL;
+	size_t n = 0;
+	int64_t pruned = -1;
+	char *id, *ids;
+
+	id = mk_account(st, "alice");
+	mk_session_as(st, "ss_1", id, 100, 1000, CRED1);
+	mk_endpoint(st, "ep_1", "ss_1", id, 41001, 1001);
+	ck_assert_int_eq(store_session_end(st, "ss_1", 2000), 0);
+	mk_session_as(st, "ss_2", id, 101, 3000, CRED1);
+	mk_endpoint(st, "ep_2", "ss_2", id, 41002, 3001);
+	ck_assert_int_eq(store_session_end(st, "ss_2", 4000), 0);
+	mk_session_as(st, "ss_live", id, 102, 500, CRED2);
+	mk_endpoint(st, "ep_live", "ss_live", id, 41003, 501);
+
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	store_hostport_list_free(list, n);
+	/* The cutoff is exclusive: ended at 2000 is not before 2000. */
+	ck_assert_int_eq(store_session_prune(st, 2000, &pruned), 0);
+	ck_assert_int_eq(pruned, 0);
+	ck_assert_int_eq(store_session_prune(st, 2001, &pruned), 0);
+	ck_assert_int_eq(pruned, 1);
+	ck_assert_int_eq(store_session_get(st, "ss_1", &s),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &s), 0);
+	store_session_free(s);
+	ck_assert_int_eq(store_affinity(st, id, CRED1, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(list[0].port, 41002);
+	store_hostport_list_free(list, n);
+	/* Far in the future: every ended session, never the live one. */
+	ck_assert_int_eq(store_session_prune(st, INT64_MAX, NULL), 0);
+	ids = live_session_ids();
+	ck_assert_str_eq(ids, "ss_live");
+	free(ids);
+	ck_assert_int_eq(store_session_get(st, "ss_live", &s), 0);
+	ck_assert_int_eq(s->nendpoints, 1);
+	store_session_free(s);
+	ck_assert_int_eq(store_session_get(st, "ss_2", &s),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_prune(NULL, 0, &pruned),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(pruned, 0);
+	free(id);
+}
+END_TEST
+
+/* Record <n> events of account ac_1 at <ts_ms>, in batches. */
+static void
+record_many(struct store *store, size_t n, int64_t ts_ms)
+{
+	struct event *evs[500];
+	size_t i, k, batch;
+
+	for (i = 0; i < n; i += batch) {
+		batch = n - i < 500 ? n - i : 500;
+		for (k = 0; k < batch; k++)
+			evs[k] = mk_event(EVENT_SESSION_STARTED, "ac_1", ts_ms);
+		record_events(store, evs, batch);
+		free_events(evs, batch);
+	}
+}
+
+/* The seq of the oldest and the newest event, and how many there are. */
+static void
+event_span(struct store *store, int64_t *lop, int64_t *hip, size_t *np)
+{
+	struct store_event **el = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(store_event_list(store, 0, NULL, 0, 0, &el, &n), 0);
+	*np = n;
+	*lop = n > 0 ? el[0]->seq : 0;
+	*hip = n > 0 ? el[n - 1]->seq : 0;
+	store_event_list_free(el, n);
+}
+
+/* The cap keeps the newest events by seq. */
+START_TEST(test_event_cap)
+{
+	int64_t lo, hi, first, last, deleted = -1;
+	size_t n;
+
+	/* Nothing to cap. */
+	ck_assert_int_eq(store_event_cap(st, 5, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	record_many(st, 10, 1000);
+	event_span(st, &first, &last, &n);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_int_eq(store_event_cap(st, 0, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(st, 10, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(st, 4, &deleted), 0);
+	ck_assert_int_eq(deleted, 6);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(lo, last - 3);
+	ck_assert_int_eq(hi, last);
+	ck_assert_int_eq(store_event_cap(st, 4, &deleted), 0);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(st, 1, NULL), 0);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(lo, last);
+	ck_assert_int_eq(store_event_cap(st, -1, &deleted),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(store_event_cap(NULL, 1, &deleted),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* More than a batch beyond the cap: every batch goes. */
+START_TEST(test_event_cap_batches)
+{
+	int64_t lo, hi, first, last, deleted = -1;
+	size_t n;
+
+	record_many(st, 25000, 1000);
+	event_span(st, &first, &last, &n);
+	ck_assert_uint_eq(n, 25000);
+	ck_assert_int_eq(store_event_cap(st, 1000, &deleted), 0);
+	ck_assert_int_eq(deleted, 24000);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert_int_eq(lo, last - 999);
+	ck_assert_int_eq(hi, last);
+}
+END_TEST
+
+/*
+ * The cap counts events stored, by seq: an event is deleted once <max>
+ * newer ones were stored, even if pruning by age took some of them.
+ */
+START_TEST(test_event_cap_holes)
+{
+	struct event *evs[6];
+	int64_t lo, hi, deleted = -1;
+	size_t n, i;
+
+	for (i = 0; i < 6; i++)
+		evs[i] = mk_event(EVENT_SESSION_STARTED, "ac_1",
+		    i == 3 ? 500 : 1000);
+	record_events(st, evs, 6);
+	free_events(evs, 6);
+	ck_assert_int_eq(store_event_prune(st, 1000, &deleted), 0);
+	ck_assert_int_eq(deleted, 1);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 5);
+	/* Seq 1-6 less 4: with 5 and 6 newer, 3 was stored 3 before 6. */
+	ck_assert_int_eq(store_event_cap(st, 3, &deleted), 0);
+	ck_assert_int_eq(deleted, 3);
+	event_span(st, &lo, &hi, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(lo, hi - 1);
+}
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -5523,6 +6163,8 @@ store_suite(void)
 	tcase_add_test(tc, test_file_edge_schema);
 	tcase_add_test(tc, test_file_session_limit_two_connections);
 	tcase_add_test(tc, test_file_session_limit_race);
+	tcase_add_test(tc, test_file_session_disable_race);
+	tcase_add_test(tc, test_file_session_prune);
 	suite_add_tcase(s, tc);
 
 	/* test_busy_gives_up waits out the whole busy_timeout. */
@@ -5644,6 +6286,35 @@ store_suite(void)
 	tcase_add_test(tc, test_event_list_args);
 	tcase_add_test(tc, test_event_prune);
 	tcase_add_test(tc, test_live_totals);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conditional");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_session_add_conditional);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("revocation");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_token_revoke_ends_sessions);
+	tcase_add_test(tc, test_key_delete_ends_sessions);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_session_status);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prune");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_add_test(tc, test_session_prune);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cap");
+	tcase_add_checked_fixture(tc, setup_memory, teardown_store);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_event_cap);
+	tcase_add_test(tc, test_event_cap_batches);
+	tcase_add_test(tc, test_event_cap_holes);
 	suite_add_tcase(s, tc);
 
 	/* Files, and processes that race, under sanitizers too. */

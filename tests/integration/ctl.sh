@@ -301,7 +301,7 @@ ph_pass 'key add refuses duplicates, unknown accounts, bad and private keys'
 
 # Delete, then the account's list is empty.
 expect 0 key delete "$fp1"
-out_has "$(re "$fp1")"
+out_has "^deleted key $(re "$fp1") from account alice; ended 0 sessions\$"
 expect 0 key delete "$fp2"
 expect 0 key list alice
 out_lines 1
@@ -486,7 +486,7 @@ expect 0 account show carol
 out_has '^Tokens +3$'
 
 expect 0 token revoke "$tid1"
-out_has "^revoked token $tid1 of account carol\$"
+out_has "^revoked token $tid1 of account carol; ended 0 sessions\$"
 expect 0 token list carol
 out_lines 3
 out_lacks "$tid1"
@@ -498,6 +498,7 @@ expect 0 --json token revoke "$tid2"
 out_json 1
 out_has "\"id\": *\"$tid2\""
 out_has '"revoked_at": *"[0-9]{4}-'
+out_has '"sessions_ended": *0'
 expect 1 token create nosuch
 err_has "no such account 'nosuch'"
 expect 1 token list nosuch

@@ -3,8 +3,9 @@
 # at once give 1000 tcp_connection_closed.v0 events, matched one by one
 # with what the test sent; refused connections are events with the deny
 # decision; session and endpoint lifecycle events; EventLog gets the same
-# lines and follows a rotation; retention prunes; /metrics and
-# `portholectl metrics` count what happened; the log says what it should.
+# lines and follows a rotation; EventMaxCount caps, EventRetention and
+# SessionRetention prune; /metrics and `portholectl metrics` count what
+# happened; the log says what it should.
 
 set -u
 : "${top_srcdir:?}"
@@ -167,10 +168,36 @@ grep -q "forward 'localhost' port 1 refused: localhost:1\|forward 'localhost' po
 grep -q "key SHA256:.* is not registered" "$PH_LOG" || ph_fail "no auth line"
 ph_pass "log lines for session end, refused forwards, authentication"
 
-# --- retention ----------------------------------------------------------------------------
+# --- the cap on the number of events ---------------------------------------------------
 ph_stop_server
-sleep 1.1 # the events must be older than the 1 s retention below
-ph_start_server -o "EventLog=$evlog" -o EventRetention=1s
+ph_ctl events >"$PH_TMP/all.json"
+[ "$(wc -l <"$PH_TMP/all.json")" -gt 10 ] || ph_fail "too few events to cap"
+tail -n 10 "$PH_TMP/all.json" >"$PH_TMP/newest.json"
+ph_start_server -o "EventLog=$evlog" -o EventMaxCount=10
+ph_ctl events >"$PH_TMP/capped.json"
+cmp -s "$PH_TMP/newest.json" "$PH_TMP/capped.json" ||
+    ph_fail "EventMaxCount=10 kept $(wc -l <"$PH_TMP/capped.json") events," \
+	"not the newest 10"
+grep -q "deleted the $(($(wc -l <"$PH_TMP/all.json") - 10)) oldest event(s) beyond EventMaxCount" \
+    "$PH_LOG" || ph_fail "no log line for EventMaxCount"
+ph_pass "EventMaxCount keeps the newest events"
+
+# --- retention ----------------------------------------------------------------------------
+# The ended session is still on record: session kill says so.
+ph_ctl session kill "$sid" 2>"$PH_TMP/kill.err" && ph_fail "killed an ended session"
+grep -q "session $sid has already ended" "$PH_TMP/kill.err" ||
+    ph_fail "session kill: $(cat "$PH_TMP/kill.err")"
+ph_stop_server
+sleep 1.1 # the events and the session must be older than 1 s below
+ph_start_server -o "EventLog=$evlog" -o EventRetention=1s \
+    -o SessionRetention=1s -o AddressAffinity=0
 [ "$(ph_ctl events | wc -l)" -eq 0 ] ||
     ph_fail "$(ph_ctl events | wc -l) events outlived EventRetention=1s"
 ph_pass "events older than EventRetention are pruned"
+ph_ctl session kill "$sid" 2>"$PH_TMP/kill.err" && ph_fail "killed a pruned session"
+grep -q "no such session '$sid'" "$PH_TMP/kill.err" ||
+    ph_fail "session $sid outlived SessionRetention=1s: $(cat "$PH_TMP/kill.err")"
+grep -Eq "pruned [1-9][0-9]* session\(s\) that ended before SessionRetention" \
+    "$PH_LOG" ||
+    ph_fail "no log line for SessionRetention"
+ph_pass "sessions that ended before SessionRetention are pruned"

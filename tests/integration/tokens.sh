@@ -2,7 +2,8 @@
 # Authtokens through the real ssh client: as the user name (CI jobs with
 # no key), as the password, as the keyboard-interactive answer; revoked
 # and wrong tokens refused; the token never appears in logs or listings;
-# a CI-style login with the host key pinned from `portholectl hostkey`.
+# a CI-style login with the host key pinned from `portholectl hostkey`;
+# `token revoke` and `key delete` end the live sessions that used them.
 
 set -u
 : "${top_srcdir:?}"
@@ -110,3 +111,59 @@ ph_ssh_bg ci -N -o ExitOnForwardFailure=yes -R "0:127.0.0.1:$backend" \
 ph_wait_tunnel ci
 got=$("$TNET" echo "127.0.0.1:$PH_TUNNEL_PORT" 1000) || ph_fail "CI echo"
 ph_pass "CI login: token as user name, host key pinned with hostkey"
+
+# --- token revoke and key delete end the sessions that logged in with them ------
+# has_endpoint PORT: portholectl endpoint list shows a live endpoint on PORT.
+has_endpoint() {
+	ph_ctl --json endpoint list | grep -Eq "\"port\": *$1[,}]"
+}
+
+# ends NAME PID PORT REASON: the client was told REASON and exited 1; its
+# endpoint is gone from the listing and its port closed.
+ends() {
+	ph_wait_gone "$2"
+	[ "$PH_EXIT_STATUS" -eq 1 ] || ph_fail "$1: exit $PH_EXIT_STATUS, want 1"
+	grep -q "porthole: session ended by the server's administrator: $4" \
+	    "$PH_TMP/$1.err" || ph_fail "$1 not told: $(cat "$PH_TMP/$1.err")"
+	if has_endpoint "$3"; then
+		ph_fail "$1: endpoint on port $3 still listed"
+	fi
+	"$TNET" refused "127.0.0.1:$3" || ph_fail "$1: port $3 still open"
+}
+
+read -r ci_pid <"$PH_TMP/ci.pid"
+token3=$(ph_ctl token create ci --description "live") || ph_fail "token 3"
+tid3=$(ph_ctl --json token list ci |
+    sed -n 's/.*"id":"\(tk_[^"]*\)".*"description":"live".*/\1/p')
+[ -n "$tid3" ] || ph_fail "no id for token 3"
+PH_SSH_OPTS=(-o PubkeyAuthentication=no)
+ph_ssh_bg bytoken -R "0:127.0.0.1:$backend" "$token3@127.0.0.1" tcp
+tok_pid=$PH_LAST_PID
+ph_wait_for "$PH_TMP/bytoken.out" "^Forwarding  tcp://" 15 "$tok_pid"
+tok_port=$(ph_tunnel_port "$PH_TMP/bytoken.out")
+PH_SSH_OPTS=()
+ph_ssh_bg bykey -i "$PH_TMP/ci" -R "0:127.0.0.1:$backend" ci@127.0.0.1 tcp
+key_pid=$PH_LAST_PID
+ph_wait_for "$PH_TMP/bykey.out" "^Forwarding  tcp://" 15 "$key_pid"
+key_port=$(ph_tunnel_port "$PH_TMP/bykey.out")
+has_endpoint "$tok_port" || ph_fail "no endpoint listed on port $tok_port"
+has_endpoint "$key_port" || ph_fail "no endpoint listed on port $key_port"
+
+ph_ctl token revoke "$tid3" >"$PH_TMP/revoke.out" || ph_fail "token revoke"
+grep -q "^revoked token $tid3 of account ci; ended 1 session\$" \
+    "$PH_TMP/revoke.out" || ph_fail "revoke said: $(cat "$PH_TMP/revoke.out")"
+ends bytoken "$tok_pid" "$tok_port" "token revoked"
+# The account's sessions by key and by another token go on.
+_ph_alive "$key_pid" || ph_fail "the key's session ended with the token"
+_ph_alive "$ci_pid" || ph_fail "another token's session ended with it"
+has_endpoint "$key_port" || ph_fail "the key's endpoint went with the token"
+"$TNET" echo "127.0.0.1:$key_port" 1000 >/dev/null ||
+    ph_fail "the key's session no longer relays"
+ph_pass "token revoke ends the live session that logged in with the token"
+
+fp=$(ssh-keygen -l -E sha256 -f "$PH_TMP/ci.pub" | awk '{ print $2 }')
+ph_ctl key delete "$fp" >"$PH_TMP/keydel.out" || ph_fail "key delete"
+grep -q "^deleted key $fp from account ci; ended 1 session\$" \
+    "$PH_TMP/keydel.out" || ph_fail "key delete said: $(cat "$PH_TMP/keydel.out")"
+ends bykey "$key_pid" "$key_port" "key deleted"
+ph_pass "key delete ends the live session that logged in with the key"
