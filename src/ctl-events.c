@@ -98,33 +98,6 @@ ctl_events_signal(int sig)
 }
 
 /*
- * Write all of <b> to standard output, as one batch. Returns 0, or
- * PORTHOLE_ERR_SYSTEM with errno set (EPIPE: the reader has gone).
- */
-static int
-ctl_events_write(const struct buf *b)
-{
-	const char *p = buf_str(b);
-	size_t len = buf_len(b);
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(STDOUT_FILENO, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return PORTHOLE_ERR_SYSTEM;
-		}
-		if (w == 0) {
-			errno = EIO;
-			return PORTHOLE_ERR_SYSTEM;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
  * Print <n> events of <list> as JSON lines, in one batch. The stored
  * text is printed as it is: event.h made it one line of valid JSON.
  * The seq of the last is left in *lastp. If standard output is a pipe
@@ -149,7 +122,9 @@ ctl_events_print(struct store_event **list, size_t n, int follow,
 		if (list[i]->seq > *lastp)
 			*lastp = list[i]->seq;
 	}
-	if ((r = ctl_events_write(b)) != 0) {
+	/* One batch; EPIPE: the reader has gone. */
+	if ((r = misc_write_all(STDOUT_FILENO, buf_str(b), buf_len(b), -1)) !=
+	    0) {
 		if (errno == EPIPE && follow) {
 			debug("events: standard output is closed");
 			*closedp = 1;
