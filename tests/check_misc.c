@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -318,39 +317,6 @@ START_TEST(test_clocks)
 }
 END_TEST
 
-/*
- * As root, misc_become_user() leaves a child with nobody's IDs only and
- * no way back to root. Not root (or no user nobody): nothing to check.
- */
-START_TEST(test_become_user)
-{
-	struct passwd *pw;
-	gid_t groups[1];
-	pid_t pid;
-	int status;
-
-	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
-		return;
-	if ((pid = fork()) == 0) {
-		if (misc_become_user(pw) != 0)
-			_exit(10);
-		if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
-		    getgid() != pw->pw_gid || getegid() != pw->pw_gid)
-			_exit(11);
-		if (getgroups(0, NULL) > 1 ||
-		    (getgroups(1, groups) == 1 && groups[0] != pw->pw_gid))
-			_exit(12);
-		if (setuid(0) != -1 || seteuid(0) != -1)
-			_exit(13);
-		_exit(0);
-	}
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-}
-END_TEST
-
 #define WA_LEN  (256 * 1024) /* many times the smallest pipe buffer */
 #define WA_PIPE 4096 /* the smallest pipe buffer */
 
@@ -519,9 +485,6 @@ misc_suite(void)
 	tcase_add_test(tc, test_write_all_errors);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("user");
-	tcase_add_test(tc, test_become_user);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
