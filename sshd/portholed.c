@@ -9,16 +9,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#if defined(__x86_64__) && defined(__GLIBC__)
-#include <cpuid.h>
-#endif
 
 #include <sodium.h>
 
@@ -198,63 +193,6 @@ state_init(struct conf *conf)
 	return r == 0 ? 0 : -1;
 }
 
-/*
- * On AMD processors, glibc 2.36 (Debian 12) copies with "rep movsb" from
- * about 2 KiB up to the L2 size, and there that instruction can be 16
- * times slower than glibc's vector loop when the source is not aligned
- * (glibc bug 30994; later releases stop using it on AMD). libssh copies
- * every byte of channel data twice, from packet offsets that are never
- * aligned: on an AMD EPYC that was a quarter of portholed's CPU per
- * relayed byte.
- * The threshold is a tunable read only at start, so portholed starts
- * itself again once with it raised past any copy it makes, unless the
- * environment already sets it (which is also how to opt out).
- */
-#define MEMCPY_TUNABLE "glibc.cpu.x86_rep_movsb_threshold"
-static void
-tune_memcpy(char **argv)
-{
-#if defined(__x86_64__) && defined(__GLIBC__)
-	unsigned int a, b, c, d;
-	const char *old = getenv("GLIBC_TUNABLES");
-	char *saved = NULL, *val, path[PATH_MAX];
-	ssize_t n;
-
-	if (old != NULL && strstr(old, MEMCPY_TUNABLE) != NULL)
-		return;
-	/* "AuthenticAMD": ebx "Auth", edx "enti", ecx "cAMD". */
-	if (__get_cpuid(0, &a, &b, &c, &d) == 0 || b != 0x68747541 ||
-	    d != 0x69746e65 || c != 0x444d4163)
-		return;
-	/*
-	 * By its own name, not /proc/self/exe: the process name (comm, what
-	 * ps and portholectl see) comes from the file name run.
-	 */
-	n = readlink("/proc/self/exe", path, sizeof(path));
-	if (n <= 0 || (size_t)n >= sizeof(path))
-		return;
-	path[n] = '\0';
-	if (access(path, X_OK) != 0)
-		return; /* replaced or removed since it started */
-	if (old != NULL)
-		saved = xstrdup(old);
-	xasprintf(&val, "%s%s%s=%d", old != NULL ? old : "",
-	    old != NULL && *old != '\0' ? ":" : "", MEMCPY_TUNABLE,
-	    64 * 1024 * 1024);
-	if (setenv("GLIBC_TUNABLES", val, 1) == 0)
-		execv(path, argv);
-	/* Not possible here: run as we are. */
-	if (saved != NULL)
-		(void)setenv("GLIBC_TUNABLES", saved, 1);
-	else
-		(void)unsetenv("GLIBC_TUNABLES");
-	free(saved);
-	free(val);
-#else
-	(void)argv;
-#endif
-}
-
 int
 main(int argc, char **argv)
 {
@@ -267,7 +205,6 @@ main(int argc, char **argv)
 	int ch, test = 0, dump = 0, verbose = 0, must_exist = 0;
 	int level, ret = 1;
 
-	tune_memcpy(argv);
 	/* The store, its WAL files and the host key are private. */
 	umask(077);
 	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
