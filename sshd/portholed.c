@@ -24,6 +24,7 @@
 #include "err.h"
 #include "log.h"
 #include "misc.h"
+#include "readahead.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -283,6 +284,11 @@ main(int argc, char **argv)
 	        : level >= LOG_LEVEL_DEBUG2         ? SSH_LOG_PROTOCOL
 	        : level >= LOG_LEVEL_DEBUG1         ? SSH_LOG_WARN
 	                                            : SSH_LOG_NONE);
+	/* Each session checks it again (readahead_attach); say it once. */
+	if (!readahead_fits(ssh_version(0)))
+		logit("libssh %s: read-ahead off, not a release it was "
+		      "written for",
+		    ssh_version(0));
 
 	if (state_init(conf) != 0)
 		goto out;

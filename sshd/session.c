@@ -1114,7 +1114,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 		close(fd);
 		goto out;
 	}
-	readahead_attach(fd);
+	readahead_attach(fd, ssh_version(0));
 	auth_setup(s);
 	ssh_set_message_callback(s->ssh, sess_message_cb, s);
 	/* What the client sends is counted: ClientAliveInterval uses it. */
@@ -1151,7 +1151,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int brkfd)
 	while (!s->quit) {
 		rc = ssh_event_dopoll(s->event, sess_timeout(s));
 		if (sess_closed(s)) {
-			readahead_attach(-1);
+			readahead_attach(-1, NULL);
 			debug("session %s: connection closed",
 			    s->id ? s->id : "-");
 			break;
@@ -1183,13 +1183,15 @@ out:
 
 		rec_session(s, 0, why);
 		logit("session %s: ended (%s; account %s from %s port %u, %s, "
-		      "%lld connection(s), in %lld, out %lld bytes)",
+		      "%lld connection(s), in %lld, out %lld bytes, "
+		      "read-ahead served %llu reads)",
 		    s->id, why, s->account_name, s->client_ip, s->client_port,
 		    misc_duration((misc_monotonic_ms() - s->started_mono) /
 		            1000,
 		        dur, sizeof(dur)),
 		    (long long)(s->gone_conns_total),
-		    (long long)s->gone_bytes_in, (long long)s->gone_bytes_out);
+		    (long long)s->gone_bytes_in, (long long)s->gone_bytes_out,
+		    readahead_served());
 	}
 	if (!s->authenticated && s->auth_failures > 0) {
 		/* Counted once per connection that never got in. */
@@ -1212,7 +1214,8 @@ out:
 		ssh_disconnect(s->ssh);
 		s->chan = NULL;
 	}
-	readahead_attach(-1); /* the socket is closed: its number is free */
+	/* The socket is closed: its number is free. */
+	readahead_attach(-1, NULL);
 	if (s->id != NULL) {
 		int r;
 
