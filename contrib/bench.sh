@@ -3,8 +3,8 @@
 # remote forward (ssh -N -R 0:localhost:PORT), driven by the same ssh
 # client with the same cipher, on loopback, in the same run.
 #
-#   contrib/bench.sh [-q] [-b BUILDDIR] [-n RUNS] [-s MIB] [-c CIPHER]
-#                    [-m SESSIONS] [-p PARTS] [-o FILE]
+#   contrib/bench.sh [-q] [-b BUILDDIR] [-g TUNABLES] [-n RUNS] [-s MIB]
+#                    [-c CIPHER] [-m SESSIONS] [-p PARTS] [-o FILE]
 #
 # Prints one table: each figure for portholed and for sshd, the ratio
 # portholed/sshd and whether lower or higher is better. Each figure is the
@@ -38,6 +38,10 @@
 # concurrency), setup, memory, held and scale; -p PARTS runs only those
 # named, separated by commas (default all). -q (quick) skips memory, held
 # and scale; -m 0 skips scale. -o FILE also writes the table as Markdown.
+# -g runs portholed, and only it, with GLIBC_TUNABLES set to TUNABLES
+# (added to any already in the environment), to measure what a glibc
+# tunable gives it, such as the rep movsb threshold of ENVIRONMENT in
+# portholed.8; the last lines of the output say what it ran with.
 # Must run as root: sshd needs it. Needs ssh, sshd (package
 # openssh-server), ps, tests/tnet (make tests/tnet), and for scale
 # python3 with asyncssh (package python3-asyncssh).
@@ -53,12 +57,14 @@ quick=0
 mdfile=
 scale_n=2000
 parts=connections,setup,memory,held,scale
+ph_tunables=
 usage() {
-	echo "usage: $0 [-q] [-b builddir] [-n runs] [-s MiB] [-c cipher] [-m sessions] [-p parts] [-o file]" >&2
+	echo "usage: $0 [-q] [-b builddir] [-g tunables] [-n runs] [-s MiB] [-c cipher] [-m sessions] [-p parts] [-o file]" >&2
 	exit 2
 }
-while getopts b:n:s:c:qm:p:o: opt; do
+while getopts b:g:n:s:c:qm:p:o: opt; do
 	case $opt in
+	g) ph_tunables=$OPTARG ;;
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	n) runs=$OPTARG ;;
 	s) mib=$OPTARG ;;
@@ -256,7 +262,13 @@ for o in MaxStartups=1000:30:1000 PerSourceMaxStartups=none \
 		ph_opts+=(-o "$o")
 	fi
 done
-"$PORTHOLED" -f "$tmp/portholed.conf" "${ph_opts[@]}" 2>"$tmp/portholed.log" &
+# Any tunables already in the environment stay, for portholed alone.
+ph_env=()
+if [ -n "$ph_tunables" ]; then
+	ph_env=("GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}$ph_tunables")
+fi
+env ${ph_env[@]+"${ph_env[@]}"} "$PORTHOLED" -f "$tmp/portholed.conf" \
+    "${ph_opts[@]}" 2>"$tmp/portholed.log" &
 pids+=($!)
 root[ph]=$!
 wait_line "$tmp/portholed.log" "listening on"
@@ -696,6 +708,11 @@ model=$(sed -nE 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 machine="$(nproc) CPUs ($model), Linux $(uname -r)"
 openssh="$(ssh -V 2>&1); sshd: $("$SSHD" -V 2>&1 | head -n1 || :)"
 portholed_v=$("$PORTHOLED" -V 2>&1 | head -n1)
+if [ -n "$ph_tunables" ]; then
+	ph_glibc="${ph_env[0]} (-g)"
+else
+	ph_glibc="GLIBC_TUNABLES ${GLIBC_TUNABLES:-unset}"
+fi
 params="$mib MiB per transfer, cipher $cipher, lat $LAT_COUNT, rtt $RTT_COUNT, loopback, open files $(ulimit -n)"
 if wants scale; then
 	params="$params, scale client asyncssh $("$PYTHON" -W ignore -c 'import asyncssh; print(asyncssh.__version__)')"
@@ -721,7 +738,7 @@ done
 echo "ratio = portholed/sshd; $params"
 echo "machine: $machine"
 echo "openssh: $openssh"
-echo "portholed: $portholed_v; ${ph_opts[*]}"
+echo "portholed: $portholed_v; ${ph_opts[*]}; $ph_glibc"
 for n in "${notes[@]}"; do echo "note: $n"; done
 if [ -n "$mdfile" ]; then
 	{
@@ -731,7 +748,7 @@ if [ -n "$mdfile" ]; then
 		echo
 		echo "- machine: $machine"
 		echo "- OpenSSH: $openssh"
-		echo "- portholed: $portholed_v; ${ph_opts[*]}"
+		echo "- portholed: $portholed_v; ${ph_opts[*]}; $ph_glibc"
 		for n in "${notes[@]}"; do echo "- note: $n"; done
 	} >"$mdfile"
 fi

@@ -99,33 +99,6 @@ ctl_events_signal(int sig)
 }
 
 /*
- * Write all of <b> to standard output, as one batch. Returns 0, or
- * PORTHOLE_ERR_SYSTEM with errno set (EPIPE: the reader has gone).
- */
-static int
-ctl_events_write(const struct buf *b)
-{
-	const char *p = buf_str(b);
-	size_t len = buf_len(b);
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(STDOUT_FILENO, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return PORTHOLE_ERR_SYSTEM;
-		}
-		if (w == 0) {
-			errno = EIO;
-			return PORTHOLE_ERR_SYSTEM;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
  * Print <n> events of <list> as JSON lines, in one batch. The stored
  * text is one line of valid JSON (event.h); json_raw() escapes any
  * control character in it, which a store older than the C1 escapes of
@@ -152,7 +125,9 @@ ctl_events_print(struct store_event **list, size_t n, int follow,
 		if (list[i]->seq > *lastp)
 			*lastp = list[i]->seq;
 	}
-	if ((r = ctl_events_write(b)) != 0) {
+	/* One batch; EPIPE: the reader has gone. */
+	if ((r = misc_write_all(STDOUT_FILENO, buf_str(b), buf_len(b), -1)) !=
+	    0) {
 		if (errno == EPIPE && follow) {
 			debug("events: standard output is closed");
 			*closedp = 1;

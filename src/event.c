@@ -162,33 +162,6 @@ event_free(struct event *ev)
 }
 
 /*
- * Write all <len> bytes of <p> to <fd>. A regular file only writes
- * short when interrupted or out of space, so the rest is retried: the
- * next write then tells which. 0 or PORTHOLE_ERR_SYSTEM (errno set).
- */
-static int
-event_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return PORTHOLE_ERR_SYSTEM;
-		}
-		if (w == 0) {
-			/* No progress and no error: do not spin. */
-			errno = EIO;
-			return PORTHOLE_ERR_SYSTEM;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
  * Append the <n> events of <evs> as JSON lines to EventLog <path>, one
  * write(2) each; NULL elements are skipped.
  */
@@ -219,7 +192,7 @@ event_log_write(const char *path, struct event *const *evs, size_t n)
 		buf_reset(b);
 		buf_puts(b, evs[i]->json);
 		buf_putc(b, '\n');
-		if ((r = event_write_all(fd, buf_str(b), buf_len(b))) != 0)
+		if ((r = misc_write_all(fd, buf_str(b), buf_len(b), -1)) != 0)
 			goto out;
 	}
 	r = 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -265,6 +266,45 @@ misc_parse_when(const char *s, int64_t now_ms, int64_t *msp)
 		goto out;
 	}
 	*msp = now_ms - secs * 1000;
+	r = 0;
+out:
+	return r;
+}
+
+/*
+ * Every writer of a whole buffer (EventLog, the token key, portholectl's
+ * output, tests/tnet) comes here: a regular file or a pipe writes short
+ * only when interrupted or full, and the next write then tells which.
+ */
+int
+misc_write_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	const unsigned char *p = buf;
+	struct pollfd pfd;
+	ssize_t w;
+	int n, r = PORTHOLE_ERR_SYSTEM;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) > 0) {
+			p += w;
+			len -= (size_t)w;
+		} else if (w == 0) {
+			/* No progress and no error: do not spin. */
+			errno = EIO;
+			goto out;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			pfd.revents = 0;
+			if ((n = poll(&pfd, 1, timeout_ms)) == 0) {
+				errno = ETIMEDOUT;
+				goto out;
+			}
+			if (n == -1 && errno != EINTR)
+				goto out;
+		} else if (errno != EINTR)
+			goto out;
+	}
 	r = 0;
 out:
 	return r;

@@ -42,6 +42,15 @@ int misc_parse_when(const char *s, int64_t now_ms, int64_t *msp);
  */
 char *misc_duration(int64_t secs, char *buf, size_t len);
 
+/*
+ * Write all <len> bytes of <buf> to <fd>, retrying after a short write
+ * or EINTR. On a non-blocking <fd>, EAGAIN waits for it to take more, up
+ * to <timeout_ms> milliseconds each time (-1: no limit). Returns 0, or
+ * PORTHOLE_ERR_SYSTEM with errno set: the failed call's, ETIMEDOUT when a
+ * wait ran out, EIO when a write took nothing without an error.
+ */
+int misc_write_all(int fd, const void *buf, size_t len, int timeout_ms);
+
 struct passwd;
 
 /*

@@ -541,10 +541,8 @@ mon_kid_end(struct mon *mon, struct mon_kid *k, const char *why)
 	        0 &&
 	    r != PORTHOLE_ERR_NOT_FOUND)
 		error_r(r, "session %s: cannot record its end", k->session_id);
-	ra[0] = '\0';
-	if (k->readahead > 0)
-		snprintf(ra, sizeof(ra), ", read-ahead served %llu reads",
-		    (unsigned long long)k->readahead);
+	snprintf(ra, sizeof(ra), ", read-ahead served %llu reads",
+	    (unsigned long long)k->readahead);
 	logit("session %s: ended (%s; account %s from %s port %u, %s, %lld "
 	      "connection(s), in %lld, out %lld bytes%s)",
 	    k->session_id, why, k->account_name, k->src, k->src_port,

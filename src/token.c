@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "misc.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -104,24 +105,6 @@ out:
 	return r;
 }
 
-/* Write all <len> bytes of <buf> to <fd>. Returns 0 or -1 (errno set). */
-static int
-token_write_all(int fd, const unsigned char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Flush the directory holding <path>, so that a new key survives a
  * crash: losing it would silently invalidate every stored token hash.
@@ -173,7 +156,7 @@ token_key_create(const char *path, unsigned char key[TOKEN_KEY_LEN])
 		goto out;
 	}
 	made = 1;
-	if (token_write_all(fd, buf, sizeof(buf)) == -1 || fsync(fd) == -1) {
+	if (misc_write_all(fd, buf, sizeof(buf), -1) != 0 || fsync(fd) == -1) {
 		r = PORTHOLE_ERR_SYSTEM;
 		goto out;
 	}

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "err.h"
 #include "log.h"
 #include "misc.h"
+#include "readahead.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -341,6 +341,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	portholed_libssh_log(level);
+	/* Each session checks it again (readahead_attach); say it once. */
+	if (!readahead_fits(ssh_version(0)))
+		logit("libssh %s: read-ahead off, not a release it was "
+		      "written for",
+		    ssh_version(0));
 	ret = srv_run(&conf, path, must_exist, overrides, noverrides);
 out:
 	conf_free(conf);

@@ -51,6 +51,18 @@
  * libssh's other reads of the socket (read(2), used only for a non-socket
  * descriptor) do not apply to an accepted connection; portholed itself
  * never reads the SSH socket.
+ *
+ * All of that is what libssh's own code does, not what its API promises,
+ * so it is switched on only for the releases read for it (readahead_fits;
+ * the library is shared, so the check is of the one running). In each of
+ * them, socket.c (ssh_socket_pollcallback, ssh_socket_unbuffered_read)
+ * calls recv(fd, buf, MAX_BUF_SIZE = 4096, 0) once per POLLIN wake-up
+ * for a descriptor that is a socket, takes the bytes into its in_buffer
+ * and parses what it has, and poll.c (ssh_poll, ssh_poll_ctx_dopoll)
+ * calls poll() on its array, passes each descriptor's revents to its
+ * callback and asks POLLIN of the session socket only while it wants to
+ * read. Nothing else in libssh receives from that socket (agent.c and
+ * connector.c recv() from their own descriptors).
  */
 
 #define READAHEAD_SIZE  (256 * 1024)
@@ -61,15 +73,83 @@ static struct {
 	size_t off; /* next byte to hand out */
 	size_t len; /* bytes in buf */
 	unsigned int skips; /* wake-ups served without a poll */
+	unsigned long long served; /* recv() calls answered from buf alone */
 	unsigned char buf[READAHEAD_SIZE];
-} ra = { -1, 0, 0, 0, { 0 } };
+} ra = { -1, 0, 0, 0, 0, { 0 } };
 
-void
-readahead_attach(int fd)
+/*
+ * The libssh releases whose socket.c and poll.c were read for this file
+ * (see above): major.minor, and the range of patch releases.
+ */
+static const struct {
+	unsigned int major, minor, patch_min, patch_max;
+} fits[] = {
+	{ 0, 10, 6, 6 },
+	{ 0, 11, 0, 5 },
+	{ 0, 12, 0, 2 },
+};
+
+/*
+ * Parse the decimal number at *sp (digits only, at most 5) into *vp and
+ * move *sp past it. Returns 0, or -1 if there is none.
+ */
+static int
+parse_number(const char **sp, unsigned int *vp)
 {
-	ra.fd = fd;
+	const char *s = *sp;
+	unsigned int v = 0;
+	int n = 0;
+
+	while (*s >= '0' && *s <= '9' && n < 5) {
+		v = v * 10 + (unsigned int)(*s - '0');
+		s++;
+		n++;
+	}
+	if (n == 0 || (*s >= '0' && *s <= '9'))
+		return -1;
+	*sp = s;
+	*vp = v;
+	return 0;
+}
+
+int
+readahead_fits(const char *version)
+{
+	unsigned int major, minor, patch;
+	const char *s = version;
+	size_t i;
+
+	if (s == NULL || parse_number(&s, &major) != 0 || *s++ != '.' ||
+	    parse_number(&s, &minor) != 0 || *s++ != '.' ||
+	    parse_number(&s, &patch) != 0 || (*s != '\0' && *s != '/'))
+		return 0;
+	for (i = 0; i < sizeof(fits) / sizeof(fits[0]); i++) {
+		if (fits[i].major == major && fits[i].minor == minor &&
+		    patch >= fits[i].patch_min && patch <= fits[i].patch_max)
+			return 1;
+	}
+	return 0;
+}
+
+int
+readahead_attach(int fd, const char *libssh_version)
+{
+	ra.fd = -1;
 	ra.off = ra.len = 0;
 	ra.skips = 0;
+	if (fd == -1)
+		return 0;
+	ra.served = 0;
+	if (!readahead_fits(libssh_version))
+		return 0;
+	ra.fd = fd;
+	return 1;
+}
+
+unsigned long long
+readahead_served(void)
+{
+	return ra.served;
 }
 
 static int
@@ -101,7 +181,8 @@ recv(int fd, void *buf, size_t len, int flags)
 			return n;
 		ra.off = 0;
 		ra.len = (size_t)n;
-	}
+	} else
+		ra.served++;
 	avail = ra.len - ra.off;
 	if (len > avail)
 		len = avail;

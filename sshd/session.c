@@ -900,7 +900,7 @@ sess_bye(struct sess *s, const char *why)
 	memset(&m, 0, sizeof(m));
 	ipc_msg_init(&m, MON_BYE);
 	ipc_put_str(&m, why);
-	ipc_put_u64(&m, 0); /* read-ahead reads served: see readahead.c */
+	ipc_put_u64(&m, readahead_served());
 	link_send(s, &m, -1);
 	ipc_msg_free(&m);
 	link_drain(s);
@@ -939,7 +939,7 @@ sess_loop(struct sess *s)
 	while (!s->quit) {
 		rc = ssh_event_dopoll(s->event, sess_timeout(s));
 		if (sess_closed(s)) {
-			readahead_attach(-1);
+			readahead_attach(-1, NULL);
 			debug("session %s: connection closed",
 			    s->id ? s->id : "-");
 			break;
@@ -1021,7 +1021,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int ctl)
 	/* From here on, nothing but what a session needs. */
 	if (sandbox_enter() != 0)
 		goto out;
-	readahead_attach(fd);
+	readahead_attach(fd, ssh_version(0));
 	auth_setup(s);
 	ssh_set_message_callback(s->ssh, sess_message_cb, s);
 	/* What the client sends is counted: ClientAliveInterval uses it. */
@@ -1048,7 +1048,8 @@ out:
 		ssh_disconnect(s->ssh);
 		s->chan = NULL;
 	}
-	readahead_attach(-1); /* the socket is closed: its number is free */
+	readahead_attach(-1,
+	    NULL); /* the socket is closed: its number is free */
 	if (s->event != NULL)
 		ssh_event_free(s->event);
 	if (s->ssh != NULL)

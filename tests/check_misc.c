@@ -7,9 +7,12 @@
 
 #include <sys/wait.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -314,36 +317,125 @@ START_TEST(test_clocks)
 }
 END_TEST
 
-/*
- * As root, misc_become_user() leaves a child with nobody's IDs only and
- * no way back to root. Not root (or no user nobody): nothing to check.
- */
-START_TEST(test_become_user)
-{
-	struct passwd *pw;
-	gid_t groups[1];
-	pid_t pid;
-	int status;
+#define WA_LEN  (256 * 1024) /* many times the smallest pipe buffer */
+#define WA_PIPE 4096 /* the smallest pipe buffer */
 
-	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
-		return;
+/* The byte at offset <i> of what the write_all tests send. */
+static unsigned char
+wa_byte(size_t i)
+{
+	return (unsigned char)(i * 31 + i / 509);
+}
+
+static unsigned char wa_buf[WA_LEN];
+
+/* Fill wa_buf with the pattern. */
+static void
+wa_fill(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(wa_buf); i++)
+		wa_buf[i] = wa_byte(i);
+}
+
+/*
+ * Read <fd> to its end in pieces smaller than a pipe's buffer; return 0
+ * if it held exactly the first <len> bytes of the pattern.
+ */
+static int
+wa_read_back(int fd, size_t len)
+{
+	unsigned char buf[1000];
+	size_t got = 0, i;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < (size_t)n; i++)
+			if (got + i >= len || buf[i] != wa_byte(got + i))
+				return 1;
+		got += (size_t)n;
+	}
+	return n == 0 && got == len ? 0 : 1;
+}
+
+/*
+ * A non-blocking pipe that a reader drains more slowly than it fills:
+ * each EAGAIN waits for room, and every byte arrives in order.
+ */
+START_TEST(test_write_all_nonblocking)
+{
+	int p[2], status;
+	pid_t pid;
+
+	wa_fill();
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, WA_PIPE), 0);
+	ck_assert_int_ne(fcntl(p[1], F_SETFL, O_NONBLOCK), -1);
 	if ((pid = fork()) == 0) {
-		if (misc_become_user(pw) != 0)
-			_exit(10);
-		if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
-		    getgid() != pw->pw_gid || getegid() != pw->pw_gid)
-			_exit(11);
-		if (getgroups(0, NULL) > 1 ||
-		    (getgroups(1, groups) == 1 && groups[0] != pw->pw_gid))
-			_exit(12);
-		if (setuid(0) != -1 || seteuid(0) != -1)
-			_exit(13);
-		_exit(0);
+		close(p[1]);
+		_exit(wa_read_back(p[0], WA_LEN));
 	}
 	ck_assert_int_gt(pid, 0);
+	close(p[0]);
+	ck_assert_int_eq(misc_write_all(p[1], wa_buf, WA_LEN, -1), 0);
+	close(p[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+/* A regular file takes it all, and holds it as written. */
+START_TEST(test_write_all_file)
+{
+	FILE *f;
+	int fd;
+
+	wa_fill();
+	ck_assert_ptr_nonnull(f = tmpfile());
+	fd = fileno(f);
+	ck_assert_int_eq(misc_write_all(fd, wa_buf, WA_LEN, -1), 0);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(wa_read_back(fd, WA_LEN), 0);
+	fclose(f);
+}
+END_TEST
+
+/* A non-blocking pipe that nobody reads: the wait runs out. */
+START_TEST(test_write_all_timeout)
+{
+	int p[2];
+
+	wa_fill();
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_ne(fcntl(p[1], F_SETFL, O_NONBLOCK), -1);
+	errno = 0;
+	ck_assert_int_eq(misc_write_all(p[1], wa_buf, WA_LEN, 10),
+	    PORTHOLE_ERR_SYSTEM);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* Errors are the write's; nothing to write is no write at all. */
+START_TEST(test_write_all_errors)
+{
+	int p[2];
+
+	ck_assert_int_eq(misc_write_all(-1, "x", 0, -1), 0);
+	errno = 0;
+	ck_assert_int_eq(misc_write_all(-1, "x", 1, -1), PORTHOLE_ERR_SYSTEM);
+	ck_assert_int_eq(errno, EBADF);
+	/* The reader has gone. */
+	ck_assert(signal(SIGPIPE, SIG_IGN) != SIG_ERR);
+	ck_assert_int_eq(pipe(p), 0);
+	close(p[0]);
+	errno = 0;
+	ck_assert_int_eq(misc_write_all(p[1], "x", 1, -1), PORTHOLE_ERR_SYSTEM);
+	ck_assert_int_eq(errno, EPIPE);
+	close(p[1]);
 }
 END_TEST
 
@@ -386,9 +478,13 @@ misc_suite(void)
 	tcase_add_test(tc, test_clocks);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("user");
-	tcase_add_test(tc, test_become_user);
+	tc = tcase_create("write_all");
+	tcase_add_test(tc, test_write_all_nonblocking);
+	tcase_add_test(tc, test_write_all_file);
+	tcase_add_test(tc, test_write_all_timeout);
+	tcase_add_test(tc, test_write_all_errors);
 	suite_add_tcase(s, tc);
+
 	return s;
 }
 

@@ -24,6 +24,7 @@
 
 #define TOTAL 60000 /* fits a socketpair's buffer in one write */
 #define CHUNK 4096 /* what libssh asks for */
+#define FITS  "0.10.6/openssl/zlib" /* ssh_version(0) of Debian 12's */
 
 static int sv[2];
 
@@ -50,7 +51,7 @@ setup(void)
 static void
 teardown(void)
 {
-	readahead_attach(-1);
+	readahead_attach(-1, NULL);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -110,7 +111,7 @@ START_TEST(test_reads_ahead)
 {
 	unsigned char buf[CHUNK];
 	struct pollfd pfd = { sv[0], POLLIN, 0 };
-	readahead_attach(sv[0]);
+	readahead_attach(sv[0], FITS);
 	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), 0), CHUNK);
 	/* One system call took everything the socket had. */
 	ck_assert_int_eq(in_socket(), -1);
@@ -131,7 +132,7 @@ START_TEST(test_end_in_order)
 {
 	unsigned char buf[CHUNK];
 
-	readahead_attach(sv[0]);
+	readahead_attach(sv[0], FITS);
 	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
 	/* Every byte comes before the end of the stream. */
 	ck_assert_uint_eq(drain(0), TOTAL);
@@ -144,7 +145,7 @@ START_TEST(test_peek)
 {
 	unsigned char a[16], b[16];
 
-	readahead_attach(sv[0]);
+	readahead_attach(sv[0], FITS);
 	ck_assert_int_eq(recv(sv[0], a, 1, 0), 1);
 	ck_assert_int_eq(recv(sv[0], a, sizeof(a), MSG_PEEK), sizeof(a));
 	ck_assert_int_eq(recv(sv[0], b, sizeof(b), 0), sizeof(b));
@@ -161,7 +162,7 @@ START_TEST(test_others_polled)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, other), 0);
 	ck_assert_int_eq(write(other[1], "x", 1), 1);
-	readahead_attach(sv[0]);
+	readahead_attach(sv[0], FITS);
 	ck_assert_int_eq(recv(sv[0], buf, 1, 0), 1);
 	/*
 	 * While bytes wait in the read-ahead, the rest of the set is still
@@ -196,15 +197,104 @@ START_TEST(test_detach)
 {
 	unsigned char buf[CHUNK];
 
-	readahead_attach(sv[0]);
+	readahead_attach(sv[0], FITS);
 	ck_assert_int_eq(recv(sv[0], buf, 1, 0), 1);
-	readahead_attach(-1);
+	readahead_attach(-1, NULL);
 	/* What was read ahead is dropped; the socket is plain again. */
 	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), 0), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	ck_assert_int_eq(write(sv[1], "yz", 2), 2);
 	ck_assert_int_eq(recv(sv[0], buf, 1, 0), 1);
 	ck_assert_int_eq(in_socket(), 1);
+}
+END_TEST
+
+START_TEST(test_served)
+{
+	unsigned char buf[CHUNK];
+
+	ck_assert_int_eq(readahead_attach(sv[0], FITS), 1);
+	ck_assert_uint_eq(readahead_served(), 0);
+	/* The first read fills the buffer with a system call: not counted. */
+	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), 0), CHUNK);
+	ck_assert_uint_eq(readahead_served(), 0);
+	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), 0), CHUNK);
+	ck_assert_uint_eq(readahead_served(), 1);
+	/* Every other CHUNK of TOTAL is answered from the buffer. */
+	ck_assert_uint_eq(drain(2 * CHUNK), TOTAL);
+	ck_assert_uint_eq(readahead_served(), (TOTAL + CHUNK - 1) / CHUNK - 1);
+	/* Reads that find the buffer empty are the system's. */
+	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), 0), -1);
+	ck_assert_uint_eq(readahead_served(), (TOTAL + CHUNK - 1) / CHUNK - 1);
+	/* Stopping keeps the count for the session's last line ... */
+	readahead_attach(-1, NULL);
+	ck_assert_uint_eq(readahead_served(), (TOTAL + CHUNK - 1) / CHUNK - 1);
+	/* ... a socket attached again starts from 0. */
+	readahead_attach(sv[0], FITS);
+	ck_assert_uint_eq(readahead_served(), 0);
+}
+END_TEST
+
+START_TEST(test_unknown_version)
+{
+	unsigned char buf[CHUNK];
+	struct pollfd pfd = { sv[0], POLLIN, 0 };
+
+	/* A libssh it was not written for: recv() and poll() stay plain. */
+	ck_assert_int_eq(readahead_attach(sv[0], "0.13.0/openssl/zlib"), 0);
+	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), 0), CHUNK);
+	ck_assert_int_eq(in_socket(), TOTAL - CHUNK);
+	ck_assert_uint_eq(drain(CHUNK), TOTAL);
+	ck_assert_uint_eq(readahead_served(), 0);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_int_eq(readahead_attach(sv[0], NULL), 0);
+	ck_assert_int_eq(readahead_attach(sv[0], ""), 0);
+}
+END_TEST
+
+static const struct {
+	const char *version;
+	int fits;
+} versions[] = {
+	{ "0.10.6/openssl/zlib", 1 },
+	{ "0.10.6/gcrypt", 1 },
+	{ "0.10.6", 1 },
+	{ "0.11.0/openssl/zlib", 1 },
+	{ "0.11.5/openssl/zlib", 1 },
+	{ "0.12.0/openssl/zlib", 1 },
+	{ "0.12.2/mbedtls/zlib", 1 },
+	{ "0.10.5/openssl/zlib", 0 },
+	{ "0.10.7/openssl/zlib", 0 },
+	{ "0.11.6/openssl/zlib", 0 },
+	{ "0.12.3/openssl/zlib", 0 },
+	{ "0.12.90/openssl/zlib", 0 },
+	{ "0.13.0/openssl/zlib", 0 },
+	{ "0.9.8/openssl/zlib", 0 },
+	{ "1.10.6/openssl/zlib", 0 },
+	{ "10.10.6", 0 },
+	{ "0.106", 0 },
+	{ "0.10", 0 },
+	{ "0.10.", 0 },
+	{ "0.10.6.1", 0 },
+	{ "0.10.6 ", 0 },
+	{ "0.10.6x", 0 },
+	{ " 0.10.6", 0 },
+	{ "0.10.-6", 0 },
+	{ "0.10.4294967302", 0 },
+	{ "", 0 },
+};
+
+START_TEST(test_fits)
+{
+	ck_assert_msg(readahead_fits(versions[_i].version) == versions[_i].fits,
+	    "readahead_fits(\"%s\") is not %d", versions[_i].version,
+	    versions[_i].fits);
+}
+END_TEST
+
+START_TEST(test_fits_null)
+{
+	ck_assert_int_eq(readahead_fits(NULL), 0);
 }
 END_TEST
 
@@ -223,6 +313,13 @@ readahead_suite(void)
 	tcase_add_test(tc, test_peek);
 	tcase_add_test(tc, test_others_polled);
 	tcase_add_test(tc, test_detach);
+	tcase_add_test(tc, test_served);
+	tcase_add_test(tc, test_unknown_version);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("version");
+	tcase_add_loop_test(tc, test_fits, 0,
+	    (int)(sizeof(versions) / sizeof(versions[0])));
+	tcase_add_test(tc, test_fits_null);
 	suite_add_tcase(s, tc);
 	return s;
 }

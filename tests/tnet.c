@@ -57,6 +57,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "misc.h"
 #include "proxyhdr.h"
 
 #define EXIT_USAGE   2
@@ -1752,31 +1753,20 @@ linebuf_take(struct linebuf *lb, char *line, size_t linecap)
 	return 1;
 }
 
-/* Write all len bytes of p to the non-blocking socket fd. */
+/*
+ * Write all len bytes of p to the non-blocking socket fd, waiting at most
+ * timeout seconds each time it takes nothing.
+ */
 static int
 write_all(int fd, const char *p, size_t len, int timeout)
 {
-	struct pollfd pfd;
-	ssize_t r;
-
-	while (len > 0) {
-		if ((r = write(fd, p, len)) == -1) {
-			if (errno != EAGAIN && errno != EINTR) {
-				tnet_warn("write");
-				return -1;
-			}
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, timeout * 1000) == 0) {
-				tnet_warnx("write: blocked for %d s", timeout);
-				return -1;
-			}
-			continue;
-		}
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
+	if (misc_write_all(fd, p, len, timeout * 1000) == 0)
+		return 0;
+	if (errno == ETIMEDOUT)
+		tnet_warnx("write: blocked for %d s", timeout);
+	else
+		tnet_warn("write");
+	return -1;
 }
 
 /*

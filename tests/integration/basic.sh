@@ -1,7 +1,8 @@
 #!/bin/bash
 # Random addresses through the real ssh client: the tcp banner, -N, a shell
 # request, three forwards in one session, the live rows in the store, the
-# session command's help and errors, and the host key kept across restarts.
+# session command's help and errors, the host key kept across restarts, and
+# the environment left as it was given.
 
 set -u
 : "${top_srcdir:?}"
@@ -156,3 +157,22 @@ cmp -s "$PH_TMP/hostkey.1" "$PH_TMP/hostkey.2" ||
     ph_fail "host key changed across a restart"
 ph_pass "host key generated on first start and reused after"
 
+# --- portholed runs with the environment it was given ------------------------
+# It used to start itself again with GLIBC_TUNABLES changed on AMD, which
+# could loop forever when glibc drops GLIBC_TUNABLES (AT_SECURE); the
+# man page says how to set it (portholed.8, ENVIRONMENT).
+# environ_of PID: the environment PID's program started with, a line each.
+environ_of() {
+	tr '\0' '\n' <"/proc/$1/environ"
+}
+ph_stop_server
+unset GLIBC_TUNABLES
+ph_start_server
+environ_of "$PH_SERVER_PID" | grep -q '^GLIBC_TUNABLES=' &&
+    ph_fail "portholed set GLIBC_TUNABLES: $(environ_of "$PH_SERVER_PID" |
+	grep '^GLIBC_TUNABLES=')"
+ph_stop_server
+GLIBC_TUNABLES=glibc.malloc.perturb=0 ph_start_server
+environ_of "$PH_SERVER_PID" | grep -qx 'GLIBC_TUNABLES=glibc.malloc.perturb=0' ||
+    ph_fail "GLIBC_TUNABLES was not kept as given"
+ph_pass "portholed leaves GLIBC_TUNABLES as it is given"

@@ -2,8 +2,9 @@
 # What contrib/ ships for a real installation: the example
 # portholed.conf serves tunnels and events as it is (only the addresses
 # and directories moved into the test's own), the logrotate file rotates
-# EventLog without a signal and without losing an event, and the systemd unit is valid and
-# agrees with the example configuration on the user and directories.
+# EventLog as the service user, without a signal and without losing an
+# event, and the systemd unit is valid and agrees with the example
+# configuration on the user and directories.
 
 set -u
 : "${top_srcdir:?}"
@@ -19,6 +20,11 @@ rot=$top_srcdir/contrib/portholed.logrotate
 # conf_value KEYWORD: the value of the example configuration's line.
 conf_value() {
 	sed -n "s/^$1[[:space:]]\{1,\}//p" "$conf" | head -n 1
+}
+
+# unit_value KEY: the value of the unit's KEY= line.
+unit_value() {
+	sed -n "s/^$1=//p" "$unit" | head -n 1
 }
 
 # --- the example configuration serves ------------------------------------------------
@@ -46,13 +52,40 @@ port=$PH_TUNNEL_PORT
 ph_wait_for "$evlog" '"event_type":"tcp_connection_closed.v0"'
 ph_pass "contrib/portholed.conf serves a tunnel and writes EventLog"
 
-# --- logrotate: rotated, reopened, nothing lost ------------------------------------------
-# The shipped file with its path moved to the test's log and the owner
-# left to logrotate; no signal: the server opens EventLog per event.
+# --- logrotate: as the service user ------------------------------------------------------
+# The unit gives the log directory to its User, so logrotate must work
+# there as that user (su), never as root.
 [ "$(sed -n 's/^\(\/[^ ]*\) {$/\1/p' "$rot")" = "$(conf_value EventLog)" ] ||
     ph_fail "the logrotate file does not rotate the example's EventLog"
+rotsu=$(sed -n 's/^[[:space:]]*su[[:space:]]\{1,\}//p' "$rot")
+[ "$rotsu" = "$(unit_value User) $(unit_value Group)" ] ||
+    ph_fail "the logrotate file rotates as '${rotsu:-root}', not as the unit's User and Group"
+# logrotate -d (which changes nothing) on the shipped file, with the
+# service user mapped to one this machine has: as root, nobody, whose
+# switch logrotate reports; otherwise our own user. The log is moved to
+# a path that does not exist (missingok), which any user may look for.
+if [ "$(id -u)" -eq 0 ]; then
+	ru=nobody
+else
+	ru=$(id -un)
+fi
+sed -e "s|^/[^ ]* {\$|/nonexistent/porthole-test/events.log {|" \
+    -e "s#^\([[:space:]]*\(su\|create [0-7]*\)\) $rotsu\$#\1 $ru $(id -gn "$ru")#" \
+    "$rot" >"$PH_TMP/logrotate.d"
+out=$(logrotate -d -s "$PH_TMP/logrotate.d.state" "$PH_TMP/logrotate.d" 2>&1) ||
+    ph_fail "logrotate -d rejects contrib/portholed.logrotate: $out"
+if [ "$ru" = nobody ]; then
+	printf '%s\n' "$out" | grep -q "switching euid from 0 to $(id -u nobody) " ||
+	    ph_fail "logrotate -d does not switch to the su user: $out"
+fi
+ph_pass "contrib/portholed.logrotate rotates as the unit's User and Group"
+
+# --- logrotate: rotated, reopened, nothing lost ------------------------------------------
+# The shipped file with its path moved to the test's log and its users
+# to ours; no signal: the server opens EventLog per event.
 sed -e "s|^/[^ ]* {\$|$evlog {|" \
     -e "s|^\([[:space:]]*create [0-7]*\) .*|\1|" \
+    -e "s|^\([[:space:]]*su\) .*|\1 $(id -un) $(id -gn)|" \
     "$rot" >"$PH_TMP/logrotate.conf"
 before=$(grep -c '"event_type":"tcp_connection_closed.v0"' "$evlog")
 logrotate -f -s "$PH_TMP/logrotate.state" "$PH_TMP/logrotate.conf" ||
@@ -76,9 +109,6 @@ sed "s|/usr/sbin/portholed|$PORTHOLED|g" "$unit" >"$PH_TMP/portholed.service"
 out=$(cd "$PH_TMP" && systemd-analyze verify --man=no ./portholed.service 2>&1) ||
     ph_fail "systemd-analyze verify: $out"
 [ -z "$out" ] || ph_fail "systemd-analyze verify complains: $out"
-unit_value() {
-	sed -n "s/^$1=//p" "$unit" | head -n 1
-}
 [ "$(unit_value User)" = "$(conf_value User)" ] ||
     ph_fail "the unit runs as $(unit_value User), the example names User $(conf_value User)"
 [ "/var/lib/$(unit_value StateDirectory)" = "$(conf_value StateDirectory)" ] ||

@@ -1,8 +1,9 @@
 #!/bin/bash
-# The relay: 16 MiB each way with checksums, both ways at once, 200
-# concurrent connections through one tunnel, half-close in both
-# directions, a local service that refuses, and bounded memory when either
-# side stops reading.
+# The relay: 16 MiB each way with checksums (what the ssh client sends
+# read through the read-ahead), both ways at once, 200 concurrent
+# connections through one tunnel, half-close in both directions, a local
+# service that refuses, and bounded memory when either side stops
+# reading.
 
 set -u
 : "${top_srcdir:?}"
@@ -47,6 +48,22 @@ tunnel down "$PH_LAST_PORT"
 got=$("$TNET" recv "127.0.0.1:$tport") || ph_fail "download failed"
 [ "$got" = "$("$TNET" sum "$MIB16")" ] || ph_fail "download: got '$got'"
 ph_pass "16 MiB download arrives intact"
+
+# That download is the ssh client's upload to portholed. libssh reads
+# the SSH socket 4 KiB at a time; portholed answers most of those reads
+# from its read-ahead (sshd/readahead.c), and the session's last log
+# line says how many. (The upload above only sent window adjustments
+# this way.)
+read -r pid <"$PH_TMP/down.pid"
+kill "$pid"
+ph_wait_gone "$pid"
+ph_wait_for "$PH_LOG" "session ss_[A-Za-z0-9]+: ended"
+line=$(grep -E "session ss_[A-Za-z0-9]+: ended" "$PH_LOG" | head -n 1)
+served=$(printf '%s\n' "$line" |
+    sed -nE 's/.*, read-ahead served ([0-9]+) reads\)$/\1/p')
+[ "${served:-0}" -gt 0 ] ||
+    ph_fail "the read-ahead served none of the bulk transfer's reads: $line"
+ph_pass "the read-ahead served $served reads of the ssh client's bulk transfer"
 
 # libssh 0.10 alone never offers the client more than 1,280,000 bytes of
 # window; while the public client keeps up, portholed grows it to 4 MiB
