@@ -38,13 +38,17 @@
  * small buffer.
  *
  * Channel -> public client: the data callback send()s straight to the
- * socket; what the socket does not take is copied into <down> (up to
- * RELAY_BUFSZ) and the rest is left in libssh's channel buffer by
- * returning a short count. Because libssh only re-grows the receive
- * window while its buffer is small, that is real back-pressure: memory
- * stays bounded by RELAY_BUFSZ plus one window (see relay_chan_take()
- * for its size). When the socket is writable again, <down> is sent and
- * libssh's buffer is drained with ssh_channel_read_nonblocking().
+ * socket; what the socket does not take is copied into <down> (as far as
+ * it holds) and the rest is left in libssh's channel buffer by returning
+ * a short count, which is back-pressure: libssh re-opens the window from
+ * the callback only while little is buffered. When the socket is
+ * writable again, <down> is sent, and then all that libssh holds for the
+ * channel is taken into <down> at once, grown to fit if need be
+ * (relay_chan_take(): a read that leaves data with libssh 0.10 would
+ * re-open the window all the same). So libssh holds at most one window,
+ * RELAY_WINDOW, for a client that keeps to it, and <down> at most what
+ * libssh held: about 8 MiB per connection whose public client reads
+ * slowly.
  *
  * Half-close passes through both ways: EOF from the client becomes a
  * channel EOF once <up> is written; a channel EOF becomes
@@ -182,33 +186,116 @@ relay_read_up(struct sess *s, struct relay *r)
 }
 
 /*
- * The channel's receive window. libssh 0.10 keeps it at 1,280,000 bytes
- * and has no option for it, and one window per round trip caps what a
- * channel carries (sshd gives 2 MiB; 4 MiB measured faster still here).
- * But ssh_channel_read_timeout() grows the window to the count it is
- * asked for when it holds less than that. So once a relay has passed
- * on half a RELAY_WINDOW since the window last grew, relay_chan_data()
- * leaves the last byte it is given in libssh's buffer, and the read here
- * asks for RELAY_WINDOW: it finds that byte, so it neither waits nor
- * handles packets; it grows the window and copies out what is buffered,
- * which <down> holds. The window grows only while libssh holds no more
- * than <down> takes, so a slow reader leaves at most RELAY_WINDOW plus
- * RELAY_BUFSZ with libssh: back-pressure as before.
+ * Is the libssh we run one whose reads grow the channel window to the
+ * count asked for? 0.10.x: see relay_chan_take(). Asked at run time, as
+ * the library may be newer than the one we were built with.
  */
 static int
-relay_chan_take(struct relay *r)
+relay_libssh_grows_window(void)
 {
-	int avail;
+	return ssh_version(SSH_VERSION_INT(0, 10, 0)) != NULL &&
+	    ssh_version(SSH_VERSION_INT(0, 11, 0)) == NULL;
+}
 
-	if (r->win_used >= RELAY_WINDOW / 2) {
-		avail = ssh_channel_poll(r->chan, 0);
-		if (avail > 0 && avail <= RELAY_BUFSZ) {
-			r->win_used = 0;
-			return ssh_channel_read_timeout(r->chan, r->down,
-			    RELAY_WINDOW, 0, 0);
-		}
+/* Make <down>, which is empty, hold at least <need> bytes. */
+static void
+relay_down_room(struct relay *r, size_t need)
+{
+	if (need <= r->down_size)
+		return;
+	/* Whole RELAY_BUFSZ steps, to reallocate less often. */
+	need = (need + RELAY_BUFSZ - 1) / RELAY_BUFSZ * RELAY_BUFSZ;
+	free(r->down);
+	r->down = xmalloc(need);
+	r->down_size = need;
+}
+
+/*
+ * Take all that libssh holds for <r>'s channel into <down>, which is
+ * empty. Returns the bytes taken (<down> then holds them), 0 if there
+ * are none, SSH_EOF or SSH_ERROR.
+ *
+ * What libssh does with channel data (0.10.0 to 0.10.6 alike; lines of
+ * 0.10.6's src/channels.c):
+ *
+ *  - channel_rcv_data() (:528) appends each DATA packet to the channel's
+ *    buffer even when it is larger than the window left (it only logs
+ *    "Data packet too big for our window", :572, and sets the window to
+ *    0, :589), passes the whole buffer to our data callback (:611) and
+ *    drops what the callback took. Then it re-opens the window, to
+ *    WINDOWBASE = 1,280,000 bytes (:55, grow_window() :416-450), only if
+ *    window plus buffered is under WINDOWLIMIT = 640,000 (:626).
+ *  - ssh_channel_read_timeout(chan, dest, count, …) (:2976) first grows
+ *    the window to count minus buffered (at least WINDOWBASE) if count is
+ *    more than buffered plus window (:3017); then handles packets only
+ *    until one byte is buffered (ctx.count = 1, :3028;
+ *    ssh_handle_packets_termination(), session.c:754, checks that before
+ *    handling anything); copies min(buffered, count) bytes into dest
+ *    (:3060-3061); and last re-opens the window to WINDOWBASE if it is
+ *    under WINDOWLIMIT, however much is still buffered (:3071).
+ *  - ssh_channel_read_nonblocking() (:3101) is ssh_channel_poll(), which
+ *    handles packets only when nothing is buffered (:3174), then that
+ *    read of min(buffered, count) (:3134).
+ *  - Sending the WINDOW_ADJUST writes and reads nothing (socket.c:669).
+ *
+ * So, first: a read that leaves data buffered still re-opens the window,
+ * and a client that keeps to the window can make libssh hold more with
+ * each one (measured: 13 MB for one channel after 48 MiB to a slow
+ * reader). Every read here takes all that is buffered, so buffered plus
+ * window stays within RELAY_WINDOW for a client that keeps to the
+ * window. Second: the window can be grown past the 1,280,000 bytes that
+ * cap a channel at one window per round trip (sshd gives 2 MiB; 4 MiB
+ * measured faster still). While the public client keeps up, once a relay
+ * has passed on half a RELAY_WINDOW since the window last grew,
+ * relay_chan_data() leaves the last byte it is given with libssh, and
+ * the read here asks for RELAY_WINDOW bytes, into the session's scratch
+ * buffer of that size so that the count never exceeds the buffer: it
+ * finds that byte, so it handles no packet; it grows the window to
+ * RELAY_WINDOW minus what is buffered; and it copies out what is
+ * buffered, at most RELAY_BUFSZ as it is made only then, which we copy
+ * into <down>. The scratch pages past that are never written, so never
+ * resident (measured: 4 KiB of its 4100 KiB mapping after 256 MiB
+ * relayed).
+ *
+ * libssh 0.11 (0.11.0 to 0.11.5) grows the window by what was consumed,
+ * to WINDOW_DEFAULT = 2 MiB, whatever the count (grow_window(),
+ * channels.c:437 in 0.11.5), and drops DATA past the window ("Window
+ * exceeded", :662); its ssh_channel_poll() handles packets every time.
+ * So the RELAY_WINDOW read is made only with 0.10.x; other versions get
+ * plain reads and their own window. Taking all that is buffered, and
+ * the callback leaving <down> alone meanwhile (r->taking), hold for all.
+ */
+static int
+relay_chan_take(struct sess *s, struct relay *r)
+{
+	int avail, got;
+
+	r->taking = 1;
+	avail = ssh_channel_poll(r->chan, 0);
+	if (avail <= 0 || r->state != RELAY_OPEN) {
+		got = avail;
+		goto out;
 	}
-	return ssh_channel_read_nonblocking(r->chan, r->down, RELAY_BUFSZ, 0);
+	if (r->grow_window && r->win_used >= RELAY_WINDOW / 2 &&
+	    avail <= RELAY_BUFSZ) {
+		if (s->relay_scratch == NULL)
+			s->relay_scratch = xmalloc(RELAY_WINDOW);
+		got = ssh_channel_read_timeout(r->chan, s->relay_scratch,
+		    RELAY_WINDOW, 0, 0);
+		if (got > 0) {
+			r->win_used = 0;
+			relay_down_room(r, (size_t)got);
+			memcpy(r->down, s->relay_scratch, (size_t)got);
+		}
+	} else {
+		relay_down_room(r, (size_t)avail);
+		got = ssh_channel_read_nonblocking(r->chan, r->down,
+		    (uint32_t)r->down_size, 0);
+	}
+out:
+	r->taking = 0;
+	/* 0.11 may say SSH_AGAIN where 0.10 says 0: nothing there yet. */
+	return got == SSH_AGAIN ? 0 : got;
 }
 
 /* Send <down>, then whatever libssh still holds, to the public client. */
@@ -241,15 +328,15 @@ relay_write_down(struct sess *s, struct relay *r)
 		}
 		if (!r->chan_pending)
 			break;
-		got = relay_chan_take(r);
+		got = relay_chan_take(s, r);
 		if (r->state != RELAY_OPEN)
 			return;
 		if (got > 0) {
 			r->win_used += (size_t)got;
 			r->down_off = 0;
 			r->down_len = (size_t)got;
-			if (got < RELAY_BUFSZ)
-				r->chan_pending = 0;
+			if ((size_t)got < r->down_size)
+				r->chan_pending = 0; /* took it all */
 		} else {
 			r->chan_pending = 0;
 			if (got == SSH_EOF)
@@ -263,6 +350,13 @@ relay_write_down(struct sess *s, struct relay *r)
 		 */
 		if (!r->chan_pending && ssh_channel_is_eof(r->chan))
 			r->chan_eof = 1;
+	}
+	if (r->state == RELAY_OPEN && r->down_len == 0 && !r->chan_pending &&
+	    r->down_size > RELAY_BUFSZ) {
+		/* Caught up: give back what a slow reader made us hold. */
+		free(r->down);
+		r->down = xmalloc(RELAY_BUFSZ);
+		r->down_size = RELAY_BUFSZ;
 	}
 	if (r->state == RELAY_OPEN && r->chan_eof && r->down_len == 0 &&
 	    !r->chan_pending && !r->shut_wr) {
@@ -284,13 +378,14 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 
 	if (is_stderr || r->state != RELAY_OPEN || r->shut_wr)
 		return (int)len; /* nobody to deliver it to */
-	if (r->down_len > 0) {
+	if (r->down_len > 0 || r->taking) {
 		r->chan_pending = 1;
-		relay_set_events(s, r);
+		if (!r->taking)
+			relay_set_events(s, r);
 		return 0;
 	}
 	/* Keeping up: leave a byte for relay_chan_take() to grow the window. */
-	if (r->win_used >= RELAY_WINDOW / 2 && len > 1) {
+	if (r->grow_window && r->win_used >= RELAY_WINDOW / 2 && len > 1) {
 		hold = 1;
 		len--;
 		r->chan_pending = 1;
@@ -307,7 +402,7 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	r->fwd->bytes_out += (uint64_t)n;
 	s->stats_dirty = 1;
 	rest = len - (size_t)n;
-	copy = rest < RELAY_BUFSZ ? rest : RELAY_BUFSZ;
+	copy = rest < r->down_size ? rest : r->down_size;
 	if (copy > 0) {
 		memcpy(r->down, (unsigned char *)data + n, copy);
 		r->down_off = 0;
@@ -453,6 +548,8 @@ relay_opened(struct sess *s, struct relay *r)
 	r->up = xmalloc(RELAY_BUFSZ);
 	r->up_size = RELAY_BUFSZ;
 	r->down = xmalloc(RELAY_BUFSZ);
+	r->down_size = RELAY_BUFSZ;
+	r->grow_window = relay_libssh_grows_window();
 	relay_proxy_header(s, r);
 	/* Data (or EOF) may have come with the confirmation: drain it. */
 	r->chan_pending = 1;
@@ -671,4 +768,6 @@ relay_close_all(struct sess *s)
 		free(r->down);
 		free(r);
 	}
+	free(s->relay_scratch);
+	s->relay_scratch = NULL;
 }
