@@ -297,6 +297,8 @@ struct sess {
 	struct relay_list relays;
 	struct relay_work work; /* relays relay_service() must visit */
 	unsigned char *relay_scratch; /* relay.c: RELAY_WINDOW, on first use */
+	/* relay.c: drops data on freed channels until the client's CLOSE */
+	struct ssh_channel_callbacks_struct relay_drain_cb;
 
 	int closing; /* sess_finish() was called */
 	const char *end_why; /* why (static text), for the log and events */

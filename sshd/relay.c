@@ -48,7 +48,11 @@
  * re-open the window all the same). So libssh holds at most one window,
  * RELAY_WINDOW, for a client that keeps to it, and <down> at most what
  * libssh held: about 8 MiB per connection whose public client reads
- * slowly.
+ * slowly. A client that sends past the window is disconnected once
+ * libssh holds more than RELAY_HELD_MAX for one channel (relay_overrun()),
+ * and a channel being freed gets a callback that drops its data
+ * (relay_orphan()), as libssh 0.10 would otherwise buffer it without
+ * bound until the client's CLOSE.
  *
  * Half-close passes through both ways: EOF from the client becomes a
  * channel EOF once <up> is written; a channel EOF becomes
@@ -59,6 +63,13 @@
 #define RELAY_UP_BULK     (512 * 1024) /* <up> once a read fills RELAY_BUFSZ */
 #define RELAY_WINDOW      (4 * 1024 * 1024) /* receive window, keeping up */
 #define RELAY_READ_BUDGET (1024 * 1024) /* per wake-up, fairness */
+/*
+ * What libssh may hold for one channel before the client is taken to
+ * ignore the window: the window, and two of the 32 KiB packets libssh
+ * asks for as slack, which no client that keeps to the window uses.
+ */
+#define RELAY_SLACK    (64 * 1024)
+#define RELAY_HELD_MAX (RELAY_WINDOW + RELAY_SLACK)
 
 static void relay_kill(struct sess *, struct relay *, const char *);
 
@@ -197,6 +208,30 @@ relay_libssh_grows_window(void)
 	    ssh_version(SSH_VERSION_INT(0, 11, 0)) == NULL;
 }
 
+/*
+ * The client sent past the window of <r>'s channel: libssh holds <held>
+ * bytes for it. libssh 0.10 buffers such data without a bound, and
+ * closing the channel would not stop that (a freed channel's data is
+ * still buffered until the client's CLOSE), so end the session: the
+ * main loop leaves after this poll and disconnects.
+ */
+static void
+relay_overrun(struct sess *s, struct relay *r, size_t held)
+{
+	if (!s->quit) {
+		logit("session %s: the client ignored the channel window "
+		      "(connection from %s port %u: %zu bytes held, at most "
+		      "%u allowed); disconnecting",
+		    s->id != NULL ? s->id : "-", r->peer_ip, r->peer_port, held,
+		    (unsigned int)RELAY_HELD_MAX);
+		(void)ssh_session_set_disconnect_message(s->ssh,
+		    "porthole: channel window exceeded");
+		s->end_why = "the client ignored the channel window";
+		s->quit = 1;
+	}
+	relay_kill(s, r, "the client ignored the channel window");
+}
+
 /* Make <down>, which is empty, hold at least <need> bytes. */
 static void
 relay_down_room(struct relay *r, size_t need)
@@ -257,6 +292,9 @@ relay_down_room(struct relay *r, size_t need)
  * resident (measured: 4 KiB of its 4100 KiB mapping after 256 MiB
  * relayed).
  *
+ * More than RELAY_HELD_MAX held for a channel therefore means that the
+ * client ignored the window (relay_overrun()).
+ *
  * libssh 0.11 (0.11.0 to 0.11.5) grows the window by what was consumed,
  * to WINDOW_DEFAULT = 2 MiB, whatever the count (grow_window(),
  * channels.c:437 in 0.11.5), and drops DATA past the window ("Window
@@ -274,6 +312,11 @@ relay_chan_take(struct sess *s, struct relay *r)
 	avail = ssh_channel_poll(r->chan, 0);
 	if (avail <= 0 || r->state != RELAY_OPEN) {
 		got = avail;
+		goto out;
+	}
+	if ((size_t)avail > RELAY_HELD_MAX) {
+		relay_overrun(s, r, (size_t)avail);
+		got = 0;
 		goto out;
 	}
 	if (r->grow_window && r->win_used >= RELAY_WINDOW / 2 &&
@@ -376,6 +419,19 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	size_t rest, copy, hold = 0;
 	ssize_t n;
 
+	/*
+	 * <len> is all that libssh holds for the channel: past the window
+	 * and the slack, the client ignores the window.
+	 */
+	if (!is_stderr && r->state == RELAY_OPEN && len > RELAY_HELD_MAX)
+		relay_overrun(s, r, len);
+	/*
+	 * Extended data has no meaning on a forwarded-tcpip channel: it is
+	 * dropped, as sshd does. Taking it re-opens the window (channels.c
+	 * :626 looks at that buffer only), so a client that mixes it in can
+	 * get libssh to hold more than RELAY_WINDOW of data, and is then
+	 * disconnected like one that ignores the window.
+	 */
 	if (is_stderr || r->state != RELAY_OPEN || r->shut_wr)
 		return (int)len; /* nobody to deliver it to */
 	if (r->down_len > 0 || r->taking) {
@@ -645,6 +701,34 @@ relay_is_done(struct relay *r)
 	return 0;
 }
 
+/* Data on a channel we gave up: dropped (see relay_orphan()). */
+static int
+relay_drain_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
+    int is_stderr, void *ud)
+{
+	return (int)len;
+}
+
+/*
+ * Take our callbacks off <r>'s channel, which is about to be freed or
+ * left to ssh_disconnect(), and give it one that drops its data. libssh
+ * keeps a freed channel until the client's CLOSE (channels.c:679-720)
+ * and meanwhile buffers its DATA, without a bound in 0.10 if the client
+ * ignores the window; what the callback takes is not buffered. The
+ * callbacks struct is the session's, so it outlives every channel.
+ */
+static void
+relay_orphan(struct sess *s, struct relay *r)
+{
+	ssh_remove_channel_callbacks(r->chan, &r->cb);
+	if (s->relay_drain_cb.size == 0) {
+		s->relay_drain_cb.userdata = NULL;
+		s->relay_drain_cb.channel_data_function = relay_drain_data;
+		ssh_callbacks_init(&s->relay_drain_cb);
+	}
+	ssh_set_channel_callbacks(r->chan, &s->relay_drain_cb);
+}
+
 /* Free a dead relay: close its channel and drop its references. */
 static void
 relay_free(struct sess *s, struct relay *r)
@@ -663,7 +747,7 @@ relay_free(struct sess *s, struct relay *r)
 	if (r->edge)
 		fwd_edge_done(s, r->fwd);
 	if (r->chan != NULL) {
-		ssh_remove_channel_callbacks(r->chan, &r->cb);
+		relay_orphan(s, r);
 		if (!ssh_channel_is_closed(r->chan))
 			ssh_channel_close(r->chan);
 		ssh_channel_free(r->chan);
@@ -759,9 +843,12 @@ relay_close_all(struct sess *s)
 			fwd_edge_done(s, r->fwd);
 		if (r->fd != -1)
 			close(r->fd);
-		/* ssh_disconnect() frees the channels themselves. */
+		/*
+		 * ssh_disconnect() frees the channels themselves; until then
+		 * (the session's last flush) what comes is dropped.
+		 */
 		if (r->chan != NULL)
-			ssh_remove_channel_callbacks(r->chan, &r->cb);
+			relay_orphan(s, r);
 		r->fwd->conns_open--;
 		fwd_unref(s, r->fwd);
 		free(r->up);
