@@ -31,12 +31,13 @@ as_root() {
 
 # Build dependencies, plus what the tests drive: the real OpenSSH client,
 # mandoc for the man page lint, clang-format for the style check, haproxy
-# (a real PROXY protocol reader behind the tunnel), curl, jq, and clang
-# with its libFuzzer runtime for the fuzz harnesses.
+# (a real PROXY protocol reader behind the tunnel), curl, jq, clang
+# with its libFuzzer runtime for the fuzz harnesses, and asyncssh for
+# an SSH client that misbehaves on purpose (tests/integration/window.sh).
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
 libsodium-dev libsqlite3-dev libseccomp-dev check openssh-client"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
-libclang-rt-14-dev sqlite3 logrotate systemd"
+libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh"
 
 install_pkgs() {
 	missing=

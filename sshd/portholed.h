@@ -129,8 +129,10 @@ struct relay {
 	int eof_sent; /* ssh_channel_send_eof done */
 	/* SSH channel -> public client. */
 	unsigned char *down;
-	size_t down_off, down_len;
+	size_t down_size, down_off, down_len;
 	int chan_pending; /* libssh holds unread data */
+	int taking; /* in relay_chan_take(): the data callback leaves <down> */
+	int grow_window; /* libssh 0.10: reads grow the window (relay.c) */
 	size_t win_used; /* taken from the channel since the window grew */
 	int chan_eof; /* channel EOF received */
 	int shut_wr; /* shutdown(SHUT_WR) done */
@@ -221,6 +223,9 @@ struct sess {
 	int nfwds; /* live (not cancelled) */
 	struct relay_list relays;
 	struct relay_work work; /* relays relay_service() must visit */
+	unsigned char *relay_scratch; /* relay.c: RELAY_WINDOW, on first use */
+	/* relay.c: drops data on freed channels until the client's CLOSE */
+	struct ssh_channel_callbacks_struct relay_drain_cb;
 
 	int closing; /* sess_finish() was called */
 	const char *end_why; /* why (static text), for the log and events */

@@ -39,13 +39,21 @@
  * small buffer.
  *
  * Channel -> public client: the data callback send()s straight to the
- * socket; what the socket does not take is copied into <down> (up to
- * RELAY_BUFSZ) and the rest is left in libssh's channel buffer by
- * returning a short count. Because libssh only re-grows the receive
- * window while its buffer is small, that is real back-pressure: memory
- * stays bounded by RELAY_BUFSZ plus one window (see relay_chan_take()
- * for its size). When the socket is writable again, <down> is sent and
- * libssh's buffer is drained with ssh_channel_read_nonblocking().
+ * socket; what the socket does not take is copied into <down> (as far as
+ * it holds) and the rest is left in libssh's channel buffer by returning
+ * a short count, which is back-pressure: libssh re-opens the window from
+ * the callback only while little is buffered. When the socket is
+ * writable again, <down> is sent, and then all that libssh holds for the
+ * channel is taken into <down> at once, grown to fit if need be
+ * (relay_chan_take(): a read that leaves data with libssh 0.10 would
+ * re-open the window all the same). So libssh holds at most one window,
+ * RELAY_WINDOW, for a client that keeps to it, and <down> at most what
+ * libssh held: about 8 MiB per connection whose public client reads
+ * slowly. A client that sends past the window is disconnected once
+ * libssh holds more than RELAY_HELD_MAX for one channel (relay_overrun()),
+ * and a channel being freed gets a callback that drops its data
+ * (relay_orphan()), as libssh 0.10 would otherwise buffer it without
+ * bound until the client's CLOSE.
  *
  * Half-close passes through both ways: EOF from the client becomes a
  * channel EOF once <up> is written; a channel EOF becomes
@@ -56,6 +64,13 @@
 #define RELAY_UP_BULK     (512 * 1024) /* <up> once a read fills RELAY_BUFSZ */
 #define RELAY_WINDOW      (4 * 1024 * 1024) /* receive window, keeping up */
 #define RELAY_READ_BUDGET (1024 * 1024) /* per wake-up, fairness */
+/*
+ * What libssh may hold for one channel before the client is taken to
+ * ignore the window: the window, and two of the 32 KiB packets libssh
+ * asks for as slack, which no client that keeps to the window uses.
+ */
+#define RELAY_SLACK    (64 * 1024)
+#define RELAY_HELD_MAX (RELAY_WINDOW + RELAY_SLACK)
 
 static void relay_kill(struct sess *, struct relay *, const char *);
 
@@ -183,33 +198,148 @@ relay_read_up(struct sess *s, struct relay *r)
 }
 
 /*
- * The channel's receive window. libssh 0.10 keeps it at 1,280,000 bytes
- * and has no option for it, and one window per round trip caps what a
- * channel carries (sshd gives 2 MiB; 4 MiB measured faster still here).
- * But ssh_channel_read_timeout() grows the window to the count it is
- * asked for when it holds less than that. So once a relay has passed
- * on half a RELAY_WINDOW since the window last grew, relay_chan_data()
- * leaves the last byte it is given in libssh's buffer, and the read here
- * asks for RELAY_WINDOW: it finds that byte, so it neither waits nor
- * handles packets; it grows the window and copies out what is buffered,
- * which <down> holds. The window grows only while libssh holds no more
- * than <down> takes, so a slow reader leaves at most RELAY_WINDOW plus
- * RELAY_BUFSZ with libssh: back-pressure as before.
+ * Is the libssh we run one whose reads grow the channel window to the
+ * count asked for? 0.10.x: see relay_chan_take(). Asked at run time, as
+ * the library may be newer than the one we were built with.
  */
 static int
-relay_chan_take(struct relay *r)
+relay_libssh_grows_window(void)
 {
-	int avail;
+	return ssh_version(SSH_VERSION_INT(0, 10, 0)) != NULL &&
+	    ssh_version(SSH_VERSION_INT(0, 11, 0)) == NULL;
+}
 
-	if (r->win_used >= RELAY_WINDOW / 2) {
-		avail = ssh_channel_poll(r->chan, 0);
-		if (avail > 0 && avail <= RELAY_BUFSZ) {
-			r->win_used = 0;
-			return ssh_channel_read_timeout(r->chan, r->down,
-			    RELAY_WINDOW, 0, 0);
-		}
+/*
+ * The client sent past the window of <r>'s channel: libssh holds <held>
+ * bytes for it. libssh 0.10 buffers such data without a bound, and
+ * closing the channel would not stop that (a freed channel's data is
+ * still buffered until the client's CLOSE), so end the session: the
+ * main loop leaves after this poll and disconnects.
+ */
+static void
+relay_overrun(struct sess *s, struct relay *r, size_t held)
+{
+	if (!s->quit) {
+		logit("session %s: the client ignored the channel window "
+		      "(connection from %s port %u: %zu bytes held, at most "
+		      "%u allowed); disconnecting",
+		    s->id != NULL ? s->id : "-", r->peer_ip, r->peer_port, held,
+		    (unsigned int)RELAY_HELD_MAX);
+		(void)ssh_session_set_disconnect_message(s->ssh,
+		    "porthole: channel window exceeded");
+		s->end_why = "the client ignored the channel window";
+		s->quit = 1;
 	}
-	return ssh_channel_read_nonblocking(r->chan, r->down, RELAY_BUFSZ, 0);
+	relay_kill(s, r, "the client ignored the channel window");
+}
+
+/* Make <down>, which is empty, hold at least <need> bytes. */
+static void
+relay_down_room(struct relay *r, size_t need)
+{
+	if (need <= r->down_size)
+		return;
+	/* Whole RELAY_BUFSZ steps, to reallocate less often. */
+	need = (need + RELAY_BUFSZ - 1) / RELAY_BUFSZ * RELAY_BUFSZ;
+	free(r->down);
+	r->down = xmalloc(need);
+	r->down_size = need;
+}
+
+/*
+ * Take all that libssh holds for <r>'s channel into <down>, which is
+ * empty. Returns the bytes taken (<down> then holds them), 0 if there
+ * are none, SSH_EOF or SSH_ERROR.
+ *
+ * What libssh does with channel data (0.10.0 to 0.10.6 alike; lines of
+ * 0.10.6's src/channels.c):
+ *
+ *  - channel_rcv_data() (:528) appends each DATA packet to the channel's
+ *    buffer even when it is larger than the window left (it only logs
+ *    "Data packet too big for our window", :572, and sets the window to
+ *    0, :589), passes the whole buffer to our data callback (:611) and
+ *    drops what the callback took. Then it re-opens the window, to
+ *    WINDOWBASE = 1,280,000 bytes (:55, grow_window() :416-450), only if
+ *    window plus buffered is under WINDOWLIMIT = 640,000 (:626).
+ *  - ssh_channel_read_timeout(chan, dest, count, …) (:2976) first grows
+ *    the window to count minus buffered (at least WINDOWBASE) if count is
+ *    more than buffered plus window (:3017); then handles packets only
+ *    until one byte is buffered (ctx.count = 1, :3028;
+ *    ssh_handle_packets_termination(), session.c:754, checks that before
+ *    handling anything); copies min(buffered, count) bytes into dest
+ *    (:3060-3061); and last re-opens the window to WINDOWBASE if it is
+ *    under WINDOWLIMIT, however much is still buffered (:3071).
+ *  - ssh_channel_read_nonblocking() (:3101) is ssh_channel_poll(), which
+ *    handles packets only when nothing is buffered (:3174), then that
+ *    read of min(buffered, count) (:3134).
+ *  - Sending the WINDOW_ADJUST writes and reads nothing (socket.c:669).
+ *
+ * So, first: a read that leaves data buffered still re-opens the window,
+ * and a client that keeps to the window can make libssh hold more with
+ * each one (measured: 13 MB for one channel after 48 MiB to a slow
+ * reader). Every read here takes all that is buffered, so buffered plus
+ * window stays within RELAY_WINDOW for a client that keeps to the
+ * window. Second: the window can be grown past the 1,280,000 bytes that
+ * cap a channel at one window per round trip (sshd gives 2 MiB; 4 MiB
+ * measured faster still). While the public client keeps up, once a relay
+ * has passed on half a RELAY_WINDOW since the window last grew,
+ * relay_chan_data() leaves the last byte it is given with libssh, and
+ * the read here asks for RELAY_WINDOW bytes, into the session's scratch
+ * buffer of that size so that the count never exceeds the buffer: it
+ * finds that byte, so it handles no packet; it grows the window to
+ * RELAY_WINDOW minus what is buffered; and it copies out what is
+ * buffered, at most RELAY_BUFSZ as it is made only then, which we copy
+ * into <down>. The scratch pages past that are never written, so never
+ * resident (measured: 4 KiB of its 4100 KiB mapping after 256 MiB
+ * relayed).
+ *
+ * More than RELAY_HELD_MAX held for a channel therefore means that the
+ * client ignored the window (relay_overrun()).
+ *
+ * libssh 0.11 (0.11.0 to 0.11.5) grows the window by what was consumed,
+ * to WINDOW_DEFAULT = 2 MiB, whatever the count (grow_window(),
+ * channels.c:437 in 0.11.5), and drops DATA past the window ("Window
+ * exceeded", :662); its ssh_channel_poll() handles packets every time.
+ * So the RELAY_WINDOW read is made only with 0.10.x; other versions get
+ * plain reads and their own window. Taking all that is buffered, and
+ * the callback leaving <down> alone meanwhile (r->taking), hold for all.
+ */
+static int
+relay_chan_take(struct sess *s, struct relay *r)
+{
+	int avail, got;
+
+	r->taking = 1;
+	avail = ssh_channel_poll(r->chan, 0);
+	if (avail <= 0 || r->state != RELAY_OPEN) {
+		got = avail;
+		goto out;
+	}
+	if ((size_t)avail > RELAY_HELD_MAX) {
+		relay_overrun(s, r, (size_t)avail);
+		got = 0;
+		goto out;
+	}
+	if (r->grow_window && r->win_used >= RELAY_WINDOW / 2 &&
+	    avail <= RELAY_BUFSZ) {
+		if (s->relay_scratch == NULL)
+			s->relay_scratch = xmalloc(RELAY_WINDOW);
+		got = ssh_channel_read_timeout(r->chan, s->relay_scratch,
+		    RELAY_WINDOW, 0, 0);
+		if (got > 0) {
+			r->win_used = 0;
+			relay_down_room(r, (size_t)got);
+			memcpy(r->down, s->relay_scratch, (size_t)got);
+		}
+	} else {
+		relay_down_room(r, (size_t)avail);
+		got = ssh_channel_read_nonblocking(r->chan, r->down,
+		    (uint32_t)r->down_size, 0);
+	}
+out:
+	r->taking = 0;
+	/* 0.11 may say SSH_AGAIN where 0.10 says 0: nothing there yet. */
+	return got == SSH_AGAIN ? 0 : got;
 }
 
 /* Send <down>, then whatever libssh still holds, to the public client. */
@@ -242,15 +372,15 @@ relay_write_down(struct sess *s, struct relay *r)
 		}
 		if (!r->chan_pending)
 			break;
-		got = relay_chan_take(r);
+		got = relay_chan_take(s, r);
 		if (r->state != RELAY_OPEN)
 			return;
 		if (got > 0) {
 			r->win_used += (size_t)got;
 			r->down_off = 0;
 			r->down_len = (size_t)got;
-			if (got < RELAY_BUFSZ)
-				r->chan_pending = 0;
+			if ((size_t)got < r->down_size)
+				r->chan_pending = 0; /* took it all */
 		} else {
 			r->chan_pending = 0;
 			if (got == SSH_EOF)
@@ -264,6 +394,13 @@ relay_write_down(struct sess *s, struct relay *r)
 		 */
 		if (!r->chan_pending && ssh_channel_is_eof(r->chan))
 			r->chan_eof = 1;
+	}
+	if (r->state == RELAY_OPEN && r->down_len == 0 && !r->chan_pending &&
+	    r->down_size > RELAY_BUFSZ) {
+		/* Caught up: give back what a slow reader made us hold. */
+		free(r->down);
+		r->down = xmalloc(RELAY_BUFSZ);
+		r->down_size = RELAY_BUFSZ;
 	}
 	if (r->state == RELAY_OPEN && r->chan_eof && r->down_len == 0 &&
 	    !r->chan_pending && !r->shut_wr) {
@@ -283,15 +420,29 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	size_t rest, copy, hold = 0;
 	ssize_t n;
 
+	/*
+	 * <len> is all that libssh holds for the channel: past the window
+	 * and the slack, the client ignores the window.
+	 */
+	if (!is_stderr && r->state == RELAY_OPEN && len > RELAY_HELD_MAX)
+		relay_overrun(s, r, len);
+	/*
+	 * Extended data has no meaning on a forwarded-tcpip channel: it is
+	 * dropped, as sshd does. Taking it re-opens the window (channels.c
+	 * :626 looks at that buffer only), so a client that mixes it in can
+	 * get libssh to hold more than RELAY_WINDOW of data, and is then
+	 * disconnected like one that ignores the window.
+	 */
 	if (is_stderr || r->state != RELAY_OPEN || r->shut_wr)
 		return (int)len; /* nobody to deliver it to */
-	if (r->down_len > 0) {
+	if (r->down_len > 0 || r->taking) {
 		r->chan_pending = 1;
-		relay_set_events(s, r);
+		if (!r->taking)
+			relay_set_events(s, r);
 		return 0;
 	}
 	/* Keeping up: leave a byte for relay_chan_take() to grow the window. */
-	if (r->win_used >= RELAY_WINDOW / 2 && len > 1) {
+	if (r->grow_window && r->win_used >= RELAY_WINDOW / 2 && len > 1) {
 		hold = 1;
 		len--;
 		r->chan_pending = 1;
@@ -308,7 +459,7 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	r->fwd->bytes_out += (uint64_t)n;
 	s->stats_dirty = 1;
 	rest = len - (size_t)n;
-	copy = rest < RELAY_BUFSZ ? rest : RELAY_BUFSZ;
+	copy = rest < r->down_size ? rest : r->down_size;
 	if (copy > 0) {
 		memcpy(r->down, (unsigned char *)data + n, copy);
 		r->down_off = 0;
@@ -452,6 +603,8 @@ relay_opened(struct sess *s, struct relay *r)
 	r->up = xmalloc(RELAY_BUFSZ);
 	r->up_size = RELAY_BUFSZ;
 	r->down = xmalloc(RELAY_BUFSZ);
+	r->down_size = RELAY_BUFSZ;
+	r->grow_window = relay_libssh_grows_window();
 	relay_proxy_header(s, r);
 	/* Data (or EOF) may have come with the confirmation: drain it. */
 	r->chan_pending = 1;
@@ -544,6 +697,34 @@ relay_is_done(struct relay *r)
 	return 0;
 }
 
+/* Data on a channel we gave up: dropped (see relay_orphan()). */
+static int
+relay_drain_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
+    int is_stderr, void *ud)
+{
+	return (int)len;
+}
+
+/*
+ * Take our callbacks off <r>'s channel, which is about to be freed or
+ * left to ssh_disconnect(), and give it one that drops its data. libssh
+ * keeps a freed channel until the client's CLOSE (channels.c:679-720)
+ * and meanwhile buffers its DATA, without a bound in 0.10 if the client
+ * ignores the window; what the callback takes is not buffered. The
+ * callbacks struct is the session's, so it outlives every channel.
+ */
+static void
+relay_orphan(struct sess *s, struct relay *r)
+{
+	ssh_remove_channel_callbacks(r->chan, &r->cb);
+	if (s->relay_drain_cb.size == 0) {
+		s->relay_drain_cb.userdata = NULL;
+		s->relay_drain_cb.channel_data_function = relay_drain_data;
+		ssh_callbacks_init(&s->relay_drain_cb);
+	}
+	ssh_set_channel_callbacks(r->chan, &s->relay_drain_cb);
+}
+
 /* Free a dead relay: close its channel and drop its references. */
 static void
 relay_free(struct sess *s, struct relay *r)
@@ -561,7 +742,7 @@ relay_free(struct sess *s, struct relay *r)
 	if (r->edge)
 		edge_done(s, r);
 	if (r->chan != NULL) {
-		ssh_remove_channel_callbacks(r->chan, &r->cb);
+		relay_orphan(s, r);
 		if (!ssh_channel_is_closed(r->chan))
 			ssh_channel_close(r->chan);
 		ssh_channel_free(r->chan);
@@ -667,13 +848,18 @@ relay_close_all(struct sess *s)
 			edge_done(s, r);
 		if (r->fd != -1)
 			close(r->fd);
-		/* ssh_disconnect() frees the channels themselves. */
+		/*
+		 * ssh_disconnect() frees the channels themselves; until then
+		 * (the session's last flush) what comes is dropped.
+		 */
 		if (r->chan != NULL)
-			ssh_remove_channel_callbacks(r->chan, &r->cb);
+			relay_orphan(s, r);
 		r->fwd->conns_open--;
 		fwd_unref(s, r->fwd);
 		free(r->up);
 		free(r->down);
 		free(r);
 	}
+	free(s->relay_scratch);
+	s->relay_scratch = NULL;
 }
