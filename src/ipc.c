@@ -354,16 +354,21 @@ ipc_recv(int sock, struct ipc_msg *m, int *fds, size_t maxfds, size_t *nfdsp,
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(16 * sizeof(int))];
 	} cm;
+	/*
+	 * One datagram at a time, copied out before this returns: a static
+	 * buffer (our processes have one thread) whose pages are touched
+	 * only as far as messages reach, rather than 64 KiB of heap for
+	 * each call.
+	 */
+	static unsigned char wire[IPC_MSG_MAX + 1];
 	struct msghdr mh;
 	struct iovec iov;
 	struct cmsghdr *c;
-	unsigned char *wire;
 	size_t i, k, got = 0;
 	ssize_t n;
 	int fd, ret = -1;
 
 	*nfdsp = 0;
-	wire = xmalloc(IPC_MSG_MAX + 1);
 	memset(&mh, 0, sizeof(mh));
 	iov.iov_base = wire;
 	iov.iov_len = IPC_MSG_MAX + 1;
@@ -411,7 +416,6 @@ ipc_recv(int sock, struct ipc_msg *m, int *fds, size_t maxfds, size_t *nfdsp,
 	ret = 0;
 out:
 	sodium_memzero(wire, n > 0 ? (size_t)n : 0);
-	free(wire);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1021,6 +1022,8 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int ctl)
 	/* From here on, nothing but what a session needs. */
 	if (sandbox_enter() != 0)
 		goto out;
+	/* What building the filter took goes back: pages it touched. */
+	malloc_trim(0);
 	readahead_attach(fd, ssh_version(0));
 	auth_setup(s);
 	ssh_set_message_callback(s->ssh, sess_message_cb, s);

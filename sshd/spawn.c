@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,91 @@ out:
 	return ret;
 }
 
+/*
+ * One key exchange between a libssh client and server in this process,
+ * over a socketpair, with cipher <cipher> (and <mac>, unless NULL).
+ * Returns 0 when both sides finished it.
+ */
+static int
+spawn_warm_one(ssh_bind bind, const char *cipher, const char *mac)
+{
+	ssh_session srv = NULL, cli = NULL;
+	struct pollfd pfd[2];
+	bool no = false;
+	int sv[2] = { -1, -1 }, rs = SSH_AGAIN, rc = SSH_AGAIN, n, ret = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	if ((srv = ssh_new()) == NULL || (cli = ssh_new()) == NULL)
+		goto out;
+	if (ssh_bind_accept_fd(bind, srv, sv[0]) != SSH_OK)
+		goto out;
+	sv[0] = -1; /* the session's now */
+	ssh_options_set(cli, SSH_OPTIONS_FD, &sv[1]);
+	sv[1] = -1;
+	ssh_options_set(cli, SSH_OPTIONS_HOST, "spawner");
+	ssh_options_set(cli, SSH_OPTIONS_PROCESS_CONFIG, &no);
+	ssh_options_set(cli, SSH_OPTIONS_CIPHERS_C_S, cipher);
+	ssh_options_set(cli, SSH_OPTIONS_CIPHERS_S_C, cipher);
+	if (mac != NULL) {
+		ssh_options_set(cli, SSH_OPTIONS_HMAC_C_S, mac);
+		ssh_options_set(cli, SSH_OPTIONS_HMAC_S_C, mac);
+	}
+	ssh_set_blocking(srv, 0);
+	ssh_set_blocking(cli, 0);
+	for (n = 0; n < 200 && (rs == SSH_AGAIN || rc == SSH_AGAIN); n++) {
+		if (rc == SSH_AGAIN)
+			rc = ssh_connect(cli);
+		if (rs == SSH_AGAIN)
+			rs = ssh_handle_key_exchange(srv);
+		if (rs == SSH_ERROR || rc == SSH_ERROR)
+			break;
+		pfd[0].fd = ssh_get_fd(srv);
+		pfd[1].fd = ssh_get_fd(cli);
+		pfd[0].events = pfd[1].events = POLLIN;
+		(void)poll(pfd, 2, 10);
+	}
+	ret = rs == SSH_OK && rc == SSH_OK ? 0 : -1;
+out:
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+	if (cli != NULL) {
+		ssh_disconnect(cli);
+		ssh_free(cli);
+	}
+	if (srv != NULL) {
+		ssh_disconnect(srv);
+		ssh_free(srv);
+	}
+	return ret;
+}
+
+/*
+ * Warm up the crypto library before any session is forked: OpenSSL 3
+ * builds its tables of algorithms on first use, some hundreds of KiB,
+ * which every session process would otherwise build for itself. A few
+ * key exchanges with the usual ciphers here leave them in pages the
+ * session processes share.
+ */
+static void
+spawn_warm(ssh_bind bind)
+{
+	static const char *const sets[][2] = {
+		{ "chacha20-poly1305@openssh.com", NULL },
+		{ "aes256-gcm@openssh.com", NULL },
+		{ "aes128-ctr", "hmac-sha2-256-etm@openssh.com" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		if (spawn_warm_one(bind, sets[i][0], sets[i][1]) != 0)
+			debug("spawner: warm-up with %s did not finish",
+			    sets[i][0]);
+	}
+}
+
 /* Tell the monitor about child <pid> of request <seq> (pidfd attached). */
 static void
 spawn_forked(int sock, uint64_t seq, pid_t pid)
@@ -291,6 +377,7 @@ spawn_main(int sock)
 		error("spawner: cannot start");
 		goto out;
 	}
+	spawn_warm(bind);
 	for (;;) {
 		pfd[0].fd = sock;
 		pfd[0].events = POLLIN;
