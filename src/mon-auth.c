@@ -139,6 +139,25 @@ mon_login(struct mon *mon, struct mon_kid *k, const char *account_id,
 		error_r(r, "cannot record a session of account %s", a->name);
 		goto out;
 	}
+	/*
+	 * A token revoked or a key deleted between our lookup and the
+	 * insert: the row is there, so the revocation did not see it.
+	 */
+	{
+		struct store_session_status st;
+
+		memset(&st, 0, sizeof(st));
+		r = store_session_status(mon->store, id, &st);
+		if (r == 0 && !st.credential_valid) {
+			(void)store_session_end(mon->store, id, now);
+			logit("connection from %s port %u: its credential was "
+			      "revoked as it logged in",
+			    k->src, k->src_port);
+			store_session_status_clear(&st);
+			goto out;
+		}
+		store_session_status_clear(&st);
+	}
 	k->session_id = id;
 	id = NULL;
 	k->account_id = xstrdup(a->id);
@@ -407,38 +426,6 @@ out:
 	free(type);
 }
 
-/*
- * Predicate: the credential <k> logged in with is still good (the token
- * not revoked, the key still registered to the same account).
- */
-static int
-mon_cred_valid(struct mon *mon, struct mon_kid *k)
-{
-	struct store_key *key = NULL;
-	struct store_token **toks = NULL;
-	size_t i, n = 0;
-	int ok = 1;
-
-	if (strncmp(k->credential, "key:", 4) == 0) {
-		if (store_key_get(mon->store, k->credential + 4, &key) ==
-		        PORTHOLE_ERR_NOT_FOUND ||
-		    (key != NULL &&
-		        strcmp(key->account_id, k->account_id) != 0))
-			ok = 0;
-		store_key_free(key);
-	} else if (strncmp(k->credential, "token:", 6) == 0) {
-		if (store_token_list(mon->store, k->account_id, &toks, &n) != 0)
-			return 1; /* cannot tell now: next time */
-		ok = 0;
-		for (i = 0; i < n; i++) {
-			if (strcmp(toks[i]->id, k->credential + 6) == 0)
-				ok = 1;
-		}
-		store_token_list_free(toks, n);
-	}
-	return ok;
-}
-
 /* End <k>'s session on the administrator's behalf, saying <why>. */
 static void
 mon_end(struct mon *mon, struct mon_kid *k, const char *why)
@@ -476,41 +463,38 @@ mon_end(struct mon *mon, struct mon_kid *k, const char *why)
 void
 mon_check(struct mon *mon, struct mon_kid *k)
 {
-	struct store_session *row = NULL;
-	struct store_account *a = NULL;
+	struct store_session_status st;
 	struct ipc_msg m;
 	uint64_t stamp = 0;
 	int r;
 
 	memset(&m, 0, sizeof(m));
+	memset(&st, 0, sizeof(st));
 	k->last_check = misc_monotonic_ms();
 	k->next_check = k->last_check + MON_ROW_CHECK_MS;
 	if (k->check_requested)
 		debug("session %s: settings re-read on request", k->session_id);
 	k->check_requested = 0;
-	if ((r = store_session_get(mon->store, k->session_id, &row)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			mon_end(mon, k, "account deleted");
-		else
-			error_r(r, "session %s: cannot read its row",
-			    k->session_id);
+	/* One read: the row, the account and the credential together. */
+	if ((r = store_session_status(mon->store, k->session_id, &st)) != 0) {
+		error_r(r, "session %s: cannot read its row", k->session_id);
 		goto out;
 	}
-	if (row->ended_ms != 0) {
+	if (st.account_deleted) {
+		mon_end(mon, k, "account deleted");
+		goto out;
+	}
+	if (st.ended) {
 		mon_end(mon, k,
-		    row->end_reason != NULL ? row->end_reason : "ended");
+		    st.end_reason != NULL ? st.end_reason : "ended");
 		goto out;
 	}
-	if ((r = store_account_get(mon->store, k->account_id, &a)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			mon_end(mon, k, "account deleted");
-		goto out;
-	}
-	if (a->disabled) {
+	/* A disable or revocation that raced the login is caught here. */
+	if (st.account_disabled) {
 		mon_end(mon, k, "account disabled");
 		goto out;
 	}
-	if (!mon_cred_valid(mon, k)) {
+	if (!st.credential_valid) {
 		mon_end(mon, k,
 		    strncmp(k->credential, "key:", 4) == 0 ? "key deleted"
 		                                           : "token revoked");
@@ -518,7 +502,7 @@ mon_check(struct mon *mon, struct mon_kid *k)
 	}
 	/* Take up policy changes the administrator made. */
 	ipc_msg_init(&m, MON_ACCOUNT_POLICY);
-	if (mon_put_policy(mon, &m, a->ip_policy_id, &stamp) == 0 &&
+	if (mon_put_policy(mon, &m, st.ip_policy_id, &stamp) == 0 &&
 	    stamp != k->policy_stamp) {
 		k->policy_stamp = stamp;
 		mon_send(mon, k, &m, -1);
@@ -526,6 +510,5 @@ mon_check(struct mon *mon, struct mon_kid *k)
 	mon_check_endpoints(mon, k);
 out:
 	ipc_msg_free(&m);
-	store_session_free(row);
-	store_account_free(a);
+	store_session_status_clear(&st);
 }
