@@ -404,8 +404,6 @@ mon_auth(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 	case MON_AUTH_DENIED:
 		/* A refused key counts, probe or not, as it does for sshd. */
 		k->failures++;
-		if (k->failures == 1)
-			mon_rec_count(mon, MON_C_AUTH_FAILURES, "", 1);
 		mon_auth_answer(mon, k,
 		    k->failures >= mon->conf->max_auth_tries ? MON_AUTH_TOO_MANY
 		                                             : MON_AUTH_DENIED,

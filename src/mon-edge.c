@@ -83,7 +83,22 @@ mon_grp_interest(struct mon *mon, struct mon_grp *g)
 		g->watching = want;
 }
 
-/* Close <g>'s listener and forget it. */
+/* Free <g> (out of the list already). */
+static void
+mon_grp_free(struct mon_grp *g)
+{
+	free(g->pend);
+	free(g->handed);
+	free(g->m);
+	free(g->address_id);
+	free(g);
+}
+
+/*
+ * Close <g>'s listener and the connections waiting in it, and take it
+ * out of the list. Its memory is freed in mon_grp_reap(): an epoll event
+ * of this turn may still point at it.
+ */
 static void
 mon_grp_drop(struct mon *mon, struct mon_grp *g)
 {
@@ -94,14 +109,25 @@ mon_grp_drop(struct mon *mon, struct mon_grp *g)
 	if (g->watching)
 		(void)epoll_ctl(mon->epfd, EPOLL_CTL_DEL, g->lfd, NULL);
 	close(g->lfd);
+	g->lfd = -1;
+	g->watching = 0;
 	for (i = 0; i < g->npend; i++)
 		close(g->pend[i].fd);
+	g->npend = 0;
+	g->dead = 1;
 	TAILQ_REMOVE(&mon->grps, g, entry);
-	free(g->pend);
-	free(g->handed);
-	free(g->m);
-	free(g->address_id);
-	free(g);
+	TAILQ_INSERT_TAIL(&mon->dead_grps, g, entry);
+}
+
+void
+mon_grp_reap(struct mon *mon)
+{
+	struct mon_grp *g;
+
+	while ((g = TAILQ_FIRST(&mon->dead_grps)) != NULL) {
+		TAILQ_REMOVE(&mon->dead_grps, g, entry);
+		mon_grp_free(g);
+	}
 }
 
 void
@@ -111,6 +137,7 @@ mon_grp_free_all(struct mon *mon)
 
 	while ((g = TAILQ_FIRST(&mon->grps)) != NULL)
 		mon_grp_drop(mon, g);
+	mon_grp_reap(mon);
 }
 
 int
@@ -378,6 +405,8 @@ mon_grp_accept(struct mon *mon, struct mon_grp *g)
 	socklen_t len;
 	int fd, n;
 
+	if (g->dead)
+		return; /* dropped earlier in this turn */
 	for (n = 0; n < MON_GRP_ACCEPT_BATCH; n++) {
 		len = sizeof(ss);
 		fd = accept4(g->lfd, (struct sockaddr *)&ss, &len,

@@ -66,6 +66,7 @@ mon_new(struct conf *conf, struct store *store, const unsigned char *token_key)
 		fatal_f("epoll_create1: %s", strerror(errno));
 	TAILQ_INIT(&mon->kids);
 	TAILQ_INIT(&mon->grps);
+	TAILQ_INIT(&mon->dead_grps);
 	mon->hashsz = MON_HASH_MIN;
 	mon->hash = xcalloc(mon->hashsz, sizeof(*mon->hash));
 	mon->next_conn_id = 1;
@@ -721,6 +722,7 @@ mon_run(struct mon *mon)
 	}
 	mon_reap(mon);
 	mon_grp_service(mon);
+	mon_grp_reap(mon);
 }
 
 /* Timers of one kid; returns its next deadline. */
@@ -763,6 +765,7 @@ mon_tick(struct mon *mon)
 	}
 	mon_reap(mon);
 	mon_grp_service(mon);
+	mon_grp_reap(mon);
 	mon_rec_flush(mon, 0);
 	next = mon->next_scan;
 	if ((t = mon_rec_deadline(mon)) < next)
@@ -796,6 +799,9 @@ mon_kid_exited(struct mon *mon, struct mon_kid *k, int status)
 		mon_kid_read(mon, k, 1 << 20);
 	mon_kid_hangup(mon, k);
 	mon_reap(mon);
+	/* Counted once per connection that never got in. */
+	if (k->state != MON_KID_AUTHED && k->failures > 0)
+		mon_rec_count(mon, MON_C_AUTH_FAILURES, "", 1);
 	mon_exit_why(k, status, why, sizeof(why));
 	mon_kid_end(mon, k, why);
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)

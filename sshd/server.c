@@ -328,13 +328,11 @@ srv_kid_exited(struct srv *srv, pid_t pid, int status)
 	mon_kid_exited(srv->mon, k, status);
 }
 
-/* Bind every ListenAddress and MetricsListen; print where we listen. */
+/* Bind every ListenAddress and MetricsListen. */
 static int
 srv_listen(struct srv *srv)
 {
 	struct conf *conf = *srv->confp;
-	char host[NET_ADDRSTRLEN];
-	uint16_t port;
 	size_t i;
 	int fd, r;
 
@@ -364,6 +362,22 @@ srv_listen(struct srv *srv)
 		(void)net_set_nonblock(fd, 1);
 		srv->metrics_fd = fd;
 	}
+	return 0;
+}
+
+/*
+ * Say where we listen, once everything is ready: the line scripts wait
+ * for (always printed, to standard error, even with syslog).
+ */
+static int
+srv_announce(struct srv *srv)
+{
+	struct conf *conf = *srv->confp;
+	char host[NET_ADDRSTRLEN];
+	uint16_t port;
+	size_t i;
+	int r;
+
 	for (i = 0; i < srv->nlfds; i++) {
 		if ((r = net_local_port(srv->lfds[i], &port)) != 0) {
 			error_r(r, "getsockname");
@@ -375,7 +389,6 @@ srv_listen(struct srv *srv)
 		else
 			snprintf(host, sizeof(host), "%s",
 			    conf->listen[i].host);
-		/* The readiness line scripts wait for; always printed. */
 		fprintf(stderr, "portholed: listening on %s:%u\n", host, port);
 	}
 	fflush(stderr);
@@ -1106,6 +1119,8 @@ srv_run(struct conf **confp, const char *conf_path, int conf_must_exist,
 	    portholed_state(*confp, &srv.key) != 0 || srv_setup(&srv) != 0)
 		goto out;
 	srv_prune(&srv);
+	if (srv_announce(&srv) != 0)
+		goto out;
 	for (;;) {
 		n = epoll_wait(srv.epfd, evs, SRV_EPOLL_BATCH,
 		    srv_timers(&srv));

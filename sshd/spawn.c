@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -370,6 +371,8 @@ spawn_main(int sock)
 	memset(&m, 0, sizeof(m));
 	/* ps and portholectl know it by name, whatever exec called it. */
 	(void)prctl(PR_SET_NAME, "portholed", 0, 0, 0);
+	/* Sessions cannot read the time zone file: read it once here. */
+	tzset();
 	sigfd = srv_signals_init();
 	if (sodium_init() < 0 || ssh_init() != SSH_OK)
 		goto out;
