@@ -45,6 +45,7 @@
 #define MON_KILL_WAIT_MS   5000 /* after END or a refusal, before SIGKILL */
 #define MON_GRACE_SLACK_MS 2000 /* past LoginGraceTime, before SIGKILL */
 #define MON_HASH_MIN       256
+#define MON_SCAN_MS        100 /* kids' timers, walked at most this often */
 #define MON_LOG_BURST      10 /* refusal lines a session may log at once */
 #define MON_LOG_RATE       1 /* and a second after that */
 
@@ -761,6 +762,12 @@ mon_tick(struct mon *mon)
 			if ((t = mon_kid_timers(mon, k, now)) < next)
 				next = t;
 		}
+		/*
+		 * Each kid's timers are its own; walking them all at most
+		 * every MON_SCAN_MS keeps thousands of sessions cheap.
+		 */
+		if (next < now + MON_SCAN_MS)
+			next = now + MON_SCAN_MS;
 		mon->next_scan = next;
 	}
 	mon_reap(mon);
