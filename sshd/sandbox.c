@@ -173,20 +173,25 @@ sandbox_rules_args(scmp_filter_ctx ctx, pid_t self)
 		struct scmp_arg_cmp ptrace_me[] = {
 			SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)self),
 		};
-		/* open()'s flags are its second argument, openat()'s third. */
+		/*
+		 * open()'s flags are its second argument, openat()'s third.
+		 * O_TRUNC writes too (Linux truncates on O_RDONLY|O_TRUNC).
+		 */
 		struct scmp_arg_cmp rd[2][1] = {
-			{ SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT,
-			    O_RDONLY) },
-			{ SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT,
-			    O_RDONLY) },
+			{ SCMP_A1(SCMP_CMP_MASKED_EQ,
+			    O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY) },
+			{ SCMP_A2(SCMP_CMP_MASKED_EQ,
+			    O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY) },
 		};
-		struct scmp_arg_cmp wr[2][3] = {
+		struct scmp_arg_cmp wr[2][4] = {
 			{ SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_WRONLY),
 			    SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDWR),
-			    SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT) },
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT),
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC) },
 			{ SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_WRONLY),
 			    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDWR),
-			    SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT) },
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT),
+			    SCMP_A2(SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC) },
 		};
 		static const int opens[2] = { SCMP_SYS(open),
 			SCMP_SYS(openat) };
@@ -225,7 +230,7 @@ sandbox_rules_args(scmp_filter_ctx ctx, pid_t self)
 			if (sandbox_rule(ctx, SCMP_ACT_ALLOW, opens[i], 1,
 			        rd[i]) != 0)
 				return -1;
-			for (j = 0; j < 3; j++) {
+			for (j = 0; j < 4; j++) {
 				if (sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES),
 				        opens[i], 1, &wr[i][j]) != 0)
 					return -1;
