@@ -185,7 +185,7 @@ struct mon {
 	/* Refused-connection events: a token bucket, then summaries. */
 	double ref_tokens;
 	int64_t ref_last; /* monotonic ms of the last refill */
-	int64_t sum_start; /* wall ms: start of the summary minute */
+	int64_t sum_start; /* monotonic ms: start of the summary minute */
 	struct mon_refsum *sums;
 	size_t nsums;
 	uint64_t sum_others[MON_CONN_REFUSAL_MAX]; /* sources past the cap */
