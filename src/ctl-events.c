@@ -40,6 +40,7 @@ static const char *const ctl_event_type_names[] = {
 	EVENT_SESSION_ENDED,
 	EVENT_ENDPOINT_STARTED,
 	EVENT_ENDPOINT_STOPPED,
+	EVENT_CONNECTIONS_REFUSED,
 };
 
 #define CTL_NEVENT_TYPES                                                       \

@@ -50,6 +50,9 @@ static const struct metrics_family metrics_counters[] = {
 	    "Forward requests refused, by reason.", 0 },
 	{ "porthole_connections_refused_total",
 	    "Public connections refused before relaying, by reason.", 0 },
+	{ "porthole_refused_events_summarized_total",
+	    "Refused connections recorded in a summary, not an event each.",
+	    1 },
 };
 
 #define METRICS_NGAUGES (sizeof(metrics_gauges) / sizeof(metrics_gauges[0]))

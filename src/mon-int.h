@@ -187,7 +187,7 @@ struct mon {
 	/* Refused-connection events: a token bucket, then summaries. */
 	double ref_tokens;
 	int64_t ref_last; /* monotonic ms of the last refill */
-	int64_t sum_start; /* wall ms: start of the summary minute */
+	int64_t sum_start; /* monotonic ms: start of the summary minute */
 	struct mon_refsum *sums;
 	size_t nsums;
 	uint64_t sum_others[MON_CONN_REFUSAL_MAX]; /* sources past the cap */
@@ -249,6 +249,9 @@ void mon_rec_stats(struct mon *, struct mon_kid *, struct ipc_msg *);
 int64_t mon_rec_deadline(struct mon *);
 void mon_rec_flush(struct mon *, int force);
 void mon_rec_free(struct mon *);
+
+/* How long the monitor waits for the database's lock, but for batches. */
+#define MON_BUSY_MS 1000
 
 /* Counter names. */
 #define MON_C_CONNECTIONS      "porthole_connections_total"

@@ -34,15 +34,18 @@
  * events are capped: MON_REF_BURST at once, then MON_REF_RATE a second;
  * past that, each source's refusals in a minute become one
  * tcp_connections_refused.v0 event (for MON_SUM_SOURCES sources a
- * minute; the rest share one). So a refused flood adds at most
+ * minute; the rest share one), written when the minute ends, or when
+ * the monitor is freed. So a refused flood adds at most
  * MON_REF_BURST + 60 * MON_REF_RATE + MON_SUM_SOURCES + 1 events a
- * minute, whatever its rate, and every refusal is still counted.
+ * minute, whatever its rate, and every refusal is still counted
+ * (tests/integration/flood.sh).
  */
 
 #define MON_BATCH_MS     100
 #define MON_BATCH_EVENTS 512
 #define MON_STATS_MS     1000
 #define MON_RETRY_MS     500
+#define MON_REC_BUSY_MS  100 /* lock wait for a batch */
 #define MON_QUEUE_EVENTS 100000 /* kept while the store fails */
 #define MON_REF_RATE     10
 #define MON_REF_BURST    100
@@ -189,19 +192,42 @@ mon_rec_endpoint(struct mon *mon, struct mon_kid *k, struct mon_ep *ep,
 	buf_free(b);
 }
 
-/* Emit the summaries of the minute that ended, and start a new one. */
+/* Predicate: refusals wait in summaries for the end of their minute. */
+static int
+mon_rec_summing(const struct mon *mon)
+{
+	size_t j;
+
+	if (mon->nsums > 0)
+		return 1;
+	for (j = 0; j < MON_CONN_REFUSAL_MAX; j++) {
+		if (mon->sum_others[j] != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Emit the summaries of the minute that ended (with <force>, of the
+ * minute so far), and start a new one.
+ */
 static void
-mon_rec_summaries(struct mon *mon, int64_t now_ms)
+mon_rec_summaries(struct mon *mon, int force)
 {
 	struct buf *b;
+	int64_t now = misc_monotonic_ms(), wall = misc_now_ms();
 	uint64_t total;
 	size_t i, j;
+	char start_ts[32], end_ts[32];
 
-	if (mon->sum_start == 0 || now_ms < mon->sum_start + MON_MINUTE_MS) {
+	if (mon->sum_start == 0 ||
+	    (!force && now < mon->sum_start + MON_MINUTE_MS)) {
 		if (mon->sum_start == 0)
-			mon->sum_start = now_ms;
+			mon->sum_start = now;
 		return;
 	}
+	misc_rfc3339(wall - (now - mon->sum_start), start_ts, sizeof(start_ts));
+	misc_rfc3339(wall, end_ts, sizeof(end_ts));
 	b = buf_new();
 	for (i = 0; i <= mon->nsums; i++) {
 		const uint64_t *count =
@@ -222,20 +248,20 @@ mon_rec_summaries(struct mon *mon, int64_t now_ms)
 			json_kv_int(b, j == 1, mon_refusal_names[j],
 			    (int64_t)count[j]);
 		buf_puts(b, "}");
-		json_kv_int(b, 0, "start_ts", mon->sum_start);
-		json_kv_int(b, 0, "end_ts", now_ms);
+		json_kv_str(b, 0, "start_ts", start_ts);
+		json_kv_str(b, 0, "end_ts", end_ts);
 		buf_puts(b, "}}");
 		mon_rec_event(mon,
 		    event_new(EVENT_CONNECTIONS_REFUSED,
 		        i < mon->nsums ? mon->sums[i].account_id : NULL,
-		        buf_str(b), now_ms));
+		        buf_str(b), wall));
 	}
 	buf_free(b);
 	free(mon->sums);
 	mon->sums = NULL;
 	mon->nsums = 0;
 	memset(mon->sum_others, 0, sizeof(mon->sum_others));
-	mon->sum_start = now_ms;
+	mon->sum_start = now;
 }
 
 /*
@@ -257,7 +283,7 @@ mon_rec_refused_event(struct mon *mon, struct mon_kid *k, const char *ip,
 		mon->ref_tokens -= 1;
 		return 1;
 	}
-	mon_rec_summaries(mon, misc_now_ms());
+	mon_rec_summaries(mon, 0);
 	mon_rec_count(mon, MON_C_EVENTS_DROPPED, "", 1);
 	for (i = 0; i < mon->nsums; i++) {
 		if (strcmp(mon->sums[i].ip, ip) == 0 &&
@@ -385,6 +411,13 @@ mon_rec_stats(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 int64_t
 mon_rec_deadline(struct mon *mon)
 {
+	int64_t end;
+
+	/* A minute's summaries go out when it ends, busy or not. */
+	if (mon_rec_summing(mon)) {
+		end = mon->sum_start + MON_MINUTE_MS;
+		return end < mon->rec_deadline ? end : mon->rec_deadline;
+	}
 	return mon->rec_deadline;
 }
 
@@ -414,7 +447,7 @@ mon_rec_flush(struct mon *mon, int force)
 	int r;
 
 	if (mon->sum_start != 0)
-		mon_rec_summaries(mon, misc_now_ms());
+		mon_rec_summaries(mon, 0);
 	if (!force && now < mon->rec_deadline)
 		return;
 	mon->rec_deadline = INT64_MAX;
@@ -460,8 +493,11 @@ mon_rec_flush(struct mon *mon, int force)
 	        mon->nevq - mon->nevlogged) != 0)
 		error("EventLog %s: %s", mon->conf->event_log, strerror(errno));
 	mon->nevlogged = mon->nevq;
+	/* A batch waits little for a lock: it is tried again soon. */
+	(void)store_set_busy_timeout(mon->store, MON_REC_BUSY_MS);
 	r = store_record_batch(mon->store, mon->evq, mon->nevq, mon->counters,
 	    mon->ncounters, srows, nsrows, erows, nerows);
+	(void)store_set_busy_timeout(mon->store, MON_BUSY_MS);
 	if (r != 0) {
 		/*
 		 * The store is busy, full or unwritable: keep the batch and
@@ -502,6 +538,11 @@ mon_rec_free(struct mon *mon)
 {
 	size_t i;
 
+	/* The minute so far: its refusals are counted, so they get events. */
+	if (mon_rec_summing(mon)) {
+		mon_rec_summaries(mon, 1);
+		mon_rec_flush(mon, 1);
+	}
 	if (mon->nevq > 0)
 		error("%zu event(s) could not be stored (they are in EventLog "
 		      "if it is set)",

@@ -56,6 +56,8 @@ mon_new(struct conf *conf, struct store *store, const unsigned char *token_key)
 
 	mon->conf = conf;
 	mon->store = store;
+	/* Every session waits on the monitor: it must not wait long. */
+	(void)store_set_busy_timeout(store, MON_BUSY_MS);
 	/* Guarded, and not in the heap that session processes inherit. */
 	if ((mon->token_key = sodium_malloc(TOKEN_KEY_LEN)) == NULL)
 		fatal_f("sodium_malloc: out of memory");

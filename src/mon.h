@@ -137,7 +137,11 @@ struct mon_kid_info {
  */
 struct mon *mon_new(struct conf *conf, struct store *store,
     const unsigned char *token_key);
-/* Free it: ends no session (see mon_shutdown). NULL is a no-op. */
+/*
+ * Free it: ends no session (see mon_shutdown), but first stores the
+ * summaries of refused connections of the minute under way. NULL is a
+ * no-op.
+ */
 void mon_free(struct mon *mon);
 void mon_set_conf(struct mon *mon, struct conf *conf);
 

@@ -24,6 +24,10 @@
  * benchmark: "lat" a fresh connection per byte, "rtt" 64-byte messages on
  * one connection. Both print "p50=<us> p99=<us>".
  *
+ * "flood" starts connections at a steady rate, from several source
+ * addresses, and counts what the server did with each: how a test
+ * floods a tunnel that refuses them.
+ *
  * With TNET_NOSUM=1 in the environment, sink, send and recv count bytes
  * without hashing them and print "<nbytes> -": the benchmark's
  * throughput rows would otherwise measure SHA-256 on this side of the
@@ -32,6 +36,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/param.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -211,7 +216,9 @@ usage(void)
 	    "       tnet chat [-s src] [-t secs] host:port\n"
 	    "       tnet line [-s src] [-t secs] host:port\n"
 	    "       tnet hdr -1|-2 srcip srcport dstip dstport\n"
-	    "       tnet delaypipe ms host:port\n");
+	    "       tnet delaypipe ms host:port\n"
+	    "       tnet flood [-v] [-s src]... [-r rate] [-d secs] [-c max] "
+	    "[-t secs] host:port\n");
 	return EXIT_USAGE;
 }
 
@@ -2208,6 +2215,307 @@ cmd_delaypipe(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * tnet flood: the most source addresses, the defaults, and the bit of an
+ * epoll tag that says a connection is established (the rest is its fd).
+ */
+#define FLOOD_MAX_SRC   64
+#define FLOOD_MAX_RATE  1000000
+#define FLOOD_MAX_OPEN  10000
+#define FLOOD_RATE      1000
+#define FLOOD_SECS      10
+#define FLOOD_WAIT      10
+#define FLOOD_EVENTS    512
+#define FLOOD_CONNECTED (1ULL << 32)
+
+/* The state of "tnet flood" and what it counted. */
+struct flood {
+	struct addr dst;
+	struct addr src[FLOOD_MAX_SRC];
+	size_t nsrc;
+	int epfd;
+	uint64_t attempted; /* connect() started */
+	uint64_t accepted; /* the handshake completed */
+	uint64_t refused; /* then the server closed it without a byte */
+	uint64_t relayed; /* then the server sent something */
+	uint64_t rejected; /* ECONNREFUSED: nothing listens */
+	uint64_t failed; /* any other error, such as no local port left */
+	uint64_t open; /* started, not finished */
+	int reported; /* the first failure was printed */
+};
+
+/* Count a failure <e> of connection <fd> and close it. */
+static void
+flood_fail(struct flood *fl, int fd, int e, const char *what)
+{
+	if (e == ECONNREFUSED)
+		fl->rejected++;
+	else {
+		fl->failed++;
+		if (!fl->reported) {
+			errno = e;
+			tnet_warn("first failure: %s", what);
+			fl->reported = 1;
+		}
+	}
+	if (fd != -1) {
+		close(fd);
+		fl->open--;
+	}
+}
+
+/*
+ * Start one connection from the next source. SO_LINGER 0 makes close()
+ * send a reset, so that neither side keeps the connection in TIME_WAIT;
+ * IP_BIND_ADDRESS_NO_PORT leaves the choice of the local port to
+ * connect(), which may then reuse a port for another destination.
+ */
+static void
+flood_start(struct flood *fl)
+{
+	const struct addr *src = &fl->src[fl->attempted % fl->nsrc];
+	struct linger lg = { 1, 0 };
+	struct epoll_event ev;
+	int fd, on = 1, connected = 0;
+
+	fl->attempted++;
+	if ((fd = socket(fl->dst.ss.ss_family,
+	         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		flood_fail(fl, -1, errno, "socket");
+		return;
+	}
+	fl->open++;
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == -1) {
+		flood_fail(fl, fd, errno, "SO_LINGER");
+		return;
+	}
+	if (src->len != 0) {
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on,
+		    sizeof(on));
+		if (bind(fd, (const struct sockaddr *)&src->ss, src->len) ==
+		    -1) {
+			flood_fail(fl, fd, errno, "bind");
+			return;
+		}
+	}
+	if (connect(fd, (const struct sockaddr *)&fl->dst.ss, fl->dst.len) == 0)
+		connected = 1;
+	else if (errno != EINPROGRESS) {
+		flood_fail(fl, fd, errno, "connect");
+		return;
+	}
+	if (connected)
+		fl->accepted++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = connected ? EPOLLIN | EPOLLRDHUP : EPOLLOUT;
+	ev.data.u64 = (uint64_t)fd | (connected ? FLOOD_CONNECTED : 0);
+	if (epoll_ctl(fl->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+		tnet_fatal("epoll_ctl"); /* only for lack of memory */
+}
+
+/* Connection <fd> is established: wait for the server's verdict. */
+static void
+flood_established(struct flood *fl, int fd)
+{
+	struct epoll_event ev;
+
+	fl->accepted++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.u64 = (uint64_t)fd | FLOOD_CONNECTED;
+	if (epoll_ctl(fl->epfd, EPOLL_CTL_MOD, fd, &ev) == -1)
+		tnet_fatal("epoll_ctl");
+}
+
+/* Read what the server did with established connection <fd>. */
+static void
+flood_verdict(struct flood *fl, int fd)
+{
+	uint8_t tmp[512];
+	ssize_t n;
+
+	n = read(fd, tmp, sizeof(tmp));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* An end of file or a reset before any byte: refused. */
+	if (n > 0)
+		fl->relayed++;
+	else
+		fl->refused++;
+	close(fd);
+	fl->open--;
+}
+
+/* Handle one epoll event with tag <tag>. */
+static void
+flood_event(struct flood *fl, uint64_t tag)
+{
+	int fd = (int)(tag & 0xffffffffU);
+
+	if (tag & FLOOD_CONNECTED) {
+		flood_verdict(fl, fd);
+		return;
+	}
+	if (tcp_finish(fd) == -1) {
+		flood_fail(fl, fd, errno, "connect");
+		return;
+	}
+	flood_established(fl, fd);
+	/* The server may have closed it already. */
+	flood_verdict(fl, fd);
+}
+
+/* Print the counts so far, prefixed with <what>. */
+static void
+flood_print(const struct flood *fl, const char *what, double secs)
+{
+	printf("%s attempted=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
+	       " relayed=%" PRIu64 " rejected=%" PRIu64 " failed=%" PRIu64
+	       " open=%" PRIu64 " seconds=%.1f"
+	       " rate=%.0f\n",
+	    what, fl->attempted, fl->accepted, fl->refused, fl->relayed,
+	    fl->rejected, fl->failed, fl->open, secs,
+	    secs > 0 ? (double)fl->attempted / secs : 0.0);
+	fflush(stdout);
+}
+
+/*
+ * tnet flood [-v] [-s src]... [-r rate] [-d secs] [-c max] [-t secs]
+ * host:port: for <secs> seconds, start <rate> connections a second to
+ * host:port, from each -s source in turn, each non-blocking, with at most
+ * <max> unfinished at once. An established connection is kept until the
+ * server closes it or sends a byte, then reset. Then wait up to -t
+ * seconds for the rest and print one line: attempted, accepted
+ * (established), refused (closed by the server before any byte: how a
+ * tunnel refuses), relayed (it sent a byte), rejected (ECONNREFUSED),
+ * failed (other errors), open (still unanswered), the seconds spent
+ * starting them and the rate achieved. With -v, a "progress" line every
+ * second. A machine that cannot keep up starts fewer: the pace is a
+ * token bucket holding at most 50 ms of connections, so the rate printed
+ * is the one sustained.
+ */
+static int
+cmd_flood(int argc, char **argv)
+{
+	struct flood fl;
+	struct epoll_event evs[FLOOD_EVENTS];
+	uint64_t rate = FLOOD_RATE, secs = FLOOD_SECS,
+	         max_open = FLOOD_MAX_OPEN;
+	uint64_t wait = FLOOD_WAIT, v;
+	int64_t start, now, last, stop, deadline = 0, next_progress;
+	double tokens = 1, burst;
+	int ch, n, i, timeout, verbose = 0;
+
+	memset(&fl, 0, sizeof(fl));
+	while ((ch = getopt(argc, argv, "c:d:r:s:t:v")) != -1) {
+		switch (ch) {
+		case 'c':
+			if (parse_num(optarg, 1, 1000000, "-c", &max_open) ==
+			    -1)
+				return EXIT_USAGE;
+			break;
+		case 'd':
+			if (parse_num(optarg, 1, MAX_TIMEOUT, "-d", &secs) ==
+			    -1)
+				return EXIT_USAGE;
+			break;
+		case 'r':
+			if (parse_num(optarg, 1, FLOOD_MAX_RATE, "-r", &rate) ==
+			    -1)
+				return EXIT_USAGE;
+			break;
+		case 's':
+			if (fl.nsrc == FLOOD_MAX_SRC) {
+				tnet_warnx("at most %d sources", FLOOD_MAX_SRC);
+				return EXIT_USAGE;
+			}
+			if (parse_addr(optarg, "0", &fl.src[fl.nsrc]) == -1)
+				return EXIT_USAGE;
+			fl.nsrc++;
+			break;
+		case 't':
+			if (parse_num(optarg, 0, MAX_TIMEOUT, "-t", &wait) ==
+			    -1)
+				return EXIT_USAGE;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			return usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage();
+	if (parse_hostport(argv[0], &fl.dst) == -1)
+		return EXIT_USAGE;
+	if (fl.nsrc == 0)
+		fl.nsrc = 1; /* src[0] is all zero: no bind */
+	for (v = 0; v < fl.nsrc; v++) {
+		if (fl.src[v].len != 0 &&
+		    fl.src[v].ss.ss_family != fl.dst.ss.ss_family) {
+			tnet_warnx("a source is not of the address family of "
+			           "%s",
+			    argv[0]);
+			return EXIT_USAGE;
+		}
+	}
+	if (raise_nofile(max_open + 64) == -1)
+		return 1;
+	if ((fl.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		tnet_warn("epoll_create1");
+		return 1;
+	}
+	burst = rate / 20.0 > 1 ? rate / 20.0 : 1;
+	start = last = now_us();
+	stop = start + (int64_t)secs * 1000000;
+	next_progress = start + 1000000;
+	for (;;) {
+		now = now_us();
+		if (verbose && now >= next_progress && now < stop) {
+			flood_print(&fl, "progress", (now - start) / 1e6);
+			next_progress += 1000000;
+		}
+		if (now < stop) {
+			tokens += (double)(now - last) * (double)rate / 1e6;
+			if (tokens > burst)
+				tokens = burst;
+			last = now;
+			while (tokens >= 1 && fl.open < max_open) {
+				flood_start(&fl);
+				tokens -= 1;
+			}
+			/* Until the next one is due (at least 1 ms). */
+			timeout = (int)((1 - tokens) * 1000 / (double)rate) + 1;
+			if (now + (int64_t)timeout * 1000 > stop)
+				timeout = (int)((stop - now) / 1000) + 1;
+		} else {
+			if (deadline == 0) {
+				deadline = now + (int64_t)wait * 1000000;
+				flood_print(&fl, "started",
+				    (stop - start) / 1e6);
+			}
+			if (fl.open == 0 || now >= deadline)
+				break;
+			timeout = (int)((deadline - now) / 1000) + 1;
+		}
+		if ((n = epoll_wait(fl.epfd, evs, FLOOD_EVENTS, timeout)) ==
+		    -1) {
+			if (errno == EINTR)
+				continue;
+			tnet_warn("epoll_wait");
+			return 1;
+		}
+		for (i = 0; i < n; i++)
+			flood_event(&fl, evs[i].data.u64);
+	}
+	flood_print(&fl, "flood", (stop - start) / 1e6);
+	close(fl.epfd);
+	return 0;
+}
+
 /* Dispatch to the subcommand named in argv[1]. */
 int
 main(int argc, char **argv)
@@ -2254,5 +2562,7 @@ main(int argc, char **argv)
 		return cmd_hdr(argc, argv);
 	if (strcmp(cmd, "delaypipe") == 0)
 		return cmd_delaypipe(argc, argv);
+	if (strcmp(cmd, "flood") == 0)
+		return cmd_flood(argc, argv);
 	return usage();
 }
