@@ -18,7 +18,7 @@
  *	u8, u32, u64	big-endian
  *	str		u32 length, then the bytes (no NUL inside)
  *	addr		u8 family (0 none, 4, 6), 4 or 16 address bytes,
- *			u16 port
+ *			u32 port (at most 65535)
  *
  * A message is at most IPC_MSG_MAX bytes and may carry descriptors
  * (SCM_RIGHTS). The reader trusts nothing: every get checks the bounds,
