@@ -83,7 +83,11 @@ mon_grp_interest(struct mon *mon, struct mon_grp *g)
 		g->watching = want;
 }
 
-/* Close <g>'s listener and forget it. */
+/*
+ * Close <g>'s listener and forget it. Its memory goes in mon_grp_reap:
+ * this may run while an epoll batch that holds an event of <g> is being
+ * handled (a member cancels as a client connects).
+ */
 static void
 mon_grp_drop(struct mon *mon, struct mon_grp *g)
 {
@@ -93,15 +97,32 @@ mon_grp_drop(struct mon *mon, struct mon_grp *g)
 	    g->port);
 	if (g->watching)
 		(void)epoll_ctl(mon->epfd, EPOLL_CTL_DEL, g->lfd, NULL);
+	g->watching = 0;
 	close(g->lfd);
+	g->lfd = -1;
 	for (i = 0; i < g->npend; i++)
 		close(g->pend[i].fd);
+	g->npend = 0;
+	g->nm = 0;
+	g->nhanded = 0;
+	g->dead = 1;
 	TAILQ_REMOVE(&mon->grps, g, entry);
-	free(g->pend);
-	free(g->handed);
-	free(g->m);
-	free(g->address_id);
-	free(g);
+	TAILQ_INSERT_TAIL(&mon->dead_grps, g, entry);
+}
+
+void
+mon_grp_reap(struct mon *mon)
+{
+	struct mon_grp *g;
+
+	while ((g = TAILQ_FIRST(&mon->dead_grps)) != NULL) {
+		TAILQ_REMOVE(&mon->dead_grps, g, entry);
+		free(g->pend);
+		free(g->handed);
+		free(g->m);
+		free(g->address_id);
+		free(g);
+	}
 }
 
 void
@@ -111,6 +132,7 @@ mon_grp_free_all(struct mon *mon)
 
 	while ((g = TAILQ_FIRST(&mon->grps)) != NULL)
 		mon_grp_drop(mon, g);
+	mon_grp_reap(mon);
 }
 
 int

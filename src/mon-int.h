@@ -142,6 +142,7 @@ struct mon_grp {
 	uint16_t port;
 	int lfd;
 	int watching; /* lfd is in the epoll set */
+	int dead; /* no member left: lfd closed, freed by mon_grp_reap */
 	struct mon_member *m;
 	size_t nm;
 	size_t rr; /* round robin start */
@@ -172,6 +173,11 @@ struct mon {
 	size_t nsessions;
 	size_t nleave; /* kids with leave_groups set */
 	struct mon_grps grps;
+	/*
+	 * Groups closed while an epoll batch that may name them is being
+	 * handled: freed after it (mon_grp_reap).
+	 */
+	struct mon_grps dead_grps;
 	uint64_t next_conn_id;
 	int64_t next_scan; /* monotonic ms: the next kid timer */
 	/* What is batched for the store. */
@@ -230,6 +236,7 @@ void mon_grp_kid_gone(struct mon *, struct mon_kid *);
 void mon_grp_message(struct mon *, struct mon_kid *, struct ipc_msg *, int fd);
 void mon_grp_accept(struct mon *, struct mon_grp *);
 void mon_grp_service(struct mon *);
+void mon_grp_reap(struct mon *);
 void mon_grp_free_all(struct mon *);
 
 /* mon-rec.c */

@@ -66,6 +66,7 @@ mon_new(struct conf *conf, struct store *store, const unsigned char *token_key)
 		fatal_f("epoll_create1: %s", strerror(errno));
 	TAILQ_INIT(&mon->kids);
 	TAILQ_INIT(&mon->grps);
+	TAILQ_INIT(&mon->dead_grps);
 	mon->hashsz = MON_HASH_MIN;
 	mon->hash = xcalloc(mon->hashsz, sizeof(*mon->hash));
 	mon->next_conn_id = 1;
@@ -705,7 +706,9 @@ mon_run(struct mon *mon)
 	for (i = 0; i < n; i++) {
 		item = evs[i].data.ptr;
 		if (item->kind == MON_ITEM_GROUP) {
-			mon_grp_accept(mon, (struct mon_grp *)item);
+			/* Closed by an earlier event: freed after the batch. */
+			if (!((struct mon_grp *)item)->dead)
+				mon_grp_accept(mon, (struct mon_grp *)item);
 			continue;
 		}
 		k = (struct mon_kid *)item;
@@ -721,6 +724,7 @@ mon_run(struct mon *mon)
 	}
 	mon_reap(mon);
 	mon_grp_service(mon);
+	mon_grp_reap(mon);
 }
 
 /* Timers of one kid; returns its next deadline. */
@@ -763,6 +767,7 @@ mon_tick(struct mon *mon)
 	}
 	mon_reap(mon);
 	mon_grp_service(mon);
+	mon_grp_reap(mon);
 	mon_rec_flush(mon, 0);
 	next = mon->next_scan;
 	if ((t = mon_rec_deadline(mon)) < next)

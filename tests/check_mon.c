@@ -1766,6 +1766,65 @@ START_TEST(test_edge_return_ok)
 }
 END_TEST
 
+/*
+ * The only member cancels its edge endpoint while a client connects to
+ * the edge: one epoll batch then holds the member's message and the
+ * edge's listener, in that order. The cancel closes the edge's group;
+ * its listener's event, already returned, must not be acted on.
+ */
+START_TEST(test_edge_cancel_with_connection)
+{
+	struct sockaddr_in sin;
+	struct tkid t;
+	struct fwd_ans f;
+	struct ipc_msg m, r;
+	char *sid, *epid;
+	int client, fd;
+
+	kid_new(&t, "127.0.0.2");
+	sid = kid_login(&t, NULL);
+	kid_forward(&t, "127.0.0.1", edge_port, &f);
+	ck_assert_int_eq(f.ok, 1);
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	ipc_msg_init(&m, MON_EDGE_READY);
+	ipc_put_str(&m, f.id);
+	kid_send(&t, &m);
+	assert_not_violated(&t);
+
+	/* The cancel waits on the control socket, then the client comes. */
+	ipc_msg_init(&m, MON_CANCEL);
+	ipc_put_str(&m, f.id);
+	ck_assert_int_eq(ipc_send(t.s, &m, NULL, 0), 0);
+	client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(client, -1);
+	socks[nsocks++] = client;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(edge_port);
+	ck_assert_int_eq(connect(client, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	mon_run(mon);
+	mon_run(mon);
+
+	/* Told it left; the edge's port is closed; nobody was punished. */
+	kid_recv(&t, &r, NULL);
+	ck_assert_uint_eq(r.type, MON_EDGE_LEFT);
+	epid = ipc_get_str(&r, MON_ID_MAX);
+	ck_assert_str_eq(epid, f.id);
+	ck_assert(!endpoint_live(f.id));
+	assert_not_violated(&t);
+	ck_assert_int_eq(net_listen("127.0.0.1", edge_port, 1, &fd), 0);
+	close(fd);
+	free(epid);
+	fwd_ans_free(&f);
+	ipc_msg_free(&m);
+	ipc_msg_free(&r);
+	free(sid);
+}
+END_TEST
+
 /* Re-reading a session's settings (MON_CHECK, then the timer) */
 
 /* Ask for a check from <t> and read what the monitor then says. */
@@ -2176,6 +2235,7 @@ mon_suite(void)
 	tcase_add_test(tc, test_edge_return_not_taken);
 	tcase_add_test(tc, test_edge_return_wrong_socket);
 	tcase_add_test(tc, test_edge_return_ok);
+	tcase_add_test(tc, test_edge_cancel_with_connection);
 	suite_add_tcase(s, tc);
 
 	/* These wait for the monitor's timer: about a second each. */
