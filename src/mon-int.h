@@ -111,7 +111,6 @@ struct mon_member {
 	struct mon_kid *kid;
 	struct mon_ep *ep;
 	int ready;
-	int blocked; /* its socket was full; until it says GOT */
 	uint64_t outstanding; /* handed over, not yet DONE */
 	uint64_t inflight; /* handed over, not yet taken off the socket */
 };

@@ -84,7 +84,7 @@ static char *alice_id, *bob_id, *edge_id, *edge_addr_id;
 static char *alice_token_id;
 static char alice_token[TOKEN_LEN + 1], bob_token[TOKEN_LEN + 1];
 static uint16_t alice_port, bob_port, edge_port;
-static int socks[64];
+static int socks[128];
 static size_t nsocks;
 static pid_t dummies[8];
 static size_t ndummies;
@@ -1825,6 +1825,87 @@ START_TEST(test_edge_cancel_with_connection)
 }
 END_TEST
 
+/*
+ * Flow control: a member whose control socket is full gets no more
+ * connections; they wait in the kernel's backlog, not as descriptors
+ * in the monitor's queue, and reach it in order once it reads.
+ */
+START_TEST(test_edge_member_full)
+{
+	enum { NCLIENTS = 40 };
+	struct sockaddr_in sin;
+	struct tkid t;
+	struct fwd_ans f;
+	struct ipc_msg m, r;
+	int sz = 1, before, got = 0, fd, i, sv[2];
+	uint64_t cid, last = 0;
+	char *sid;
+
+	/* The monitor's end sends little at a time. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	                     sv),
+	    0);
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz,
+	                     sizeof(sz)),
+	    0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000002);
+	t.k = mon_kid_add(mon, sv[0], (struct sockaddr *)&sin, NULL);
+	t.s = sv[1];
+	socks[nsocks++] = t.s;
+	sid = kid_login(&t, NULL);
+	kid_forward(&t, "127.0.0.1", edge_port, &f);
+	ck_assert_int_eq(f.ok, 1);
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	ipc_msg_init(&m, MON_EDGE_READY);
+	ipc_put_str(&m, f.id);
+	kid_send(&t, &m);
+
+	before = count_fds();
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(edge_port);
+	for (i = 0; i < NCLIENTS; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ne(fd, -1);
+		ck_assert_uint_lt(nsocks, sizeof(socks) / sizeof(socks[0]));
+		socks[nsocks++] = fd;
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin,
+		                     sizeof(sin)),
+		    0);
+		mon_run(mon);
+	}
+	mon_run(mon);
+	/* The clients, and at most one connection waiting in the queue. */
+	ck_assert_int_le(count_fds(), before + NCLIENTS + 1);
+
+	/* As the member reads, the rest come, in order, none lost. */
+	while (got < NCLIENTS) {
+		pump(&t);
+		while (kid_readable(&t)) {
+			kid_recv(&t, &r, &fd);
+			ck_assert_uint_eq(r.type, MON_EDGE_CONN);
+			cid = ipc_get_u64(&r);
+			ck_assert(cid > last);
+			last = cid;
+			close(fd);
+			got++;
+			ipc_msg_init(&m, MON_EDGE_GOT);
+			ipc_put_str(&m, f.id);
+			ipc_put_u32(&m, 1);
+			ck_assert_int_eq(ipc_send(t.s, &m, NULL, 0), 0);
+		}
+	}
+	ck_assert_int_eq(got, NCLIENTS);
+	assert_not_violated(&t);
+	fwd_ans_free(&f);
+	ipc_msg_free(&m);
+	ipc_msg_free(&r);
+	free(sid);
+}
+END_TEST
+
 /* Re-reading a session's settings (MON_CHECK, then the timer) */
 
 /* Ask for a check from <t> and read what the monitor then says. */
@@ -2230,12 +2311,15 @@ mon_suite(void)
 	tcase_add_test(tc, test_metadata_control_chars);
 	suite_add_tcase(s, tc);
 
+	/* test_edge_member_full passes 40 connections through. */
 	tc = tcase_create("edge");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_edge_return_not_taken);
 	tcase_add_test(tc, test_edge_return_wrong_socket);
 	tcase_add_test(tc, test_edge_return_ok);
 	tcase_add_test(tc, test_edge_cancel_with_connection);
+	tcase_add_test(tc, test_edge_member_full);
 	suite_add_tcase(s, tc);
 
 	/* These wait for the monitor's timer: about a second each. */
