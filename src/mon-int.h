@@ -71,6 +71,7 @@ struct mon_kid {
 	int grace_killed;
 	int violated;
 	int killed; /* SIGKILL sent */
+	int exited; /* reaped: its pid may be another process's now */
 	int leave_groups; /* hung up: out of its groups in mon_reap() */
 	int64_t started_mono;
 	int64_t kill_deadline; /* monotonic ms: kill if still here (0: none) */

@@ -284,11 +284,14 @@ mon_reap(struct mon *mon)
 	mon->nleave = 0;
 }
 
-/* Send signal <sig> to <k>, by pidfd where there is one. */
+/*
+ * Send signal <sig> to <k>, by pidfd where there is one; never once it
+ * has exited (its pid is free for another process).
+ */
 static void
 mon_signal(struct mon_kid *k, int sig)
 {
-	if (k->pid <= 0)
+	if (k->pid <= 0 || k->exited)
 		return;
 #if defined(SYS_pidfd_send_signal)
 	if (k->pidfd != -1 &&
@@ -796,6 +799,7 @@ mon_kid_exited(struct mon *mon, struct mon_kid *k, int status)
 {
 	char why[MON_WHY_MAX + 64];
 
+	k->exited = 1;
 	/* What it said before it went is handled first. */
 	if (k->ctl != -1 && !k->killed)
 		mon_kid_read(mon, k, 1 << 20);

@@ -305,6 +305,64 @@ dummy_pid(void)
 	return pid;
 }
 
+/* A child that answers SIGUSR1 with a byte on its pipe. */
+static int dummy_wfd = -1;
+
+static void
+dummy_usr1(int sig)
+{
+	(void)sig;
+	(void)write(dummy_wfd, "x", 1);
+	_exit(0);
+}
+
+/*
+ * A process id that is not the monitor's to signal any more, as a pid
+ * recycled after its session process exited would be: a child of this
+ * test that, on SIGUSR1, writes a byte to the pipe whose read end goes
+ * to *rfdp and exits. If it was killed first, the read sees the end of
+ * the pipe instead: which one is decided by the signals alone.
+ */
+static pid_t
+witness_pid(int *rfdp)
+{
+	int p[2];
+	pid_t pid;
+
+	ck_assert_uint_lt(ndummies, sizeof(dummies) / sizeof(dummies[0]));
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		sigset_t set;
+
+		if (dup2(p[1], 3) == -1)
+			_exit(1);
+		(void)close_range(4, ~0U, 0);
+		dummy_wfd = 3;
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		(void)signal(SIGUSR1, dummy_usr1);
+		sigemptyset(&set);
+		(void)sigprocmask(SIG_SETMASK, &set, NULL);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	dummies[ndummies++] = pid;
+	*rfdp = p[0];
+	return pid;
+}
+
+/* Predicate: the witness behind <rfd> was alive to answer SIGUSR1. */
+static int
+witness_alive(pid_t pid, int rfd)
+{
+	char c;
+
+	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+	return read(rfd, &c, 1) == 1;
+}
+
 /* A new session process for a client at <ip>:50000. */
 static void
 kid_new(struct tkid *t, const char *ip)
@@ -1906,6 +1964,44 @@ START_TEST(test_edge_member_full)
 }
 END_TEST
 
+/* A session process's end */
+
+/*
+ * What a session process left on its socket is read when it has
+ * exited; a violation found there is logged, but nobody is signalled:
+ * its pid may be another process's by now. (The witness shows the
+ * test itself is sound: it is alive before, and killed by a violation
+ * of a process that has not exited.)
+ */
+START_TEST(test_exited_not_signalled)
+{
+	struct mon_kid_info info;
+	struct tkid t, u;
+	int rfd, rfd2;
+	pid_t pid, pid2;
+
+	kid_new(&t, "127.0.0.2");
+	pid = witness_pid(&rfd);
+	mon_kid_set_pid(mon, t.k, pid, -1);
+	/* Its last words: no message at all. */
+	ck_assert_int_eq(send(t.s, "\0\0\1", 3, MSG_NOSIGNAL), 3);
+	mon_kid_exited(mon, t.k, 0);
+	ck_assert_ptr_nonnull(strstr(log_capture(), "malformed datagram"));
+	ck_assert(witness_alive(pid, rfd));
+	close(rfd);
+
+	/* The control: a live process that does the same is killed. */
+	kid_new(&u, "127.0.0.3");
+	pid2 = witness_pid(&rfd2);
+	mon_kid_set_pid(mon, u.k, pid2, -1);
+	kid_send_raw(&u, "\0\0\1", 3);
+	mon_kid_info(u.k, &info);
+	ck_assert_int_eq(info.violated, 1);
+	ck_assert(!witness_alive(pid2, rfd2));
+	close(rfd2);
+}
+END_TEST
+
 /* Re-reading a session's settings (MON_CHECK, then the timer) */
 
 /* Ask for a check from <t> and read what the monitor then says. */
@@ -2339,6 +2435,11 @@ mon_suite(void)
 	tcase_add_test(tc, test_recheck_account_disabled);
 	tcase_add_test(tc, test_recheck_token_revoked);
 	tcase_add_test(tc, test_recheck_key_deleted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exit");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_exited_not_signalled);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("get_acl");
