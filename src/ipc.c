@@ -387,6 +387,10 @@ ipc_recv(int sock, struct ipc_msg *m, int *fds, size_t maxfds, size_t *nfdsp,
 		n = recvmsg(sock, &mh,
 		    MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
 	} while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == ECONNRESET) {
+		ret = 1; /* gone without reading what we sent */
+		goto out;
+	}
 	if (n == -1)
 		goto out;
 	/* Whatever else the message says, its descriptors are accounted. */

@@ -559,6 +559,30 @@ START_TEST(test_send_recv)
 }
 END_TEST
 
+/*
+ * The peer closed without reading what was sent to it: that is the
+ * peer gone (1) too, not an error (Linux says ECONNRESET).
+ */
+START_TEST(test_recv_peer_reset)
+{
+	struct ipc_msg m, r;
+	int sv[2], fds[IPC_FDS_MAX];
+	size_t nfds = 7;
+
+	seqpair(sv);
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	ipc_msg_init(&m, 3);
+	ck_assert_int_eq(ipc_send(sv[1], &m, NULL, 0), 0);
+	close(sv[0]); /* unread */
+	ck_assert_int_eq(ipc_recv(sv[1], &r, fds, IPC_FDS_MAX, &nfds, 0), 1);
+	ck_assert_uint_eq(nfds, 0);
+	close(sv[1]);
+	ipc_msg_free(&m);
+	ipc_msg_free(&r);
+}
+END_TEST
+
 START_TEST(test_send_wait)
 {
 	struct ipc_msg m, r;
@@ -990,6 +1014,7 @@ ipc_suite(void)
 
 	tc = tcase_create("send_recv");
 	tcase_add_test(tc, test_send_recv);
+	tcase_add_test(tc, test_recv_peer_reset);
 	tcase_add_test(tc, test_send_wait);
 	tcase_add_test(tc, test_send_limits);
 	tcase_add_test(tc, test_recv_extra_fds_closed);
