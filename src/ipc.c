@@ -181,9 +181,16 @@ ipc_get_u32(struct ipc_msg *m)
 uint64_t
 ipc_get_u64(struct ipc_msg *m)
 {
-	uint64_t hi = ipc_get_u32(m);
+	/* All 8 bytes or none: a short field must not read as its half. */
+	const unsigned char *p = ipc_take(m, 8);
+	uint64_t v = 0;
+	size_t i;
 
-	return hi << 32 | ipc_get_u32(m);
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 char *
@@ -380,6 +387,10 @@ ipc_recv(int sock, struct ipc_msg *m, int *fds, size_t maxfds, size_t *nfdsp,
 		n = recvmsg(sock, &mh,
 		    MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
 	} while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == ECONNRESET) {
+		ret = 1; /* gone without reading what we sent */
+		goto out;
+	}
 	if (n == -1)
 		goto out;
 	/* Whatever else the message says, its descriptors are accounted. */

@@ -18,7 +18,7 @@
  *	u8, u32, u64	big-endian
  *	str		u32 length, then the bytes (no NUL inside)
  *	addr		u8 family (0 none, 4, 6), 4 or 16 address bytes,
- *			u16 port
+ *			u32 port (at most 65535)
  *
  * A message is at most IPC_MSG_MAX bytes and may carry descriptors
  * (SCM_RIGHTS). The reader trusts nothing: every get checks the bounds,
@@ -86,8 +86,9 @@ int ipc_send_wait(int sock, const struct ipc_msg *m, const int *fds,
  * Receive one message into <m> (initialised or zeroed). Descriptors that
  * came with it go to <fds> (up to <maxfds>, the rest closed; *nfdsp says
  * how many). <wait> 0 does not block. Returns 0, 1 when the peer has
- * closed, or -1 with errno: EAGAIN, or EPROTO for a datagram that was
- * truncated or shorter than a type (its descriptors are closed).
+ * closed (read what it sent or not), or -1 with errno: EAGAIN, or
+ * EPROTO for a datagram that was truncated or shorter than a type (its
+ * descriptors are closed).
  */
 int ipc_recv(int sock, struct ipc_msg *m, int *fds, size_t maxfds,
     size_t *nfdsp, int wait);

@@ -34,15 +34,28 @@
  * open a channel for it; a RETURN must come from the member it was
  * handed to and bring back the very socket (same inode), and then the
  * next member gets it. Flow control: a member with MON_INFLIGHT_MAX
- * connections still in its socket gets none, and with no member able
- * to take one the listener is not polled, so connections wait in the
- * kernel's backlog rather than anywhere they could be lost.
+ * connections still in its socket, or whose socket is full (something
+ * waits in the monitor's queue for it), gets none, and with no member
+ * able to take one the listener is not polled, so connections wait in
+ * the kernel's backlog rather than anywhere they could be lost, or
+ * held open by the monitor.
  */
 
 #define MON_GRP_BACKLOG      1024
 #define MON_GRP_ACCEPT_BATCH 64
 #define MON_INFLIGHT_MAX     128
 #define MON_TRIED_MAX        8
+
+/*
+ * Predicate: <mem> can take a connection now. Its queue is the
+ * monitor's own knowledge: what the member says (GOT) cannot open it.
+ */
+static int
+mon_member_open(const struct mon_member *mem)
+{
+	return mem->ready && mem->kid->ctl != -1 && mem->kid->q.n == 0 &&
+	    mem->inflight < MON_INFLIGHT_MAX;
+}
 
 static struct mon_grp *
 mon_grp_find(struct mon *mon, const char *address_id)
@@ -66,8 +79,7 @@ mon_grp_interest(struct mon *mon, struct mon_grp *g)
 
 	if (g->npend == 0) {
 		for (i = 0; i < g->nm; i++) {
-			if (g->m[i].ready && !g->m[i].blocked &&
-			    g->m[i].inflight < MON_INFLIGHT_MAX)
+			if (mon_member_open(&g->m[i]))
 				want = 1;
 		}
 	}
@@ -108,12 +120,14 @@ mon_grp_drop(struct mon *mon, struct mon_grp *g)
 	    g->port);
 	if (g->watching)
 		(void)epoll_ctl(mon->epfd, EPOLL_CTL_DEL, g->lfd, NULL);
+	g->watching = 0;
 	close(g->lfd);
 	g->lfd = -1;
-	g->watching = 0;
 	for (i = 0; i < g->npend; i++)
 		close(g->pend[i].fd);
 	g->npend = 0;
+	g->nm = 0;
+	g->nhanded = 0;
 	g->dead = 1;
 	TAILQ_REMOVE(&mon->grps, g, entry);
 	TAILQ_INSERT_TAIL(&mon->dead_grps, g, entry);
@@ -281,9 +295,7 @@ mon_grp_try(struct mon *mon, struct mon_grp *g, int fd,
 		if (mon_tried(g->m[i].kid->pid, tried, ntried))
 			continue;
 		untried++;
-		if (!g->m[i].ready || g->m[i].blocked ||
-		    g->m[i].inflight >= MON_INFLIGHT_MAX ||
-		    g->m[i].kid->ctl == -1)
+		if (!mon_member_open(&g->m[i]))
 			continue;
 		if (best == NULL || g->m[i].outstanding < best->outstanding)
 			best = &g->m[i];
@@ -536,7 +548,6 @@ mon_grp_message(struct mon *mon, struct mon_kid *k, struct ipc_msg *m, int fd)
 		} else {
 			mem->inflight =
 			    mem->inflight > count ? mem->inflight - count : 0;
-			mem->blocked = 0;
 		}
 		mon_grp_interest(mon, ep->grp);
 		break;

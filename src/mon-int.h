@@ -71,6 +71,7 @@ struct mon_kid {
 	int grace_killed;
 	int violated;
 	int killed; /* SIGKILL sent */
+	int exited; /* reaped: its pid may be another process's now */
 	int leave_groups; /* hung up: out of its groups in mon_reap() */
 	int64_t started_mono;
 	int64_t kill_deadline; /* monotonic ms: kill if still here (0: none) */
@@ -111,7 +112,6 @@ struct mon_member {
 	struct mon_kid *kid;
 	struct mon_ep *ep;
 	int ready;
-	int blocked; /* its socket was full; until it says GOT */
 	uint64_t outstanding; /* handed over, not yet DONE */
 	uint64_t inflight; /* handed over, not yet taken off the socket */
 };
@@ -232,8 +232,8 @@ void mon_grp_kid_gone(struct mon *, struct mon_kid *);
 void mon_grp_message(struct mon *, struct mon_kid *, struct ipc_msg *, int fd);
 void mon_grp_accept(struct mon *, struct mon_grp *);
 void mon_grp_service(struct mon *);
-void mon_grp_free_all(struct mon *);
 void mon_grp_reap(struct mon *);
+void mon_grp_free_all(struct mon *);
 
 /* mon-rec.c */
 void mon_rec_event(struct mon *, struct event *);

@@ -287,11 +287,14 @@ mon_reap(struct mon *mon)
 	mon->nleave = 0;
 }
 
-/* Send signal <sig> to <k>, by pidfd where there is one. */
+/*
+ * Send signal <sig> to <k>, by pidfd where there is one; never once it
+ * has exited (its pid is free for another process).
+ */
 static void
 mon_signal(struct mon_kid *k, int sig)
 {
-	if (k->pid <= 0)
+	if (k->pid <= 0 || k->exited)
 		return;
 #if defined(SYS_pidfd_send_signal)
 	if (k->pidfd != -1 &&
@@ -709,7 +712,9 @@ mon_run(struct mon *mon)
 	for (i = 0; i < n; i++) {
 		item = evs[i].data.ptr;
 		if (item->kind == MON_ITEM_GROUP) {
-			mon_grp_accept(mon, (struct mon_grp *)item);
+			/* Closed by an earlier event: freed after the batch. */
+			if (!((struct mon_grp *)item)->dead)
+				mon_grp_accept(mon, (struct mon_grp *)item);
 			continue;
 		}
 		k = (struct mon_kid *)item;
@@ -803,6 +808,7 @@ mon_kid_exited(struct mon *mon, struct mon_kid *k, int status)
 {
 	char why[MON_WHY_MAX + 64];
 
+	k->exited = 1;
 	/* What it said before it went is handled first. */
 	if (k->ctl != -1 && !k->killed)
 		mon_kid_read(mon, k, 1 << 20);
