@@ -327,6 +327,7 @@ static pid_t
 witness_pid(int *rfdp)
 {
 	int p[2];
+	char c;
 	pid_t pid;
 
 	ck_assert_uint_lt(ndummies, sizeof(dummies) / sizeof(dummies[0]));
@@ -344,10 +345,14 @@ witness_pid(int *rfdp)
 		(void)signal(SIGUSR1, dummy_usr1);
 		sigemptyset(&set);
 		(void)sigprocmask(SIG_SETMASK, &set, NULL);
+		/* Ready: SIGUSR1 no longer kills it. */
+		if (write(3, "r", 1) != 1)
+			_exit(1);
 		for (;;)
 			pause();
 	}
 	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
 	dummies[ndummies++] = pid;
 	*rfdp = p[0];
 	return pid;
