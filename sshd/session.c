@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <poll.h>
@@ -49,8 +50,14 @@
 /* Longest wait in one ssh_event_dopoll, so timers are seen. */
 #define SESS_POLL_MAX_MS 10000
 /* Time allowed to flush the last packets before disconnecting. */
-#define SESS_FLUSH_MS    2000
-#define SESS_EPOLL_BATCH 64
+#define SESS_FLUSH_MS 2000
+/*
+ * After the server's own disconnect, how long (and how much) it reads
+ * what the client still sends, until the client closes.
+ */
+#define SESS_LINGER_MS    2000
+#define SESS_LINGER_BYTES (256 * 1024)
+#define SESS_EPOLL_BATCH  64
 /* How long the client has to leave after its session channel closed. */
 #define SESS_CLOSE_WAIT_MS 5000
 /* How often the live view (with a pty) may redraw. */
@@ -813,6 +820,42 @@ sess_flush(struct sess *s)
 }
 
 /*
+ * Close socket <fd> (a duplicate of the session's, which libssh has
+ * closed after its disconnect message) gently: send FIN, then read and
+ * drop what the client sends until it closes, for a bounded time. A
+ * close with unread data sends RST instead, and a client that is still
+ * writing (its first requests right after "authenticated") sees
+ * "Connection reset" and never prints the disconnect message.
+ */
+static void
+sess_linger(int fd)
+{
+	int64_t now, deadline;
+	char buf[4096];
+	size_t total = 0;
+	struct pollfd pfd;
+	ssize_t n;
+
+	if (shutdown(fd, SHUT_WR) == 0) {
+		deadline = misc_monotonic_ms() + SESS_LINGER_MS;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		while (total < SESS_LINGER_BYTES &&
+		    (now = misc_monotonic_ms()) < deadline) {
+			if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+				break;
+			n = read(fd, buf, sizeof(buf));
+			if (n == -1 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0)
+				break;
+			total += (size_t)n;
+		}
+	}
+	close(fd);
+}
+
+/*
  * The kernel's part of noticing a vanished client: TCP keepalives after
  * ClientAliveInterval of silence, and TCP_USER_TIMEOUT so that data the
  * client never acknowledges ends the connection within the same bound.
@@ -975,7 +1018,7 @@ int
 sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int ctl)
 {
 	struct sess *s;
-	int ret = 1;
+	int ret = 1, linger = -1;
 
 	s = xcalloc(1, sizeof(*s));
 	s->conf = conf;
@@ -1047,9 +1090,14 @@ out:
 			ssh_event_remove_fd(s->event, s->epfd);
 			ssh_event_remove_session(s->event, s->ssh);
 		}
+		/* The server ends it: linger on a duplicate of the socket. */
+		if (!sess_closed(s) && ssh_get_fd(s->ssh) != -1)
+			linger = fcntl(ssh_get_fd(s->ssh), F_DUPFD_CLOEXEC, 0);
 		/* ssh_disconnect frees the channels too. */
 		ssh_disconnect(s->ssh);
 		s->chan = NULL;
+		if (linger != -1)
+			sess_linger(linger);
 	}
 	readahead_attach(-1,
 	    NULL); /* the socket is closed: its number is free */

@@ -75,6 +75,20 @@ rc=0
 ph_ssh -i "$key" -N -o ExitOnForwardFailure=yes -R "0:127.0.0.1:$backend" \
     frank@127.0.0.1 </dev/null 2>/dev/null || rc=$?
 [ "$rc" -eq 255 ] || ph_fail "third -N session: exit $rc, want 255"
+# A client still writing when it is refused (many forward requests sent
+# right after "authenticated") reads the reason too, not a reset.
+many=()
+for i in $(seq 1 60); do
+	many+=(-R "$((40000 + i)):127.0.0.1:$backend")
+done
+for i in $(seq 1 10); do
+	rc=0
+	ph_ssh -i "$key" "${many[@]}" frank@127.0.0.1 tcp </dev/null \
+	    >/dev/null 2>"$PH_TMP/busy.err" || rc=$?
+	[ "$rc" -eq 255 ] || ph_fail "busy refused session: exit $rc, want 255"
+	grep -q "account frank already has 2 live sessions" "$PH_TMP/busy.err" ||
+	    ph_fail "busy refused session $i: $(cat "$PH_TMP/busy.err")"
+done
 # Per-account override.
 ph_ctl account update frank --max-sessions 3 >/dev/null ||
     ph_fail "account update --max-sessions"
