@@ -36,6 +36,8 @@ porthole_strerror(int r)
 		return strerror(errno);
 	case PORTHOLE_ERR_BUSY:
 		return "store is busy";
+	case PORTHOLE_ERR_UNAVAILABLE:
+		return "store is unavailable";
 	default:
 		return "unknown error code";
 	}

@@ -16,6 +16,7 @@
 #define PORTHOLE_ERR_STORE            -9
 #define PORTHOLE_ERR_SYSTEM           -10 /* errno holds the reason */
 #define PORTHOLE_ERR_BUSY             -11
+#define PORTHOLE_ERR_UNAVAILABLE      -12 /* the store cannot be reached */
 
 /*
  * Return a static string describing error code r. For
