@@ -12,9 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "acl.h"
+#include "db.h"
 #include "err.h"
 #include "event.h"
 #include "id.h"
@@ -28,8 +27,8 @@
 #define STORE_LIMIT_MAX        100000 /* per-account limits */
 
 struct store {
-	sqlite3 *db;
-	char errmsg[256]; /* copy of the last SQLite error message */
+	struct db *db;
+	char errmsg[256]; /* copy of the last error message */
 	char logged[320]; /* the last error logged, and when (monotonic) */
 	int64_t logged_ms;
 };
@@ -348,7 +347,7 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
  */
 struct store_rows {
 	size_t size;
-	void (*from_row)(sqlite3_stmt *stmt, void *slot);
+	void (*from_row)(struct db_stmt *stmt, void *slot);
 	void (*list_free)(void *list, size_t n);
 };
 
@@ -389,34 +388,21 @@ store_log_again(struct store *store, const char *sql)
 }
 
 /*
- * Map SQLite result <rc> of statement <sql> to a PORTHOLE_ERR_*,
- * keeping SQLite's message for store_errmsg().
+ * Keep the driver's message for <r> (from a db_* call on <sql>) for
+ * store_errmsg() and log it; returns the PORTHOLE_ERR_* to pass on.
+ * A step that gave DB_ROW or DB_DONE where the other was expected is
+ * PORTHOLE_ERR_STORE.
  */
 static int
-store_error(struct store *store, int rc, const char *sql)
+store_error(struct store *store, int r, const char *sql)
 {
-	int r;
-
-	snprintf(store->errmsg, sizeof(store->errmsg), "%s",
-	    store->db != NULL ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		r = PORTHOLE_ERR_BUSY;
-		break;
-	case SQLITE_CONSTRAINT:
-		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
-		    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-			r = PORTHOLE_ERR_EXISTS;
-		else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			r = PORTHOLE_ERR_NOT_FOUND;
-		else
-			r = PORTHOLE_ERR_STORE;
-		break;
-	default:
+	if (r >= 0) {
+		snprintf(store->errmsg, sizeof(store->errmsg), "unexpected %s",
+		    r == DB_ROW ? "row" : "end of rows");
 		r = PORTHOLE_ERR_STORE;
-		break;
-	}
+	} else
+		snprintf(store->errmsg, sizeof(store->errmsg), "%s",
+		    db_errmsg(store->db));
 	/*
 	 * Busy and constraint outcomes are the caller's to report. The same
 	 * failure over and over (a full disk, say) is logged once a minute.
@@ -442,39 +428,34 @@ store_fail(struct store *store, const char *reason)
  * <ap>, as for store_prepare().
  */
 static int
-store_bindv(struct store *store, sqlite3_stmt *stmt, const char *sql,
+store_bindv(struct store *store, struct db_stmt *stmt, const char *sql,
     const char *types, va_list ap)
 {
 	const void *blob;
 	size_t bloblen;
-	int r = PORTHOLE_ERR_INTERNAL, rc, i;
+	int r = PORTHOLE_ERR_INTERNAL, i;
 
 	for (i = 0; types[i] != '\0'; i++) {
 		switch (types[i]) {
 		case 't':
-			rc = sqlite3_bind_text(stmt, i + 1,
-			    va_arg(ap, const char *), -1, SQLITE_STATIC);
+			r = db_bind_text(stmt, i + 1, va_arg(ap, const char *));
 			break;
 		case 'i':
-			rc = sqlite3_bind_int(stmt, i + 1, va_arg(ap, int));
+			r = db_bind_int64(stmt, i + 1, va_arg(ap, int));
 			break;
 		case 'I':
-			rc = sqlite3_bind_int64(stmt, i + 1,
-			    va_arg(ap, int64_t));
+			r = db_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
 			break;
 		case 'b':
 			blob = va_arg(ap, const void *);
 			bloblen = va_arg(ap, size_t);
-			if (bloblen > INT_MAX)
-				fatal_f("blob of %zu bytes", bloblen);
-			rc = sqlite3_bind_blob(stmt, i + 1, blob, (int)bloblen,
-			    SQLITE_STATIC);
+			r = db_bind_blob(stmt, i + 1, blob, bloblen);
 			break;
 		default:
 			fatal_f("bad parameter type '%c'", types[i]);
 		}
-		if (rc != SQLITE_OK) {
-			r = store_error(store, rc, sql);
+		if (r != 0) {
+			r = store_error(store, r, sql);
 			goto out;
 		}
 	}
@@ -485,16 +466,15 @@ out:
 
 /* store_prepare() with a va_list. */
 static int
-store_preparev(struct store *store, sqlite3_stmt **stmtp, const char *sql,
+store_preparev(struct store *store, struct db_stmt **stmtp, const char *sql,
     const char *types, va_list ap)
 {
-	sqlite3_stmt *stmt = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	struct db_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	*stmtp = NULL;
-	if ((rc = sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL)) !=
-	    SQLITE_OK) {
-		r = store_error(store, rc, sql);
+	if ((r = db_prepare(store->db, sql, &stmt)) != 0) {
+		r = store_error(store, r, sql);
 		goto out;
 	}
 	if ((r = store_bindv(store, stmt, sql, types, ap)) != 0)
@@ -504,7 +484,7 @@ store_preparev(struct store *store, sqlite3_stmt **stmtp, const char *sql,
 	stmt = NULL;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -516,7 +496,7 @@ out:
  * size_t (it too must outlive the statement).
  */
 static int
-store_prepare(struct store *store, sqlite3_stmt **stmtp, const char *sql,
+store_prepare(struct store *store, struct db_stmt **stmtp, const char *sql,
     const char *types, ...)
 {
 	va_list ap;
@@ -528,6 +508,17 @@ store_prepare(struct store *store, sqlite3_stmt **stmtp, const char *sql,
 	return r;
 }
 
+/* Step <stmt> (from <sql>), which must return no rows, to its end. */
+static int
+store_step_done(struct store *store, struct db_stmt *stmt, const char *sql)
+{
+	int rc;
+
+	if ((rc = db_step(stmt)) != DB_DONE)
+		return store_error(store, rc, sql);
+	return 0;
+}
+
 /*
  * Run <sql>, which returns no rows, with parameters as for
  * store_prepare(); stores the number of rows it changed in *changesp
@@ -537,26 +528,22 @@ static int
 store_run(struct store *store, int *changesp, const char *sql,
     const char *types, ...)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	va_list ap;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (changesp != NULL)
 		*changesp = 0;
 	va_start(ap, types);
 	r = store_preparev(store, &stmt, sql, types, ap);
 	va_end(ap);
-	if (r != 0)
+	if (r != 0 || (r = store_step_done(store, stmt, sql)) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_DONE) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
 	if (changesp != NULL)
-		*changesp = sqlite3_changes(store->db);
+		*changesp = (int)db_changes(store->db);
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -566,27 +553,21 @@ out:
  * A batch prepares once and reruns, rather than compiling each time.
  */
 static int
-store_rerun(struct store *store, sqlite3_stmt *stmt, const char *sql,
+store_rerun(struct store *store, struct db_stmt *stmt, const char *sql,
     const char *types, ...)
 {
 	va_list ap;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	va_start(ap, types);
 	r = store_bindv(store, stmt, sql, types, ap);
 	va_end(ap);
-	if (r != 0)
+	if (r != 0 || (r = store_step_done(store, stmt, sql)) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_DONE) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
 	r = 0;
 out:
-	/* Reset repeats a failed step's code, already reported above. */
-	sqlite3_reset(stmt);
-	/* Let go of the caller's strings, bound SQLITE_STATIC. */
-	sqlite3_clear_bindings(stmt);
+	/* Ready for the next run, and rid of the caller's strings. */
+	db_reset(stmt);
 	return r;
 }
 
@@ -594,14 +575,36 @@ out:
 static int
 store_begin(struct store *store)
 {
-	return store_run(store, NULL, "BEGIN IMMEDIATE", "");
+	int r;
+
+	if ((r = db_begin(store->db, 1)) != 0)
+		return store_error(store, r, "BEGIN (write)");
+	return 0;
+}
+
+/*
+ * Start a read transaction, so that what several statements read comes
+ * from one state of the database.
+ */
+static int
+store_begin_read(struct store *store)
+{
+	int r;
+
+	if ((r = db_begin(store->db, 0)) != 0)
+		return store_error(store, r, "BEGIN (read)");
+	return 0;
 }
 
 /* Commit the open transaction. */
 static int
 store_commit(struct store *store)
 {
-	return store_run(store, NULL, "COMMIT", "");
+	int r;
+
+	if ((r = db_commit(store->db)) != 0)
+		return store_error(store, r, "COMMIT");
+	return 0;
 }
 
 /*
@@ -611,25 +614,26 @@ store_commit(struct store *store)
 static void
 store_rollback(struct store *store)
 {
-	if (sqlite3_get_autocommit(store->db))
-		return;
-	if (sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-		error("store: rollback: %s", sqlite3_errmsg(store->db));
+	db_rollback(store->db);
+}
+
+/* Integer column <i> of the current row as an int (NULL reads as 0). */
+static int
+store_column_int(struct db_stmt *stmt, int i)
+{
+	return (int)db_column_int64(stmt, i);
 }
 
 /* A copy of text column <i> of the current row, or NULL for SQL NULL. */
 static char *
-store_column_text(sqlite3_stmt *stmt, int i)
+store_column_text(struct db_stmt *stmt, int i)
 {
-	const unsigned char *s;
+	const char *s;
 
-	if ((s = sqlite3_column_text(stmt, i)) == NULL) {
-		if (sqlite3_column_type(stmt, i) != SQLITE_NULL)
-			fatal_f("out of memory");
+	if ((s = db_column_text(stmt, i)) == NULL)
 		return NULL;
-	}
 	/* Copied now: the column's memory is gone after the next step. */
-	return xstrdup((const char *)s);
+	return xstrdup(s);
 }
 
 /* Make room for one more element in <list> of <n>, growing *capp. */
@@ -651,7 +655,7 @@ static int
 store_get(struct store *store, const struct store_rows *rows, void *slot,
     const char *sql, const char *types, ...)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	va_list ap;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
@@ -660,10 +664,10 @@ store_get(struct store *store, const struct store_rows *rows, void *slot,
 	va_end(ap);
 	if (r != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+	if ((rc = db_step(stmt)) == DB_DONE) {
 		r = PORTHOLE_ERR_NOT_FOUND;
 		goto out;
-	} else if (rc != SQLITE_ROW) {
+	} else if (rc != DB_ROW) {
 		r = store_error(store, rc, sql);
 		goto out;
 	}
@@ -671,7 +675,7 @@ store_get(struct store *store, const struct store_rows *rows, void *slot,
 	rows->from_row(stmt, slot);
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -682,7 +686,7 @@ out:
  */
 static int
 store_collect(struct store *store, const struct store_rows *rows,
-    sqlite3_stmt *stmt, const char *sql, void **listp, size_t *np)
+    struct db_stmt *stmt, const char *sql, void **listp, size_t *np)
 {
 	char *list = NULL;
 	size_t n = 0, cap = 0;
@@ -690,12 +694,12 @@ store_collect(struct store *store, const struct store_rows *rows,
 
 	*listp = NULL;
 	*np = 0;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = db_step(stmt)) == DB_ROW) {
 		list = store_list_grow(list, n, &cap, rows->size);
 		rows->from_row(stmt, list + n * rows->size);
 		n++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		r = store_error(store, rc, sql);
 		goto out;
 	}
@@ -716,7 +720,7 @@ static int
 store_listv(struct store *store, const struct store_rows *rows, void **listp,
     size_t *np, const char *sql, const char *types, va_list ap)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (listp != NULL)
@@ -732,7 +736,7 @@ store_listv(struct store *store, const struct store_rows *rows, void **listp,
 		goto out;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -795,9 +799,9 @@ store_flat_list_free(void *list, size_t n)
 
 /* A pid from column 0 of the current row. */
 static void
-store_pid_from_row(sqlite3_stmt *stmt, void *slot)
+store_pid_from_row(struct db_stmt *stmt, void *slot)
 {
-	*(int64_t *)slot = sqlite3_column_int64(stmt, 0);
+	*(int64_t *)slot = db_column_int64(stmt, 0);
 }
 
 static const struct store_rows store_pid_rows = { sizeof(int64_t),
@@ -848,53 +852,6 @@ out:
 	return r;
 }
 
-/* Run the pragma query <sql>, which yields one integer, into *vp. */
-static int
-store_pragma_int(struct store *store, const char *sql, int *vp)
-{
-	sqlite3_stmt *stmt = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
-
-	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
-		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	*vp = sqlite3_column_int(stmt, 0);
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	return r;
-}
-
-/* Switch the database file to write-ahead logging, and check it took. */
-static int
-store_set_wal(struct store *store)
-{
-	static const char sql[] = "PRAGMA journal_mode = WAL";
-	sqlite3_stmt *stmt = NULL;
-	const char *mode;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
-
-	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
-		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	/* SQLite answers with the mode now in force. */
-	mode = (const char *)sqlite3_column_text(stmt, 0);
-	if (mode == NULL || strcasecmp(mode, "wal") != 0) {
-		r = store_fail(store, "cannot enable WAL journal mode");
-		goto out;
-	}
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	return r;
-}
-
 /* Refuse schema <version> if it is newer than this program knows. */
 static int
 store_version_known(struct store *store, int version)
@@ -912,14 +869,13 @@ store_version_known(struct store *store, int version)
 /*
  * Bring the schema forward to STORE_SCHEMA_VERSION, one version per
  * transaction. The version is read again under the write lock, since
- * another process may have migrated the file meanwhile.
+ * another process may have migrated the database meanwhile.
  */
 static int
 store_migrate(struct store *store)
 {
 	const char *script;
-	char sql[64];
-	int r = PORTHOLE_ERR_INTERNAL, rc, version;
+	int r = PORTHOLE_ERR_INTERNAL, version;
 
 	for (;;) {
 		if ((r = store_begin(store)) != 0 ||
@@ -927,18 +883,17 @@ store_migrate(struct store *store)
 			goto out;
 		if (version >= STORE_SCHEMA_VERSION)
 			break;
-		/* Scripts hold several statements: sqlite3_exec runs all. */
+		/* Scripts hold several statements: db_exec runs all. */
 		script = store_migrations[version + 1];
-		rc = sqlite3_exec(store->db, script, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			r = store_error(store, rc, script);
+		if ((r = db_exec(store->db, script)) != 0) {
+			r = store_error(store, r, script);
 			goto out;
 		}
-		/* A pragma takes no parameters; the number is our own. */
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-		    version + 1);
-		if ((r = store_run(store, NULL, sql, "")) != 0 ||
-		    (r = store_commit(store)) != 0)
+		if ((r = db_set_schema_version(store->db, version + 1)) != 0) {
+			r = store_error(store, r, "set schema version");
+			goto out;
+		}
+		if ((r = store_commit(store)) != 0)
 			goto out;
 		debug_f("schema migrated to version %d", version + 1);
 	}
@@ -952,13 +907,12 @@ out:
 	return r;
 }
 
-/* Open the database at <path>, set the pragmas and migrate the schema. */
+/* Open the database at <path>, set it up and migrate the schema. */
 int
 store_open(const char *path, struct store **storep, char *errbuf, size_t errlen)
 {
 	struct store *store = NULL;
-	const char *filename;
-	int r = PORTHOLE_ERR_INTERNAL, rc, fk, version;
+	int r = PORTHOLE_ERR_INTERNAL, version;
 
 	if (storep != NULL)
 		*storep = NULL;
@@ -969,35 +923,23 @@ store_open(const char *path, struct store **storep, char *errbuf, size_t errlen)
 		goto out;
 	}
 	store = xcalloc(1, sizeof(*store));
-	rc = sqlite3_open_v2(path, &store->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_error(store, rc, "open");
+	if ((r = db_open(path, &store->db, store->errmsg,
+	         sizeof(store->errmsg))) != 0) {
+		error("store: open: %s", store->errmsg);
 		goto out;
 	}
-	sqlite3_extended_result_codes(store->db, 1);
-	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
-	/* Off by default, per connection; silently ignored if compiled out. */
-	if ((r = store_run(store, NULL, "PRAGMA foreign_keys = ON", "")) != 0 ||
-	    (r = store_pragma_int(store, "PRAGMA foreign_keys", &fk)) != 0)
-		goto out;
-	if (fk != 1) {
-		r = store_fail(store, "SQLite lacks foreign key support");
+	if ((r = store_set_busy_timeout(store, STORE_BUSY_TIMEOUT_MS)) != 0) {
+		r = store_error(store, r, "busy timeout");
 		goto out;
 	}
-	/* Refuse a newer schema before changing anything in the file. */
+	/* Refuse a newer schema before changing anything in the database. */
 	if ((r = store_schema_version(store, &version)) != 0 ||
 	    (r = store_version_known(store, version)) != 0)
 		goto out;
-	/* In-memory and temporary databases have no file name and no WAL. */
-	filename = sqlite3_db_filename(store->db, "main");
-	if (filename != NULL && *filename != '\0' &&
-	    (r = store_set_wal(store)) != 0)
+	if ((r = db_setup(store->db)) != 0) {
+		r = store_error(store, r, "setup");
 		goto out;
-	/* With WAL, NORMAL loses nothing when a process crashes. */
-	r = store_run(store, NULL, "PRAGMA synchronous = NORMAL", "");
-	if (r != 0)
-		goto out;
+	}
 	if (version < STORE_SCHEMA_VERSION && (r = store_migrate(store)) != 0)
 		goto out;
 	/* Ownership passes to the caller. */
@@ -1021,8 +963,7 @@ store_free(struct store *store)
 	if (store == NULL)
 		return;
 	/* Every statement is finalized where it was prepared. */
-	if (sqlite3_close(store->db) != SQLITE_OK)
-		error_f("sqlite3_close: %s", sqlite3_errmsg(store->db));
+	db_close(store->db);
 	free(store);
 }
 
@@ -1032,16 +973,18 @@ store_set_busy_timeout(struct store *store, int ms)
 {
 	if (store == NULL || ms < 0)
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
-	if (sqlite3_busy_timeout(store->db, ms) != SQLITE_OK)
-		return PORTHOLE_ERR_STORE;
-	return 0;
+	return db_set_busy_timeout(store->db, ms);
 }
 
-/* The schema version of the open database, from PRAGMA user_version. */
+/* The schema version of the open database. */
 int
 store_schema_version(struct store *store, int *versionp)
 {
-	return store_pragma_int(store, "PRAGMA user_version", versionp);
+	int r;
+
+	if ((r = db_schema_version(store->db, versionp)) != 0)
+		return store_error(store, r, "schema version");
+	return 0;
 }
 
 /* The last error message of this connection (borrowed). */
@@ -1052,7 +995,7 @@ store_errmsg(struct store *store)
 		return "no store";
 	if (store->errmsg[0] != '\0')
 		return store->errmsg;
-	return sqlite3_errmsg(store->db);
+	return db_errmsg(store->db);
 }
 
 /* Accounts. */
@@ -1078,22 +1021,22 @@ store_account_name_valid(const char *name)
 
 /* A new account at <slot> from the current row (STORE_ACCOUNT_SELECT). */
 static void
-store_account_from_row(sqlite3_stmt *stmt, void *slot)
+store_account_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_account *a;
 
 	a = xcalloc(1, sizeof(*a));
 	a->id = store_column_text(stmt, 0);
 	a->name = store_column_text(stmt, 1);
-	a->disabled = sqlite3_column_int(stmt, 2) != 0;
-	a->created_ms = sqlite3_column_int64(stmt, 3);
+	a->disabled = store_column_int(stmt, 2) != 0;
+	a->created_ms = db_column_int64(stmt, 3);
 	a->description = store_column_text(stmt, 4);
-	a->max_sessions = sqlite3_column_int(stmt, 5);
-	a->max_endpoints = sqlite3_column_int(stmt, 6);
-	a->nkeys = sqlite3_column_int(stmt, 7);
-	a->ntokens = sqlite3_column_int(stmt, 8);
-	a->naddresses = sqlite3_column_int(stmt, 9);
-	a->nsessions = sqlite3_column_int(stmt, 10);
+	a->max_sessions = store_column_int(stmt, 5);
+	a->max_endpoints = store_column_int(stmt, 6);
+	a->nkeys = store_column_int(stmt, 7);
+	a->ntokens = store_column_int(stmt, 8);
+	a->naddresses = store_column_int(stmt, 9);
+	a->nsessions = store_column_int(stmt, 10);
 	a->ip_policy_id = store_column_text(stmt, 11);
 	a->ip_policy_name = store_column_text(stmt, 12);
 	*(struct store_account **)slot = a;
@@ -1375,7 +1318,7 @@ out:
 
 /* A new key at <slot> from the current row (STORE_KEY_SELECT). */
 static void
-store_key_from_row(sqlite3_stmt *stmt, void *slot)
+store_key_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_key *k;
 
@@ -1383,11 +1326,11 @@ store_key_from_row(sqlite3_stmt *stmt, void *slot)
 	k->fingerprint = store_column_text(stmt, 0);
 	k->account_id = store_column_text(stmt, 1);
 	k->account_name = store_column_text(stmt, 2);
-	k->account_disabled = sqlite3_column_int(stmt, 3) != 0;
+	k->account_disabled = store_column_int(stmt, 3) != 0;
 	k->type = store_column_text(stmt, 4);
 	k->blob = store_column_text(stmt, 5);
 	k->comment = store_column_text(stmt, 6);
-	k->created_ms = sqlite3_column_int64(stmt, 7);
+	k->created_ms = db_column_int64(stmt, 7);
 	*(struct store_key **)slot = k;
 }
 
@@ -1542,7 +1485,7 @@ store_key_list_free(struct store_key **list, size_t n)
 
 /* A new session at <slot> from the current row (STORE_SESSION_SELECT). */
 static void
-store_session_from_row(sqlite3_stmt *stmt, void *slot)
+store_session_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_session *s;
 
@@ -1550,19 +1493,19 @@ store_session_from_row(sqlite3_stmt *stmt, void *slot)
 	s->id = store_column_text(stmt, 0);
 	s->account_id = store_column_text(stmt, 1);
 	s->account_name = store_column_text(stmt, 2);
-	s->pid = sqlite3_column_int64(stmt, 3);
+	s->pid = db_column_int64(stmt, 3);
 	s->client_ip = store_column_text(stmt, 4);
-	s->client_port = sqlite3_column_int(stmt, 5);
+	s->client_port = store_column_int(stmt, 5);
 	s->user = store_column_text(stmt, 6);
 	s->credential = store_column_text(stmt, 7);
-	s->started_ms = sqlite3_column_int64(stmt, 8);
-	s->ended_ms = sqlite3_column_int64(stmt, 9); /* NULL reads as 0 */
+	s->started_ms = db_column_int64(stmt, 8);
+	s->ended_ms = db_column_int64(stmt, 9); /* NULL reads as 0 */
 	s->end_reason = store_column_text(stmt, 10);
-	s->nendpoints = sqlite3_column_int(stmt, 11);
-	s->conns_open = sqlite3_column_int64(stmt, 12);
-	s->conns_total = sqlite3_column_int64(stmt, 13);
-	s->bytes_in = sqlite3_column_int64(stmt, 14);
-	s->bytes_out = sqlite3_column_int64(stmt, 15);
+	s->nendpoints = store_column_int(stmt, 11);
+	s->conns_open = db_column_int64(stmt, 12);
+	s->conns_total = db_column_int64(stmt, 13);
+	s->bytes_in = db_column_int64(stmt, 14);
+	s->bytes_out = db_column_int64(stmt, 15);
 	*(struct store_session **)slot = s;
 }
 
@@ -1599,7 +1542,7 @@ store_session_add(struct store *store, const struct store_session *s,
 	                          " client_ip, client_port, user, credential,"
 	                          " started_ms)"
 	                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc, live;
 
 	if (s == NULL || s->id == NULL || s->account_id == NULL ||
@@ -1611,20 +1554,20 @@ store_session_add(struct store *store, const struct store_session *s,
 	    (r = store_prepare(store, &stmt, sql_account, "t",
 	         s->account_id)) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+	if ((rc = db_step(stmt)) == DB_DONE) {
 		debug_f("account %.40s: gone", s->account_id);
 		r = PORTHOLE_ERR_NOT_FOUND;
 		goto out;
-	} else if (rc != SQLITE_ROW) {
+	} else if (rc != DB_ROW) {
 		r = store_error(store, rc, sql_account);
 		goto out;
 	}
-	if (sqlite3_column_int(stmt, 0) != 0) {
+	if (store_column_int(stmt, 0) != 0) {
 		debug_f("account %.40s: disabled", s->account_id);
 		r = PORTHOLE_ERR_DENIED;
 		goto out;
 	}
-	live = sqlite3_column_int(stmt, 1);
+	live = store_column_int(stmt, 1);
 	if (max_live > 0 && live >= max_live) {
 		debug_f("account %.40s: %d live sessions, limit %d",
 		    s->account_id, live, max_live);
@@ -1632,7 +1575,7 @@ store_session_add(struct store *store, const struct store_session *s,
 		goto out;
 	}
 	/* Done with the row; the insert needs no statement of ours open. */
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	stmt = NULL;
 	if ((r = store_run(store, NULL, sql, "ttItittI", s->id, s->account_id,
 	         s->pid, s->client_ip, s->client_port,
@@ -1644,7 +1587,7 @@ store_session_add(struct store *store, const struct store_session *s,
 	r = 0;
 out:
 	/* Finalized before the rollback, which it would otherwise hold up. */
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	if (r != 0)
 		store_rollback(store);
 	return r;
@@ -1807,7 +1750,7 @@ store_session_status(struct store *store, const char *session_id,
 	    "  ELSE 0 END"
 	    " FROM sessions s JOIN accounts a ON a.id = s.account_id"
 	    " WHERE s.id = ?1";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	if (st != NULL)
@@ -1818,26 +1761,26 @@ store_session_status(struct store *store, const char *session_id,
 	}
 	if ((r = store_prepare(store, &stmt, sql, "t", session_id)) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+	if ((rc = db_step(stmt)) == DB_DONE) {
 		/* Gone with its account (see store_account_delete). */
 		st->ended = 1;
 		st->account_deleted = 1;
 		st->end_reason = xstrdup("account deleted");
 		r = 0;
 		goto out;
-	} else if (rc != SQLITE_ROW) {
+	} else if (rc != DB_ROW) {
 		r = store_error(store, rc, sql);
 		goto out;
 	}
 	/* The strings are now the caller's. */
-	st->ended = sqlite3_column_int(stmt, 0) != 0;
+	st->ended = store_column_int(stmt, 0) != 0;
 	st->end_reason = store_column_text(stmt, 1);
-	st->account_disabled = sqlite3_column_int(stmt, 2) != 0;
+	st->account_disabled = store_column_int(stmt, 2) != 0;
 	st->ip_policy_id = store_column_text(stmt, 3);
-	st->credential_valid = sqlite3_column_int(stmt, 4) != 0;
+	st->credential_valid = store_column_int(stmt, 4) != 0;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -1969,7 +1912,7 @@ store_session_list_free(struct store_session **list, size_t n)
 
 /* A new endpoint at <slot> from the current row (STORE_ENDPOINT_SELECT). */
 static void
-store_endpoint_from_row(sqlite3_stmt *stmt, void *slot)
+store_endpoint_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_endpoint *e;
 
@@ -1979,17 +1922,17 @@ store_endpoint_from_row(sqlite3_stmt *stmt, void *slot)
 	e->account_id = store_column_text(stmt, 2);
 	e->account_name = store_column_text(stmt, 3);
 	e->host = store_column_text(stmt, 4);
-	e->port = sqlite3_column_int(stmt, 5);
+	e->port = store_column_int(stmt, 5);
 	e->bind_address = store_column_text(stmt, 6);
 	e->metadata = store_column_text(stmt, 7);
 	e->address_id = store_column_text(stmt, 8);
-	e->started_ms = sqlite3_column_int64(stmt, 9);
-	e->ended_ms = sqlite3_column_int64(stmt, 10); /* NULL reads as 0 */
+	e->started_ms = db_column_int64(stmt, 9);
+	e->ended_ms = db_column_int64(stmt, 10); /* NULL reads as 0 */
 	e->edge_id = store_column_text(stmt, 11);
-	e->conns_open = sqlite3_column_int64(stmt, 12);
-	e->conns_total = sqlite3_column_int64(stmt, 13);
-	e->bytes_in = sqlite3_column_int64(stmt, 14);
-	e->bytes_out = sqlite3_column_int64(stmt, 15);
+	e->conns_open = db_column_int64(stmt, 12);
+	e->conns_total = db_column_int64(stmt, 13);
+	e->bytes_in = db_column_int64(stmt, 14);
+	e->bytes_out = db_column_int64(stmt, 15);
 	*(struct store_endpoint **)slot = e;
 }
 
@@ -2153,12 +2096,12 @@ store_endpoint_list_free(struct store_endpoint **list, size_t n)
 
 /* A host and port at <slot> from the current row of the affinity query. */
 static void
-store_hostport_from_row(sqlite3_stmt *stmt, void *slot)
+store_hostport_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_hostport *hp = slot;
 
 	hp->host = store_column_text(stmt, 0);
-	hp->port = sqlite3_column_int(stmt, 1);
+	hp->port = store_column_int(stmt, 1);
 }
 
 static void
@@ -2244,7 +2187,7 @@ store_hostport_list_free(struct store_hostport *list, size_t n)
 
 /* A new address at <slot> from the current row (STORE_ADDRESS_SELECT). */
 static void
-store_address_from_row(sqlite3_stmt *stmt, void *slot)
+store_address_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_address *a;
 
@@ -2253,13 +2196,13 @@ store_address_from_row(sqlite3_stmt *stmt, void *slot)
 	a->account_id = store_column_text(stmt, 1);
 	a->account_name = store_column_text(stmt, 2);
 	a->host = store_column_text(stmt, 3);
-	a->port = sqlite3_column_int(stmt, 4);
+	a->port = store_column_int(stmt, 4);
 	a->description = store_column_text(stmt, 5);
 	a->metadata = store_column_text(stmt, 6);
-	a->created_ms = sqlite3_column_int64(stmt, 7);
-	a->deleted_ms = sqlite3_column_int64(stmt, 8); /* NULL reads as 0 */
+	a->created_ms = db_column_int64(stmt, 7);
+	a->deleted_ms = db_column_int64(stmt, 8); /* NULL reads as 0 */
 	a->endpoint_id = store_column_text(stmt, 9);
-	a->proxy_proto = sqlite3_column_int(stmt, 10);
+	a->proxy_proto = store_column_int(stmt, 10);
 	a->ip_policy_id = store_column_text(stmt, 11);
 	a->ip_policy_name = store_column_text(stmt, 12);
 	a->edge_id = store_column_text(stmt, 13);
@@ -2336,7 +2279,7 @@ store_address_port_used(struct store *store, int port, int *usedp)
 {
 	static const char sql[] =
 	    "SELECT EXISTS (SELECT 1 FROM addresses WHERE port = ?1)";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	if (usedp != NULL)
@@ -2347,14 +2290,14 @@ store_address_port_used(struct store *store, int port, int *usedp)
 	}
 	if ((r = store_prepare(store, &stmt, sql, "i", port)) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+	if ((rc = db_step(stmt)) != DB_ROW) {
 		r = store_error(store, rc, sql);
 		goto out;
 	}
-	*usedp = sqlite3_column_int(stmt, 0) != 0;
+	*usedp = store_column_int(stmt, 0) != 0;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -2533,7 +2476,7 @@ store_address_list_free(struct store_address **list, size_t n)
 
 /* A new token at <slot> from the current row (STORE_TOKEN_SELECT). */
 static void
-store_token_from_row(sqlite3_stmt *stmt, void *slot)
+store_token_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_token *t;
 
@@ -2541,11 +2484,11 @@ store_token_from_row(sqlite3_stmt *stmt, void *slot)
 	t->id = store_column_text(stmt, 0);
 	t->account_id = store_column_text(stmt, 1);
 	t->account_name = store_column_text(stmt, 2);
-	t->account_disabled = sqlite3_column_int(stmt, 3) != 0;
+	t->account_disabled = store_column_int(stmt, 3) != 0;
 	t->description = store_column_text(stmt, 4);
-	t->created_ms = sqlite3_column_int64(stmt, 5);
-	t->last_used_ms = sqlite3_column_int64(stmt, 6); /* NULL reads as 0 */
-	t->revoked_ms = sqlite3_column_int64(stmt, 7);
+	t->created_ms = db_column_int64(stmt, 5);
+	t->last_used_ms = db_column_int64(stmt, 6); /* NULL reads as 0 */
+	t->revoked_ms = db_column_int64(stmt, 7);
 	*(struct store_token **)slot = t;
 }
 
@@ -2592,8 +2535,9 @@ store_token_find(struct store *store, const unsigned char *hash, size_t hashlen,
 	static const char sql[] =
 	    STORE_TOKEN_SELECT " WHERE t.hash = ?1 AND t.revoked_ms IS NULL";
 	struct store_token *t = NULL;
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	const void *blob;
+	size_t bloblen;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	if (tp != NULL)
@@ -2605,18 +2549,17 @@ store_token_find(struct store *store, const unsigned char *hash, size_t hashlen,
 	if ((r = store_prepare(store, &stmt, sql, "b", (const void *)hash,
 	         hashlen)) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+	if ((rc = db_step(stmt)) == DB_DONE) {
 		r = PORTHOLE_ERR_NOT_FOUND;
 		goto out;
-	} else if (rc != SQLITE_ROW) {
+	} else if (rc != DB_ROW) {
 		r = store_error(store, rc, sql);
 		goto out;
 	}
 	store_token_from_row(stmt, &t);
 	if (stored_hash != NULL) {
-		blob = sqlite3_column_blob(stmt, 8);
-		if (blob == NULL ||
-		    sqlite3_column_bytes(stmt, 8) != TOKEN_HASH_LEN) {
+		blob = db_column_blob(stmt, 8, &bloblen);
+		if (blob == NULL || bloblen != TOKEN_HASH_LEN) {
 			r = store_fail(store, "token hash of the wrong length");
 			goto out;
 		}
@@ -2627,7 +2570,7 @@ store_token_find(struct store *store, const unsigned char *hash, size_t hashlen,
 	t = NULL;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	store_token_free(t);
 	return r;
 }
@@ -2761,7 +2704,7 @@ store_token_list_free(struct store_token **list, size_t n)
 
 /* A new policy, without its rules, at <slot> (STORE_IP_POLICY_SELECT). */
 static void
-store_ip_policy_from_row(sqlite3_stmt *stmt, void *slot)
+store_ip_policy_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_ip_policy *p;
 
@@ -2769,10 +2712,10 @@ store_ip_policy_from_row(sqlite3_stmt *stmt, void *slot)
 	p->id = store_column_text(stmt, 0);
 	p->name = store_column_text(stmt, 1);
 	p->description = store_column_text(stmt, 2);
-	p->created_ms = sqlite3_column_int64(stmt, 3);
-	p->naccounts = sqlite3_column_int(stmt, 4);
-	p->naddresses = sqlite3_column_int(stmt, 5);
-	p->nedges = sqlite3_column_int(stmt, 6);
+	p->created_ms = db_column_int64(stmt, 3);
+	p->naccounts = store_column_int(stmt, 4);
+	p->naddresses = store_column_int(stmt, 5);
+	p->nedges = store_column_int(stmt, 6);
 	*(struct store_ip_policy **)slot = p;
 }
 
@@ -2789,7 +2732,7 @@ static const struct store_rows store_ip_policy_rows = {
 
 /* A string at <slot> from column 0 of the current row. */
 static void
-store_string_from_row(sqlite3_stmt *stmt, void *slot)
+store_string_from_row(struct db_stmt *stmt, void *slot)
 {
 	*(char **)slot = store_column_text(stmt, 0);
 }
@@ -2810,16 +2753,6 @@ store_string_list_free(void *list, size_t n)
 
 static const struct store_rows store_string_rows = { sizeof(char *),
 	store_string_from_row, store_string_list_free };
-
-/*
- * Start a read transaction, so that a policy and its rules, read by
- * several statements, come from one state of the file.
- */
-static int
-store_begin_read(struct store *store)
-{
-	return store_run(store, NULL, "BEGIN", "");
-}
 
 /* Read the allow and deny rules of <p>, each in the order added. */
 static int
@@ -2980,7 +2913,7 @@ store_ip_policy_delete(struct store *store, const char *id)
 	    " (SELECT count(*) FROM addresses"
 	    "  WHERE ip_policy_id = ?1 AND deleted_ms IS NULL),"
 	    " (SELECT count(*) FROM edges WHERE ip_policy_id = ?1)";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc, n, naccounts, naddresses, nedges;
 
 	if (id == NULL) {
@@ -2990,14 +2923,14 @@ store_ip_policy_delete(struct store *store, const char *id)
 	if ((r = store_begin(store)) != 0 ||
 	    (r = store_prepare(store, &stmt, sql_used, "t", id)) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+	if ((rc = db_step(stmt)) != DB_ROW) {
 		r = store_error(store, rc, sql_used);
 		goto out;
 	}
-	naccounts = sqlite3_column_int(stmt, 0);
-	naddresses = sqlite3_column_int(stmt, 1);
-	nedges = sqlite3_column_int(stmt, 2);
-	sqlite3_finalize(stmt);
+	naccounts = store_column_int(stmt, 0);
+	naddresses = store_column_int(stmt, 1);
+	nedges = store_column_int(stmt, 2);
+	db_finalize(stmt);
 	stmt = NULL;
 	if (naccounts != 0 || naddresses != 0 || nedges != 0) {
 		snprintf(store->errmsg, sizeof(store->errmsg),
@@ -3025,7 +2958,7 @@ store_ip_policy_delete(struct store *store, const char *id)
 	r = 0;
 out:
 	/* Finalized before the rollback, which it would otherwise hold up. */
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	if (r != 0)
 		store_rollback(store);
 	return r;
@@ -3210,7 +3143,7 @@ store_record_in(struct store *store, struct event *const *evs, size_t nevs,
 	    "INSERT INTO counters (name, labels, value) VALUES (?1, ?2, ?3)"
 	    " ON CONFLICT (name, labels) DO UPDATE"
 	    " SET value = value + excluded.value";
-	sqlite3_stmt *ev_stmt = NULL, *ct_stmt = NULL;
+	struct db_stmt *ev_stmt = NULL, *ct_stmt = NULL;
 	const struct event *ev;
 	const struct store_counter *c;
 	size_t i;
@@ -3240,8 +3173,8 @@ store_record_in(struct store *store, struct event *const *evs, size_t nevs,
 	}
 	r = 0;
 out:
-	sqlite3_finalize(ev_stmt);
-	sqlite3_finalize(ct_stmt);
+	db_finalize(ev_stmt);
+	db_finalize(ct_stmt);
 	return r;
 }
 
@@ -3322,7 +3255,7 @@ store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
 	    "UPDATE endpoints SET conns_open = ?2, conns_total = ?3,"
 	    " bytes_in = ?4, bytes_out = ?5"
 	    " WHERE id = ?1 AND ended_ms IS NULL";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	const struct store_session_stats *st;
 	const struct store_endpoint_stats *es;
 	size_t i;
@@ -3366,7 +3299,7 @@ store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
 		         st->bytes_in, st->bytes_out)) != 0)
 			goto out;
 	}
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	stmt = NULL;
 	if (nendpoints > 0 &&
 	    (r = store_prepare(store, &stmt, sql_endpoint, "")) != 0)
@@ -3382,7 +3315,7 @@ store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
 		goto out;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	if (r != 0 && store != NULL)
 		store_rollback(store);
 	return r;
@@ -3390,15 +3323,15 @@ out:
 
 /* A new event at <slot> from the current row of store_event_list(). */
 static void
-store_event_from_row(sqlite3_stmt *stmt, void *slot)
+store_event_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_event *e;
 
 	e = xcalloc(1, sizeof(*e));
-	e->seq = sqlite3_column_int64(stmt, 0);
+	e->seq = db_column_int64(stmt, 0);
 	e->id = store_column_text(stmt, 1);
 	e->type = store_column_text(stmt, 2);
-	e->timestamp_ms = sqlite3_column_int64(stmt, 3);
+	e->timestamp_ms = db_column_int64(stmt, 3);
 	e->account_id = store_column_text(stmt, 4);
 	e->json = store_column_text(stmt, 5);
 	*(struct store_event **)slot = e;
@@ -3415,39 +3348,20 @@ static const struct store_rows store_event_rows = { sizeof(
 	store_event_from_row, store_event_list_vfree };
 
 /*
- * Bind int64 <v> to named parameter <name> of <stmt>, if <sql> uses
- * it; the filters of store_event_list() come and go.
- */
-static int
-store_bind_named(struct store *store, sqlite3_stmt *stmt, const char *sql,
-    const char *name, int64_t v)
-{
-	int r = PORTHOLE_ERR_INTERNAL, i, rc;
-
-	if ((i = sqlite3_bind_parameter_index(stmt, name)) != 0 &&
-	    (rc = sqlite3_bind_int64(stmt, i, v)) != SQLITE_OK) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	r = 0;
-out:
-	return r;
-}
-
-/*
  * Events after <after_seq>, of <type> and from <since_ms> when given,
  * oldest first; with <limit>, the newest <limit> of those. Only the
  * filters asked for go into the SQL, so that the type filter can use
- * events_type and the others the rowid.
+ * events_type and the others the seq key; their parameters are
+ * numbered in the order they appear, as every driver wants them.
  */
 int
 store_event_list(struct store *store, int64_t after_seq, const char *type,
     int64_t since_ms, size_t limit, struct store_event ***listp, size_t *np)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	void *list = NULL;
-	char inner[512], sql[640];
-	int r = PORTHOLE_ERR_INTERNAL, rc, i;
+	char inner[512], sql[640], lim[32] = "";
+	int r = PORTHOLE_ERR_INTERNAL, i = 1;
 
 	if (listp != NULL)
 		*listp = NULL;
@@ -3458,41 +3372,43 @@ store_event_list(struct store *store, int64_t after_seq, const char *type,
 		goto out;
 	}
 	/* Fixed fragments only: every value is bound. */
+	if (limit > 0)
+		snprintf(lim, sizeof(lim), " DESC LIMIT ?%d",
+		    2 + (type != NULL) + (since_ms != 0));
 	snprintf(inner, sizeof(inner),
 	    "SELECT seq, id, type, timestamp_ms, account_id, json"
-	    " FROM events WHERE seq > :after%s%s ORDER BY seq%s",
-	    type != NULL ? " AND type = :type" : "",
-	    since_ms != 0 ? " AND timestamp_ms >= :since" : "",
-	    limit > 0 ? " DESC LIMIT :limit" : "");
+	    " FROM events WHERE seq > ?1%s%s ORDER BY seq%s",
+	    type != NULL ? " AND type = ?2" : "",
+	    since_ms == 0      ? ""
+	        : type != NULL ? " AND timestamp_ms >= ?3"
+	                       : " AND timestamp_ms >= ?2",
+	    lim);
 	if (limit > 0)
-		snprintf(sql, sizeof(sql), "SELECT * FROM (%s) ORDER BY seq",
-		    inner);
+		snprintf(sql, sizeof(sql),
+		    "SELECT * FROM (%s) sub ORDER BY seq", inner);
 	else
 		snprintf(sql, sizeof(sql), "%s", inner);
-	if ((rc = sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL)) !=
-	    SQLITE_OK) {
-		r = store_error(store, rc, sql);
+	if ((r = db_prepare(store->db, sql, &stmt)) != 0) {
+		r = store_error(store, r, sql);
 		goto out;
 	}
-	if ((i = sqlite3_bind_parameter_index(stmt, ":type")) != 0 &&
-	    (rc = sqlite3_bind_text(stmt, i, type, -1, SQLITE_STATIC)) !=
-	        SQLITE_OK) {
-		r = store_error(store, rc, sql);
+	if ((r = db_bind_int64(stmt, i++, after_seq)) != 0 ||
+	    (type != NULL && (r = db_bind_text(stmt, i++, type)) != 0) ||
+	    (since_ms != 0 && (r = db_bind_int64(stmt, i++, since_ms)) != 0) ||
+	    (limit > 0 &&
+	        (r = db_bind_int64(stmt, i++,
+	             limit > INT64_MAX ? INT64_MAX : (int64_t)limit)) != 0)) {
+		r = store_error(store, r, sql);
 		goto out;
 	}
-	if ((r = store_bind_named(store, stmt, sql, ":after", after_seq)) !=
-	        0 ||
-	    (r = store_bind_named(store, stmt, sql, ":since", since_ms)) != 0 ||
-	    (r = store_bind_named(store, stmt, sql, ":limit",
-	         limit > INT64_MAX ? INT64_MAX : (int64_t)limit)) != 0 ||
-	    (r = store_collect(store, &store_event_rows, stmt, sql, &list,
+	if ((r = store_collect(store, &store_event_rows, stmt, sql, &list,
 	         np)) != 0)
 		goto out;
 	/* Ownership passes to the caller. */
 	*listp = list;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -3533,7 +3449,7 @@ store_event_cap(struct store *store, int64_t max, int64_t *np)
 	static const char sql_ends[] = "SELECT (SELECT min(seq) FROM events),"
 	                               " (SELECT max(seq) FROM events)";
 	static const char sql_delete[] = "DELETE FROM events WHERE seq <= ?1";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int64_t lo, hi, cut, upto, total = 0;
 	int r = PORTHOLE_ERR_INTERNAL, rc, n;
 
@@ -3549,17 +3465,17 @@ store_event_cap(struct store *store, int64_t max, int64_t *np)
 	}
 	if ((r = store_prepare(store, &stmt, sql_ends, "")) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+	if ((rc = db_step(stmt)) != DB_ROW) {
 		r = store_error(store, rc, sql_ends);
 		goto out;
 	}
-	if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
+	if (db_column_is_null(stmt, 0)) {
 		r = 0; /* no events */
 		goto out;
 	}
-	lo = sqlite3_column_int64(stmt, 0);
-	hi = sqlite3_column_int64(stmt, 1);
-	sqlite3_finalize(stmt);
+	lo = db_column_int64(stmt, 0);
+	hi = db_column_int64(stmt, 1);
+	db_finalize(stmt);
 	stmt = NULL;
 	/* Keep seq hi - max + 1 … hi: at most max events. */
 	if (hi - lo < max) {
@@ -3580,7 +3496,7 @@ store_event_cap(struct store *store, int64_t max, int64_t *np)
 		    (long long)total, (long long)max);
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	/* What went in the batches that succeeded stays gone. */
 	if (np != NULL)
 		*np = total;
@@ -3615,14 +3531,14 @@ store_event_list_free(struct store_event **list, size_t n)
 
 /* A counter at <slot> (the element itself) from the current row. */
 static void
-store_counter_from_row(sqlite3_stmt *stmt, void *slot)
+store_counter_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_counter *c = slot;
 
 	/* The strings are the list's, freed by store_counter_list_free. */
 	c->name = store_column_text(stmt, 0);
 	c->labels = store_column_text(stmt, 1);
-	c->value = sqlite3_column_int64(stmt, 2);
+	c->value = db_column_int64(stmt, 2);
 }
 
 static void
@@ -3687,7 +3603,7 @@ store_live_totals(struct store *store, int64_t *sessionsp, int64_t *endpointsp,
 	    " (SELECT count(*) FROM endpoints WHERE ended_ms IS NULL),"
 	    " (SELECT coalesce(sum(conns_open), 0) FROM sessions"
 	    "  WHERE ended_ms IS NULL)";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	if (sessionsp != NULL)
@@ -3702,19 +3618,19 @@ store_live_totals(struct store *store, int64_t *sessionsp, int64_t *endpointsp,
 	}
 	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+	if ((rc = db_step(stmt)) != DB_ROW) {
 		r = store_error(store, rc, sql);
 		goto out;
 	}
 	if (sessionsp != NULL)
-		*sessionsp = sqlite3_column_int64(stmt, 0);
+		*sessionsp = db_column_int64(stmt, 0);
 	if (endpointsp != NULL)
-		*endpointsp = sqlite3_column_int64(stmt, 1);
+		*endpointsp = db_column_int64(stmt, 1);
 	if (conns_openp != NULL)
-		*conns_openp = sqlite3_column_int64(stmt, 2);
+		*conns_openp = db_column_int64(stmt, 2);
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
@@ -3732,7 +3648,7 @@ store_endpoint_stats(struct store *store,
 	    " bytes_in = ?4, bytes_out = ?5"
 	    " WHERE id = ?1 AND ended_ms IS NULL";
 	const struct store_endpoint_stats *es;
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	size_t i;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -3767,7 +3683,7 @@ store_endpoint_stats(struct store *store,
 	r = 0;
 out:
 	/* Finalized before the rollback, which it would otherwise hold up. */
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	if (r != 0 && store != NULL)
 		store_rollback(store);
 	return r;
@@ -3777,7 +3693,7 @@ out:
 
 /* A new edge, without its lists, at <slot> (STORE_EDGE_SELECT). */
 static void
-store_edge_from_row(sqlite3_stmt *stmt, void *slot)
+store_edge_from_row(struct db_stmt *stmt, void *slot)
 {
 	struct store_edge *e;
 
@@ -3786,8 +3702,8 @@ store_edge_from_row(sqlite3_stmt *stmt, void *slot)
 	e->description = store_column_text(stmt, 1);
 	e->ip_policy_id = store_column_text(stmt, 2);
 	e->ip_policy_name = store_column_text(stmt, 3);
-	e->proxy_proto = sqlite3_column_int(stmt, 4);
-	e->created_ms = sqlite3_column_int64(stmt, 5);
+	e->proxy_proto = store_column_int(stmt, 4);
+	e->created_ms = db_column_int64(stmt, 5);
 	*(struct store_edge **)slot = e;
 }
 
@@ -4091,7 +4007,7 @@ store_edge_is_backend(struct store *store, const char *edge_id,
 {
 	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM edge_backends"
 	                          " WHERE edge_id = ?1 AND account_id = ?2)";
-	sqlite3_stmt *stmt = NULL;
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	if (isp != NULL)
@@ -4104,14 +4020,14 @@ store_edge_is_backend(struct store *store, const char *edge_id,
 	if ((r = store_prepare(store, &stmt, sql, "tt", edge_id, account_id)) !=
 	    0)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+	if ((rc = db_step(stmt)) != DB_ROW) {
 		r = store_error(store, rc, sql);
 		goto out;
 	}
-	*isp = sqlite3_column_int(stmt, 0) != 0;
+	*isp = store_column_int(stmt, 0) != 0;
 	r = 0;
 out:
-	sqlite3_finalize(stmt);
+	db_finalize(stmt);
 	return r;
 }
 
