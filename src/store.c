@@ -3,6 +3,39 @@
  */
 #include "config.h"
 
+/*
+ * The store's entity code, written once over the driver (db.h) in SQL
+ * that SQLite 3.40 and PostgreSQL 15 both run as written. The drivers
+ * translate only parameters (?N to $N) and, in schema scripts, types
+ * (INTEGER, BLOB, INTEGER PRIMARY KEY AUTOINCREMENT), so the
+ * statements keep to these rules:
+ *  - Parameters are ?1, ?2, … numbered densely: each number up to the
+ *    largest is used (PostgreSQL types every one).
+ *  - Parameters reach PostgreSQL untyped; where the context does not
+ *    give one a type (a SELECT list, IS NULL, IS NOT DISTINCT FROM, a
+ *    CASE of its own), it is cast: CAST(?5 AS BIGINT), CAST(?8 AS
+ *    TEXT). Text columns are compared with text values and integer
+ *    columns with integers, never across.
+ *  - No rowid: where the order rows were added matters, a seq column
+ *    (migration 6) holds it, taken as max + 1 in a write transaction.
+ *  - No SQLite-only syntax or functions: no INSERT OR IGNORE/REPLACE
+ *    (ON CONFLICT … DO NOTHING/UPDATE instead), ifnull, two-argument
+ *    max()/min(), strftime, julianday, printf, last_insert_rowid(),
+ *    changes(), COLLATE NOCASE (lower() on both sides), IS with a
+ *    value (IS NOT DISTINCT FROM); time comes from C or db_dialect().
+ *  - No integer used as a boolean (disabled <> 0, not disabled) and no
+ *    boolean used as an integer: a truth the C code reads is
+ *    CASE WHEN … THEN 1 ELSE 0 END, also for EXISTS.
+ *  - GROUP BY and ORDER BY only on grouped or aggregated columns;
+ *    a subquery in FROM has an alias; LIMIT takes a non-negative
+ *    number.
+ *  - Identifiers PostgreSQL reserves are quoted ("user"); a column set
+ *    in an upsert is named with its table (counters.value).
+ *  - Sums are cast back to BIGINT (PostgreSQL sums bigints as numeric).
+ * The schema scripts 1-5 are history and stay as shipped; later ones
+ * follow the same rules.
+ */
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -244,6 +277,54 @@ static const char *const store_migrations[] = {
 	/* An edge's members, at every get and list. */
 	"CREATE INDEX endpoints_edge ON endpoints(edge_id)"
 	"  WHERE ended_ms IS NULL;",
+
+	/*
+	 * 6: the order rows were added, where the store returns rows in
+	 * it, as a column of its own (seq) rather than SQLite's rowid,
+	 * which other databases do not have. A new row takes one more
+	 * than its table's largest, inside the write transaction that
+	 * inserts it. Rows from before are numbered here by their time,
+	 * then their key (for rules the order they were added within
+	 * one millisecond is lost; for edge addresses, their address's
+	 * creation stands for it).
+	 */
+	"ALTER TABLE sessions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE sessions SET seq = o.n FROM (SELECT id,"
+	"  row_number() OVER (ORDER BY started_ms, id) AS n FROM sessions)"
+	"  AS o WHERE o.id = sessions.id;"
+	"CREATE INDEX sessions_seq ON sessions(seq);"
+	"ALTER TABLE endpoints ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE endpoints SET seq = o.n FROM (SELECT id,"
+	"  row_number() OVER (ORDER BY started_ms, id) AS n FROM endpoints)"
+	"  AS o WHERE o.id = endpoints.id;"
+	"CREATE INDEX endpoints_seq ON endpoints(seq);"
+	"ALTER TABLE addresses ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE addresses SET seq = o.n FROM (SELECT id,"
+	"  row_number() OVER (ORDER BY created_ms, id) AS n FROM addresses)"
+	"  AS o WHERE o.id = addresses.id;"
+	"ALTER TABLE tokens ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE tokens SET seq = o.n FROM (SELECT id,"
+	"  row_number() OVER (ORDER BY created_ms, id) AS n FROM tokens)"
+	"  AS o WHERE o.id = tokens.id;"
+	"ALTER TABLE edges ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE edges SET seq = o.n FROM (SELECT id,"
+	"  row_number() OVER (ORDER BY created_ms, id) AS n FROM edges)"
+	"  AS o WHERE o.id = edges.id;"
+	"ALTER TABLE ip_policy_rules"
+	"  ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE ip_policy_rules SET seq = o.n FROM (SELECT policy_id,"
+	"  allow, cidr, row_number() OVER"
+	"  (ORDER BY created_ms, policy_id, allow, cidr) AS n"
+	"  FROM ip_policy_rules) AS o"
+	"  WHERE o.policy_id = ip_policy_rules.policy_id"
+	"  AND o.allow = ip_policy_rules.allow"
+	"  AND o.cidr = ip_policy_rules.cidr;"
+	"ALTER TABLE edge_addresses"
+	"  ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE edge_addresses SET seq = o.n FROM (SELECT x.address_id,"
+	"  row_number() OVER (ORDER BY r.created_ms, r.id) AS n"
+	"  FROM edge_addresses x JOIN addresses r ON r.id = x.address_id)"
+	"  AS o WHERE o.address_id = edge_addresses.address_id;",
 };
 
 #define STORE_NMIGRATIONS                                                      \
@@ -272,7 +353,7 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 
 #define STORE_SESSION_SELECT                                                   \
 	"SELECT s.id, s.account_id, a.name, s.pid, s.client_ip,"               \
-	" s.client_port, s.user, s.credential, s.started_ms, s.ended_ms,"      \
+	" s.client_port, s.\"user\", s.credential, s.started_ms, s.ended_ms,"  \
 	" s.end_reason,"                                                       \
 	" (SELECT count(*) FROM endpoints e"                                   \
 	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL),"                 \
@@ -294,7 +375,7 @@ _Static_assert(STORE_NMIGRATIONS == STORE_SCHEMA_VERSION + 1,
 	" r.metadata, r.created_ms, r.deleted_ms,"                             \
 	" (SELECT e.id FROM endpoints e"                                       \
 	"  WHERE e.address_id = r.id AND e.ended_ms IS NULL"                   \
-	"  ORDER BY e.started_ms, e.rowid LIMIT 1),"                           \
+	"  ORDER BY e.started_ms, e.seq LIMIT 1),"                             \
 	" r.proxy_proto, r.ip_policy_id, p.name, x.edge_id"                    \
 	" FROM addresses r LEFT JOIN accounts a ON a.id = r.account_id"        \
 	" LEFT JOIN ip_policies p ON p.id = r.ip_policy_id"                    \
@@ -519,6 +600,27 @@ store_step_done(struct store *store, struct db_stmt *stmt, const char *sql)
 	return 0;
 }
 
+/* store_run() with a va_list. */
+static int
+store_runv(struct store *store, int *changesp, const char *sql,
+    const char *types, va_list ap)
+{
+	struct db_stmt *stmt = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (changesp != NULL)
+		*changesp = 0;
+	if ((r = store_preparev(store, &stmt, sql, types, ap)) != 0 ||
+	    (r = store_step_done(store, stmt, sql)) != 0)
+		goto out;
+	if (changesp != NULL)
+		*changesp = (int)db_changes(store->db);
+	r = 0;
+out:
+	db_finalize(stmt);
+	return r;
+}
+
 /*
  * Run <sql>, which returns no rows, with parameters as for
  * store_prepare(); stores the number of rows it changed in *changesp
@@ -528,22 +630,12 @@ static int
 store_run(struct store *store, int *changesp, const char *sql,
     const char *types, ...)
 {
-	struct db_stmt *stmt = NULL;
 	va_list ap;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r;
 
-	if (changesp != NULL)
-		*changesp = 0;
 	va_start(ap, types);
-	r = store_preparev(store, &stmt, sql, types, ap);
+	r = store_runv(store, changesp, sql, types, ap);
 	va_end(ap);
-	if (r != 0 || (r = store_step_done(store, stmt, sql)) != 0)
-		goto out;
-	if (changesp != NULL)
-		*changesp = (int)db_changes(store->db);
-	r = 0;
-out:
-	db_finalize(stmt);
 	return r;
 }
 
@@ -615,6 +707,32 @@ static void
 store_rollback(struct store *store)
 {
 	db_rollback(store->db);
+}
+
+/*
+ * store_run() in a write transaction of its own: for an insert that
+ * numbers its row from the table's others (seq), which no other writer
+ * may do at the same time.
+ */
+static int
+store_run_locked(struct store *store, int *changesp, const char *sql,
+    const char *types, ...)
+{
+	va_list ap;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if ((r = store_begin(store)) != 0)
+		goto out;
+	va_start(ap, types);
+	r = store_runv(store, changesp, sql, types, ap);
+	va_end(ap);
+	if (r != 0 || (r = store_commit(store)) != 0)
+		goto out;
+	r = 0;
+out:
+	if (r != 0)
+		store_rollback(store);
+	return r;
 }
 
 /* Integer column <i> of the current row as an int (NULL reads as 0). */
@@ -1097,7 +1215,8 @@ store_account_get(struct store *store, const char *name_or_id,
     struct store_account **accountp)
 {
 	static const char sql[] = STORE_ACCOUNT_SELECT
-	    " WHERE a.id = ?1 OR a.name = ?1 ORDER BY a.id = ?1 DESC LIMIT 1";
+	    " WHERE a.id = ?1 OR a.name = ?1"
+	    " ORDER BY CASE WHEN a.id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 
 	if (accountp != NULL)
 		*accountp = NULL;
@@ -1178,8 +1297,10 @@ store_account_set_limits(struct store *store, const char *id, int max_sessions,
 {
 	static const char sql[] =
 	    "UPDATE accounts SET"
-	    " max_sessions = CASE WHEN ?2 < 0 THEN max_sessions ELSE ?2 END,"
-	    " max_endpoints = CASE WHEN ?3 < 0 THEN max_endpoints ELSE ?3 END"
+	    " max_sessions = CASE WHEN CAST(?2 AS BIGINT) < 0"
+	    "  THEN max_sessions ELSE CAST(?2 AS BIGINT) END,"
+	    " max_endpoints = CASE WHEN CAST(?3 AS BIGINT) < 0"
+	    "  THEN max_endpoints ELSE CAST(?3 AS BIGINT) END"
 	    " WHERE id = ?1";
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
@@ -1538,10 +1659,12 @@ store_session_add(struct store *store, const struct store_session *s,
 	    "SELECT a.disabled, (SELECT count(*) FROM sessions s"
 	    "  WHERE s.account_id = a.id AND s.ended_ms IS NULL)"
 	    " FROM accounts a WHERE a.id = ?1";
-	static const char sql[] = "INSERT INTO sessions (id, account_id, pid,"
-	                          " client_ip, client_port, user, credential,"
-	                          " started_ms)"
-	                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	static const char sql[] =
+	    "INSERT INTO sessions (id, account_id, pid,"
+	    " client_ip, client_port, \"user\", credential,"
+	    " started_ms, seq)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM sessions))";
 	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc, live;
 
@@ -1736,17 +1859,20 @@ store_session_status(struct store *store, const char *session_id,
     struct store_session_status *st)
 {
 	static const char sql[] =
-	    "SELECT s.ended_ms IS NOT NULL, s.end_reason, a.disabled,"
+	    "SELECT CASE WHEN s.ended_ms IS NULL THEN 0 ELSE 1 END,"
+	    " s.end_reason, a.disabled,"
 	    " a.ip_policy_id,"
 	    " CASE"
 	    "  WHEN substr(s.credential, 1, 10) = 'anonymous:' THEN 1"
-	    "  WHEN substr(s.credential, 1, 6) = 'token:' THEN EXISTS"
+	    "  WHEN substr(s.credential, 1, 6) = 'token:' AND EXISTS"
 	    "   (SELECT 1 FROM tokens t WHERE t.id = substr(s.credential, 7)"
 	    "    AND t.account_id = s.account_id AND t.revoked_ms IS NULL)"
-	    "  WHEN substr(s.credential, 1, 4) = 'key:' THEN EXISTS"
+	    "   THEN 1"
+	    "  WHEN substr(s.credential, 1, 4) = 'key:' AND EXISTS"
 	    "   (SELECT 1 FROM keys k"
 	    "    WHERE k.fingerprint = substr(s.credential, 5)"
 	    "    AND k.account_id = s.account_id)"
+	    "   THEN 1"
 	    "  ELSE 0 END"
 	    " FROM sessions s JOIN accounts a ON a.id = s.account_id"
 	    " WHERE s.id = ?1";
@@ -1864,10 +1990,10 @@ store_session_list(struct store *store, const char *account,
     struct store_session ***listp, size_t *np)
 {
 	static const char sql_all[] = STORE_SESSION_SELECT
-	    " WHERE s.ended_ms IS NULL ORDER BY s.started_ms, s.rowid";
+	    " WHERE s.ended_ms IS NULL ORDER BY s.started_ms, s.seq";
 	static const char sql_one[] = STORE_SESSION_SELECT
 	    " WHERE s.ended_ms IS NULL AND s.account_id = ?1"
-	    " ORDER BY s.started_ms, s.rowid";
+	    " ORDER BY s.started_ms, s.seq";
 	void *list = NULL;
 	int r;
 
@@ -1964,13 +2090,17 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 {
 	static const char sql[] =
 	    "INSERT INTO endpoints (id, session_id, account_id, host, port,"
-	    " bind_address, metadata, address_id, started_ms, edge_id)"
-	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10"
+	    " bind_address, metadata, address_id, started_ms, edge_id, seq)"
+	    " SELECT ?1, ?2, ?3, ?4, CAST(?5 AS BIGINT), ?6, ?7, ?8,"
+	    " CAST(?9 AS BIGINT), ?10,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM endpoints)"
 	    " WHERE EXISTS (SELECT 1 FROM sessions"
 	    "  WHERE id = ?2 AND account_id = ?3 AND ended_ms IS NULL)"
-	    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM addresses r"
+	    " AND (CAST(?8 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM addresses "
+	    "r"
 	    "  LEFT JOIN edge_addresses x ON x.address_id = r.id"
-	    "  WHERE r.id = ?8 AND r.deleted_ms IS NULL AND x.edge_id IS ?10"
+	    "  WHERE r.id = ?8 AND r.deleted_ms IS NULL "
+	    "  AND x.edge_id IS NOT DISTINCT FROM CAST(?10 AS TEXT)"
 	    "  AND ((x.edge_id IS NULL AND r.account_id = ?3)"
 	    "   OR (x.edge_id IS NOT NULL"
 	    "    AND EXISTS (SELECT 1 FROM edge_backends b"
@@ -1984,9 +2114,10 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "ttttitttIt", e->id, e->session_id,
-	         e->account_id, e->host, e->port, e->bind_address, e->metadata,
-	         e->address_id, e->started_ms, e->edge_id)) != 0)
+	if ((r = store_run_locked(store, &n, sql, "ttttitttIt", e->id,
+	         e->session_id, e->account_id, e->host, e->port,
+	         e->bind_address, e->metadata, e->address_id, e->started_ms,
+	         e->edge_id)) != 0)
 		goto out;
 	if (n == 0) {
 		debug_f("endpoint %.40s: no live session %.40s or address "
@@ -2049,7 +2180,7 @@ store_endpoint_list(struct store *store, struct store_endpoint ***listp,
     size_t *np)
 {
 	static const char sql[] = STORE_ENDPOINT_SELECT
-	    " WHERE e.ended_ms IS NULL ORDER BY e.started_ms, e.rowid";
+	    " WHERE e.ended_ms IS NULL ORDER BY e.started_ms, e.seq";
 	void *list = NULL;
 	int r;
 
@@ -2130,10 +2261,10 @@ store_affinity(struct store *store, const char *account_id,
 {
 	static const char sql[] =
 	    "SELECT host, port FROM"
-	    " (SELECT e.host, e.port, s.started_ms AS s_ms, s.rowid AS s_row,"
-	    "  e.started_ms AS e_ms, e.rowid AS e_row,"
+	    " (SELECT e.host, e.port, s.started_ms AS s_ms, s.seq AS s_seq,"
+	    "  e.started_ms AS e_ms, e.seq AS e_seq,"
 	    "  row_number() OVER (PARTITION BY e.port ORDER BY"
-	    "   s.started_ms DESC, s.rowid DESC, e.started_ms, e.rowid) AS nth"
+	    "   s.started_ms DESC, s.seq DESC, e.started_ms, e.seq) AS nth"
 	    "  FROM endpoints e JOIN sessions s ON s.id = e.session_id"
 	    "  WHERE e.account_id = ?1 AND s.account_id = ?1"
 	    "  AND s.credential = ?2 AND s.ended_ms IS NOT NULL"
@@ -2142,8 +2273,8 @@ store_affinity(struct store *store, const char *account_id,
 	    "   WHERE l.port = e.port AND l.ended_ms IS NULL)"
 	    "  AND NOT EXISTS (SELECT 1 FROM addresses r"
 	    "   WHERE r.port = e.port))"
-	    " WHERE nth = 1"
-	    " ORDER BY s_ms DESC, s_row DESC, e_ms, e_row LIMIT ?4";
+	    " AS held WHERE nth = 1"
+	    " ORDER BY s_ms DESC, s_seq DESC, e_ms, e_seq LIMIT ?4";
 	void *list = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -2233,7 +2364,8 @@ store_address_add(struct store *store, const char *account_id, const char *host,
 {
 	static const char sql[] =
 	    "INSERT INTO addresses (id, account_id, host, port, description,"
-	    " metadata, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	    " metadata, created_ms, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM addresses))";
 	static const char sql_get[] = STORE_ADDRESS_SELECT " WHERE r.id = ?1";
 	struct store_address *a = NULL;
 	char *id = NULL;
@@ -2278,7 +2410,8 @@ int
 store_address_port_used(struct store *store, int port, int *usedp)
 {
 	static const char sql[] =
-	    "SELECT EXISTS (SELECT 1 FROM addresses WHERE port = ?1)";
+	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM addresses WHERE port = ?1)"
+	    " THEN 1 ELSE 0 END";
 	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
@@ -2345,7 +2478,7 @@ store_address_find(struct store *store, const char *host, int port,
     struct store_address **ap)
 {
 	static const char sql[] = STORE_ADDRESS_SELECT
-	    " WHERE r.port = ?2 AND r.host = ?1 COLLATE NOCASE"
+	    " WHERE r.port = ?2 AND lower(r.host) = lower(CAST(?1 AS TEXT))"
 	    " AND r.deleted_ms IS NULL";
 
 	if (ap != NULL)
@@ -2366,10 +2499,10 @@ store_address_list(struct store *store, const char *account,
 {
 	static const char sql_all[] =
 	    STORE_ADDRESS_SELECT " WHERE r.deleted_ms IS NULL"
-	                         " ORDER BY a.name, r.created_ms, r.rowid";
+	                         " ORDER BY a.name, r.created_ms, r.seq";
 	static const char sql_one[] = STORE_ADDRESS_SELECT
 	    " WHERE r.deleted_ms IS NULL AND r.account_id = ?1"
-	    " ORDER BY r.created_ms, r.rowid";
+	    " ORDER BY r.created_ms, r.seq";
 	void *list = NULL;
 	int r;
 
@@ -2511,14 +2644,15 @@ store_token_add(struct store *store, const char *id, const char *account_id,
     const unsigned char *hash, size_t hashlen, const char *description,
     int64_t now_ms)
 {
-	static const char sql[] = "INSERT INTO tokens (id, account_id, hash,"
-	                          " description, created_ms)"
-	                          " VALUES (?1, ?2, ?3, ?4, ?5)";
+	static const char sql[] =
+	    "INSERT INTO tokens (id, account_id, hash, description, created_ms,"
+	    " seq) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM tokens))";
 
 	if (id == NULL || *id == '\0' || account_id == NULL || hash == NULL ||
 	    hashlen != TOKEN_HASH_LEN)
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
-	return store_run(store, NULL, sql, "ttbtI", id, account_id,
+	return store_run_locked(store, NULL, sql, "ttbtI", id, account_id,
 	    (const void *)hash, hashlen, description != NULL ? description : "",
 	    now_ms);
 }
@@ -2605,10 +2739,10 @@ store_token_list(struct store *store, const char *account,
 {
 	static const char sql_all[] =
 	    STORE_TOKEN_SELECT " WHERE t.revoked_ms IS NULL"
-	                       " ORDER BY a.name, t.created_ms, t.rowid";
+	                       " ORDER BY a.name, t.created_ms, t.seq";
 	static const char sql_one[] = STORE_TOKEN_SELECT
 	    " WHERE t.revoked_ms IS NULL AND t.account_id = ?1"
-	    " ORDER BY t.created_ms, t.rowid";
+	    " ORDER BY t.created_ms, t.seq";
 	void *list = NULL;
 	int r;
 
@@ -2760,7 +2894,7 @@ store_ip_policy_load_rules(struct store *store, struct store_ip_policy *p)
 {
 	static const char sql[] = "SELECT cidr FROM ip_policy_rules"
 	                          " WHERE policy_id = ?1 AND allow = ?2"
-	                          " ORDER BY rowid";
+	                          " ORDER BY seq";
 	void *allow = NULL, *deny = NULL;
 	size_t nallow = 0, ndeny = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
@@ -2829,7 +2963,8 @@ store_ip_policy_get(struct store *store, const char *name_or_id,
     struct store_ip_policy **pp)
 {
 	static const char sql[] = STORE_IP_POLICY_SELECT
-	    " WHERE p.id = ?1 OR p.name = ?1 ORDER BY p.id = ?1 DESC LIMIT 1";
+	    " WHERE p.id = ?1 OR p.name = ?1"
+	    " ORDER BY CASE WHEN p.id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 	struct store_ip_policy *p = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -2988,13 +3123,14 @@ int
 store_ip_policy_rule_add(struct store *store, const char *id, int allow,
     const char *cidr, int64_t now_ms)
 {
-	static const char sql[] = "INSERT INTO ip_policy_rules"
-	                          " (policy_id, allow, cidr, created_ms)"
-	                          " VALUES (?1, ?2, ?3, ?4)";
+	static const char sql[] =
+	    "INSERT INTO ip_policy_rules (policy_id, allow, cidr, created_ms,"
+	    " seq) VALUES (?1, ?2, ?3, ?4,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM ip_policy_rules))";
 
 	if (id == NULL || cidr == NULL || !store_cidr_canonical(cidr))
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
-	return store_run(store, NULL, sql, "titI", id, allow != 0, cidr,
+	return store_run_locked(store, NULL, sql, "titI", id, allow != 0, cidr,
 	    now_ms);
 }
 
@@ -3142,7 +3278,7 @@ store_record_in(struct store *store, struct event *const *evs, size_t nevs,
 	static const char sql_counter[] =
 	    "INSERT INTO counters (name, labels, value) VALUES (?1, ?2, ?3)"
 	    " ON CONFLICT (name, labels) DO UPDATE"
-	    " SET value = value + excluded.value";
+	    " SET value = counters.value + excluded.value";
 	struct db_stmt *ev_stmt = NULL, *ct_stmt = NULL;
 	const struct event *ev;
 	const struct store_counter *c;
@@ -3601,7 +3737,8 @@ store_live_totals(struct store *store, int64_t *sessionsp, int64_t *endpointsp,
 	static const char sql[] =
 	    "SELECT (SELECT count(*) FROM sessions WHERE ended_ms IS NULL),"
 	    " (SELECT count(*) FROM endpoints WHERE ended_ms IS NULL),"
-	    " (SELECT coalesce(sum(conns_open), 0) FROM sessions"
+	    " (SELECT CAST(coalesce(sum(conns_open), 0) AS BIGINT) FROM "
+	    "sessions"
 	    "  WHERE ended_ms IS NULL)";
 	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
@@ -3724,13 +3861,14 @@ static int
 store_edge_load(struct store *store, struct store_edge *e)
 {
 	static const char sql_addresses[] = STORE_ADDRESS_SELECT
-	    " WHERE x.edge_id = ?1 AND r.deleted_ms IS NULL ORDER BY x.rowid";
+	    " WHERE x.edge_id = ?1 AND r.deleted_ms IS NULL"
+	    " ORDER BY x.seq";
 	static const char sql_backends[] =
 	    STORE_ACCOUNT_SELECT " JOIN edge_backends b ON b.account_id = a.id"
 	                         " WHERE b.edge_id = ?1 ORDER BY a.name";
 	static const char sql_members[] =
 	    STORE_ENDPOINT_SELECT " WHERE e.edge_id = ?1 AND e.ended_ms IS NULL"
-	                          " ORDER BY e.started_ms, e.rowid";
+	                          " ORDER BY e.started_ms, e.seq";
 	void *addresses = NULL, *backends = NULL, *members = NULL;
 	size_t naddresses = 0, nbackends = 0, nmembers = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
@@ -3766,9 +3904,10 @@ int
 store_edge_add(struct store *store, const char *description, int64_t now_ms,
     struct store_edge **ep)
 {
-	static const char sql[] = "INSERT INTO edges"
-	                          " (id, description, created_ms)"
-	                          " VALUES (?1, ?2, ?3)";
+	static const char sql[] =
+	    "INSERT INTO edges (id, description, created_ms, seq)"
+	    " VALUES (?1, ?2, ?3, (SELECT coalesce(max(seq), 0) + 1 FROM "
+	    "edges))";
 	struct store_edge *e = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -3782,8 +3921,8 @@ store_edge_add(struct store *store, const char *description, int64_t now_ms,
 	e->id = id_new("ed");
 	e->description = xstrdup(description != NULL ? description : "");
 	e->created_ms = now_ms;
-	if ((r = store_run(store, NULL, sql, "ttI", e->id, e->description,
-	         e->created_ms)) != 0)
+	if ((r = store_run_locked(store, NULL, sql, "ttI", e->id,
+	         e->description, e->created_ms)) != 0)
 		goto out;
 	debug_f("edge %s: added", e->id);
 	if (ep != NULL) {
@@ -3835,7 +3974,7 @@ int
 store_edge_list(struct store *store, struct store_edge ***listp, size_t *np)
 {
 	static const char sql[] =
-	    STORE_EDGE_SELECT " ORDER BY d.created_ms, d.rowid";
+	    STORE_EDGE_SELECT " ORDER BY d.created_ms, d.seq";
 	struct store_edge **list = NULL;
 	void *rows = NULL;
 	size_t n = 0, i;
@@ -3921,8 +4060,10 @@ store_edge_address_add(struct store *store, const char *edge_id,
     const char *address_id)
 {
 	static const char sql[] =
-	    "INSERT INTO edge_addresses (edge_id, address_id)"
-	    " SELECT ?1, id FROM addresses"
+	    "INSERT INTO edge_addresses (edge_id, address_id, seq)"
+	    " SELECT ?1, id,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM edge_addresses)"
+	    " FROM addresses"
 	    " WHERE id = ?2 AND deleted_ms IS NULL";
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
@@ -3930,7 +4071,8 @@ store_edge_address_add(struct store *store, const char *edge_id,
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "tt", edge_id, address_id)) != 0)
+	if ((r = store_run_locked(store, &n, sql, "tt", edge_id, address_id)) !=
+	    0)
 		goto out;
 	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
 out:
@@ -4005,8 +4147,10 @@ int
 store_edge_is_backend(struct store *store, const char *edge_id,
     const char *account_id, int *isp)
 {
-	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM edge_backends"
-	                          " WHERE edge_id = ?1 AND account_id = ?2)";
+	static const char sql[] = "SELECT CASE WHEN EXISTS"
+	                          " (SELECT 1 FROM edge_backends"
+	                          " WHERE edge_id = ?1 AND account_id = ?2)"
+	                          " THEN 1 ELSE 0 END";
 	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 

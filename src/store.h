@@ -19,7 +19,7 @@
 struct store;
 struct event;
 
-#define STORE_SCHEMA_VERSION  5
+#define STORE_SCHEMA_VERSION  6
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {

@@ -1169,8 +1169,8 @@ START_TEST(test_file_migrate_v4)
 	mk_file_v4();
 	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 5);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(version, STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
 	                         " WHERE (type = 'table' AND name IN"
 	                         " ('edges', 'edge_addresses',"
@@ -1463,7 +1463,9 @@ START_TEST(test_file_edge_schema)
 
 	/* One edge per address, a PROXY version, no dangling policy. */
 	snprintf(sql, sizeof(sql),
-	    "INSERT INTO edge_addresses VALUES ('%s', '%s')", ed2, ra);
+	    "INSERT INTO edge_addresses (edge_id, address_id)"
+	    " VALUES ('%s', '%s')",
+	    ed2, ra);
 	ck_assert_int_eq(raw_exec_rc(sql), SQLITE_CONSTRAINT_UNIQUE);
 	snprintf(sql, sizeof(sql),
 	    "UPDATE edges SET proxy_proto = 3 WHERE id = '%s'", ed1);
