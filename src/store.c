@@ -735,6 +735,26 @@ out:
 	return r;
 }
 
+/*
+ * store_run() of <sql>, an UPDATE or DELETE of one row by its key:
+ * _NOT_FOUND if it changed none.
+ */
+static int
+store_change(struct store *store, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int r = PORTHOLE_ERR_INTERNAL, n;
+
+	va_start(ap, types);
+	r = store_runv(store, &n, sql, types, ap);
+	va_end(ap);
+	if (r != 0)
+		goto out;
+	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+out:
+	return r;
+}
+
 /* Integer column <i> of the current row as an int (NULL reads as 0). */
 static int
 store_column_int(struct db_stmt *stmt, int i)
@@ -968,6 +988,23 @@ store_end_live(struct store *store, const struct store_end_sql *q,
 out:
 	free(pids);
 	return r;
+}
+
+/*
+ * Hand the pids of the sessions just ended (*pidsp, *npidsp, either
+ * may be NULL) to the caller, who signals them: *pids becomes the
+ * caller's if it asked for them, and NULL here.
+ */
+static void
+store_pids_give(int64_t **pids, size_t npids, int64_t **pidsp, size_t *npidsp)
+{
+	if (npidsp != NULL)
+		*npidsp = npids;
+	if (pidsp != NULL) {
+		/* Ownership passes to the caller. */
+		*pidsp = *pids;
+		*pids = NULL;
+	}
 }
 
 /* Refuse schema <version> if it is newer than this program knows. */
@@ -1275,17 +1312,15 @@ int
 store_account_set_description(struct store *store, const char *id,
     const char *description)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (id == NULL || description == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE accounts SET description = ?2 WHERE id = ?1", "tt", id,
-	         description)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE accounts SET description = ?2 WHERE id = ?1", "tt", id,
+	    description);
 out:
 	return r;
 }
@@ -1302,17 +1337,14 @@ store_account_set_limits(struct store *store, const char *id, int max_sessions,
 	    " max_endpoints = CASE WHEN CAST(?3 AS BIGINT) < 0"
 	    "  THEN max_endpoints ELSE CAST(?3 AS BIGINT) END"
 	    " WHERE id = ?1";
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (id == NULL || max_sessions > STORE_LIMIT_MAX ||
 	    max_endpoints > STORE_LIMIT_MAX) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "tii", id, max_sessions,
-	         max_endpoints)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store, sql, "tii", id, max_sessions, max_endpoints);
 out:
 	return r;
 }
@@ -1355,13 +1387,7 @@ store_account_set_disabled(struct store *store, const char *id, int disabled,
 		goto out;
 	debug_f("account %.40s: %s, %d sessions ended", id,
 	    disabled ? "disabled" : "enabled", ended);
-	if (npidsp != NULL)
-		*npidsp = npids;
-	if (pidsp != NULL) {
-		/* Ownership passes to the caller. */
-		*pidsp = pids;
-		pids = NULL;
-	}
+	store_pids_give(&pids, npids, pidsp, npidsp);
 	r = 0;
 out:
 	if (r != 0)
@@ -1420,13 +1446,7 @@ store_account_delete(struct store *store, const char *id, int64_t now_ms,
 	if ((r = store_commit(store)) != 0)
 		goto out;
 	debug_f("account %.40s: deleted, %d sessions ended", id, ended);
-	if (npidsp != NULL)
-		*npidsp = npids;
-	if (pidsp != NULL) {
-		/* Ownership passes to the caller. */
-		*pidsp = pids;
-		pids = NULL;
-	}
+	store_pids_give(&pids, npids, pidsp, npidsp);
 	r = 0;
 out:
 	if (r != 0)
@@ -1558,13 +1578,7 @@ store_key_delete(struct store *store, const char *fingerprint, int64_t now_ms,
 	    (r = store_commit(store)) != 0)
 		goto out;
 	debug_f("key %.60s: deleted, %d sessions ended", fingerprint, ended);
-	if (npidsp != NULL)
-		*npidsp = npids;
-	if (pidsp != NULL) {
-		/* Ownership passes to the caller. */
-		*pidsp = pids;
-		pids = NULL;
-	}
+	store_pids_give(&pids, npids, pidsp, npidsp);
 	r = 0;
 out:
 	if (r != 0)
@@ -2137,18 +2151,16 @@ out:
 int
 store_endpoint_end(struct store *store, const char *id, int64_t now_ms)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE endpoints SET ended_ms = ?2"
-	         " WHERE id = ?1 AND ended_ms IS NULL",
-	         "tI", id, now_ms)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE endpoints SET ended_ms = ?2"
+	    " WHERE id = ?1 AND ended_ms IS NULL",
+	    "tI", id, now_ms);
 out:
 	return r;
 }
@@ -2158,18 +2170,16 @@ int
 store_endpoint_set_metadata(struct store *store, const char *id,
     const char *metadata)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE endpoints SET metadata = ?2"
-	         " WHERE id = ?1 AND ended_ms IS NULL",
-	         "tt", id, metadata)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE endpoints SET metadata = ?2"
+	    " WHERE id = ?1 AND ended_ms IS NULL",
+	    "tt", id, metadata);
 out:
 	return r;
 }
@@ -2523,16 +2533,13 @@ store_address_update(struct store *store, const char *id,
 	    "UPDATE addresses SET description = coalesce(?2, description),"
 	    " metadata = coalesce(?3, metadata)"
 	    " WHERE id = ?1 AND deleted_ms IS NULL";
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "ttt", id, description, metadata)) !=
-	    0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store, sql, "ttt", id, description, metadata);
 out:
 	return r;
 }
@@ -2713,17 +2720,15 @@ out:
 int
 store_token_touch(struct store *store, const char *id, int64_t now_ms)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE tokens SET last_used_ms = ?2 WHERE id = ?1", "tI", id,
-	         now_ms)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE tokens SET last_used_ms = ?2 WHERE id = ?1", "tI", id,
+	    now_ms);
 out:
 	return r;
 }
@@ -2792,13 +2797,7 @@ store_token_revoke(struct store *store, const char *id, int64_t now_ms,
 	    (r = store_commit(store)) != 0)
 		goto out;
 	debug_f("token %.40s: revoked, %d sessions ended", id, ended);
-	if (npidsp != NULL)
-		*npidsp = npids;
-	if (pidsp != NULL) {
-		/* Ownership passes to the caller. */
-		*pidsp = pids;
-		pids = NULL;
-	}
+	store_pids_give(&pids, npids, pidsp, npidsp);
 	r = 0;
 out:
 	if (r != 0)
@@ -3142,15 +3141,13 @@ store_ip_policy_rule_delete(struct store *store, const char *id, int allow,
 	static const char sql[] = "DELETE FROM ip_policy_rules"
 	                          " WHERE policy_id = ?1 AND allow = ?2"
 	                          " AND cidr = ?3";
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (id == NULL || cidr == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n, sql, "tit", id, allow != 0, cidr)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store, sql, "tit", id, allow != 0, cidr);
 out:
 	return r;
 }
@@ -3190,17 +3187,15 @@ int
 store_account_set_ip_policy(struct store *store, const char *account_id,
     const char *policy_id)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (account_id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE accounts SET ip_policy_id = ?2 WHERE id = ?1", "tt",
-	         account_id, policy_id)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE accounts SET ip_policy_id = ?2 WHERE id = ?1", "tt",
+	    account_id, policy_id);
 out:
 	return r;
 }
@@ -3214,18 +3209,16 @@ int
 store_address_set_ip_policy(struct store *store, const char *address_id,
     const char *policy_id)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (address_id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE addresses SET ip_policy_id = ?2"
-	         " WHERE id = ?1 AND deleted_ms IS NULL",
-	         "tt", address_id, policy_id)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE addresses SET ip_policy_id = ?2"
+	    " WHERE id = ?1 AND deleted_ms IS NULL",
+	    "tt", address_id, policy_id);
 out:
 	return r;
 }
@@ -3239,23 +3232,29 @@ int
 store_address_set_proxy_proto(struct store *store, const char *address_id,
     int version)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (address_id == NULL || version < 0 || version > 2) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE addresses SET proxy_proto = ?2"
-	         " WHERE id = ?1 AND deleted_ms IS NULL",
-	         "ti", address_id, version)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE addresses SET proxy_proto = ?2"
+	    " WHERE id = ?1 AND deleted_ms IS NULL",
+	    "ti", address_id, version);
 out:
 	return r;
 }
 
 /* Events and metrics. */
+
+/*
+ * A live session's or endpoint's counters, as it last recorded them;
+ * a row that has ended keeps its last.
+ */
+#define STORE_STATS_SQL(table)                                                 \
+	"UPDATE " table " SET conns_open = ?2, conns_total = ?3,"              \
+	" bytes_in = ?4, bytes_out = ?5 WHERE id = ?1 AND ended_ms IS NULL"
 
 /*
  * Record in one transaction the events <evs> (NULL elements skipped),
@@ -3342,10 +3341,7 @@ store_record(struct store *store, struct event *const *evs, size_t nevs,
     const struct store_counter *counters, size_t ncounters,
     const char *session_id, const struct store_session_stats *stats)
 {
-	static const char sql_session[] =
-	    "UPDATE sessions SET conns_open = ?2, conns_total = ?3,"
-	    " bytes_in = ?4, bytes_out = ?5"
-	    " WHERE id = ?1 AND ended_ms IS NULL";
+	static const char sql_session[] = STORE_STATS_SQL("sessions");
 	int r = PORTHOLE_ERR_INTERNAL, do_session;
 
 	/* Check everything first, so a bad element cannot half-record. */
@@ -3383,14 +3379,8 @@ store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
     const struct store_session_stats_row *sessions, size_t nsessions,
     const struct store_endpoint_stats *endpoints, size_t nendpoints)
 {
-	static const char sql_session[] =
-	    "UPDATE sessions SET conns_open = ?2, conns_total = ?3,"
-	    " bytes_in = ?4, bytes_out = ?5"
-	    " WHERE id = ?1 AND ended_ms IS NULL";
-	static const char sql_endpoint[] =
-	    "UPDATE endpoints SET conns_open = ?2, conns_total = ?3,"
-	    " bytes_in = ?4, bytes_out = ?5"
-	    " WHERE id = ?1 AND ended_ms IS NULL";
+	static const char sql_session[] = STORE_STATS_SQL("sessions");
+	static const char sql_endpoint[] = STORE_STATS_SQL("endpoints");
 	struct db_stmt *stmt = NULL;
 	const struct store_session_stats *st;
 	const struct store_endpoint_stats *es;
@@ -3772,58 +3762,16 @@ out:
 }
 
 /*
- * Record the live counters <stats> of <n> endpoints in one transaction.
- * An endpoint that has ended (or never was) keeps what it had: its
- * session may report once more after an admin ended it.
+ * Record the live counters <stats> of <n> endpoints in one transaction,
+ * as a batch with nothing else. An endpoint that has ended (or never
+ * was) keeps what it had: its session may report once more after an
+ * admin ended it.
  */
 int
 store_endpoint_stats(struct store *store,
     const struct store_endpoint_stats *stats, size_t n)
 {
-	static const char sql[] =
-	    "UPDATE endpoints SET conns_open = ?2, conns_total = ?3,"
-	    " bytes_in = ?4, bytes_out = ?5"
-	    " WHERE id = ?1 AND ended_ms IS NULL";
-	const struct store_endpoint_stats *es;
-	struct db_stmt *stmt = NULL;
-	size_t i;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	if (store == NULL || (n > 0 && stats == NULL)) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	/* Check everything first, so a bad element cannot half-record. */
-	for (i = 0; i < n; i++) {
-		if (stats[i].id == NULL) {
-			r = PORTHOLE_ERR_INVALID_ARGUMENT;
-			goto out;
-		}
-	}
-	if (n == 0) {
-		r = 0;
-		goto out;
-	}
-	/* Compiled once for the batch and rerun. */
-	if ((r = store_begin(store)) != 0 ||
-	    (r = store_prepare(store, &stmt, sql, "")) != 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		es = &stats[i];
-		if ((r = store_rerun(store, stmt, sql, "tIIII", es->id,
-		         es->conns_open, es->conns_total, es->bytes_in,
-		         es->bytes_out)) != 0)
-			goto out;
-	}
-	if ((r = store_commit(store)) != 0)
-		goto out;
-	r = 0;
-out:
-	/* Finalized before the rollback, which it would otherwise hold up. */
-	db_finalize(stmt);
-	if (r != 0 && store != NULL)
-		store_rollback(store);
-	return r;
+	return store_record_batch(store, NULL, 0, NULL, 0, NULL, 0, stats, n);
 }
 
 /* Edges. */
@@ -4087,18 +4035,16 @@ int
 store_edge_address_remove(struct store *store, const char *edge_id,
     const char *address_id)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (store == NULL || edge_id == NULL || address_id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "DELETE FROM edge_addresses"
-	         " WHERE edge_id = ?1 AND address_id = ?2",
-	         "tt", edge_id, address_id)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "DELETE FROM edge_addresses"
+	    " WHERE edge_id = ?1 AND address_id = ?2",
+	    "tt", edge_id, address_id);
 out:
 	return r;
 }
@@ -4126,18 +4072,16 @@ int
 store_edge_backend_remove(struct store *store, const char *edge_id,
     const char *account_id)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (store == NULL || edge_id == NULL || account_id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "DELETE FROM edge_backends"
-	         " WHERE edge_id = ?1 AND account_id = ?2",
-	         "tt", edge_id, account_id)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "DELETE FROM edge_backends"
+	    " WHERE edge_id = ?1 AND account_id = ?2",
+	    "tt", edge_id, account_id);
 out:
 	return r;
 }
@@ -4180,17 +4124,15 @@ int
 store_edge_set_description(struct store *store, const char *edge_id,
     const char *description)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (store == NULL || edge_id == NULL || description == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE edges SET description = ?2 WHERE id = ?1", "tt",
-	         edge_id, description)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE edges SET description = ?2 WHERE id = ?1", "tt", edge_id,
+	    description);
 out:
 	return r;
 }
@@ -4203,17 +4145,15 @@ int
 store_edge_set_ip_policy(struct store *store, const char *edge_id,
     const char *policy_id)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (store == NULL || edge_id == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE edges SET ip_policy_id = ?2 WHERE id = ?1", "tt",
-	         edge_id, policy_id)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE edges SET ip_policy_id = ?2 WHERE id = ?1", "tt", edge_id,
+	    policy_id);
 out:
 	return r;
 }
@@ -4226,17 +4166,15 @@ int
 store_edge_set_proxy_proto(struct store *store, const char *edge_id,
     int version)
 {
-	int r = PORTHOLE_ERR_INTERNAL, n;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (store == NULL || edge_id == NULL || version < 0 || version > 2) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run(store, &n,
-	         "UPDATE edges SET proxy_proto = ?2 WHERE id = ?1", "ti",
-	         edge_id, version)) != 0)
-		goto out;
-	r = n == 0 ? PORTHOLE_ERR_NOT_FOUND : 0;
+	r = store_change(store,
+	    "UPDATE edges SET proxy_proto = ?2 WHERE id = ?1", "ti", edge_id,
+	    version);
 out:
 	return r;
 }
