@@ -55,8 +55,21 @@ enum db_kind db_kind(const struct db *);
 /* Predicate: <target> names a PostgreSQL database (as db_open reads it). */
 int db_target_is_pg(const char *target);
 const char *db_errmsg(const struct db *);
-/* How long a statement waits for a lock before PORTHOLE_ERR_BUSY. */
+/*
+ * How long a statement waits for a lock before PORTHOLE_ERR_BUSY
+ * (SQLite: 5000 ms after db_open).
+ */
 int db_set_busy_timeout(struct db *, int ms);
+
+/*
+ * Make the settings that live in the database itself, not in the
+ * connection: SQLite switches a file to the WAL journal (checking that
+ * it took; in-memory databases have none); PostgreSQL has nothing to
+ * do. db_open() changes nothing in the database, so that a caller can
+ * read the schema version first and refuse one it does not know with
+ * the database untouched; it calls this once it has accepted it.
+ */
+int db_setup(struct db *);
 
 /*
  * Run <script>: one or more statements separated by ';', without

@@ -10,16 +10,17 @@
 #include <stdint.h>
 
 /*
- * The SQLite store shared by portholed's processes and portholectl.
- * One connection per process, opened after fork. WAL, foreign keys on,
- * busy_timeout; the schema version lives in PRAGMA user_version and is
- * brought forward by migrations on open. Times are milliseconds since
- * the epoch. Every function returns 0 or a negative PORTHOLE_ERR_*.
+ * The store shared by portholed's processes and portholectl, over the
+ * driver of db.h (SQLite by default). One connection per process,
+ * opened after fork. For SQLite: WAL, foreign keys on, busy_timeout;
+ * the schema version (PRAGMA user_version) is brought forward by
+ * migrations on open. Times are milliseconds since the epoch. Every
+ * function returns 0 or a negative PORTHOLE_ERR_*.
  */
 struct store;
 struct event;
 
-#define STORE_SCHEMA_VERSION  5
+#define STORE_SCHEMA_VERSION  6
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -187,8 +188,9 @@ struct store_hostport {
 };
 
 /*
- * Open (creating if needed) the database at <path> (":memory:" works),
- * set the pragmas and migrate the schema to STORE_SCHEMA_VERSION.
+ * Open (creating if needed) the database <path> names, as db_open()
+ * reads it (a SQLite file; ":memory:" works), set it up and migrate the
+ * schema to STORE_SCHEMA_VERSION.
  * Fails with PORTHOLE_ERR_STORE if the file's version is newer than
  * this program knows. On error a reason is copied to errbuf if given.
  */
@@ -205,7 +207,7 @@ int store_set_busy_timeout(struct store *store, int ms);
 /* The schema version found in the open database. */
 int store_schema_version(struct store *store, int *versionp);
 
-/* The last SQLite error message of this connection (borrowed). */
+/* The last error message of this connection (borrowed). */
 const char *store_errmsg(struct store *store);
 
 /* Accounts. Names: 1-64 of [A-Za-z0-9._-], not starting with '-'. */

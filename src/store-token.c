@@ -1,0 +1,223 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "err.h"
+#include "log.h"
+#include "store-int.h"
+#include "store.h"
+#include "token.h"
+#include "xmalloc.h"
+
+/* The store's authtokens. */
+
+/* A new token at <slot> from the current row (STORE_TOKEN_SELECT). */
+static void
+store_token_from_row(struct db_stmt *stmt, void *slot)
+{
+	struct store_token *t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->id = store_column_text(stmt, 0);
+	t->account_id = store_column_text(stmt, 1);
+	t->account_name = store_column_text(stmt, 2);
+	t->account_disabled = store_column_int(stmt, 3) != 0;
+	t->description = store_column_text(stmt, 4);
+	t->created_ms = db_column_int64(stmt, 5);
+	t->last_used_ms = db_column_int64(stmt, 6); /* NULL reads as 0 */
+	t->revoked_ms = db_column_int64(stmt, 7);
+	*(struct store_token **)slot = t;
+}
+
+static void
+store_token_list_vfree(void *list, size_t n)
+{
+	store_token_list_free(list, n);
+}
+
+static const struct store_rows store_token_rows = { sizeof(
+	                                                struct store_token *),
+	store_token_from_row, store_token_list_vfree };
+
+/*
+ * Record token <id> of account <account_id> (an id) by its keyed hash
+ * of exactly TOKEN_HASH_LEN bytes. A NULL description is stored as "".
+ */
+int
+store_token_add(struct store *store, const char *id, const char *account_id,
+    const unsigned char *hash, size_t hashlen, const char *description,
+    int64_t now_ms)
+{
+	static const char sql[] =
+	    "INSERT INTO tokens (id, account_id, hash, description, created_ms,"
+	    " seq) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM tokens))";
+
+	if (id == NULL || *id == '\0' || account_id == NULL || hash == NULL ||
+	    hashlen != TOKEN_HASH_LEN)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_run_locked(store, NULL, sql, "ttbtI", id, account_id,
+	    (const void *)hash, hashlen, description != NULL ? description : "",
+	    now_ms);
+}
+
+/*
+ * The valid token whose keyed hash is <hash>, and the digest as stored
+ * into <stored_hash> (TOKEN_HASH_LEN bytes) if it is not NULL. Tokens
+ * of disabled accounts are found too: account_disabled tells.
+ */
+int
+store_token_find(struct store *store, const unsigned char *hash, size_t hashlen,
+    struct store_token **tp, unsigned char *stored_hash)
+{
+	static const char sql[] =
+	    STORE_TOKEN_SELECT " WHERE t.hash = ?1 AND t.revoked_ms IS NULL";
+	struct store_token *t = NULL;
+	struct db_stmt *stmt = NULL;
+	const void *blob;
+	size_t bloblen;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	if (tp != NULL)
+		*tp = NULL;
+	if (hash == NULL || hashlen != TOKEN_HASH_LEN || tp == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_prepare(store, &stmt, sql, "b", (const void *)hash,
+	         hashlen)) != 0)
+		goto out;
+	if ((rc = db_step(stmt)) == DB_DONE) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	} else if (rc != DB_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	store_token_from_row(stmt, &t);
+	if (stored_hash != NULL) {
+		blob = db_column_blob(stmt, 8, &bloblen);
+		if (blob == NULL || bloblen != TOKEN_HASH_LEN) {
+			r = store_fail(store, "token hash of the wrong length");
+			goto out;
+		}
+		memcpy(stored_hash, blob, TOKEN_HASH_LEN);
+	}
+	/* Ownership passes to the caller. */
+	*tp = t;
+	t = NULL;
+	r = 0;
+out:
+	db_finalize(stmt);
+	store_token_free(t);
+	return r;
+}
+
+/* Note a use of token <id>; _NOT_FOUND if there is no such token. */
+int
+store_token_touch(struct store *store, const char *id, int64_t now_ms)
+{
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	r = store_change(store,
+	    "UPDATE tokens SET last_used_ms = ?2 WHERE id = ?1", "tI", id,
+	    now_ms);
+out:
+	return r;
+}
+
+/*
+ * Valid tokens of <account> (name or id; _NOT_FOUND if there is no
+ * such account), or of every account when NULL; by account name, then
+ * age.
+ */
+int
+store_token_list(struct store *store, const char *account,
+    struct store_token ***listp, size_t *np)
+{
+	static const char sql_all[] =
+	    STORE_TOKEN_SELECT " WHERE t.revoked_ms IS NULL"
+	                       " ORDER BY a.name, t.created_ms, t.seq";
+	static const char sql_one[] = STORE_TOKEN_SELECT
+	    " WHERE t.revoked_ms IS NULL AND t.account_id = ?1"
+	    " ORDER BY t.created_ms, t.seq";
+	void *list = NULL;
+	int r;
+
+	r = store_list_account(store, &store_token_rows, account, sql_all,
+	    sql_one, listp != NULL ? &list : NULL, np);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/*
+ * Revoke token <id> at <now_ms> and, in the same transaction, end the
+ * live sessions that logged in with it (credential "token:<id>");
+ * _NOT_FOUND if absent or already revoked.
+ */
+int
+store_token_revoke(struct store *store, const char *id, int64_t now_ms,
+    int64_t **pidsp, size_t *npidsp)
+{
+	static const char sql[] = "UPDATE tokens SET revoked_ms = ?2"
+	                          " WHERE id = ?1 AND revoked_ms IS NULL";
+	char *cred = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, ended = 0;
+
+	if (pidsp != NULL)
+		*pidsp = NULL;
+	if (npidsp != NULL)
+		*npidsp = 0;
+	if (id == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	xasprintf(&cred, "token:%s", id);
+	if ((r = store_withdraw(store, cred, "token revoked", now_ms, pidsp,
+	         npidsp, &ended, sql, "tI", id, now_ms)) != 0)
+		goto out;
+	debug_f("token %.40s: revoked, %d sessions ended", id, ended);
+	r = 0;
+out:
+	free(cred);
+	return r;
+}
+
+/* Free <t>; NULL is a no-op. */
+void
+store_token_free(struct store_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->account_id);
+	free(t->account_name);
+	free(t->description);
+	free(t);
+}
+
+/* Free the <n> tokens of <list> and the list itself. */
+void
+store_token_list_free(struct store_token **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_token_free(list[i]);
+	free(list);
+}
