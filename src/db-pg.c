@@ -1,0 +1,937 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libpq-fe.h>
+
+#include "buf.h"
+#include "db-int.h"
+#include "db.h"
+#include "err.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/*
+ * The PostgreSQL driver of db.h, on libpq. A statement is run with
+ * PQexecParams at its first step and its whole result kept: the steps
+ * that follow walk its rows. Parameters go as text (int64 written in
+ * decimal) with their types named (bigint, text), blobs as bytea in
+ * binary format, and unbound parameters as NULL of a type the server
+ * infers; results come back as text, bytea decoded from its hex form.
+ *
+ * PostgreSQL aborts a transaction at its first error where SQLite
+ * carries on with the statement undone; here a failed statement
+ * inside a transaction leaves it aborted, every later statement fails
+ * with the server's "current transaction is aborted", and db_commit()
+ * rolls it back and returns PORTHOLE_ERR_STORE. Busy and lost
+ * transactions are rolled back at once, as db.h promises.
+ *
+ * Writers are serialized as SQLite serializes them: db_begin(write = 1)
+ * is a READ COMMITTED transaction that first takes a transaction-scoped
+ * advisory lock of one fixed key, waiting at most the busy timeout
+ * (lock_timeout, also set for the session); each statement after it
+ * sees every write committed before the lock was granted. A read
+ * transaction is REPEATABLE READ READ ONLY: one snapshot, no writes.
+ */
+
+#define DB_PG_BUSY_TIMEOUT_MS 5000
+/* The advisory lock of writers: "porthole" in ASCII. */
+#define DB_PG_WRITE_LOCK "8101970711722766181"
+/* PostgreSQL's type OIDs (pg_type.dat), which libpq does not export. */
+#define DB_PG_BOOLOID  16
+#define DB_PG_BYTEAOID 17
+#define DB_PG_INT8OID  20
+#define DB_PG_TEXTOID  25
+/* PostgreSQL takes at most 65535 parameters; SQLite 32766 by default. */
+#define DB_PG_MAX_PARAMS 32766
+
+struct db_pg {
+	struct db base; /* first: a struct db * is a struct db_pg * */
+	PGconn *conn;
+	int busy_ms;
+	int64_t changes;
+	int lost; /* the connection is gone: everything is _UNAVAILABLE */
+};
+
+struct db_pg_stmt {
+	struct db_stmt base; /* first, likewise */
+	char *sql; /* with $1, $2, … */
+	int nparams;
+	/* Parameter i + 1: its value, length, format and type. */
+	const char **values;
+	int *lengths;
+	int *formats;
+	Oid *types;
+	char (*ints)[24]; /* the text of int64 parameters */
+	PGresult *res; /* NULL before the first step */
+	int row; /* the current row of res */
+	int ncols;
+	unsigned char **blobs; /* decoded bytea columns of the row */
+	size_t *bloblens;
+};
+
+static const struct db_ops db_pg_ops;
+
+static struct db_pg *
+db_pg(struct db *db)
+{
+	return (struct db_pg *)db;
+}
+
+static const struct db_pg *
+db_pg_const(const struct db *db)
+{
+	return (const struct db_pg *)db;
+}
+
+static struct db_pg_stmt *
+db_pg_stmt(struct db_stmt *stmt)
+{
+	return (struct db_pg_stmt *)stmt;
+}
+
+/* Keep libpq's connection message, without its final newline. */
+static void
+db_pg_conn_errmsg(struct db_pg *dbp)
+{
+	const char *msg = PQerrorMessage(dbp->conn);
+	size_t len = strlen(msg);
+
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		len--;
+	db_set_errmsg(&dbp->base, "%.*s", (int)len,
+	    len > 0 ? msg : "connection lost");
+}
+
+/*
+ * Map a failed result <res> (NULL when libpq had none) to a
+ * PORTHOLE_ERR_*, keeping the server's message. A result without a
+ * SQLSTATE is libpq's own: the connection failed. A busy transaction
+ * is rolled back here; a lost connection stays lost.
+ */
+static int
+db_pg_error(struct db_pg *dbp, const PGresult *res)
+{
+	const char *state = NULL, *msg = NULL, *detail = NULL;
+	int r = PORTHOLE_ERR_STORE;
+
+	if (res != NULL) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	}
+	if (msg != NULL && detail != NULL)
+		db_set_errmsg(&dbp->base, "%s: %s", msg, detail);
+	else if (msg != NULL)
+		db_set_errmsg(&dbp->base, "%s", msg);
+	else
+		db_pg_conn_errmsg(dbp);
+
+	if (state == NULL || PQstatus(dbp->conn) == CONNECTION_BAD ||
+	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
+		dbp->lost = 1;
+		return PORTHOLE_ERR_UNAVAILABLE;
+	}
+	if (strcmp(state, "23505") == 0)
+		r = PORTHOLE_ERR_EXISTS;
+	else if (strcmp(state, "23503") == 0)
+		r = PORTHOLE_ERR_NOT_FOUND;
+	else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
+		r = PORTHOLE_ERR_BUSY;
+	if (r == PORTHOLE_ERR_BUSY &&
+	    PQtransactionStatus(dbp->conn) == PQTRANS_INERROR)
+		PQclear(PQexec(dbp->conn, "ROLLBACK"));
+	return r;
+}
+
+/* Predicate: the connection is lost (its message kept). */
+static int
+db_pg_is_lost(struct db_pg *dbp)
+{
+	return dbp->lost;
+}
+
+/*
+ * Run <sql>, statements without parameters; the last one's result is
+ * stored in *resp (the caller's to PQclear) if that is not NULL.
+ */
+static int
+db_pg_query(struct db_pg *dbp, const char *sql, PGresult **resp)
+{
+	PGresult *res = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (resp != NULL)
+		*resp = NULL;
+	if (db_pg_is_lost(dbp)) {
+		r = PORTHOLE_ERR_UNAVAILABLE;
+		goto out;
+	}
+	res = PQexec(dbp->conn, sql);
+	if (res == NULL ||
+	    (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	        PQresultStatus(res) != PGRES_TUPLES_OK)) {
+		r = db_pg_error(dbp, res);
+		goto out;
+	}
+	if (resp != NULL) {
+		*resp = res; /* now the caller's */
+		res = NULL;
+	}
+	r = 0;
+out:
+	PQclear(res);
+	return r;
+}
+
+/* Run <sql>, statements without parameters, and check they ran. */
+static int
+db_pg_run(struct db_pg *dbp, const char *sql)
+{
+	return db_pg_query(dbp, sql, NULL);
+}
+
+/* Notices ("relation exists, skipping") go to the debug log. */
+static void
+db_pg_notice(void *arg, const char *msg)
+{
+	debug3_f("%.200s", msg);
+}
+
+/* Set the session's lock_timeout to <ms>. */
+static int
+db_pg_set_lock_timeout(struct db_pg *dbp, int ms)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", ms);
+	return db_pg_run(dbp, sql);
+}
+
+/* Connect to <target>, a libpq URI or key=value string. */
+int
+db_pg_open(const char *target, struct db **dbp, char *err, size_t errlen)
+{
+	struct db_pg *dp = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*dbp = NULL;
+	dp = xcalloc(1, sizeof(*dp));
+	dp->base.ops = &db_pg_ops;
+	dp->busy_ms = DB_PG_BUSY_TIMEOUT_MS;
+	if ((dp->conn = PQconnectdb(target)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		r = PORTHOLE_ERR_ALLOC;
+		goto out;
+	}
+	if (PQstatus(dp->conn) != CONNECTION_OK) {
+		db_pg_conn_errmsg(dp);
+		snprintf(err, errlen, "%s", dp->base.errmsg);
+		r = PORTHOLE_ERR_UNAVAILABLE;
+		goto out;
+	}
+	PQsetNoticeProcessor(dp->conn, db_pg_notice, NULL);
+	if (PQsetClientEncoding(dp->conn, "UTF8") != 0) {
+		db_pg_conn_errmsg(dp);
+		snprintf(err, errlen, "%s", dp->base.errmsg);
+		r = PORTHOLE_ERR_STORE;
+		goto out;
+	}
+	if ((r = db_pg_set_lock_timeout(dp, dp->busy_ms)) != 0) {
+		snprintf(err, errlen, "%s", dp->base.errmsg);
+		goto out;
+	}
+	*dbp = &dp->base; /* now the caller's */
+	dp = NULL;
+	r = 0;
+out:
+	if (dp != NULL) {
+		PQfinish(dp->conn);
+		free(dp);
+	}
+	return r;
+}
+
+static void
+db_pg_close(struct db *db)
+{
+	struct db_pg *dbp = db_pg(db);
+
+	PQfinish(dbp->conn);
+	free(dbp);
+}
+
+static int
+db_pg_set_busy_timeout(struct db *db, int ms)
+{
+	struct db_pg *dbp = db_pg(db);
+	int r;
+
+	if ((r = db_pg_set_lock_timeout(dbp, ms)) != 0)
+		return r;
+	dbp->busy_ms = ms;
+	return 0;
+}
+
+/* Predicate: <c> may be part of an SQL word. */
+static int
+db_pg_is_word(int c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c >= 0x80;
+}
+
+/*
+ * The length of the string literal, quoted identifier or comment that
+ * starts at <s> (0 if none does), so that the rewriters copy it as it
+ * is. <prev> is the character before <s>, to tell E'…' from a word.
+ */
+static size_t
+db_pg_skip_quoted(const char *s, int prev)
+{
+	const char *p = s;
+	int backslash = 0;
+	char q;
+
+	if ((*p == 'E' || *p == 'e') && p[1] == '\'' && !db_pg_is_word(prev)) {
+		backslash = 1;
+		p++;
+	}
+	if (*p == '\'' || *p == '"') {
+		/* A doubled quote inside closes and reopens: same thing. */
+		q = *p++;
+		while (*p != '\0' && *p != q) {
+			if (backslash && *p == '\\' && p[1] != '\0')
+				p++;
+			p++;
+		}
+		if (*p == q)
+			p++;
+		return p - s;
+	}
+	if (p[0] == '-' && p[1] == '-') {
+		p += strcspn(p, "\n");
+		return p - s;
+	}
+	if (p[0] == '/' && p[1] == '*') {
+		if ((p = strstr(p + 2, "*/")) == NULL)
+			return strlen(s);
+		return p + 2 - s;
+	}
+	return 0;
+}
+
+/*
+ * Copy <sql> with SQLite's parameters as PostgreSQL's: ?NNN becomes
+ * $NNN and a bare ? the number after the largest so far, as SQLite
+ * numbers it. Literals, quoted identifiers and comments are left
+ * alone. Returns the copy (the caller's) and the largest number in
+ * *nparamsp, or NULL if a number is out of range.
+ */
+static char *
+db_pg_rewrite_params(const char *sql, int *nparamsp)
+{
+	struct buf *b = buf_new();
+	const char *p = sql;
+	char *out = NULL;
+	size_t n;
+	long v;
+	int max = 0, prev = ' ';
+
+	*nparamsp = 0;
+	while (*p != '\0') {
+		if ((n = db_pg_skip_quoted(p, prev)) > 0) {
+			buf_append(b, p, n);
+			p += n;
+			prev = p[-1];
+			continue;
+		}
+		if (*p != '?') {
+			prev = *p;
+			buf_putc(b, *p++);
+			continue;
+		}
+		p++;
+		if (isdigit((unsigned char)*p)) {
+			v = 0;
+			while (isdigit((unsigned char)*p)) {
+				v = v * 10 + (*p++ - '0');
+				if (v > DB_PG_MAX_PARAMS)
+					goto out;
+			}
+			if (v == 0)
+				goto out;
+		} else {
+			if ((v = max + 1) > DB_PG_MAX_PARAMS)
+				goto out;
+		}
+		if (v > max)
+			max = (int)v;
+		buf_printf(b, "$%ld", v);
+		prev = '0';
+	}
+	*nparamsp = max;
+	out = buf_steal(b); /* now the caller's */
+out:
+	buf_free(b);
+	return out;
+}
+
+/* Predicate: the word <w> starts <s> (any case) and ends there. */
+static int
+db_pg_word_at(const char *s, const char *w, size_t *lenp)
+{
+	size_t n = strlen(w);
+
+	if (strncasecmp(s, w, n) != 0 || db_pg_is_word(s[n]))
+		return 0;
+	*lenp = n;
+	return 1;
+}
+
+/*
+ * Copy the schema script <sql> with SQLite's types as PostgreSQL's:
+ * INTEGER PRIMARY KEY AUTOINCREMENT -> BIGINT GENERATED BY DEFAULT AS
+ * IDENTITY PRIMARY KEY, INTEGER -> BIGINT, BLOB -> BYTEA, each word
+ * outside literals, quoted identifiers and comments. Returns the copy,
+ * the caller's.
+ */
+static char *
+db_pg_map_types(const char *sql)
+{
+	static const char *const autoinc[] = { "INTEGER", "PRIMARY", "KEY",
+		"AUTOINCREMENT" };
+	struct buf *b = buf_new();
+	const char *p = sql, *q;
+	size_t n, i;
+	char *out;
+	int prev = ' ';
+
+	while (*p != '\0') {
+		if ((n = db_pg_skip_quoted(p, prev)) > 0) {
+			buf_append(b, p, n);
+			p += n;
+			prev = p[-1];
+			continue;
+		}
+		if (db_pg_is_word(prev) || !db_pg_is_word(*p)) {
+			prev = *p;
+			buf_putc(b, *p++);
+			continue;
+		}
+		/* At the start of a word. */
+		for (i = 0, q = p; i < 4; i++) {
+			if (i > 0) {
+				if (!isspace((unsigned char)*q))
+					break;
+				while (isspace((unsigned char)*q))
+					q++;
+			}
+			if (!db_pg_word_at(q, autoinc[i], &n))
+				break;
+			q += n;
+		}
+		if (i == 4) {
+			buf_puts(b,
+			    "BIGINT GENERATED BY DEFAULT AS IDENTITY"
+			    " PRIMARY KEY");
+			p = q;
+		} else if (db_pg_word_at(p, "INTEGER", &n)) {
+			buf_puts(b, "BIGINT");
+			p += n;
+		} else if (db_pg_word_at(p, "BLOB", &n)) {
+			buf_puts(b, "BYTEA");
+			p += n;
+		} else {
+			/* Copy the word, so its tail is not taken for one. */
+			while (db_pg_is_word(*p))
+				buf_putc(b, *p++);
+		}
+		prev = p[-1];
+	}
+	out = buf_steal(b); /* now the caller's */
+	buf_free(b);
+	return out;
+}
+
+static int
+db_pg_exec(struct db *db, const char *script)
+{
+	char *sql;
+	int r;
+
+	sql = db_pg_map_types(script);
+	r = db_pg_run(db_pg(db), sql);
+	free(sql);
+	return r;
+}
+
+/*
+ * The schema version lives in a table of one row, made by the first
+ * db_set_schema_version(); without it the version is 0.
+ */
+static int
+db_pg_schema_version(struct db *db, int *versionp)
+{
+	struct db_pg *dbp = db_pg(db);
+	PGresult *res = NULL;
+	const char *v;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*versionp = 0;
+	if ((r = db_pg_query(dbp,
+	         "SELECT to_regclass('porthole_schema') IS NOT NULL", &res)) !=
+	    0)
+		goto out;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		r = 0;
+		goto out;
+	}
+	PQclear(res);
+	if ((r = db_pg_query(dbp, "SELECT version FROM porthole_schema",
+	         &res)) != 0)
+		goto out;
+	if (PQntuples(res) == 1) {
+		v = PQgetvalue(res, 0, 0);
+		*versionp = (int)strtol(v, NULL, 10);
+	}
+	r = 0;
+out:
+	PQclear(res);
+	return r;
+}
+
+static int
+db_pg_set_schema_version(struct db *db, int version)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+	    "CREATE TABLE IF NOT EXISTS porthole_schema ("
+	    " one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),"
+	    " version INTEGER NOT NULL);"
+	    "INSERT INTO porthole_schema (version) VALUES (%d)"
+	    " ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version",
+	    version);
+	return db_pg_run(db_pg(db), sql);
+}
+
+static int
+db_pg_begin(struct db *db, int write)
+{
+	struct db_pg *dbp = db_pg(db);
+	char sql[256];
+	int r;
+
+	if (write) {
+		/* One round trip; lock_timeout bounds the lock's wait. */
+		snprintf(sql, sizeof(sql),
+		    "BEGIN ISOLATION LEVEL READ COMMITTED;"
+		    "SET LOCAL lock_timeout = %d;"
+		    "SELECT pg_advisory_xact_lock(" DB_PG_WRITE_LOCK ")",
+		    dbp->busy_ms);
+	} else {
+		snprintf(sql, sizeof(sql),
+		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	}
+	if ((r = db_pg_run(dbp, sql)) != 0 && !db_pg_is_lost(dbp) &&
+	    PQtransactionStatus(dbp->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(dbp->conn, "ROLLBACK"));
+	return r;
+}
+
+static int
+db_pg_commit(struct db *db)
+{
+	struct db_pg *dbp = db_pg(db);
+
+	/* COMMIT of an aborted transaction "succeeds" as a ROLLBACK. */
+	if (!db_pg_is_lost(dbp) &&
+	    PQtransactionStatus(dbp->conn) == PQTRANS_INERROR) {
+		PQclear(PQexec(dbp->conn, "ROLLBACK"));
+		db_set_errmsg(&dbp->base,
+		    "transaction rolled back after an earlier error");
+		return PORTHOLE_ERR_STORE;
+	}
+	return db_pg_run(dbp, "COMMIT");
+}
+
+static void
+db_pg_rollback(struct db *db)
+{
+	struct db_pg *dbp = db_pg(db);
+
+	if (!db_pg_is_lost(dbp) &&
+	    PQtransactionStatus(dbp->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(dbp->conn, "ROLLBACK"));
+}
+
+static int
+db_pg_in_transaction(const struct db *db)
+{
+	const struct db_pg *dbp = db_pg_const(db);
+	PGTransactionStatusType ts;
+
+	if (dbp->lost)
+		return 0;
+	ts = PQtransactionStatus(dbp->conn);
+	return ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR ||
+	    ts == PQTRANS_ACTIVE;
+}
+
+static int
+db_pg_prepare(struct db *db, const char *sql, struct db_stmt **stmtp)
+{
+	struct db_pg_stmt *st = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, n;
+	char *pgsql;
+
+	if ((pgsql = db_pg_rewrite_params(sql, &n)) == NULL) {
+		db_set_errmsg(db, "parameter number out of range in %.60s",
+		    sql);
+		r = PORTHOLE_ERR_STORE;
+		goto out;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->base.db = db;
+	st->sql = pgsql; /* now the statement's */
+	st->nparams = n;
+	if (n > 0) {
+		st->values = xcalloc(n, sizeof(*st->values));
+		st->lengths = xcalloc(n, sizeof(*st->lengths));
+		st->formats = xcalloc(n, sizeof(*st->formats));
+		st->types = xcalloc(n, sizeof(*st->types));
+		st->ints = xcalloc(n, sizeof(*st->ints));
+	}
+	*stmtp = &st->base; /* now the caller's */
+	r = 0;
+out:
+	return r;
+}
+
+/* Check parameter number <i> of <st>, setting the message if wrong. */
+static int
+db_pg_param(struct db_pg_stmt *st, int i)
+{
+	if (i < 1 || i > st->nparams) {
+		db_set_errmsg(st->base.db, "parameter %d out of range (1-%d)",
+		    i, st->nparams);
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+static int
+db_pg_bind_null(struct db_stmt *stmt, int i)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	int r;
+
+	if ((r = db_pg_param(st, i)) != 0)
+		return r;
+	st->values[i - 1] = NULL;
+	st->lengths[i - 1] = 0;
+	st->formats[i - 1] = 0;
+	st->types[i - 1] = 0;
+	return 0;
+}
+
+static int
+db_pg_bind_int64(struct db_stmt *stmt, int i, int64_t v)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	int r;
+
+	if ((r = db_pg_param(st, i)) != 0)
+		return r;
+	snprintf(st->ints[i - 1], sizeof(st->ints[i - 1]), "%" PRId64, v);
+	st->values[i - 1] = st->ints[i - 1];
+	st->lengths[i - 1] = 0;
+	st->formats[i - 1] = 0;
+	st->types[i - 1] = DB_PG_INT8OID;
+	return 0;
+}
+
+static int
+db_pg_bind_text(struct db_stmt *stmt, int i, const char *s)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	int r;
+
+	if ((r = db_pg_param(st, i)) != 0)
+		return r;
+	st->values[i - 1] = s;
+	st->lengths[i - 1] = 0;
+	st->formats[i - 1] = 0;
+	st->types[i - 1] = DB_PG_TEXTOID;
+	return 0;
+}
+
+static int
+db_pg_bind_blob(struct db_stmt *stmt, int i, const void *p, size_t len)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	int r;
+
+	if ((r = db_pg_param(st, i)) != 0)
+		return r;
+	if (len > INT32_MAX) {
+		db_set_errmsg(stmt->db, "blob of %zu bytes too large", len);
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
+	/* A NULL value is SQL NULL: an empty blob points somewhere. */
+	st->values[i - 1] = len > 0 ? p : "";
+	st->lengths[i - 1] = (int)len;
+	st->formats[i - 1] = 1;
+	st->types[i - 1] = DB_PG_BYTEAOID;
+	return 0;
+}
+
+/* Forget the decoded blobs of the current row. */
+static void
+db_pg_free_blobs(struct db_pg_stmt *st)
+{
+	int i;
+
+	if (st->blobs == NULL)
+		return;
+	for (i = 0; i < st->ncols; i++) {
+		if (st->blobs[i] != NULL)
+			PQfreemem(st->blobs[i]);
+		st->blobs[i] = NULL;
+		st->bloblens[i] = 0;
+	}
+}
+
+/* Forget the result of <st>'s last run. */
+static void
+db_pg_clear(struct db_pg_stmt *st)
+{
+	db_pg_free_blobs(st);
+	free(st->blobs);
+	free(st->bloblens);
+	st->blobs = NULL;
+	st->bloblens = NULL;
+	st->ncols = 0;
+	PQclear(st->res);
+	st->res = NULL;
+	st->row = 0;
+}
+
+/* Keep the row count of an INSERT, UPDATE, DELETE or MERGE in <res>. */
+static void
+db_pg_count(struct db_pg *dbp, PGresult *res)
+{
+	const char *status = PQcmdStatus(res);
+
+	if (strncmp(status, "INSERT ", 7) != 0 &&
+	    strncmp(status, "UPDATE ", 7) != 0 &&
+	    strncmp(status, "DELETE ", 7) != 0 &&
+	    strncmp(status, "MERGE ", 6) != 0)
+		return;
+	dbp->changes = strtoll(PQcmdTuples(res), NULL, 10);
+}
+
+static int
+db_pg_step(struct db_stmt *stmt)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	struct db_pg *dbp = db_pg(stmt->db);
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (st->res != NULL) {
+		db_pg_free_blobs(st);
+		if (st->row + 1 < PQntuples(st->res)) {
+			st->row++;
+			return DB_ROW;
+		}
+		/* Past the last row: DONE once, then run again (as SQLite). */
+		if (st->row < PQntuples(st->res)) {
+			st->row = PQntuples(st->res);
+			return DB_DONE;
+		}
+		db_pg_clear(st);
+	}
+	if (db_pg_is_lost(dbp)) {
+		r = PORTHOLE_ERR_UNAVAILABLE;
+		goto out;
+	}
+	st->res = PQexecParams(dbp->conn, st->sql, st->nparams, st->types,
+	    st->values, st->lengths, st->formats, 0);
+	if (st->res == NULL) {
+		r = db_pg_error(dbp, NULL);
+		goto out;
+	}
+	switch (PQresultStatus(st->res)) {
+	case PGRES_COMMAND_OK:
+		db_pg_count(dbp, st->res);
+		st->row = 0;
+		r = DB_DONE;
+		break;
+	case PGRES_TUPLES_OK:
+		db_pg_count(dbp, st->res);
+		st->ncols = PQnfields(st->res);
+		st->blobs = xcalloc(st->ncols + 1, sizeof(*st->blobs));
+		st->bloblens = xcalloc(st->ncols + 1, sizeof(*st->bloblens));
+		st->row = 0;
+		r = PQntuples(st->res) > 0 ? DB_ROW : DB_DONE;
+		break;
+	default:
+		r = db_pg_error(dbp, st->res);
+		break;
+	}
+out:
+	if (r < 0)
+		db_pg_clear(st);
+	return r;
+}
+
+static void
+db_pg_reset(struct db_stmt *stmt)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	int i;
+
+	db_pg_clear(st);
+	for (i = 0; i < st->nparams; i++) {
+		st->values[i] = NULL;
+		st->lengths[i] = 0;
+		st->formats[i] = 0;
+		st->types[i] = 0;
+	}
+}
+
+static void
+db_pg_finalize(struct db_stmt *stmt)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+
+	db_pg_clear(st);
+	free(st->values);
+	free(st->lengths);
+	free(st->formats);
+	free(st->types);
+	free(st->ints);
+	free(st->sql);
+	free(st);
+}
+
+static int64_t
+db_pg_changes(struct db *db)
+{
+	return db_pg(db)->changes;
+}
+
+/* Predicate: column <i> of the current row exists (and is not NULL). */
+static int
+db_pg_has_value(struct db_pg_stmt *st, int i)
+{
+	return st->res != NULL && st->row < PQntuples(st->res) && i >= 0 &&
+	    i < st->ncols && !PQgetisnull(st->res, st->row, i);
+}
+
+static int
+db_pg_column_is_null(struct db_stmt *stmt, int i)
+{
+	return !db_pg_has_value(db_pg_stmt(stmt), i);
+}
+
+static int64_t
+db_pg_column_int64(struct db_stmt *stmt, int i)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	const char *v;
+
+	if (!db_pg_has_value(st, i))
+		return 0;
+	v = PQgetvalue(st->res, st->row, i);
+	/* EXISTS, comparisons: SQLite's 1 and 0 are PostgreSQL's t, f. */
+	if (PQftype(st->res, i) == DB_PG_BOOLOID)
+		return *v == 't';
+	return strtoll(v, NULL, 10);
+}
+
+static const char *
+db_pg_column_text(struct db_stmt *stmt, int i)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+
+	if (!db_pg_has_value(st, i))
+		return NULL;
+	return PQgetvalue(st->res, st->row, i);
+}
+
+static const void *
+db_pg_column_blob(struct db_stmt *stmt, int i, size_t *lenp)
+{
+	struct db_pg_stmt *st = db_pg_stmt(stmt);
+	const char *v;
+
+	*lenp = 0;
+	if (!db_pg_has_value(st, i))
+		return NULL;
+	v = PQgetvalue(st->res, st->row, i);
+	if (PQftype(st->res, i) != DB_PG_BYTEAOID) {
+		*lenp = PQgetlength(st->res, st->row, i);
+		return v;
+	}
+	if (st->blobs[i] == NULL) {
+		st->blobs[i] =
+		    PQunescapeBytea((const unsigned char *)v, &st->bloblens[i]);
+		if (st->blobs[i] == NULL)
+			fatal_f("PQunescapeBytea: out of memory");
+	}
+	*lenp = st->bloblens[i];
+	return st->blobs[i];
+}
+
+static const char *
+db_pg_dialect(const struct db *db, enum db_sql what)
+{
+	switch (what) {
+	case DB_SQL_NOW_MS:
+		/* The statement's time, as SQLite's 'now' is per statement. */
+		return "CAST(FLOOR(EXTRACT(EPOCH FROM statement_timestamp())"
+		       " * 1000) AS BIGINT)";
+	}
+	fatal_f("unknown dialect item %d", (int)what);
+}
+
+static const struct db_ops db_pg_ops = {
+	.kind = DB_POSTGRES,
+	.close = db_pg_close,
+	.set_busy_timeout = db_pg_set_busy_timeout,
+	.exec = db_pg_exec,
+	.setup = NULL,
+	.schema_version = db_pg_schema_version,
+	.set_schema_version = db_pg_set_schema_version,
+	.begin = db_pg_begin,
+	.commit = db_pg_commit,
+	.rollback = db_pg_rollback,
+	.in_transaction = db_pg_in_transaction,
+	.prepare = db_pg_prepare,
+	.bind_null = db_pg_bind_null,
+	.bind_int64 = db_pg_bind_int64,
+	.bind_text = db_pg_bind_text,
+	.bind_blob = db_pg_bind_blob,
+	.step = db_pg_step,
+	.reset = db_pg_reset,
+	.finalize = db_pg_finalize,
+	.changes = db_pg_changes,
+	.column_is_null = db_pg_column_is_null,
+	.column_int64 = db_pg_column_int64,
+	.column_text = db_pg_column_text,
+	.column_blob = db_pg_column_blob,
+	.dialect = db_pg_dialect,
+};
