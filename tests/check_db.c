@@ -574,21 +574,29 @@ START_TEST(test_writers_serialize)
 	open_schema(_i);
 	d2 = open_again();
 	ck_assert_int_eq(db_set_busy_timeout(d2, 100), 0);
+	run(db, "INSERT INTO parent (name) VALUES ('z')");
 	ck_assert_int_eq(db_begin(db, 1), 0);
 	run(db, "INSERT INTO parent (name) VALUES ('a')");
+	run(db, "UPDATE parent SET n = 2 WHERE name = 'z'");
 	ck_assert_int_eq(db_begin(d2, 1), PORTHOLE_ERR_BUSY);
 	ck_assert_int_eq(db_in_transaction(d2), 0);
 	ck_assert_str_ne(db_errmsg(d2), "");
+	/* A write outside a transaction waits for the row, or the file. */
+	ck_assert_int_eq(run_err(d2,
+	                     "UPDATE parent SET n = 1 WHERE name = 'z'"),
+	    PORTHOLE_ERR_BUSY);
 	/* Even a writer that has not written yet holds the lock. */
 	ck_assert_int_eq(db_commit(db), 0);
 	ck_assert_int_eq(db_begin(db, 1), 0);
 	ck_assert_int_eq(db_begin(d2, 1), PORTHOLE_ERR_BUSY);
 	ck_assert_int_eq(db_commit(db), 0);
 	ck_assert_int_eq(db_begin(d2, 1), 0);
-	ck_assert_int_eq(query_int(d2, "SELECT COUNT(*) FROM parent"), 1);
+	ck_assert_int_eq(query_int(d2, "SELECT COUNT(*) FROM parent"), 2);
+	ck_assert_int_eq(query_int(d2, "SELECT n FROM parent WHERE name = 'z'"),
+	    2);
 	run(d2, "INSERT INTO parent (name) VALUES ('b')");
 	ck_assert_int_eq(db_commit(d2), 0);
-	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM parent"), 2);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM parent"), 3);
 	db_close(d2);
 }
 END_TEST
@@ -658,6 +666,25 @@ START_TEST(test_dialect_now)
 }
 END_TEST
 
+/*
+ * PostgreSQL: a failed statement aborts its transaction, which then
+ * fails to commit, and the connection goes on.
+ */
+START_TEST(test_pg_error_aborts)
+{
+	open_schema(DRV_PG);
+	ck_assert_int_eq(db_begin(db, 1), 0);
+	run(db, "INSERT INTO parent (name) VALUES ('a')");
+	ck_assert_int_eq(run_err(db, "INSERT INTO parent (name) VALUES ('a')"),
+	    PORTHOLE_ERR_EXISTS);
+	ck_assert_int_eq(run_err(db, "SELECT 1"), PORTHOLE_ERR_STORE);
+	ck_assert_int_eq(db_in_transaction(db), 1);
+	ck_assert_int_eq(db_commit(db), PORTHOLE_ERR_STORE);
+	ck_assert_int_eq(db_in_transaction(db), 0);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM parent"), 0);
+}
+END_TEST
+
 /* PostgreSQL stopped under an open connection: _UNAVAILABLE. */
 START_TEST(test_pg_server_gone)
 {
@@ -706,6 +733,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_writers_serialize, 0, NDRV);
 	tcase_add_loop_test(tc, test_reset_rebind, 0, NDRV);
 	tcase_add_loop_test(tc, test_dialect_now, 0, NDRV);
+	tcase_add_test(tc, test_pg_error_aborts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("open");
