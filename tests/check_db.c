@@ -685,6 +685,43 @@ START_TEST(test_pg_error_aborts)
 }
 END_TEST
 
+/*
+ * PostgreSQL: statements run again come prepared from the
+ * connection's cache, which neither a changed table nor many
+ * statements break.
+ */
+START_TEST(test_pg_prepared)
+{
+	struct db_stmt *st = NULL;
+	char sql[64];
+	int i;
+
+	open_schema(DRV_PG);
+	run(db, "INSERT INTO parent (name) VALUES ('a')");
+	ck_assert_int_eq(db_prepare(db, "SELECT * FROM parent", &st), 0);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	ck_assert_str_eq(db_column_text(st, 1), "a");
+	db_reset(st);
+	run(db, "ALTER TABLE parent ADD COLUMN extra TEXT DEFAULT 'e'");
+	ck_assert_msg(db_step(st) == DB_ROW, "%s", db_errmsg(db));
+	ck_assert_str_eq(db_column_text(st, 5), "e");
+	db_finalize(st);
+	/* More statements than the cache holds, each run twice. */
+	for (i = 0; i < 300; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d + ?1", i);
+		ck_assert_int_eq(db_prepare(db, sql, &st), 0);
+		ck_assert_int_eq(db_bind_int64(st, 1, 1), 0);
+		ck_assert_int_eq(db_step(st), DB_ROW);
+		ck_assert_int_eq(db_column_int64(st, 0), i + 1);
+		db_reset(st);
+		ck_assert_int_eq(db_bind_int64(st, 1, 2), 0);
+		ck_assert_int_eq(db_step(st), DB_ROW);
+		ck_assert_int_eq(db_column_int64(st, 0), i + 2);
+		db_finalize(st);
+	}
+}
+END_TEST
+
 /* PostgreSQL stopped under an open connection: _UNAVAILABLE. */
 START_TEST(test_pg_server_gone)
 {
@@ -734,6 +771,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_reset_rebind, 0, NDRV);
 	tcase_add_loop_test(tc, test_dialect_now, 0, NDRV);
 	tcase_add_test(tc, test_pg_error_aborts);
+	tcase_add_test(tc, test_pg_prepared);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("open");
