@@ -43,8 +43,10 @@
  * is a READ COMMITTED transaction that first takes a transaction-scoped
  * advisory lock of one fixed key, waiting at most the busy timeout
  * (lock_timeout, also set for the session); each statement after it
- * sees every write committed before the lock was granted. A read
- * transaction is REPEATABLE READ READ ONLY: one snapshot, no writes.
+ * sees every write committed before the lock was granted. A write
+ * outside a transaction runs in one such transaction of its own. A
+ * read transaction is REPEATABLE READ READ ONLY: one snapshot, no
+ * writes.
  */
 
 #define DB_PG_BUSY_TIMEOUT_MS 5000
@@ -91,6 +93,7 @@ struct db_pg_stmt {
 	struct db_stmt base; /* first, likewise */
 	char *sql; /* with $1, $2, … */
 	uint32_t hash; /* of sql */
+	int is_write; /* it changes rows: serialized with the writers */
 	int nparams;
 	/* Parameter i + 1: its value, length, format and type. */
 	const char **values;
@@ -629,6 +632,45 @@ db_pg_in_transaction(const struct db *db)
 	    ts == PQTRANS_ACTIVE;
 }
 
+/*
+ * Predicate: <sql> changes rows: it starts with INSERT, UPDATE, DELETE
+ * or MERGE, or is a WITH that holds one of them.
+ */
+static int
+db_pg_is_write(const char *sql)
+{
+	static const char *const writes[] = { "INSERT", "UPDATE", "DELETE",
+		"MERGE" };
+	const char *p = sql;
+	size_t i, n;
+	int prev = ' ', first = 1, with = 0;
+
+	while (*p != '\0') {
+		if ((n = db_pg_skip_quoted(p, prev)) > 0) {
+			p += n;
+			prev = p[-1];
+			continue;
+		}
+		if (db_pg_is_word(prev) || !db_pg_is_word(*p)) {
+			prev = *p++;
+			continue;
+		}
+		for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+			if (db_pg_word_at(p, writes[i], &n) && (first || with))
+				return 1;
+		}
+		if (first)
+			with = db_pg_word_at(p, "WITH", &n);
+		if (!with)
+			return 0;
+		first = 0;
+		while (db_pg_is_word(*p))
+			p++;
+		prev = p[-1];
+	}
+	return 0;
+}
+
 /* FNV-1a of <s>, to find a statement in the cache quickly. */
 static uint32_t
 db_pg_hash(const char *s)
@@ -659,6 +701,7 @@ db_pg_prepare(struct db *db, const char *sql, struct db_stmt **stmtp)
 	st->base.db = db;
 	st->sql = pgsql; /* now the statement's */
 	st->hash = db_pg_hash(pgsql);
+	st->is_write = db_pg_is_write(pgsql);
 	st->nparams = n;
 	if (n > 0) {
 		st->values = xcalloc(n, sizeof(*st->values));
@@ -934,7 +977,7 @@ db_pg_step(struct db_stmt *stmt)
 {
 	struct db_pg_stmt *st = db_pg_stmt(stmt);
 	struct db_pg *dbp = db_pg(stmt->db);
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, rc, implicit = 0;
 
 	if (st->res != NULL) {
 		db_pg_free_blobs(st);
@@ -953,6 +996,15 @@ db_pg_step(struct db_stmt *stmt)
 		r = PORTHOLE_ERR_UNAVAILABLE;
 		goto out;
 	}
+	/*
+	 * A write outside a transaction takes the writers' lock in one of
+	 * its own, as SQLite's would: a single statement's read (WHERE
+	 * EXISTS …) and write are then one step for the other writers.
+	 */
+	implicit =
+	    st->is_write && PQtransactionStatus(dbp->conn) == PQTRANS_IDLE;
+	if (implicit && (r = db_pg_begin(stmt->db, 1)) != 0)
+		goto out;
 	st->res = db_pg_execute(dbp, st);
 	if (st->res == NULL) {
 		r = db_pg_error(dbp, NULL);
@@ -976,6 +1028,10 @@ db_pg_step(struct db_stmt *stmt)
 		r = db_pg_error(dbp, st->res);
 		break;
 	}
+	if (implicit && r >= 0 && (rc = db_pg_commit(stmt->db)) != 0)
+		r = rc;
+	else if (implicit && r < 0)
+		db_pg_rollback(stmt->db);
 out:
 	if (r < 0)
 		db_pg_clear(st);

@@ -585,10 +585,23 @@ START_TEST(test_writers_serialize)
 	ck_assert_int_eq(run_err(d2,
 	                     "UPDATE parent SET n = 1 WHERE name = 'z'"),
 	    PORTHOLE_ERR_BUSY);
-	/* Even a writer that has not written yet holds the lock. */
+	/*
+	 * Even a writer that has not written yet holds the lock, against
+	 * writes of other rows too; reads go on.
+	 */
 	ck_assert_int_eq(db_commit(db), 0);
 	ck_assert_int_eq(db_begin(db, 1), 0);
 	ck_assert_int_eq(db_begin(d2, 1), PORTHOLE_ERR_BUSY);
+	ck_assert_int_eq(run_err(d2, "INSERT INTO parent (name) VALUES ('y')"),
+	    PORTHOLE_ERR_BUSY);
+	ck_assert_int_eq(run_err(d2,
+	                     "WITH x AS (SELECT 1 AS one)"
+	                     " DELETE FROM parent WHERE name = 'y'"),
+	    PORTHOLE_ERR_BUSY);
+	ck_assert_int_eq(query_int(d2,
+	                     "WITH x AS (SELECT name AS updated"
+	                     " FROM parent) SELECT COUNT(*) FROM x"),
+	    2);
 	ck_assert_int_eq(db_commit(db), 0);
 	ck_assert_int_eq(db_begin(d2, 1), 0);
 	ck_assert_int_eq(query_int(d2, "SELECT COUNT(*) FROM parent"), 2);
