@@ -248,6 +248,25 @@ db_pg_set_lock_timeout(struct db_pg *dbp, int ms)
 	return db_pg_run(dbp, sql);
 }
 
+/*
+ * Make <dbp>'s new connection ready: notices to the log, UTF-8, the
+ * busy timeout. The message of a failure is kept in dbp's errmsg.
+ */
+static int
+db_pg_session(struct db_pg *dbp)
+{
+	if (PQstatus(dbp->conn) != CONNECTION_OK) {
+		db_pg_conn_errmsg(dbp);
+		return PORTHOLE_ERR_UNAVAILABLE;
+	}
+	PQsetNoticeProcessor(dbp->conn, db_pg_notice, NULL);
+	if (PQsetClientEncoding(dbp->conn, "UTF8") != 0) {
+		db_pg_conn_errmsg(dbp);
+		return PORTHOLE_ERR_STORE;
+	}
+	return db_pg_set_lock_timeout(dbp, dbp->busy_ms);
+}
+
 /* Connect to <target>, a libpq URI or key=value string. */
 int
 db_pg_open(const char *target, struct db **dbp, char *err, size_t errlen)
@@ -264,20 +283,7 @@ db_pg_open(const char *target, struct db **dbp, char *err, size_t errlen)
 		r = PORTHOLE_ERR_ALLOC;
 		goto out;
 	}
-	if (PQstatus(dp->conn) != CONNECTION_OK) {
-		db_pg_conn_errmsg(dp);
-		snprintf(err, errlen, "%s", dp->base.errmsg);
-		r = PORTHOLE_ERR_UNAVAILABLE;
-		goto out;
-	}
-	PQsetNoticeProcessor(dp->conn, db_pg_notice, NULL);
-	if (PQsetClientEncoding(dp->conn, "UTF8") != 0) {
-		db_pg_conn_errmsg(dp);
-		snprintf(err, errlen, "%s", dp->base.errmsg);
-		r = PORTHOLE_ERR_STORE;
-		goto out;
-	}
-	if ((r = db_pg_set_lock_timeout(dp, dp->busy_ms)) != 0) {
+	if ((r = db_pg_session(dp)) != 0) {
 		snprintf(err, errlen, "%s", dp->base.errmsg);
 		goto out;
 	}
@@ -313,6 +319,27 @@ db_pg_close(struct db *db)
 	db_pg_cache_clear(dbp);
 	PQfinish(dbp->conn);
 	free(dbp);
+}
+
+/*
+ * Connect again with the same parameters (libpq keeps them). The
+ * server's prepared statements went with the old session.
+ */
+static int
+db_pg_reconnect(struct db *db)
+{
+	struct db_pg *dbp = db_pg(db);
+	int r;
+
+	db_pg_cache_clear(dbp);
+	PQreset(dbp->conn);
+	dbp->lost = 0;
+	if ((r = db_pg_session(dbp)) != 0) {
+		dbp->lost = 1;
+		return r == PORTHOLE_ERR_STORE ? PORTHOLE_ERR_UNAVAILABLE : r;
+	}
+	dbp->lost = 0;
+	return 0;
 }
 
 static int
@@ -1175,4 +1202,5 @@ static const struct db_ops db_pg_ops = {
 	.column_text = db_pg_column_text,
 	.column_blob = db_pg_column_blob,
 	.dialect = db_pg_dialect,
+	.reconnect = db_pg_reconnect,
 };

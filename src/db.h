@@ -65,6 +65,15 @@ enum db_kind db_kind(const struct db *);
 int db_target_is_pg(const char *target);
 const char *db_errmsg(const struct db *);
 /*
+ * Connect again after PORTHOLE_ERR_UNAVAILABLE (PostgreSQL; for SQLite
+ * it does nothing), with the busy timeout kept; open statements stay
+ * usable. Returns 0, or PORTHOLE_ERR_UNAVAILABLE while the server
+ * cannot be reached. A transaction open when the connection was lost
+ * is gone.
+ */
+int db_reconnect(struct db *);
+
+/*
  * How long a statement waits for a lock before PORTHOLE_ERR_BUSY
  * (SQLite: 5000 ms after db_open).
  */

@@ -735,6 +735,49 @@ START_TEST(test_pg_prepared)
 }
 END_TEST
 
+/*
+ * db_reconnect: SQLite has nothing to do; a PostgreSQL connection
+ * whose server process was terminated is _UNAVAILABLE until then, and
+ * comes back with its busy timeout and statements.
+ */
+START_TEST(test_reconnect)
+{
+	struct db_stmt *st = NULL;
+	struct db *d2;
+	char sql[128];
+	int64_t pid;
+
+	open_schema(_i);
+	ck_assert_int_eq(db_set_busy_timeout(db, 1234), 0);
+	ck_assert_int_eq(db_prepare(db, "SELECT COUNT(*) FROM parent", &st), 0);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	db_reset(st);
+	if (_i == DRV_PG) {
+		pid = query_int(db, "SELECT pg_backend_pid()");
+		d2 = open_again();
+		snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)",
+		    (long long)pid);
+		ck_assert_int_eq(query_int(d2, sql), 1);
+		db_close(d2);
+		ck_assert_int_eq(db_step(st), PORTHOLE_ERR_UNAVAILABLE);
+		ck_assert_int_eq(run_err(db, "SELECT 1"),
+		    PORTHOLE_ERR_UNAVAILABLE);
+	}
+	ck_assert_msg(db_reconnect(db) == 0, "%s", db_errmsg(db));
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	ck_assert_int_eq(db_column_int64(st, 0), 0);
+	db_finalize(st);
+	if (_i == DRV_PG) {
+		ck_assert_int_eq(db_prepare(db, "SHOW lock_timeout", &st), 0);
+		ck_assert_int_eq(db_step(st), DB_ROW);
+		ck_assert_str_eq(db_column_text(st, 0), "1234ms");
+		db_finalize(st);
+	}
+	ck_assert_int_eq(db_begin(db, 1), 0);
+	ck_assert_int_eq(db_commit(db), 0);
+}
+END_TEST
+
 /* PostgreSQL stopped under an open connection: _UNAVAILABLE. */
 START_TEST(test_pg_server_gone)
 {
@@ -752,6 +795,8 @@ START_TEST(test_pg_server_gone)
 	ck_assert_int_eq(db_begin(d, 1), PORTHOLE_ERR_UNAVAILABLE);
 	ck_assert_int_eq(db_commit(d), PORTHOLE_ERR_UNAVAILABLE);
 	db_rollback(d);
+	ck_assert_int_eq(db_reconnect(d), PORTHOLE_ERR_UNAVAILABLE);
+	ck_assert_int_eq(run_err(d, "SELECT 1"), PORTHOLE_ERR_UNAVAILABLE);
 	db_close(d);
 	free(uri);
 }
@@ -783,6 +828,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_writers_serialize, 0, NDRV);
 	tcase_add_loop_test(tc, test_reset_rebind, 0, NDRV);
 	tcase_add_loop_test(tc, test_dialect_now, 0, NDRV);
+	tcase_add_loop_test(tc, test_reconnect, 0, NDRV);
 	tcase_add_test(tc, test_pg_error_aborts);
 	tcase_add_test(tc, test_pg_prepared);
 	suite_add_tcase(s, tc);
