@@ -35,6 +35,7 @@ static const struct {
 	{ PORTHOLE_ERR_STORE, "STORE" },
 	{ PORTHOLE_ERR_SYSTEM, "SYSTEM" },
 	{ PORTHOLE_ERR_BUSY, "BUSY" },
+	{ PORTHOLE_ERR_UNAVAILABLE, "UNAVAILABLE" },
 };
 
 #define NCODES ((int)(sizeof(codes) / sizeof(codes[0])))
