@@ -110,6 +110,8 @@ struct db_pg_stmt {
 
 static const struct db_ops db_pg_ops;
 
+static int db_pg_in_transaction(const struct db *);
+
 static struct db_pg *
 db_pg(struct db *db)
 {
@@ -235,16 +237,26 @@ db_pg_run(struct db_pg *dbp, const char *sql)
 static void
 db_pg_notice(void *arg, const char *msg)
 {
-	debug3_f("%.200s", msg);
+	debug3_f("%.*s", (int)strcspn(msg, "\n"), msg);
 }
 
-/* Set the session's lock_timeout to <ms>. */
+/*
+ * The lock_timeout for a busy timeout of <ms>: PostgreSQL's 0 waits
+ * for ever where SQLite's does not wait at all, so 0 is 1 ms.
+ */
+static int
+db_pg_lock_ms(int ms)
+{
+	return ms > 0 ? ms : 1;
+}
+
+/* Set the session's lock_timeout for a busy timeout of <ms>. */
 static int
 db_pg_set_lock_timeout(struct db_pg *dbp, int ms)
 {
 	char sql[64];
 
-	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", ms);
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", db_pg_lock_ms(ms));
 	return db_pg_run(dbp, sql);
 }
 
@@ -603,13 +615,20 @@ db_pg_begin(struct db *db, int write)
 	char sql[256];
 	int r;
 
+	/* PostgreSQL only warns, and would go on in the open one. */
+	if (db_pg_in_transaction(db)) {
+		db_set_errmsg(db,
+		    "cannot start a transaction within a "
+		    "transaction");
+		return PORTHOLE_ERR_STORE;
+	}
 	if (write) {
 		/* One round trip; lock_timeout bounds the lock's wait. */
 		snprintf(sql, sizeof(sql),
 		    "BEGIN ISOLATION LEVEL READ COMMITTED;"
 		    "SET LOCAL lock_timeout = %d;"
 		    "SELECT pg_advisory_xact_lock(" DB_PG_WRITE_LOCK ")",
-		    dbp->busy_ms);
+		    db_pg_lock_ms(dbp->busy_ms));
 	} else {
 		snprintf(sql, sizeof(sql),
 		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

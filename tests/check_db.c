@@ -537,6 +537,8 @@ START_TEST(test_transactions)
 	db_rollback(db); /* outside a transaction: nothing */
 	ck_assert_int_eq(db_begin(db, 1), 0);
 	ck_assert_int_eq(db_in_transaction(db), 1);
+	ck_assert_int_eq(db_begin(db, 1), PORTHOLE_ERR_STORE);
+	ck_assert_int_eq(db_in_transaction(db), 1);
 	run(db, "INSERT INTO parent (name) VALUES ('a')");
 	ck_assert_int_eq(query_int(d2, "SELECT COUNT(*) FROM parent"), 0);
 	ck_assert_int_eq(db_commit(db), 0);
@@ -573,6 +575,11 @@ START_TEST(test_writers_serialize)
 
 	open_schema(_i);
 	d2 = open_again();
+	/* 0 does not wait: PostgreSQL's lock_timeout 0 would. */
+	ck_assert_int_eq(db_set_busy_timeout(d2, 0), 0);
+	ck_assert_int_eq(db_begin(db, 1), 0);
+	ck_assert_int_eq(db_begin(d2, 1), PORTHOLE_ERR_BUSY);
+	db_rollback(db);
 	ck_assert_int_eq(db_set_busy_timeout(d2, 100), 0);
 	run(db, "INSERT INTO parent (name) VALUES ('z')");
 	ck_assert_int_eq(db_begin(db, 1), 0);
