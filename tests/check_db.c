@@ -211,8 +211,8 @@ END_TEST
 START_TEST(test_open_bad)
 {
 	struct db *d = (struct db *)&d;
-	char err[256], bad[PATH_MAX + 64], *dir;
-	const char *uri, *user;
+	char err[256], bad[PATH_MAX + 64], *dir, *user;
+	const char *uri;
 
 	if (_i == DRV_SQLITE) {
 		snprintf(bad, sizeof(bad), "%s/no/such/dir/db", tmpdir);
@@ -220,13 +220,11 @@ START_TEST(test_open_bad)
 	} else {
 		uri = getenv("PORTHOLE_TEST_PG");
 		ck_assert_ptr_nonnull(uri);
-		ck_assert_ptr_nonnull(dir = pghelp_socket_dir(uri));
-		ck_assert_ptr_nonnull(user = strstr(uri, "user="));
-		user += 5;
+		ck_assert_ptr_nonnull(dir = pghelp_param(uri, "host"));
+		ck_assert_ptr_nonnull(user = pghelp_param(uri, "user"));
 		/* No such database, then no server on that socket. */
-		snprintf(bad, sizeof(bad),
-		    "host=%s dbname=no_such_db user=%.*s", dir,
-		    (int)strcspn(user, "&"), user);
+		snprintf(bad, sizeof(bad), "host=%s dbname=no_such_db user=%s",
+		    dir, user);
 		ck_assert_int_eq(db_open(bad, &d, err, sizeof(err)),
 		    PORTHOLE_ERR_UNAVAILABLE);
 		ck_assert_msg(strstr(err, "no_such_db") != NULL, "%s", err);
@@ -235,6 +233,7 @@ START_TEST(test_open_bad)
 		ck_assert_int_eq(db_open(bad, &d, err, sizeof(err)),
 		    PORTHOLE_ERR_UNAVAILABLE);
 		free(dir);
+		free(user);
 	}
 	ck_assert_ptr_null(d);
 	ck_assert_str_ne(err, "");
@@ -245,30 +244,30 @@ END_TEST
 START_TEST(test_open_pg_forms)
 {
 	const char *uri = getenv("PORTHOLE_TEST_PG");
-	char t[PATH_MAX * 2 + 128], err[256], *dir;
+	char t[PATH_MAX * 2 + 128], err[256], *dir, *user, *dbname;
 	struct db *d = NULL;
-	const char *user;
 
 	ck_assert_ptr_nonnull(uri);
-	ck_assert_ptr_nonnull(dir = pghelp_socket_dir(uri));
-	user = strstr(uri, "user=");
-	ck_assert_ptr_nonnull(user);
-	user += 5;
-	snprintf(t, sizeof(t), "host=%s dbname=postgres user=%.*s", dir,
-	    (int)strcspn(user, "&"), user);
+	ck_assert_ptr_nonnull(dir = pghelp_param(uri, "host"));
+	ck_assert_ptr_nonnull(user = pghelp_param(uri, "user"));
+	if ((dbname = pghelp_param(uri, "dbname")) == NULL)
+		dbname = xstrdup("postgres");
+	snprintf(t, sizeof(t), "host=%s dbname=%s user=%s", dir, dbname, user);
 	ck_assert_msg(db_open(t, &d, err, sizeof(err)) == 0, "%s: %s", t, err);
 	ck_assert_int_eq(query_int(d, "SELECT 7"), 7);
 	db_close(d);
 	/* The first host has no server: libpq goes on to the second. */
 	snprintf(t, sizeof(t),
-	    "postgresql:///postgres?host=%s/none,%s&user=%.*s"
+	    "postgresql:///%s?host=%s/none,%s&user=%s"
 	    "&target_session_attrs=read-write",
-	    dir, dir, (int)strcspn(user, "&"), user);
+	    dbname, dir, dir, user);
 	d = NULL;
 	ck_assert_msg(db_open(t, &d, err, sizeof(err)) == 0, "%s: %s", t, err);
 	ck_assert_int_eq(query_int(d, "SELECT 8"), 8);
 	db_close(d);
 	free(dir);
+	free(user);
+	free(dbname);
 }
 END_TEST
 

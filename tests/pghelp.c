@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "db.h"
 #include "pghelp.h"
 #include "xmalloc.h"
 
@@ -19,6 +21,9 @@
 
 /* The URI of the server pghelp_init() started, NULL if none. */
 static char *pghelp_own;
+/* Else the target PORTHOLE_TEST_PG named, and the database made in it. */
+static char *pghelp_given;
+static char pghelp_dbname[64];
 
 /* Run tests/pg.sh with <args>; the first line it prints, or NULL. */
 static char *
@@ -70,13 +75,73 @@ pghelp_stop(const char *uri)
 	free(pghelp_script(args, 0));
 }
 
+/* Run <sql> on <target>; -1 with the reason on stderr if it fails. */
+static int
+pghelp_exec(const char *target, const char *sql)
+{
+	struct db *db = NULL;
+	char err[256];
+	int r = -1;
+
+	if (db_open(target, &db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pghelp: %s: %s\n", target, err);
+		goto out;
+	}
+	if (db_exec(db, sql) != 0) {
+		fprintf(stderr, "pghelp: %s: %s\n", sql, db_errmsg(db));
+		goto out;
+	}
+	r = 0;
+out:
+	db_close(db);
+	return r;
+}
+
+/*
+ * Make a database of this program's own in the server PORTHOLE_TEST_PG
+ * names, so that programs run side by side do not meet, and point the
+ * variable at it.
+ */
+static int
+pghelp_use_given(const char *given)
+{
+	char sql[128], *target = NULL;
+	int r = -1;
+
+	snprintf(pghelp_dbname, sizeof(pghelp_dbname), "porthole_test_%ld",
+	    (long)getpid());
+	/* CREATE DATABASE runs alone, outside any transaction. */
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	    pghelp_dbname);
+	if (pghelp_exec(given, sql) != 0)
+		goto out;
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pghelp_dbname);
+	if (pghelp_exec(given, sql) != 0)
+		goto out;
+	/* A later dbname wins, in a URI's query as in key=value. */
+	if (strstr(given, "://") != NULL)
+		xasprintf(&target, "%s%cdbname=%s", given,
+		    strchr(given, '?') != NULL ? '&' : '?', pghelp_dbname);
+	else
+		xasprintf(&target, "%s dbname=%s", given, pghelp_dbname);
+	pghelp_given = xstrdup(given);
+	if (setenv("PORTHOLE_TEST_PG", target, 1) == -1) {
+		perror("pghelp: setenv");
+		goto out;
+	}
+	r = 0;
+out:
+	free(target);
+	return r;
+}
+
 int
 pghelp_init(void)
 {
 	const char *env = getenv("PORTHOLE_TEST_PG");
 
 	if (env != NULL && *env != '\0')
-		return 0;
+		return pghelp_use_given(env);
 	if ((pghelp_own = pghelp_start()) == NULL) {
 		fprintf(stderr,
 		    "pghelp: no PostgreSQL for the tests: install "
@@ -94,6 +159,17 @@ pghelp_init(void)
 void
 pghelp_done(void)
 {
+	char sql[128];
+
+	if (pghelp_given != NULL) {
+		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)",
+		    pghelp_dbname);
+		pghelp_exec(pghelp_given, sql);
+		if (setenv("PORTHOLE_TEST_PG", pghelp_given, 1) == -1)
+			perror("pghelp: setenv");
+		free(pghelp_given);
+		pghelp_given = NULL;
+	}
 	if (pghelp_own == NULL)
 		return;
 	pghelp_stop(pghelp_own);
@@ -103,18 +179,25 @@ pghelp_done(void)
 }
 
 char *
-pghelp_socket_dir(const char *uri)
+pghelp_param(const char *target, const char *key)
 {
-	const char *p;
-	char *dir;
-	size_t len;
+	const char *p = target;
+	size_t klen = strlen(key), len;
+	char *v;
 
-	if ((p = strstr(uri, "host=")) == NULL)
+	/* Each parameter follows the start, a '?', '&' or a space. */
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == target || strchr("?& ", p[-1]) != NULL) &&
+		    p[klen] == '=')
+			break;
+		p += klen;
+	}
+	if (p == NULL)
 		return NULL;
-	p += 5;
+	p += klen + 1;
 	len = strcspn(p, "& ");
-	dir = xmalloc(len + 1);
-	memcpy(dir, p, len);
-	dir[len] = '\0';
-	return dir;
+	v = xmalloc(len + 1);
+	memcpy(v, p, len);
+	v[len] = '\0';
+	return v;
 }

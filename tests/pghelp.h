@@ -15,15 +15,16 @@
  */
 
 /*
- * Make PORTHOLE_TEST_PG name a database: the one the environment names
- * (a throwaway database: the tests empty its schema public), else a
- * private server's, started now. Returns 0, or -1 with the reason on
- * stderr: the caller then fails, never skips, as PostgreSQL is part of
- * the test dependencies.
+ * Make PORTHOLE_TEST_PG name a database for this program: a private
+ * server's, started now; or, if the environment names a server (one
+ * its user may create databases in), a database made there for this
+ * program and dropped by pghelp_done(). Returns 0, or -1 with the
+ * reason on stderr: the caller then fails, never skips, as PostgreSQL
+ * is part of the test dependencies.
  */
 int pghelp_init(void);
 
-/* Stop the server pghelp_init() started, if it did. */
+/* Stop the server, or drop the database, that pghelp_init() made. */
 void pghelp_done(void);
 
 /*
@@ -37,9 +38,10 @@ char *pghelp_start(void);
 void pghelp_stop(const char *uri);
 
 /*
- * The directory of the server's socket, from the host parameter of
- * <uri> (the caller's to free), or NULL if it has none.
+ * The value of parameter <key> (host, user, …) in <target>, a URI or
+ * key=value string without quoting or escapes, such as pg.sh prints:
+ * the caller's to free, or NULL if it has none.
  */
-char *pghelp_socket_dir(const char *uri);
+char *pghelp_param(const char *target, const char *key);
 
 #endif /* PORTHOLE_PGHELP_H */
