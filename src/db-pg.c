@@ -291,18 +291,18 @@ db_pg_open(const char *target, struct db **dbp, char *err, size_t errlen)
 	dp->base.ops = &db_pg_ops;
 	dp->busy_ms = DB_PG_BUSY_TIMEOUT_MS;
 	if ((dp->conn = PQconnectdb(target)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		db_set_errmsg(&dp->base, "out of memory");
 		r = PORTHOLE_ERR_ALLOC;
 		goto out;
 	}
-	if ((r = db_pg_session(dp)) != 0) {
-		snprintf(err, errlen, "%s", dp->base.errmsg);
+	if ((r = db_pg_session(dp)) != 0)
 		goto out;
-	}
 	*dbp = &dp->base; /* now the caller's */
 	dp = NULL;
 	r = 0;
 out:
+	if (r != 0 && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", dp->base.errmsg);
 	if (dp != NULL) {
 		PQfinish(dp->conn);
 		free(dp);

@@ -4,6 +4,9 @@
 #include "config.h"
 #include "db.h"
 
+#include <sys/types.h>
+#include <sys/wait.h>
+
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -620,6 +623,73 @@ START_TEST(test_writers_serialize)
 }
 END_TEST
 
+/*
+ * Read-then-write transactions of two processes lose no update: each
+ * reads a counter and writes it back plus one, and the writers' lock
+ * makes the pairs one after the other.
+ */
+START_TEST(test_writers_no_lost_update)
+{
+	enum { NPROC = 3, NROUND = 100 };
+	struct db_stmt *st = NULL;
+	struct db *d;
+	pid_t pids[NPROC];
+	int64_t n;
+	int i, j, status, go[2];
+	char c;
+
+	open_schema(_i);
+	run(db, "INSERT INTO parent (name, n) VALUES ('counter', 0)");
+	ck_assert_int_eq(pipe(go), 0);
+	for (i = 0; i < NPROC; i++) {
+		ck_assert_int_ne(pids[i] = fork(), -1);
+		if (pids[i] != 0)
+			continue;
+		/* The child: no Check assertions, an exit status. */
+		close(go[1]);
+		if (db_open(target, &d, NULL, 0) != 0 ||
+		    db_set_busy_timeout(d, 60000) != 0)
+			_exit(10);
+		/* All start together, when the parent closes the pipe. */
+		if (read(go[0], &c, 1) != 0)
+			_exit(14);
+		for (j = 0; j < NROUND; j++) {
+			if (db_begin(d, 1) != 0 ||
+			    db_prepare(d,
+			        "SELECT n FROM parent WHERE name = 'counter'",
+			        &st) != 0 ||
+			    db_step(st) != DB_ROW)
+				_exit(11);
+			n = db_column_int64(st, 0);
+			db_finalize(st);
+			if (db_prepare(d,
+			        "UPDATE parent SET n = ?1"
+			        " WHERE name = 'counter'",
+			        &st) != 0 ||
+			    db_bind_int64(st, 1, n + 1) != 0 ||
+			    db_step(st) != DB_DONE)
+				_exit(12);
+			db_finalize(st);
+			if (db_commit(d) != 0)
+				_exit(13);
+		}
+		db_close(d);
+		_exit(0);
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < NPROC; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "writer %d: status %d", i, status);
+	}
+	ck_assert_int_eq(query_int(db,
+	                     "SELECT n FROM parent"
+	                     " WHERE name = 'counter'"),
+	    NPROC * NROUND);
+}
+END_TEST
+
 /* Reset mid-rows, rebind, run again; bindings are cleared. */
 START_TEST(test_reset_rebind)
 {
@@ -832,6 +902,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_changes, 0, NDRV);
 	tcase_add_loop_test(tc, test_transactions, 0, NDRV);
 	tcase_add_loop_test(tc, test_writers_serialize, 0, NDRV);
+	tcase_add_loop_test(tc, test_writers_no_lost_update, 0, NDRV);
 	tcase_add_loop_test(tc, test_reset_rebind, 0, NDRV);
 	tcase_add_loop_test(tc, test_dialect_now, 0, NDRV);
 	tcase_add_loop_test(tc, test_reconnect, 0, NDRV);
