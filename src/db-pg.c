@@ -50,6 +50,7 @@
  */
 
 #define DB_PG_BUSY_TIMEOUT_MS 5000
+#define DB_PG_CONNECT_TIMEOUT "10" /* seconds, a libpq parameter */
 /* The advisory lock of writers: "porthole" in ASCII. */
 #define DB_PG_WRITE_LOCK "8101970711722766181"
 /* PostgreSQL's type OIDs (pg_type.dat), which libpq does not export. */
@@ -279,10 +280,20 @@ db_pg_session(struct db_pg *dbp)
 	return db_pg_set_lock_timeout(dbp, dbp->busy_ms);
 }
 
-/* Connect to <target>, a libpq URI or key=value string. */
+/*
+ * Connect to <target>, a libpq URI or key=value string, which may set
+ * anything libpq knows; unless it says otherwise, connecting gives up
+ * after DB_PG_CONNECT_TIMEOUT s (libpq would wait for TCP's own
+ * timeout) and the session is named "porthole" in pg_stat_activity.
+ */
 int
 db_pg_open(const char *target, struct db **dbp, char *err, size_t errlen)
 {
+	/* Later keywords win: <target>, expanded as dbname, comes last. */
+	const char *const keys[] = { "connect_timeout",
+		"fallback_application_name", "dbname", NULL };
+	const char *const values[] = { DB_PG_CONNECT_TIMEOUT, "porthole",
+		target, NULL };
 	struct db_pg *dp = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -290,7 +301,7 @@ db_pg_open(const char *target, struct db **dbp, char *err, size_t errlen)
 	dp = xcalloc(1, sizeof(*dp));
 	dp->base.ops = &db_pg_ops;
 	dp->busy_ms = DB_PG_BUSY_TIMEOUT_MS;
-	if ((dp->conn = PQconnectdb(target)) == NULL) {
+	if ((dp->conn = PQconnectdbParams(keys, values, 1)) == NULL) {
 		db_set_errmsg(&dp->base, "out of memory");
 		r = PORTHOLE_ERR_ALLOC;
 		goto out;

@@ -267,6 +267,24 @@ START_TEST(test_open_pg_forms)
 	d = NULL;
 	ck_assert_msg(db_open(t, &d, err, sizeof(err)) == 0, "%s: %s", t, err);
 	ck_assert_int_eq(query_int(d, "SELECT 8"), 8);
+	ck_assert_int_eq(query_int(d,
+	                     "SELECT COUNT(*) FROM pg_stat_activity"
+	                     " WHERE pid = pg_backend_pid()"
+	                     " AND application_name = 'porthole'"),
+	    1);
+	db_close(d);
+	/* What the target sets wins over the driver's defaults. */
+	snprintf(t, sizeof(t),
+	    "host=%s dbname=%s user=%s application_name=mine"
+	    " connect_timeout=3",
+	    dir, dbname, user);
+	d = NULL;
+	ck_assert_msg(db_open(t, &d, err, sizeof(err)) == 0, "%s: %s", t, err);
+	ck_assert_int_eq(query_int(d,
+	                     "SELECT COUNT(*) FROM pg_stat_activity"
+	                     " WHERE pid = pg_backend_pid()"
+	                     " AND application_name = 'mine'"),
+	    1);
 	db_close(d);
 	free(dir);
 	free(user);
