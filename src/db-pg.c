@@ -113,18 +113,21 @@ static const struct db_ops db_pg_ops;
 
 static int db_pg_in_transaction(const struct db *);
 
+/* The driver's connection behind <db>. */
 static struct db_pg *
 db_pg(struct db *db)
 {
 	return (struct db_pg *)db;
 }
 
+/* The same, read-only. */
 static const struct db_pg *
 db_pg_const(const struct db *db)
 {
 	return (const struct db_pg *)db;
 }
 
+/* The driver's statement behind <stmt>. */
 static struct db_pg_stmt *
 db_pg_stmt(struct db_stmt *stmt)
 {
@@ -334,6 +337,7 @@ db_pg_cache_clear(struct db_pg *dbp)
 	dbp->ncache = 0;
 }
 
+/* Close the connection and forget its cache. */
 static void
 db_pg_close(struct db *db)
 {
@@ -365,6 +369,7 @@ db_pg_reconnect(struct db *db)
 	return 0;
 }
 
+/* Wait at most <ms> for a lock, the writers' included. */
 static int
 db_pg_set_busy_timeout(struct db *db, int ms)
 {
@@ -557,6 +562,7 @@ db_pg_map_types(const char *sql)
 	return out;
 }
 
+/* Run a schema script, SQLite's types mapped to PostgreSQL's. */
 static int
 db_pg_exec(struct db *db, const char *script)
 {
@@ -604,6 +610,7 @@ out:
 	return r;
 }
 
+/* Set the schema version, making its table the first time. */
 static int
 db_pg_set_schema_version(struct db *db, int version)
 {
@@ -619,6 +626,7 @@ db_pg_set_schema_version(struct db *db, int version)
 	return db_pg_run(db_pg(db), sql);
 }
 
+/* Begin a write (writers' lock taken) or a read transaction. */
 static int
 db_pg_begin(struct db *db, int write)
 {
@@ -650,6 +658,7 @@ db_pg_begin(struct db *db, int write)
 	return r;
 }
 
+/* Commit, unless an error aborted the transaction. */
 static int
 db_pg_commit(struct db *db)
 {
@@ -666,6 +675,7 @@ db_pg_commit(struct db *db)
 	return db_pg_run(dbp, "COMMIT");
 }
 
+/* Roll back the transaction, if one is open. */
 static void
 db_pg_rollback(struct db *db)
 {
@@ -676,6 +686,7 @@ db_pg_rollback(struct db *db)
 		PQclear(PQexec(dbp->conn, "ROLLBACK"));
 }
 
+/* Predicate: a transaction is open on a live connection. */
 static int
 db_pg_in_transaction(const struct db *db)
 {
@@ -741,6 +752,10 @@ db_pg_hash(const char *s)
 	return h;
 }
 
+/*
+ * A statement for <sql>, its parameters rewritten; the server sees it
+ * at its first step.
+ */
 static int
 db_pg_prepare(struct db *db, const char *sql, struct db_stmt **stmtp)
 {
@@ -785,6 +800,7 @@ db_pg_param(struct db_pg_stmt *st, int i)
 	return 0;
 }
 
+/* Bind NULL, its type left to the server. */
 static int
 db_pg_bind_null(struct db_stmt *stmt, int i)
 {
@@ -800,6 +816,7 @@ db_pg_bind_null(struct db_stmt *stmt, int i)
 	return 0;
 }
 
+/* Bind a bigint, in decimal. */
 static int
 db_pg_bind_int64(struct db_stmt *stmt, int i, int64_t v)
 {
@@ -816,6 +833,7 @@ db_pg_bind_int64(struct db_stmt *stmt, int i, int64_t v)
 	return 0;
 }
 
+/* Bind text, not copied. */
 static int
 db_pg_bind_text(struct db_stmt *stmt, int i, const char *s)
 {
@@ -831,6 +849,7 @@ db_pg_bind_text(struct db_stmt *stmt, int i, const char *s)
 	return 0;
 }
 
+/* Bind a bytea in binary format, not copied. */
 static int
 db_pg_bind_blob(struct db_stmt *stmt, int i, const void *p, size_t len)
 {
@@ -1029,6 +1048,7 @@ db_pg_count(struct db_pg *dbp, PGresult *res)
 	dbp->changes = strtoll(PQcmdTuples(res), NULL, 10);
 }
 
+/* Run the statement at its first step; walk its rows after. */
 static int
 db_pg_step(struct db_stmt *stmt)
 {
@@ -1095,6 +1115,7 @@ out:
 	return r;
 }
 
+/* Forget the result and the bindings. */
 static void
 db_pg_reset(struct db_stmt *stmt)
 {
@@ -1110,6 +1131,7 @@ db_pg_reset(struct db_stmt *stmt)
 	}
 }
 
+/* Free the statement. */
 static void
 db_pg_finalize(struct db_stmt *stmt)
 {
@@ -1125,6 +1147,7 @@ db_pg_finalize(struct db_stmt *stmt)
 	free(st);
 }
 
+/* The rows the last INSERT, UPDATE, DELETE or MERGE changed. */
 static int64_t
 db_pg_changes(struct db *db)
 {
@@ -1139,12 +1162,14 @@ db_pg_has_value(struct db_pg_stmt *st, int i)
 	    i < st->ncols && !PQgetisnull(st->res, st->row, i);
 }
 
+/* Predicate: column <i> is NULL (or not there). */
 static int
 db_pg_column_is_null(struct db_stmt *stmt, int i)
 {
 	return !db_pg_has_value(db_pg_stmt(stmt), i);
 }
 
+/* Column <i> as an integer, booleans as 1 and 0. */
 static int64_t
 db_pg_column_int64(struct db_stmt *stmt, int i)
 {
@@ -1160,6 +1185,7 @@ db_pg_column_int64(struct db_stmt *stmt, int i)
 	return strtoll(v, NULL, 10);
 }
 
+/* Column <i> as text, libpq's until the next step. */
 static const char *
 db_pg_column_text(struct db_stmt *stmt, int i)
 {
@@ -1170,6 +1196,7 @@ db_pg_column_text(struct db_stmt *stmt, int i)
 	return PQgetvalue(st->res, st->row, i);
 }
 
+/* Column <i> as bytes, a bytea decoded once per row. */
 static const void *
 db_pg_column_blob(struct db_stmt *stmt, int i, size_t *lenp)
 {
@@ -1194,6 +1221,7 @@ db_pg_column_blob(struct db_stmt *stmt, int i, size_t *lenp)
 	return st->blobs[i];
 }
 
+/* PostgreSQL's SQL for <what>. */
 static const char *
 db_pg_dialect(const struct db *db, enum db_sql what)
 {
