@@ -369,6 +369,14 @@ START_TEST(test_exec_schema)
 	    0);
 	run(db, "INSERT INTO t2 VALUES (NULL, 9223372036854775807)");
 	ck_assert_int_eq(query_int(db, "SELECT i FROM t2"), INT64_MAX);
+	/* Any case, any space between the words. */
+	ck_assert_int_eq(db_exec(db,
+	                     "create table t3 (id integer primary key"
+	                     "\n\tautoincrement, b blob)"),
+	    0);
+	run(db, "INSERT INTO t3 (b) VALUES (NULL)");
+	run(db, "INSERT INTO t3 (b) VALUES (NULL)");
+	ck_assert_int_eq(query_int(db, "SELECT MAX(id) FROM t3"), 2);
 }
 END_TEST
 
