@@ -44,6 +44,11 @@ as_owner() {
 start() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/porthole-pg.XXXXXX") ||
 	    die "mktemp failed"
+	# A Unix socket's path holds at most 107 bytes.
+	if [ "${#dir}" -gt 90 ]; then
+		rmdir "$dir"
+		die "$dir: too long for a socket path; set a shorter TMPDIR"
+	fi
 	# The mark that lets stop remove this directory and no other.
 	: >"$dir/porthole-pg"
 	if [ "$(id -u)" -eq 0 ]; then
