@@ -44,6 +44,7 @@ struct db_ops {
 	const char *(*column_text)(struct db_stmt *, int i);
 	const void *(*column_blob)(struct db_stmt *, int i, size_t *lenp);
 	const char *(*dialect)(const struct db *, enum db_sql);
+	int (*reconnect)(struct db *); /* may be NULL: nothing to do */
 };
 
 /* The head of every driver's connection. */

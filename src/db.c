@@ -239,3 +239,11 @@ db_dialect(const struct db *db, enum db_sql what)
 {
 	return db->ops->dialect(db, what);
 }
+
+int
+db_reconnect(struct db *db)
+{
+	if (db->ops->reconnect == NULL)
+		return 0;
+	return db->ops->reconnect(db);
+}

@@ -14,6 +14,15 @@
  * (db_dialect()) or done by it (schema scripts, the schema version,
  * transactions, error classes).
  *
+ * What that dialect leaves out, for PostgreSQL's sake: rowid (name an
+ * INTEGER PRIMARY KEY column instead); "a IS ?1" (write "a IS NOT
+ * DISTINCT FROM ?1", which SQLite 3.39 and later read too); and a
+ * parameter that may be bound NULL where PostgreSQL meets it first
+ * without a type to infer ("?1 IS NULL OR a = ?1", "SELECT ?1"), which
+ * needs CAST(?1 AS TEXT) or "a = ?1 OR ?1 IS NULL". An error inside a
+ * PostgreSQL transaction aborts it (SQLite's goes on without the
+ * failed statement): after one, roll back; db_commit() would fail.
+ *
  * Results are PORTHOLE_ERR_* (err.h), 0 for success, with these
  * meanings the store relies on:
  *   PORTHOLE_ERR_BUSY       locked, or a serialization failure: the
@@ -55,6 +64,15 @@ enum db_kind db_kind(const struct db *);
 /* Predicate: <target> names a PostgreSQL database (as db_open reads it). */
 int db_target_is_pg(const char *target);
 const char *db_errmsg(const struct db *);
+/*
+ * Connect again after PORTHOLE_ERR_UNAVAILABLE (PostgreSQL; for SQLite
+ * it does nothing), with the busy timeout kept; open statements stay
+ * usable. Returns 0, or PORTHOLE_ERR_UNAVAILABLE while the server
+ * cannot be reached. A transaction open when the connection was lost
+ * is gone.
+ */
+int db_reconnect(struct db *);
+
 /*
  * How long a statement waits for a lock before PORTHOLE_ERR_BUSY
  * (SQLite: 5000 ms after db_open).

@@ -1,0 +1,102 @@
+#!/bin/sh
+# A private PostgreSQL server for the tests, never a system service.
+#
+#   tests/pg.sh start        initdb and start a server in a fresh temporary
+#                            directory, listening only on a Unix socket in
+#                            that directory; print its libpq URI
+#   tests/pg.sh stop URI|DIR stop that server at once (-m immediate) and
+#                            remove its directory
+#
+# The server runs as the invoking user, or as nobody when that is root
+# (initdb refuses root); fsync is off, as nothing it holds outlives the
+# test. The binaries are Debian's (/usr/lib/postgresql/15/bin) unless
+# PG_BINDIR names others, or else those on PATH.
+#
+# Example:
+#   uri=$(tests/pg.sh start) || exit 1
+#   trap 'tests/pg.sh stop "$uri"' EXIT
+set -eu
+
+die() { echo "pg.sh: $*" >&2; exit 1; }
+
+bindir=${PG_BINDIR:-}
+if [ -z "$bindir" ]; then
+	for d in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
+		[ -x "$d/initdb" ] && { bindir=$d; break; }
+	done
+fi
+if [ -z "$bindir" ]; then
+	command -v initdb >/dev/null 2>&1 ||
+	    die "no initdb: install PostgreSQL (Debian: postgresql-15)"
+	bindir=$(dirname "$(command -v initdb)")
+fi
+
+# Run "$@" as the server's owner.
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=nobody --regid="$(id -g nobody)" \
+		    --clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+start() {
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/porthole-pg.XXXXXX") ||
+	    die "mktemp failed"
+	# A Unix socket's path holds at most 107 bytes.
+	if [ "${#dir}" -gt 90 ]; then
+		rmdir "$dir"
+		die "$dir: too long for a socket path; set a shorter TMPDIR"
+	fi
+	# The mark that lets stop remove this directory and no other.
+	: >"$dir/porthole-pg"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown nobody "$dir"
+		user=nobody
+	else
+		user=$(id -un)
+	fi
+	as_owner test -w "$dir" ||
+	    { rm -rf "$dir"; die "$dir: not writable by the server's user"; }
+	# initdb warns when it cannot come back to an unreadable cwd.
+	cd "$dir"
+	if ! as_owner "$bindir/initdb" -D "$dir/data" -A trust -U "$user" \
+	    -E UTF8 --locale=C.UTF-8 -N >"$dir/initdb.log" 2>&1; then
+		cat "$dir/initdb.log" >&2
+		rm -rf "$dir"
+		die "initdb failed"
+	fi
+	# -w waits until the server accepts connections.
+	if ! as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
+	    -w -s -o "-c listen_addresses= -c unix_socket_directories=$dir \
+	    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+	    -c max_connections=50" start >&2; then
+		cat "$dir/server.log" >&2
+		rm -rf "$dir"
+		die "pg_ctl start failed"
+	fi
+	printf 'postgresql:///postgres?host=%s&user=%s\n' "$dir" "$user"
+}
+
+stop() {
+	case $1 in
+	postgres*://*host=*)
+		dir=${1#*host=}
+		dir=${dir%%&*}
+		;;
+	*)	dir=$1 ;;
+	esac
+	[ -f "$dir/porthole-pg" ] || die "$dir: not a server of pg.sh"
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -s \
+		    stop >&2 || true
+	fi
+	rm -rf "$dir"
+}
+
+case ${1:-} in
+start) start ;;
+stop) [ $# -eq 2 ] || die "usage: pg.sh stop URI|DIR"; stop "$2" ;;
+*) echo "usage: tests/pg.sh start | stop URI|DIR" >&2; exit 2 ;;
+esac
