@@ -369,6 +369,18 @@ START_TEST(test_exec_schema)
 	    0);
 	run(db, "INSERT INTO t2 VALUES (NULL, 9223372036854775807)");
 	ck_assert_int_eq(query_int(db, "SELECT i FROM t2"), INT64_MAX);
+	/* Columns named like types keep their names; CAST maps. */
+	ck_assert_msg(db_exec(db,
+	                  "CREATE TABLE t4 (blob TEXT NOT NULL, n INTEGER,"
+	                  " UNIQUE (blob));"
+	                  "ALTER TABLE t4 ADD COLUMN \"integer\" INTEGER;"
+	                  "CREATE INDEX t4_blob ON t4 (blob);"
+	                  "INSERT INTO t4 (blob, n, \"integer\")"
+	                  " SELECT 'x', CAST(5000000000 AS INTEGER), 6") == 0,
+	    "%s", db_errmsg(db));
+	ck_assert_int_eq(query_int(db, "SELECT n FROM t4 WHERE blob = 'x'"),
+	    5000000000LL);
+	ck_assert_int_eq(query_int(db, "SELECT \"integer\" FROM t4"), 6);
 	/* Any case, any space between the words. */
 	ck_assert_int_eq(db_exec(db,
 	                     "create table t3 (id integer primary key"
