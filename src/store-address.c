@@ -198,9 +198,9 @@ int
 store_address_list(struct store *store, const char *account,
     struct store_address ***listp, size_t *np)
 {
-	static const char sql_all[] =
-	    STORE_ADDRESS_SELECT " WHERE r.deleted_ms IS NULL"
-	                         " ORDER BY a.name, r.created_ms, r.seq";
+	static const char sql_all[] = STORE_ADDRESS_SELECT
+	    " WHERE r.deleted_ms IS NULL"
+	    " ORDER BY a.name NULLS FIRST, r.created_ms, r.seq";
 	static const char sql_one[] = STORE_ADDRESS_SELECT
 	    " WHERE r.deleted_ms IS NULL AND r.account_id = ?1"
 	    " ORDER BY r.created_ms, r.seq";

@@ -32,8 +32,11 @@
  *  - Identifiers PostgreSQL reserves are quoted ("user"); a column set
  *    in an upsert is named with its table (counters.value).
  *  - Sums are cast back to BIGINT (PostgreSQL sums bigints as numeric).
- * The schema scripts 1-5 are history and stay as shipped; later ones
- * follow the same rules.
+ *  - ORDER BY a column that may be NULL says where NULLs go (SQLite
+ *    puts them first, PostgreSQL last).
+ * The schema scripts 1-5 are history and stay as shipped (but for the
+ * quotes around "user" in script 1, which give SQLite the same column);
+ * later ones follow the same rules.
  *
  * This file opens the store, migrates its schema and holds the helpers
  * every entity file uses (store-int.h); the entities are in
@@ -89,7 +92,7 @@ static const char *const store_migrations[] = {
 	"  pid         INTEGER NOT NULL,"
 	"  client_ip   TEXT NOT NULL,"
 	"  client_port INTEGER NOT NULL,"
-	"  user        TEXT NOT NULL DEFAULT '',"
+	"  \"user\"      TEXT NOT NULL DEFAULT '',"
 	"  credential  TEXT NOT NULL DEFAULT '',"
 	"  started_ms  INTEGER NOT NULL,"
 	"  ended_ms    INTEGER"

@@ -23,15 +23,17 @@
 #include <check.h>
 
 #include "check_store.h"
+#include "db.h"
+#include "pghelp.h"
 #include "err.h"
 #include "event.h"
 #include "id.h"
 #include "log.h"
 #include "token.h"
 
-Suite *store_suite(void);
-
 struct store *st;
+/* The database tstore_open() opens: NULL for SQLite in memory. */
+static const char *tstore_target;
 char tmpdir[PATH_MAX];
 char dbpath[PATH_MAX];
 
@@ -40,9 +42,23 @@ void
 tstore_open(void)
 {
 	char errbuf[256];
+	struct db *db = NULL;
 
-	ck_assert_int_eq(store_open(":memory:", &st, errbuf, sizeof(errbuf)),
-	    0);
+	/* The tests run one after another: each empties the database. */
+	if (tstore_target != NULL) {
+		ck_assert_msg(db_open(tstore_target, &db, errbuf,
+		                  sizeof(errbuf)) == 0,
+		    "%s", errbuf);
+		ck_assert_int_eq(db_exec(db,
+		                     "DROP SCHEMA IF EXISTS public "
+		                     "CASCADE; CREATE SCHEMA public"),
+		    0);
+		db_close(db);
+	}
+	ck_assert_msg(store_open(tstore_target != NULL ? tstore_target
+	                                               : ":memory:",
+	                  &st, errbuf, sizeof(errbuf)) == 0,
+	    "%s", errbuf);
 	ck_assert_ptr_nonnull(st);
 }
 
@@ -284,13 +300,18 @@ count_events(struct store *store)
 	return n;
 }
 
-Suite *
-store_suite(void)
+/*
+ * The store's tests; with <pg>, those that hold for every backend (all
+ * but the SQLite files' own), to run on PostgreSQL.
+ */
+static Suite *
+store_suite(int pg)
 {
 	Suite *s;
 
-	s = suite_create("store");
-	store_tcases_file(s);
+	s = suite_create(pg ? "store on PostgreSQL" : "store on SQLite");
+	if (!pg)
+		store_tcases_file(s);
 	store_tcases_account(s);
 	store_tcases_session(s);
 	store_tcases_address(s);
@@ -298,16 +319,36 @@ store_suite(void)
 	return s;
 }
 
-int
-main(void)
+/* Run <s>; returns how many of its tests failed. */
+static int
+store_run_suite(Suite *s)
 {
 	SRunner *sr;
 	int nfailed;
 
-	log_init("check_store", LOG_LEVEL_DEBUG3, LOG_SINK_CAPTURE);
-	sr = srunner_create(store_suite());
+	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	nfailed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	return nfailed;
+}
+
+/*
+ * Every test on SQLite, then the same entity tests on a PostgreSQL
+ * server of this program's own (or PORTHOLE_TEST_PG's); without one it
+ * fails, as PostgreSQL is a test dependency.
+ */
+int
+main(void)
+{
+	int nfailed;
+
+	log_init("check_store", LOG_LEVEL_DEBUG3, LOG_SINK_CAPTURE);
+	nfailed = store_run_suite(store_suite(0));
+	if (pghelp_init() != 0)
+		return EXIT_FAILURE;
+	tstore_target = getenv("PORTHOLE_TEST_PG");
+	nfailed += store_run_suite(store_suite(1));
+	pghelp_done();
 	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -35,9 +35,9 @@ extern char dbpath[PATH_MAX];
 #define BIG_BATCH 1000
 
 /*
- * Fixtures. tstore_open() opens a fresh, empty store in st (SQLite
- * ":memory:"): the one place a test's store is made, so that the whole
- * suite can be pointed at another database. tstore_close() closes it.
+ * Fixtures. tstore_open() opens a fresh, empty store in st: SQLite
+ * ":memory:", or in the second run of the suite the test PostgreSQL
+ * database, emptied first (the tests run one at a time). tstore_close() closes it.
  * tfile_setup() makes an empty temporary directory with dbpath naming
  * a file in it, for the tests of SQLite files (check_store_file.c);
  * tfile_teardown() removes them.
