@@ -19,6 +19,7 @@
 
 #include "compat.h"
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "log.h"
 #include "misc.h"
@@ -1116,6 +1117,7 @@ void
 conf_dump(const struct conf *conf, void *fp)
 {
 	FILE *f = fp;
+	char shown[1024];
 	size_t i;
 
 	for (i = 0; i < conf->nlisten; i++) {
@@ -1127,8 +1129,10 @@ conf_dump(const struct conf *conf, void *fp)
 			    conf->listen[i].host, conf->listen[i].port);
 	}
 	conf_dump_str(f, "statedirectory", conf->state_dir);
-	if (conf->database != NULL)
-		conf_dump_str(f, "database", conf->database);
+	if (conf->database != NULL) {
+		db_target_print(conf->database, shown, sizeof(shown));
+		conf_dump_str(f, "database", shown);
+	}
 	if (conf->host_key != NULL)
 		conf_dump_str(f, "hostkey", conf->host_key);
 	if (conf->token_key != NULL)

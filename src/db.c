@@ -17,23 +17,6 @@
  * form, and every other call goes to the driver that made its handle.
  */
 
-/* Predicate: <target> names a PostgreSQL database (URI or key=value). */
-int
-db_target_is_pg(const char *target)
-{
-	static const char *const prefixes[] = { "postgresql://", "postgres://",
-		"host=", "dbname=", "service=" };
-	size_t i;
-
-	if (target == NULL)
-		return 0;
-	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		if (strncmp(target, prefixes[i], strlen(prefixes[i])) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* Open <target> with the driver its form names. */
 int
 db_open(const char *target, struct db **dbp, char *err, size_t errlen)

@@ -63,6 +63,12 @@ void db_close(struct db *);
 enum db_kind db_kind(const struct db *);
 /* Predicate: <target> names a PostgreSQL database (as db_open reads it). */
 int db_target_is_pg(const char *target);
+/*
+ * <target> as logs and errors show it, in <buf> of <len> (truncated if
+ * need be): a password in it, in a URI's user part or a "password"
+ * parameter, is written "***".
+ */
+void db_target_print(const char *target, char *buf, size_t len);
 const char *db_errmsg(const struct db *);
 /*
  * Connect again after PORTHOLE_ERR_UNAVAILABLE (PostgreSQL; for SQLite

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "conf.h"
+#include "db.h"
 #include "ctl.h"
 #include "err.h"
 #include "json.h"
@@ -770,7 +771,8 @@ ctl_open_store(struct ctl *ctl, int create)
 	char errbuf[512];
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if (!create && stat(path, &sb) == -1 && errno == ENOENT) {
+	if (!create && !db_target_is_pg(path) && stat(path, &sb) == -1 &&
+	    errno == ENOENT) {
 		r = PORTHOLE_ERR_NOT_FOUND;
 		error("database %s does not exist; run 'portholectl init' "
 		      "first",
@@ -801,7 +803,8 @@ ctl_init(struct ctl *ctl, const struct ctl_args *args)
 	struct buf *b = NULL;
 	struct stat sb;
 	int r = PORTHOLE_ERR_INTERNAL, dir_created = ctl->dir_created;
-	int db_created = 0, version = 0;
+	int db_created = 0, version = 0, pg;
+	char shown[256];
 
 	if (stat(conf->state_dir, &sb) == -1) {
 		if (errno != ENOENT) {
@@ -821,10 +824,13 @@ ctl_init(struct ctl *ctl, const struct ctl_args *args)
 		goto out;
 	}
 
-	if (stat(conf->database, &sb) == -1) {
+	/* A PostgreSQL database is made by its administrator, not here. */
+	pg = db_target_is_pg(conf->database);
+	db_target_print(conf->database, shown, sizeof(shown));
+	if (!pg && stat(conf->database, &sb) == -1) {
 		if (errno != ENOENT) {
 			r = PORTHOLE_ERR_SYSTEM;
-			error("%s: %s", conf->database, strerror(errno));
+			error("%s: %s", shown, strerror(errno));
 			goto out;
 		}
 		db_created = 1;
@@ -832,7 +838,7 @@ ctl_init(struct ctl *ctl, const struct ctl_args *args)
 	if ((r = ctl_open_store(ctl, 1)) != 0)
 		goto out;
 	if ((r = store_schema_version(ctl->store, &version)) != 0) {
-		error_r(r, "%s: schema version", conf->database);
+		error_r(r, "%s: schema version", shown);
 		goto out;
 	}
 
@@ -841,7 +847,7 @@ ctl_init(struct ctl *ctl, const struct ctl_args *args)
 		buf_putc(b, '{');
 		json_kv_str(b, 1, "state_dir", conf->state_dir);
 		json_kv_bool(b, 0, "state_dir_created", dir_created);
-		json_kv_str(b, 0, "database", conf->database);
+		json_kv_str(b, 0, "database", shown);
 		json_kv_bool(b, 0, "database_created", db_created);
 		json_kv_int(b, 0, "schema_version", version);
 		buf_putc(b, '}');
@@ -851,11 +857,11 @@ ctl_init(struct ctl *ctl, const struct ctl_args *args)
 			printf("created directory %s\n", conf->state_dir);
 		if (db_created)
 			printf("created database %s (schema version %d)\n",
-			    conf->database, version);
+			    shown, version);
 		else
 			printf("database %s is up to date (schema version "
 			       "%d)\n",
-			    conf->database, version);
+			    shown, version);
 	}
 	r = 0;
 out:

@@ -1009,6 +1009,7 @@ int
 store_open(const char *path, struct store **storep, char *errbuf, size_t errlen)
 {
 	struct store *store = NULL;
+	char shown[256];
 	int r = PORTHOLE_ERR_INTERNAL, version;
 
 	if (storep != NULL)
@@ -1045,8 +1046,9 @@ store_open(const char *path, struct store **storep, char *errbuf, size_t errlen)
 	r = 0;
 out:
 	if (r != 0 && errbuf != NULL && errlen > 0) {
-		snprintf(errbuf, errlen, "%s: %s",
-		    path != NULL ? path : "(null)",
+		db_target_print(path != NULL ? path : "(null)", shown,
+		    sizeof(shown));
+		snprintf(errbuf, errlen, "%s: %s", shown,
 		    store != NULL ? store->errmsg : porthole_strerror(r));
 	}
 	store_free(store);

@@ -21,6 +21,7 @@
 
 #include "compat.h"
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "log.h"
 #include "misc.h"
@@ -182,12 +183,11 @@ state_init(struct conf *conf)
 		return -1;
 	if ((r = store_open(conf->database, &store, errbuf, sizeof(errbuf))) !=
 	    0) {
-		error("Database %s: %s", conf->database, errbuf);
+		error("Database %s", errbuf); /* "TARGET: reason" */
 		return -1;
 	}
 	if ((r = store_session_end_all(store, misc_now_ms(), &n)) != 0)
-		error_r(r, "Database %s: cannot end stale sessions",
-		    conf->database);
+		error_r(r, "Database: cannot end stale sessions");
 	else if (n > 0)
 		logit("marked %d session(s) of a previous run as ended", n);
 	store_free(store);

@@ -26,6 +26,7 @@
 
 #include "compat.h"
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "log.h"
 #include "misc.h"
@@ -783,7 +784,9 @@ srv_drop_privileges(const struct conf *conf)
 	if (mkdir(conf->state_dir, 0700) == 0)
 		logit("created state directory %s", conf->state_dir);
 	r |= srv_claim(conf->state_dir, pw, 1);
-	for (i = 0; suffixes[i] != NULL; i++) {
+	/* A PostgreSQL database is no file of ours. */
+	for (i = 0; suffixes[i] != NULL && !db_target_is_pg(conf->database);
+	     i++) {
 		xasprintf(&path, "%s%s", conf->database, suffixes[i]);
 		r |= srv_claim(path, pw, 0);
 		free(path);
@@ -1060,7 +1063,7 @@ srv_setup(struct srv *srv)
 	}
 	if (store_open(conf->database, &srv->store, errbuf, sizeof(errbuf)) !=
 	    0) {
-		error("Database %s: %s", conf->database, errbuf);
+		error("Database %s", errbuf); /* "TARGET: reason" */
 		sodium_memzero(token_key, sizeof(token_key));
 		return -1;
 	}

@@ -884,6 +884,20 @@ START_TEST(test_finish_defaults)
 }
 END_TEST
 
+/* -T never shows a database password. */
+START_TEST(test_dump_database_password)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+
+	apply_ok(conf, "Database postgresql://ph:s3cret@db/porthole", 0);
+	apply_ok(conf, "PublicHost a.example", 0);
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert(dump_has(conf, "database postgresql://ph:***@db/porthole"));
+	conf_free(conf);
+}
+END_TEST
+
 /* Derived paths follow StateDirectory; explicit values are kept. */
 START_TEST(test_finish_paths)
 {
@@ -1191,6 +1205,7 @@ conf_suite(void)
 
 	tc = tcase_create("dump");
 	tcase_add_test(tc, test_dump_exact);
+	tcase_add_test(tc, test_dump_database_password);
 	tcase_add_test(tc, test_dump_exact_new_keywords);
 	tcase_add_test(tc, test_dump_roundtrip);
 	suite_add_tcase(s, tc);

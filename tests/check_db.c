@@ -195,6 +195,38 @@ START_TEST(test_target_is_pg)
 }
 END_TEST
 
+/* Passwords never reach a log line or an error. */
+START_TEST(test_target_print)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "postgresql://ph:s3cret@db1,db2/porthole"
+		  "?target_session_attrs=read-write",
+		    "postgresql://ph:***@db1,db2/porthole"
+		    "?target_session_attrs=read-write" },
+		{ "postgresql://ph@db/porthole?password=s3cret&sslmode=require",
+		    "postgresql://ph@db/"
+		    "porthole?password=***&sslmode=require" },
+		{ "host=/run/pg dbname=ph password=s3cret user=ph",
+		    "host=/run/pg dbname=ph password=*** user=ph" },
+		{ "postgresql:///ph?host=/run/pg",
+		    "postgresql:///ph?host=/run/pg" },
+		{ "/var/lib/porthole/a:b@c.db", "/var/lib/porthole/a:b@c.db" },
+	};
+	char buf[256], small[12];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		db_target_print(cases[i].in, buf, sizeof(buf));
+		ck_assert_str_eq(buf, cases[i].out);
+	}
+	/* Truncated, never overrun. */
+	db_target_print(cases[0].in, small, sizeof(small));
+	ck_assert_str_eq(small, "postgresql:");
+}
+END_TEST
+
 /* Open and close, and the second connection sees the first's rows. */
 START_TEST(test_open_close)
 {
@@ -925,6 +957,7 @@ db_suite(void)
 
 	tc = tcase_create("target");
 	tcase_add_test(tc, test_target_is_pg);
+	tcase_add_test(tc, test_target_print);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("drivers");

@@ -153,6 +153,11 @@ _ph_cleanup() {
 			wait "$pid" 2>/dev/null
 		done <"$PH_PIDS"
 	fi
+	if [ -s "${PH_TMP:-}/pg-uris" ]; then
+		while read -r i; do
+			"$top_srcdir/tests/pg.sh" stop "$i" >/dev/null 2>&1
+		done <"$PH_TMP/pg-uris"
+	fi
 	for i in ${PH_MOUNTS[@]+"${PH_MOUNTS[@]}"}; do
 		umount "$i"
 	done
@@ -331,6 +336,15 @@ ph_start_server() {
 	    's/.*portholed: listening on 127\.0\.0\.1:([0-9]+).*/\1/p' \
 	    "$PH_LOG" | head -n 1)
 	[ -n "$PH_PORT" ] || ph_fail "no port in $PH_LOG"
+}
+
+# ph_pg_start: start a private PostgreSQL server (tests/pg.sh: Unix
+# socket only, an unprivileged user) that the test's exit stops; sets
+# PH_PG_URI to its libpq URI.
+ph_pg_start() {
+	PH_PG_URI=$("$top_srcdir/tests/pg.sh" start) ||
+	    ph_fail "cannot start PostgreSQL (tests/pg.sh)"
+	printf '%s\n' "$PH_PG_URI" >>"$PH_TMP/pg-uris"
 }
 
 # ph_stop_server: SIGTERM portholed and fail unless it exits with status 0
