@@ -70,14 +70,29 @@ db_target_print(const char *target, char *buf, size_t len)
 			p = at;
 		}
 	}
-	/* password=… in a query (after ? or &) or a key=value string. */
+	/*
+	 * password=… in a URI query (after ? or &), or password = value in
+	 * a key=value string, whose value may be quoted ('a b', with \'
+	 * and \\ escapes).
+	 */
 	while (*p != '\0') {
-		if (strncmp(p, "password=", 9) == 0 &&
+		if (strncmp(p, "password", 8) == 0 &&
 		    (p == target || p[-1] == '?' || p[-1] == '&' ||
-		        p[-1] == ' ')) {
+		        p[-1] == ' ' || p[-1] == '\t') &&
+		    p[8 + strspn(p + 8, " \t")] == '=') {
 			db_put(buf, len, &n, "password=***", 12);
-			p += 9;
-			p += strcspn(p, "& ");
+			p += 8;
+			p += strspn(p, " \t") + 1;
+			p += strspn(p, " \t");
+			if (*p == '\'') {
+				for (p++; *p != '\0' && *p != '\''; p++) {
+					if (*p == '\\' && p[1] != '\0')
+						p++;
+				}
+				if (*p == '\'')
+					p++;
+			} else
+				p += strcspn(p, "& \t");
 			continue;
 		}
 		db_put(buf, len, &n, p, 1);
