@@ -544,6 +544,13 @@ sess_channel_open(ssh_session ssh, void *ud)
 {
 	struct sess *s = ud;
 
+	/*
+	 * A login the monitor refused (over a limit) is answered "success"
+	 * only so that the client reads why it is disconnected: what the
+	 * client sends meanwhile gets nothing, not a channel.
+	 */
+	if (!s->authenticated || s->quit)
+		return NULL;
 	if (s->chan != NULL || s->chan_seen) {
 		sess_refused(s, "unsupported",
 		    "refused a second session channel",
@@ -637,6 +644,10 @@ sess_message_cb(ssh_session ssh, ssh_message msg, void *ud)
 {
 	struct sess *s = ud;
 
+	/* Before a login (or after a refused one) only auth is answered. */
+	if (ssh_message_type(msg) != SSH_REQUEST_AUTH &&
+	    (!s->authenticated || s->quit))
+		return 1;
 	switch (ssh_message_type(msg)) {
 	case SSH_REQUEST_AUTH:
 		return auth_message(s, msg);
