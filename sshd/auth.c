@@ -127,6 +127,13 @@ auth_ask(struct sess *s, struct ipc_msg *req)
 		 * grants this process nothing, and it ends now.
 		 */
 		ssh_session_set_disconnect_message(s->ssh, reason);
+		/*
+		 * What the client sends before it reads that message gets no
+		 * answer at all: a refused session channel would make ssh
+		 * exit before it prints the reason. Without this callback,
+		 * a channel open goes to sess_message_cb, which drops it.
+		 */
+		s->server_cb.channel_open_request_session_function = NULL;
 		s->end_why = "over a limit";
 		s->auth_done = 1;
 		s->quit = 1;

@@ -644,10 +644,18 @@ sess_message_cb(ssh_session ssh, ssh_message msg, void *ud)
 {
 	struct sess *s = ud;
 
-	/* Before a login (or after a refused one) only auth is answered. */
-	if (ssh_message_type(msg) != SSH_REQUEST_AUTH &&
-	    (!s->authenticated || s->quit))
-		return 1;
+	/*
+	 * Before a login only auth is answered; once the session is ending
+	 * (a refused login among them) nothing is: the client is about to
+	 * read the disconnect message, which a failure reply could make it
+	 * miss (ssh exits when its session channel is refused).
+	 */
+	if (ssh_message_type(msg) != SSH_REQUEST_AUTH) {
+		if (s->quit)
+			return 0;
+		if (!s->authenticated)
+			return 1;
+	}
 	switch (ssh_message_type(msg)) {
 	case SSH_REQUEST_AUTH:
 		return auth_message(s, msg);
