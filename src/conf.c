@@ -51,6 +51,8 @@
 #define CONF_TOKEN_KEY_NAME          "token.key"
 #define CONF_HOSTNAME_MAX            253 /* RFC 1035 text form */
 #define CONF_LABEL_MAX               63
+#define CONF_NODE_NAME_MAX           63 /* NodeName */
+#define CONF_REGION_MAX              32 /* Region */
 #define CONF_QUOTE_LEN               101 /* values echoed in errors */
 #define CONF_LINE_ERR_LEN            512
 
@@ -86,11 +88,13 @@ enum conf_kw {
 	CONF_KW_MAX_SESSIONS,
 	CONF_KW_SESSION_RETENTION,
 	CONF_KW_EVENT_MAX_COUNT,
+	CONF_KW_NODE_NAME,
+	CONF_KW_REGION,
 	CONF_KW_COUNT /* not a keyword: how many there are */
 };
 
 /* conf_state's cmdline_set has one bit per keyword. */
-_Static_assert(CONF_KW_COUNT <= 32, "one bit of cmdline_set per keyword");
+_Static_assert(CONF_KW_COUNT <= 64, "one bit of cmdline_set per keyword");
 
 /* How conf_set() treats a value it has checked. */
 enum conf_mode {
@@ -134,6 +138,8 @@ static const struct conf_keyword {
 	{ "MaxSessions", CONF_KW_MAX_SESSIONS, 0 },
 	{ "SessionRetention", CONF_KW_SESSION_RETENTION, 0 },
 	{ "EventMaxCount", CONF_KW_EVENT_MAX_COUNT, 0 },
+	{ "NodeName", CONF_KW_NODE_NAME, 0 },
+	{ "Region", CONF_KW_REGION, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -147,7 +153,7 @@ static const char *const conf_facilities[] = { "DAEMON", "AUTH", "LOCAL0",
  */
 struct conf_state {
 	struct conf conf;
-	uint32_t cmdline_set; /* bit (1 << kw): given by -o */
+	uint64_t cmdline_set; /* bit (1 << kw): given by -o */
 };
 
 /* Write a reason into errbuf, if the caller gave one. */
@@ -216,6 +222,23 @@ conf_is_numeric_addr(const char *s, int *afp, unsigned char *addr)
 	if (addr != NULL)
 		memcpy(addr, buf, sizeof(buf));
 	return 1;
+}
+
+/*
+ * Predicate: <s> is a name of 1 to <max> characters of [A-Za-z0-9._-],
+ * not starting with '-' (NodeName, Region: they appear in rows, events,
+ * metric labels and tables, so nothing needs quoting).
+ */
+static int
+conf_is_label(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || s[0] == '-')
+		return 0;
+	return strspn(s,
+	           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	           "0123456789._-") == n;
 }
 
 /*
@@ -697,6 +720,35 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf_set_str(&conf->user, arg);
 		break;
+	case CONF_KW_NODE_NAME:
+		if (!conf_is_label(arg, CONF_NODE_NAME_MAX)) {
+			conf_err(errbuf, errlen,
+			    "%s: bad name '%s' (1-%d of A-Z a-z 0-9 . _ -, "
+			    "not starting with '-')",
+			    k->name, q, CONF_NODE_NAME_MAX);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->node_name, arg);
+		break;
+	case CONF_KW_REGION:
+		if (strcasecmp(arg, "none") == 0) {
+			if (mode != CONF_MODE_CHECK) {
+				free(conf->region);
+				conf->region = NULL;
+			}
+			break;
+		}
+		if (!conf_is_label(arg, CONF_REGION_MAX)) {
+			conf_err(errbuf, errlen,
+			    "%s: bad region '%s' (1-%d of A-Z a-z 0-9 . _ -, "
+			    "not starting with '-')",
+			    k->name, q, CONF_REGION_MAX);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf_set_str(&conf->region, arg);
+		break;
 	case CONF_KW_METRICS_LISTEN:
 		if (strcasecmp(arg, "none") == 0) {
 			if (mode != CONF_MODE_CHECK) {
@@ -836,6 +888,8 @@ conf_free(struct conf *conf)
 	conf_clear_public_hosts(conf);
 	free(conf->state_dir);
 	free(conf->database);
+	free(conf->node_name);
+	free(conf->region);
 	free(conf->host_key);
 	free(conf->token_key);
 	free(conf->event_log);
@@ -861,7 +915,7 @@ conf_apply_line(struct conf *conf, const char *line, int cmdline, char *errbuf,
 	enum conf_mode mode = CONF_MODE_SET;
 	char *copy = NULL, *p, *kw, *arg, *extra;
 	char q[CONF_QUOTE_LEN];
-	uint32_t bit;
+	uint64_t bit;
 	int r = PORTHOLE_ERR_INVALID_FORMAT;
 
 	if (errbuf != NULL && errlen > 0)
@@ -912,7 +966,7 @@ conf_apply_line(struct conf *conf, const char *line, int cmdline, char *errbuf,
 		goto out;
 	}
 
-	bit = 1U << k->kw;
+	bit = (uint64_t)1 << k->kw;
 	if (!cmdline && (st->cmdline_set & bit) != 0) {
 		debug2_f("%s: set by -o, file value ignored", k->name);
 		mode = CONF_MODE_CHECK;
@@ -1054,6 +1108,23 @@ conf_finish(struct conf *conf, char *errbuf, size_t errlen)
 	if (conf->token_key == NULL)
 		conf->token_key =
 		    conf_path_join(conf->state_dir, CONF_TOKEN_KEY_NAME);
+	if (conf->node_name == NULL) {
+		if (gethostname(hostname, sizeof(hostname)) == -1) {
+			conf_err(errbuf, errlen,
+			    "NodeName: not set and gethostname failed: %s",
+			    strerror(errno));
+			goto out;
+		}
+		hostname[sizeof(hostname) - 1] = '\0';
+		if (!conf_is_label(hostname, CONF_NODE_NAME_MAX)) {
+			conf_err(errbuf, errlen,
+			    "NodeName: not set and host name '%s' is not "
+			    "usable",
+			    conf_quote(q, sizeof(q), hostname));
+			goto out;
+		}
+		conf->node_name = xstrdup(hostname);
+	}
 	if (conf->npublic_hosts == 0) {
 		if (gethostname(hostname, sizeof(hostname)) == -1) {
 			conf_err(errbuf, errlen,
@@ -1133,6 +1204,10 @@ conf_dump(const struct conf *conf, void *fp)
 		db_target_print(conf->database, shown, sizeof(shown));
 		conf_dump_str(f, "database", shown);
 	}
+	if (conf->node_name != NULL)
+		conf_dump_str(f, "nodename", conf->node_name);
+	conf_dump_str(f, "region",
+	    conf->region != NULL ? conf->region : "none");
 	if (conf->host_key != NULL)
 		conf_dump_str(f, "hostkey", conf->host_key);
 	if (conf->token_key != NULL)

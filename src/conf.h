@@ -23,7 +23,9 @@ struct conf {
 	struct conf_listen *listen; /* ListenAddress (repeatable) */
 	size_t nlisten;
 	char *state_dir; /* StateDirectory */
-	char *database; /* Database (path) */
+	char *database; /* Database: a SQLite path or a libpq URI */
+	char *node_name; /* NodeName; default the host name */
+	char *region; /* Region; NULL: none */
 	char *host_key; /* HostKey (path) */
 	char **public_hosts; /* PublicHost; [0] default */
 	size_t npublic_hosts;
@@ -93,7 +95,8 @@ int conf_load_file(struct conf *conf, const char *path, int must_exist,
  * Fill in derived defaults once everything is applied: ListenAddress
  * 0.0.0.0:2222 if none, Database = StateDirectory/porthole.db and
  * HostKey = StateDirectory/ssh_host_ed25519_key unless set, PublicHost
- * = gethostname() if none. Checks cross-keyword constraints (a
+ * = gethostname() if none, NodeName = gethostname() (its first label)
+ * unless set. Checks cross-keyword constraints (a
  * SessionRetention, unless 0, no shorter than AddressAffinity). Returns 0
  * or PORTHOLE_ERR_INVALID_FORMAT with a reason in errbuf.
  */

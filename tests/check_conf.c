@@ -364,6 +364,18 @@ apply_ok(struct conf *conf, const char *line, int cmdline)
 	ck_assert_str_eq(err, "");
 }
 
+/* Apply <line> and insist that it fails with a reason holding <want>. */
+static void
+apply_fail(struct conf *conf, const char *line, int cmdline, const char *want)
+{
+	char err[ERRLEN];
+	int r;
+
+	r = conf_apply_line(conf, line, cmdline, err, sizeof(err));
+	ck_assert_msg(r == PORTHOLE_ERR_INVALID_FORMAT, "'%s': %d", line, r);
+	ck_assert_msg(strstr(err, want) != NULL, "'%s': '%s'", line, err);
+}
+
 /* Write <text> (of <len> bytes) to a new temporary file; caller unlinks. */
 static char *
 write_tmp(const char *text, size_t len)
@@ -876,6 +888,9 @@ START_TEST(test_finish_defaults)
 	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
 	ck_assert_uint_eq(conf->npublic_hosts, 1);
 	ck_assert_str_eq(conf->public_hosts[0], host);
+	/* The node is named after the host; no region. */
+	ck_assert_str_eq(conf->node_name, host);
+	ck_assert_ptr_null(conf->region);
 	/* Finishing again adds nothing. */
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	ck_assert_uint_eq(conf->nlisten, 1);
@@ -894,6 +909,43 @@ START_TEST(test_dump_database_password)
 	apply_ok(conf, "PublicHost a.example", 0);
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	ck_assert(dump_has(conf, "database postgresql://ph:***@db/porthole"));
+	conf_free(conf);
+}
+END_TEST
+
+/* NodeName and Region: names safe in rows, labels and tables. */
+START_TEST(test_node_region)
+{
+	struct conf *conf = conf_new();
+	char err[ERRLEN];
+
+	apply_ok(conf, "NodeName eu-1.example", 0);
+	apply_ok(conf, "Region eu_west-2", 0);
+	ck_assert_str_eq(conf->node_name, "eu-1.example");
+	ck_assert_str_eq(conf->region, "eu_west-2");
+	apply_ok(conf, "Region none", 0);
+	ck_assert_ptr_null(conf->region);
+	apply_fail(conf, "NodeName -n1", 0, "NodeName: bad name '-n1'");
+	apply_fail(conf, "NodeName \"a b\"", 0, "NodeName: bad name 'a b'");
+	apply_fail(conf, "Region eu/west", 0, "Region: bad region 'eu/west'");
+	apply_fail(conf,
+	    "Region "
+	    "a23456789012345678901234567890123",
+	    0, "Region: bad region");
+	apply_ok(conf,
+	    "NodeName "
+	    "a23456789012345678901234567890123456789012345678901234567890123",
+	    0);
+	apply_fail(conf,
+	    "NodeName "
+	    "a234567890123456789012345678901234567890123456789012345678901234",
+	    0, "NodeName: bad name");
+	/* -o wins over the file. */
+	apply_ok(conf, "NodeName cli", 1);
+	apply_ok(conf, "NodeName file", 0);
+	ck_assert_str_eq(conf->node_name, "cli");
+	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
+	ck_assert_str_eq(conf->node_name, "cli");
 	conf_free(conf);
 }
 END_TEST
@@ -1024,6 +1076,7 @@ START_TEST(test_dump_exact)
 	apply_ok(conf, "PublicHost a.example", 0);
 	apply_ok(conf, "PublicHost 192.0.2.1", 0);
 	apply_ok(conf, "SyslogFacility AUTH", 0);
+	apply_ok(conf, "NodeName n1.example", 0);
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	dump = dump_str(conf);
 	ck_assert_str_eq(dump,
@@ -1032,6 +1085,8 @@ START_TEST(test_dump_exact)
 	    "listenaddress [::]:2222\n"
 	    "statedirectory /var/lib/ph\n"
 	    "database /var/lib/ph/porthole.db\n"
+	    "nodename n1.example\n"
+	    "region none\n"
 	    "hostkey /var/lib/ph/ssh_host_ed25519_key\n"
 	    "tokenkey /var/lib/ph/token.key\n"
 	    "publichost a.example\n"
@@ -1072,6 +1127,8 @@ START_TEST(test_dump_exact_new_keywords)
 	char *dump;
 
 	apply_ok(conf, "ListenAddress 127.0.0.1:0", 0);
+	apply_ok(conf, "NodeName n2", 0);
+	apply_ok(conf, "Region us-east", 0);
 	apply_ok(conf, "StateDirectory /var/lib/ph", 0);
 	apply_ok(conf, "PublicHost a.example", 0);
 	apply_ok(conf, "AllowAnonymous yes", 0);
@@ -1085,6 +1142,8 @@ START_TEST(test_dump_exact_new_keywords)
 	    "listenaddress 127.0.0.1:0\n"
 	    "statedirectory /var/lib/ph\n"
 	    "database /var/lib/ph/porthole.db\n"
+	    "nodename n2\n"
+	    "region us-east\n"
 	    "hostkey /var/lib/ph/ssh_host_ed25519_key\n"
 	    "tokenkey \"/etc/ph keys/token.key\"\n"
 	    "publichost a.example\n"
@@ -1198,6 +1257,7 @@ conf_suite(void)
 
 	tc = tcase_create("finish");
 	tcase_add_test(tc, test_finish_defaults);
+	tcase_add_test(tc, test_node_region);
 	tcase_add_test(tc, test_finish_paths);
 	tcase_add_test(tc, test_finish_duplicate_listen);
 	tcase_add_test(tc, test_finish_session_retention);
