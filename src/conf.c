@@ -33,6 +33,8 @@
 #define CONF_DEFAULT_PORT_LOW        10000
 #define CONF_DEFAULT_PORT_HIGH       59999
 #define CONF_DEFAULT_LOGIN_GRACE     120
+#define CONF_DEFAULT_NODE_TIMEOUT    15 /* seconds */
+#define CONF_MAX_NODE_TIMEOUT        3600
 #define CONF_DEFAULT_MAX_ENDPOINTS   16
 #define CONF_DEFAULT_MAX_CONNECTIONS 1024
 #define CONF_DEFAULT_MAX_SESSIONS    10
@@ -90,6 +92,7 @@ enum conf_kw {
 	CONF_KW_EVENT_MAX_COUNT,
 	CONF_KW_NODE_NAME,
 	CONF_KW_REGION,
+	CONF_KW_NODE_TIMEOUT,
 	CONF_KW_COUNT /* not a keyword: how many there are */
 };
 
@@ -139,6 +142,7 @@ static const struct conf_keyword {
 	{ "SessionRetention", CONF_KW_SESSION_RETENTION, 0 },
 	{ "EventMaxCount", CONF_KW_EVENT_MAX_COUNT, 0 },
 	{ "NodeName", CONF_KW_NODE_NAME, 0 },
+	{ "NodeTimeout", CONF_KW_NODE_TIMEOUT, 0 },
 	{ "Region", CONF_KW_REGION, 0 },
 };
 
@@ -535,6 +539,17 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf->login_grace_time = secs;
 		break;
+	case CONF_KW_NODE_TIMEOUT:
+		if (misc_convtime(arg, &secs) != 0 || secs < 3 ||
+		    secs > CONF_MAX_NODE_TIMEOUT) {
+			conf_err(errbuf, errlen,
+			    "%s: bad time '%s' (3s to %ds)", k->name, q,
+			    CONF_MAX_NODE_TIMEOUT);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->node_timeout = secs;
+		break;
 	case CONF_KW_MAX_ENDPOINTS_PER_SESSION:
 		if (conf_parse_num(arg, 1, CONF_MAX_ENDPOINTS, &n) != 0) {
 			conf_err(errbuf, errlen, "%s: '%s' is not in 1..%d",
@@ -849,6 +864,7 @@ conf_new(void)
 	conf->port_low = CONF_DEFAULT_PORT_LOW;
 	conf->port_high = CONF_DEFAULT_PORT_HIGH;
 	conf->login_grace_time = CONF_DEFAULT_LOGIN_GRACE;
+	conf->node_timeout = CONF_DEFAULT_NODE_TIMEOUT;
 	conf->max_endpoints_per_session = CONF_DEFAULT_MAX_ENDPOINTS;
 	conf->max_connections_per_endpoint = CONF_DEFAULT_MAX_CONNECTIONS;
 	conf->max_sessions_per_account = CONF_DEFAULT_MAX_SESSIONS;
@@ -1217,6 +1233,7 @@ conf_dump(const struct conf *conf, void *fp)
 	fprintf(f, "tunneladdress %s\n", conf->tunnel_address);
 	fprintf(f, "portrange %u-%u\n", conf->port_low, conf->port_high);
 	fprintf(f, "logingracetime %lld\n", (long long)conf->login_grace_time);
+	fprintf(f, "nodetimeout %lld\n", (long long)conf->node_timeout);
 	fprintf(f, "maxendpointspersession %d\n",
 	    conf->max_endpoints_per_session);
 	fprintf(f, "maxconnectionsperendpoint %d\n",

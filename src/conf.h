@@ -33,6 +33,7 @@ struct conf {
 	uint16_t port_low; /* PortRange */
 	uint16_t port_high;
 	int64_t login_grace_time; /* seconds; 0 = off */
+	int64_t node_timeout; /* NodeTimeout, seconds: silent this long, lost */
 	int max_endpoints_per_session;
 	int max_connections_per_endpoint;
 	int max_sessions_per_account; /* MaxSessionsPerAccount */

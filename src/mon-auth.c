@@ -120,6 +120,8 @@ mon_login(struct mon *mon, struct mon_kid *k, const char *account_id,
 	row.user = k->user;
 	row.credential = (char *)credential;
 	row.started_ms = now;
+	row.node = conf->node_name;
+	row.region = conf->region;
 	r = store_session_add(mon->store, &row, max_sessions);
 	if (r == PORTHOLE_ERR_EXHAUSTED) {
 		snprintf(reason, sizeof(reason),

@@ -379,6 +379,8 @@ mon_forward(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 	row.address_id = ep->address_id;
 	row.edge_id = ep->edge_id;
 	row.started_ms = misc_now_ms();
+	row.node = mon->conf->node_name;
+	row.region = mon->conf->region;
 	if ((r = store_endpoint_add(mon->store, &row)) != 0) {
 		error_r(r, "session %s: cannot record endpoint %s",
 		    k->session_id, ep->id);

@@ -194,9 +194,18 @@ struct mon {
 	/* Log lines about one thing, at most one a second. */
 	int64_t next_log;
 	uint64_t log_skipped;
+	/* The fleet: the next heartbeat (monotonic ms). */
+	int64_t next_beat;
+	int beat_failing;
 };
 
+/* mon-node.c: the heartbeat and lost nodes. */
+void mon_node_tick(struct mon *);
+int64_t mon_node_deadline(struct mon *);
+
 /* mon.c */
+/* Re-read <k>'s settings and rows soon (at most once a second). */
+void mon_check_soon(struct mon *, struct mon_kid *);
 void mon_send(struct mon *, struct mon_kid *, const struct ipc_msg *, int fd);
 void mon_kill(struct mon *, struct mon_kid *, const char *why);
 /* Kill <k> if it has not left within a few seconds (told to end). */

@@ -583,8 +583,8 @@ mon_bye(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 }
 
 /* MON_CHECK: re-read this session's settings soon (at most 1/s). */
-static void
-mon_check_req(struct mon *mon, struct mon_kid *k)
+void
+mon_check_soon(struct mon *mon, struct mon_kid *k)
 {
 	int64_t at = k->last_check + 1000, now = misc_monotonic_ms();
 
@@ -656,7 +656,7 @@ mon_dispatch(struct mon *mon, struct mon_kid *k, struct ipc_msg *m, int *fds,
 			mon_violation(mon, k, m->type, "malformed message");
 			break;
 		}
-		mon_check_req(mon, k);
+		mon_check_soon(mon, k);
 		break;
 	case MON_EDGE_READY:
 	case MON_EDGE_GOT:
@@ -781,8 +781,11 @@ mon_tick(struct mon *mon)
 	mon_grp_service(mon);
 	mon_grp_reap(mon);
 	mon_rec_flush(mon, 0);
+	mon_node_tick(mon);
 	next = mon->next_scan;
 	if ((t = mon_rec_deadline(mon)) < next)
+		next = t;
+	if ((t = mon_node_deadline(mon)) < next)
 		next = t;
 	now = misc_monotonic_ms();
 	return next <= now ? 0 : next - now;

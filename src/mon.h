@@ -144,6 +144,8 @@ struct mon *mon_new(struct conf *conf, struct store *store,
  */
 void mon_free(struct mon *mon);
 void mon_set_conf(struct mon *mon, struct conf *conf);
+/* This node's PublicHost names, space separated (for its nodes row). */
+char *mon_node_hosts(const struct conf *conf);
 
 /*
  * The monitor's epoll set (control sockets, edge listeners): when it is

@@ -40,6 +40,8 @@ store_address_from_row(struct db_stmt *stmt, void *slot)
 	a->ip_policy_id = store_column_text(stmt, 11);
 	a->ip_policy_name = store_column_text(stmt, 12);
 	a->edge_id = store_column_text(stmt, 13);
+	a->node = store_column_text(stmt, 14);
+	a->region = store_column_text(stmt, 15);
 	*(struct store_address **)slot = a;
 }
 
@@ -287,6 +289,8 @@ store_address_free(struct store_address *a)
 	free(a->ip_policy_id);
 	free(a->ip_policy_name);
 	free(a->edge_id);
+	free(a->node);
+	free(a->region);
 	free(a);
 }
 

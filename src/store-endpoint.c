@@ -43,6 +43,8 @@ store_endpoint_from_row(struct db_stmt *stmt, void *slot)
 	e->conns_total = db_column_int64(stmt, 13);
 	e->bytes_in = db_column_int64(stmt, 14);
 	e->bytes_out = db_column_int64(stmt, 15);
+	e->node = store_column_text(stmt, 16);
+	e->region = store_column_text(stmt, 17);
 	*(struct store_endpoint **)slot = e;
 }
 
@@ -72,9 +74,10 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 {
 	static const char sql[] =
 	    "INSERT INTO endpoints (id, session_id, account_id, host, port,"
-	    " bind_address, metadata, address_id, started_ms, edge_id, seq)"
+	    " bind_address, metadata, address_id, started_ms, edge_id,"
+	    " node, region, seq)"
 	    " SELECT ?1, ?2, ?3, ?4, CAST(?5 AS BIGINT), ?6, ?7, ?8,"
-	    " CAST(?9 AS BIGINT), ?10,"
+	    " CAST(?9 AS BIGINT), ?10, ?11, ?12,"
 	    " (SELECT coalesce(max(seq), 0) + 1 FROM endpoints)"
 	    " WHERE EXISTS (SELECT 1 FROM sessions"
 	    "  WHERE id = ?2 AND account_id = ?3 AND ended_ms IS NULL)"
@@ -96,10 +99,11 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run_locked(store, &n, sql, "ttttitttIt", e->id,
+	if ((r = store_run_locked(store, &n, sql, "ttttitttIttt", e->id,
 	         e->session_id, e->account_id, e->host, e->port,
 	         e->bind_address, e->metadata, e->address_id, e->started_ms,
-	         e->edge_id)) != 0)
+	         e->edge_id, e->node != NULL ? e->node : "",
+	         e->region != NULL ? e->region : "")) != 0)
 		goto out;
 	if (n == 0) {
 		debug_f("endpoint %.40s: no live session %.40s or address "
@@ -185,6 +189,8 @@ store_endpoint_free(struct store_endpoint *e)
 	free(e->metadata);
 	free(e->address_id);
 	free(e->edge_id);
+	free(e->node);
+	free(e->region);
 	free(e);
 }
 

@@ -49,13 +49,15 @@ struct store {
 	" s.end_reason,"                                                       \
 	" (SELECT count(*) FROM endpoints e"                                   \
 	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL),"                 \
-	" s.conns_open, s.conns_total, s.bytes_in, s.bytes_out"                \
+	" s.conns_open, s.conns_total, s.bytes_in, s.bytes_out,"               \
+	" s.node, s.region"                                                    \
 	" FROM sessions s JOIN accounts a ON a.id = s.account_id"
 
 #define STORE_ENDPOINT_SELECT                                                  \
 	"SELECT e.id, e.session_id, e.account_id, a.name, e.host, e.port,"     \
 	" e.bind_address, e.metadata, e.address_id, e.started_ms, e.ended_ms," \
-	" e.edge_id, e.conns_open, e.conns_total, e.bytes_in, e.bytes_out"     \
+	" e.edge_id, e.conns_open, e.conns_total, e.bytes_in, e.bytes_out,"    \
+	" e.node, e.region"                                                    \
 	" FROM endpoints e JOIN accounts a ON a.id = e.account_id"
 
 /*
@@ -68,7 +70,13 @@ struct store {
 	" (SELECT e.id FROM endpoints e"                                       \
 	"  WHERE e.address_id = r.id AND e.ended_ms IS NULL"                   \
 	"  ORDER BY e.started_ms, e.seq LIMIT 1),"                             \
-	" r.proxy_proto, r.ip_policy_id, p.name, x.edge_id"                    \
+	" r.proxy_proto, r.ip_policy_id, p.name, x.edge_id,"                   \
+	" (SELECT e.node FROM endpoints e"                                     \
+	"  WHERE e.address_id = r.id AND e.ended_ms IS NULL"                   \
+	"  ORDER BY e.started_ms, e.seq LIMIT 1),"                             \
+	" (SELECT e.region FROM endpoints e"                                   \
+	"  WHERE e.address_id = r.id AND e.ended_ms IS NULL"                   \
+	"  ORDER BY e.started_ms, e.seq LIMIT 1)"                              \
 	" FROM addresses r LEFT JOIN accounts a ON a.id = r.account_id"        \
 	" LEFT JOIN ip_policies p ON p.id = r.ip_policy_id"                    \
 	" LEFT JOIN edge_addresses x ON x.address_id = r.id"

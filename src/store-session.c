@@ -40,6 +40,8 @@ store_session_from_row(struct db_stmt *stmt, void *slot)
 	s->conns_total = db_column_int64(stmt, 13);
 	s->bytes_in = db_column_int64(stmt, 14);
 	s->bytes_out = db_column_int64(stmt, 15);
+	s->node = store_column_text(stmt, 16);
+	s->region = store_column_text(stmt, 17);
 	*(struct store_session **)slot = s;
 }
 
@@ -75,8 +77,8 @@ store_session_add(struct store *store, const struct store_session *s,
 	static const char sql[] =
 	    "INSERT INTO sessions (id, account_id, pid,"
 	    " client_ip, client_port, \"user\", credential,"
-	    " started_ms, seq)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	    " started_ms, node, region, seq)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
 	    " (SELECT coalesce(max(seq), 0) + 1 FROM sessions))";
 	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc, live;
@@ -113,11 +115,12 @@ store_session_add(struct store *store, const struct store_session *s,
 	/* Done with the row; the insert needs no statement of ours open. */
 	db_finalize(stmt);
 	stmt = NULL;
-	if ((r = store_run(store, NULL, sql, "ttItittI", s->id, s->account_id,
-	         s->pid, s->client_ip, s->client_port,
+	if ((r = store_run(store, NULL, sql, "ttItittItt", s->id,
+	         s->account_id, s->pid, s->client_ip, s->client_port,
 	         s->user != NULL ? s->user : "",
-	         s->credential != NULL ? s->credential : "", s->started_ms)) !=
-	        0 ||
+	         s->credential != NULL ? s->credential : "", s->started_ms,
+	         s->node != NULL ? s->node : "",
+	         s->region != NULL ? s->region : "")) != 0 ||
 	    (r = store_commit(store)) != 0)
 		goto out;
 	r = 0;
@@ -165,9 +168,10 @@ out:
 	return r;
 }
 
-/* End the live sessions of process <pid> and their live endpoints. */
+/* End the live sessions of process <pid> on <node>, and their endpoints. */
 int
-store_session_end_pid(struct store *store, int64_t pid, int64_t now_ms, int *np)
+store_session_end_pid(struct store *store, const char *node, int64_t pid,
+    int64_t now_ms, int *np)
 {
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
@@ -179,12 +183,12 @@ store_session_end_pid(struct store *store, int64_t pid, int64_t now_ms, int *np)
 	         "UPDATE endpoints SET ended_ms = ?2"
 	         " WHERE ended_ms IS NULL AND session_id IN"
 	         " (SELECT id FROM sessions"
-	         "  WHERE pid = ?1 AND ended_ms IS NULL)",
-	         "II", pid, now_ms)) != 0 ||
+	         "  WHERE pid = ?1 AND node = ?3 AND ended_ms IS NULL)",
+	         "IIt", pid, now_ms, node != NULL ? node : "")) != 0 ||
 	    (r = store_run(store, &n,
 	         "UPDATE sessions SET ended_ms = ?2"
-	         " WHERE pid = ?1 AND ended_ms IS NULL",
-	         "II", pid, now_ms)) != 0 ||
+	         " WHERE pid = ?1 AND node = ?3 AND ended_ms IS NULL",
+	         "IIt", pid, now_ms, node != NULL ? node : "")) != 0 ||
 	    (r = store_commit(store)) != 0)
 		goto out;
 	if (np != NULL)
@@ -196,21 +200,28 @@ out:
 	return r;
 }
 
-/* End every live session and endpoint (rows left by a previous run). */
+/*
+ * End the live sessions and endpoints of <node> and of no node, or all
+ * with a NULL <node> (rows left by a previous run).
+ */
 int
-store_session_end_all(struct store *store, int64_t now_ms, int *np)
+store_session_end_all(struct store *store, const char *node, int64_t now_ms,
+    int *np)
 {
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
 	if (np != NULL)
 		*np = 0;
+	/* ?2 NULL matches every row: one server, whatever its name was. */
 	if ((r = store_begin(store)) != 0 ||
 	    (r = store_run(store, NULL,
-	         "UPDATE endpoints SET ended_ms = ?1 WHERE ended_ms IS NULL",
-	         "I", now_ms)) != 0 ||
+	         "UPDATE endpoints SET ended_ms = ?1 WHERE ended_ms IS NULL"
+	         " AND (CAST(?2 AS TEXT) IS NULL OR node = ?2 OR node = '')",
+	         "It", now_ms, node)) != 0 ||
 	    (r = store_run(store, &n,
-	         "UPDATE sessions SET ended_ms = ?1 WHERE ended_ms IS NULL",
-	         "I", now_ms)) != 0 ||
+	         "UPDATE sessions SET ended_ms = ?1 WHERE ended_ms IS NULL"
+	         " AND (CAST(?2 AS TEXT) IS NULL OR node = ?2 OR node = '')",
+	         "It", now_ms, node)) != 0 ||
 	    (r = store_commit(store)) != 0)
 		goto out;
 	if (np != NULL)
@@ -431,6 +442,8 @@ store_session_free(struct store_session *s)
 	free(s->user);
 	free(s->credential);
 	free(s->end_reason);
+	free(s->node);
+	free(s->region);
 	free(s);
 }
 

@@ -319,6 +319,36 @@ static const char *const store_migrations[] = {
 	"  row_number() OVER (ORDER BY r.created_ms, r.id) AS n"
 	"  FROM edge_addresses x JOIN addresses r ON r.id = x.address_id)"
 	"  AS o WHERE o.address_id = edge_addresses.address_id;",
+
+	/*
+	 * 7: a fleet. Each portholed is a node with a name and a region,
+	 * which its sessions and endpoints carry; a node heartbeats in its
+	 * row, and one taken for lost (lost_ms) has had its rows ended by
+	 * another. Outside edges (whose members share an address), one
+	 * live endpoint per host and port in the whole fleet: live rows
+	 * that a crash left behind twice are ended first.
+	 */
+	"CREATE TABLE nodes ("
+	"  name        TEXT PRIMARY KEY NOT NULL,"
+	"  region      TEXT NOT NULL DEFAULT '',"
+	"  hosts       TEXT NOT NULL DEFAULT '',"
+	"  started_ms  INTEGER NOT NULL,"
+	"  heartbeat_ms INTEGER NOT NULL,"
+	"  lost_ms     INTEGER"
+	");"
+	"ALTER TABLE sessions ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN region TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE endpoints ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE endpoints ADD COLUMN region TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX sessions_node_live ON sessions(node, pid)"
+	"  WHERE ended_ms IS NULL;"
+	"UPDATE endpoints SET ended_ms = started_ms"
+	"  WHERE ended_ms IS NULL AND edge_id IS NULL AND EXISTS"
+	"  (SELECT 1 FROM endpoints o WHERE o.host = endpoints.host"
+	"   AND o.port = endpoints.port AND o.ended_ms IS NULL"
+	"   AND o.edge_id IS NULL AND o.seq > endpoints.seq);"
+	"CREATE UNIQUE INDEX endpoints_one_live ON endpoints(host, port)"
+	"  WHERE ended_ms IS NULL AND edge_id IS NULL;",
 };
 
 #define STORE_NMIGRATIONS                                                      \

@@ -20,7 +20,7 @@
 struct store;
 struct event;
 
-#define STORE_SCHEMA_VERSION  6
+#define STORE_SCHEMA_VERSION  7
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -67,6 +67,8 @@ struct store_session {
 	int64_t conns_total;
 	int64_t bytes_in;
 	int64_t bytes_out;
+	char *node; /* the node that serves it ("" before fleets) */
+	char *region; /* that node's region, "" if none */
 };
 
 struct store_endpoint {
@@ -86,6 +88,8 @@ struct store_endpoint {
 	int64_t conns_total;
 	int64_t bytes_in;
 	int64_t bytes_out;
+	char *node; /* the node that serves it ("" before fleets) */
+	char *region; /* that node's region, "" if none */
 };
 
 /*
@@ -108,6 +112,8 @@ struct store_address {
 	char *ip_policy_id; /* attached IP policy, or NULL */
 	char *ip_policy_name; /* its name, or NULL */
 	char *edge_id; /* the edge it belongs to, or NULL */
+	char *node; /* node of the live endpoint serving it, or NULL */
+	char *region; /* that node's region, or NULL */
 };
 
 /*
@@ -276,7 +282,8 @@ void store_key_list_free(struct store_key **list, size_t n);
 
 /*
  * Sessions. store_session_add inserts <s> (id, account_id, pid,
- * client_ip, client_port, user, credential, started_ms are used) only
+ * client_ip, client_port, user, credential, started_ms, node and
+ * region are used) only
  * if, checked in the same transaction as the insert, the account
  * exists (else PORTHOLE_ERR_NOT_FOUND), is not disabled (else
  * PORTHOLE_ERR_DENIED) and has fewer than <max_live> live sessions
@@ -290,13 +297,19 @@ int store_session_add(struct store *store, const struct store_session *s,
     int max_live);
 int store_session_end(struct store *store, const char *id, int64_t now_ms);
 /*
- * Mark every live session of process <pid>, and their endpoints, ended.
+ * Mark every live session of process <pid> on <node>, and their
+ * endpoints, ended.
  * Stores the number of sessions ended in *np (may be NULL).
  */
-int store_session_end_pid(struct store *store, int64_t pid, int64_t now_ms,
-    int *np);
-/* Mark every live session and endpoint ended (start of a new run). */
-int store_session_end_all(struct store *store, int64_t now_ms, int *np);
+int store_session_end_pid(struct store *store, const char *node, int64_t pid,
+    int64_t now_ms, int *np);
+/*
+ * Mark every live session and endpoint of <node> ended (start of a new
+ * run), and those of no node (left by a version before fleets); with a
+ * NULL <node>, every one (a store that serves one server).
+ */
+int store_session_end_all(struct store *store, const char *node,
+    int64_t now_ms, int *np);
 /*
  * End live session <id> on an admin's behalf: set ended_ms and
  * end_reason, end its endpoints, and return its pid in *pidp (for a
@@ -343,8 +356,48 @@ void store_session_free(struct store_session *s);
 void store_session_list_free(struct store_session **list, size_t n);
 
 /*
+ * Nodes: the portholed processes of a fleet on one database, by
+ * NodeName. store_node_start records node <name> (its <region> and
+ * public <hosts>, "" if none) as started at <now_ms> and ends the live
+ * sessions and endpoints it, or a version before fleets, left behind
+ * (their number in *np, may be NULL). store_node_beat is its
+ * heartbeat: *lostp (may be NULL) gets the time another node took it
+ * for lost, 0 if none, and the mark is cleared (the rows ended then
+ * stay ended: a session of its still running finds its row ended and
+ * stops). Heartbeats are the database's clock. store_node_release
+ * takes every node but <self> silent for more than <silence_ms> for
+ * lost: ends its live sessions
+ * ("node lost") and endpoints, so their addresses may be served
+ * elsewhere; the names in a new *namesp, *np, the sessions ended in
+ * *nsessionsp (may be NULL).
+ */
+struct store_node {
+	char *name;
+	char *region; /* "" if none */
+	char *hosts; /* its PublicHost names, space separated */
+	int64_t started_ms;
+	int64_t heartbeat_ms;
+	int64_t lost_ms; /* when another node took it for lost, else 0 */
+	int nsessions; /* live sessions */
+};
+
+int store_node_start(struct store *store, const char *name, const char *region,
+    const char *hosts, int64_t now_ms, int *np);
+int store_node_beat(struct store *store, const char *name, const char *region,
+    const char *hosts, int64_t now_ms, int64_t *lostp);
+int store_node_release(struct store *store, const char *self, int64_t silence_ms,
+    int64_t now_ms, char ***namesp, size_t *np, int *nsessionsp);
+/* Every node the store has seen, by name. */
+int store_node_list(struct store *store, struct store_node ***listp,
+    size_t *np);
+void store_node_free(struct store_node *n);
+void store_node_list_free(struct store_node **list, size_t n);
+
+/*
  * Endpoints. store_endpoint_add inserts <e> (id, session_id, account_id,
- * host, port, bind_address, metadata, address_id, started_ms are used).
+ * host, port, bind_address, metadata, address_id, edge_id, started_ms,
+ * node and region are used). Outside edges, one live endpoint per host
+ * and port in the whole store: another is PORTHOLE_ERR_EXISTS.
  */
 int store_endpoint_add(struct store *store, const struct store_endpoint *e);
 int store_endpoint_end(struct store *store, const char *id, int64_t now_ms);

@@ -25,6 +25,7 @@
 #include "err.h"
 #include "log.h"
 #include "misc.h"
+#include "mon.h"
 #include "readahead.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -177,7 +178,8 @@ state_init(struct conf *conf)
 {
 	struct store *store = NULL;
 	char errbuf[256];
-	int n = 0, r;
+	char *hosts;
+	int n = 0, m = 0, r;
 
 	if (make_state_dir(conf->state_dir) != 0)
 		return -1;
@@ -186,10 +188,21 @@ state_init(struct conf *conf)
 		error("Database %s", errbuf); /* "TARGET: reason" */
 		return -1;
 	}
-	if ((r = store_session_end_all(store, misc_now_ms(), &n)) != 0)
+	/*
+	 * A fleet's database: this node's own rows only. A SQLite file
+	 * serves one server, whatever it was called before.
+	 */
+	hosts = mon_node_hosts(conf);
+	if ((r = store_node_start(store, conf->node_name,
+	         conf->region != NULL ? conf->region : "", hosts, misc_now_ms(),
+	         &n)) == 0 &&
+	    !db_target_is_pg(conf->database))
+		r = store_session_end_all(store, NULL, misc_now_ms(), &m);
+	free(hosts);
+	if (r != 0)
 		error_r(r, "Database: cannot end stale sessions");
-	else if (n > 0)
-		logit("marked %d session(s) of a previous run as ended", n);
+	else if (n + m > 0)
+		logit("marked %d session(s) of a previous run as ended", n + m);
 	store_free(store);
 	return r == 0 ? 0 : -1;
 }

@@ -316,6 +316,7 @@ store_suite(int pg)
 	store_tcases_session(s);
 	store_tcases_address(s);
 	store_tcases_event(s);
+	store_tcases_node(s);
 	return s;
 }
 

@@ -321,7 +321,7 @@ START_TEST(test_file_two_connections)
 	count_live(b, &ns, &ne);
 	ck_assert_uint_eq(ns, 1);
 	ck_assert_uint_eq(ne, 1);
-	ck_assert_int_eq(store_session_end_pid(b, 4242, 2000, &n), 0);
+	ck_assert_int_eq(store_session_end_pid(b, NULL, 4242, 2000, &n), 0);
 	ck_assert_int_eq(n, 1);
 	count_live(a, &ns, &ne);
 	ck_assert_uint_eq(ns, 0);
@@ -1178,7 +1178,7 @@ START_TEST(test_file_migrate_v6)
 	         " VALUES ('ipp_1', 1, '192.0.2.0/24', 1400);");
 	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 6);
+	ck_assert_int_eq(version, STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
 	                         " WHERE name IN ('sessions_seq',"
 	                         " 'endpoints_seq')"),
@@ -1542,7 +1542,7 @@ START_TEST(test_busy_gives_up)
 	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
-	ck_assert_int_eq(store_session_end_all(s, 1000, &n), PORTHOLE_ERR_BUSY);
+	ck_assert_int_eq(store_session_end_all(s, NULL, 1000, &n), PORTHOLE_ERR_BUSY);
 	ck_assert_int_eq(n, 0);
 	ck_assert_ptr_nonnull(strstr(store_errmsg(s), "locked"));
 	/* Readers are not blocked by a writer under WAL. */
@@ -1551,7 +1551,7 @@ START_TEST(test_busy_gives_up)
 	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(store_session_end_all(s, 1000, &n), 0);
+	ck_assert_int_eq(store_session_end_all(s, NULL, 1000, &n), 0);
 	store_free(s);
 }
 

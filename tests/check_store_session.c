@@ -269,7 +269,7 @@ START_TEST(test_session_end_pid)
 	mk_endpoint(st, "ep_3", "ss_3", id, 41236, 1005);
 	mk_endpoint(st, "ep_4", "ss_3", id, 41237, 1006);
 
-	ck_assert_int_eq(store_session_end_pid(st, 100, 5000, &ended), 0);
+	ck_assert_int_eq(store_session_end_pid(st, NULL, 100, 5000, &ended), 0);
 	ck_assert_int_eq(ended, 2);
 	ck_assert_int_eq(store_session_list(st, NULL, &list, &n), 0);
 	ck_assert_uint_eq(n, 1);
@@ -283,10 +283,10 @@ START_TEST(test_session_end_pid)
 	store_endpoint_list_free(el, ne);
 
 	/* Nothing left for that pid; np may be NULL. */
-	ck_assert_int_eq(store_session_end_pid(st, 100, 6000, &ended), 0);
+	ck_assert_int_eq(store_session_end_pid(st, NULL, 100, 6000, &ended), 0);
 	ck_assert_int_eq(ended, 0);
-	ck_assert_int_eq(store_session_end_pid(st, 999, 6000, NULL), 0);
-	ck_assert_int_eq(store_session_end_pid(st, 200, 6000, NULL), 0);
+	ck_assert_int_eq(store_session_end_pid(st, NULL, 999, 6000, NULL), 0);
+	ck_assert_int_eq(store_session_end_pid(st, NULL, 200, 6000, NULL), 0);
 	count_live(st, &n, &ne);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_uint_eq(ne, 0);
@@ -301,7 +301,7 @@ START_TEST(test_session_end_all)
 	char *id;
 	int ended = -1;
 
-	ck_assert_int_eq(store_session_end_all(st, 1, &ended), 0);
+	ck_assert_int_eq(store_session_end_all(st, NULL, 1, &ended), 0);
 	ck_assert_int_eq(ended, 0);
 
 	id = mk_account(st, "alice");
@@ -312,12 +312,12 @@ START_TEST(test_session_end_all)
 	mk_endpoint(st, "ep_2", "ss_3", id, 41235, 1004);
 	ck_assert_int_eq(store_session_end(st, "ss_2", 2000), 0);
 
-	ck_assert_int_eq(store_session_end_all(st, 5000, &ended), 0);
+	ck_assert_int_eq(store_session_end_all(st, NULL, 5000, &ended), 0);
 	ck_assert_int_eq(ended, 2);
 	count_live(st, &n, &ne);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_uint_eq(ne, 0);
-	ck_assert_int_eq(store_session_end_all(st, 6000, NULL), 0);
+	ck_assert_int_eq(store_session_end_all(st, NULL, 6000, NULL), 0);
 	free(id);
 }
 
@@ -618,8 +618,9 @@ START_TEST(test_endpoint_add_errors)
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(store_endpoint_add(st, NULL),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
-	/* The same host:port again is not refused: bind() decides. */
-	mk_endpoint(st, "ep_2", "ss_a", alice, 41234, 2002);
+	/* One live endpoint per host:port, whichever node asks. */
+	fill_endpoint(&e, "ep_2", "ss_a", alice, 41234, 2002);
+	ck_assert_int_eq(store_endpoint_add(st, &e), PORTHOLE_ERR_EXISTS);
 	free(alice);
 	free(bob);
 }
