@@ -113,6 +113,8 @@ ctl_address_json_line(const struct store_address *a)
 	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
 	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
 	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
+	json_kv_str(b, 0, "node", ctl_cell(a->node));
+	json_kv_str(b, 0, "region", ctl_cell(a->region));
 	json_kv_str(b, 0, "created_at",
 	    misc_rfc3339(a->created_ms, when, sizeof(when)));
 	if (a->deleted_ms != 0)
@@ -384,8 +386,8 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 	}
 	if (!ctl->json)
 		t = ctl_table_new("ID", "ADDRESS", "ACCOUNT", "EDGE",
-		    "ENDPOINT", "PROXY", "IP-POLICY", "CREATED", "DESCRIPTION",
-		    NULL);
+		    "ENDPOINT", "NODE", "REGION", "PROXY", "IP-POLICY",
+		    "CREATED", "DESCRIPTION", NULL);
 	for (i = 0; i < n; i++) {
 		a = list[i];
 		if (ctl->json) {
@@ -394,8 +396,8 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 		}
 		hostport = ctl_hostport(a->host, a->port);
 		ctl_table_add(t, a->id, hostport, a->account_name, a->edge_id,
-		    a->endpoint_id, ctl_address_proxy(a->proxy_proto, NULL),
-		    a->ip_policy_name,
+		    a->endpoint_id, ctl_cell(a->node), ctl_cell(a->region),
+		    ctl_address_proxy(a->proxy_proto, NULL), a->ip_policy_name,
 		    ctl_time(a->created_ms, when, sizeof(when)),
 		    ctl_cell(a->description));
 		free(hostport);
@@ -438,6 +440,8 @@ ctl_address_show(struct ctl *ctl, const struct ctl_args *args)
 	ctl_table_add(t, "Description", ctl_cell(a->description));
 	ctl_table_add(t, "Metadata", ctl_cell(a->metadata));
 	ctl_table_add(t, "Endpoint", a->endpoint_id);
+	ctl_table_add(t, "Node", ctl_cell(a->node));
+	ctl_table_add(t, "Region", ctl_cell(a->region));
 	ctl_table_add(t, "PROXY protocol",
 	    ctl_address_proxy(a->proxy_proto, "none"));
 	ctl_table_add(t, "IP policy", a->ip_policy_name);

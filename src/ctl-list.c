@@ -44,7 +44,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 		b = buf_new();
 	else
 		t = ctl_table_new("ID", "URL", "ACCOUNT", "SESSION", "SINCE",
-		    "ADDRESS", "EDGE", "METADATA", NULL);
+		    "ADDRESS", "EDGE", "METADATA", "NODE", "REGION", NULL);
 	for (i = 0; i < n; i++) {
 		e = list[i];
 		hostport = ctl_hostport(e->host, e->port);
@@ -64,13 +64,16 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "edge_id", e->edge_id);
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(e->started_ms, when, sizeof(when)));
+			json_kv_str(b, 0, "node", ctl_cell(e->node));
+			json_kv_str(b, 0, "region", ctl_cell(e->region));
 			buf_putc(b, '}');
 			ctl_json_line(b);
 		} else
 			ctl_table_add(t, e->id, url, e->account_name,
 			    e->session_id,
 			    ctl_time(e->started_ms, when, sizeof(when)),
-			    e->address_id, e->edge_id, ctl_cell(e->metadata));
+			    e->address_id, e->edge_id, ctl_cell(e->metadata),
+			    ctl_cell(e->node), ctl_cell(e->region));
 		free(hostport);
 		free(url);
 		hostport = url = NULL;
@@ -110,7 +113,7 @@ ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 		b = buf_new();
 	else
 		t = ctl_table_new("ID", "ACCOUNT", "CLIENT", "PID", "STARTED",
-		    "ENDPOINTS", "USER", NULL);
+		    "ENDPOINTS", "USER", "NODE", "REGION", NULL);
 	for (i = 0; i < n; i++) {
 		s = list[i];
 		if (ctl->json) {
@@ -126,6 +129,8 @@ ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(s->started_ms, when, sizeof(when)));
 			json_kv_int(b, 0, "endpoints", s->nendpoints);
+			json_kv_str(b, 0, "node", ctl_cell(s->node));
+			json_kv_str(b, 0, "region", ctl_cell(s->region));
 			buf_putc(b, '}');
 			ctl_json_line(b);
 			continue;
@@ -134,7 +139,8 @@ ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 		snprintf(pid, sizeof(pid), "%lld", (long long)s->pid);
 		snprintf(nep, sizeof(nep), "%d", s->nendpoints);
 		ctl_table_add(t, s->id, s->account_name, client, pid,
-		    ctl_time(s->started_ms, when, sizeof(when)), nep, s->user);
+		    ctl_time(s->started_ms, when, sizeof(when)), nep, s->user,
+		    ctl_cell(s->node), ctl_cell(s->region));
 		free(client);
 		client = NULL;
 	}

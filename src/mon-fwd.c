@@ -93,12 +93,14 @@ out:
 /* What pool_pick's callback needs to bind a candidate port. */
 struct mon_bind {
 	struct mon *mon;
+	const char *host;
 	int fd;
 };
 
 /*
  * pool_pick callback: listen on TunnelAddress:<port>, skipping ports
- * that are, or ever were, reserved addresses.
+ * that are, or ever were, reserved addresses, and those another node
+ * of the fleet serves on the same host (a floating one).
  */
 static int
 mon_try_port(uint16_t port, void *arg)
@@ -107,6 +109,11 @@ mon_try_port(uint16_t port, void *arg)
 	int used = 0, r;
 
 	if ((r = store_address_port_used(mb->mon->store, port, &used)) != 0)
+		return r;
+	if (used)
+		return PORTHOLE_ERR_EXISTS;
+	if ((r = store_endpoint_live_at(mb->mon->store, mb->host, port,
+	         &used)) != 0)
 		return r;
 	if (used)
 		return PORTHOLE_ERR_EXISTS;
@@ -129,6 +136,7 @@ mon_bind_random(struct mon *mon, struct mon_kid *k, const char *host, int *fdp,
 	int r;
 
 	mb.mon = mon;
+	mb.host = host;
 	for (i = 0; i < k->naffinity; i++) {
 		struct store_hostport *hp = &k->affinity[i];
 		uint16_t port;
@@ -241,6 +249,40 @@ out:
 	return ret;
 }
 
+/*
+ * A fixed address on a host this node does not serve: if it is one
+ * reserved for <k>'s account (or an edge it backs), say which host to
+ * connect to, since another node of the fleet serves it. Returns 1
+ * with the reason set if so.
+ */
+static int
+mon_elsewhere(struct mon *mon, struct mon_kid *k, const char *host, int port,
+    char *reason, size_t rlen)
+{
+	struct store_address *a = NULL;
+	int ret = 0, backend = 0;
+
+	if (k->anonymous || port <= 0 ||
+	    store_address_find(mon->store, host, port, &a) != 0)
+		goto out;
+	if (a->edge_id != NULL) {
+		if (store_edge_is_backend(mon->store, a->edge_id, k->account_id,
+		        &backend) != 0 ||
+		    !backend)
+			goto out;
+	} else if (a->account_id == NULL ||
+	    strcmp(a->account_id, k->account_id) != 0)
+		goto out;
+	snprintf(reason, rlen,
+	    "%s:%d is served by the nodes that list %s as a PublicHost, not "
+	    "by this one (%s); connect to %s",
+	    a->host, a->port, a->host, mon->conf->node_name, a->host);
+	ret = 1;
+out:
+	store_address_free(a);
+	return ret;
+}
+
 /* Refuse <k>'s forward for <code>: count it and say why. */
 static void
 mon_forward_refuse(struct mon *mon, struct mon_kid *k, const char *safe,
@@ -326,8 +368,11 @@ mon_forward(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 		goto refuse;
 	}
 	if (rc != 0) {
-		snprintf(reason, sizeof(reason), "%s", req.reason);
 		code = req.code;
+		if (rc != PORTHOLE_ERR_NOT_FOUND ||
+		    !mon_elsewhere(mon, k, req.safe, port, reason,
+		        sizeof(reason)))
+			snprintf(reason, sizeof(reason), "%s", req.reason);
 		goto refuse;
 	}
 	if (req.kind == FWDREQ_FIXED) {
@@ -381,7 +426,15 @@ mon_forward(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 	row.started_ms = misc_now_ms();
 	row.node = mon->conf->node_name;
 	row.region = mon->conf->region;
-	if ((r = store_endpoint_add(mon->store, &row)) != 0) {
+	if ((r = store_endpoint_add(mon->store, &row)) == PORTHOLE_ERR_EXISTS) {
+		/* Another node took it between our look and our insert. */
+		snprintf(reason, sizeof(reason),
+		    "%s is already being served (by another node?); try "
+		    "again",
+		    ep->hostport);
+		code = "in_use";
+		goto refuse;
+	} else if (r != 0) {
 		error_r(r, "session %s: cannot record endpoint %s",
 		    k->session_id, ep->id);
 		snprintf(reason, sizeof(reason), "internal error (store)");

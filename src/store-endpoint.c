@@ -137,6 +137,33 @@ out:
 	return r;
 }
 
+/*
+ * Whether a live endpoint outside edges is on <host>:<port> (on any
+ * node), in *livep.
+ */
+int
+store_endpoint_live_at(struct store *store, const char *host, int port,
+    int *livep)
+{
+	static const char sql[] =
+	    "SELECT count(*) FROM endpoints WHERE host = ?1 AND port = ?2"
+	    " AND ended_ms IS NULL AND edge_id IS NULL";
+	struct db_stmt *stmt = NULL;
+	int r, rc;
+
+	*livep = 0;
+	if (host == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	if ((r = store_prepare(store, &stmt, sql, "ti", host, port)) != 0)
+		return r;
+	if ((rc = db_step(stmt)) == DB_ROW)
+		*livep = store_column_int(stmt, 0) > 0;
+	else
+		r = store_error(store, rc, sql);
+	db_finalize(stmt);
+	return r;
+}
+
 /* Set (or clear, with NULL) the metadata of live endpoint <id>. */
 int
 store_endpoint_set_metadata(struct store *store, const char *id,

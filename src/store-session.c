@@ -115,8 +115,8 @@ store_session_add(struct store *store, const struct store_session *s,
 	/* Done with the row; the insert needs no statement of ours open. */
 	db_finalize(stmt);
 	stmt = NULL;
-	if ((r = store_run(store, NULL, sql, "ttItittItt", s->id,
-	         s->account_id, s->pid, s->client_ip, s->client_port,
+	if ((r = store_run(store, NULL, sql, "ttItittItt", s->id, s->account_id,
+	         s->pid, s->client_ip, s->client_port,
 	         s->user != NULL ? s->user : "",
 	         s->credential != NULL ? s->credential : "", s->started_ms,
 	         s->node != NULL ? s->node : "",

@@ -401,6 +401,9 @@ void store_node_list_free(struct store_node **list, size_t n);
  */
 int store_endpoint_add(struct store *store, const struct store_endpoint *e);
 int store_endpoint_end(struct store *store, const char *id, int64_t now_ms);
+/* Whether a live endpoint outside edges is on <host>:<port>, in *livep. */
+int store_endpoint_live_at(struct store *store, const char *host, int port,
+    int *livep);
 /*
  * Set the metadata of live endpoint <id> (NULL clears it); the session's
  * options arrive after its forwards. _NOT_FOUND if not live.

@@ -104,13 +104,20 @@ END_TEST
 START_TEST(test_node_one_live_endpoint)
 {
 	char *id;
+	int live = -1;
 
 	id = mk_account(st, "alice");
 	mk_session_on(st, "ss_1", id, 100, "n1", NULL);
 	mk_session_on(st, "ss_2", id, 100, "n2", NULL);
+	ck_assert_int_eq(store_endpoint_live_at(st, "a.example", 12000, &live),
+	    0);
+	ck_assert_int_eq(live, 0);
 	ck_assert_int_eq(add_endpoint_on(st, "ep_1", "ss_1", id, "a.example",
 	                     12000, "n1", NULL, NULL),
 	    0);
+	ck_assert_int_eq(store_endpoint_live_at(st, "a.example", 12000, &live),
+	    0);
+	ck_assert_int_eq(live, 1);
 	/* The same host and port from another node: taken. */
 	ck_assert_int_eq(add_endpoint_on(st, "ep_2", "ss_2", id, "a.example",
 	                     12000, "n2", NULL, NULL),

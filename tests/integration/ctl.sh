@@ -611,9 +611,9 @@ out_has "^URL +tcp://$(re "$v6")\$"
 
 expect 0 address list
 out_lines 5
-out_has '^ID +ADDRESS +ACCOUNT +EDGE +ENDPOINT +PROXY +IP-POLICY +CREATED +DESCRIPTION$'
-out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
-out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +- +- +- +[0-9]{4}-[^ ]+ +db\$"
+out_has '^ID +ADDRESS +ACCOUNT +EDGE +ENDPOINT +NODE +REGION +PROXY +IP-POLICY +CREATED +DESCRIPTION$'
+out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +- +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
+out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +- +- +- +- +- +[0-9]{4}-[^ ]+ +db\$"
 expect 0 address list alice --json
 out_json 2
 out_has '"metadata": *"\{\\"team\\":\\"x\\"\}"'
@@ -630,7 +630,7 @@ out_has '^Addresses +2$'
 
 # show by id, by host:port, and with the host in another case.
 expect 0 address show "$b1_id"
-out_lines 11
+out_lines 13
 out_has "^ID +$b1_id\$"
 out_has "^Address +$(re "$b1")\$"
 out_has '^Account +alice$'
@@ -855,12 +855,12 @@ expect 0 address update "$a1" --ip-policy "$office_id" --proxy-proto 2 \
 out_has "^updated address $(re "$a1") \\(ra_[A-Za-z0-9]+\\)\$"
 a1_id=$(grep -Eo 'ra_[A-Za-z0-9]+' "$out")
 expect 0 address show "$a1"
-out_lines 11
+out_lines 13
 out_has '^PROXY protocol +v2$'
 out_has '^IP policy +office$'
 out_has '^Description +office only$'
 expect 0 address list alice
-out_has "^$a1_id +$(re "$a1") +alice +- +- +v2 +office +[0-9]{4}-[^ ]+ +office only\$"
+out_has "^$a1_id +$(re "$a1") +alice +- +- +- +- +v2 +office +[0-9]{4}-[^ ]+ +office only\$"
 expect 0 --json address show "$a1_id"
 out_json 1
 out_has "\"proxy_proto\": *2, *\"ip_policy\": *\"office\", *\"ip_policy_id\": *\"$office_id\""
@@ -875,7 +875,7 @@ expect 0 address update "$a1" --proxy-proto 0
 expect 0 address show "$a1"
 out_has '^PROXY protocol +none$'
 expect 0 address list
-out_has "^$a1_id +$(re "$a1") +alice +- +- +- +office "
+out_has "^$a1_id +$(re "$a1") +alice +- +- +- +- +- +office "
 expect 0 address update "$a1" --proxy-proto 2
 expect 0 ip-policy show office
 out_has '^Accounts +alice$'
@@ -1201,7 +1201,7 @@ ph_pass 'session list ACCOUNT; session kill of an unknown session'
 ## Live listings on a fresh store: a header, or no JSON lines.
 expect 0 endpoint list
 out_lines 1
-out_has '^ID +URL +ACCOUNT +SESSION +SINCE +ADDRESS +EDGE +METADATA$'
+out_has '^ID +URL +ACCOUNT +SESSION +SINCE +ADDRESS +EDGE +METADATA +NODE +REGION$'
 expect 0 endpoint list --json
 out_lines 0
 expect 0 --json endpoint list
@@ -1575,14 +1575,14 @@ expect 0 events --type tcp_address_created.v0 --limit 1
 ev_is "$out" 1 .account_id null
 ev_is "$out" 1 .object.url "\"tcp://$ed1_addr\""
 expect 0 address show "$ed1_addr"
-out_lines 11
+out_lines 13
 out_has '^Account +-$'
 out_has "^Edge +$ed1\$"
 ed1_aid=$(id_in ra)
 expect 0 --json address show "$ed1_aid"
 out_has "\"account\": *null, *\"account_id\": *null, *\"edge_id\": *\"$ed1\","
 expect 0 address list
-out_has "^$ed1_aid +$(re "$ed1_addr") +- +$ed1 +- +- +- +[0-9]{4}-[^ ]+ +-\$"
+out_has "^$ed1_aid +$(re "$ed1_addr") +- +$ed1 +- +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
 # Owned by no account: no account lists it.
 expect 0 address list web1
 out_lines 1
@@ -1791,7 +1791,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	out_has "^$ed2 +[^ ]+ +web1,web2 +2 "
 	out_has "^$ed1 +[^ ]+ +- +0 "
 	expect 0 endpoint list
-	out_has "^ep_member1 +tcp://$(re "$w1a") +web1 +ss_member1 +[0-9]{4}-[^ ]+ +$w1a_id +$ed2 +-\$"
+	out_has "^ep_member1 +tcp://$(re "$w1a") +web1 +ss_member1 +[0-9]{4}-[^ ]+ +$w1a_id +$ed2 +- +- +-\$"
 	expect 0 --json endpoint list
 	out_has "\"id\": *\"ep_member2\",.*\"address_id\": *\"$w2a_id\", *\"edge_id\": *\"$ed2\","
 	if command -v jq >/dev/null 2>&1; then
