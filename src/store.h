@@ -308,8 +308,8 @@ int store_session_end_pid(struct store *store, const char *node, int64_t pid,
  * run), and those of no node (left by a version before fleets); with a
  * NULL <node>, every one (a store that serves one server).
  */
-int store_session_end_all(struct store *store, const char *node,
-    int64_t now_ms, int *np);
+int store_session_end_all(struct store *store, const char *node, int64_t now_ms,
+    int *np);
 /*
  * End live session <id> on an admin's behalf: set ended_ms and
  * end_reason, end its endpoints, and return its pid in *pidp (for a
@@ -385,8 +385,9 @@ int store_node_start(struct store *store, const char *name, const char *region,
     const char *hosts, int64_t now_ms, int *np);
 int store_node_beat(struct store *store, const char *name, const char *region,
     const char *hosts, int64_t now_ms, int64_t *lostp);
-int store_node_release(struct store *store, const char *self, int64_t silence_ms,
-    int64_t now_ms, char ***namesp, size_t *np, int *nsessionsp);
+int store_node_release(struct store *store, const char *self,
+    int64_t silence_ms, int64_t now_ms, char ***namesp, size_t *np,
+    int *nsessionsp);
 /* Every node the store has seen, by name. */
 int store_node_list(struct store *store, struct store_node ***listp,
     size_t *np);
