@@ -1542,7 +1542,8 @@ START_TEST(test_busy_gives_up)
 	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
-	ck_assert_int_eq(store_session_end_all(s, NULL, 1000, &n), PORTHOLE_ERR_BUSY);
+	ck_assert_int_eq(store_session_end_all(s, NULL, 1000, &n),
+	    PORTHOLE_ERR_BUSY);
 	ck_assert_int_eq(n, 0);
 	ck_assert_ptr_nonnull(strstr(store_errmsg(s), "locked"));
 	/* Readers are not blocked by a writer under WAL. */
