@@ -28,6 +28,20 @@
 /* Room for "2026-11-25T12:00:00.123Z" and then some. */
 #define EVENT_TSLEN 40
 
+/* The node (and region) this process's events come from, if any. */
+static char *event_node;
+static char *event_region;
+
+void
+event_set_origin(const char *node, const char *region)
+{
+	free(event_node);
+	free(event_region);
+	event_node = node != NULL ? xstrdup(node) : NULL;
+	event_region =
+	    region != NULL && *region != '\0' ? xstrdup(region) : NULL;
+}
+
 /*
  * Start <ev> as an event of <type> for <account_id> at <now_ms>, and
  * write its envelope into <b> up to where the value of "object" goes.
@@ -48,6 +62,10 @@ event_start(struct event *ev, struct buf *b, const char *type,
 	json_kv_str(b, 0, "event_timestamp",
 	    misc_rfc3339(now_ms, ts, sizeof(ts)));
 	json_kv_str(b, 0, "account_id", account_id);
+	if (event_node != NULL) {
+		json_kv_str(b, 0, "node", event_node);
+		json_kv_str(b, 0, "region", event_region);
+	}
 	buf_puts(b, ",\"object\":");
 }
 

@@ -72,6 +72,12 @@ struct event *event_conn_closed(const char *account_id,
  * <object_json> (an object, inserted as is; the caller makes it valid,
  * e.g. with json.h). The caller frees it with event_free.
  */
+/*
+ * Name the node (and region; NULL or "" for none) that every event this
+ * process builds from now on comes from: the envelope gains "node" and
+ * "region". Unset (portholectl), neither is written.
+ */
+void event_set_origin(const char *node, const char *region);
 struct event *event_new(const char *type, const char *account_id,
     const char *object_json, int64_t now_ms);
 

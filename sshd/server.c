@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "db.h"
 #include "err.h"
+#include "event.h"
 #include "log.h"
 #include "misc.h"
 #include "mon.h"
@@ -1068,6 +1069,7 @@ srv_setup(struct srv *srv)
 		return -1;
 	}
 	srv->mon = mon_new(conf, srv->store, token_key);
+	event_set_origin(conf->node_name, conf->region);
 	sodium_memzero(token_key, sizeof(token_key));
 	srv->scrape = scrape_new();
 	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)

@@ -551,6 +551,36 @@ START_TEST(test_new_object)
 }
 END_TEST
 
+/* A node's events name it and its region; unset, neither appears. */
+START_TEST(test_new_origin)
+{
+	struct event *ev;
+
+	event_set_origin("eu-1", "eu");
+	ev = event_new(EVENT_SESSION_ENDED, "ac_1", NULL, T0);
+	assert_event_json(ev,
+	    "{\"event_id\":\"ev_*\","
+	    "\"event_type\":\"tcp_session_ended.v0\","
+	    "\"event_timestamp\":\"2026-11-25T12:00:00.000Z\","
+	    "\"account_id\":\"ac_1\",\"node\":\"eu-1\",\"region\":\"eu\","
+	    "\"object\":{}}");
+	event_free(ev);
+	event_set_origin("us-1", "");
+	ev = event_new(EVENT_SESSION_ENDED, NULL, NULL, T0);
+	assert_event_json(ev,
+	    "{\"event_id\":\"ev_*\","
+	    "\"event_type\":\"tcp_session_ended.v0\","
+	    "\"event_timestamp\":\"2026-11-25T12:00:00.000Z\","
+	    "\"account_id\":null,\"node\":\"us-1\",\"region\":null,"
+	    "\"object\":{}}");
+	event_free(ev);
+	event_set_origin(NULL, NULL);
+	ev = event_new(EVENT_SESSION_ENDED, NULL, NULL, T0);
+	ck_assert_ptr_null(strstr(ev->json, "\"node\""));
+	event_free(ev);
+}
+END_TEST
+
 /* Every event gets an id of its own. */
 START_TEST(test_new_ids_differ)
 {
@@ -842,6 +872,7 @@ event_suite(void)
 	    (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_test(tc, test_checker_refuses);
 	tcase_add_test(tc, test_new_object);
+	tcase_add_test(tc, test_new_origin);
 	tcase_add_test(tc, test_new_ids_differ);
 	suite_add_tcase(s, tc);
 
