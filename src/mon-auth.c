@@ -69,6 +69,24 @@ mon_auth_answer(struct mon *mon, struct mon_kid *k, enum mon_auth result,
 }
 
 /*
+ * The store cannot be reached (PostgreSQL down, or being switched
+ * over): refuse <k> saying so, rather than have it try every key and
+ * read "Permission denied". Returns the REFUSED it answered.
+ */
+static enum mon_auth
+mon_auth_unavailable(struct mon *mon, struct mon_kid *k)
+{
+	logit("connection from %s port %u: refused: the database cannot be "
+	      "reached",
+	    k->src, k->src_port);
+	k->state = MON_KID_REFUSED;
+	mon_kid_leave_soon(mon, k);
+	mon_auth_answer(mon, k, MON_AUTH_REFUSED,
+	    "the server cannot reach its database; try again in a moment");
+	return MON_AUTH_REFUSED;
+}
+
+/*
  * Log in <k> as account <account_id> with <credential>. Returns the
  * result it answered (LOGIN, REFUSED or DENIED).
  */
@@ -89,6 +107,10 @@ mon_login(struct mon *mon, struct mon_kid *k, const char *account_id,
 	memset(&m, 0, sizeof(m));
 	reason[0] = '\0';
 	if ((r = store_account_get(mon->store, account_id, &a)) != 0) {
+		if (r == PORTHOLE_ERR_UNAVAILABLE) {
+			ret = mon_auth_unavailable(mon, k);
+			goto out_answered;
+		}
 		error_r(r, "account %s", account_id);
 		goto out;
 	}
@@ -136,6 +158,10 @@ mon_login(struct mon *mon, struct mon_kid *k, const char *account_id,
 		      "deleted as it logged in",
 		    k->src, k->src_port, a->name);
 		goto out;
+	}
+	if (r == PORTHOLE_ERR_UNAVAILABLE) {
+		ret = mon_auth_unavailable(mon, k);
+		goto out_answered;
 	}
 	if (r != 0) {
 		error_r(r, "cannot record a session of account %s", a->name);
@@ -212,6 +238,7 @@ out:
 		mon_kid_leave_soon(mon, k);
 		mon_auth_answer(mon, k, MON_AUTH_REFUSED, reason);
 	}
+out_answered:
 	ipc_msg_free(&m);
 	store_account_free(a);
 	free(id);
@@ -238,6 +265,8 @@ mon_auth_key(struct mon *mon, struct mon_kid *k, int probe, const char *type,
 			logit("connection from %s port %u: key %s is not "
 			      "registered",
 			    k->src, k->src_port, fp);
+		else if (r == PORTHOLE_ERR_UNAVAILABLE)
+			ret = mon_auth_unavailable(mon, k);
 		else
 			error_r(r, "key lookup for %s", fp);
 		goto out;
@@ -284,6 +313,8 @@ mon_auth_token(struct mon *mon, struct mon_kid *k, const char *token,
 			logit("connection from %s port %u: unknown or revoked "
 			      "token (%s)",
 			    k->src, k->src_port, how);
+		else if (r == PORTHOLE_ERR_UNAVAILABLE)
+			ret = mon_auth_unavailable(mon, k);
 		else
 			error_r(r, "token lookup");
 		goto out;

@@ -197,6 +197,8 @@ struct mon {
 	/* The fleet: the next heartbeat (monotonic ms). */
 	int64_t next_beat;
 	int beat_failing;
+	int64_t judge_after; /* monotonic ms: no node is lost before */
+	uint64_t outages_seen; /* store_outages() when last reconciled */
 };
 
 /* mon-node.c: the heartbeat and lost nodes. */

@@ -43,6 +43,76 @@ mon_node_hosts(const struct conf *conf)
 	return s;
 }
 
+/* The live (not ending) logged-in session <session_id>, or NULL. */
+static struct mon_kid *
+mon_node_kid(struct mon *mon, const char *session_id)
+{
+	struct mon_kid *k;
+
+	TAILQ_FOREACH (k, &mon->kids, entry)
+		if (k->state == MON_KID_AUTHED && !k->ended &&
+		    k->session_id != NULL &&
+		    strcmp(k->session_id, session_id) == 0)
+			return k;
+	return NULL;
+}
+
+/*
+ * Back from a database outage: the sessions and endpoints of this node
+ * that ended meanwhile could not be recorded; end their rows now.
+ * Returns 0, or -1 if the store failed (to try again).
+ */
+static int
+mon_node_reconcile(struct mon *mon)
+{
+	const char *self = mon->conf->node_name;
+	struct store_session **sl = NULL;
+	struct store_endpoint **el = NULL;
+	struct mon_kid *k;
+	size_t ns = 0, ne = 0, i, j;
+	int64_t now = misc_now_ms();
+	int ended = 0, live, r, ret = -1;
+
+	if (store_session_list(mon->store, NULL, &sl, &ns) != 0)
+		goto out;
+	for (i = 0; i < ns; i++) {
+		if (strcmp(sl[i]->node, self) != 0 ||
+		    mon_node_kid(mon, sl[i]->id) != NULL)
+			continue;
+		r = store_session_end(mon->store, sl[i]->id, now);
+		if (r == 0)
+			ended++;
+		else if (r != PORTHOLE_ERR_NOT_FOUND)
+			goto out;
+	}
+	if (store_endpoint_list(mon->store, &el, &ne) != 0)
+		goto out;
+	for (i = 0; i < ne; i++) {
+		if (strcmp(el[i]->node, self) != 0 ||
+		    (k = mon_node_kid(mon, el[i]->session_id)) == NULL)
+			continue;
+		for (live = 0, j = 0; j < k->neps; j++)
+			if (strcmp(k->eps[j]->id, el[i]->id) == 0)
+				live = k->eps[j]->live;
+		if (live)
+			continue;
+		r = store_endpoint_end(mon->store, el[i]->id, now);
+		if (r == 0)
+			ended++;
+		else if (r != PORTHOLE_ERR_NOT_FOUND)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (ended > 0)
+		logit("node %s: %d session(s) and endpoint(s) that ended "
+		      "while the database was away recorded as ended",
+		    self, ended);
+	store_session_list_free(sl, ns);
+	store_endpoint_list_free(el, ne);
+	return ret;
+}
+
 void
 mon_node_tick(struct mon *mon)
 {
@@ -71,6 +141,16 @@ mon_node_tick(struct mon *mon)
 	}
 	if (mon->beat_failing)
 		logit("node %s: heartbeats recorded again", conf->node_name);
+	if (mon->outages_seen != store_outages(mon->store)) {
+		/* Until it is done, at every heartbeat. */
+		if (mon_node_reconcile(mon) == 0)
+			mon->outages_seen = store_outages(mon->store);
+		/*
+		 * The others may have been cut off as long: give them a
+		 * NodeTimeout to beat again before judging them.
+		 */
+		mon->judge_after = now + timeout_ms;
+	}
 	mon->beat_failing = 0;
 	if (lost != 0) {
 		/* Its rows are ended: each session finds out, and stops. */
@@ -82,6 +162,8 @@ mon_node_tick(struct mon *mon)
 			if (k->state == MON_KID_AUTHED)
 				mon_check_soon(mon, k);
 	}
+	if (now < mon->judge_after)
+		return;
 	if ((r = store_node_release(mon->store, conf->node_name, timeout_ms,
 	         misc_now_ms(), &names, &n, &nsess)) != 0) {
 		error_r(r, "node %s: cannot look for lost nodes",

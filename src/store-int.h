@@ -22,6 +22,11 @@ struct store {
 	char errmsg[256]; /* copy of the last error message */
 	char logged[320]; /* the last error logged, and when (monotonic) */
 	int64_t logged_ms;
+	/* The connection was lost (PostgreSQL): when to try it again. */
+	int lost;
+	uint64_t outages; /* times it was lost */
+	int64_t retry_ms; /* monotonic */
+	int64_t retry_gap_ms;
 };
 
 /* The columns each *_from_row() function reads, in its order. */

@@ -56,9 +56,14 @@
 #include "db.h"
 #include "err.h"
 #include "log.h"
+#include "misc.h"
 #include "store-int.h"
 #include "store.h"
 #include "xmalloc.h"
+
+/* A lost connection is tried again after 0.5 s, then up to every 4 s. */
+#define STORE_RETRY_MIN_MS 500
+#define STORE_RETRY_MAX_MS 4000
 
 /*
  * The schema, one script per version: store_migrations[i] brings
@@ -415,6 +420,14 @@ store_error(struct store *store, int r, const char *sql)
 	} else
 		snprintf(store->errmsg, sizeof(store->errmsg), "%s",
 		    db_errmsg(store->db));
+	if (r == PORTHOLE_ERR_UNAVAILABLE && !store->lost) {
+		error("Database: connection lost (%s); trying again",
+		    store->errmsg);
+		store->lost = 1;
+		store->outages++;
+		store->retry_ms = misc_monotonic_ms() + STORE_RETRY_MIN_MS;
+		store->retry_gap_ms = STORE_RETRY_MIN_MS;
+	}
 	/*
 	 * Busy and constraint outcomes are the caller's to report. The same
 	 * failure over and over (a full disk, say) is logged once a minute.
@@ -424,6 +437,48 @@ store_error(struct store *store, int r, const char *sql)
 	else
 		debug("store: \"%.40s\": %s", sql, store->errmsg);
 	return r;
+}
+
+/*
+ * Before a transaction or a statement outside one: a lost connection
+ * is tried again once its time has come (a gap that doubles up to
+ * STORE_RETRY_MAX_MS while the server stays away, since connecting
+ * can block for as long as the URI's connect_timeout); until then,
+ * _UNAVAILABLE at once.
+ */
+static int
+store_ready(struct store *store)
+{
+	int64_t now;
+	int r;
+
+	if (!store->lost || db_in_transaction(store->db))
+		return 0;
+	now = misc_monotonic_ms();
+	if (now < store->retry_ms) {
+		snprintf(store->errmsg, sizeof(store->errmsg),
+		    "the database cannot be reached");
+		return PORTHOLE_ERR_UNAVAILABLE;
+	}
+	if ((r = db_reconnect(store->db)) != 0) {
+		snprintf(store->errmsg, sizeof(store->errmsg), "%s",
+		    db_errmsg(store->db));
+		debug("Database: still unreachable (%s)", store->errmsg);
+		store->retry_gap_ms *= 2;
+		if (store->retry_gap_ms > STORE_RETRY_MAX_MS)
+			store->retry_gap_ms = STORE_RETRY_MAX_MS;
+		store->retry_ms = misc_monotonic_ms() + store->retry_gap_ms;
+		return PORTHOLE_ERR_UNAVAILABLE;
+	}
+	store->lost = 0;
+	logit("Database: connected again");
+	return 0;
+}
+
+uint64_t
+store_outages(const struct store *store)
+{
+	return store->outages;
 }
 
 /* Set a reason of our own for store_errmsg() and log it. */
@@ -485,6 +540,8 @@ store_preparev(struct store *store, struct db_stmt **stmtp, const char *sql,
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	*stmtp = NULL;
+	if ((r = store_ready(store)) != 0)
+		goto out;
 	if ((r = db_prepare(store->db, sql, &stmt)) != 0) {
 		r = store_error(store, r, sql);
 		goto out;
@@ -600,6 +657,8 @@ store_begin(struct store *store)
 {
 	int r;
 
+	if ((r = store_ready(store)) != 0)
+		return r;
 	if ((r = db_begin(store->db, 1)) != 0)
 		return store_error(store, r, "BEGIN (write)");
 	return 0;
@@ -614,6 +673,8 @@ store_begin_read(struct store *store)
 {
 	int r;
 
+	if ((r = store_ready(store)) != 0)
+		return r;
 	if ((r = db_begin(store->db, 0)) != 0)
 		return store_error(store, r, "BEGIN (read)");
 	return 0;

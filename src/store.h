@@ -214,6 +214,12 @@ int store_set_busy_timeout(struct store *store, int ms);
 int store_schema_version(struct store *store, int *versionp);
 
 /* The last error message of this connection (borrowed). */
+/*
+ * How many times the connection to the database was lost (PostgreSQL).
+ * While it is, calls fail with PORTHOLE_ERR_UNAVAILABLE until a retry,
+ * which the next call after a short wait makes, gets it back.
+ */
+uint64_t store_outages(const struct store *store);
 const char *store_errmsg(struct store *store);
 
 /* Accounts. Names: 1-64 of [A-Za-z0-9._-], not starting with '-'. */

@@ -6,6 +6,10 @@
 #                            that directory; print its libpq URI
 #   tests/pg.sh stop URI|DIR stop that server at once (-m immediate) and
 #                            remove its directory
+#   tests/pg.sh halt URI|DIR stop that server (-m fast: clients are cut
+#                            off), keeping its data for resume
+#   tests/pg.sh resume URI|DIR
+#                            start a halted server again, on the same socket
 #
 # The server runs as the invoking user, or as nobody when that is root
 # (initdb refuses root); fsync is off, as nothing it holds outlives the
@@ -67,19 +71,26 @@ start() {
 		rm -rf "$dir"
 		die "initdb failed"
 	fi
-	# -w waits until the server accepts connections.
-	if ! as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
-	    -w -s -o "-c listen_addresses= -c unix_socket_directories=$dir \
-	    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-	    -c max_connections=50" start >&2; then
-		cat "$dir/server.log" >&2
+	if ! run "$dir"; then
 		rm -rf "$dir"
 		die "pg_ctl start failed"
 	fi
 	printf 'postgresql:///postgres?host=%s&user=%s\n' "$dir" "$user"
 }
 
-stop() {
+# Start the server of directory $1; -w waits until it accepts connections.
+run() {
+	if ! as_owner "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" \
+	    -w -s -o "-c listen_addresses= -c unix_socket_directories=$1 \
+	    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+	    -c max_connections=50" start >&2; then
+		cat "$1/server.log" >&2
+		return 1
+	fi
+}
+
+# The directory of server $1 (a URI or the directory itself).
+server_dir() {
 	case $1 in
 	postgres*://*host=*)
 		dir=${1#*host=}
@@ -88,6 +99,10 @@ stop() {
 	*)	dir=$1 ;;
 	esac
 	[ -f "$dir/porthole-pg" ] || die "$dir: not a server of pg.sh"
+}
+
+stop() {
+	server_dir "$1"
 	if [ -f "$dir/data/postmaster.pid" ]; then
 		as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -s \
 		    stop >&2 || true
@@ -98,5 +113,19 @@ stop() {
 case ${1:-} in
 start) start ;;
 stop) [ $# -eq 2 ] || die "usage: pg.sh stop URI|DIR"; stop "$2" ;;
-*) echo "usage: tests/pg.sh start | stop URI|DIR" >&2; exit 2 ;;
+halt)
+	[ $# -eq 2 ] || die "usage: pg.sh halt URI|DIR"
+	server_dir "$2"
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -s stop >&2
+	;;
+resume)
+	[ $# -eq 2 ] || die "usage: pg.sh resume URI|DIR"
+	server_dir "$2"
+	run "$dir"
+	;;
+*)
+	echo "usage: tests/pg.sh start | stop URI|DIR | halt URI|DIR |" \
+	    "resume URI|DIR" >&2
+	exit 2
+	;;
 esac

@@ -232,7 +232,115 @@ kill "$PH_LAST_PID"
 ph_wait_gone "$PH_LAST_PID"
 ph_pass "node 1 back: the address stays with node 2; node 1 refuses it as in use"
 
-kill "$apid" "$bpid" "$d2pid" 2>/dev/null
+# closed "EP...": how many tcp_connection_closed.v0 events the store
+# holds for those endpoints.
+closed() {
+	ph_ctl events --type tcp_connection_closed.v0 --limit 1000000 |
+	    jq -s --arg e " $1 " \
+	    'map(select(.object.endpoint.id as $i | $e | contains(" \($i) "))) | length'
+}
+
+# wait_closed WANT "EP...": wait (up to 60 s) until closed reaches WANT,
+# then fail unless it is exactly WANT.
+wait_closed() {
+	local want=$1 got deadline=$((SECONDS + 60))
+
+	while got=$(closed "$2") && [ "$got" -lt "$want" ] &&
+	    [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.2
+	done
+	[ "$got" -eq "$want" ] || ph_fail "$got connection events, want $want"
+}
+
+# The id of account $1's live endpoint.
+ep_of() {
+	ph_ctl --json endpoint list | jq -r --arg a "$1" 'select(.account == $a) | .id'
+}
+
+# --- PostgreSQL halted under traffic -------------------------------------
+bport=$(ph_tunnel_port "$PH_TMP/b.out")
+bep=$(ep_of bob)
+before=$(closed "$bep")
+fssh_bg e3 3 -i "$PH_TMP/carol" -R "0:127.0.0.1:$backend" carol@"${NADDR[3]}" tcp
+e3pid=$PH_LAST_PID
+ph_wait_for "$PH_TMP/e3.out" '^Forwarding' 20 "$e3pid"
+e3sid=$(ph_ctl --json session list | jq -r 'select(.account == "carol") | .id')
+lost_before=$(cat "$PH_TMP"/node[123].log | grep -c "taken for lost")
+"$top_srcdir/tests/pg.sh" halt "$PH_PG_URI" || ph_fail "pg.sh halt"
+# Connections through a live tunnel keep flowing.
+for i in $(seq 20); do
+	got=$("$TNET" echo "${NADDR[2]}:$bport" 1000) ||
+		ph_fail "echo $i through node 2 while the database is down"
+done
+# A new login is refused, saying why.
+fssh_cmd 2
+rc=0
+"${_fssh[@]}" -i "$PH_TMP/bob" -R "0:127.0.0.1:$backend" bob@"${NADDR[2]}" \
+    tcp </dev/null >/dev/null 2>"$PH_TMP/down.err" || rc=$?
+[ "$rc" -eq 255 ] || ph_fail "login while the database is down: exit $rc"
+grep -q "the server cannot reach its database; try again in a moment" \
+    "$PH_TMP/down.err" || ph_fail "login while down: $(cat "$PH_TMP/down.err")"
+# A session ends while the database is away.
+kill "$e3pid"
+ph_wait_gone "$e3pid"
+ph_wait_for "$PH_TMP/node3.log" "session $e3sid: ended" 20
+# Down for longer than NodeTimeout: each node has retried three times.
+ph_wait_count "$PH_TMP/node2.log" "Database: still unreachable" 3 30
+ph_wait_count "$PH_TMP/node3.log" "Database: still unreachable" 3 30
+"$top_srcdir/tests/pg.sh" resume "$PH_PG_URI" || ph_fail "pg.sh resume"
+ph_wait_for "$PH_TMP/node2.log" "Database: connected again" 30
+ph_wait_for "$PH_TMP/node3.log" "Database: connected again" 30
+# Every connection made meanwhile is accounted for.
+wait_closed $((before + 20)) "$bep"
+# The session that ended meanwhile is ended in the store too.
+deadline=$((SECONDS + 30))
+while ph_ctl --json session list | jq -e --arg s "$e3sid" \
+    'select(.id == $s)' >/dev/null; do
+	[ "$SECONDS" -lt "$deadline" ] || ph_fail "session $e3sid is still live"
+	sleep 0.2
+done
+# Nobody took anybody for lost over an outage they all had; the
+# sessions live before are live after.
+_ph_alive "$bpid" || ph_fail "bob's session ended over the outage"
+_ph_alive "$d2pid" || ph_fail "dave's session ended over the outage"
+got=$("$TNET" echo "${NADDR[2]}:$rport" 1000) || ph_fail "echo to float.test"
+[ "$(cat "$PH_TMP"/node[123].log | grep -c "taken for lost")" -eq "$lost_before" ] ||
+	ph_fail "a node was taken for lost over the outage"
+# And logins work again.
+fssh_bg b2 2 -i "$PH_TMP/bob" -R "0:127.0.0.1:$backend" bob@"${NADDR[2]}" tcp
+ph_wait_for "$PH_TMP/b2.out" '^Forwarding' 20 "$PH_LAST_PID"
+kill "$PH_LAST_PID"
+ph_pass "PostgreSQL halted: tunnels keep relaying, logins are refused saying why, every event lands once it is back, no node is taken for lost"
+
+# --- a burst of 1000 connections over three nodes: 1000 events -----------
+fssh_bg a2 1 -i "$PH_TMP/alice" -R "0:127.0.0.1:$backend" alice@"${NADDR[1]}" tcp
+a2pid=$PH_LAST_PID
+fssh_bg c2 3 -i "$PH_TMP/carol" -R "0:127.0.0.1:$backend" carol@"${NADDR[3]}" tcp
+c2pid=$PH_LAST_PID
+ph_wait_for "$PH_TMP/a2.out" '^Forwarding' 20 "$a2pid"
+ph_wait_for "$PH_TMP/c2.out" '^Forwarding' 20 "$c2pid"
+eps="$(ep_of alice) $bep $(ep_of carol)"
+before=$(closed "$eps")
+"$TNET" many -t 120 "${NADDR[1]}:$(ph_tunnel_port "$PH_TMP/a2.out")" 334 100 \
+    >"$PH_TMP/m1.out" &
+m1=$!
+"$TNET" many -t 120 "${NADDR[2]}:$bport" 333 100 >"$PH_TMP/m2.out" &
+m2=$!
+"$TNET" many -t 120 "${NADDR[3]}:$(ph_tunnel_port "$PH_TMP/c2.out")" 333 100 \
+    >"$PH_TMP/m3.out" &
+m3=$!
+wait "$m1" || ph_fail "burst on node 1: $(cat "$PH_TMP/m1.out")"
+wait "$m2" || ph_fail "burst on node 2: $(cat "$PH_TMP/m2.out")"
+wait "$m3" || ph_fail "burst on node 3: $(cat "$PH_TMP/m3.out")"
+wait_closed $((before + 1000)) "$eps"
+got=$(ph_ctl events --type tcp_connection_closed.v0 --limit 1000000 |
+    jq -rs --arg e " $eps " 'map(select(.object.endpoint.id as $i | $e | contains(" \($i) ")))
+    | .['"$before"':] | group_by(.node) | map("\(.[0].node)=\(length)")
+    | join(" ")')
+[ "$got" = "n1=334 n2=333 n3=333" ] || ph_fail "events by node: $got"
+ph_pass "1000 connections spread over three nodes: 1000 events, each naming its node"
+
+kill "$apid" "$bpid" "$d2pid" "$a2pid" "$c2pid" 2>/dev/null
 for n in 1 2 3; do
 	stop_node "$n"
 done
