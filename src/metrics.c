@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "xmalloc.h"
 #include "store.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -58,6 +59,45 @@ static const struct metrics_family metrics_counters[] = {
 #define METRICS_NGAUGES (sizeof(metrics_gauges) / sizeof(metrics_gauges[0]))
 #define METRICS_NCOUNTERS                                                      \
 	(sizeof(metrics_counters) / sizeof(metrics_counters[0]))
+
+/* The node whose metrics are served, and its label text; see metrics.h. */
+static char *metrics_node;
+static char *metrics_node_prefix;
+
+char *
+metrics_node_labels(const char *node, const char *region)
+{
+	char *s = NULL;
+
+	xasprintf(&s, "node=\"%s\",region=\"%s\"", node,
+	    region != NULL ? region : "");
+	return s;
+}
+
+void
+metrics_set_node(const char *node, const char *region)
+{
+	free(metrics_node);
+	free(metrics_node_prefix);
+	metrics_node = metrics_node_prefix = NULL;
+	if (node == NULL)
+		return;
+	metrics_node = xstrdup(node);
+	metrics_node_prefix = metrics_node_labels(node, region);
+}
+
+/* Predicate: counter labels <labels> are this node's (or no node is set). */
+static int
+metrics_ours(const char *labels)
+{
+	size_t n;
+
+	if (metrics_node_prefix == NULL)
+		return 1;
+	n = strlen(metrics_node_prefix);
+	return strncmp(labels, metrics_node_prefix, n) == 0 &&
+	    (labels[n] == '\0' || labels[n] == ',');
+}
 
 /* One sample to write, its strings borrowed. */
 struct metrics_sample {
@@ -251,7 +291,7 @@ metrics_render_with(struct store *store, struct buf *out,
 	size_t n = 0, i, j;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = store_live_totals(store, &gauges[0], &gauges[1],
+	if ((r = store_live_totals(store, metrics_node, &gauges[0], &gauges[1],
 	         &gauges[2])) != 0) {
 		error_fr(r, "live totals");
 		goto out;
@@ -265,7 +305,8 @@ metrics_render_with(struct store *store, struct buf *out,
 		w->family(b, metrics_gauges[i].name, "gauge",
 		    metrics_gauges[i].help);
 		s.name = metrics_gauges[i].name;
-		s.labels = "";
+		s.labels =
+		    metrics_node_prefix != NULL ? metrics_node_prefix : "";
 		s.value = gauges[i];
 		w->sample(b, "gauge", &s);
 	}
@@ -273,6 +314,10 @@ metrics_render_with(struct store *store, struct buf *out,
 	/* Leave out, once and for all, what the format cannot carry. */
 	skip = xcalloc(n + 1, 1);
 	for (i = 0; i < n; i++) {
+		if (list[i].labels != NULL && !metrics_ours(list[i].labels)) {
+			skip[i] = 1; /* another node's */
+			continue;
+		}
 		if (list[i].name == NULL || list[i].labels == NULL ||
 		    !metrics_name_valid(list[i].name) ||
 		    metrics_labels_walk(list[i].labels, NULL) != 0) {
@@ -292,7 +337,9 @@ metrics_render_with(struct store *store, struct buf *out,
 		        metrics_counters[i].name) == 0 &&
 		    metrics_counters[i].unlabelled) {
 			s.name = metrics_counters[i].name;
-			s.labels = "";
+			s.labels = metrics_node_prefix != NULL
+			    ? metrics_node_prefix
+			    : "";
 			s.value = 0;
 			w->sample(b, "counter", &s);
 		}

@@ -19,6 +19,18 @@
 struct buf;
 struct store;
 
+/*
+ * A node of a fleet (PostgreSQL) serves its own metrics: once this is
+ * set, the gauges count only <node>'s rows and the counters are only
+ * those labelled as its (their labels begin with metrics_node_labels()),
+ * every sample labelled node="NODE",region="REGION". Unset (SQLite, or
+ * portholectl), the gauges count every row and counters are shown as
+ * stored. NodeName and Region hold no quote or backslash.
+ */
+void metrics_set_node(const char *node, const char *region);
+/* The label text node="NODE",region="REGION" of <node>, a new string. */
+char *metrics_node_labels(const char *node, const char *region);
+
 /* The Content-Type of what metrics_render() writes, for an HTTP reply. */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

@@ -199,6 +199,7 @@ struct mon {
 	int beat_failing;
 	int64_t judge_after; /* monotonic ms: no node is lost before */
 	uint64_t outages_seen; /* store_outages() when last reconciled */
+	char *node_labels; /* fleet: node="…",region="…" on counters */
 };
 
 /* mon-node.c: the heartbeat and lost nodes. */

@@ -441,6 +441,7 @@ mon_rec_flush(struct mon *mon, int force)
 {
 	struct store_session_stats_row *srows = NULL;
 	struct store_endpoint_stats *erows = NULL;
+	struct store_counter *tagged = NULL;
 	size_t nsrows = 0, nerows = 0, i;
 	struct mon_kid *k;
 	int64_t now = misc_monotonic_ms();
@@ -493,10 +494,29 @@ mon_rec_flush(struct mon *mon, int force)
 	        mon->nevq - mon->nevlogged) != 0)
 		error("EventLog %s: %s", mon->conf->event_log, strerror(errno));
 	mon->nevlogged = mon->nevq;
+	/* In a fleet, each node's counters carry its labels. */
+	if (mon->node_labels != NULL) {
+		tagged = xcalloc(mon->ncounters + 1, sizeof(*tagged));
+		for (i = 0; i < mon->ncounters; i++) {
+			tagged[i] = mon->counters[i];
+			if (*mon->counters[i].labels == '\0')
+				tagged[i].labels = xstrdup(mon->node_labels);
+			else
+				xasprintf((char **)&tagged[i].labels, "%s,%s",
+				    mon->node_labels, mon->counters[i].labels);
+		}
+	}
 	/* A batch waits little for a lock: it is tried again soon. */
 	(void)store_set_busy_timeout(mon->store, MON_REC_BUSY_MS);
-	r = store_record_batch(mon->store, mon->evq, mon->nevq, mon->counters,
-	    mon->ncounters, srows, nsrows, erows, nerows);
+	r = store_record_batch(mon->store, mon->evq, mon->nevq,
+	    tagged != NULL ? tagged : mon->counters, mon->ncounters, srows,
+	    nsrows, erows, nerows);
+	if (tagged != NULL) {
+		for (i = 0; i < mon->ncounters; i++)
+			free((char *)tagged[i].labels);
+		free(tagged);
+		tagged = NULL;
+	}
 	(void)store_set_busy_timeout(mon->store, MON_BUSY_MS);
 	if (r != 0) {
 		/*

@@ -20,6 +20,9 @@
 
 #include "mon-int.h"
 
+#include "db.h"
+#include "metrics.h"
+
 #include "acl.h"
 #include "compat.h"
 #include "conf.h"
@@ -75,6 +78,9 @@ mon_new(struct conf *conf, struct store *store, const unsigned char *token_key)
 	mon->next_conn_id = 1;
 	mon->next_scan = INT64_MAX;
 	mon->rec_deadline = INT64_MAX;
+	if (db_target_is_pg(conf->database))
+		mon->node_labels =
+		    metrics_node_labels(conf->node_name, conf->region);
 	return mon;
 }
 
@@ -136,6 +142,7 @@ mon_free(struct mon *mon)
 	pool_free(mon->pool);
 	sodium_free(mon->token_key);
 	free(mon->hash);
+	free(mon->node_labels);
 	free(mon);
 }
 

@@ -494,15 +494,18 @@ store_counter_list_free(struct store_counter *list, size_t n)
  * output may be NULL.
  */
 int
-store_live_totals(struct store *store, int64_t *sessionsp, int64_t *endpointsp,
-    int64_t *conns_openp)
+store_live_totals(struct store *store, const char *node, int64_t *sessionsp,
+    int64_t *endpointsp, int64_t *conns_openp)
 {
 	static const char sql[] =
-	    "SELECT (SELECT count(*) FROM sessions WHERE ended_ms IS NULL),"
-	    " (SELECT count(*) FROM endpoints WHERE ended_ms IS NULL),"
+	    "SELECT (SELECT count(*) FROM sessions WHERE ended_ms IS NULL"
+	    "  AND (CAST(?1 AS TEXT) IS NULL OR node = ?1)),"
+	    " (SELECT count(*) FROM endpoints WHERE ended_ms IS NULL"
+	    "  AND (CAST(?1 AS TEXT) IS NULL OR node = ?1)),"
 	    " (SELECT CAST(coalesce(sum(conns_open), 0) AS BIGINT) FROM "
 	    "sessions"
-	    "  WHERE ended_ms IS NULL)";
+	    "  WHERE ended_ms IS NULL AND (CAST(?1 AS TEXT) IS NULL"
+	    "  OR node = ?1))";
 	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, rc;
 
@@ -516,7 +519,7 @@ store_live_totals(struct store *store, int64_t *sessionsp, int64_t *endpointsp,
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_prepare(store, &stmt, sql, "")) != 0)
+	if ((r = store_prepare(store, &stmt, sql, "t", node)) != 0)
 		goto out;
 	if ((rc = db_step(stmt)) != DB_ROW) {
 		r = store_error(store, rc, sql);

@@ -613,8 +613,11 @@ void store_event_list_free(struct store_event **list, size_t n);
 int store_counter_list(struct store *store, struct store_counter **listp,
     size_t *np);
 void store_counter_list_free(struct store_counter *list, size_t n);
-/* Live totals: sessions, endpoints, and the sum of open connections. */
-int store_live_totals(struct store *store, int64_t *sessionsp,
+/*
+ * Live totals: sessions, endpoints, and the sum of open connections,
+ * of node <node> (NULL: of every node).
+ */
+int store_live_totals(struct store *store, const char *node, int64_t *sessionsp,
     int64_t *endpointsp, int64_t *conns_openp);
 
 /*

@@ -27,6 +27,7 @@
 #include "compat.h"
 #include "conf.h"
 #include "db.h"
+#include "metrics.h"
 #include "err.h"
 #include "event.h"
 #include "log.h"
@@ -1070,6 +1071,9 @@ srv_setup(struct srv *srv)
 	}
 	srv->mon = mon_new(conf, srv->store, token_key);
 	event_set_origin(conf->node_name, conf->region);
+	/* A node of a fleet serves its own metrics, labelled as its. */
+	if (db_target_is_pg(conf->database))
+		metrics_set_node(conf->node_name, conf->region);
 	sodium_memzero(token_key, sizeof(token_key));
 	srv->scrape = scrape_new();
 	if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)

@@ -888,7 +888,8 @@ START_TEST(test_file_migrate_v3)
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(store_counter_list(s, &cl, &n), 0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(store_live_totals(s, &nsessions, &nendpoints, &nopen),
+	ck_assert_int_eq(store_live_totals(s, NULL, &nsessions, &nendpoints,
+	                     &nopen),
 	    0);
 	ck_assert_int_eq(nsessions, 1);
 	ck_assert_int_eq(nendpoints, 2);
@@ -918,7 +919,7 @@ START_TEST(test_file_migrate_v3)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(cl[0].value, 3);
 	store_counter_list_free(cl, n);
-	ck_assert_int_eq(store_live_totals(s, NULL, NULL, &nopen), 0);
+	ck_assert_int_eq(store_live_totals(s, NULL, NULL, NULL, &nopen), 0);
 	ck_assert_int_eq(nopen, 2);
 	store_free(s);
 }

@@ -57,6 +57,7 @@ START_TEST(test_node_rows)
 	struct store_endpoint **el = NULL;
 	struct store_address *a = NULL;
 	size_t ns = 0, ne = 0;
+	int64_t ls = -1, le = -1, lc = -1;
 	char *id, *ra;
 
 	id = mk_account(st, "alice");
@@ -85,6 +86,15 @@ START_TEST(test_node_rows)
 	ck_assert_str_eq(a->region, "eu");
 	store_address_free(a);
 	a = NULL;
+	/* A node's live totals, for its metrics; NULL is the fleet's. */
+	ck_assert_int_eq(store_live_totals(st, "eu-1", &ls, &le, &lc), 0);
+	ck_assert_int_eq(ls, 1);
+	ck_assert_int_eq(le, 1);
+	ck_assert_int_eq(store_live_totals(st, NULL, &ls, &le, &lc), 0);
+	ck_assert_int_eq(ls, 2);
+	ck_assert_int_eq(le, 2);
+	ck_assert_int_eq(store_live_totals(st, "nowhere", &ls, &le, &lc), 0);
+	ck_assert_int_eq(ls, 0);
 	/* Not served: no node. */
 	ck_assert_int_eq(store_session_end(st, "ss_1", 3000), 0);
 	ck_assert_int_eq(store_address_get(st, ra, &a), 0);

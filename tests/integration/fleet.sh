@@ -15,19 +15,21 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$top_srcdir/tests/integration/lib.sh"
 ph_setup
-ph_require ssh ssh-keygen jq
+ph_require ssh ssh-keygen jq curl
 
 ph_pg_start
 ssh-keygen -t ed25519 -N '' -q -C fleet -f "$PH_TMP/host_key" </dev/null ||
 	ph_fail "ssh-keygen host key"
 
-NPID=() NPORT=() NADDR=()
+NPID=() NPORT=() NADDR=() NMPORT=()
 # node_conf N NAME REGION HOST...: the configuration of node N.
 node_conf() {
 	local n=$1 name=$2 region=$3 h
 
 	shift 3
 	NADDR[n]=127.0.0.$((n + 1))
+	[ -n "${NMPORT[n]:-}" ] ||
+		NMPORT[n]=$("$TNET" freeport -b "${NADDR[n]}") || ph_fail "freeport"
 	{
 		echo "ListenAddress ${NADDR[n]}:0"
 		echo "StateDirectory $PH_TMP/state$n"
@@ -39,6 +41,7 @@ node_conf() {
 		echo "NodeName $name"
 		echo "Region $region"
 		echo "NodeTimeout 3s"
+		echo "MetricsListen ${NADDR[n]}:${NMPORT[n]}"
 		echo "HostKey $PH_TMP/host_key"
 		echo "TokenKey $PH_TMP/token_key"
 		echo "LogLevel DEBUG1"
@@ -339,6 +342,33 @@ got=$(ph_ctl events --type tcp_connection_closed.v0 --limit 1000000 |
     | join(" ")')
 [ "$got" = "n1=334 n2=333 n3=333" ] || ph_fail "events by node: $got"
 ph_pass "1000 connections spread over three nodes: 1000 events, each naming its node"
+
+# --- metrics: each node serves its own, labelled with node and region ----
+# Node 3 relayed carol's first echo and 333 of the burst.
+deadline=$((SECONDS + 30))
+while :; do
+	curl -fsS "http://${NADDR[3]}:${NMPORT[3]}/metrics" >"$PH_TMP/m3.txt" ||
+		ph_fail "scrape of node 3"
+	grep -q '^porthole_connections_total{node="n3",region="us"} 334$' \
+	    "$PH_TMP/m3.txt" && break
+	[ "$SECONDS" -lt "$deadline" ] ||
+		ph_fail "node 3's metrics: $(grep connections_total "$PH_TMP/m3.txt")"
+	sleep 0.2
+done
+grep -q '^porthole_sessions{node="n3",region="us"} 1$' "$PH_TMP/m3.txt" ||
+	ph_fail "node 3's sessions: $(grep '^porthole_sessions' "$PH_TMP/m3.txt")"
+grep -Eq 'node="n[12]"' "$PH_TMP/m3.txt" && ph_fail "node 3 shows other nodes' metrics"
+grep -E '^porthole_' "$PH_TMP/m3.txt" | grep -v '{node="n3",region="us"' &&
+	ph_fail "a sample of node 3 without its labels"
+curl -fsS "http://${NADDR[2]}:${NMPORT[2]}/metrics" >"$PH_TMP/m2.txt" ||
+	ph_fail "scrape of node 2"
+grep -q '^porthole_sessions{node="n2",region="eu"} [0-9]' "$PH_TMP/m2.txt" ||
+	ph_fail "node 2's metrics: $(head -5 "$PH_TMP/m2.txt")"
+# portholectl, from anywhere, shows every node's counters.
+got=$(ph_ctl metrics | grep -Eo '^porthole_connections_total\{node="n[123]"' |
+    sort -u | wc -l)
+[ "$got" -eq 3 ] || ph_fail "portholectl metrics: $got nodes' connection counters"
+ph_pass "each node serves its own metrics labelled with node and region; portholectl shows every node's"
 
 kill "$apid" "$bpid" "$d2pid" "$a2pid" "$c2pid" 2>/dev/null
 for n in 1 2 3; do
