@@ -103,6 +103,16 @@ auth_ask(struct sess *s, struct ipc_msg *req)
 	uint32_t result;
 
 	memset(&ans, 0, sizeof(ans));
+	/*
+	 * Refused at the probe (PK_OK sent): the signed request that
+	 * follows may arrive before this process has left. A failure would
+	 * reach the client before the disconnect message and read
+	 * "Permission denied"; let it in again, as below.
+	 */
+	if (s->refused) {
+		ret = SSH_AUTH_SUCCESS;
+		goto out;
+	}
 	if (s->authenticated || s->auth_done || s->quit)
 		goto out;
 	if (link_call(s, req, MON_AUTH_RESULT, &ans, NULL) != 0) {
@@ -136,6 +146,7 @@ auth_ask(struct sess *s, struct ipc_msg *req)
 		s->server_cb.channel_open_request_session_function = NULL;
 		s->end_why = "over a limit";
 		s->auth_done = 1;
+		s->refused = 1;
 		s->quit = 1;
 		ret = SSH_AUTH_SUCCESS;
 		break;

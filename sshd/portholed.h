@@ -175,6 +175,7 @@ struct sess {
 	int anonymous; /* random addresses only */
 	int auth_failures;
 	int auth_done; /* the monitor said no more attempts */
+	int refused; /* the monitor refused the login, saying why */
 	int grace_exceeded; /* LoginGraceTime ran out */
 	struct ssh_counter_struct rcounter; /* bytes the client sent */
 	uint64_t alive_bytes; /* rcounter.in_bytes at the last check */

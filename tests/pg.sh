@@ -10,6 +10,14 @@
 #                            off), keeping its data for resume
 #   tests/pg.sh resume URI|DIR
 #                            start a halted server again, on the same socket
+#   tests/pg.sh standby URI|DIR
+#                            make a streaming-replication standby of that
+#                            server (pg_basebackup -R) in a fresh temporary
+#                            directory, start it on its own socket there;
+#                            print its libpq URI
+#   tests/pg.sh promote URI|DIR
+#                            promote that standby to a primary, and wait
+#                            until it accepts writes
 #
 # The server runs as the invoking user, or as nobody when that is root
 # (initdb refuses root); fsync is off, as nothing it holds outlives the
@@ -45,7 +53,9 @@ as_owner() {
 	fi
 }
 
-start() {
+# Make a fresh directory for a server, with the mark of pg.sh, owned by
+# the server's user; set dir and user.
+new_dir() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/porthole-pg.XXXXXX") ||
 	    die "mktemp failed"
 	# A Unix socket's path holds at most 107 bytes.
@@ -63,6 +73,10 @@ start() {
 	fi
 	as_owner test -w "$dir" ||
 	    { rm -rf "$dir"; die "$dir: not writable by the server's user"; }
+}
+
+start() {
+	new_dir
 	# initdb warns when it cannot come back to an unreadable cwd.
 	cd "$dir"
 	if ! as_owner "$bindir/initdb" -D "$dir/data" -A trust -U "$user" \
@@ -78,7 +92,11 @@ start() {
 	printf 'postgresql:///postgres?host=%s&user=%s\n' "$dir" "$user"
 }
 
-# Start the server of directory $1; -w waits until it accepts connections.
+# Start the server of directory $1; -w waits until it accepts connections
+# (a standby: read-only ones, once it is consistent). PostgreSQL's
+# defaults already let a standby stream from it: wal_level=replica,
+# max_wal_senders=10, and initdb's pg_hba.conf trusts local replication
+# connections.
 run() {
 	if ! as_owner "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" \
 	    -w -s -o "-c listen_addresses= -c unix_socket_directories=$1 \
@@ -110,6 +128,28 @@ stop() {
 	rm -rf "$dir"
 }
 
+# Make a standby of server $1 and print its URI. pg_basebackup -R copies
+# the primary's data over its Unix socket, as the same user, and writes
+# primary_conninfo and standby.signal; the standby gets a socket of its
+# own from run's options.
+standby() {
+	server_dir "$1"
+	primary=$dir
+	new_dir
+	cd "$dir"
+	if ! as_owner "$bindir/pg_basebackup" -h "$primary" -U "$user" \
+	    -D "$dir/data" -R -c fast -N >"$dir/basebackup.log" 2>&1; then
+		cat "$dir/basebackup.log" >&2
+		rm -rf "$dir"
+		die "pg_basebackup from $primary failed"
+	fi
+	if ! run "$dir"; then
+		rm -rf "$dir"
+		die "pg_ctl start of the standby failed"
+	fi
+	printf 'postgresql:///postgres?host=%s&user=%s\n' "$dir" "$user"
+}
+
 case ${1:-} in
 start) start ;;
 stop) [ $# -eq 2 ] || die "usage: pg.sh stop URI|DIR"; stop "$2" ;;
@@ -123,9 +163,18 @@ resume)
 	server_dir "$2"
 	run "$dir"
 	;;
+standby)
+	[ $# -eq 2 ] || die "usage: pg.sh standby URI|DIR"
+	standby "$2"
+	;;
+promote)
+	[ $# -eq 2 ] || die "usage: pg.sh promote URI|DIR"
+	server_dir "$2"
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -w -s promote >&2
+	;;
 *)
 	echo "usage: tests/pg.sh start | stop URI|DIR | halt URI|DIR |" \
-	    "resume URI|DIR" >&2
+	    "resume URI|DIR | standby URI|DIR | promote URI|DIR" >&2
 	exit 2
 	;;
 esac

@@ -13,7 +13,8 @@
 #
 # Variables the helpers set for the tests: PH_TMP, PH_BIN, TNET,
 # PORTHOLED, CTL, PH_CONF, PH_LOG, PH_PORT, PH_SERVER_PID, PH_LAST_PID,
-# PH_LAST_PORT, PH_TUNNEL_PORT, PH_EXIT_STATUS.
+# PH_LAST_PORT, PH_TUNNEL_PORT, PH_EXIT_STATUS, PH_PG_URI,
+# PH_PG_STANDBY_URI.
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -345,6 +346,15 @@ ph_pg_start() {
 	PH_PG_URI=$("$top_srcdir/tests/pg.sh" start) ||
 	    ph_fail "cannot start PostgreSQL (tests/pg.sh)"
 	printf '%s\n' "$PH_PG_URI" >>"$PH_TMP/pg-uris"
+}
+
+# ph_pg_standby URI: start a streaming-replication standby of the
+# tests/pg.sh server URI (pg.sh standby), which the test's exit stops;
+# sets PH_PG_STANDBY_URI to its libpq URI.
+ph_pg_standby() {
+	PH_PG_STANDBY_URI=$("$top_srcdir/tests/pg.sh" standby "$1") ||
+	    ph_fail "cannot start a standby of $1 (tests/pg.sh)"
+	printf '%s\n' "$PH_PG_STANDBY_URI" >>"$PH_TMP/pg-uris"
 }
 
 # ph_stop_server: SIGTERM portholed and fail unless it exits with status 0
