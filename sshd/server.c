@@ -893,6 +893,13 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 		error("SIGHUP: configuration not reloaded");
 		return;
 	}
+	/* The rows, events and metrics of this run are the old name's. */
+	free(conf->node_name);
+	conf->node_name = xstrdup((*srv->confp)->node_name);
+	free(conf->region);
+	conf->region = (*srv->confp)->region != NULL
+	    ? xstrdup((*srv->confp)->region)
+	    : NULL;
 	mon_set_conf(srv->mon, conf);
 	conf_free(*srv->confp);
 	*srv->confp = conf;
@@ -905,7 +912,8 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 	free(text);
 	logit("SIGHUP: configuration reloaded for new sessions "
 	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel, "
-	      "SyslogFacility and MetricsListen need a restart)");
+	      "SyslogFacility, MetricsListen, NodeName and Region need a "
+	      "restart)");
 }
 
 /* Reap what exited: the spawner, or sessions it left to us. */
