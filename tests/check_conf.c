@@ -946,6 +946,16 @@ START_TEST(test_node_region)
 	ck_assert_str_eq(conf->node_name, "cli");
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	ck_assert_str_eq(conf->node_name, "cli");
+	/* NodeTimeout: 15 s by default, 3 s to an hour. */
+	ck_assert_int_eq(conf->node_timeout, 15);
+	apply_ok(conf, "NodeTimeout 1m", 0);
+	ck_assert_int_eq(conf->node_timeout, 60);
+	apply_ok(conf, "NodeTimeout 3", 0);
+	ck_assert_int_eq(conf->node_timeout, 3);
+	apply_fail(conf, "NodeTimeout 2s", 0, "NodeTimeout: bad time '2s'");
+	apply_fail(conf, "NodeTimeout 2h", 0, "NodeTimeout: bad time '2h'");
+	apply_fail(conf, "NodeTimeout soon", 0, "NodeTimeout: bad time");
+	ck_assert(dump_has(conf, "nodetimeout 3"));
 	conf_free(conf);
 }
 END_TEST
@@ -1094,6 +1104,7 @@ START_TEST(test_dump_exact)
 	    "tunneladdress 0.0.0.0\n"
 	    "portrange 10000-59999\n"
 	    "logingracetime 120\n"
+	    "nodetimeout 15\n"
 	    "maxendpointspersession 16\n"
 	    "maxconnectionsperendpoint 1024\n"
 	    "loglevel INFO\n"
@@ -1150,6 +1161,7 @@ START_TEST(test_dump_exact_new_keywords)
 	    "tunneladdress 0.0.0.0\n"
 	    "portrange 10000-59999\n"
 	    "logingracetime 120\n"
+	    "nodetimeout 15\n"
 	    "maxendpointspersession 16\n"
 	    "maxconnectionsperendpoint 1024\n"
 	    "loglevel INFO\n"
