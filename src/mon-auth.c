@@ -463,7 +463,7 @@ mon_end(struct mon *mon, struct mon_kid *k, const char *why)
 {
 	struct ipc_msg m;
 	int64_t pid = 0;
-	int r;
+	int r, lost;
 
 	if (k->end_reason != NULL)
 		return;
@@ -473,7 +473,13 @@ mon_end(struct mon *mon, struct mon_kid *k, const char *why)
 	         misc_now_ms(), &pid)) != 0 &&
 	    r != PORTHOLE_ERR_NOT_FOUND)
 		error_r(r, "session %s: cannot end its row", k->session_id);
-	logit("session %s: ended by an administrator (%s)", k->session_id, why);
+	lost = strcmp(why, "node lost") == 0;
+	if (lost)
+		logit("session %s: ended: another node took this one for lost",
+		    k->session_id);
+	else
+		logit("session %s: ended by an administrator (%s)",
+		    k->session_id, why);
 	memset(&m, 0, sizeof(m));
 	ipc_msg_init(&m, MON_END);
 	ipc_put_u32(&m, 1);
@@ -481,8 +487,15 @@ mon_end(struct mon *mon, struct mon_kid *k, const char *why)
 	{
 		char *msg = NULL;
 
-		xasprintf(&msg,
-		    "session ended by the server's administrator: %s", why);
+		if (lost)
+			xasprintf(&msg,
+			    "session ended by the server: this node lost "
+			    "touch with its fleet and its sessions were "
+			    "ended; connect again");
+		else
+			xasprintf(&msg,
+			    "session ended by the server's administrator: %s",
+			    why);
 		ipc_put_str(&m, msg);
 		free(msg);
 	}

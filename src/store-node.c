@@ -224,6 +224,15 @@ out:
 }
 
 int
+store_node_stop(struct store *store, const char *name)
+{
+	if (name == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_run_locked(store, NULL,
+	    "DELETE FROM nodes WHERE name = ?1", "t", name);
+}
+
+int
 store_node_list(struct store *store, struct store_node ***listp, size_t *np)
 {
 	static const char sql[] = STORE_NODE_SELECT " ORDER BY n.name";

@@ -394,6 +394,11 @@ int store_node_beat(struct store *store, const char *name, const char *region,
 int store_node_release(struct store *store, const char *self,
     int64_t silence_ms, int64_t now_ms, char ***namesp, size_t *np,
     int *nsessionsp);
+/*
+ * Node <name> stopped on purpose (its sessions ended): its row goes, so
+ * that no other node takes it for lost.
+ */
+int store_node_stop(struct store *store, const char *name);
 /* Every node the store has seen, by name. */
 int store_node_list(struct store *store, struct store_node ***listp,
     size_t *np);

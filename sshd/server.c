@@ -1024,7 +1024,7 @@ srv_shutdown(struct srv *srv)
 	enum srv_tag tag;
 	int64_t deadline, left, t;
 	size_t i;
-	int n, killed = 0;
+	int n, r, killed = 0;
 
 	srv->shutting_down = 1;
 	for (i = 0; i < srv->nlfds; i++)
@@ -1055,6 +1055,10 @@ srv_shutdown(struct srv *srv)
 		}
 	}
 	mon_flush(srv->mon);
+	/* Gone on purpose: no other node need take it for lost. */
+	if ((r = store_node_stop(srv->store, (*srv->confp)->node_name)) != 0)
+		error_r(r, "node %s: cannot record its stop",
+		    (*srv->confp)->node_name);
 }
 
 /* Set up what the loop needs, as the user it runs as. */

@@ -176,6 +176,10 @@ START_TEST(test_node_start)
 	ck_assert_int_eq(store_node_start(st, "", NULL, NULL, 1, NULL),
 	    PORTHOLE_ERR_INVALID_ARGUMENT);
 	store_node_list_free(nl, nn);
+	/* Stopped on purpose: gone, so nobody takes it for lost. */
+	ck_assert_int_eq(store_node_stop(st, "n1"), 0);
+	ck_assert_int_eq(store_node_list(st, &nl, &nn), 0);
+	ck_assert_uint_eq(nn, 0);
 	store_session_list_free(sl, ns);
 	free(id);
 }
