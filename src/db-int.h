@@ -45,6 +45,11 @@ struct db_ops {
 	const void *(*column_blob)(struct db_stmt *, int i, size_t *lenp);
 	const char *(*dialect)(const struct db *, enum db_sql);
 	int (*reconnect)(struct db *); /* may be NULL: nothing to do */
+	/* Change notification; NULL: PORTHOLE_ERR_UNSUPPORTED. */
+	int (*listen)(struct db *, const char *channel);
+	int (*notify)(struct db *, const char *channel, const char *payload);
+	int (*notify_fd)(const struct db *);
+	int (*notify_drain)(struct db *, int *np);
 };
 
 /* The head of every driver's connection. */

@@ -88,6 +88,8 @@ struct db_pg {
 	int ncache;
 	uint64_t clock; /* counts statements run from the cache */
 	uint64_t nextname; /* names prepared statements */
+	char **channels; /* LISTENed to, again after a reconnect */
+	size_t nchannels;
 };
 
 struct db_pg_stmt {
@@ -342,20 +344,36 @@ static void
 db_pg_close(struct db *db)
 {
 	struct db_pg *dbp = db_pg(db);
+	size_t i;
 
 	db_pg_cache_clear(dbp);
+	for (i = 0; i < dbp->nchannels; i++)
+		free(dbp->channels[i]);
+	free(dbp->channels);
 	PQfinish(dbp->conn);
 	free(dbp);
 }
 
+/* LISTEN to <channel> (a name db.c checked: quoting it keeps it). */
+static int
+db_pg_listen_run(struct db_pg *dbp, const char *channel)
+{
+	char sql[DB_CHANNEL_MAX + 16];
+
+	snprintf(sql, sizeof(sql), "LISTEN \"%s\"", channel);
+	return db_pg_run(dbp, sql);
+}
+
 /*
  * Connect again with the same parameters (libpq keeps them). The
- * server's prepared statements went with the old session.
+ * server's prepared statements went with the old session, and so did
+ * its LISTENs: they are made again.
  */
 static int
 db_pg_reconnect(struct db *db)
 {
 	struct db_pg *dbp = db_pg(db);
+	size_t i;
 	int r;
 
 	db_pg_cache_clear(dbp);
@@ -365,7 +383,107 @@ db_pg_reconnect(struct db *db)
 		dbp->lost = 1;
 		return r == PORTHOLE_ERR_STORE ? PORTHOLE_ERR_UNAVAILABLE : r;
 	}
+	for (i = 0; i < dbp->nchannels; i++) {
+		if ((r = db_pg_listen_run(dbp, dbp->channels[i])) != 0) {
+			dbp->lost = 1; /* half a session: try it all again */
+			return PORTHOLE_ERR_UNAVAILABLE;
+		}
+	}
 	dbp->lost = 0;
+	return 0;
+}
+
+/*
+ * LISTEN to <channel>, and remember it for db_pg_reconnect(): also
+ * when the connection is found lost, as the reconnect then makes it.
+ */
+static int
+db_pg_listen(struct db *db, const char *channel)
+{
+	struct db_pg *dbp = db_pg(db);
+	size_t i;
+	int r;
+
+	if ((r = db_pg_listen_run(dbp, channel)) != 0 &&
+	    r != PORTHOLE_ERR_UNAVAILABLE)
+		return r;
+	for (i = 0; i < dbp->nchannels; i++) {
+		if (strcmp(dbp->channels[i], channel) == 0)
+			return r;
+	}
+	dbp->channels = xreallocarray(dbp->channels, dbp->nchannels + 1,
+	    sizeof(*dbp->channels));
+	dbp->channels[dbp->nchannels++] = xstrdup(channel);
+	return r;
+}
+
+/*
+ * NOTIFY by pg_notify(), whose arguments are parameters: sent at the
+ * transaction's commit, or at once outside one.
+ */
+static int
+db_pg_notify(struct db *db, const char *channel, const char *payload)
+{
+	struct db_pg *dbp = db_pg(db);
+	const Oid types[2] = { DB_PG_TEXTOID, DB_PG_TEXTOID };
+	const char *values[2];
+	PGresult *res = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (db_pg_is_lost(dbp)) {
+		r = PORTHOLE_ERR_UNAVAILABLE;
+		goto out;
+	}
+	values[0] = channel;
+	values[1] = payload;
+	res = PQexecParams(dbp->conn, "SELECT pg_notify($1, $2)", 2, types,
+	    values, NULL, NULL, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		r = db_pg_error(dbp, res);
+		goto out;
+	}
+	r = 0;
+out:
+	PQclear(res);
+	return r;
+}
+
+/* The connection's socket, or -1 once it is lost. */
+static int
+db_pg_notify_fd(const struct db *db)
+{
+	const struct db_pg *dbp = db_pg_const(db);
+
+	if (dbp->lost)
+		return -1;
+	return PQsocket(dbp->conn);
+}
+
+/*
+ * Read what the socket holds without blocking and count the
+ * notifications libpq has queued. End of file or an error on the
+ * socket loses the connection.
+ */
+static int
+db_pg_notify_drain(struct db *db, int *np)
+{
+	struct db_pg *dbp = db_pg(db);
+	PGnotify *n;
+	int count = 0;
+
+	if (db_pg_is_lost(dbp))
+		return PORTHOLE_ERR_UNAVAILABLE;
+	if (PQconsumeInput(dbp->conn) == 0 ||
+	    PQstatus(dbp->conn) == CONNECTION_BAD) {
+		db_pg_conn_errmsg(dbp);
+		dbp->lost = 1;
+		return PORTHOLE_ERR_UNAVAILABLE;
+	}
+	while ((n = PQnotifies(dbp->conn)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	*np = count;
 	return 0;
 }
 
@@ -1301,4 +1419,8 @@ static const struct db_ops db_pg_ops = {
 	.column_blob = db_pg_column_blob,
 	.dialect = db_pg_dialect,
 	.reconnect = db_pg_reconnect,
+	.listen = db_pg_listen,
+	.notify = db_pg_notify,
+	.notify_fd = db_pg_notify_fd,
+	.notify_drain = db_pg_notify_drain,
 };

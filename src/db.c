@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -229,4 +230,76 @@ db_reconnect(struct db *db)
 	if (db->ops->reconnect == NULL)
 		return 0;
 	return db->ops->reconnect(db);
+}
+
+/*
+ * Predicate: <channel> is a name db.h allows: one that PostgreSQL
+ * keeps as written, quoted or not.
+ */
+static int
+db_channel_valid(const char *channel)
+{
+	size_t i;
+
+	if (channel == NULL || channel[0] == '\0' ||
+	    isdigit((unsigned char)channel[0]))
+		return 0;
+	for (i = 0; channel[i] != '\0'; i++) {
+		if (i >= DB_CHANNEL_MAX ||
+		    !((channel[i] >= 'a' && channel[i] <= 'z') ||
+		        isdigit((unsigned char)channel[i]) ||
+		        channel[i] == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The driver cannot notify: say so in db_errmsg(). */
+static int
+db_unsupported(struct db *db)
+{
+	db_set_errmsg(db, "change notification needs PostgreSQL");
+	return PORTHOLE_ERR_UNSUPPORTED;
+}
+
+int
+db_listen(struct db *db, const char *channel)
+{
+	if (db->ops->listen == NULL)
+		return db_unsupported(db);
+	if (!db_channel_valid(channel)) {
+		db_set_errmsg(db, "bad channel name");
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
+	return db->ops->listen(db, channel);
+}
+
+int
+db_notify(struct db *db, const char *channel, const char *payload)
+{
+	if (db->ops->notify == NULL)
+		return db_unsupported(db);
+	if (!db_channel_valid(channel) ||
+	    (payload != NULL && strlen(payload) > DB_PAYLOAD_MAX)) {
+		db_set_errmsg(db, "bad channel name or payload");
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
+	return db->ops->notify(db, channel, payload == NULL ? "" : payload);
+}
+
+int
+db_notify_fd(const struct db *db)
+{
+	if (db->ops->notify_fd == NULL)
+		return -1;
+	return db->ops->notify_fd(db);
+}
+
+int
+db_notify_drain(struct db *db, int *np)
+{
+	*np = 0;
+	if (db->ops->notify_drain == NULL)
+		return db_unsupported(db);
+	return db->ops->notify_drain(db, np);
 }

@@ -32,6 +32,8 @@
  *   PORTHOLE_ERR_NOT_FOUND  a foreign key constraint;
  *   PORTHOLE_ERR_UNAVAILABLE the server cannot be reached (PostgreSQL:
  *                           connection lost; db_reconnect() may help);
+ *   PORTHOLE_ERR_UNSUPPORTED what this driver cannot do (SQLite has no
+ *                           change notification);
  *   PORTHOLE_ERR_STORE      anything else (db_errmsg() says what).
  * db_errmsg() always holds the database's own message for the last
  * failure of that connection.
@@ -72,10 +74,12 @@ void db_target_print(const char *target, char *buf, size_t len);
 const char *db_errmsg(const struct db *);
 /*
  * Connect again after PORTHOLE_ERR_UNAVAILABLE (PostgreSQL; for SQLite
- * it does nothing), with the busy timeout kept; open statements stay
- * usable. Returns 0, or PORTHOLE_ERR_UNAVAILABLE while the server
- * cannot be reached. A transaction open when the connection was lost
- * is gone.
+ * it does nothing), with the busy timeout kept and the channels of
+ * db_listen() listened to again; open statements stay usable. Returns
+ * 0, or PORTHOLE_ERR_UNAVAILABLE while the server cannot be reached. A
+ * transaction open when the connection was lost is gone, and so are the
+ * notifications sent while it was: a listener must assume it missed
+ * some.
  */
 int db_reconnect(struct db *);
 
@@ -147,6 +151,44 @@ int db_column_is_null(struct db_stmt *, int i);
 int64_t db_column_int64(struct db_stmt *, int i);
 const char *db_column_text(struct db_stmt *, int i);
 const void *db_column_blob(struct db_stmt *, int i, size_t *lenp);
+
+/*
+ * Change notification, PostgreSQL's LISTEN and NOTIFY: one connection
+ * notifies a channel, every connection listening to it hears. SQLite
+ * has none: each of these returns PORTHOLE_ERR_UNSUPPORTED there (and
+ * db_notify_fd() -1). A channel's name is 1 to DB_CHANNEL_MAX bytes
+ * of a-z, 0-9 and '_', not starting with a digit
+ * (PORTHOLE_ERR_INVALID_ARGUMENT otherwise).
+ */
+#define DB_CHANNEL_MAX 63
+#define DB_PAYLOAD_MAX 1000
+
+/*
+ * Listen to <channel> on this connection (again after db_reconnect()).
+ * Inside a transaction it starts when that commits. Listening twice is
+ * listening once.
+ */
+int db_listen(struct db *, const char *channel);
+/*
+ * Notify <channel> with <payload> (NULL: empty; at most DB_PAYLOAD_MAX
+ * bytes). Outside a transaction the listeners hear it at once; inside,
+ * when the transaction commits, and never if it rolls back.
+ */
+int db_notify(struct db *, const char *channel, const char *payload);
+/*
+ * The descriptor to wait on for notifications (readable: call
+ * db_notify_drain()), or -1 when there is none (SQLite, or the
+ * connection is lost). It changes with db_reconnect().
+ */
+int db_notify_fd(const struct db *);
+/*
+ * Read what the server sent without waiting and count, in *np, the
+ * notifications it held for this connection's channels (also those
+ * that arrived while a statement ran on it); they are consumed. A
+ * connection found broken is PORTHOLE_ERR_UNAVAILABLE: db_reconnect()
+ * then listens again, and what was sent meanwhile is lost.
+ */
+int db_notify_drain(struct db *, int *np);
 
 /* Bits of SQL that differ, for the few statements that need them. */
 enum db_sql {

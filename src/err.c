@@ -38,6 +38,8 @@ porthole_strerror(int r)
 		return "store is busy";
 	case PORTHOLE_ERR_UNAVAILABLE:
 		return "store is unavailable";
+	case PORTHOLE_ERR_UNSUPPORTED:
+		return "not supported by this store";
 	default:
 		return "unknown error code";
 	}

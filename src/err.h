@@ -17,6 +17,7 @@
 #define PORTHOLE_ERR_SYSTEM           -10 /* errno holds the reason */
 #define PORTHOLE_ERR_BUSY             -11
 #define PORTHOLE_ERR_UNAVAILABLE      -12 /* the store cannot be reached */
+#define PORTHOLE_ERR_UNSUPPORTED      -13 /* not with this store (SQLite) */
 
 /*
  * Return a static string describing error code r. For

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -927,6 +928,143 @@ START_TEST(test_reconnect)
 }
 END_TEST
 
+/*
+ * Wait for <d>'s notifications until <want> have come (at most 10 s)
+ * and return how many came: the count of every db_notify_drain(),
+ * polled on db_notify_fd(). A drain's error is returned as it is.
+ */
+static int
+wait_notified(struct db *d, int want)
+{
+	struct pollfd pfd;
+	int total = 0, n, r, i;
+
+	for (i = 0; i < 100 && total < want; i++) {
+		memset(&pfd, 0, sizeof(pfd));
+		ck_assert_int_ne(pfd.fd = db_notify_fd(d), -1);
+		pfd.events = POLLIN;
+		ck_assert_int_ne(poll(&pfd, 1, 100), -1);
+		if ((r = db_notify_drain(d, &n)) != 0)
+			return r;
+		total += n;
+	}
+	return total;
+}
+
+/*
+ * LISTEN and NOTIFY: SQLite has none; on PostgreSQL a notification of
+ * one connection reaches another that listens, at once outside a
+ * transaction, at commit inside one and never from one rolled back;
+ * those that came during a statement are drained too.
+ */
+START_TEST(test_notify)
+{
+	struct db *d2;
+	char longname[DB_CHANNEL_MAX + 2];
+	int n;
+
+	open_schema(_i);
+	if (_i == DRV_SQLITE) {
+		ck_assert_int_eq(db_listen(db, "ph_test"),
+		    PORTHOLE_ERR_UNSUPPORTED);
+		ck_assert_str_ne(db_errmsg(db), "");
+		ck_assert_int_eq(db_notify(db, "ph_test", "x"),
+		    PORTHOLE_ERR_UNSUPPORTED);
+		ck_assert_int_eq(db_notify_fd(db), -1);
+		ck_assert_int_eq(db_notify_drain(db, &n),
+		    PORTHOLE_ERR_UNSUPPORTED);
+		ck_assert_int_eq(n, 0);
+		return;
+	}
+	d2 = open_again();
+	ck_assert_int_eq(db_listen(d2, ""), PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(db_listen(d2, "Ph"), PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(db_listen(d2, "1ph"), PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(db_listen(d2, "ph;x"), PORTHOLE_ERR_INVALID_ARGUMENT);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	ck_assert_int_eq(db_listen(d2, longname),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	longname[DB_CHANNEL_MAX] = '\0';
+	ck_assert_int_eq(db_notify(d2, longname, NULL), 0);
+	ck_assert_msg(db_listen(d2, "ph_test") == 0, "%s", db_errmsg(d2));
+	ck_assert_int_eq(db_listen(d2, "ph_test"), 0);
+	ck_assert_int_ge(db_notify_fd(d2), 0);
+	ck_assert_int_eq(db_notify_drain(d2, &n), 0);
+	ck_assert_int_eq(n, 0);
+
+	/* Outside a transaction: at once. Other channels are not heard. */
+	ck_assert_int_eq(db_notify(db, "ph_other", NULL), 0);
+	ck_assert_int_eq(db_notify(db, "ph_test", "one"), 0);
+	ck_assert_int_eq(wait_notified(d2, 1), 1);
+
+	/* Inside: at commit. */
+	ck_assert_int_eq(db_begin(db, 1), 0);
+	run(db, "INSERT INTO parent (name) VALUES ('a')");
+	ck_assert_int_eq(db_notify(db, "ph_test", "two"), 0);
+	ck_assert_int_eq(db_notify_drain(d2, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(db_commit(db), 0);
+	ck_assert_int_eq(wait_notified(d2, 1), 1);
+
+	/*
+	 * Rolled back: never. Notifications come in commit order, so once
+	 * the next one is here, one rolled back would have been too.
+	 */
+	ck_assert_int_eq(db_begin(db, 1), 0);
+	ck_assert_int_eq(db_notify(db, "ph_test", "rolled back"), 0);
+	db_rollback(db);
+	ck_assert_int_eq(db_begin(db, 1), 0);
+	ck_assert_int_eq(db_notify(db, "ph_test", "three"), 0);
+	ck_assert_int_eq(db_commit(db), 0);
+	ck_assert_int_eq(wait_notified(d2, 1), 1);
+	ck_assert_int_eq(wait_notified(d2, 0), 0);
+
+	/* In an aborted transaction a notification fails, as all does. */
+	ck_assert_int_eq(db_begin(db, 1), 0);
+	ck_assert_int_lt(run_err(db, "SELECT no_such_column FROM parent"), 0);
+	ck_assert_int_eq(db_notify(db, "ph_test", "four"), PORTHOLE_ERR_STORE);
+	db_rollback(db);
+
+	/*
+	 * One that comes while the listener runs a statement (libpq then
+	 * queues it, and the socket has nothing more to read) is kept.
+	 */
+	ck_assert_int_eq(db_notify(db, "ph_test", "five"), 0);
+	ck_assert_int_eq(query_int(d2, "SELECT 1"), 1);
+	ck_assert_int_eq(wait_notified(d2, 1), 1);
+	db_close(d2);
+}
+END_TEST
+
+/*
+ * A listener whose connection is lost finds out from its drain; after
+ * db_reconnect() it listens again by itself.
+ */
+START_TEST(test_notify_reconnect)
+{
+	struct db *d2;
+	char sql[128];
+	int64_t pid;
+
+	open_schema(DRV_PG);
+	d2 = open_again();
+	ck_assert_int_eq(db_listen(d2, "ph_test"), 0);
+	pid = query_int(d2, "SELECT pg_backend_pid()");
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)",
+	    (long long)pid);
+	ck_assert_int_eq(query_int(db, sql), 1);
+	ck_assert_int_eq(wait_notified(d2, 1), PORTHOLE_ERR_UNAVAILABLE);
+	ck_assert_str_ne(db_errmsg(d2), "");
+	ck_assert_int_eq(db_notify_fd(d2), -1);
+	ck_assert_msg(db_reconnect(d2) == 0, "%s", db_errmsg(d2));
+	ck_assert_int_ne(query_int(d2, "SELECT pg_backend_pid()"), pid);
+	ck_assert_int_eq(db_notify(db, "ph_test", "again"), 0);
+	ck_assert_int_eq(wait_notified(d2, 1), 1);
+	db_close(d2);
+}
+END_TEST
+
 /* PostgreSQL stopped under an open connection: _UNAVAILABLE. */
 START_TEST(test_pg_server_gone)
 {
@@ -980,6 +1118,8 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_reset_rebind, 0, NDRV);
 	tcase_add_loop_test(tc, test_dialect_now, 0, NDRV);
 	tcase_add_loop_test(tc, test_reconnect, 0, NDRV);
+	tcase_add_loop_test(tc, test_notify, 0, NDRV);
+	tcase_add_test(tc, test_notify_reconnect);
 	tcase_add_test(tc, test_pg_error_aborts);
 	tcase_add_test(tc, test_pg_prepared);
 	suite_add_tcase(s, tc);

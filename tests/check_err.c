@@ -36,6 +36,7 @@ static const struct {
 	{ PORTHOLE_ERR_SYSTEM, "SYSTEM" },
 	{ PORTHOLE_ERR_BUSY, "BUSY" },
 	{ PORTHOLE_ERR_UNAVAILABLE, "UNAVAILABLE" },
+	{ PORTHOLE_ERR_UNSUPPORTED, "UNSUPPORTED" },
 };
 
 #define NCODES ((int)(sizeof(codes) / sizeof(codes[0])))
