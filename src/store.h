@@ -675,4 +675,50 @@ int store_edge_set_proxy_proto(struct store *store, const char *edge_id,
 void store_edge_free(struct store_edge *e);
 void store_edge_list_free(struct store_edge **list, size_t n);
 
+/*
+ * Change notification (store-notify.c): on PostgreSQL, an
+ * administrator's change that live sessions must take up (a session
+ * killed, an account disabled, a credential withdrawn, a policy, an
+ * address or an edge changed) is announced to every portholed that
+ * uses the same database, on whichever machine; each then has its
+ * sessions re-read their settings from the store. SQLite has no such
+ * channel (PORTHOLE_ERR_UNSUPPORTED): its sessions are signalled.
+ */
+/* Predicate: this store carries change notifications (PostgreSQL). */
+int store_can_notify(struct store *store);
+/*
+ * Announce that something changed. Inside a transaction of <store> the
+ * listeners hear it when that commits (never if it rolls back);
+ * outside, at once. PORTHOLE_ERR_UNSUPPORTED on SQLite.
+ */
+int store_notify_change(struct store *store);
+
+/*
+ * A listener: a connection of its own to the database <target> names
+ * (as store_open() reads it), kept only to hear changes, so that they
+ * are not read, and lost to the event loop, by the statements of
+ * another connection. PORTHOLE_ERR_UNSUPPORTED for SQLite; on other
+ * failures *chp is NULL and errbuf says why ("TARGET: reason").
+ */
+struct store_changes;
+int store_changes_open(const char *target, struct store_changes **chp,
+    char *errbuf, size_t errlen);
+void store_changes_free(struct store_changes *ch); /* NULL is a no-op */
+/*
+ * The descriptor to wait on (readable: call store_changes_drain()), or
+ * -1 while the connection is lost. It may change with a reconnect.
+ */
+int store_changes_fd(const struct store_changes *ch);
+/*
+ * Count in *np the changes announced since the last call, without
+ * waiting. PORTHOLE_ERR_UNAVAILABLE: the connection is lost; call
+ * store_changes_reconnect() until it returns 0, then assume that
+ * changes were missed.
+ */
+int store_changes_drain(struct store_changes *ch, int *np);
+/* Connect again and listen again: 0, or PORTHOLE_ERR_UNAVAILABLE. */
+int store_changes_reconnect(struct store_changes *ch);
+/* The last failure's message (borrowed). */
+const char *store_changes_errmsg(const struct store_changes *ch);
+
 #endif /* PORTHOLE_STORE_H */

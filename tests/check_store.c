@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include "event.h"
 #include "id.h"
 #include "log.h"
+#include "store-int.h" /* store_begin(), for test_notify_change */
 #include "token.h"
 
 struct store *st;
@@ -301,6 +303,88 @@ count_events(struct store *store)
 }
 
 /*
+ * The changes <ch> hears until <want> have come (at most 10 s): the
+ * sum of its drains, polled on its descriptor.
+ */
+static int
+changes_heard(struct store_changes *ch, int want)
+{
+	struct pollfd pfd;
+	int total = 0, n, i;
+
+	for (i = 0; i < 100 && total < want; i++) {
+		memset(&pfd, 0, sizeof(pfd));
+		ck_assert_int_ne(pfd.fd = store_changes_fd(ch), -1);
+		pfd.events = POLLIN;
+		ck_assert_int_ne(poll(&pfd, 1, 100), -1);
+		ck_assert_msg(store_changes_drain(ch, &n) == 0, "%s",
+		    store_changes_errmsg(ch));
+		total += n;
+	}
+	return total;
+}
+
+/*
+ * Change notification: none on SQLite; on PostgreSQL a listener hears
+ * a change at once, or when its transaction commits, and never one
+ * rolled back.
+ */
+START_TEST(test_notify_change)
+{
+	struct store_changes *ch = NULL;
+	char errbuf[256];
+	int n;
+
+	if (tstore_target == NULL) {
+		ck_assert_int_eq(store_can_notify(st), 0);
+		ck_assert_int_eq(store_notify_change(st),
+		    PORTHOLE_ERR_UNSUPPORTED);
+		ck_assert_int_eq(store_changes_open(":memory:", &ch, errbuf,
+		                     sizeof(errbuf)),
+		    PORTHOLE_ERR_UNSUPPORTED);
+		ck_assert_ptr_null(ch);
+		ck_assert_ptr_nonnull(strstr(errbuf, "PostgreSQL"));
+		return;
+	}
+	ck_assert_int_eq(store_can_notify(st), 1);
+	ck_assert_msg(store_changes_open(tstore_target, &ch, errbuf,
+	                  sizeof(errbuf)) == 0,
+	    "%s", errbuf);
+	ck_assert_int_eq(store_notify_change(st), 0);
+	ck_assert_int_eq(changes_heard(ch, 1), 1);
+
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_notify_change(st), 0);
+	ck_assert_int_eq(store_changes_drain(ch, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(changes_heard(ch, 1), 1);
+
+	/* In commit order: the next one's coming shows the first's not. */
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_notify_change(st), 0);
+	store_rollback(st);
+	ck_assert_int_eq(store_notify_change(st), 0);
+	ck_assert_int_eq(changes_heard(ch, 1), 1);
+	ck_assert_int_eq(changes_heard(ch, 0), 0);
+	store_changes_free(ch);
+}
+END_TEST
+
+/* The store's own cases: change notification. */
+static void
+store_tcases_notify(Suite *s)
+{
+	TCase *tc;
+
+	tc = tcase_create("notify");
+	tcase_add_checked_fixture(tc, tstore_open, tstore_close);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_notify_change);
+	suite_add_tcase(s, tc);
+}
+
+/*
  * The store's tests; with <pg>, those that hold for every backend (all
  * but the SQLite files' own), to run on PostgreSQL.
  */
@@ -317,6 +401,7 @@ store_suite(int pg)
 	store_tcases_address(s);
 	store_tcases_event(s);
 	store_tcases_node(s);
+	store_tcases_notify(s);
 	return s;
 }
 
