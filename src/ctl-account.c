@@ -341,7 +341,7 @@ ctl_account_set_disabled(struct ctl *ctl, const char *name, int disabled)
 		    a->name);
 		goto out;
 	}
-	ctl_signal_sessions(pids, npids);
+	ctl_signal_sessions(ctl, pids, npids);
 	a->disabled = disabled;
 	if (disabled)
 		ctl_account_report(ctl, "disabled", a, npids);
@@ -396,7 +396,7 @@ ctl_account_delete(struct ctl *ctl, const struct ctl_args *args)
 		error_r(r, "delete account %s", a->name);
 		goto out;
 	}
-	ctl_signal_sessions(pids, npids);
+	ctl_signal_sessions(ctl, pids, npids);
 	for (i = 0; i < naddrs; i++) {
 		addrs[i]->deleted_ms = now;
 		(void)ctl_address_event(ctl, EVENT_ADDRESS_DELETED, addrs[i],

@@ -535,9 +535,9 @@ out:
 /*
  * address delete ADDR: retire a reserved address for good; its port is
  * never handed out again. An endpoint serving it is stopped: its
- * session process is signalled and closes that listener (connections
- * already relayed go on). An edge's address may have several members
- * serving it, so then every session process is told.
+ * session is told (ctl_signal_sessions) and closes that listener
+ * (connections already relayed go on). An edge's address may have
+ * several members serving it, so then every session is told.
  */
 /* Tell the session serving endpoint <id> to look at its addresses. */
 static void
@@ -558,7 +558,7 @@ ctl_address_stop_endpoint(struct ctl *ctl, const char *id)
 	    store_session_get(ctl->store, eps[i]->session_id, &sess) == 0 &&
 	    sess->ended_ms == 0) {
 		pid = sess->pid;
-		ctl_signal_sessions(&pid, 1);
+		ctl_signal_sessions(ctl, &pid, 1);
 	}
 	store_session_free(sess);
 	store_endpoint_list_free(eps, n);

@@ -24,9 +24,9 @@
  * accounts, which portholed balances connections over, with an IP
  * policy and a PROXY setting of the edge's own. A plain session cannot
  * serve an edge's address. Every change here that a live session could
- * see (its addresses, backends, policy or PROXY setting) is sent to the
- * session processes with SIGUSR1, which makes them re-read their
- * settings.
+ * see (its addresses, backends, policy or PROXY setting) is made known
+ * to the sessions (ctl_signal_reload: a notification on PostgreSQL,
+ * SIGUSR1 on SQLite), which makes them re-read their settings.
  *
  * An address reserved by edge create belongs to no account: when its
  * edge is deleted it is retired for good, as address delete retires

@@ -349,7 +349,7 @@ ctl_key_delete(struct ctl *ctl, const struct ctl_args *args)
 			error_r(r, "delete key %s", k->fingerprint);
 		goto out;
 	}
-	ctl_signal_sessions(pids, npids);
+	ctl_signal_sessions(ctl, pids, npids);
 	if (ctl->json) {
 		b = buf_new();
 		ctl_key_json(b, k->fingerprint, k->type, k->comment,

@@ -256,9 +256,34 @@ ctl_signal_pids(const int64_t *pids, size_t npids, const char *fallback)
 	}
 }
 
-void
-ctl_signal_sessions(const int64_t *pids, size_t npids)
+/*
+ * On PostgreSQL, announce the change to the portholed of every machine
+ * (store_notify_change), which has its sessions re-read their settings;
+ * where that fails, say on stderr with <fallback> what happens anyway.
+ * Returns 1 if that is how this store's sessions learn of a change, 0
+ * if they must be signalled (SQLite).
+ */
+static int
+ctl_notify(struct ctl *ctl, const char *fallback)
 {
+	int r;
+
+	if (!store_can_notify(ctl->store))
+		return 0;
+	/* The change is committed: this only makes it take effect sooner. */
+	if ((r = store_notify_change(ctl->store)) != 0)
+		error("cannot notify the servers of the change (%s); %s "
+		      "within %d seconds",
+		    store_errmsg(ctl->store), fallback,
+		    CTL_SESSION_RECHECK_SECS);
+	return 1;
+}
+
+void
+ctl_signal_sessions(struct ctl *ctl, const int64_t *pids, size_t npids)
+{
+	if (ctl_notify(ctl, "the sessions end"))
+		return;
 	ctl_signal_pids(pids, npids, "its session ends");
 }
 
@@ -270,6 +295,8 @@ ctl_signal_reload(struct ctl *ctl)
 	size_t n = 0, npids = 0, i, j;
 	int r;
 
+	if (ctl_notify(ctl, "they take up the change"))
+		return;
 	/* The change is made: nothing here undoes it or fails the command. */
 	if ((r = store_session_list(ctl->store, NULL, &list, &n)) != 0) {
 		error("cannot list the live sessions to tell them (%s); they "
@@ -324,7 +351,7 @@ ctl_session_kill(struct ctl *ctl, const struct ctl_args *args)
 			error_r(r, "kill session %s", s->id);
 		goto out;
 	}
-	ctl_signal_sessions(&pid, 1);
+	ctl_signal_sessions(ctl, &pid, 1);
 	/* Only for the report: the account's name if it is still there. */
 	account = s->account_name;
 	if (account == NULL &&

@@ -26,8 +26,9 @@
  * connection must pass the account's, the address's and the session's
  * own. Rules are stored in the canonical text of acl_cidr_format(), so
  * "2001:DB8::/32" and "2001:db8:0::/32" are one rule. portholed loads the
- * rules when a session starts and again on SIGUSR1, which every change
- * here that a live session could see sends.
+ * rules when a session starts and again when told of a change, which
+ * every change here that a live session could see sends
+ * (ctl_signal_reload).
  */
 
 int

@@ -220,7 +220,7 @@ ctl_token_revoke(struct ctl *ctl, const struct ctl_args *args)
 			error_r(r, "revoke token %s", t->id);
 		goto out;
 	}
-	ctl_signal_sessions(pids, npids);
+	ctl_signal_sessions(ctl, pids, npids);
 	t->revoked_ms = now;
 	if (ctl->json) {
 		b = buf_new();

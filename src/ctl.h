@@ -173,20 +173,23 @@ int ctl_policy_cidr(const char *what, const char *text, char *buf, size_t len);
 
 /*
  * Tell the portholed processes <pids>, whose sessions the store has just
- * ended, to notice now: SIGUSR1 to each one that is still a portholed
- * process (by /proc/PID/comm), so a pid reused by another program is
- * never signalled. Where no signal can be sent, says on stderr that the
- * session ends within CTL_SESSION_RECHECK_SECS seconds anyway.
+ * ended, to notice now. On PostgreSQL, whose sessions may be on any
+ * machine, the change is announced to every portholed of the database
+ * (store_notify_change) and no process is signalled. On SQLite: SIGUSR1
+ * to each one that is still a portholed process (by /proc/PID/comm), so
+ * a pid reused by another program is never signalled. Where neither can
+ * be done, says on stderr that the session ends within
+ * CTL_SESSION_RECHECK_SECS seconds anyway.
  */
-void ctl_signal_sessions(const int64_t *pids, size_t npids);
+void ctl_signal_sessions(struct ctl *ctl, const int64_t *pids, size_t npids);
 
 /*
  * After a change to traffic policy (an IP policy's rules, which policy
- * an account or address has, an address's PROXY protocol): send
- * SIGUSR1, as ctl_signal_sessions() does, to the process of every live
- * session, so each reloads its policies now. Where that cannot be done,
- * says on stderr that they take the change up within
- * CTL_SESSION_RECHECK_SECS seconds anyway.
+ * an account or address has, an address's PROXY protocol, an edge): on
+ * PostgreSQL announce it as ctl_signal_sessions() does; on SQLite send
+ * SIGUSR1 to the process of every live session; so each reloads its
+ * policies now. Where that cannot be done, says on stderr that they take
+ * the change up within CTL_SESSION_RECHECK_SECS seconds anyway.
  */
 void ctl_signal_reload(struct ctl *ctl);
 
