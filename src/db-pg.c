@@ -136,17 +136,31 @@ db_pg_stmt(struct db_stmt *stmt)
 	return (struct db_pg_stmt *)stmt;
 }
 
-/* Keep libpq's connection message, without its final newline. */
+/*
+ * Keep libpq's connection message, without its final newline, and its
+ * inner line breaks ("…unexpectedly\n\tThis probably means…") as
+ * spaces: it is one line of a log.
+ */
 static void
 db_pg_conn_errmsg(struct db_pg *dbp)
 {
 	const char *msg = PQerrorMessage(dbp->conn);
-	size_t len = strlen(msg);
+	size_t len = strlen(msg), i, j;
+	char *e = dbp->base.errmsg;
 
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 		len--;
 	db_set_errmsg(&dbp->base, "%.*s", (int)len,
 	    len > 0 ? msg : "connection lost");
+	for (i = j = 0; e[i] != '\0'; i++) {
+		if (e[i] == '\n' || e[i] == '\t') {
+			if (j > 0 && e[j - 1] != ' ')
+				e[j++] = ' ';
+			continue;
+		}
+		e[j++] = e[i];
+	}
+	e[j] = '\0';
 }
 
 /*

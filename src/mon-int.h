@@ -24,6 +24,7 @@ struct store_ip_policy;
 enum mon_item_kind {
 	MON_ITEM_KID = 1,
 	MON_ITEM_GROUP,
+	MON_ITEM_CHANGES, /* the change notification listener */
 };
 struct mon_item {
 	enum mon_item_kind kind;
@@ -200,6 +201,7 @@ struct mon {
 	int64_t judge_after; /* monotonic ms: no node is lost before */
 	uint64_t outages_seen; /* store_outages() when last reconciled */
 	char *node_labels; /* fleet: node="…",region="…" on counters */
+	struct mon_changes *changes; /* PostgreSQL: see mon-changes.c */
 };
 
 /* mon-node.c: the heartbeat and lost nodes. */
@@ -246,6 +248,19 @@ void mon_grp_accept(struct mon *, struct mon_grp *);
 void mon_grp_service(struct mon *);
 void mon_grp_reap(struct mon *);
 void mon_grp_free_all(struct mon *);
+
+/*
+ * mon-changes.c: on PostgreSQL, listen for the changes administrators
+ * announce (mon_new starts it; nothing for SQLite), handle what came
+ * when its socket is readable (an item of mon->epfd), and connect again
+ * after a loss; mon_changes_tick returns when it wants to run again
+ * (INT64_MAX: not before something comes).
+ */
+struct mon_changes;
+void mon_changes_start(struct mon *);
+void mon_changes_read(struct mon *);
+int64_t mon_changes_tick(struct mon *, int64_t now);
+void mon_changes_free(struct mon *);
 
 /* mon-rec.c */
 void mon_rec_event(struct mon *, struct event *);

@@ -81,6 +81,7 @@ mon_new(struct conf *conf, struct store *store, const unsigned char *token_key)
 	if (db_target_is_pg(conf->database))
 		mon->node_labels =
 		    metrics_node_labels(conf->node_name, conf->region);
+	mon_changes_start(mon);
 	return mon;
 }
 
@@ -138,6 +139,7 @@ mon_free(struct mon *mon)
 		mon_kid_free(mon, k);
 	mon_grp_free_all(mon);
 	mon_rec_free(mon);
+	mon_changes_free(mon);
 	close(mon->epfd);
 	pool_free(mon->pool);
 	sodium_free(mon->token_key);
@@ -718,6 +720,10 @@ mon_run(struct mon *mon)
 	n = epoll_wait(mon->epfd, evs, MON_EPOLL_BATCH, 0);
 	for (i = 0; i < n; i++) {
 		item = evs[i].data.ptr;
+		if (item->kind == MON_ITEM_CHANGES) {
+			mon_changes_read(mon);
+			continue;
+		}
 		if (item->kind == MON_ITEM_GROUP) {
 			/* Closed by an earlier event: freed after the batch. */
 			if (!((struct mon_grp *)item)->dead)
@@ -768,9 +774,11 @@ mon_kid_timers(struct mon *mon, struct mon_kid *k, int64_t now)
 int64_t
 mon_tick(struct mon *mon)
 {
-	int64_t now = misc_monotonic_ms(), next = INT64_MAX, t;
+	int64_t now = misc_monotonic_ms(), next = INT64_MAX, t, changes;
 	struct mon_kid *k;
 
+	/* First: a listener back after a loss has every session re-check. */
+	changes = mon_changes_tick(mon, now);
 	if (now >= mon->next_scan) {
 		TAILQ_FOREACH (k, &mon->kids, entry) {
 			if ((t = mon_kid_timers(mon, k, now)) < next)
@@ -794,6 +802,8 @@ mon_tick(struct mon *mon)
 		next = t;
 	if ((t = mon_node_deadline(mon)) < next)
 		next = t;
+	if (changes < next)
+		next = changes;
 	now = misc_monotonic_ms();
 	return next <= now ? 0 : next - now;
 }

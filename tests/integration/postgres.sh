@@ -39,6 +39,95 @@ done
 [ -z "$(ph_ctl --json session list)" ] || ph_fail "the session is still live"
 ph_pass "Database postgresql://…: init, a tunnel from stock ssh, its rows in PostgreSQL"
 
+# Admin changes reach live sessions by NOTIFY, not by a signal from
+# portholectl. Each session below is fresh: portholed's periodic
+# re-check (every 10 s from login, CTL_SESSION_RECHECK_SECS) cannot end
+# it before the deadline, which is at most 5 s after the change and
+# always before that re-check. Without the notification the session
+# would outlive it, and this test fails.
+now_ms() { date +%s%3N; }
+
+# fresh_session NAME: a new session of alice; sets spid (the ssh client),
+# sid and login_ms (its start in the store).
+fresh_session() {
+	local row
+
+	ph_ssh_bg "$1" -i "$PH_TMP/alice" -R "0:127.0.0.1:$backend" \
+	    alice@127.0.0.1 tcp
+	spid=$PH_LAST_PID
+	ph_wait_for "$PH_TMP/$1.out" "^Forwarding  tcp://" 15 "$spid"
+	row=$(ph_ctl --json session list |
+	    jq -c 'select(.account == "alice")')
+	sid=$(jq -r .id <<<"$row")
+	login_ms=$(date -d "$(jq -r .started_at <<<"$row")" +%s%3N) ||
+	    ph_fail "started_at of $row"
+	[ -n "$sid" ] && [ "$(wc -l <<<"$sid")" -eq 1 ] ||
+	    ph_fail "one live session of alice expected: $row"
+}
+
+# ends_soon WHAT T0: the session fresh_session made ends before
+# min(T0 + 5 s, its login + 9.5 s), and the monitor did it on a
+# notification: "change notified", then a re-read on request.
+ends_soon() {
+	local deadline=$(($2 + 5000))
+
+	[ $((login_ms + 9500)) -ge "$deadline" ] ||
+	    deadline=$((login_ms + 9500))
+	while _ph_alive "$spid"; do
+		[ "$(now_ms)" -lt "$deadline" ] ||
+		    ph_fail "$1: session $sid still live $(($(now_ms) - $2)) ms" \
+		    "after the change (its periodic re-check is 10 s after" \
+		    "login)"
+		sleep 0.05
+	done
+	ph_wait_gone "$spid"
+	grep -q "change notified: [1-9][0-9]* session(s) re-read" "$PH_LOG" ||
+	    ph_fail "$1: no notification in the log"
+	grep -q "session $sid: settings re-read on request" "$PH_LOG" ||
+	    ph_fail "$1: session $sid was not re-read on request"
+	grep -q "session $sid: ended by an administrator" "$PH_LOG" ||
+	    ph_fail "$1: session $sid was not ended by the monitor"
+}
+
+fresh_session kill
+t0=$(now_ms)
+ph_ctl session kill "$sid" >"$PH_TMP/kill.out" 2>"$PH_TMP/kill.err" ||
+    ph_fail "session kill: $(cat "$PH_TMP/kill.err")"
+# On PostgreSQL nothing is signalled, so nothing can fail to be.
+[ ! -s "$PH_TMP/kill.err" ] || ph_fail "session kill: $(cat "$PH_TMP/kill.err")"
+ends_soon "session kill" "$t0"
+ph_pass "session kill ends the session at once by NOTIFY, no signal"
+
+fresh_session disable
+t0=$(now_ms)
+ph_ctl account disable alice >/dev/null 2>"$PH_TMP/disable.err" ||
+    ph_fail "account disable: $(cat "$PH_TMP/disable.err")"
+[ ! -s "$PH_TMP/disable.err" ] ||
+    ph_fail "account disable: $(cat "$PH_TMP/disable.err")"
+ends_soon "account disable" "$t0"
+grep -q "session $sid: ended by an administrator (account disabled)" \
+    "$PH_LOG" || ph_fail "account disable: not the reason logged"
+ph_ctl account enable alice >/dev/null || ph_fail "account enable"
+ph_pass "account disable ends the account's session at once by NOTIFY"
+
+# The listener's connection is lost: the monitor connects again, listens
+# again, and a change made after that still arrives at once.
+if command -v psql >/dev/null 2>&1; then
+	n=$(psql -X -A -t -d "$PH_PG_URI" -c "SELECT count(pg_terminate_backend(pid))
+	    FROM pg_stat_activity WHERE query = 'LISTEN \"porthole_changes\"'") ||
+	    ph_fail "psql: cannot terminate the listener"
+	[ "$n" -eq 1 ] || ph_fail "$n listener connections, not 1"
+	ph_wait_for "$PH_LOG" "change notifications: listening again" 15 \
+	    "$PH_SERVER_PID"
+	grep -q "change notifications back: " "$PH_LOG" ||
+	    ph_fail "no re-check of every session after the reconnect"
+	fresh_session again
+	t0=$(now_ms)
+	ph_ctl session kill "$sid" >/dev/null || ph_fail "session kill again"
+	ends_soon "session kill after a reconnect" "$t0"
+	ph_pass "a lost listener connects again and listens again"
+fi
+
 # A password is never shown.
 bad="postgresql://ph:s3cret@127.0.0.1:1/porthole?connect_timeout=2"
 "$PORTHOLED" -f "$PH_CONF" -o "Database=$bad" -T >"$PH_TMP/T.out" 2>&1 ||
