@@ -31,6 +31,7 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "event.h"
 #include "id.h"
@@ -38,6 +39,7 @@
 #include "log.h"
 #include "misc.h"
 #include "net.h"
+#include "pghelp.h"
 #include "pubkey.h"
 #include "store.h"
 #include "token.h"
@@ -142,6 +144,25 @@ add_address(const char *account_id, uint16_t port)
  * address, backend of the edge) and bob (a token, a reserved address),
  * an edge with an address of its own, and the monitor.
  */
+/* fx_start's <file_db> for a store on the test PostgreSQL database. */
+#define FX_PG 2
+
+/* Empty the PostgreSQL database <uri>: no schema, no rows. */
+static void
+pg_empty(const char *uri)
+{
+	struct db *db = NULL;
+	char errbuf[256];
+
+	ck_assert_msg(db_open(uri, &db, errbuf, sizeof(errbuf)) == 0, "%s",
+	    errbuf);
+	ck_assert_msg(db_exec(db,
+	                  "DROP SCHEMA IF EXISTS public CASCADE;"
+	                  " CREATE SCHEMA public") == 0,
+	    "%s", db_errmsg(db));
+	db_close(db);
+}
+
 static void
 fx_start(const char *const *extra, int file_db)
 {
@@ -166,15 +187,19 @@ fx_start(const char *const *extra, int file_db)
 	ck_assert_msg(conf_finish(conf, errbuf, sizeof(errbuf)) == 0, "%s",
 	    errbuf);
 
-	if (file_db) {
+	if (file_db == FX_PG) {
+		/* conf's Database, the test PostgreSQL's, emptied. */
+		snprintf(dbpath, sizeof(dbpath), "%s", conf->database);
+		pg_empty(dbpath);
+	} else if (file_db) {
 		snprintf(dbdir, sizeof(dbdir), "%s/check_mon.XXXXXX",
 		    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 		ck_assert_ptr_nonnull(mkdtemp(dbdir));
 		snprintf(dbpath, sizeof(dbpath), "%s/porthole.db", dbdir);
 	}
-	ck_assert_int_eq(store_open(file_db ? dbpath : ":memory:", &st, errbuf,
-	                     sizeof(errbuf)),
-	    0);
+	ck_assert_msg(store_open(file_db ? dbpath : ":memory:", &st, errbuf,
+	                  sizeof(errbuf)) == 0,
+	    "%s", errbuf);
 	randombytes_buf(tkey, sizeof(tkey));
 
 	ck_assert_int_eq(store_account_add(st, "alice", &a), 0);
@@ -217,6 +242,19 @@ static void
 setup_file(void)
 {
 	fx_start(NULL, 1);
+}
+
+/* The monitor over PostgreSQL (PORTHOLE_TEST_PG), which it listens on. */
+static void
+setup_pg(void)
+{
+	static char line[PATH_MAX + 16];
+	const char *const extra[] = { line, NULL };
+	const char *uri = getenv("PORTHOLE_TEST_PG");
+
+	ck_assert_msg(uri != NULL && *uri != '\0', "PORTHOLE_TEST_PG unset");
+	snprintf(line, sizeof(line), "Database %s", uri);
+	fx_start(extra, FX_PG);
 }
 
 static void
@@ -2234,6 +2272,84 @@ START_TEST(test_recheck_key_deleted)
 }
 END_TEST
 
+/*
+ * Change notification on PostgreSQL: a change announced by another
+ * connection (portholectl, on any machine) reaches the session at once,
+ * long before its periodic re-check (10 s after login); after the
+ * listener's connection is lost the monitor connects again, listens
+ * again and re-checks everything, missing nothing.
+ */
+
+/* Read <t>'s MON_END, whose message holds <why>. */
+static void
+read_end(struct tkid *t, const char *why)
+{
+	struct ipc_msg r;
+	char *code, *msg;
+
+	memset(&r, 0, sizeof(r));
+	kid_recv(t, &r, NULL);
+	ck_assert_uint_eq(r.type, MON_END);
+	ck_assert_uint_eq(ipc_get_u32(&r), 1);
+	code = ipc_get_str(&r, 64);
+	msg = ipc_get_str(&r, 1024);
+	ck_assert(ipc_ok(&r, 1));
+	ck_assert_str_eq(code, "session_ended");
+	ck_assert_msg(strstr(msg, why) != NULL, "message: %s", msg);
+	free(code);
+	free(msg);
+	ipc_msg_free(&r);
+}
+
+START_TEST(test_notify_pg)
+{
+	struct store *st2 = NULL;
+	struct db *db = NULL;
+	struct tkid t, u;
+	char errbuf[256], *sid;
+	int64_t pid = 0, t0;
+
+	ck_assert_msg(store_open(dbpath, &st2, errbuf, sizeof(errbuf)) == 0,
+	    "%s", errbuf);
+	kid_new(&t, "127.0.0.2");
+	sid = kid_login(&t, NULL);
+	t0 = misc_monotonic_ms();
+	ck_assert_int_eq(store_session_kill(st2, sid, "killed elsewhere",
+	                     misc_now_ms(), &pid),
+	    0);
+	ck_assert_int_eq(store_notify_change(st2), 0);
+	pump(&t);
+	ck_assert_int_lt(misc_monotonic_ms() - t0, 5000);
+	read_end(&t, "killed elsewhere");
+	ck_assert_ptr_nonnull(strstr(log_capture(), "change notified: 1 "));
+	free(sid);
+
+	/* The listener's connection is cut; a change meanwhile is not lost. */
+	kid_new(&u, "127.0.0.3");
+	sid = kid_login(&u, NULL);
+	ck_assert_msg(db_open(dbpath, &db, errbuf, sizeof(errbuf)) == 0, "%s",
+	    errbuf);
+	ck_assert_int_eq(db_exec(db,
+	                     "SELECT pg_terminate_backend(pid)"
+	                     " FROM pg_stat_activity"
+	                     " WHERE query = 'LISTEN \"porthole_changes\"'"),
+	    0);
+	db_close(db);
+	ck_assert_int_eq(store_session_kill(st2, sid, "killed meanwhile",
+	                     misc_now_ms(), &pid),
+	    0);
+	t0 = misc_monotonic_ms();
+	pump(&u);
+	ck_assert_int_lt(misc_monotonic_ms() - t0, 5000);
+	read_end(&u, "killed meanwhile");
+	ck_assert_ptr_nonnull(strstr(log_capture(), "listening again"));
+	ck_assert_ptr_nonnull(
+	    strstr(log_capture(), "change notifications back: "));
+	free(sid);
+	store_free(st2);
+}
+END_TEST
+
 /* mon_get_acl */
 
 START_TEST(test_get_acl)
@@ -2434,6 +2550,12 @@ mon_suite(void)
 	tcase_add_test(tc, test_check_malformed);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("notify");
+	tcase_add_checked_fixture(tc, setup_pg, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_notify_pg);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("recheck");
 	tcase_add_checked_fixture(tc, setup_file, teardown);
 	tcase_set_timeout(tc, 30);
@@ -2462,9 +2584,12 @@ main(void)
 	int nfailed;
 
 	log_init("check_mon", LOG_LEVEL_DEBUG3, LOG_SINK_CAPTURE);
+	if (pghelp_init() != 0)
+		return EXIT_FAILURE;
 	sr = srunner_create(mon_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	nfailed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	pghelp_done();
 	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
