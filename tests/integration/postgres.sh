@@ -65,14 +65,23 @@ fresh_session() {
 	    ph_fail "one live session of alice expected: $row"
 }
 
-# ends_soon WHAT T0: the session fresh_session made ends before
-# min(T0 + 5 s, its login + 9.5 s), and the monitor did it on a
-# notification: "change notified", then a re-read on request.
-ends_soon() {
-	local deadline=$(($2 + 5000))
+# deadline_after T0: min(T0 + 5 s, the login of fresh_session's session
+# + 9.5 s), in ms: a change at T0 must have taken effect by then.
+deadline_after() {
+	local deadline=$(($1 + 5000))
 
 	[ $((login_ms + 9500)) -ge "$deadline" ] ||
 	    deadline=$((login_ms + 9500))
+	echo "$deadline"
+}
+
+# ends_soon WHAT T0: the session fresh_session made ends before
+# deadline_after T0, and the monitor did it on a notification:
+# "change notified", then a re-read on request.
+ends_soon() {
+	local deadline
+
+	deadline=$(deadline_after "$2")
 	while _ph_alive "$spid"; do
 		[ "$(now_ms)" -lt "$deadline" ] ||
 		    ph_fail "$1: session $sid still live $(($(now_ms) - $2)) ms" \
@@ -109,6 +118,35 @@ grep -q "session $sid: ended by an administrator (account disabled)" \
     "$PH_LOG" || ph_fail "account disable: not the reason logged"
 ph_ctl account enable alice >/dev/null || ph_fail "account enable"
 ph_pass "account disable ends the account's session at once by NOTIFY"
+
+# A policy change reaches the live session just as soon.
+fresh_session policy
+port=$(ph_tunnel_port "$PH_TMP/policy.out")
+ph_ctl ip-policy create nolocal --deny 127.0.0.0/8 >/dev/null ||
+    ph_fail "ip-policy create"
+t0=$(now_ms)
+ph_ctl account update alice --ip-policy nolocal >/dev/null \
+    2>"$PH_TMP/policy.err" || ph_fail "account update: $(cat "$PH_TMP/policy.err")"
+[ ! -s "$PH_TMP/policy.err" ] ||
+    ph_fail "account update: $(cat "$PH_TMP/policy.err")"
+deadline=$(deadline_after "$t0")
+until grep -q "session $sid: account policy updated" "$PH_LOG"; do
+	[ "$(now_ms)" -lt "$deadline" ] ||
+	    ph_fail "the policy change did not reach session $sid in time"
+	sleep 0.05
+done
+"$TNET" closed -t 15 "127.0.0.1:$port" >/dev/null ||
+    ph_fail "a client the new policy denies was not refused"
+ph_ctl account update alice --ip-policy none >/dev/null ||
+    ph_fail "account update --ip-policy none"
+kill "$spid"
+ph_wait_gone "$spid"
+for _ in $(seq 300); do
+	[ -z "$(ph_ctl --json session list)" ] && break
+	sleep 0.05
+done
+[ -z "$(ph_ctl --json session list)" ] || ph_fail "session $sid still live"
+ph_pass "an IP policy attached to the account reaches its live session at once"
 
 # The listener's connection is lost: the monitor connects again, listens
 # again, and a change made after that still arrives at once.
