@@ -59,10 +59,11 @@ fresh_session() {
 	row=$(ph_ctl --json session list |
 	    jq -c 'select(.account == "alice")')
 	sid=$(jq -r .id <<<"$row")
+	if [ -z "$sid" ] || [ "$(wc -l <<<"$sid")" -ne 1 ]; then
+		ph_fail "one live session of alice expected: $row"
+	fi
 	login_ms=$(date -d "$(jq -r .started_at <<<"$row")" +%s%3N) ||
 	    ph_fail "started_at of $row"
-	[ -n "$sid" ] && [ "$(wc -l <<<"$sid")" -eq 1 ] ||
-	    ph_fail "one live session of alice expected: $row"
 }
 
 # deadline_after T0: min(T0 + 5 s, the login of fresh_session's session
@@ -126,7 +127,8 @@ ph_ctl ip-policy create nolocal --deny 127.0.0.0/8 >/dev/null ||
     ph_fail "ip-policy create"
 t0=$(now_ms)
 ph_ctl account update alice --ip-policy nolocal >/dev/null \
-    2>"$PH_TMP/policy.err" || ph_fail "account update: $(cat "$PH_TMP/policy.err")"
+    2>"$PH_TMP/policy.err" ||
+    ph_fail "account update: $(cat "$PH_TMP/policy.err")"
 [ ! -s "$PH_TMP/policy.err" ] ||
     ph_fail "account update: $(cat "$PH_TMP/policy.err")"
 deadline=$(deadline_after "$t0")
@@ -151,8 +153,9 @@ ph_pass "an IP policy attached to the account reaches its live session at once"
 # The listener's connection is lost: the monitor connects again, listens
 # again, and a change made after that still arrives at once.
 if command -v psql >/dev/null 2>&1; then
-	n=$(psql -X -A -t -d "$PH_PG_URI" -c "SELECT count(pg_terminate_backend(pid))
-	    FROM pg_stat_activity WHERE query = 'LISTEN \"porthole_changes\"'") ||
+	q="SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	q="$q WHERE query = 'LISTEN \"porthole_changes\"'"
+	n=$(psql -X -A -t -d "$PH_PG_URI" -c "$q") ||
 	    ph_fail "psql: cannot terminate the listener"
 	[ "$n" -eq 1 ] || ph_fail "$n listener connections, not 1"
 	ph_wait_for "$PH_LOG" "change notifications: listening again" 15 \
