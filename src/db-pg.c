@@ -416,18 +416,19 @@ db_pg_listen(struct db *db, const char *channel)
 {
 	struct db_pg *dbp = db_pg(db);
 	size_t i;
-	int r;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if ((r = db_pg_listen_run(dbp, channel)) != 0 &&
 	    r != PORTHOLE_ERR_UNAVAILABLE)
-		return r;
+		goto out;
 	for (i = 0; i < dbp->nchannels; i++) {
 		if (strcmp(dbp->channels[i], channel) == 0)
-			return r;
+			goto out; /* known already */
 	}
 	dbp->channels = xreallocarray(dbp->channels, dbp->nchannels + 1,
 	    sizeof(*dbp->channels));
 	dbp->channels[dbp->nchannels++] = xstrdup(channel);
+out:
 	return r;
 }
 
@@ -483,22 +484,27 @@ db_pg_notify_drain(struct db *db, int *np)
 {
 	struct db_pg *dbp = db_pg(db);
 	PGnotify *n;
-	int count = 0;
+	int r = PORTHOLE_ERR_INTERNAL, count = 0;
 
-	if (db_pg_is_lost(dbp))
-		return PORTHOLE_ERR_UNAVAILABLE;
+	if (db_pg_is_lost(dbp)) {
+		r = PORTHOLE_ERR_UNAVAILABLE;
+		goto out;
+	}
 	if (PQconsumeInput(dbp->conn) == 0 ||
 	    PQstatus(dbp->conn) == CONNECTION_BAD) {
 		db_pg_conn_errmsg(dbp);
 		dbp->lost = 1;
-		return PORTHOLE_ERR_UNAVAILABLE;
+		r = PORTHOLE_ERR_UNAVAILABLE;
+		goto out;
 	}
 	while ((n = PQnotifies(dbp->conn)) != NULL) {
 		count++;
 		PQfreemem(n);
 	}
 	*np = count;
-	return 0;
+	r = 0;
+out:
+	return r;
 }
 
 /* Wait at most <ms> for a lock, the writers' included. */
