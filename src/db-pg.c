@@ -51,6 +51,15 @@
 
 #define DB_PG_BUSY_TIMEOUT_MS 5000
 #define DB_PG_CONNECT_TIMEOUT "10" /* seconds, a libpq parameter */
+/*
+ * TCP keepalives, libpq parameters: an idle connection whose peer is
+ * gone without a word (a crashed host, a NAT that forgot it) is found
+ * broken after 60 + 3 x 10 s, not TCP's two hours and more; a listener
+ * (db_listen), idle by nature, would otherwise never hear again.
+ */
+#define DB_PG_KEEPALIVES_IDLE     "60"
+#define DB_PG_KEEPALIVES_INTERVAL "10"
+#define DB_PG_KEEPALIVES_COUNT    "3"
 /* The advisory lock of writers: "porthole" in ASCII. */
 #define DB_PG_WRITE_LOCK "8101970711722766181"
 /* PostgreSQL's type OIDs (pg_type.dat), which libpq does not export. */
@@ -303,16 +312,20 @@ db_pg_session(struct db_pg *dbp)
  * Connect to <target>, a libpq URI or key=value string, which may set
  * anything libpq knows; unless it says otherwise, connecting gives up
  * after DB_PG_CONNECT_TIMEOUT s (libpq would wait for TCP's own
- * timeout) and the session is named "porthole" in pg_stat_activity.
+ * timeout), TCP keepalives find a dead peer in about 90 s
+ * (DB_PG_KEEPALIVES_*), and the session is named "porthole" in
+ * pg_stat_activity.
  */
 int
 db_pg_open(const char *target, struct db **dbp, char *err, size_t errlen)
 {
 	/* Later keywords win: <target>, expanded as dbname, comes last. */
 	const char *const keys[] = { "connect_timeout",
-		"fallback_application_name", "dbname", NULL };
+		"fallback_application_name", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "dbname", NULL };
 	const char *const values[] = { DB_PG_CONNECT_TIMEOUT, "porthole",
-		target, NULL };
+		DB_PG_KEEPALIVES_IDLE, DB_PG_KEEPALIVES_INTERVAL,
+		DB_PG_KEEPALIVES_COUNT, target, NULL };
 	struct db_pg *dp = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
