@@ -35,8 +35,11 @@
  * loop, and the store's connection runs statements all the time. This
  * one runs none, so its socket is readable exactly when something came.
  *
- * A lost connection is made again, waiting MON_CHANGES_RETRY_MS and
- * twice as long after each failure (at most MON_CHANGES_RETRY_MAX_MS);
+ * A lost connection is made again at once; if that fails, after
+ * MON_CHANGES_RETRY_MS, and twice as long after each failure (at most
+ * MON_CHANGES_RETRY_MAX_MS). libpq connects synchronously: the monitor
+ * waits for each attempt (connect_timeout bounds it; one to the local
+ * machine that is refused takes no time), as it waits for the store's.
  * once it is back, every session re-checks, as changes may have been
  * announced meanwhile. Until then the periodic re-check still runs.
  * SQLite has no notification: portholectl signals the session
