@@ -21,6 +21,13 @@
 #include "xmalloc.h"
 
 /*
+ * After an outage of its own, a node judges no other for NodeTimeout
+ * and this much more: the others reconnect at their next try, up to
+ * the store's longest gap between tries (4 s) later than this one did.
+ */
+#define MON_NODE_REJOIN_MS 5000
+
+/*
  * This node's place in a fleet sharing one database: a heartbeat every
  * third of NodeTimeout, and the release of nodes silent for longer, so
  * that the addresses they served can be served by a node still up.
@@ -147,9 +154,10 @@ mon_node_tick(struct mon *mon)
 			mon->outages_seen = store_outages(mon->store);
 		/*
 		 * The others may have been cut off as long: give them a
-		 * NodeTimeout to beat again before judging them.
+		 * NodeTimeout, and the time to reconnect, to beat again
+		 * before judging them.
 		 */
-		mon->judge_after = now + timeout_ms;
+		mon->judge_after = now + timeout_ms + MON_NODE_REJOIN_MS;
 	}
 	mon->beat_failing = 0;
 	if (lost != 0) {
