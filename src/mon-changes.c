@@ -40,7 +40,7 @@
  * MON_CHANGES_RETRY_MAX_MS). libpq connects synchronously: the monitor
  * waits for each attempt (connect_timeout bounds it; one to the local
  * machine that is refused takes no time), as it waits for the store's.
- * once it is back, every session re-checks, as changes may have been
+ * Once it is back, every session re-checks, as changes may have been
  * announced meanwhile. Until then the periodic re-check still runs.
  * SQLite has no notification: portholectl signals the session
  * processes, which send MON_CHECK themselves.

@@ -276,11 +276,20 @@ ph_wait_for "$PH_TMP/e3.out" '^Forwarding' 20 "$e3pid"
 e3sid=$(ph_ctl --json session list | jq -r 'select(.account == "carol") | .id')
 lost_before=$(cat "$PH_TMP"/node[123].log | grep -c "taken for lost")
 "$top_srcdir/tests/pg.sh" halt "$PH_PG_URI" || ph_fail "pg.sh halt"
+down_at=$SECONDS
+made=0
+# drive N: N more connections through bob's tunnel.
+drive() {
+	local i
+
+	for i in $(seq "$1"); do
+		got=$("$TNET" echo "${NADDR[2]}:$bport" 1000) ||
+			ph_fail "echo $((made + 1)) through node 2 while the database is down"
+		made=$((made + 1))
+	done
+}
 # Connections through a live tunnel keep flowing.
-for i in $(seq 20); do
-	got=$("$TNET" echo "${NADDR[2]}:$bport" 1000) ||
-		ph_fail "echo $i through node 2 while the database is down"
-done
+drive 20
 # A new login is refused, saying why.
 fssh_cmd 2
 rc=0
@@ -293,14 +302,18 @@ grep -q "the server cannot reach its database; try again in a moment" \
 kill "$e3pid"
 ph_wait_gone "$e3pid"
 ph_wait_for "$PH_TMP/node3.log" "session $e3sid: ended" 20
-# Down for longer than NodeTimeout: each node has retried three times.
+# Each node has retried three times; traffic goes on until the database
+# has been down for 30 seconds.
 ph_wait_count "$PH_TMP/node2.log" "Database: still unreachable" 3 30
 ph_wait_count "$PH_TMP/node3.log" "Database: still unreachable" 3 30
+while [ $((SECONDS - down_at)) -lt 31 ]; do
+	drive 5
+done
 "$top_srcdir/tests/pg.sh" resume "$PH_PG_URI" || ph_fail "pg.sh resume"
 ph_wait_for "$PH_TMP/node2.log" "Database: connected again" 30
 ph_wait_for "$PH_TMP/node3.log" "Database: connected again" 30
 # Every connection made meanwhile is accounted for.
-wait_closed $((before + 20)) "$bep"
+wait_closed $((before + made)) "$bep"
 # The session that ended meanwhile is ended in the store too.
 deadline=$((SECONDS + 30))
 while ph_ctl --json session list | jq -se --arg s "$e3sid" \
@@ -319,7 +332,7 @@ got=$("$TNET" echo "${NADDR[2]}:$rport" 1000) || ph_fail "echo to float.test"
 fssh_bg b2 2 -i "$PH_TMP/bob" -R "0:127.0.0.1:$backend" bob@"${NADDR[2]}" tcp
 ph_wait_for "$PH_TMP/b2.out" '^Forwarding' 20 "$PH_LAST_PID"
 kill "$PH_LAST_PID"
-ph_pass "PostgreSQL halted: tunnels keep relaying, logins are refused saying why, every event lands once it is back, no node is taken for lost"
+ph_pass "PostgreSQL halted for 30 s: $made connections relayed meanwhile, logins refused saying why, every event lands once it is back, no node is taken for lost"
 
 # --- a burst of 1000 connections over three nodes: 1000 events -----------
 fssh_bg a2 1 -i "$PH_TMP/alice" -R "0:127.0.0.1:$backend" alice@"${NADDR[1]}" tcp
