@@ -47,8 +47,9 @@ event_set_origin(const char *node, const char *region)
  * write its envelope into <b> up to where the value of "object" goes.
  */
 static void
-event_start(struct event *ev, struct buf *b, const char *type,
-    const char *account_id, int64_t now_ms)
+event_start_from(struct event *ev, struct buf *b, const char *type,
+    const char *account_id, int64_t now_ms, const char *node,
+    const char *region)
 {
 	char ts[EVENT_TSLEN];
 
@@ -62,11 +63,21 @@ event_start(struct event *ev, struct buf *b, const char *type,
 	json_kv_str(b, 0, "event_timestamp",
 	    misc_rfc3339(now_ms, ts, sizeof(ts)));
 	json_kv_str(b, 0, "account_id", account_id);
-	if (event_node != NULL) {
-		json_kv_str(b, 0, "node", event_node);
-		json_kv_str(b, 0, "region", event_region);
+	if (node != NULL) {
+		json_kv_str(b, 0, "node", node);
+		json_kv_str(b, 0, "region",
+		    region != NULL && *region != '\0' ? region : NULL);
 	}
 	buf_puts(b, ",\"object\":");
+}
+
+/* event_start_from() with this process's origin. */
+static void
+event_start(struct event *ev, struct buf *b, const char *type,
+    const char *account_id, int64_t now_ms)
+{
+	event_start_from(ev, b, type, account_id, now_ms, event_node,
+	    event_region);
 }
 
 /*
@@ -151,6 +162,15 @@ struct event *
 event_new(const char *type, const char *account_id, const char *object_json,
     int64_t now_ms)
 {
+	return event_new_from(type, account_id, object_json, now_ms, event_node,
+	    event_region);
+}
+
+struct event *
+event_new_from(const char *type, const char *account_id,
+    const char *object_json, int64_t now_ms, const char *node,
+    const char *region)
+{
 	struct event *ev;
 	struct buf *b;
 
@@ -158,7 +178,7 @@ event_new(const char *type, const char *account_id, const char *object_json,
 		return NULL;
 	ev = xcalloc(1, sizeof(*ev));
 	b = buf_new();
-	event_start(ev, b, type, account_id, now_ms);
+	event_start_from(ev, b, type, account_id, now_ms, node, region);
 	buf_puts(b, object_json != NULL ? object_json : "{}");
 	buf_putc(b, '}');
 	/* The text passes to the event, which the caller frees. */

@@ -80,6 +80,13 @@ struct event *event_conn_closed(const char *account_id,
 void event_set_origin(const char *node, const char *region);
 struct event *event_new(const char *type, const char *account_id,
     const char *object_json, int64_t now_ms);
+/*
+ * As event_new(), for what node <node> (region <region>) did, which
+ * another node records (the sessions of a node taken for lost).
+ */
+struct event *event_new_from(const char *type, const char *account_id,
+    const char *object_json, int64_t now_ms, const char *node,
+    const char *region);
 
 void event_free(struct event *ev); /* NULL is a no-op */
 

@@ -19,6 +19,7 @@ struct pool;
 struct store_counter;
 struct store_hostport;
 struct store_ip_policy;
+struct store_released;
 
 /* What an epoll event's data.ptr points at: a kid or an edge group. */
 enum mon_item_kind {
@@ -267,6 +268,11 @@ void mon_rec_event(struct mon *, struct event *);
 void mon_rec_count(struct mon *, const char *name, const char *labels,
     int64_t delta);
 const char *mon_rec_reason(const char *code);
+/*
+ * The closing events of the sessions and endpoints of a node taken for
+ * lost, as that node's (its name and region in the envelope).
+ */
+void mon_rec_released(struct mon *, const struct store_released *);
 void mon_rec_session(struct mon *, struct mon_kid *, int started,
     const char *why);
 void mon_rec_endpoint(struct mon *, struct mon_kid *, struct mon_ep *,

@@ -125,6 +125,7 @@ mon_node_tick(struct mon *mon)
 {
 	const struct conf *conf = mon->conf;
 	int64_t now = misc_monotonic_ms(), lost = 0, timeout_ms;
+	struct store_released rel;
 	struct mon_kid *k;
 	char **names = NULL, *hosts;
 	size_t n = 0, i;
@@ -173,11 +174,15 @@ mon_node_tick(struct mon *mon)
 	if (now < mon->judge_after)
 		return;
 	if ((r = store_node_release(mon->store, conf->node_name, timeout_ms,
-	         misc_now_ms(), &names, &n, &nsess)) != 0) {
+	         misc_now_ms(), &names, &n, &rel)) != 0) {
 		error_r(r, "node %s: cannot look for lost nodes",
 		    conf->node_name);
 		return;
 	}
+	/* The lost node cannot record their ends: this one does, as its. */
+	mon_rec_released(mon, &rel);
+	nsess = (int)rel.nsessions;
+	store_released_clear(&rel);
 	for (i = 0; i < n; i++) {
 		logit("node %s: no heartbeat for over %llds: taken for lost; "
 		      "its sessions and endpoints are ended",

@@ -192,6 +192,60 @@ mon_rec_endpoint(struct mon *mon, struct mon_kid *k, struct mon_ep *ep,
 	buf_free(b);
 }
 
+void
+mon_rec_released(struct mon *mon, const struct store_released *rel)
+{
+	const struct store_endpoint *e;
+	const struct store_session *s;
+	struct buf *b;
+	char kind[16], *hostport = NULL;
+	int64_t now = misc_now_ms();
+	size_t i;
+
+	for (i = 0; i < rel->nendpoints; i++) {
+		e = rel->endpoints[i];
+		b = buf_new();
+		if (strchr(e->host, ':') != NULL)
+			xasprintf(&hostport, "tcp://[%s]:%d", e->host, e->port);
+		else
+			xasprintf(&hostport, "tcp://%s:%d", e->host, e->port);
+		buf_puts(b, "{\"endpoint\":{");
+		json_kv_str(b, 1, "id", e->id);
+		json_kv_str(b, 0, "url", hostport);
+		json_kv_str(b, 0, "session_id", e->session_id);
+		json_kv_str(b, 0, "address_id", e->address_id);
+		json_kv_int(b, 0, "connections_total", e->conns_total);
+		json_kv_int(b, 0, "bytes_in", e->bytes_in);
+		json_kv_int(b, 0, "bytes_out", e->bytes_out);
+		buf_puts(b, "}}");
+		mon_rec_event(mon,
+		    event_new_from(EVENT_ENDPOINT_STOPPED, e->account_id,
+		        buf_str(b), now, e->node, e->region));
+		buf_free(b);
+		free(hostport);
+		hostport = NULL;
+	}
+	for (i = 0; i < rel->nsessions; i++) {
+		s = rel->sessions[i];
+		b = buf_new();
+		buf_puts(b, "{\"session\":{");
+		json_kv_str(b, 1, "id", s->id);
+		json_kv_str(b, 0, "client_ip", s->client_ip);
+		json_kv_int(b, 0, "client_port", s->client_port);
+		json_kv_str(b, 0, "user", s->user);
+		snprintf(kind, sizeof(kind), "%.*s",
+		    (int)strcspn(s->credential, ":"), s->credential);
+		json_kv_str(b, 0, "credential", kind);
+		json_kv_int(b, 0, "duration_ms", now - s->started_ms);
+		json_kv_str(b, 0, "reason", "node lost");
+		buf_puts(b, "}}");
+		mon_rec_event(mon,
+		    event_new_from(EVENT_SESSION_ENDED, s->account_id,
+		        buf_str(b), now, s->node, s->region));
+		buf_free(b);
+	}
+}
+
 /* Predicate: refusals wait in summaries for the end of their minute. */
 static int
 mon_rec_summing(const struct mon *mon)

@@ -186,6 +186,7 @@ int store_list_account(struct store *store, const struct store_rows *rows,
 extern const struct store_rows store_account_rows;
 extern const struct store_rows store_address_rows;
 extern const struct store_rows store_endpoint_rows;
+extern const struct store_rows store_session_rows;
 
 /*
  * End the live sessions <q> selects by <key> with <reason>, inside the

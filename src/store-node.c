@@ -152,20 +152,41 @@ out:
 	return r;
 }
 
+/* Append the <n> pointers of <more> to *listp, *np; <more> is freed. */
+static void
+store_node_append(void ***listp, size_t *np, void *more, size_t n)
+{
+	if (n == 0) {
+		free(more);
+		return;
+	}
+	*listp = xreallocarray(*listp, *np + n, sizeof(void *));
+	memcpy(*listp + *np, more, n * sizeof(void *));
+	*np += n;
+	free(more);
+}
+
 int
 store_node_release(struct store *store, const char *self, int64_t silence_ms,
-    int64_t now_ms, char ***namesp, size_t *np, int *nsessionsp)
+    int64_t now_ms, char ***namesp, size_t *np, struct store_released *released)
 {
+	static const char sql_sessions[] = STORE_SESSION_SELECT
+	    " WHERE s.ended_ms IS NULL AND s.node = ?1 ORDER BY s.seq";
+	static const char sql_endpoints[] = STORE_ENDPOINT_SELECT
+	    " WHERE e.ended_ms IS NULL AND e.node = ?1 ORDER BY e.seq";
+	struct store_released got;
 	struct db_stmt *stmt = NULL;
 	char sql[512];
 	char **names = NULL;
-	size_t n = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL, rc, ended, total = 0;
+	void *more = NULL;
+	size_t n = 0, i, nmore = 0;
+	int r = PORTHOLE_ERR_INTERNAL, rc;
 
 	*namesp = NULL;
 	*np = 0;
-	if (nsessionsp != NULL)
-		*nsessionsp = 0;
+	memset(&got, 0, sizeof(got));
+	if (released != NULL)
+		memset(released, 0, sizeof(*released));
 	if (self == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
@@ -189,11 +210,22 @@ store_node_release(struct store *store, const char *self, int64_t silence_ms,
 	db_finalize(stmt);
 	stmt = NULL;
 	for (i = 0; i < n; i++) {
+		/* What ends, as it was, for the closing events. */
+		if ((r = store_list(store, &store_session_rows, &more, &nmore,
+		         sql_sessions, "t", names[i])) != 0)
+			goto out;
+		store_node_append((void ***)&got.sessions, &got.nsessions, more,
+		    nmore);
+		if ((r = store_list(store, &store_endpoint_rows, &more, &nmore,
+		         sql_endpoints, "t", names[i])) != 0)
+			goto out;
+		store_node_append((void ***)&got.endpoints, &got.nendpoints,
+		    more, nmore);
 		if ((r = store_run(store, NULL,
 		         "UPDATE endpoints SET ended_ms = ?2"
 		         " WHERE ended_ms IS NULL AND node = ?1",
 		         "tI", names[i], now_ms)) != 0 ||
-		    (r = store_run(store, &ended,
+		    (r = store_run(store, NULL,
 		         "UPDATE sessions SET ended_ms = ?2,"
 		         " end_reason = 'node lost'"
 		         " WHERE ended_ms IS NULL AND node = ?1",
@@ -202,7 +234,6 @@ store_node_release(struct store *store, const char *self, int64_t silence_ms,
 		         "UPDATE nodes SET lost_ms = ?2 WHERE name = ?1", "tI",
 		         names[i], now_ms)) != 0)
 			goto out;
-		total += ended;
 	}
 	if ((r = store_commit(store)) != 0)
 		goto out;
@@ -210,8 +241,10 @@ store_node_release(struct store *store, const char *self, int64_t silence_ms,
 	*np = n;
 	names = NULL;
 	n = 0;
-	if (nsessionsp != NULL)
-		*nsessionsp = total;
+	if (released != NULL) {
+		*released = got;
+		memset(&got, 0, sizeof(got));
+	}
 	r = 0;
 out:
 	db_finalize(stmt);
@@ -220,7 +253,18 @@ out:
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	store_released_clear(&got);
 	return r;
+}
+
+void
+store_released_clear(struct store_released *rel)
+{
+	if (rel == NULL)
+		return;
+	store_session_list_free(rel->sessions, rel->nsessions);
+	store_endpoint_list_free(rel->endpoints, rel->nendpoints);
+	memset(rel, 0, sizeof(*rel));
 }
 
 int

@@ -51,10 +51,8 @@ store_session_list_vfree(void *list, size_t n)
 	store_session_list_free(list, n);
 }
 
-static const struct store_rows store_session_rows = {
-	sizeof(struct store_session *), store_session_from_row,
-	store_session_list_vfree
-};
+const struct store_rows store_session_rows = { sizeof(struct store_session *),
+	store_session_from_row, store_session_list_vfree };
 
 /*
  * Record live session <s> if its account exists (_NOT_FOUND), is not

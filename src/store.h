@@ -374,8 +374,8 @@ void store_session_list_free(struct store_session **list, size_t n);
  * takes every node but <self> silent for more than <silence_ms> for
  * lost: ends its live sessions
  * ("node lost") and endpoints, so their addresses may be served
- * elsewhere; the names in a new *namesp, *np, the sessions ended in
- * *nsessionsp (may be NULL).
+ * elsewhere; the names in a new *namesp, *np, and what was ended, as it
+ * was, in *released (may be NULL; free with store_released_clear).
  */
 struct store_node {
 	char *name;
@@ -391,9 +391,17 @@ int store_node_start(struct store *store, const char *name, const char *region,
     const char *hosts, int64_t now_ms, int *np);
 int store_node_beat(struct store *store, const char *name, const char *region,
     const char *hosts, int64_t now_ms, int64_t *lostp);
+/* What store_node_release ended, as it was just before. */
+struct store_released {
+	struct store_session **sessions;
+	size_t nsessions;
+	struct store_endpoint **endpoints;
+	size_t nendpoints;
+};
 int store_node_release(struct store *store, const char *self,
     int64_t silence_ms, int64_t now_ms, char ***namesp, size_t *np,
-    int *nsessionsp);
+    struct store_released *released);
+void store_released_clear(struct store_released *released);
 /*
  * Node <name> stopped on purpose (its sessions ended): its row goes, so
  * that no other node takes it for lost.

@@ -196,8 +196,8 @@ START_TEST(test_node_release)
 	struct store_node **nl = NULL;
 	char **names = NULL, *id, *ra;
 	size_t n = 0, nn = 0;
+	struct store_released rel;
 	int64_t lost = -1;
-	int nsess = -1;
 
 	id = mk_account(st, "alice");
 	ra = mk_address(st, id, "f.example", 41000, 1000);
@@ -212,18 +212,27 @@ START_TEST(test_node_release)
 	    0);
 	/* Nobody is silent for an hour. */
 	ck_assert_int_eq(store_node_release(st, "n1", 3600 * 1000, 9000, &names,
-	                     &n, &nsess),
+	                     &n, &rel),
 	    0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(nsess, 0);
+	ck_assert_uint_eq(rel.nsessions, 0);
 	free(names);
 	/* A negative silence makes every node late: n1 releases n2. */
 	ck_assert_int_eq(store_node_release(st, "n1", -3600 * 1000, 9000,
-	                     &names, &n, &nsess),
+	                     &names, &n, &rel),
 	    0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(names[0], "n2");
-	ck_assert_int_eq(nsess, 1);
+	/* What ended, as it was, for the closing events n1 records. */
+	ck_assert_uint_eq(rel.nsessions, 1);
+	ck_assert_str_eq(rel.sessions[0]->id, "ss_2");
+	ck_assert_str_eq(rel.sessions[0]->node, "n2");
+	ck_assert_int_eq(rel.sessions[0]->ended_ms, 0);
+	ck_assert_uint_eq(rel.nendpoints, 1);
+	ck_assert_str_eq(rel.endpoints[0]->id, "ep_1");
+	ck_assert_str_eq(rel.endpoints[0]->address_id, ra);
+	store_released_clear(&rel);
+	ck_assert_ptr_null(rel.sessions);
 	free(names[0]);
 	free(names);
 	ck_assert_int_eq(store_session_get(st, "ss_2", &s), 0);
@@ -240,7 +249,7 @@ START_TEST(test_node_release)
 	    0);
 	/* Once lost, not released again until it beats. */
 	ck_assert_int_eq(store_node_release(st, "n1", -3600 * 1000, 9500,
-	                     &names, &n, &nsess),
+	                     &names, &n, NULL),
 	    0);
 	ck_assert_uint_eq(n, 0);
 	free(names);

@@ -192,6 +192,8 @@ fssh_bg d1 1 -i "$PH_TMP/dave" -R "float.test:$rport:127.0.0.1:$backend" \
 d1pid=$PH_LAST_PID
 ph_wait_for "$PH_TMP/d1.out" "^Forwarding +tcp://float\\.test:$rport" 20 "$d1pid"
 got=$("$TNET" echo "${NADDR[1]}:$rport" 1000) || ph_fail "echo through node 1"
+d1sid=$(ph_ctl --json session list |
+    jq -r 'select(.account == "dave" and .node == "n1") | .id')
 # Node 1 and every process of its are killed at once.
 mapfile -t pids < <(tree "${NPID[1]}")
 kill -KILL "${pids[@]}"
@@ -225,7 +227,16 @@ got=$(ph_ctl --json address show "$addr" | jq -r '.node')
 [ "$got" = n2 ] || ph_fail "address show: served by $got"
 got=$(ph_ctl --json session list | jq -rs 'map(select(.node == "n1")) | length')
 [ "$got" -eq 0 ] || ph_fail "$got sessions of the lost node are still live"
-ph_pass "node 1 killed: taken for lost, its reserved address served by node 2 to a client pinning the same key"
+# The lost node's session gets its closing event, as node 1's.
+deadline=$((SECONDS + 30))
+until ph_ctl events --type tcp_session_ended.v0 --limit 100 |
+    jq -se --arg s "$d1sid" 'any(.[]; .object.session.id == $s and
+    .object.session.reason == "node lost" and .node == "n1")' >/dev/null; do
+	[ "$SECONDS" -lt "$deadline" ] ||
+		ph_fail "no tcp_session_ended.v0 (node lost) for $d1sid"
+	sleep 0.2
+done
+ph_pass "node 1 killed: taken for lost, its sessions' closing events recorded for it, its reserved address served by node 2 to a client pinning the same key"
 
 # --- the lost node comes back and takes nothing back --------------------
 start_node 1
