@@ -213,33 +213,49 @@ out:
 void
 token_generate(char *buf, size_t len)
 {
-	size_t i;
+	token_generate_prefixed(TOKEN_PREFIX, buf, len);
+}
 
+/* Write <prefix> and TOKEN_RANDOM_LEN uniformly random base62 chars. */
+void
+token_generate_prefixed(const char *prefix, char *buf, size_t len)
+{
+	size_t i, plen;
+
+	plen = strlen(prefix);
 	/* A short buffer is a programming error, never user input. */
-	if (buf == NULL || len < TOKEN_LEN + 1)
+	if (buf == NULL || len < plen + TOKEN_RANDOM_LEN + 1)
 		fatal_f("token buffer too small (%zu)", len);
 	token_sodium_init();
-	memcpy(buf, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
+	memcpy(buf, prefix, plen);
 	/* randombytes_uniform avoids the modulo bias of "byte % 62". */
 	for (i = 0; i < TOKEN_RANDOM_LEN; i++)
-		buf[TOKEN_PREFIX_LEN + i] = token_alphabet[randombytes_uniform(
+		buf[plen + i] = token_alphabet[randombytes_uniform(
 		    sizeof(token_alphabet) - 1)];
-	buf[TOKEN_LEN] = '\0';
+	buf[plen + TOKEN_RANDOM_LEN] = '\0';
 }
 
 /* Predicate: <s> is the prefix and exactly TOKEN_RANDOM_LEN base62 chars. */
 int
 token_is_token(const char *s)
 {
-	size_t i;
+	return token_is_prefixed(s, TOKEN_PREFIX);
+}
 
-	if (s == NULL || strncmp(s, TOKEN_PREFIX, TOKEN_PREFIX_LEN) != 0)
+/* Predicate: <s> is <prefix> and exactly TOKEN_RANDOM_LEN base62 chars. */
+int
+token_is_prefixed(const char *s, const char *prefix)
+{
+	size_t i, plen;
+
+	plen = strlen(prefix);
+	if (s == NULL || strncmp(s, prefix, plen) != 0)
 		return 0;
-	for (i = TOKEN_PREFIX_LEN; i < TOKEN_LEN; i++) {
+	for (i = plen; i < plen + TOKEN_RANDOM_LEN; i++) {
 		if (!token_is_base62(s[i]))
 			return 0;
 	}
-	return s[TOKEN_LEN] == '\0';
+	return s[plen + TOKEN_RANDOM_LEN] == '\0';
 }
 
 /* Keyed BLAKE2b of the token text: what the store keeps. */

@@ -20,6 +20,14 @@
 #define TOKEN_LEN        (TOKEN_PREFIX_LEN + TOKEN_RANDOM_LEN)
 #define TOKEN_HASH_LEN   32
 #define TOKEN_KEY_LEN    32
+/*
+ * API keys, for the HTTP API: "phk_" and TOKEN_RANDOM_LEN base62
+ * characters, made, hashed (with the same token key) and compared as
+ * authtokens are; the prefix tells them apart.
+ */
+#define APIKEY_PREFIX     "phk_"
+#define APIKEY_PREFIX_LEN 4
+#define APIKEY_LEN        (APIKEY_PREFIX_LEN + TOKEN_RANDOM_LEN)
 /* What token_redact() leaves of a token. */
 #define TOKEN_REDACTED "ph_[REDACTED]"
 
@@ -37,10 +45,20 @@ int token_key_load(const char *path, int create,
 void token_generate(char *buf, size_t len);
 
 /*
+ * Write <prefix> (TOKEN_PREFIX or APIKEY_PREFIX), TOKEN_RANDOM_LEN
+ * random base62 characters and a NUL into <buf>, which must hold
+ * strlen(prefix) + TOKEN_RANDOM_LEN + 1 bytes.
+ */
+void token_generate_prefixed(const char *prefix, char *buf, size_t len);
+
+/*
  * Predicate: <s> is shaped like a token: the prefix and exactly
  * TOKEN_RANDOM_LEN base62 characters, nothing else.
  */
 int token_is_token(const char *s);
+
+/* Predicate: <s> is <prefix> and exactly TOKEN_RANDOM_LEN base62 chars. */
+int token_is_prefixed(const char *s, const char *prefix);
 
 /* The keyed hash of token text <token> into <hash>. */
 void token_hash(const unsigned char key[TOKEN_KEY_LEN], const char *token,

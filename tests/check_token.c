@@ -415,6 +415,36 @@ START_TEST(test_generate_short_buffer)
 }
 END_TEST
 
+/* API keys: their own prefix, the same randomness, never token-shaped. */
+START_TEST(test_generate_apikey)
+{
+	char k1[APIKEY_LEN + 1], k2[APIKEY_LEN + 1];
+
+	memset(k1, 'X', sizeof(k1));
+	token_generate_prefixed(APIKEY_PREFIX, k1, sizeof(k1));
+	token_generate_prefixed(APIKEY_PREFIX, k2, sizeof(k2));
+	ck_assert_uint_eq(strlen(k1), APIKEY_LEN);
+	ck_assert(strncmp(k1, APIKEY_PREFIX, APIKEY_PREFIX_LEN) == 0);
+	ck_assert_str_ne(k1, k2);
+	ck_assert(token_is_prefixed(k1, APIKEY_PREFIX));
+	ck_assert(!token_is_token(k1));
+	ck_assert(!token_is_prefixed(k1 + 1, APIKEY_PREFIX));
+	/* An authtoken is not an API key either. */
+	token_generate(k2, sizeof(k2));
+	ck_assert(!token_is_prefixed(k2, APIKEY_PREFIX));
+	ck_assert(token_is_prefixed(k2, TOKEN_PREFIX));
+}
+END_TEST
+
+/* A buffer that fits a token but not a key's longer prefix: fatal. */
+START_TEST(test_generate_apikey_short_buffer)
+{
+	char buf[APIKEY_LEN];
+
+	token_generate_prefixed(APIKEY_PREFIX, buf, sizeof(buf));
+}
+END_TEST
+
 /* The shape test, case by case. */
 START_TEST(test_is_token)
 {
@@ -547,6 +577,8 @@ token_suite(void)
 	tcase_add_test(tc, test_generate);
 	tcase_add_test(tc, test_generate_big_buffer);
 	tcase_add_exit_test(tc, test_generate_short_buffer, 255);
+	tcase_add_test(tc, test_generate_apikey);
+	tcase_add_exit_test(tc, test_generate_apikey_short_buffer, 255);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("is_token");
