@@ -28,8 +28,9 @@
 #define APIKEY_PREFIX     "phk_"
 #define APIKEY_PREFIX_LEN 4
 #define APIKEY_LEN        (APIKEY_PREFIX_LEN + TOKEN_RANDOM_LEN)
-/* What token_redact() leaves of a token. */
-#define TOKEN_REDACTED "ph_[REDACTED]"
+/* What token_redact() leaves of a token, and of an API key. */
+#define TOKEN_REDACTED  "ph_[REDACTED]"
+#define APIKEY_REDACTED "phk_[REDACTED]"
 
 /*
  * Read the server's token key from <path> (exactly TOKEN_KEY_LEN bytes).
@@ -71,7 +72,8 @@ int token_hash_equal(const unsigned char a[TOKEN_HASH_LEN],
 /*
  * Overwrite, in place, every token-shaped run in the NUL-terminated
  * string <s> (the prefix then at least 16 base62 characters) with
- * TOKEN_REDACTED, shortening the string. Returns s.
+ * TOKEN_REDACTED, and every run shaped like an API key with
+ * APIKEY_REDACTED, shortening the string. Returns s.
  */
 char *token_redact(char *s);
 

@@ -93,6 +93,18 @@ static const struct {
 	{ "PH_" R40, "PH_" R40 },
 	/* Already redacted text stays as it is. */
 	{ TOKEN_REDACTED, TOKEN_REDACTED },
+	/* API keys, alone and next to tokens. */
+	{ "phk_" R40, APIKEY_REDACTED },
+	{ "key=phk_" R40 " ok", "key=" APIKEY_REDACTED " ok" },
+	{ "phk_" R15, "phk_" R15 },
+	{ "phk_" R16, APIKEY_REDACTED },
+	{ "phk_" R40 "phk_" S40, APIKEY_REDACTED APIKEY_REDACTED },
+	{ "ph_" R40 "phk_" S40, TOKEN_REDACTED APIKEY_REDACTED },
+	{ "phk_" R40 "ph_" S40, APIKEY_REDACTED TOKEN_REDACTED },
+	{ "phk_" R40 "phk_" R15, APIKEY_REDACTED "phk_" R15 },
+	{ "ph_" R16 "phk_" S40, TOKEN_REDACTED APIKEY_REDACTED },
+	{ "PHK_" R40, "PHK_" R40 },
+	{ APIKEY_REDACTED, APIKEY_REDACTED },
 };
 
 /* A fresh temporary directory for key files; the caller removes it. */
@@ -541,7 +553,7 @@ END_TEST
 /* A generated token is always redacted; NULL passes through. */
 START_TEST(test_redact_generated)
 {
-	char tok[TOKEN_LEN + 1], buf[128];
+	char tok[TOKEN_LEN + 1], key[APIKEY_LEN + 1], buf[128];
 	int i;
 
 	for (i = 0; i < 100; i++) {
@@ -549,6 +561,12 @@ START_TEST(test_redact_generated)
 		snprintf(buf, sizeof(buf), "auth user=%s ok", tok);
 		ck_assert_str_eq(token_redact(buf),
 		    "auth user=" TOKEN_REDACTED " ok");
+	}
+	for (i = 0; i < 100; i++) {
+		token_generate_prefixed(APIKEY_PREFIX, key, sizeof(key));
+		snprintf(buf, sizeof(buf), "auth key=%s ok", key);
+		ck_assert_str_eq(token_redact(buf),
+		    "auth key=" APIKEY_REDACTED " ok");
 	}
 	ck_assert_ptr_null(token_redact(NULL));
 }
