@@ -37,7 +37,8 @@ struct ctl_args {
 	const char *account; /* NAME or ACCOUNT (name or id) */
 	const char *source; /* key add: FILE, "-" or key text */
 	const char *fingerprint; /* key delete */
-	const char *id; /* token revoke, session kill: "tk_…", "ss_…" */
+	/* token revoke, api-key revoke, session kill: "tk_…", "ak_…", "ss_…" */
+	const char *id;
 	const char *address; /* ADDR: "ra_…" or HOST:PORT */
 	const char *edge; /* EDGE: "ed_…" */
 	/* edge create --address ADDR...; the array is main()'s to free. */
@@ -106,6 +107,9 @@ int ctl_key_delete(struct ctl *ctl, const struct ctl_args *args);
 int ctl_token_create(struct ctl *ctl, const struct ctl_args *args);
 int ctl_token_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_token_revoke(struct ctl *ctl, const struct ctl_args *args);
+int ctl_apikey_create(struct ctl *ctl, const struct ctl_args *args);
+int ctl_apikey_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_apikey_revoke(struct ctl *ctl, const struct ctl_args *args);
 int ctl_address_reserve(struct ctl *ctl, const struct ctl_args *args);
 int ctl_address_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_address_show(struct ctl *ctl, const struct ctl_args *args);

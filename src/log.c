@@ -142,10 +142,10 @@ log_sanitize(char *buf, size_t len, const char *s)
 }
 
 /*
- * A message cut short may end inside a token, perhaps leaving fewer
- * characters than token_redact() recognises. Drop (and wipe) a trailing
- * "ph_" + base62 run, whatever its length; only called on a message
- * that was truncated.
+ * A message cut short may end inside a token or an API key, perhaps
+ * leaving fewer characters than token_redact() recognises. Drop (and
+ * wipe) a trailing "ph_" or "phk_" + base62 run, whatever its length;
+ * only called on a message that was truncated.
  */
 static void
 log_clip_partial_token(char *msg)
@@ -157,11 +157,16 @@ log_clip_partial_token(char *msg)
 	        (msg[i - 1] >= 'A' && msg[i - 1] <= 'Z') ||
 	        (msg[i - 1] >= 'a' && msg[i - 1] <= 'z')))
 		i--;
-	if (i < TOKEN_PREFIX_LEN ||
+	if (i >= APIKEY_PREFIX_LEN &&
+	    strncmp(msg + i - APIKEY_PREFIX_LEN, APIKEY_PREFIX,
+	        APIKEY_PREFIX_LEN) == 0)
+		i -= APIKEY_PREFIX_LEN;
+	else if (i >= TOKEN_PREFIX_LEN &&
 	    strncmp(msg + i - TOKEN_PREFIX_LEN, TOKEN_PREFIX,
-	        TOKEN_PREFIX_LEN) != 0)
+	        TOKEN_PREFIX_LEN) == 0)
+		i -= TOKEN_PREFIX_LEN;
+	else
 		return;
-	i -= TOKEN_PREFIX_LEN;
 	sodium_memzero(msg + i, len - i);
 }
 

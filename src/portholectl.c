@@ -63,6 +63,9 @@ enum ctl_action {
 	CTL_TOKEN_CREATE,
 	CTL_TOKEN_LIST,
 	CTL_TOKEN_REVOKE,
+	CTL_APIKEY_CREATE,
+	CTL_APIKEY_LIST,
+	CTL_APIKEY_REVOKE,
 	CTL_ADDRESS_RESERVE,
 	CTL_ADDRESS_LIST,
 	CTL_ADDRESS_SHOW,
@@ -250,6 +253,24 @@ static const struct ctl_token t_token[] = {
 	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_TOKEN_LIST,
 	    t_opt_account },
 	{ CTL_TOK_KEYWORD, "revoke", CTL_ARG_NONE, CTL_TOKEN_REVOKE, t_id },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_apikey_create[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--account", CTL_ARG_ACCOUNT, CTL_NONE,
+	    t_apikey_create },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_apikey_create },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_apikey[] = {
+	{ CTL_TOK_KEYWORD, "create", CTL_ARG_NONE, CTL_APIKEY_CREATE,
+	    t_apikey_create },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_APIKEY_LIST,
+	    t_opt_account },
+	{ CTL_TOK_KEYWORD, "revoke", CTL_ARG_NONE, CTL_APIKEY_REVOKE, t_id },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
@@ -468,6 +489,7 @@ static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "account", CTL_ARG_NONE, CTL_NONE, t_account },
 	{ CTL_TOK_KEYWORD, "key", CTL_ARG_NONE, CTL_NONE, t_key },
 	{ CTL_TOK_KEYWORD, "token", CTL_ARG_NONE, CTL_NONE, t_token },
+	{ CTL_TOK_KEYWORD, "api-key", CTL_ARG_NONE, CTL_NONE, t_apikey },
 	{ CTL_TOK_KEYWORD, "address", CTL_ARG_NONE, CTL_NONE, t_address },
 	{ CTL_TOK_KEYWORD, "edge", CTL_ARG_NONE, CTL_NONE, t_edge },
 	{ CTL_TOK_KEYWORD, "endpoint", CTL_ARG_NONE, CTL_NONE, t_endpoint },
@@ -506,6 +528,9 @@ static const struct ctl_command {
 	{ CTL_TOKEN_CREATE, ctl_token_create, 1 },
 	{ CTL_TOKEN_LIST, ctl_token_list, 1 },
 	{ CTL_TOKEN_REVOKE, ctl_token_revoke, 1 },
+	{ CTL_APIKEY_CREATE, ctl_apikey_create, 1 },
+	{ CTL_APIKEY_LIST, ctl_apikey_list, 1 },
+	{ CTL_APIKEY_REVOKE, ctl_apikey_revoke, 1 },
 	{ CTL_ADDRESS_RESERVE, ctl_address_reserve, 1 },
 	{ CTL_ADDRESS_LIST, ctl_address_list, 1 },
 	{ CTL_ADDRESS_SHOW, ctl_address_show, 1 },
@@ -561,6 +586,9 @@ usage(FILE *fp)
 	    "    token create ACCOUNT [--description TEXT]\n"
 	    "    token list [ACCOUNT]\n"
 	    "    token revoke ID\n"
+	    "    api-key create [--account ACCOUNT] [--description TEXT]\n"
+	    "    api-key list [ACCOUNT]\n"
+	    "    api-key revoke ID\n"
 	    "    address reserve ACCOUNT [--host HOST] [--description TEXT]\n"
 	    "        [--metadata TEXT]\n"
 	    "    address list [ACCOUNT]\n"

@@ -91,6 +91,11 @@ struct store {
 	" t.created_ms, t.last_used_ms, t.revoked_ms, t.hash"                  \
 	" FROM tokens t JOIN accounts a ON a.id = t.account_id"
 
+#define STORE_APIKEY_SELECT                                                    \
+	"SELECT k.id, k.account_id, a.name, a.disabled, k.description,"        \
+	" k.created_ms, k.last_used_ms, k.revoked_ms, k.hash"                  \
+	" FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id"
+
 /* Attachments count reserved addresses, not tombstones. */
 #define STORE_IP_POLICY_SELECT                                                 \
 	"SELECT p.id, p.name, p.description, p.created_ms,"                    \

@@ -43,7 +43,8 @@
  * store-account.c, store-key.c, store-session.c, store-endpoint.c
  * (with address affinity), store-address.c, store-token.c,
  * store-policy.c (IP policies and their attachments), store-event.c
- * (events, counters, live statistics) and store-edge.c.
+ * (events, counters, live statistics), store-edge.c and
+ * store-apikey.c.
  */
 
 #include <stdarg.h>
@@ -354,6 +355,24 @@ static const char *const store_migrations[] = {
 	"   AND o.edge_id IS NULL AND o.seq > endpoints.seq);"
 	"CREATE UNIQUE INDEX endpoints_one_live ON endpoints(host, port)"
 	"  WHERE ended_ms IS NULL AND edge_id IS NULL;",
+
+	/*
+	 * 8: API keys for the HTTP API, stored as keyed hashes as
+	 * authtokens are. A key of no account (account_id NULL) is an
+	 * administrator's; an account's keys go with it.
+	 */
+	"CREATE TABLE api_keys ("
+	"  id          TEXT PRIMARY KEY NOT NULL,"
+	"  account_id  TEXT"
+	"              REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  hash        BLOB NOT NULL UNIQUE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_ms  INTEGER NOT NULL,"
+	"  last_used_ms INTEGER,"
+	"  revoked_ms  INTEGER,"
+	"  seq         INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX api_keys_account ON api_keys(account_id);",
 };
 
 #define STORE_NMIGRATIONS                                                      \

@@ -20,7 +20,7 @@
 struct store;
 struct event;
 
-#define STORE_SCHEMA_VERSION  7
+#define STORE_SCHEMA_VERSION  8
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -167,6 +167,21 @@ struct store_token {
 	char *id; /* "tk_…" */
 	char *account_id;
 	char *account_name;
+	int account_disabled;
+	char *description; /* "" if none */
+	int64_t created_ms;
+	int64_t last_used_ms; /* 0 if never used */
+	int64_t revoked_ms; /* 0 while valid */
+};
+
+/*
+ * An API key, for the HTTP API. Only its keyed hash is stored, as for
+ * authtokens (see token.h).
+ */
+struct store_apikey {
+	char *id; /* "ak_…" */
+	char *account_id; /* NULL for an administrator's key */
+	char *account_name; /* NULL with account_id */
 	int account_disabled;
 	char *description; /* "" if none */
 	int64_t created_ms;
@@ -514,6 +529,40 @@ int store_token_revoke(struct store *store, const char *id, int64_t now_ms,
     int64_t **pidsp, size_t *npidsp);
 void store_token_free(struct store_token *t);
 void store_token_list_free(struct store_token **list, size_t n);
+
+/*
+ * API keys. store_apikey_add records key <id> of account <account_id>
+ * (an id), or an administrator's key when it is NULL, by its keyed hash
+ * (TOKEN_HASH_LEN bytes from token_hash()). A NULL description is
+ * stored as "". _NOT_FOUND for an unknown account, _EXISTS for a
+ * duplicate id or hash.
+ */
+int store_apikey_add(struct store *store, const char *id,
+    const char *account_id, const unsigned char *hash, size_t hashlen,
+    const char *description, int64_t now_ms);
+/*
+ * The valid (not revoked) key with this hash, with its account, and the
+ * digest as stored into <stored_hash> (TOKEN_HASH_LEN bytes) if it is
+ * not NULL; _NOT_FOUND if none. Keys of disabled accounts are found
+ * too: account_disabled tells. Callers still compare the stored digest
+ * with token_hash_equal().
+ */
+int store_apikey_find(struct store *store, const unsigned char *hash,
+    size_t hashlen, struct store_apikey **kp, unsigned char *stored_hash);
+/* Note a successful use of key <id> at <now_ms>; _NOT_FOUND if absent. */
+int store_apikey_touch(struct store *store, const char *id, int64_t now_ms);
+/*
+ * Every key, revoked ones too, of <account> (name or id; _NOT_FOUND if
+ * there is no such account), or of all accounts and the administrators
+ * when NULL: administrators' keys first, then by account name, then
+ * age.
+ */
+int store_apikey_list(struct store *store, const char *account,
+    struct store_apikey ***listp, size_t *np);
+/* Revoke key <id> at <now_ms>; _NOT_FOUND if absent or already revoked. */
+int store_apikey_revoke(struct store *store, const char *id, int64_t now_ms);
+void store_apikey_free(struct store_apikey *k);
+void store_apikey_list_free(struct store_apikey **list, size_t n);
 
 /*
  * IP policies. Names follow the account name rule. store_ip_policy_add

@@ -25,11 +25,25 @@
 
 /*
  * token_redact() works in place: the replacement must never be longer
- * than the shortest run it replaces, which may give 2 characters back.
+ * than the shortest run it replaces, which may give back as many
+ * characters as the longest prefix has before its '_' ("phk").
  */
 _Static_assert(sizeof(TOKEN_REDACTED) - 1 <=
-        TOKEN_PREFIX_LEN + TOKEN_REDACT_MIN - 2,
+        TOKEN_PREFIX_LEN + TOKEN_REDACT_MIN - (APIKEY_PREFIX_LEN - 1),
     "TOKEN_REDACTED longer than the shortest token-shaped run");
+_Static_assert(sizeof(APIKEY_REDACTED) - 1 <=
+        APIKEY_PREFIX_LEN + TOKEN_REDACT_MIN - (APIKEY_PREFIX_LEN - 1),
+    "APIKEY_REDACTED longer than the shortest key-shaped run");
+
+/* What token_redact() looks for, and what it puts in its place. */
+static const struct {
+	const char *prefix;
+	const char *redacted;
+} token_shapes[] = {
+	{ TOKEN_PREFIX, TOKEN_REDACTED },
+	{ APIKEY_PREFIX, APIKEY_REDACTED },
+};
+#define TOKEN_NSHAPES (sizeof(token_shapes) / sizeof(token_shapes[0]))
 
 static const char token_alphabet[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -213,33 +227,49 @@ out:
 void
 token_generate(char *buf, size_t len)
 {
-	size_t i;
+	token_generate_prefixed(TOKEN_PREFIX, buf, len);
+}
 
+/* Write <prefix> and TOKEN_RANDOM_LEN uniformly random base62 chars. */
+void
+token_generate_prefixed(const char *prefix, char *buf, size_t len)
+{
+	size_t i, plen;
+
+	plen = strlen(prefix);
 	/* A short buffer is a programming error, never user input. */
-	if (buf == NULL || len < TOKEN_LEN + 1)
+	if (buf == NULL || len < plen + TOKEN_RANDOM_LEN + 1)
 		fatal_f("token buffer too small (%zu)", len);
 	token_sodium_init();
-	memcpy(buf, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
+	memcpy(buf, prefix, plen);
 	/* randombytes_uniform avoids the modulo bias of "byte % 62". */
 	for (i = 0; i < TOKEN_RANDOM_LEN; i++)
-		buf[TOKEN_PREFIX_LEN + i] = token_alphabet[randombytes_uniform(
+		buf[plen + i] = token_alphabet[randombytes_uniform(
 		    sizeof(token_alphabet) - 1)];
-	buf[TOKEN_LEN] = '\0';
+	buf[plen + TOKEN_RANDOM_LEN] = '\0';
 }
 
 /* Predicate: <s> is the prefix and exactly TOKEN_RANDOM_LEN base62 chars. */
 int
 token_is_token(const char *s)
 {
-	size_t i;
+	return token_is_prefixed(s, TOKEN_PREFIX);
+}
 
-	if (s == NULL || strncmp(s, TOKEN_PREFIX, TOKEN_PREFIX_LEN) != 0)
+/* Predicate: <s> is <prefix> and exactly TOKEN_RANDOM_LEN base62 chars. */
+int
+token_is_prefixed(const char *s, const char *prefix)
+{
+	size_t i, plen;
+
+	plen = strlen(prefix);
+	if (s == NULL || strncmp(s, prefix, plen) != 0)
 		return 0;
-	for (i = TOKEN_PREFIX_LEN; i < TOKEN_LEN; i++) {
+	for (i = plen; i < plen + TOKEN_RANDOM_LEN; i++) {
 		if (!token_is_base62(s[i]))
 			return 0;
 	}
-	return s[TOKEN_LEN] == '\0';
+	return s[plen + TOKEN_RANDOM_LEN] == '\0';
 }
 
 /* Keyed BLAKE2b of the token text: what the store keeps. */
@@ -263,38 +293,62 @@ token_hash_equal(const unsigned char a[TOKEN_HASH_LEN],
 }
 
 /*
+ * The length of the prefix (less its '_') that the base62 run ending
+ * just before <end> ends with, when a '_' follows, or 0: that run runs
+ * into the next token or key, and gives its prefix back.
+ */
+static size_t
+token_run_gives_back(const char *start, const char *end)
+{
+	size_t i, stem;
+
+	if (*end != '_')
+		return 0;
+	for (i = 0; i < TOKEN_NSHAPES; i++) {
+		stem = strlen(token_shapes[i].prefix) - 1;
+		if ((size_t)(end - start) >= stem &&
+		    strncmp(end - stem, token_shapes[i].prefix, stem) == 0)
+			return stem;
+	}
+	return 0;
+}
+
+/*
  * Replace each "ph_" + >= TOKEN_REDACT_MIN base62 run in <s> by
- * TOKEN_REDACTED. No word boundary is required before the prefix:
- * redacting too much is harmless, too little is a leak. The output is
- * never longer than the input (TOKEN_REDACTED is shorter than the
- * shortest run), so it is written in place behind the read position;
- * the bytes freed at the end, which may hold token text, are wiped.
+ * TOKEN_REDACTED, and each such "phk_" run by APIKEY_REDACTED. No word
+ * boundary is required before the prefix: redacting too much is
+ * harmless, too little is a leak. The output is never longer than the
+ * input (a replacement is shorter than the shortest run), so it is
+ * written in place behind the read position; the bytes freed at the
+ * end, which may hold token text, are wiped.
  */
 char *
 token_redact(char *s)
 {
-	size_t r = 0, w = 0, n;
+	size_t r = 0, w = 0, n, i, plen, rlen;
 
 	if (s == NULL)
 		return NULL;
 	while (s[r] != '\0') {
-		if (strncmp(s + r, TOKEN_PREFIX, TOKEN_PREFIX_LEN) == 0) {
-			for (n = 0;
-			     token_is_base62(s[r + TOKEN_PREFIX_LEN + n]); n++)
+		for (i = 0; i < TOKEN_NSHAPES; i++) {
+			plen = strlen(token_shapes[i].prefix);
+			if (strncmp(s + r, token_shapes[i].prefix, plen) == 0)
+				break;
+		}
+		if (i < TOKEN_NSHAPES) {
+			for (n = 0; token_is_base62(s[r + plen + n]); n++)
 				;
 			if (n >= TOKEN_REDACT_MIN) {
 				/*
-				 * A run ending in "ph" then '_' runs into the
-				 * next token: leave it that prefix.
+				 * A run ending in "ph" or "phk" then '_' runs
+				 * into the next token: leave it that prefix.
 				 */
-				if (s[r + TOKEN_PREFIX_LEN + n] == '_' &&
-				    strncmp(s + r + TOKEN_PREFIX_LEN + n - 2,
-				        TOKEN_PREFIX, 2) == 0)
-					n -= 2;
-				memcpy(s + w, TOKEN_REDACTED,
-				    sizeof(TOKEN_REDACTED) - 1);
-				w += sizeof(TOKEN_REDACTED) - 1;
-				r += TOKEN_PREFIX_LEN + n;
+				n -= token_run_gives_back(s + r + plen,
+				    s + r + plen + n);
+				rlen = strlen(token_shapes[i].redacted);
+				memcpy(s + w, token_shapes[i].redacted, rlen);
+				w += rlen;
+				r += plen + n;
 				continue;
 			}
 		}

@@ -20,8 +20,17 @@
 #define TOKEN_LEN        (TOKEN_PREFIX_LEN + TOKEN_RANDOM_LEN)
 #define TOKEN_HASH_LEN   32
 #define TOKEN_KEY_LEN    32
-/* What token_redact() leaves of a token. */
-#define TOKEN_REDACTED "ph_[REDACTED]"
+/*
+ * API keys, for the HTTP API: "phk_" and TOKEN_RANDOM_LEN base62
+ * characters, made, hashed (with the same token key) and compared as
+ * authtokens are; the prefix tells them apart.
+ */
+#define APIKEY_PREFIX     "phk_"
+#define APIKEY_PREFIX_LEN 4
+#define APIKEY_LEN        (APIKEY_PREFIX_LEN + TOKEN_RANDOM_LEN)
+/* What token_redact() leaves of a token, and of an API key. */
+#define TOKEN_REDACTED  "ph_[REDACTED]"
+#define APIKEY_REDACTED "phk_[REDACTED]"
 
 /*
  * Read the server's token key from <path> (exactly TOKEN_KEY_LEN bytes).
@@ -37,10 +46,20 @@ int token_key_load(const char *path, int create,
 void token_generate(char *buf, size_t len);
 
 /*
+ * Write <prefix> (TOKEN_PREFIX or APIKEY_PREFIX), TOKEN_RANDOM_LEN
+ * random base62 characters and a NUL into <buf>, which must hold
+ * strlen(prefix) + TOKEN_RANDOM_LEN + 1 bytes.
+ */
+void token_generate_prefixed(const char *prefix, char *buf, size_t len);
+
+/*
  * Predicate: <s> is shaped like a token: the prefix and exactly
  * TOKEN_RANDOM_LEN base62 characters, nothing else.
  */
 int token_is_token(const char *s);
+
+/* Predicate: <s> is <prefix> and exactly TOKEN_RANDOM_LEN base62 chars. */
+int token_is_prefixed(const char *s, const char *prefix);
 
 /* The keyed hash of token text <token> into <hash>. */
 void token_hash(const unsigned char key[TOKEN_KEY_LEN], const char *token,
@@ -53,7 +72,8 @@ int token_hash_equal(const unsigned char a[TOKEN_HASH_LEN],
 /*
  * Overwrite, in place, every token-shaped run in the NUL-terminated
  * string <s> (the prefix then at least 16 base62 characters) with
- * TOKEN_REDACTED, shortening the string. Returns s.
+ * TOKEN_REDACTED, and every run shaped like an API key with
+ * APIKEY_REDACTED, shortening the string. Returns s.
  */
 char *token_redact(char *s);
 

@@ -249,6 +249,16 @@ START_TEST(test_token_in_argument)
 }
 END_TEST
 
+/* An API key is redacted as a token is, and told apart from one. */
+START_TEST(test_apikey_in_argument)
+{
+	capture_at(LOG_LEVEL_INFO);
+	logit("key %s%s, token %s", APIKEY_PREFIX, TOK_R1, TOK2);
+	ck_assert_str_eq(log_capture(),
+	    "key " APIKEY_REDACTED ", token " TOKEN_REDACTED "\n");
+}
+END_TEST
+
 /* A token inside the format string itself is redacted too. */
 START_TEST(test_token_in_format)
 {
@@ -291,6 +301,18 @@ START_TEST(test_token_truncated)
 		snprintf(want, sizeof(want), "%s\n", pad);
 		ck_assert_msg(strcmp(log_capture(), want) == 0,
 		    "keep %d: got '%s'", keep, log_capture() + strlen(pad));
+	}
+
+	/* The same for an API key. */
+	for (keep = 0; keep <= 20; keep++) {
+		capture_at(LOG_LEVEL_INFO);
+		memset(pad, '.', sizeof(pad));
+		pad[LINE_KEEP - APIKEY_PREFIX_LEN - keep] = '\0';
+		logit("%s%s%s tail", pad, APIKEY_PREFIX, TOK_R1);
+		snprintf(want, sizeof(want), "%s\n", pad);
+		ck_assert_msg(strcmp(log_capture(), want) == 0,
+		    "key, keep %d: got '%s'", keep,
+		    log_capture() + strlen(pad));
 	}
 
 	/* Not cut short: a short "ph_" run at the end is not a token. */
@@ -448,6 +470,7 @@ log_suite(void)
 
 	tc = tcase_create("redact");
 	tcase_add_test(tc, test_token_in_argument);
+	tcase_add_test(tc, test_apikey_in_argument);
 	tcase_add_test(tc, test_token_in_format);
 	tcase_add_test(tc, test_token_lookalikes_kept);
 	tcase_add_test(tc, test_token_truncated);

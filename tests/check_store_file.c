@@ -1211,6 +1211,43 @@ START_TEST(test_file_migrate_v6)
 END_TEST
 
 /*
+ * Migration 8 adds API keys to an older file: an account's and an
+ * administrator's, the account's going with it.
+ */
+START_TEST(test_file_migrate_v8)
+{
+	struct store *s = NULL;
+	struct store_apikey **list = NULL;
+	unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	size_t n = 0;
+	char errbuf[256];
+
+	mk_file_v4();
+	ck_assert_int_eq(store_open(dbpath, &s, errbuf, sizeof(errbuf)), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master"
+	                         " WHERE name IN ('api_keys',"
+	                         " 'api_keys_account')"),
+	    2);
+	fill_hash(h1, 0x11);
+	fill_hash(h2, 0x22);
+	ck_assert_int_eq(store_apikey_add(s, "ak_1", "ac_1", h1, sizeof(h1),
+	                     "old account", 5000),
+	    0);
+	ck_assert_int_eq(store_apikey_add(s, "ak_2", NULL, h2, sizeof(h2), NULL,
+	                     5000),
+	    0);
+	ck_assert_int_eq(store_apikey_list(s, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->id, "ak_2");
+	ck_assert_str_eq(list[1]->id, "ak_1");
+	store_apikey_list_free(list, n);
+	ck_assert_int_eq(store_account_delete(s, "ac_1", 6000, NULL, NULL), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM api_keys"), 1);
+	store_free(s);
+}
+END_TEST
+
+/*
  * Deleting a policy takes its rules and clears it from tombstones; the
  * schema itself refuses a bad PROXY version and a dangling policy.
  */
@@ -1910,6 +1947,7 @@ store_tcases_file(Suite *s)
 	tcase_add_test(tc, test_file_migrate_v4);
 	tcase_add_test(tc, test_file_migrate_v5_atomic);
 	tcase_add_test(tc, test_file_migrate_v6);
+	tcase_add_test(tc, test_file_migrate_v8);
 	tcase_add_test(tc, test_file_ip_policy_delete);
 	tcase_add_test(tc, test_file_account_delete_tombstones);
 	tcase_add_test(tc, test_file_edge_schema);

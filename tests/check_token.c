@@ -93,6 +93,18 @@ static const struct {
 	{ "PH_" R40, "PH_" R40 },
 	/* Already redacted text stays as it is. */
 	{ TOKEN_REDACTED, TOKEN_REDACTED },
+	/* API keys, alone and next to tokens. */
+	{ "phk_" R40, APIKEY_REDACTED },
+	{ "key=phk_" R40 " ok", "key=" APIKEY_REDACTED " ok" },
+	{ "phk_" R15, "phk_" R15 },
+	{ "phk_" R16, APIKEY_REDACTED },
+	{ "phk_" R40 "phk_" S40, APIKEY_REDACTED APIKEY_REDACTED },
+	{ "ph_" R40 "phk_" S40, TOKEN_REDACTED APIKEY_REDACTED },
+	{ "phk_" R40 "ph_" S40, APIKEY_REDACTED TOKEN_REDACTED },
+	{ "phk_" R40 "phk_" R15, APIKEY_REDACTED "phk_" R15 },
+	{ "ph_" R16 "phk_" S40, TOKEN_REDACTED APIKEY_REDACTED },
+	{ "PHK_" R40, "PHK_" R40 },
+	{ APIKEY_REDACTED, APIKEY_REDACTED },
 };
 
 /* A fresh temporary directory for key files; the caller removes it. */
@@ -415,6 +427,36 @@ START_TEST(test_generate_short_buffer)
 }
 END_TEST
 
+/* API keys: their own prefix, the same randomness, never token-shaped. */
+START_TEST(test_generate_apikey)
+{
+	char k1[APIKEY_LEN + 1], k2[APIKEY_LEN + 1];
+
+	memset(k1, 'X', sizeof(k1));
+	token_generate_prefixed(APIKEY_PREFIX, k1, sizeof(k1));
+	token_generate_prefixed(APIKEY_PREFIX, k2, sizeof(k2));
+	ck_assert_uint_eq(strlen(k1), APIKEY_LEN);
+	ck_assert(strncmp(k1, APIKEY_PREFIX, APIKEY_PREFIX_LEN) == 0);
+	ck_assert_str_ne(k1, k2);
+	ck_assert(token_is_prefixed(k1, APIKEY_PREFIX));
+	ck_assert(!token_is_token(k1));
+	ck_assert(!token_is_prefixed(k1 + 1, APIKEY_PREFIX));
+	/* An authtoken is not an API key either. */
+	token_generate(k2, sizeof(k2));
+	ck_assert(!token_is_prefixed(k2, APIKEY_PREFIX));
+	ck_assert(token_is_prefixed(k2, TOKEN_PREFIX));
+}
+END_TEST
+
+/* A buffer that fits a token but not a key's longer prefix: fatal. */
+START_TEST(test_generate_apikey_short_buffer)
+{
+	char buf[APIKEY_LEN];
+
+	token_generate_prefixed(APIKEY_PREFIX, buf, sizeof(buf));
+}
+END_TEST
+
 /* The shape test, case by case. */
 START_TEST(test_is_token)
 {
@@ -511,7 +553,7 @@ END_TEST
 /* A generated token is always redacted; NULL passes through. */
 START_TEST(test_redact_generated)
 {
-	char tok[TOKEN_LEN + 1], buf[128];
+	char tok[TOKEN_LEN + 1], key[APIKEY_LEN + 1], buf[128];
 	int i;
 
 	for (i = 0; i < 100; i++) {
@@ -519,6 +561,12 @@ START_TEST(test_redact_generated)
 		snprintf(buf, sizeof(buf), "auth user=%s ok", tok);
 		ck_assert_str_eq(token_redact(buf),
 		    "auth user=" TOKEN_REDACTED " ok");
+	}
+	for (i = 0; i < 100; i++) {
+		token_generate_prefixed(APIKEY_PREFIX, key, sizeof(key));
+		snprintf(buf, sizeof(buf), "auth key=%s ok", key);
+		ck_assert_str_eq(token_redact(buf),
+		    "auth key=" APIKEY_REDACTED " ok");
 	}
 	ck_assert_ptr_null(token_redact(NULL));
 }
@@ -547,6 +595,8 @@ token_suite(void)
 	tcase_add_test(tc, test_generate);
 	tcase_add_test(tc, test_generate_big_buffer);
 	tcase_add_exit_test(tc, test_generate_short_buffer, 255);
+	tcase_add_test(tc, test_generate_apikey);
+	tcase_add_exit_test(tc, test_generate_apikey_short_buffer, 255);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("is_token");

@@ -505,6 +505,107 @@ expect 1 token list nosuch
 err_has "no such account 'nosuch'"
 ph_pass 'token create, list and revoke; no token is ever shown again'
 
+## API keys: an account's or an administrator's, shown once like tokens.
+# apikey_create WHO [ARG...]: api-key create ARG...; sets $key (stdout)
+# and $kid (from the note on stderr, which names WHO), and checks both.
+apikey_create() {
+	who=$1
+	shift
+	run api-key create "$@"
+	[ "$rc" -eq 0 ] || ph_fail "api-key create $*: exit $rc: $(cat "$err")"
+	out_lines 1
+	key=$(cat "$out")
+	case $key in
+	phk_????????????????????????????????????????) ;;
+	*) ph_fail "api-key create $* printed '$key'" ;;
+	esac
+	[ "$(wc -l <"$err")" -eq 1 ] || ph_fail "api-key create: $(cat "$err")"
+	err_has "^portholectl: API key ak_[A-Za-z0-9]+ $who: shown once, store it now\$"
+	kid=$(grep -Eo 'ak_[A-Za-z0-9]+' "$err")
+	if grep -qF -e "${key#phk_}" "$err"; then
+		ph_fail "api-key create wrote the key on stderr"
+	fi
+}
+apikey_create '\(admin\)' --description 'ops dashboard'
+key1=$key
+kid1=$kid
+apikey_create 'for account carol' --account carol
+key2=$key
+kid2=$kid
+[ "$key1" != "$key2" ] || ph_fail "two api-key creates gave the same key"
+run --json api-key create --description ci --account bob
+[ "$rc" -eq 0 ] || ph_fail "--json api-key create: exit $rc: $(cat "$err")"
+out_json 1
+out_has '"id": *"ak_[A-Za-z0-9]+"'
+out_has '"key": *"phk_[A-Za-z0-9]{40}"'
+out_has '"account": *"bob"'
+out_has '"admin": *false'
+out_has '"description": *"ci"'
+key3=$(sed -E 's/.*"key": *"(phk_[A-Za-z0-9]+)".*/\1/' "$out")
+kid3=$(sed -E 's/.*"id": *"(ak_[A-Za-z0-9]+)".*/\1/' "$out")
+# A key is never taken for an authtoken.
+case $key1 in ph_*) ph_fail "API key $key1 looks like a token" ;; esac
+
+expect 0 api-key list
+out_lines 4
+out_has '^ID +ACCOUNT +DESCRIPTION +CREATED +LAST-USED +REVOKED$'
+# The administrators' first, then by account name.
+sed -n 2p "$out" | grep -Eq "^$kid1 +\(admin\) +ops dashboard +[0-9]{4}-[^ ]+ +- +-\$" ||
+	ph_fail "api-key list: admin key not first: $(cat "$out")"
+sed -n 3p "$out" | grep -Eq "^$kid3 +bob +ci " ||
+	ph_fail "api-key list: bob's key not second: $(cat "$out")"
+out_has "^$kid2 +carol +- +[0-9]{4}-[^ ]+ +- +-\$"
+expect 0 api-key list carol
+out_lines 2
+out_has "^$kid2 "
+expect 0 --json api-key list
+out_json 3
+out_has "\"id\": *\"$kid1\", *\"account\": *null, *\"account_id\": *null, *\"admin\": *true"
+out_has '"revoked_at": *null'
+# No listing holds a key, nor does the database.
+for k in "$key1" "$key2" "$key3"; do
+	for args in 'api-key list' '--json api-key list' 'token list' \
+		'--json account list'; do
+		# shellcheck disable=SC2086 # the words of a command
+		ph_ctl $args >"$out" 2>&1 || ph_fail "$args failed"
+		if grep -qF -e "${k#phk_}" "$out"; then
+			ph_fail "$args shows an API key"
+		fi
+	done
+	if cat "$state"/porthole.db* | grep -qaF -e "${k#phk_}"; then
+		ph_fail "the database holds an API key's text"
+	fi
+done
+
+expect 0 api-key revoke "$kid1"
+out_has "^revoked API key $kid1 \(admin\)\$"
+expect 0 api-key revoke "$kid2"
+out_has "^revoked API key $kid2 of account carol\$"
+# A revoked key stays listed, with its time.
+expect 0 api-key list
+out_lines 4
+out_has "^$kid1 +\(admin\) +ops dashboard +[0-9]{4}-[^ ]+ +- +[0-9]{4}-[^ ]+\$"
+expect 1 api-key revoke "$kid1"
+err_has "API key $kid1: already revoked"
+expect 1 api-key revoke ak_nosuch
+err_has "no such API key 'ak_nosuch'"
+expect 0 --json api-key revoke "$kid3"
+out_json 1
+out_has "\"id\": *\"$kid3\""
+out_has '"revoked_at": *"[0-9]{4}-'
+expect 1 api-key create --account nosuch
+err_has "no such account 'nosuch'"
+expect 1 api-key list nosuch
+err_has "no such account 'nosuch'"
+expect 2 api-key
+expect 2 api-key create carol
+expect 2 api-key create --account
+expect 2 api-key create --host a.example
+expect 2 api-key revoke
+expect 2 api-key revoke a b
+expect 2 api-key list carol extra
+ph_pass 'api-key create, list and revoke; no key is ever shown again'
+
 ## Ending sessions signals their portholed processes, and no other.
 # Without portholed: session rows are written straight into the store
 # for two stand-in processes, a copy of sleep named "portholed" and a
@@ -1506,7 +1607,9 @@ for c in 'account update NAME' 'account disable' 'token create ACCOUNT' \
 	'edge create \[--description TEXT\] \[--address ADDR\]\.\.\.' \
 	'edge list' 'edge show \| delete EDGE' \
 	'edge address add \| remove EDGE ADDR' \
-	'edge backend add \| remove EDGE ACCOUNT' 'edge update EDGE'; do
+	'edge backend add \| remove EDGE ACCOUNT' 'edge update EDGE' \
+	'api-key create \[--account ACCOUNT\] \[--description TEXT\]' \
+	'api-key list \[ACCOUNT\]' 'api-key revoke ID'; do
 	out_has "$c"
 done
 expect 0 account show alice --help
