@@ -10,8 +10,6 @@
 
 #include <check.h>
 
-#include "err.h"
-
 Suite *api_assets_suite(void);
 
 /* What the dashboard is made of, and how each file is served. */
@@ -20,7 +18,7 @@ static const struct {
 	const char *type;
 	const char *start; /* the first bytes of the file */
 } served[] = {
-	{ "/", "text/html; charset=utf-8", "<!doctype html>" },
+	{ "/index.html", "text/html; charset=utf-8", "<!doctype html>" },
 	{ "/assets/app.js", "text/javascript; charset=utf-8", "/*" },
 	{ "/assets/app.css", "text/css; charset=utf-8", "/*" },
 	{ "/assets/icon.svg", "image/svg+xml", "<svg" },
@@ -28,7 +26,7 @@ static const struct {
 #define NSERVED (sizeof(served) / sizeof(served[0]))
 
 /* Paths that must not find anything. */
-static const char *const unserved[] = { "", "/index.html", "/assets",
+static const char *const unserved[] = { "", "/", "index.html", "/assets",
 	"/assets/", "/assets/nope.js", "/assets/../assets/app.js",
 	"/assets/app.js/", "//assets/app.js", "/assets/APP.JS", "/app.js",
 	"/assets/app.js?v=1", "/src/web/app.js" };
@@ -38,7 +36,7 @@ static const char *const unserved[] = { "", "/index.html", "/assets",
 static const char *
 text_of(const char *path)
 {
-	const struct api_asset *a = api_asset_get(path);
+	const struct api_asset *a = api_asset_find(path);
 
 	ck_assert_msg(a != NULL, "%s is not served", path);
 	return (const char *)a->data;
@@ -46,56 +44,32 @@ text_of(const char *path)
 
 START_TEST(test_served)
 {
-	const unsigned char *data = NULL;
-	const char *type = NULL;
 	const struct api_asset *a;
-	size_t len = 0;
+	size_t n = strlen(served[_i].start);
 
-	ck_assert_int_eq(api_asset_find(served[_i].path, &data, &len, &type),
-	    0);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_str_eq(type, served[_i].type);
-	ck_assert_uint_gt(len, strlen(served[_i].start));
-	ck_assert_mem_eq(data, served[_i].start, strlen(served[_i].start));
-	/* Text, with the NUL after it that is not counted. */
-	ck_assert_uint_eq(strlen((const char *)data), len);
-
-	a = api_asset_get(served[_i].path);
+	a = api_asset_find(served[_i].path);
 	ck_assert_ptr_nonnull(a);
-	ck_assert_ptr_eq(a->data, data);
 	ck_assert_str_eq(a->path, served[_i].path);
+	ck_assert_str_eq(a->type, served[_i].type);
+	ck_assert_uint_gt(a->len, n);
+	ck_assert_mem_eq(a->data, served[_i].start, n);
+	/* Text, with the NUL after it that is not counted. */
+	ck_assert_uint_eq(strlen((const char *)a->data), a->len);
 	ck_assert_uint_ge(strlen(a->etag), 3);
 	ck_assert_int_eq(a->etag[0], '"');
 	ck_assert_int_eq(a->etag[strlen(a->etag) - 1], '"');
-
-	/* Each output pointer may be NULL. */
-	ck_assert_int_eq(api_asset_find(served[_i].path, NULL, NULL, NULL), 0);
 }
 END_TEST
 
 START_TEST(test_unserved)
 {
-	const unsigned char *data = (const unsigned char *)"x";
-	const char *type = "x";
-	size_t len = 7;
-
-	ck_assert_int_eq(api_asset_find(unserved[_i], &data, &len, &type),
-	    PORTHOLE_ERR_NOT_FOUND);
-	ck_assert_ptr_null(data);
-	ck_assert_ptr_null(type);
-	ck_assert_uint_eq(len, 0);
-	ck_assert_ptr_null(api_asset_get(unserved[_i]));
+	ck_assert_ptr_null(api_asset_find(unserved[_i]));
 }
 END_TEST
 
 START_TEST(test_null)
 {
-	const unsigned char *data = (const unsigned char *)"x";
-
-	ck_assert_int_eq(api_asset_find(NULL, &data, NULL, NULL),
-	    PORTHOLE_ERR_INVALID_ARGUMENT);
-	ck_assert_ptr_null(data);
-	ck_assert_ptr_null(api_asset_get(NULL));
+	ck_assert_ptr_null(api_asset_find(NULL));
 }
 END_TEST
 
@@ -105,8 +79,8 @@ START_TEST(test_etags_differ)
 
 	for (i = 0; i < NSERVED; i++)
 		for (j = i + 1; j < NSERVED; j++)
-			ck_assert_str_ne(api_asset_get(served[i].path)->etag,
-			    api_asset_get(served[j].path)->etag);
+			ck_assert_str_ne(api_asset_find(served[i].path)->etag,
+			    api_asset_find(served[j].path)->etag);
 }
 END_TEST
 
@@ -116,7 +90,7 @@ END_TEST
  */
 START_TEST(test_index_csp)
 {
-	const char *html = text_of("/"), *p, *end, *src;
+	const char *html = text_of("/index.html"), *p, *end, *src;
 	char path[256];
 	size_t n;
 
@@ -145,7 +119,7 @@ START_TEST(test_index_csp)
 		ck_assert_uint_lt(n, sizeof(path));
 		memcpy(path, p, n);
 		path[n] = '\0';
-		ck_assert_msg(api_asset_get(path) != NULL,
+		ck_assert_msg(api_asset_find(path) != NULL,
 		    "index.html names %s, which is not served", path);
 	}
 }

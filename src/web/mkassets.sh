@@ -8,7 +8,8 @@
 #
 #   sh src/web/mkassets.sh FILE...
 #
-# index.html is served as "/", every other file as "/assets/NAME". The
+# index.html is found as "/index.html" (the API serves it at "/"), every
+# other file as "/assets/NAME". The
 # content type follows the file name's extension; the ETag is the file's
 # CRC and size (cksum), which changes whenever the file does.
 set -eu
@@ -26,7 +27,6 @@ cat <<'HEAD'
 #include <string.h>
 
 #include "api-assets.h"
-#include "err.h"
 
 HEAD
 
@@ -35,7 +35,7 @@ table=
 for f in "$@"; do
 	name=${f##*/}
 	case $name in
-	index.html) path=/ ;;
+	index.html) path=/index.html ;;
 	*) path=/assets/$name ;;
 	esac
 	case $name in
@@ -74,9 +74,9 @@ printf 'static const struct api_asset assets[] = {\n%s};\n' "$table"
 cat <<'TAIL'
 
 /* clang-format on */
-/* Return the asset served at <path>, or NULL. */
+/* Return the embedded file at <path>, or NULL. */
 const struct api_asset *
-api_asset_get(const char *path)
+api_asset_find(const char *path)
 {
 	size_t i;
 
@@ -86,31 +86,5 @@ api_asset_get(const char *path)
 		if (strcmp(assets[i].path, path) == 0)
 			return &assets[i];
 	return NULL;
-}
-
-/* Find the asset served at <path>; see api-assets.h. */
-int
-api_asset_find(const char *path, const unsigned char **datap, size_t *lenp,
-    const char **content_typep)
-{
-	const struct api_asset *a;
-
-	if (datap != NULL)
-		*datap = NULL;
-	if (lenp != NULL)
-		*lenp = 0;
-	if (content_typep != NULL)
-		*content_typep = NULL;
-	if (path == NULL)
-		return PORTHOLE_ERR_INVALID_ARGUMENT;
-	if ((a = api_asset_get(path)) == NULL)
-		return PORTHOLE_ERR_NOT_FOUND;
-	if (datap != NULL)
-		*datap = a->data;
-	if (lenp != NULL)
-		*lenp = a->len;
-	if (content_typep != NULL)
-		*content_typep = a->content_type;
-	return 0;
 }
 TAIL
