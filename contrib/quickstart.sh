@@ -34,12 +34,18 @@ as_root() {
 # (a real PROXY protocol reader behind the tunnel), curl, jq, clang
 # with its libFuzzer runtime for the fuzz harnesses, and asyncssh for
 # an SSH client that misbehaves on purpose (tests/integration/window.sh),
-# and the PostgreSQL 15 server, which the tests start privately
-# (tests/pg.sh); the demo needs only its client library.
+# the PostgreSQL 15 server, which the tests start privately
+# (tests/pg.sh; the demo needs only its client library), and chromium
+# with node, which run the dashboard's browser test
+# (tests/integration/dashboard.sh installs puppeteer-core with npm ci).
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
 libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
-libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh postgresql"
+libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh postgresql
+chromium nodejs"
+# Debian's npm, only where there is no npm: NodeSource's nodejs package
+# bundles its own and conflicts with Debian's.
+command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS npm"
 
 install_pkgs() {
 	missing=

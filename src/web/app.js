@@ -141,6 +141,12 @@
     return new Date(ms).toLocaleTimeString();
   }
 
+  function fmtHourMinute(ms) {
+    return new Date(ms).toLocaleTimeString([], {
+      hour: '2-digit', minute: '2-digit'
+    });
+  }
+
   function fmtDuration(ms) {
     if (!(ms >= 0))
       return '';
@@ -768,7 +774,7 @@
         h('p', { class: 'hint', text: (p.description ? p.description + ' · ' :
           '') + pid }),
         rtable.el, ruleForm,
-        confirmButton('Delete', 'policy ' + label, async () => {
+        confirmButton('Delete policy', label, async () => {
           await api('DELETE', idPath('/ip_policies', pid));
           notify('Deleted IP policy ' + label + '.', 'ok');
           await page.refresh();
@@ -883,10 +889,10 @@
   /* Draw series over the last BUCKETS buckets into holder as an SVG.
    * kind "bars": stacked bars of series; "lines": one polyline each. */
   function drawChart(holder, label, kind, series, fmtY, nowMs) {
-    const W = 600;
-    const H = 170;
-    const L = 56;
-    const B = 20;
+    const W = 360;
+    const H = 150;
+    const L = 44;
+    const B = 16;
     const T = 8;
     const n = BUCKETS;
     let max = 0;
@@ -919,9 +925,9 @@
     root.append(svg('text', { x: L - 4, y: T + ph, 'text-anchor': 'end',
       text: fmtY(0) }));
     root.append(svg('text', { x: L, y: H - 4,
-      text: fmtClock(nowMs - n * BUCKET_MS) }));
+      text: fmtHourMinute(nowMs - n * BUCKET_MS) }));
     root.append(svg('text', { x: W - 4, y: H - 4, 'text-anchor': 'end',
-      text: fmtClock(nowMs) }));
+      text: 'now' }));
     if (kind === 'bars') {
       for (let i = 0; i < n; i++) {
         let base = 0;
