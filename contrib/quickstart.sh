@@ -35,11 +35,16 @@ as_root() {
 # with its libFuzzer runtime for the fuzz harnesses, and asyncssh for
 # an SSH client that misbehaves on purpose (tests/integration/window.sh),
 # and the PostgreSQL 15 server, which the tests start privately
-# (tests/pg.sh); the demo needs only its client library.
+# (tests/pg.sh); the demo needs only its client library. The HTTP API
+# is built on libmicrohttpd and jansson; its test checks every answer
+# against /openapi.json with python3-jsonschema and makes a certificate
+# for HTTPS with openssl.
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
-libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client"
+libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client
+libmicrohttpd-dev libjansson-dev"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
-libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh postgresql"
+libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh postgresql
+python3-jsonschema openssl"
 
 install_pkgs() {
 	missing=

@@ -107,27 +107,12 @@ spawn_conf_text(const struct conf *conf)
 static struct conf *
 spawn_conf_parse(const char *text)
 {
-	struct conf *conf = conf_new();
-	char *copy = xstrdup(text), *line, *save = NULL, errbuf[512];
+	struct conf *conf;
+	char errbuf[512];
 
-	for (line = strtok_r(copy, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (conf_apply_line(conf, line, 0, errbuf, sizeof(errbuf)) !=
-		    0) {
-			error("spawner: configuration: %s", errbuf);
-			goto fail;
-		}
-	}
-	if (conf_finish(conf, errbuf, sizeof(errbuf)) != 0) {
+	if ((conf = conf_from_text(text, errbuf, sizeof(errbuf))) == NULL)
 		error("spawner: configuration: %s", errbuf);
-		goto fail;
-	}
-	free(copy);
 	return conf;
-fail:
-	free(copy);
-	conf_free(conf);
-	return NULL;
 }
 
 /* SPAWN_INIT: the configuration, the host key and how to log. */
