@@ -429,6 +429,7 @@ store_edge_free(struct store_edge *e)
 		return;
 	free(e->id);
 	free(e->description);
+	free(e->metadata);
 	free(e->ip_policy_id);
 	free(e->ip_policy_name);
 	store_address_list_free(e->addresses, e->naddresses);

@@ -146,6 +146,9 @@ store_key_free(struct store_key *k)
 	free(k->type);
 	free(k->blob);
 	free(k->comment);
+	free(k->id);
+	free(k->description);
+	free(k->metadata);
 	free(k);
 }
 

@@ -345,9 +345,39 @@ store_ip_policy_free(struct store_ip_policy *p)
 	free(p->id);
 	free(p->name);
 	free(p->description);
+	free(p->metadata);
 	store_string_list_free(p->allow, p->nallow);
 	store_string_list_free(p->deny, p->ndeny);
+	store_ip_rule_list_free(p->rules, p->nrules);
 	free(p);
+}
+
+/* Free rule <r>; NULL is a no-op. */
+void
+store_ip_rule_free(struct store_ip_rule *r)
+{
+	if (r == NULL)
+		return;
+	free(r->id);
+	free(r->policy_id);
+	free(r->policy_name);
+	free(r->cidr);
+	free(r->description);
+	free(r->metadata);
+	free(r);
+}
+
+/* Free the <n> rules of <list> and the list itself. */
+void
+store_ip_rule_list_free(struct store_ip_rule **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_ip_rule_free(list[i]);
+	free(list);
 }
 
 /* Free the <n> policies of <list> and the list itself. */

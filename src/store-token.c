@@ -206,6 +206,7 @@ store_token_free(struct store_token *t)
 	free(t->account_id);
 	free(t->account_name);
 	free(t->description);
+	free(t->metadata);
 	free(t);
 }
 

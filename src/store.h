@@ -40,13 +40,16 @@ struct store_account {
 };
 
 struct store_key {
-	char *fingerprint; /* "SHA256:…", the primary key */
+	char *id; /* "sk_…" (from migration 9) */
+	char *fingerprint; /* "SHA256:…", unique */
 	char *account_id;
 	char *account_name;
 	int account_disabled;
 	char *type;
 	char *blob; /* base64, as in a .pub line */
 	char *comment;
+	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	int64_t created_ms;
 };
 
@@ -123,6 +126,7 @@ struct store_address {
 struct store_edge {
 	char *id; /* "ed_…" */
 	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	char *ip_policy_id; /* or NULL */
 	char *ip_policy_name;
 	int proxy_proto; /* 0, 1, 2 */
@@ -144,6 +148,18 @@ struct store_endpoint_stats {
 	int64_t bytes_out;
 };
 
+/* A rule of an IP policy. */
+struct store_ip_rule {
+	char *id; /* "ipr_…" */
+	char *policy_id;
+	char *policy_name;
+	int allow; /* 1 allow, 0 deny */
+	char *cidr; /* canonical, as acl_cidr_format writes it */
+	char *description; /* "" if none */
+	char *metadata; /* "" if none */
+	int64_t created_ms;
+};
+
 /*
  * An IP policy: named allow and deny rules (CIDR text, canonical as
  * acl_cidr_format writes it), attached to accounts and addresses.
@@ -152,11 +168,14 @@ struct store_ip_policy {
 	char *id; /* "ip_…" */
 	char *name; /* as account names */
 	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	int64_t created_ms;
 	char **allow; /* CIDRs, in the order added */
 	size_t nallow;
 	char **deny;
 	size_t ndeny;
+	struct store_ip_rule **rules; /* every rule, in the order added */
+	size_t nrules;
 	int naccounts; /* accounts it is attached to */
 	int naddresses; /* reserved addresses it is attached to */
 	int nedges; /* edges it is attached to */
@@ -169,6 +188,7 @@ struct store_token {
 	char *account_name;
 	int account_disabled;
 	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	int64_t created_ms;
 	int64_t last_used_ms; /* 0 if never used */
 	int64_t revoked_ms; /* 0 while valid */
@@ -592,6 +612,8 @@ int store_ip_policy_rule_delete(struct store *store, const char *id, int allow,
     const char *cidr);
 void store_ip_policy_free(struct store_ip_policy *p);
 void store_ip_policy_list_free(struct store_ip_policy **list, size_t n);
+void store_ip_rule_free(struct store_ip_rule *r); /* NULL is a no-op */
+void store_ip_rule_list_free(struct store_ip_rule **list, size_t n);
 /* Attach policy <policy_id> (NULL detaches) to an account / address. */
 int store_account_set_ip_policy(struct store *store, const char *account_id,
     const char *policy_id);
