@@ -187,6 +187,19 @@ api_split(struct api_req *rq)
 	return 0;
 }
 
+/*
+ * Free an answer's body once sent, wiped first: the answer to a create
+ * holds a token or an API key.
+ */
+static void
+api_body_free(void *cls)
+{
+	char *body = cls;
+
+	sodium_memzero(body, strlen(body));
+	free(body);
+}
+
 /* Queue rq's answer (rq->stream, or rq->out as JSON). */
 static enum MHD_Result
 api_send(struct api_req *rq)
@@ -208,8 +221,8 @@ api_send(struct api_req *rq)
 		body = buf_steal(rq->out); /* now the response's */
 		buf_free(rq->out);
 		rq->out = NULL;
-		resp = MHD_create_response_from_buffer(len, body,
-		    MHD_RESPMEM_MUST_FREE);
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		    len, body, api_body_free, body);
 		if (resp == NULL) {
 			free(body);
 			return MHD_NO;

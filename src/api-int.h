@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "net.h"
 #include "token.h"
 
@@ -119,6 +121,119 @@ void api_ref(struct buf *b, struct api_req *rq, const char *key,
     const char *plural, const char *id);
 /* Append "key":"RFC 3339" (or null for 0). */
 void api_time(struct buf *b, const char *key, int64_t ms);
+
+/* api-auth.c */
+/*
+ * Authenticate rq by its API key (Authorization: Bearer, or with
+ * <query_ok> also ?access_token=): sets rq->key and rq->scope. Returns
+ * 0, or -1 with the answer made (401, 403, 503).
+ */
+int api_auth(struct api_req *rq, int query_ok);
+
+/* api-util.c: requests and answers in terms of ops.h and jansson. */
+struct ops;
+struct ops_err;
+struct ops_page;
+/* Set up <o> for rq's caller (scope, announce hook, store). */
+int api_ops(struct api_req *rq, struct ops *o);
+/* Answer with ops' error <err>. */
+void api_ops_error(struct api_req *rq, const struct ops_err *err);
+/*
+ * Parse rq's body as a JSON object whose members are all among
+ * <allowed> (NULL-terminated); an empty body is {}. Returns it (the
+ * caller json_decref()s it), or NULL with a 400 answer made.
+ */
+json_t *api_body(struct api_req *rq, const char *const *allowed);
+/*
+ * Member <name> of <o>: a string (NULL if absent or null), an integer
+ * within [min, max] (*vp unchanged if absent), a boolean (-1 if
+ * absent), a list of strings (*np 0 if absent; the array is the
+ * caller's, the strings borrowed from <o>). Return 0, or -1 with a 400
+ * answer made for the wrong type or range.
+ */
+int api_str(struct api_req *rq, json_t *o, const char *name, const char **sp);
+int api_int(struct api_req *rq, json_t *o, const char *name, long long min,
+    long long max, int *vp);
+int api_bool(struct api_req *rq, json_t *o, const char *name, int *vp);
+int api_strlist(struct api_req *rq, json_t *o, const char *name,
+    const char ***listp, size_t *np);
+/* The page of a list request (?limit, ?before_id); -1: 400 made. */
+int api_page(struct api_req *rq, struct ops_page *page);
+/* Start a list answer: {"<plural>":[ */
+void api_list_begin(struct api_req *rq, const char *plural);
+/* Before each item but the first: ',' (<i> its index). */
+void api_list_sep(struct api_req *rq, size_t i);
+/*
+ * End a list answer: ],"uri":…,"next_page_uri":… (with <more>, a URI
+ * for the page before <last_id>, keeping the query's filters <keep>,
+ * NULL-terminated names).
+ */
+void api_list_end(struct api_req *rq, int more, const char *last_id,
+    const char *const *keep);
+/* Start an object answer of <status>: rq->out = "{". */
+void api_obj_begin(struct api_req *rq, int status);
+/* Answer 204 No Content. */
+void api_no_content(struct api_req *rq);
+/* Append "key":{"id":ID,"name":NAME} or "key":null. */
+void api_account_ref(struct buf *b, const char *key, const char *id,
+    const char *name);
+/* Append "key":"text" where text "" for NULL (description, metadata). */
+void api_text(struct buf *b, const char *key, const char *text);
+
+/* The routes' handlers, one file per family. */
+/* api-addr.c */
+void api_addr_list(struct api_req *rq);
+void api_addr_create(struct api_req *rq);
+void api_addr_get(struct api_req *rq);
+void api_addr_update(struct api_req *rq);
+void api_addr_delete(struct api_req *rq);
+/* api-session.c: tunnel sessions and endpoints */
+void api_session_list(struct api_req *rq);
+void api_session_get(struct api_req *rq);
+void api_session_stop(struct api_req *rq);
+void api_endpoint_list(struct api_req *rq);
+void api_endpoint_get(struct api_req *rq);
+/* api-cred.c: SSH keys, authtokens, API keys */
+void api_sshkey_list(struct api_req *rq);
+void api_sshkey_create(struct api_req *rq);
+void api_sshkey_get(struct api_req *rq);
+void api_sshkey_update(struct api_req *rq);
+void api_sshkey_delete(struct api_req *rq);
+void api_token_list(struct api_req *rq);
+void api_token_create(struct api_req *rq);
+void api_token_get(struct api_req *rq);
+void api_token_update(struct api_req *rq);
+void api_token_delete(struct api_req *rq);
+void api_apikey_list(struct api_req *rq);
+void api_apikey_create(struct api_req *rq);
+void api_apikey_get(struct api_req *rq);
+void api_apikey_delete(struct api_req *rq);
+/* api-policy.c: IP policies and rules */
+void api_policy_list(struct api_req *rq);
+void api_policy_create(struct api_req *rq);
+void api_policy_get(struct api_req *rq);
+void api_policy_update(struct api_req *rq);
+void api_policy_delete(struct api_req *rq);
+void api_rule_list(struct api_req *rq);
+void api_rule_create(struct api_req *rq);
+void api_rule_get(struct api_req *rq);
+void api_rule_update(struct api_req *rq);
+void api_rule_delete(struct api_req *rq);
+/* api-edge.c: TCP edges */
+void api_edge_list(struct api_req *rq);
+void api_edge_create(struct api_req *rq);
+void api_edge_get(struct api_req *rq);
+void api_edge_update(struct api_req *rq);
+void api_edge_delete(struct api_req *rq);
+/* api-account.c */
+void api_account_list(struct api_req *rq);
+void api_account_create(struct api_req *rq);
+void api_account_get(struct api_req *rq);
+void api_account_update(struct api_req *rq);
+void api_account_delete(struct api_req *rq);
+/* api-events.c: the event list and the live stream (SSE) */
+void api_events_list(struct api_req *rq);
+void api_events_stream(struct api_req *rq);
 
 /* api-openapi.c: the OpenAPI description served at /openapi.json. */
 extern const char api_openapi_json[];
