@@ -35,14 +35,17 @@ as_root() {
 # with its libFuzzer runtime for the fuzz harnesses, and asyncssh for
 # an SSH client that misbehaves on purpose (tests/integration/window.sh),
 # the PostgreSQL 15 server, which the tests start privately
-# (tests/pg.sh; the demo needs only its client library), and chromium
-# with node, which run the dashboard's browser test
-# (tests/integration/dashboard.sh installs puppeteer-core with npm ci).
+# (tests/pg.sh; the demo needs only its client library). The HTTP API
+# is built on libmicrohttpd and jansson; its test checks every answer
+# against /openapi.json with python3-jsonschema and makes a certificate
+# for HTTPS with openssl. chromium and node run the dashboard's browser
+# test (tests/integration/dashboard.sh installs puppeteer-core with npm ci).
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
-libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client"
+libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client
+libmicrohttpd-dev libjansson-dev"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
 libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh postgresql
-chromium nodejs"
+python3-jsonschema openssl chromium nodejs"
 # Debian's npm, only where there is no npm: NodeSource's nodejs package
 # bundles its own and conflicts with Debian's.
 command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS npm"

@@ -56,6 +56,17 @@
 #define CONF_NODE_NAME_MAX           63 /* NodeName */
 #define CONF_REGION_MAX              32 /* Region */
 #define CONF_QUOTE_LEN               101 /* values echoed in errors */
+#define CONF_DEFAULT_API_CONNS       64
+#define CONF_MAX_API_CONNS           10000
+#define CONF_DEFAULT_API_BODY        (1024 * 1024)
+#define CONF_MIN_API_BODY            1024
+#define CONF_MAX_API_BODY            (64 * 1024 * 1024)
+#define CONF_DEFAULT_API_HEADER      (32 * 1024)
+#define CONF_MIN_API_HEADER          4096
+#define CONF_MAX_API_HEADER          (1024 * 1024)
+#define CONF_DEFAULT_API_TIMEOUT     30
+#define CONF_MAX_API_TIMEOUT         3600
+#define CONF_API_BASE_URL_MAX        200
 #define CONF_LINE_ERR_LEN            512
 
 #define CONF_BLANKS " \t\r\n\f\v"
@@ -93,6 +104,14 @@ enum conf_kw {
 	CONF_KW_NODE_NAME,
 	CONF_KW_REGION,
 	CONF_KW_NODE_TIMEOUT,
+	CONF_KW_API_LISTEN,
+	CONF_KW_API_MAX_CONNECTIONS,
+	CONF_KW_API_MAX_BODY_SIZE,
+	CONF_KW_API_MAX_HEADER_SIZE,
+	CONF_KW_API_REQUEST_TIMEOUT,
+	CONF_KW_API_CERTIFICATE,
+	CONF_KW_API_PRIVATE_KEY,
+	CONF_KW_API_BASE_URL,
 	CONF_KW_COUNT /* not a keyword: how many there are */
 };
 
@@ -144,6 +163,14 @@ static const struct conf_keyword {
 	{ "NodeName", CONF_KW_NODE_NAME, 0 },
 	{ "NodeTimeout", CONF_KW_NODE_TIMEOUT, 0 },
 	{ "Region", CONF_KW_REGION, 0 },
+	{ "ApiListen", CONF_KW_API_LISTEN, 0 },
+	{ "ApiMaxConnections", CONF_KW_API_MAX_CONNECTIONS, 0 },
+	{ "ApiMaxBodySize", CONF_KW_API_MAX_BODY_SIZE, 0 },
+	{ "ApiMaxHeaderSize", CONF_KW_API_MAX_HEADER_SIZE, 0 },
+	{ "ApiRequestTimeout", CONF_KW_API_REQUEST_TIMEOUT, 0 },
+	{ "ApiCertificate", CONF_KW_API_CERTIFICATE, 0 },
+	{ "ApiPrivateKey", CONF_KW_API_PRIVATE_KEY, 0 },
+	{ "ApiBaseURL", CONF_KW_API_BASE_URL, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -439,6 +466,171 @@ conf_parse_penalties(struct conf *conf, const char *s, int check, char *errbuf,
 out:
 	free(copy);
 	return ret;
+}
+
+/*
+ * Parse a byte size: digits with an optional K or M suffix (KiB, MiB),
+ * within [min, max]. Returns 0 or PORTHOLE_ERR_INVALID_FORMAT.
+ */
+static int
+conf_parse_size(const char *s, long long min, long long max, long long *vp)
+{
+	char digits[32];
+	size_t len = strlen(s);
+	long long mult = 1, v;
+
+	if (len == 0 || len >= sizeof(digits))
+		return PORTHOLE_ERR_INVALID_FORMAT;
+	memcpy(digits, s, len + 1);
+	if (digits[len - 1] == 'k' || digits[len - 1] == 'K')
+		mult = 1024;
+	else if (digits[len - 1] == 'm' || digits[len - 1] == 'M')
+		mult = 1024 * 1024;
+	if (mult != 1)
+		digits[len - 1] = '\0';
+	if (conf_parse_num(digits, 0, max / mult, &v) != 0 || v * mult < min)
+		return PORTHOLE_ERR_INVALID_FORMAT;
+	*vp = v * mult;
+	return 0;
+}
+
+/* The Api* keywords (the HTTP API, src/api.c), as conf_set(). */
+static int
+conf_set_api(struct conf *conf, const struct conf_keyword *k, const char *arg,
+    enum conf_mode mode, char *errbuf, size_t errlen)
+{
+	char q[CONF_QUOTE_LEN];
+	char *host = NULL;
+	uint16_t port;
+	int64_t secs;
+	long long n;
+	int r = PORTHOLE_ERR_INVALID_FORMAT;
+
+	conf_quote(q, sizeof(q), arg);
+	switch (k->kw) {
+	case CONF_KW_API_LISTEN:
+		if (strcasecmp(arg, "none") == 0) {
+			if (mode != CONF_MODE_CHECK) {
+				free(conf->api_host);
+				conf->api_host = NULL;
+				conf->api_port = 0;
+			}
+			break;
+		}
+		if (net_split_hostport(arg, -1, &host, &port) != 0 ||
+		    !conf_is_numeric_addr(host, NULL, NULL) || port == 0) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not ADDRESS:PORT (numeric, port not "
+			    "0) or none",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK) {
+			free(conf->api_host);
+			conf->api_host = host; /* now conf's */
+			host = NULL;
+			conf->api_port = port;
+		}
+		break;
+	case CONF_KW_API_MAX_CONNECTIONS:
+		if (conf_parse_num(arg, 1, CONF_MAX_API_CONNS, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..%d",
+			    k->name, q, CONF_MAX_API_CONNS);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->api_max_connections = (int)n;
+		break;
+	case CONF_KW_API_MAX_BODY_SIZE:
+	case CONF_KW_API_MAX_HEADER_SIZE:
+		if (k->kw == CONF_KW_API_MAX_BODY_SIZE
+		        ? conf_parse_size(arg, CONF_MIN_API_BODY,
+		              CONF_MAX_API_BODY, &n) != 0
+		        : conf_parse_size(arg, CONF_MIN_API_HEADER,
+		              CONF_MAX_API_HEADER, &n) != 0) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not a size in bytes (K and M "
+			    "suffixes allowed) from %d to %d",
+			    k->name, q,
+			    k->kw == CONF_KW_API_MAX_BODY_SIZE
+			        ? CONF_MIN_API_BODY
+			        : CONF_MIN_API_HEADER,
+			    k->kw == CONF_KW_API_MAX_BODY_SIZE
+			        ? CONF_MAX_API_BODY
+			        : CONF_MAX_API_HEADER);
+			goto out;
+		}
+		if (mode == CONF_MODE_CHECK)
+			break;
+		if (k->kw == CONF_KW_API_MAX_BODY_SIZE)
+			conf->api_max_body = n;
+		else
+			conf->api_max_header = n;
+		break;
+	case CONF_KW_API_REQUEST_TIMEOUT:
+		if (misc_convtime(arg, &secs) != 0 || secs < 1 ||
+		    secs > CONF_MAX_API_TIMEOUT) {
+			conf_err(errbuf, errlen,
+			    "%s: bad time '%s' (1s to %ds)", k->name, q,
+			    CONF_MAX_API_TIMEOUT);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->api_request_timeout = secs;
+		break;
+	case CONF_KW_API_CERTIFICATE:
+	case CONF_KW_API_PRIVATE_KEY:
+		if (strcasecmp(arg, "none") != 0 && arg[0] != '/') {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not an absolute path or none", k->name,
+			    q);
+			goto out;
+		}
+		if (mode == CONF_MODE_CHECK)
+			break;
+		if (k->kw == CONF_KW_API_CERTIFICATE) {
+			free(conf->api_cert);
+			conf->api_cert = strcasecmp(arg, "none") == 0
+			    ? NULL
+			    : xstrdup(arg);
+		} else {
+			free(conf->api_key);
+			conf->api_key = strcasecmp(arg, "none") == 0
+			    ? NULL
+			    : xstrdup(arg);
+		}
+		break;
+	case CONF_KW_API_BASE_URL:
+		if (strcasecmp(arg, "none") != 0 &&
+		    ((strncmp(arg, "http://", 7) != 0 &&
+		         strncmp(arg, "https://", 8) != 0) ||
+		        strlen(arg) > CONF_API_BASE_URL_MAX ||
+		        arg[strcspn(arg, "\"<>?# ")] != '\0')) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not an http:// or https:// URL (no "
+			    "query, at most %d bytes) or none",
+			    k->name, q, CONF_API_BASE_URL_MAX);
+			goto out;
+		}
+		if (mode == CONF_MODE_CHECK)
+			break;
+		free(conf->api_base_url);
+		conf->api_base_url = NULL;
+		if (strcasecmp(arg, "none") != 0) {
+			conf->api_base_url = xstrdup(arg);
+			/* Paths are appended: no trailing slash. */
+			n = (long long)strlen(conf->api_base_url);
+			while (n > 0 && conf->api_base_url[n - 1] == '/')
+				conf->api_base_url[--n] = '\0';
+		}
+		break;
+	default:
+		fatal_f("keyword %s is not an Api keyword", k->name);
+	}
+	r = 0;
+out:
+	free(host);
+	return r;
 }
 
 /*
@@ -789,6 +981,17 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 			conf->metrics_port = port;
 		}
 		break;
+	case CONF_KW_API_LISTEN:
+	case CONF_KW_API_MAX_CONNECTIONS:
+	case CONF_KW_API_MAX_BODY_SIZE:
+	case CONF_KW_API_MAX_HEADER_SIZE:
+	case CONF_KW_API_REQUEST_TIMEOUT:
+	case CONF_KW_API_CERTIFICATE:
+	case CONF_KW_API_PRIVATE_KEY:
+	case CONF_KW_API_BASE_URL:
+		if (conf_set_api(conf, k, arg, mode, errbuf, errlen) != 0)
+			goto out;
+		break;
 	default:
 		fatal_f("keyword %s has no handler", k->name);
 	}
@@ -889,6 +1092,10 @@ conf_new(void)
 	conf->event_retention = CONF_DEFAULT_EVENT_RETENTION;
 	conf->event_max_count = CONF_DEFAULT_EVENT_MAX;
 	conf->session_retention = CONF_DEFAULT_SESS_RETENTION;
+	conf->api_max_connections = CONF_DEFAULT_API_CONNS;
+	conf->api_max_body = CONF_DEFAULT_API_BODY;
+	conf->api_max_header = CONF_DEFAULT_API_HEADER;
+	conf->api_request_timeout = CONF_DEFAULT_API_TIMEOUT;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->syslog = 0;
 	return conf;
@@ -910,6 +1117,10 @@ conf_free(struct conf *conf)
 	free(conf->token_key);
 	free(conf->event_log);
 	free(conf->metrics_host);
+	free(conf->api_host);
+	free(conf->api_cert);
+	free(conf->api_key);
+	free(conf->api_base_url);
 	free(conf->user);
 	free(conf->tunnel_address);
 	/* conf is the first member of the conf_state conf_new() made. */
@@ -1163,6 +1374,12 @@ conf_finish(struct conf *conf, char *errbuf, size_t errlen)
 		    conf->port_low, conf->port_high);
 		goto out;
 	}
+	if ((conf->api_cert == NULL) != (conf->api_key == NULL)) {
+		conf_err(errbuf, errlen,
+		    "ApiCertificate and ApiPrivateKey go together: set both "
+		    "(HTTPS) or neither (HTTP)");
+		goto out;
+	}
 	/* Affinity reads the endpoints of ended sessions: keep them. */
 	if (conf->session_retention > 0 &&
 	    conf->address_affinity > conf->session_retention) {
@@ -1285,4 +1502,43 @@ conf_dump(const struct conf *conf, void *fp)
 	else
 		fprintf(f, "metricslisten %s:%u\n", conf->metrics_host,
 		    conf->metrics_port);
+	if (conf->api_host == NULL)
+		fprintf(f, "apilisten none\n");
+	else if (strchr(conf->api_host, ':') != NULL)
+		fprintf(f, "apilisten [%s]:%u\n", conf->api_host,
+		    conf->api_port);
+	else
+		fprintf(f, "apilisten %s:%u\n", conf->api_host, conf->api_port);
+	fprintf(f, "apimaxconnections %d\n", conf->api_max_connections);
+	fprintf(f, "apimaxbodysize %lld\n", (long long)conf->api_max_body);
+	fprintf(f, "apimaxheadersize %lld\n", (long long)conf->api_max_header);
+	fprintf(f, "apirequesttimeout %lld\n",
+	    (long long)conf->api_request_timeout);
+	conf_dump_str(f, "apicertificate",
+	    conf->api_cert != NULL ? conf->api_cert : "none");
+	conf_dump_str(f, "apiprivatekey",
+	    conf->api_key != NULL ? conf->api_key : "none");
+	conf_dump_str(f, "apibaseurl",
+	    conf->api_base_url != NULL ? conf->api_base_url : "none");
+}
+
+struct conf *
+conf_from_text(const char *text, char *errbuf, size_t errlen)
+{
+	struct conf *conf = conf_new();
+	char *copy = xstrdup(text), *line, *save = NULL;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (conf_apply_line(conf, line, 0, errbuf, errlen) != 0)
+			goto fail;
+	}
+	if (conf_finish(conf, errbuf, errlen) != 0)
+		goto fail;
+	free(copy);
+	return conf;
+fail:
+	free(copy);
+	conf_free(conf);
+	return NULL;
 }

@@ -47,6 +47,15 @@ struct conf {
 	int64_t session_retention; /* SessionRetention, seconds; 0 = keep */
 	char *metrics_host; /* MetricsListen address, NULL when off */
 	uint16_t metrics_port;
+	char *api_host; /* ApiListen address, NULL when off */
+	uint16_t api_port;
+	int api_max_connections; /* ApiMaxConnections */
+	int64_t api_max_body; /* ApiMaxBodySize, bytes */
+	int64_t api_max_header; /* ApiMaxHeaderSize, bytes */
+	int64_t api_request_timeout; /* ApiRequestTimeout, seconds */
+	char *api_cert; /* ApiCertificate (PEM path), NULL: plain HTTP */
+	char *api_key; /* ApiPrivateKey (PEM path) */
+	char *api_base_url; /* ApiBaseURL, NULL: from the Host header */
 	int max_startups_begin; /* MaxStartups start:rate:full */
 	int max_startups_rate;
 	int max_startups_full;
@@ -102,6 +111,13 @@ int conf_load_file(struct conf *conf, const char *path, int must_exist,
  * or PORTHOLE_ERR_INVALID_FORMAT with a reason in errbuf.
  */
 int conf_finish(struct conf *conf, char *errbuf, size_t errlen);
+
+/*
+ * A conf from <text>, conf_dump's lines (as sent to portholed's helper
+ * processes), finished with conf_finish(). Returns it, or NULL with a
+ * reason in errbuf.
+ */
+struct conf *conf_from_text(const char *text, char *errbuf, size_t errlen);
 
 /*
  * Write the effective configuration, one "keyword value" per line in

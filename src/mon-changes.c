@@ -43,7 +43,9 @@
  * Once it is back, every session re-checks, as changes may have been
  * announced meanwhile. Until then the periodic re-check still runs.
  * SQLite has no notification: portholectl signals the session
- * processes, which send MON_CHECK themselves.
+ * processes, which send MON_CHECK themselves, and the API process (which
+ * runs as User and may not signal them) asks the monitor over its
+ * control socket, which then calls mon_changes_recheck() itself.
  */
 
 #define MON_CHANGES_RETRY_MS     1000
@@ -60,7 +62,7 @@ struct mon_changes {
 };
 
 /* Have every live session re-read its settings, for <why>. */
-static void
+void
 mon_changes_recheck(struct mon *mon, const char *why)
 {
 	struct mon_kid *k;

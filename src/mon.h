@@ -199,6 +199,13 @@ size_t mon_shutdown(struct mon *mon);
 /* Kill what is left (SIGKILL). */
 void mon_kill_all(struct mon *mon);
 
+/*
+ * Have every live session re-read its settings now, as after a change
+ * notification; <why> is for the log (the API process's changes on
+ * SQLite).
+ */
+void mon_changes_recheck(struct mon *mon, const char *why);
+
 /* Write what is batched for the store now (metrics, shutdown). */
 void mon_flush(struct mon *mon);
 

@@ -19,6 +19,7 @@
 
 #include "portholed.h"
 
+#include "api.h"
 #include "compat.h"
 #include "conf.h"
 #include "db.h"
@@ -267,6 +268,24 @@ main_spawner(const char *arg)
 	return spawn_main(fd);
 }
 
+/* portholed -A LISTEN_FD CONTROL_FD: the API process, started by the monitor. */
+static int
+main_api(const char *larg, const char *carg)
+{
+	const char *errstr = NULL;
+	int lfd, ctl = -1;
+
+	lfd = (int)strtonum(larg, 3, 1024, &errstr);
+	if (errstr == NULL)
+		ctl = (int)strtonum(carg, 3, 1024, &errstr);
+	if (errstr != NULL || lfd == ctl) {
+		fprintf(stderr, "portholed: -A is for portholed's own use\n");
+		return 2;
+	}
+	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
+	return api_main(lfd, ctl);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -282,6 +301,8 @@ main(int argc, char **argv)
 	umask(077);
 	if (argc == 3 && strcmp(argv[1], "-Z") == 0)
 		return main_spawner(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "-A") == 0)
+		return main_api(argv[2], argv[3]);
 	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
 	while ((ch = getopt(argc, argv, "f:o:tTvV")) != -1) {
 		switch (ch) {

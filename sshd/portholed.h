@@ -25,7 +25,7 @@ struct cmdline;
 struct conf;
 
 /*
- * portholed has three kinds of process (portholed.8, SECURITY
+ * portholed has four kinds of process (portholed.8, SECURITY
  * CONSIDERATIONS, says what each may do):
  *
  *  - the monitor (server.c, with the judgements in src/mon*.c): binds
@@ -36,6 +36,10 @@ struct conf;
  *    the host key and the configuration and nothing else, and forks one
  *    session process per connection the monitor hands it, so session
  *    processes start from a clean copy rather than the monitor's memory;
+ *  - the API process (src/api*.c), when ApiListen is set: started by
+ *    the monitor with a fresh image, as User, it serves the HTTP API on
+ *    the listener the monitor bound, with its own store handle, and
+ *    tells the monitor of changes and failed logins (api.h);
  *  - session processes (session.c): one libssh session each, sandboxed
  *    (sandbox.c) before they read a byte from the network, with their
  *    forwards (fwd.c), relayed connections (relay.c) and edge duties
@@ -305,6 +309,13 @@ pid_t spawn_start(const char *argv0, int *sockp);
  * fork a session process for each SPAWN_FORK until FD closes.
  */
 int spawn_main(int sock);
+/*
+ * Start the API process (src/api.c): fork and execute this program
+ * again with -A, giving it listening socket <lfd> (ApiListen, still the
+ * caller's) and a control socket, whose other end goes to *sockp.
+ * Returns its pid, or -1 after logging why.
+ */
+pid_t spawn_api_start(const char *argv0, int lfd, int *sockp);
 /* The configuration as portholed.conf lines (for SPAWN_INIT/_CONF). */
 char *spawn_conf_text(const struct conf *conf);
 

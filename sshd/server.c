@@ -24,6 +24,8 @@
 #include "portholed.h"
 #include "scrape.h"
 
+#include "api.h"
+#include "buf.h"
 #include "compat.h"
 #include "conf.h"
 #include "db.h"
@@ -58,6 +60,8 @@
 #define SRV_PENALTY_MAX    65536 /* sources with a penalty, at most */
 #define SRV_EPOLL_BATCH    32
 #define SRV_SPAWN_RETRY_MS 1000
+#define SRV_API_RETRY_MS   1000
+#define SRV_API_FLUSH_MS   1000 /* write the API's failure count */
 
 /* The write end of this process's signal pipe, for the handler. */
 static int sig_wfd = -1;
@@ -70,6 +74,7 @@ enum srv_tag {
 	SRV_TAG_SCRAPE,
 	SRV_TAG_SPAWNER,
 	SRV_TAG_MONITOR,
+	SRV_TAG_API,
 };
 
 /* A source address's penalty (PerSourcePenalties). */
@@ -106,6 +111,17 @@ struct srv {
 	int64_t spawn_retry; /* monotonic ms: start it again then */
 	struct srv_pending *pend;
 	size_t npend;
+	/* The API process (ApiListen), see src/api.h. */
+	int api_fd; /* ApiListen, or -1 */
+	char *api_cert; /* ApiCertificate's PEM text, read as root */
+	char *api_key; /* ApiPrivateKey's */
+	pid_t api_pid;
+	int api_sock;
+	struct ipc_queue api_q;
+	uint32_t api_events;
+	int64_t api_retry; /* monotonic ms: start it again then */
+	int64_t api_authfails; /* not yet counted in the store */
+	int64_t api_flush; /* monotonic ms: count them then */
 	/* Pre-authentication limits. */
 	struct srv_penalty *pen;
 	size_t npen;
@@ -331,6 +347,50 @@ srv_kid_exited(struct srv *srv, pid_t pid, int status)
 	mon_kid_exited(srv->mon, k, status);
 }
 
+/*
+ * Read PEM file <path> (for keyword <what>) whole into *textp; it must
+ * be no larger than API_PEM_MAX / 2. Returns 0 or -1 after logging why.
+ */
+static int
+srv_read_pem(const char *what, const char *path, char **textp)
+{
+	struct buf *b = buf_new();
+	char chunk[4096];
+	ssize_t n;
+	int fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		error("%s %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		buf_append(b, chunk, (size_t)n);
+		if (buf_len(b) > API_PEM_MAX / 2) {
+			error("%s %s: larger than %d bytes", what, path,
+			    API_PEM_MAX / 2);
+			goto out;
+		}
+	}
+	if (n == -1) {
+		error("%s %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (strstr(buf_str(b), "-----BEGIN ") == NULL ||
+	    strlen(buf_str(b)) != buf_len(b)) {
+		error("%s %s: not a PEM file", what, path);
+		goto out;
+	}
+	*textp = buf_steal(b); /* the caller's */
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (buf_len(b) > 0)
+		sodium_memzero((void *)buf_str(b), buf_len(b));
+	buf_free(b);
+	return ret;
+}
+
 /* Bind every ListenAddress and MetricsListen. */
 static int
 srv_listen(struct srv *srv)
@@ -365,6 +425,24 @@ srv_listen(struct srv *srv)
 		(void)net_set_nonblock(fd, 1);
 		srv->metrics_fd = fd;
 	}
+	if (conf->api_host != NULL) {
+		r = net_listen(conf->api_host, conf->api_port, SRV_BACKLOG, &fd);
+		if (r != 0) {
+			error("ApiListen %s port %u: %s", conf->api_host,
+			    conf->api_port,
+			    r == PORTHOLE_ERR_EXISTS ? "address already in use"
+			                             : porthole_strerror(r));
+			return -1;
+		}
+		srv->api_fd = fd;
+		/* Read as root: the key need not be the User's to read. */
+		if (conf->api_cert != NULL &&
+		    (srv_read_pem("ApiCertificate", conf->api_cert,
+		         &srv->api_cert) != 0 ||
+		        srv_read_pem("ApiPrivateKey", conf->api_key,
+		            &srv->api_key) != 0))
+			return -1;
+	}
 	return 0;
 }
 
@@ -394,6 +472,13 @@ srv_announce(struct srv *srv)
 			    conf->listen[i].host);
 		fprintf(stderr, "portholed: listening on %s:%u\n", host, port);
 	}
+	if (srv->api_fd != -1)
+		fprintf(stderr, "portholed: API on %s://%s%s%s:%u/\n",
+		    conf->api_cert != NULL ? "https" : "http",
+		    strchr(conf->api_host, ':') != NULL ? "[" : "",
+		    conf->api_host,
+		    strchr(conf->api_host, ':') != NULL ? "]" : "",
+		    conf->api_port);
 	fflush(stderr);
 	return 0;
 }
@@ -630,6 +715,189 @@ srv_spawn_read(struct srv *srv)
 			close(fds[0]);
 	}
 	ipc_msg_free(&m);
+}
+
+/* Keep the API socket's epoll interest in step with its queue. */
+static void
+srv_api_interest(struct srv *srv)
+{
+	uint32_t ev = EPOLLIN | (srv->api_q.n > 0 ? EPOLLOUT : 0);
+
+	if (srv->api_sock != -1 && ev != srv->api_events &&
+	    srv_watch(srv, srv->api_sock, SRV_TAG_API, ev,
+	        srv->api_events == 0) == 0)
+		srv->api_events = ev;
+}
+
+/*
+ * The API process is gone or its socket broke: forget the socket and
+ * start a new one soon (the listener stays bound here meanwhile, so
+ * clients wait in its backlog).
+ */
+static void
+srv_api_lost(struct srv *srv)
+{
+	if (srv->api_sock != -1) {
+		(void)epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->api_sock, NULL);
+		close(srv->api_sock);
+		srv->api_sock = -1;
+	}
+	srv->api_events = 0;
+	ipc_queue_clear(&srv->api_q);
+	/* A process that lost its socket is of no use: reaped, restarted. */
+	if (srv->api_pid != 0)
+		(void)kill(srv->api_pid, SIGTERM);
+	if (!srv->shutting_down && srv->api_retry == 0) {
+		error("API process (%ld) is gone; starting a new one",
+		    (long)srv->api_pid);
+		srv->api_retry = misc_monotonic_ms() + SRV_API_RETRY_MS;
+	}
+}
+
+/* Send the API process <m>, never waiting for it. */
+static void
+srv_api_send(struct srv *srv, const struct ipc_msg *m)
+{
+	if (srv->api_sock == -1)
+		return;
+	if (ipc_queue_send(srv->api_sock, &srv->api_q, m, -1) != 0) {
+		srv_api_lost(srv);
+		return;
+	}
+	srv_api_interest(srv);
+}
+
+/* Start the API process and give it what it needs (API_INIT). */
+static int
+srv_api_start(struct srv *srv)
+{
+	struct ipc_msg m;
+	char *text = NULL;
+	int sock;
+
+	if (srv->api_fd == -1)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	if ((srv->api_pid = spawn_api_start(srv->argv0, srv->api_fd,
+	         &sock)) == -1) {
+		srv->api_pid = 0;
+		return -1;
+	}
+	srv->api_sock = sock;
+	(void)net_set_nonblock(sock, 1);
+	srv->api_events = 0;
+	srv_api_interest(srv);
+	text = spawn_conf_text(*srv->confp);
+	ipc_msg_init(&m, API_INIT);
+	ipc_put_str(&m, text);
+	ipc_put_u32(&m, (uint32_t)log_get_level());
+	ipc_put_u8(&m, (*srv->confp)->syslog ? 1 : 0);
+	ipc_put_str(&m, srv->api_cert);
+	ipc_put_str(&m, srv->api_key);
+	srv_api_send(srv, &m);
+	ipc_msg_free(&m); /* wiped: it held the key */
+	free(text);
+	debug("API process started: process %ld", (long)srv->api_pid);
+	return 0;
+}
+
+/*
+ * API_AUTHFAIL from source <src>: count it (written to the store at
+ * most every SRV_API_FLUSH_MS, so that a flood costs the monitor no
+ * write per request), penalise the source as a failed SSH login is, and
+ * once it is refused tell the API process for how long.
+ */
+static void
+srv_api_authfail(struct srv *srv, const char *src)
+{
+	struct conf *conf = *srv->confp;
+	struct srv_penalty *p;
+	struct ipc_msg m;
+	int64_t now = misc_monotonic_ms();
+	size_t i;
+
+	srv->api_authfails++;
+	if (srv->api_flush == 0)
+		srv->api_flush = now + SRV_API_FLUSH_MS;
+	srv_penalize(srv, src, conf->penalty_authfail, "api-authfail");
+	if (!srv_penalized(srv, src))
+		return;
+	for (i = 0, p = NULL; i < srv->npen; i++) {
+		if (strcmp(srv->pen[i].src, src) == 0)
+			p = &srv->pen[i];
+	}
+	if (p == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, API_PENALTY);
+	ipc_put_str(&m, src);
+	/* Refused while it has more than PerSourcePenalties' min. */
+	ipc_put_u64(&m, (uint64_t)(p->until - now - conf->penalty_min * 1000));
+	srv_api_send(srv, &m);
+	ipc_msg_free(&m);
+}
+
+/* Count the API's failed authentications in the store. */
+static void
+srv_api_flush(struct srv *srv)
+{
+	struct store_counter c;
+	int r;
+
+	srv->api_flush = 0;
+	if (srv->api_authfails == 0)
+		return;
+	c.name = API_AUTHFAIL_COUNTER;
+	c.labels = "";
+	c.value = srv->api_authfails;
+	if ((r = store_record(srv->store, NULL, 0, &c, 1, NULL, NULL)) != 0) {
+		error_r(r, "cannot count %lld failed API authentication(s)",
+		    (long long)srv->api_authfails);
+		srv->api_flush = misc_monotonic_ms() + SRV_API_FLUSH_MS;
+		return;
+	}
+	srv->api_authfails = 0;
+}
+
+/* Messages from the API process. */
+static void
+srv_api_read(struct srv *srv)
+{
+	struct ipc_msg m;
+	int fds[IPC_FDS_MAX];
+	size_t nfds, i;
+	char *src;
+	int r, n, changed = 0;
+
+	memset(&m, 0, sizeof(m));
+	for (n = 0; n < 256 && srv->api_sock != -1; n++) {
+		r = ipc_recv(srv->api_sock, &m, fds, IPC_FDS_MAX, &nfds, 0);
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r != 0) {
+			srv_api_lost(srv);
+			break;
+		}
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		switch (m.type) {
+		case API_CHANGED:
+			changed = 1;
+			break;
+		case API_AUTHFAIL:
+			src = ipc_get_str(&m, NET_ADDRSTRLEN - 1);
+			if (ipc_ok(&m, 1))
+				srv_api_authfail(srv, src);
+			free(src);
+			break;
+		default:
+			break;
+		}
+	}
+	ipc_msg_free(&m);
+	/* However many came in this batch: one re-check. */
+	if (changed)
+		mon_changes_recheck(srv->mon, "API change");
 }
 
 /* Accept one connection on <lfd> and have a session process made. */
@@ -930,6 +1198,15 @@ srv_reap(struct srv *srv)
 			srv_spawn_lost(srv);
 			continue;
 		}
+		if (pid == srv->api_pid) {
+			if (WIFSIGNALED(status))
+				error("API process %ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
+			srv->api_pid = 0;
+			srv_api_read(srv); /* what it said before it went */
+			srv_api_lost(srv);
+			continue;
+		}
 		srv_kid_exited(srv, pid, status);
 	}
 }
@@ -980,6 +1257,14 @@ srv_event(struct srv *srv, const struct epoll_event *ev)
 	case SRV_TAG_MONITOR:
 		mon_run(srv->mon);
 		break;
+	case SRV_TAG_API:
+		if ((ev->events & EPOLLOUT) && srv->api_sock != -1 &&
+		    ipc_queue_flush(srv->api_sock, &srv->api_q) != 0)
+			srv_api_lost(srv);
+		srv_api_interest(srv);
+		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			srv_api_read(srv);
+		break;
 	default:
 		break;
 	}
@@ -999,8 +1284,21 @@ srv_timers(struct srv *srv)
 		if (srv_spawn_start(srv) != 0)
 			srv->spawn_retry = now + SRV_SPAWN_RETRY_MS;
 	}
+	/* A new API process once the old one is reaped. */
+	if (srv->api_retry != 0 && now >= srv->api_retry &&
+	    srv->api_pid == 0 && !srv->shutting_down) {
+		srv->api_retry = 0;
+		if (srv_api_start(srv) != 0)
+			srv->api_retry = now + SRV_API_RETRY_MS;
+	}
+	if (srv->api_flush != 0 && now >= srv->api_flush)
+		srv_api_flush(srv);
 	wait = mon_tick(srv->mon);
 	now = misc_monotonic_ms();
+	if (srv->api_retry != 0 && (t = srv->api_retry - now) < wait)
+		wait = t;
+	if (srv->api_flush != 0 && (t = srv->api_flush - now) < wait)
+		wait = t;
 	if ((t = srv->next_prune - now) < wait)
 		wait = t;
 	if (srv->spawn_retry != 0 && (t = srv->spawn_retry - now) < wait)
@@ -1031,12 +1329,18 @@ srv_shutdown(struct srv *srv)
 		close(srv->lfds[i]);
 	srv->nlfds = 0;
 	logit("shutting down %zu session(s)", mon_shutdown(srv->mon));
+	/* The API process ends its streams and leaves. */
+	if (srv->api_pid != 0)
+		(void)kill(srv->api_pid, SIGTERM);
+	srv->api_retry = 0;
 	deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
-	while (mon_nkids(srv->mon) > 0) {
+	while (mon_nkids(srv->mon) > 0 || srv->api_pid != 0) {
 		if ((left = deadline - misc_monotonic_ms()) <= 0) {
 			if (killed)
 				break;
 			mon_kill_all(srv->mon);
+			if (srv->api_pid != 0)
+				(void)kill(srv->api_pid, SIGKILL);
 			killed = 1;
 			deadline = misc_monotonic_ms() + SRV_SHUTDOWN_MS;
 			continue;
@@ -1054,6 +1358,7 @@ srv_shutdown(struct srv *srv)
 				srv_event(srv, &evs[i]);
 		}
 	}
+	srv_api_flush(srv);
 	mon_flush(srv->mon);
 	/* Gone on purpose: no other node need take it for lost. */
 	if ((r = store_node_stop(srv->store, (*srv->confp)->node_name)) != 0)
@@ -1116,7 +1421,9 @@ srv_setup(struct srv *srv)
 		    strchr(conf->metrics_host, ':') ? "]" : "",
 		    conf->metrics_port);
 	}
-	return srv_spawn_start(srv);
+	if (srv_spawn_start(srv) != 0)
+		return -1;
+	return srv_api_start(srv);
 }
 
 int
@@ -1133,6 +1440,8 @@ srv_run(struct conf **confp, const char *conf_path, int conf_must_exist,
 	srv.argv0 = "portholed";
 	srv.metrics_fd = -1;
 	srv.spawn_sock = -1;
+	srv.api_fd = -1;
+	srv.api_sock = -1;
 	srv.epfd = -1;
 	srv.sigfd = -1;
 	/* Root (if at all) binds, then hands over and leaves. */
@@ -1172,6 +1481,16 @@ out:
 	if (srv.spawn_sock != -1)
 		close(srv.spawn_sock); /* the spawner exits */
 	ipc_queue_clear(&srv.spawn_q);
+	if (srv.api_sock != -1)
+		close(srv.api_sock); /* the API process exits */
+	if (srv.api_fd != -1)
+		close(srv.api_fd);
+	ipc_queue_clear(&srv.api_q);
+	if (srv.api_key != NULL) {
+		sodium_memzero(srv.api_key, strlen(srv.api_key));
+		free(srv.api_key);
+	}
+	free(srv.api_cert);
 	mon_free(srv.mon);
 	scrape_free(srv.scrape);
 	if (srv.epfd != -1)

@@ -88,6 +88,49 @@ spawn_start(const char *argv0, int *sockp)
 	return pid;
 }
 
+pid_t
+spawn_api_start(const char *argv0, int lfd, int *sockp)
+{
+	char fdarg[16], lfdarg[16];
+	pid_t pid, parent = getpid();
+	int sv[2], fd, l;
+
+	*sockp = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		error("API: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		error("API: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* It ends with the monitor. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != parent)
+			_exit(1);
+		close(sv[0]);
+		/* The two descriptors it inherits besides 0, 1 and 2. */
+		if ((fd = dup(sv[1])) == -1 || (l = dup(lfd)) == -1)
+			_exit(1);
+		snprintf(fdarg, sizeof(fdarg), "%d", fd);
+		snprintf(lfdarg, sizeof(lfdarg), "%d", l);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGUSR1, SIG_DFL);
+		execl("/proc/self/exe", argv0, "-A", lfdarg, fdarg,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	*sockp = sv[0];
+	return pid;
+}
+
 char *
 spawn_conf_text(const struct conf *conf)
 {
@@ -107,27 +150,12 @@ spawn_conf_text(const struct conf *conf)
 static struct conf *
 spawn_conf_parse(const char *text)
 {
-	struct conf *conf = conf_new();
-	char *copy = xstrdup(text), *line, *save = NULL, errbuf[512];
+	struct conf *conf;
+	char errbuf[512];
 
-	for (line = strtok_r(copy, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (conf_apply_line(conf, line, 0, errbuf, sizeof(errbuf)) !=
-		    0) {
-			error("spawner: configuration: %s", errbuf);
-			goto fail;
-		}
-	}
-	if (conf_finish(conf, errbuf, sizeof(errbuf)) != 0) {
+	if ((conf = conf_from_text(text, errbuf, sizeof(errbuf))) == NULL)
 		error("spawner: configuration: %s", errbuf);
-		goto fail;
-	}
-	free(copy);
 	return conf;
-fail:
-	free(copy);
-	conf_free(conf);
-	return NULL;
 }
 
 /* SPAWN_INIT: the configuration, the host key and how to log. */

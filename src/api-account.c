@@ -1,0 +1,203 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api-int.h"
+
+#include "buf.h"
+#include "json.h"
+#include "ops.h"
+#include "store.h"
+
+/*
+ * /accounts (ops-account.c). Creating, deleting and disabling accounts
+ * and changing their limits or IP policy are an administrator's; an
+ * account's key sees its own account and may change its description.
+ * PATCH {"disabled": true|false} disables (ending its sessions) or
+ * enables one.
+ */
+
+static void
+api_account_json(struct buf *b, struct api_req *rq,
+    const struct store_account *a)
+{
+	buf_putc(b, '{');
+	json_kv_str(b, 1, "id", a->id);
+	buf_puts(b, ",\"uri\":");
+	api_uri(b, rq, "/accounts/%s", a->id);
+	json_kv_str(b, 0, "name", a->name);
+	api_time(b, "created_at", a->created_ms);
+	api_text(b, "description", a->description);
+	json_kv_bool(b, 0, "disabled", a->disabled);
+	json_kv_int(b, 0, "max_sessions", a->max_sessions);
+	json_kv_int(b, 0, "max_endpoints", a->max_endpoints);
+	api_ref(b, rq, "ip_policy", "ip_policies", a->ip_policy_id);
+	json_kv_int(b, 0, "ssh_credentials", a->nkeys);
+	json_kv_int(b, 0, "credentials", a->ntokens);
+	json_kv_int(b, 0, "reserved_addrs", a->naddresses);
+	json_kv_int(b, 0, "tunnel_sessions", a->nsessions);
+	buf_putc(b, '}');
+}
+
+static void
+api_account_answer(struct api_req *rq, int status,
+    const struct store_account *a)
+{
+	rq->out = buf_new();
+	api_account_json(rq->out, rq, a);
+	buf_putc(rq->out, '\n');
+	rq->status = status;
+}
+
+void
+api_account_list(struct api_req *rq)
+{
+	struct store_account **list = NULL;
+	struct ops_page page;
+	struct ops_err err;
+	struct ops o;
+	size_t n = 0, i;
+	int more = 0;
+
+	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
+		return;
+	if (ops_account_list(&o, &page, &list, &n, &more, &err) != 0) {
+		api_ops_error(rq, &err);
+		return;
+	}
+	api_list_begin(rq, "accounts");
+	for (i = 0; i < n; i++) {
+		api_list_sep(rq, i);
+		api_account_json(rq->out, rq, list[i]);
+	}
+	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, NULL);
+	store_account_list_free(list, n);
+}
+
+void
+api_account_create(struct api_req *rq)
+{
+	static const char *const fields[] = { "name", "description", NULL };
+	struct store_account *a = NULL;
+	const char *name, *desc;
+	struct ops_err err;
+	struct ops o;
+	json_t *body;
+
+	if ((body = api_body(rq, fields)) == NULL)
+		return;
+	if (api_str(rq, body, "name", &name) != 0 ||
+	    api_str(rq, body, "description", &desc) != 0 ||
+	    api_ops(rq, &o) != 0)
+		goto out;
+	if (name == NULL) {
+		api_error(rq, 400, "INVALID_ARGUMENT", NULL,
+		    "name is required");
+		goto out;
+	}
+	if (ops_account_add(&o, name, desc, &a, &err) != 0) {
+		api_ops_error(rq, &err);
+		goto out;
+	}
+	api_account_answer(rq, 201, a);
+out:
+	store_account_free(a);
+	json_decref(body);
+}
+
+void
+api_account_get(struct api_req *rq)
+{
+	struct store_account *a = NULL;
+	struct ops_err err;
+	struct ops o;
+
+	if (api_ops(rq, &o) != 0)
+		return;
+	if (ops_account_get(&o, rq->segs[1], &a, &err) != 0) {
+		api_ops_error(rq, &err);
+		return;
+	}
+	api_account_answer(rq, 200, a);
+	store_account_free(a);
+}
+
+void
+api_account_update(struct api_req *rq)
+{
+	static const char *const fields[] = { "description", "max_sessions",
+		"max_endpoints", "ip_policy_id", "disabled", NULL };
+	struct store_account *a = NULL;
+	struct ops_account_update u;
+	struct ops_err err;
+	struct ops o;
+	size_t nended = 0;
+	json_t *body, *pol;
+	int disabled = -1, r;
+
+	if ((body = api_body(rq, fields)) == NULL)
+		return;
+	memset(&u, 0, sizeof(u));
+	u.max_sessions = u.max_endpoints = -1;
+	if (api_str(rq, body, "description", &u.description) != 0 ||
+	    api_int(rq, body, "max_sessions", 0, OPS_LIMIT_MAX,
+	        &u.max_sessions) != 0 ||
+	    api_int(rq, body, "max_endpoints", 0, OPS_LIMIT_MAX,
+	        &u.max_endpoints) != 0 ||
+	    api_str(rq, body, "ip_policy_id", &u.ip_policy) != 0 ||
+	    api_bool(rq, body, "disabled", &disabled) != 0 ||
+	    api_ops(rq, &o) != 0)
+		goto out;
+	pol = json_object_get(body, "ip_policy_id");
+	if (pol != NULL && json_is_null(pol))
+		u.ip_policy = OPS_IP_POLICY_NONE;
+	if (u.description != NULL || u.max_sessions != -1 ||
+	    u.max_endpoints != -1 || u.ip_policy != NULL) {
+		if (ops_account_update(&o, rq->segs[1], &u, &a, &err) != 0) {
+			api_ops_error(rq, &err);
+			goto out;
+		}
+	}
+	if (disabled != -1) {
+		store_account_free(a);
+		a = NULL;
+		r = disabled ? ops_account_disable(&o, rq->segs[1], &a, &nended,
+		                   &err)
+		             : ops_account_enable(&o, rq->segs[1], &a, &err);
+		if (r != 0) {
+			api_ops_error(rq, &err);
+			goto out;
+		}
+	}
+	if (a == NULL && ops_account_get(&o, rq->segs[1], &a, &err) != 0) {
+		api_ops_error(rq, &err);
+		goto out;
+	}
+	api_account_answer(rq, 200, a);
+out:
+	store_account_free(a);
+	json_decref(body);
+}
+
+void
+api_account_delete(struct api_req *rq)
+{
+	struct ops_err err;
+	struct ops o;
+	size_t nended = 0;
+
+	if (api_ops(rq, &o) != 0)
+		return;
+	if (ops_account_delete(&o, rq->segs[1], NULL, &nended, &err) != 0) {
+		api_ops_error(rq, &err);
+		return;
+	}
+	api_no_content(rq);
+}

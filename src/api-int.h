@@ -1,0 +1,244 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#ifndef PORTHOLE_API_INT_H
+#define PORTHOLE_API_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "net.h"
+#include "token.h"
+
+/*
+ * Inside the API process (api.h). libmicrohttpd runs a thread per
+ * connection (at most ApiMaxConnections of them); each connection opens
+ * its own store handle on its first request, in its own thread, and
+ * keeps it while the client keeps the connection alive. The main
+ * thread reads the control socket and the signals. What threads share
+ * is struct api: read-only after start, but for what its locks guard.
+ */
+
+struct buf;
+struct conf;
+struct store;
+struct store_apikey;
+struct MHD_Connection;
+struct MHD_Daemon;
+
+/* A source refused for a while, as the monitor said (API_PENALTY). */
+struct api_penalty {
+	char ip[NET_ADDRSTRLEN];
+	int64_t until; /* monotonic ms */
+};
+
+/* The API process. */
+struct api {
+	struct conf *conf;
+	unsigned char token_key[TOKEN_KEY_LEN];
+	struct MHD_Daemon *mhd;
+	int tls; /* served with HTTPS */
+	volatile int quit; /* shutting down: streams end */
+	int ctl; /* to the monitor; writes under ctl_lock */
+	pthread_mutex_t ctl_lock;
+	pthread_mutex_t pen_lock; /* guards pen */
+	struct api_penalty *pen;
+	size_t npen;
+};
+
+/* A client connection (libmicrohttpd's socket context). */
+struct api_conn {
+	struct store *store; /* opened on first use, in its thread */
+	char ip[NET_ADDRSTRLEN];
+};
+
+/* Path segments a route has at most. */
+#define API_PATH_MAX 6
+
+/* One request, from its first call to the answer. */
+struct api_req {
+	struct api *api;
+	struct api_conn *conn;
+	struct MHD_Connection *mc;
+	const char *method; /* libmicrohttpd's, valid for the request */
+	char *url; /* the path, a copy */
+	char *segs[API_PATH_MAX]; /* its segments (in <segbuf>) */
+	size_t nsegs;
+	char *segbuf;
+	struct buf *body; /* the request body so far */
+	int body_too_big; /* past ApiMaxBodySize: dropped */
+	int answered; /* a response is queued */
+	/* Set by authentication. */
+	struct store_apikey *key;
+	const char *scope; /* key's account id, NULL for an admin */
+	char *base; /* "http://host:port", for uri fields */
+	/* The answer. */
+	int status;
+	struct buf *out;
+	const char *content_type; /* NULL: application/json */
+	/* A streamed answer instead (/events/stream): takes over. */
+	void *stream; /* an MHD_Response * */
+	const char *access_token; /* ?access_token=, for /events/stream */
+};
+
+/* api.c */
+/* Tell the monitor <type> with string <s> (NULL: none). */
+void api_tell(struct api *api, int type, const char *s);
+/* Predicate: source <ip> is refused for now (a penalty). */
+int api_penalized(struct api *api, const char *ip, int64_t *leftp);
+
+/* api-http.c */
+/* libmicrohttpd's handlers (passed to MHD_start_daemon). */
+int api_http_start(struct api *api, int lfd, const char *cert,
+    const char *key);
+void api_http_stop(struct api *api);
+
+/*
+ * Answer helpers for the routes. Each one sets rq->status and rq->out.
+ */
+/*
+ * An error: {"error_code":"PORTHOLE_…","status_code":<status>,
+ * "msg":"…","details":{…}}. <code> is the name without the prefix
+ * ("NOT_FOUND"); details may be NULL (an empty object) or JSON text.
+ */
+void api_error(struct api_req *rq, int status, const char *code,
+    const char *details, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The connection's store, or NULL after answering 503. */
+struct store *api_req_store(struct api_req *rq);
+/* The value of query parameter <name>, or NULL. */
+const char *api_query(struct api_req *rq, const char *name);
+/* The value of request header <name>, or NULL. */
+const char *api_header(struct api_req *rq, const char *name);
+/* Append "<base><path>" as a JSON string to <b>. */
+void api_uri(struct buf *b, struct api_req *rq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Append "key":{"id":ID,"uri":"<base>/<plural>/ID"} or "key":null. */
+void api_ref(struct buf *b, struct api_req *rq, const char *key,
+    const char *plural, const char *id);
+/* Append "key":"RFC 3339" (or null for 0). */
+void api_time(struct buf *b, const char *key, int64_t ms);
+
+/* api-auth.c */
+/*
+ * Authenticate rq by its API key (Authorization: Bearer, or with
+ * <query_ok> also ?access_token=): sets rq->key and rq->scope. Returns
+ * 0, or -1 with the answer made (401, 403, 503).
+ */
+int api_auth(struct api_req *rq, int query_ok);
+
+/* api-util.c: requests and answers in terms of ops.h and jansson. */
+struct ops;
+struct ops_err;
+struct ops_page;
+/* Set up <o> for rq's caller (scope, announce hook, store). */
+int api_ops(struct api_req *rq, struct ops *o);
+/* Answer with ops' error <err>. */
+void api_ops_error(struct api_req *rq, const struct ops_err *err);
+/*
+ * Parse rq's body as a JSON object whose members are all among
+ * <allowed> (NULL-terminated); an empty body is {}. Returns it (the
+ * caller json_decref()s it), or NULL with a 400 answer made.
+ */
+json_t *api_body(struct api_req *rq, const char *const *allowed);
+/*
+ * Member <name> of <o>: a string (NULL if absent or null), an integer
+ * within [min, max] (*vp unchanged if absent), a boolean (-1 if
+ * absent), a list of strings (*np 0 if absent; the array is the
+ * caller's, the strings borrowed from <o>). Return 0, or -1 with a 400
+ * answer made for the wrong type or range.
+ */
+int api_str(struct api_req *rq, json_t *o, const char *name, const char **sp);
+int api_int(struct api_req *rq, json_t *o, const char *name, long long min,
+    long long max, int *vp);
+int api_bool(struct api_req *rq, json_t *o, const char *name, int *vp);
+int api_strlist(struct api_req *rq, json_t *o, const char *name,
+    const char ***listp, size_t *np);
+/* The page of a list request (?limit, ?before_id); -1: 400 made. */
+int api_page(struct api_req *rq, struct ops_page *page);
+/* Start a list answer: {"<plural>":[ */
+void api_list_begin(struct api_req *rq, const char *plural);
+/* Before each item but the first: ',' (<i> its index). */
+void api_list_sep(struct api_req *rq, size_t i);
+/*
+ * End a list answer: ],"uri":…,"next_page_uri":… (with <more>, a URI
+ * for the page before <last_id>, keeping the query's filters <keep>,
+ * NULL-terminated names).
+ */
+void api_list_end(struct api_req *rq, int more, const char *last_id,
+    const char *const *keep);
+/* Start an object answer of <status>: rq->out = "{". */
+void api_obj_begin(struct api_req *rq, int status);
+/* Answer 204 No Content. */
+void api_no_content(struct api_req *rq);
+/* Append "key":{"id":ID,"name":NAME} or "key":null. */
+void api_account_ref(struct buf *b, const char *key, const char *id,
+    const char *name);
+/* Append "key":"text" where text "" for NULL (description, metadata). */
+void api_text(struct buf *b, const char *key, const char *text);
+
+/* The routes' handlers, one file per family. */
+/* api-addr.c */
+void api_addr_list(struct api_req *rq);
+void api_addr_create(struct api_req *rq);
+void api_addr_get(struct api_req *rq);
+void api_addr_update(struct api_req *rq);
+void api_addr_delete(struct api_req *rq);
+/* api-session.c: tunnel sessions and endpoints */
+void api_session_list(struct api_req *rq);
+void api_session_get(struct api_req *rq);
+void api_session_stop(struct api_req *rq);
+void api_endpoint_list(struct api_req *rq);
+void api_endpoint_get(struct api_req *rq);
+/* api-cred.c: SSH keys, authtokens, API keys */
+void api_sshkey_list(struct api_req *rq);
+void api_sshkey_create(struct api_req *rq);
+void api_sshkey_get(struct api_req *rq);
+void api_sshkey_update(struct api_req *rq);
+void api_sshkey_delete(struct api_req *rq);
+void api_token_list(struct api_req *rq);
+void api_token_create(struct api_req *rq);
+void api_token_get(struct api_req *rq);
+void api_token_update(struct api_req *rq);
+void api_token_delete(struct api_req *rq);
+void api_apikey_list(struct api_req *rq);
+void api_apikey_create(struct api_req *rq);
+void api_apikey_get(struct api_req *rq);
+void api_apikey_delete(struct api_req *rq);
+/* api-policy.c: IP policies and rules */
+void api_policy_list(struct api_req *rq);
+void api_policy_create(struct api_req *rq);
+void api_policy_get(struct api_req *rq);
+void api_policy_update(struct api_req *rq);
+void api_policy_delete(struct api_req *rq);
+void api_rule_list(struct api_req *rq);
+void api_rule_create(struct api_req *rq);
+void api_rule_get(struct api_req *rq);
+void api_rule_update(struct api_req *rq);
+void api_rule_delete(struct api_req *rq);
+/* api-edge.c: TCP edges */
+void api_edge_list(struct api_req *rq);
+void api_edge_create(struct api_req *rq);
+void api_edge_get(struct api_req *rq);
+void api_edge_update(struct api_req *rq);
+void api_edge_delete(struct api_req *rq);
+/* api-account.c */
+void api_account_list(struct api_req *rq);
+void api_account_create(struct api_req *rq);
+void api_account_get(struct api_req *rq);
+void api_account_update(struct api_req *rq);
+void api_account_delete(struct api_req *rq);
+/* api-events.c: the event list and the live stream (SSE) */
+void api_events_list(struct api_req *rq);
+void api_events_stream(struct api_req *rq);
+
+/* api-openapi.c: the OpenAPI description served at /openapi.json. */
+extern const char api_openapi_json[];
+
+/* api-routes.c: dispatch a request (rq->method, rq->segs) to its route. */
+void api_route(struct api_req *rq);
+
+#endif /* PORTHOLE_API_INT_H */

@@ -1,0 +1,186 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-assets.h"
+#include "api-int.h"
+
+#include "buf.h"
+#include "log.h"
+
+/*
+ * The routes: method, path pattern ("*" matches one segment) and
+ * whether the caller must show an API key. A path that matches a
+ * pattern with another method is answered 405 with the methods it
+ * has; no match is 404.
+ */
+
+enum api_auth_need {
+	API_AUTH_NONE = 0,
+	API_AUTH_KEY, /* Authorization: Bearer */
+	API_AUTH_KEY_OR_QUERY, /* or ?access_token= (EventSource) */
+};
+
+struct api_route {
+	const char *method;
+	const char *pattern; /* segments joined with '/', no leading '/' */
+	enum api_auth_need auth;
+	void (*fn)(struct api_req *rq);
+};
+
+/* GET /openapi.json: the description of everything here. */
+static void
+api_openapi(struct api_req *rq)
+{
+	rq->out = buf_new();
+	buf_puts(rq->out, api_openapi_json);
+	rq->status = 200;
+}
+
+/* GET / and GET /assets/…: the dashboard's embedded files. */
+static void
+api_assets(struct api_req *rq)
+{
+	const struct api_asset *a;
+
+	a = api_asset_find(rq->nsegs == 0 ? "/index.html" : rq->url);
+	if (a == NULL) {
+		api_error(rq, 404, "NOT_FOUND", NULL,
+		    rq->nsegs == 0 ? "this build of portholed has no dashboard; "
+		                     "the JSON API is described at /openapi.json"
+		                   : "no such file: %.100s",
+		    rq->url);
+		return;
+	}
+	rq->out = buf_new();
+	buf_append(rq->out, a->data, a->len);
+	rq->content_type = a->type;
+	rq->status = 200;
+}
+
+static const struct api_route api_routes[] = {
+	{ "GET", "", API_AUTH_NONE, api_assets },
+	{ "GET", "assets/*", API_AUTH_NONE, api_assets },
+	{ "GET", "assets/*/*", API_AUTH_NONE, api_assets },
+	{ "GET", "openapi.json", API_AUTH_NONE, api_openapi },
+	{ "GET", "events", API_AUTH_KEY, api_events_list },
+	{ "GET", "events/stream", API_AUTH_KEY_OR_QUERY, api_events_stream },
+	{ "GET", "reserved_addrs", API_AUTH_KEY, api_addr_list },
+	{ "POST", "reserved_addrs", API_AUTH_KEY, api_addr_create },
+	{ "GET", "reserved_addrs/*", API_AUTH_KEY, api_addr_get },
+	{ "PATCH", "reserved_addrs/*", API_AUTH_KEY, api_addr_update },
+	{ "DELETE", "reserved_addrs/*", API_AUTH_KEY, api_addr_delete },
+	{ "GET", "tunnel_sessions", API_AUTH_KEY, api_session_list },
+	{ "GET", "tunnel_sessions/*", API_AUTH_KEY, api_session_get },
+	{ "POST", "tunnel_sessions/*/stop", API_AUTH_KEY, api_session_stop },
+	{ "GET", "endpoints", API_AUTH_KEY, api_endpoint_list },
+	{ "GET", "endpoints/*", API_AUTH_KEY, api_endpoint_get },
+	{ "GET", "ssh_credentials", API_AUTH_KEY, api_sshkey_list },
+	{ "POST", "ssh_credentials", API_AUTH_KEY, api_sshkey_create },
+	{ "GET", "ssh_credentials/*", API_AUTH_KEY, api_sshkey_get },
+	{ "PATCH", "ssh_credentials/*", API_AUTH_KEY, api_sshkey_update },
+	{ "DELETE", "ssh_credentials/*", API_AUTH_KEY, api_sshkey_delete },
+	{ "GET", "credentials", API_AUTH_KEY, api_token_list },
+	{ "POST", "credentials", API_AUTH_KEY, api_token_create },
+	{ "GET", "credentials/*", API_AUTH_KEY, api_token_get },
+	{ "PATCH", "credentials/*", API_AUTH_KEY, api_token_update },
+	{ "DELETE", "credentials/*", API_AUTH_KEY, api_token_delete },
+	{ "GET", "api_keys", API_AUTH_KEY, api_apikey_list },
+	{ "POST", "api_keys", API_AUTH_KEY, api_apikey_create },
+	{ "GET", "api_keys/*", API_AUTH_KEY, api_apikey_get },
+	{ "DELETE", "api_keys/*", API_AUTH_KEY, api_apikey_delete },
+	{ "GET", "ip_policies", API_AUTH_KEY, api_policy_list },
+	{ "POST", "ip_policies", API_AUTH_KEY, api_policy_create },
+	{ "GET", "ip_policies/*", API_AUTH_KEY, api_policy_get },
+	{ "PATCH", "ip_policies/*", API_AUTH_KEY, api_policy_update },
+	{ "DELETE", "ip_policies/*", API_AUTH_KEY, api_policy_delete },
+	{ "GET", "ip_policy_rules", API_AUTH_KEY, api_rule_list },
+	{ "POST", "ip_policy_rules", API_AUTH_KEY, api_rule_create },
+	{ "GET", "ip_policy_rules/*", API_AUTH_KEY, api_rule_get },
+	{ "PATCH", "ip_policy_rules/*", API_AUTH_KEY, api_rule_update },
+	{ "DELETE", "ip_policy_rules/*", API_AUTH_KEY, api_rule_delete },
+	{ "GET", "edges/tcp", API_AUTH_KEY, api_edge_list },
+	{ "POST", "edges/tcp", API_AUTH_KEY, api_edge_create },
+	{ "GET", "edges/tcp/*", API_AUTH_KEY, api_edge_get },
+	{ "PATCH", "edges/tcp/*", API_AUTH_KEY, api_edge_update },
+	{ "DELETE", "edges/tcp/*", API_AUTH_KEY, api_edge_delete },
+	{ "GET", "accounts", API_AUTH_KEY, api_account_list },
+	{ "POST", "accounts", API_AUTH_KEY, api_account_create },
+	{ "GET", "accounts/*", API_AUTH_KEY, api_account_get },
+	{ "PATCH", "accounts/*", API_AUTH_KEY, api_account_update },
+	{ "DELETE", "accounts/*", API_AUTH_KEY, api_account_delete },
+};
+
+/* Predicate: rq's path matches <pattern>. */
+static int
+api_route_match(const struct api_req *rq, const char *pattern)
+{
+	const char *p = pattern, *e;
+	size_t i = 0, n;
+
+	if (*p == '\0')
+		return rq->nsegs == 0;
+	for (;;) {
+		e = strchr(p, '/');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (i == rq->nsegs)
+			return 0;
+		if (!(n == 1 && *p == '*') &&
+		    (strlen(rq->segs[i]) != n ||
+		        strncmp(rq->segs[i], p, n) != 0))
+			return 0;
+		i++;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return i == rq->nsegs;
+}
+
+void
+api_route(struct api_req *rq)
+{
+	const struct api_route *rt = NULL;
+	struct buf *allowed = NULL;
+	size_t i;
+	const char *method = rq->method;
+
+	/* HEAD is GET without the body (libmicrohttpd drops it). */
+	if (strcmp(method, "HEAD") == 0)
+		method = "GET";
+	for (i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+		if (!api_route_match(rq, api_routes[i].pattern))
+			continue;
+		if (strcmp(api_routes[i].method, method) == 0) {
+			rt = &api_routes[i];
+			break;
+		}
+		if (allowed == NULL)
+			allowed = buf_new();
+		else
+			buf_puts(allowed, ", ");
+		buf_puts(allowed, api_routes[i].method);
+	}
+	if (rt == NULL && allowed != NULL) {
+		api_error(rq, 405, "METHOD_NOT_ALLOWED", NULL,
+		    "%s is not allowed on %.100s (allowed: %s)", rq->method,
+		    rq->url, buf_str(allowed));
+		goto out;
+	}
+	if (rt == NULL) {
+		api_error(rq, 404, "NOT_FOUND", NULL,
+		    "no such resource: %.100s (see /openapi.json)", rq->url);
+		goto out;
+	}
+	if (rt->auth != API_AUTH_NONE &&
+	    api_auth(rq, rt->auth == API_AUTH_KEY_OR_QUERY) != 0)
+		goto out;
+	rt->fn(rq);
+out:
+	buf_free(allowed);
+}
