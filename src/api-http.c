@@ -232,8 +232,11 @@ api_send(struct api_req *rq)
 		    rq->content_type != NULL ? rq->content_type
 		                             : "application/json");
 	}
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-	    "no-store");
+	/* The dashboard's files say how they may be cached (api-routes.c). */
+	if (MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL) ==
+	    NULL)
+		(void)MHD_add_response_header(resp,
+		    MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	(void)MHD_add_response_header(resp, "X-Content-Type-Options",
 	    "nosniff");
 	if (rq->status == 401)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <microhttpd.h>
+
 #include "api-assets.h"
 #include "api-int.h"
 
@@ -42,11 +44,19 @@ api_openapi(struct api_req *rq)
 	rq->status = 200;
 }
 
-/* GET / and GET /assets/…: the dashboard's embedded files. */
+/*
+ * GET / and GET /assets/…: the dashboard's embedded files, answered from
+ * where they lie in the binary, with the headers of api-assets.h (the
+ * security policy, no-cache and an ETag), or 304 and no body when the
+ * browser's copy is current (If-None-Match has the ETag, or is "*").
+ */
 static void
 api_assets(struct api_req *rq)
 {
 	const struct api_asset *a;
+	struct MHD_Response *resp;
+	const char *inm;
+	int fresh;
 
 	a = api_asset_find(rq->nsegs == 0 ? "/index.html" : rq->url);
 	if (a == NULL) {
@@ -57,10 +67,30 @@ api_assets(struct api_req *rq)
 		    rq->url);
 		return;
 	}
-	rq->out = buf_new();
-	buf_append(rq->out, a->data, a->len);
-	rq->content_type = a->type;
-	rq->status = 200;
+	inm = api_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	fresh = inm != NULL &&
+	    (strstr(inm, a->etag) != NULL || strcmp(inm, "*") == 0);
+	/* The data is static: MHD reads it in place and never frees it. */
+	resp = MHD_create_response_from_buffer(fresh ? 0 : a->len,
+	    fresh ? NULL : (void *)a->data, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		api_error(rq, 500, "INTERNAL", NULL, "out of memory");
+		return;
+	}
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    a->type);
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, a->etag);
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    API_ASSET_CACHE_CONTROL);
+	(void)MHD_add_response_header(resp, "Content-Security-Policy",
+	    API_ASSET_CSP);
+	(void)MHD_add_response_header(resp, "X-Frame-Options",
+	    API_ASSET_X_FRAME_OPTIONS);
+	(void)MHD_add_response_header(resp, "Referrer-Policy",
+	    API_ASSET_REFERRER_POLICY);
+	/* api_send queues it as it does the event stream. */
+	rq->stream = resp;
+	rq->status = fresh ? 304 : 200;
 }
 
 static const struct api_route api_routes[] = {

@@ -49,12 +49,13 @@ fi
 ph_pass "puppeteer-core is installed ($browser_dir/node_modules)"
 
 # --- portholed with the API ------------------------------------------------
+aport=$("$TNET" freeport) || ph_fail "tnet freeport failed"
 cat >"$PH_CONF" <<EOF
 ListenAddress 127.0.0.1:0
 StateDirectory $PH_TMP/state
 TunnelAddress 127.0.0.1
 PublicHost 127.0.0.1
-ApiListen 127.0.0.1:0
+ApiListen 127.0.0.1:$aport
 LogLevel VERBOSE
 EOF
 ph_user alice
@@ -62,11 +63,8 @@ key=$(ph_ctl api-key create --description "dashboard.sh" 2>/dev/null) ||
     ph_fail "api-key create failed"
 case $key in phk_*) ;; *) ph_fail "api-key create printed '$key'" ;; esac
 ph_start_server
-ph_wait_for "$PH_LOG" 'portholed: API on http://127\.0\.0\.1:[0-9]+/' 30 \
-    "$PH_SERVER_PID"
-api=$(sed -nE 's,.*portholed: API on (http://127\.0\.0\.1:[0-9]+)/.*,\1,p' \
-    "$PH_LOG" | head -n 1)
-[ -n "$api" ] || ph_fail "no API address in $PH_LOG"
+api=http://127.0.0.1:$aport
+ph_wait_for "$PH_LOG" "portholed: API on $api/" 30 "$PH_SERVER_PID"
 
 # --- the files, with curl ----------------------------------------------------
 # hdr FILE NAME: the value of header NAME in the saved headers FILE.
