@@ -343,6 +343,50 @@ async function main() {
     .querySelector('#addresses-table tr[data-id="' + id + '"]') === null,
   raId);
 
+  /* An IP policy: create it, a bad rule shows the server's reason, a
+   * good one is listed, then delete the policy. */
+  await gotoPage('policies', 'IP policies');
+  await page.focus('#policy-name');
+  await page.keyboard.type('browser-test');
+  await page.keyboard.press('Enter');
+  const pid = await until('the new policy', () => {
+    for (const c of document.querySelectorAll('#policies section.card'))
+      if (c.querySelector('h2').textContent === 'browser-test')
+        return c.dataset.id;
+    return null;
+  });
+  await page.focus('#rule-cidr-' + pid);
+  await page.keyboard.type('not-a-cidr');
+  await page.keyboard.press('Enter');
+  const why = await until('the refusal of a bad CIDR', () => {
+    const n = document.querySelector('#notice');
+    return !n.hidden && n.classList.contains('error') && n.textContent;
+  });
+  if (!/not-a-cidr|CIDR|cidr/.test(why))
+    fail('a bad CIDR gave "' + why + '"');
+  for (let i = problems.length - 1; i >= 0; i--)
+    if (/status of 400/.test(problems[i]))
+      problems.splice(i, 1);
+  await page.select('#rule-action-' + pid, 'deny');
+  await page.focus('#rule-cidr-' + pid);
+  await page.$eval('#rule-cidr-' + pid, (el) => el.select());
+  await page.keyboard.type('203.0.113.0/24');
+  await page.keyboard.press('Enter');
+  await until('the rule', (id) => {
+    const c = document.querySelector('#policies section[data-id="' + id +
+      '"]');
+    return c && [...c.querySelectorAll('[data-col="cidr"]')].some((td) =>
+      td.textContent === '203.0.113.0/24' && td.parentNode.querySelector(
+        '[data-col="action"]').textContent === 'deny');
+  }, pid);
+  const delPolicy = '#policies section[data-id="' + pid + '"] > button.danger';
+  await page.click(delPolicy);
+  await page.click(delPolicy);
+  await until('the policy to go', (id) => document.querySelector(
+    '#policies section[data-id="' + id + '"]') === null, pid);
+  log('an IP policy and its rule made and deleted on the page (a bad ' +
+    'CIDR: ' + why + ')');
+
   /* Log out: the key is forgotten. */
   await page.click('#logout');
   await until('the login form again', () =>
