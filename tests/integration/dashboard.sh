@@ -120,7 +120,11 @@ PORTHOLE_URL=$api PORTHOLE_KEY=$key PORTHOLE_ACCOUNT=alice \
     <"$PH_TMP/to-node" >"$PH_TMP/node.out" 2>"$PH_TMP/node.err" &
 node_pid=$!
 ph_track "$node_pid"
-# The browser's stdin: open until the end (the EXIT trap closes it).
+# The browser's stdin: open until the end (the EXIT trap closes it). If
+# the browser test has died, writing to it raises SIGPIPE: fail with
+# its output rather than die without cleaning up. (A trapped signal is
+# reset in children, so ssh and tnet still get the default.)
+trap 'ph_fail "the browser test is gone$(_ph_tail "$PH_TMP/node.err")"' PIPE
 exec 3>"$PH_TMP/to-node"
 
 # browser_wait WORD [TIMEOUT]: wait for the browser's line "WORD …"
