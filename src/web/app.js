@@ -1286,12 +1286,14 @@
       state.key = null;
       throw e;
     }
+    /* Edges are an administrator's only: 403 for an account's key. */
     state.admin = false;
     try {
-      await api('GET', '/ip_policies?limit=1');
+      await api('GET', '/edges/tcp?limit=1');
       state.admin = true;
     } catch (e) {
-      /* 403: an account's key. */
+      if (e.status !== 403)
+        throw e;
     }
     sessionStorage.setItem(KEY_STORAGE, key);
     state.loggedIn = true;
@@ -1371,7 +1373,10 @@
     const saved = sessionStorage.getItem(KEY_STORAGE);
     if (saved) {
       login(saved).catch((e) => {
-        sessionStorage.removeItem(KEY_STORAGE);
+        /* Forget the key only if the server refused it, not when the
+         * request was cut (a reload) or the server is away. */
+        if (e.status === 401)
+          sessionStorage.removeItem(KEY_STORAGE);
         $('#login').hidden = false;
         notify(e.message, 'error');
         $('#login-key').focus();

@@ -15,7 +15,7 @@
  *
  * Environment: PORTHOLE_URL (http://127.0.0.1:PORT), PORTHOLE_KEY (an
  * administrator's API key), PORTHOLE_ACCOUNT (the account to reserve
- * for), CHROMIUM (default /usr/bin/chromium), PH_TMP (the browser's
+ * for), PORTHOLE_ACCOUNT_KEY (that account's key, optional), CHROMIUM (default /usr/bin/chromium), PH_TMP (the browser's
  * profile and, on failure, a screenshot). Exit 0 pass, 1 fail.
  *
  * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
@@ -29,6 +29,7 @@ const puppeteer = require('puppeteer-core');
 const BASE = process.env.PORTHOLE_URL;
 const KEY = process.env.PORTHOLE_KEY;
 const ACCOUNT = process.env.PORTHOLE_ACCOUNT || '';
+const ACCOUNT_KEY = process.env.PORTHOLE_ACCOUNT_KEY || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TMP = process.env.PH_TMP || require('os').tmpdir();
 const WAIT_MS = Number(process.env.DASHBOARD_WAIT_MS) || 30000;
@@ -115,10 +116,19 @@ async function gotoPage(name, heading) {
   }, heading);
 }
 
-/* The page must fit a phone's width: no sideways scrolling. */
+/* After a reload: logged in again with the key from sessionStorage. */
+async function loggedIn() {
+  await until('the page to log in again', () =>
+    !document.querySelector('#nav').hidden &&
+    document.querySelector('#live').classList.contains('on'));
+}
+
+/* The page must fit a phone's width: no sideways scrolling. (Turning
+ * isMobile on or off reloads the page.) */
 async function checkPhone(name, heading) {
   await page.setViewport({ width: 375, height: 740, isMobile: true,
     hasTouch: true, deviceScaleFactor: 2 });
+  await loggedIn();
   await gotoPage(name, heading);
   const w = await page.evaluate(() => [document.documentElement.scrollWidth,
     window.innerWidth]);
@@ -126,6 +136,7 @@ async function checkPhone(name, heading) {
     fail('the ' + name + ' page is ' + w[0] + ' px wide on a ' + w[1] +
       ' px phone');
   await page.setViewport({ width: 1280, height: 900 });
+  await loggedIn();
 }
 
 async function main() {
@@ -392,6 +403,33 @@ async function main() {
   await until('the login form again', () =>
     !document.querySelector('#login').hidden &&
     sessionStorage.getItem('porthole.apikey') === null);
+
+  /* An account's key: no administrator's pages, no account field. */
+  if (ACCOUNT_KEY) {
+    await page.focus('#login-key');
+    await page.keyboard.type(ACCOUNT_KEY);
+    await page.keyboard.press('Enter');
+    await until('the endpoints page for the account', () =>
+      !document.querySelector('#nav').hidden &&
+      document.querySelector('#endpoints-table') !== null);
+    const hidden = await page.$$eval('#nav [data-admin]', (as) =>
+      as.every((a) => a.closest('li').hidden));
+    if (!hidden)
+      fail('an account\'s key is offered the administrator\'s pages');
+    await gotoPage('addresses', 'TCP addresses');
+    await page.waitForSelector('#addresses-table');
+    if (!await page.$eval('#reserve-account', (el) =>
+      el.closest('.field').hidden))
+      fail('an account\'s key is asked for an account');
+    /* The 403 that tells the page it is not an administrator. */
+    for (let i = problems.length - 1; i >= 0; i--)
+      if (/status of 403/.test(problems[i]))
+        problems.splice(i, 1);
+    await page.click('#logout');
+    await until('the login form after the account', () =>
+      !document.querySelector('#login').hidden);
+    log('an account\'s key sees no administrator\'s pages');
+  }
 
   if (problems.length)
     fail('the browser reported:\n  ' + problems.join('\n  '));

@@ -62,6 +62,8 @@ ph_user alice
 key=$(ph_ctl api-key create --description "dashboard.sh" 2>/dev/null) ||
     ph_fail "api-key create failed"
 case $key in phk_*) ;; *) ph_fail "api-key create printed '$key'" ;; esac
+akey=$(ph_ctl api-key create --account alice 2>/dev/null) ||
+    ph_fail "api-key create --account alice failed"
 ph_start_server
 api=http://127.0.0.1:$aport
 ph_wait_for "$PH_LOG" "portholed: API on $api/" 30 "$PH_SERVER_PID"
@@ -114,6 +116,7 @@ backend=$PH_LAST_PORT
 
 mkfifo "$PH_TMP/to-node" || ph_fail "mkfifo failed"
 PORTHOLE_URL=$api PORTHOLE_KEY=$key PORTHOLE_ACCOUNT=alice \
+    PORTHOLE_ACCOUNT_KEY=$akey \
     CHROMIUM=$CHROMIUM PH_TMP=$PH_TMP \
     NODE_PATH=$browser_dir/node_modules \
     node "$top_srcdir/tests/browser/dashboard.test.js" \
@@ -184,3 +187,6 @@ if ph_ctl address show "$addr" >/dev/null 2>&1; then
 	ph_fail "the page deleted $addr, but the store still has it"
 fi
 ph_pass "the session and endpoint left the page; the page deleted $addr"
+grep -q "an account's key sees no administrator's pages" "$PH_TMP/node.err" ||
+    ph_fail "the browser did not log in with alice's key"
+ph_pass "alice's key logs in without the administrator's pages"
