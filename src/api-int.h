@@ -92,8 +92,7 @@ int api_penalized(struct api *api, const char *ip, int64_t *leftp);
 
 /* api-http.c */
 /* libmicrohttpd's handlers (passed to MHD_start_daemon). */
-int api_http_start(struct api *api, int lfd, const char *cert,
-    const char *key);
+int api_http_start(struct api *api, int lfd, const char *cert, const char *key);
 void api_http_stop(struct api *api);
 
 /*

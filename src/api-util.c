@@ -95,7 +95,8 @@ api_body(struct api_req *rq, const char *const *allowed)
 		json_decref(o);
 		return NULL;
 	}
-	json_object_foreach (o, name, v) {
+	json_object_foreach(o, name, v)
+	{
 		for (i = 0; allowed[i] != NULL; i++) {
 			if (strcmp(allowed[i], name) == 0)
 				break;
@@ -184,7 +185,8 @@ api_strlist(struct api_req *rq, json_t *o, const char *name,
 	if (!json_is_array(v))
 		goto bad;
 	list = xcalloc(json_array_size(v) + 1, sizeof(*list));
-	json_array_foreach (v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (!json_is_string(e) ||
 		    strlen(json_string_value(e)) != json_string_length(e))
 			goto bad;

@@ -66,7 +66,8 @@ api_penalized(struct api *api, const char *ip, int64_t *leftp)
 	*leftp = 0;
 	pthread_mutex_lock(&api->pen_lock);
 	for (i = 0; i < api->npen; i++) {
-		if (strcmp(api->pen[i].ip, ip) == 0 && api->pen[i].until > now) {
+		if (strcmp(api->pen[i].ip, ip) == 0 &&
+		    api->pen[i].until > now) {
 			*leftp = api->pen[i].until - now;
 			ret = 1;
 			break;
@@ -96,8 +97,8 @@ api_penalty_set(struct api *api, const char *ip, uint64_t ms)
 			p = &api->pen[i]; /* expired: reuse */
 	}
 	if (p == NULL && api->npen < API_PENALTY_MAX) {
-		api->pen = xreallocarray(api->pen, api->npen + 1,
-		    sizeof(*api->pen));
+		api->pen =
+		    xreallocarray(api->pen, api->npen + 1, sizeof(*api->pen));
 		p = &api->pen[api->npen++];
 	}
 	if (p != NULL) {
