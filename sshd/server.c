@@ -1181,8 +1181,8 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 	free(text);
 	logit("SIGHUP: configuration reloaded for new sessions "
 	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel, "
-	      "SyslogFacility, MetricsListen, NodeName and Region need a "
-	      "restart)");
+	      "SyslogFacility, MetricsListen, the Api keywords, NodeName "
+	      "and Region need a restart)");
 }
 
 /* Reap what exited: the spawner, or sessions it left to us. */

@@ -34,6 +34,7 @@ BK=$(ph_ctl api-key create --account bob 2>/dev/null) ||
     ph_fail "api-key create --account bob"
 ph_start_server -o "ApiListen=127.0.0.1:$aport" \
     -o "MetricsListen=127.0.0.1:$mport" -o ApiMaxBodySize=4096 \
+    -o "EventLog=$PH_TMP/events.log" \
     -o ApiMaxHeaderSize=8192
 ph_wait_for "$PH_LOG" 'API: serving HTTP on 127\.0\.0\.1' 30
 BASE=http://127.0.0.1:$aport
@@ -135,6 +136,8 @@ api "$BK" GET "/reserved_addrs?account=alice"
 api "$ADMIN" GET /reserved_addrs
 expect 200 "admin lists"
 [ "$(j '.reserved_addrs | length')" -eq 3 ] || ph_fail "admin sees not 3"
+grep -q "tcp_address_updated.v0.*$RA1" "$PH_TMP/events.log" ||
+    ph_fail "the API's change is not in EventLog"
 api "$AK" DELETE "/reserved_addrs/$RA1"
 expect 204 "alice deletes RA1"
 api "$AK" GET "/reserved_addrs/$RA1"
