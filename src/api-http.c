@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
@@ -274,6 +275,7 @@ static enum MHD_Result
 api_handle(struct api_req *rq)
 {
 	int64_t left;
+	int writer;
 
 	if (rq->body_too_big) {
 		api_error(rq, 413, "BODY_TOO_LARGE", NULL,
@@ -295,7 +297,18 @@ api_handle(struct api_req *rq)
 		    rq->url);
 		return api_send(rq);
 	}
+	/*
+	 * One writer at a time on SQLite: writers that meet on its lock
+	 * would each sleep in its busy handler, which is far slower than
+	 * waiting here for the one before.
+	 */
+	writer = rq->api->serialize_writes && strcmp(rq->method, "GET") != 0 &&
+	    strcmp(rq->method, "HEAD") != 0;
+	if (writer)
+		pthread_mutex_lock(&rq->api->write_lock);
 	api_route(rq);
+	if (writer)
+		pthread_mutex_unlock(&rq->api->write_lock);
 	return api_send(rq);
 }
 
@@ -416,6 +429,7 @@ api_http_start(struct api *api, int lfd, const char *cert, const char *key)
 	flags = MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	api->tls = cert != NULL && key != NULL;
+	api->serialize_writes = !db_target_is_pg(conf->database);
 	if (api->tls)
 		flags |= MHD_USE_TLS;
 	/* Ours are blocking sockets once accepted; the listener is not. */

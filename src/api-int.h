@@ -45,6 +45,8 @@ struct api {
 	int ctl; /* to the monitor; writes under ctl_lock */
 	pthread_mutex_t ctl_lock;
 	pthread_mutex_t pen_lock; /* guards pen */
+	pthread_mutex_t write_lock; /* held by a changing request (SQLite) */
+	int serialize_writes; /* SQLite: one changing request at a time */
 	struct api_penalty *pen;
 	size_t npen;
 };

@@ -224,6 +224,7 @@ api_main(int lfd, int ctl)
 	api.ctl = ctl;
 	pthread_mutex_init(&api.ctl_lock, NULL);
 	pthread_mutex_init(&api.pen_lock, NULL);
+	pthread_mutex_init(&api.write_lock, NULL);
 	(void)prctl(PR_SET_NAME, "portholed", 0, 0, 0);
 	tzset();
 	/*
