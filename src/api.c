@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "conf.h"
 #include "err.h"
+#include "event.h"
 #include "ipc.h"
 #include "log.h"
 #include "misc.h"
@@ -252,6 +253,8 @@ api_main(int lfd, int ctl)
 		      "monitor");
 		goto out;
 	}
+	/* Events it records name this node, as the monitor's do. */
+	event_set_origin(api.conf->node_name, api.conf->region);
 	if (token_key_load(api.conf->token_key, 0, api.token_key) != 0) {
 		error("API: TokenKey %s: cannot read it", api.conf->token_key);
 		goto out;

@@ -1051,6 +1051,36 @@ START_TEST(test_finish_duplicate_listen)
 }
 END_TEST
 
+/* ApiCertificate and ApiPrivateKey go together, or not at all. */
+START_TEST(test_finish_api_tls)
+{
+	static const struct {
+		const char *cert, *key;
+		int ok;
+	} cases[] = {
+		{ "ApiCertificate /c.pem", "ApiPrivateKey /k.pem", 1 },
+		{ "ApiCertificate /c.pem", "ApiPrivateKey none", 0 },
+		{ "ApiCertificate none", "ApiPrivateKey /k.pem", 0 },
+		{ "ApiCertificate none", "ApiPrivateKey none", 1 },
+	};
+	struct conf *conf;
+	char err[ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		conf = conf_new();
+		apply_ok(conf, "PublicHost a.example", 0);
+		apply_ok(conf, cases[i].cert, 0);
+		apply_ok(conf, cases[i].key, 0);
+		ck_assert_int_eq(conf_finish(conf, err, sizeof(err)),
+		    cases[i].ok ? 0 : PORTHOLE_ERR_INVALID_FORMAT);
+		if (!cases[i].ok)
+			ck_assert_ptr_nonnull(strstr(err, "go together"));
+		conf_free(conf);
+	}
+}
+END_TEST
+
 /*
  * AddressAffinity reads ended sessions, which SessionRetention deletes:
  * a retention shorter than the affinity is refused; 0 on either side
@@ -1317,6 +1347,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_finish_paths);
 	tcase_add_test(tc, test_finish_duplicate_listen);
 	tcase_add_test(tc, test_finish_session_retention);
+	tcase_add_test(tc, test_finish_api_tls);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dump");
