@@ -168,9 +168,9 @@ api_account_update(struct api_req *rq)
 	if (disabled != -1) {
 		store_account_free(a);
 		a = NULL;
-		r = disabled ? ops_account_disable(&o, rq->segs[1], &a, &nended,
-		                   &err)
-		             : ops_account_enable(&o, rq->segs[1], &a, &err);
+		r = disabled
+		    ? ops_account_disable(&o, rq->segs[1], &a, &nended, &err)
+		    : ops_account_enable(&o, rq->segs[1], &a, &err);
 		if (r != 0) {
 			api_ops_error(rq, &err);
 			goto out;

@@ -120,8 +120,7 @@ api_addr_create(struct api_req *rq)
 		                                  : "none");
 		goto out;
 	}
-	if (ops_address_reserve(&o, account, host, desc, meta, &a, &err) !=
-	    0) {
+	if (ops_address_reserve(&o, account, host, desc, meta, &a, &err) != 0) {
 		/* Made but its event not recorded: still an error. */
 		api_ops_error(rq, &err);
 		goto out;

@@ -74,7 +74,7 @@ api_auth(struct api_req *rq, int query_ok)
 		goto out;
 	}
 	if (!token_is_prefixed(key, APIKEY_PREFIX)) {
-		ret = api_auth_fail(rq, "not an API key (phk_…)");
+		ret = api_auth_fail(rq, "not an API key (phk_...)");
 		goto out;
 	}
 	if ((store = api_req_store(rq)) == NULL)
@@ -107,8 +107,8 @@ api_auth(struct api_req *rq, int query_ok)
 	rq->key = k;
 	rq->scope = k->account_id;
 	k = NULL;
-	debug("API: %s %.100s by key %s%s%s", rq->method, rq->url,
-	    rq->key->id, rq->scope != NULL ? " of account " : " (admin)",
+	debug("API: %s %.100s by key %s%s%s", rq->method, rq->url, rq->key->id,
+	    rq->scope != NULL ? " of account " : " (admin)",
 	    rq->scope != NULL ? rq->key->account_name : "");
 	ret = 0;
 out:

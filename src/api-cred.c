@@ -101,8 +101,7 @@ api_sshkey_create(struct api_req *rq)
 	if (api_str(rq, body, "description", &desc) != 0 ||
 	    api_str(rq, body, "metadata", &meta) != 0 ||
 	    api_str(rq, body, "account", &account) != 0 ||
-	    api_str(rq, body, "public_key", &line) != 0 ||
-	    api_ops(rq, &o) != 0)
+	    api_str(rq, body, "public_key", &line) != 0 || api_ops(rq, &o) != 0)
 		goto out;
 	if (line == NULL) {
 		api_error(rq, 400, "INVALID_ARGUMENT", NULL,
@@ -139,8 +138,7 @@ api_sshkey_get(struct api_req *rq)
 void
 api_sshkey_update(struct api_req *rq)
 {
-	static const char *const fields[] = { "description", "metadata",
-		NULL };
+	static const char *const fields[] = { "description", "metadata", NULL };
 	struct store_key *k = NULL;
 	const char *desc, *meta;
 	struct ops_err err;
@@ -255,8 +253,7 @@ api_token_create(struct api_req *rq)
 	if (api_str(rq, body, "description", &desc) != 0 ||
 	    api_str(rq, body, "metadata", &meta) != 0 ||
 	    api_str(rq, body, "account", &account) != 0 ||
-	    api_str(rq, body, "public_key", &line) != 0 ||
-	    api_ops(rq, &o) != 0)
+	    api_str(rq, body, "public_key", &line) != 0 || api_ops(rq, &o) != 0)
 		goto out;
 	if (line != NULL) {
 		api_error(rq, 400, "INVALID_ARGUMENT", NULL,
@@ -296,8 +293,7 @@ api_token_get(struct api_req *rq)
 void
 api_token_update(struct api_req *rq)
 {
-	static const char *const fields[] = { "description", "metadata",
-		NULL };
+	static const char *const fields[] = { "description", "metadata", NULL };
 	struct store_token *t = NULL;
 	const char *desc, *meta;
 	struct ops_err err;
@@ -337,8 +333,8 @@ api_token_delete(struct api_req *rq)
 
 /* Append API key <k>; with <secret>, its "token" too (creation). */
 static void
-api_apikey_json(struct buf *b, struct api_req *rq,
-    const struct store_apikey *k, const char *secret)
+api_apikey_json(struct buf *b, struct api_req *rq, const struct store_apikey *k,
+    const char *secret)
 {
 	buf_putc(b, '{');
 	json_kv_str(b, 1, "id", k->id);
@@ -384,8 +380,7 @@ api_apikey_list(struct api_req *rq)
 void
 api_apikey_create(struct api_req *rq)
 {
-	static const char *const fields[] = { "description", "account",
-		NULL };
+	static const char *const fields[] = { "description", "account", NULL };
 	struct store_apikey *k = NULL;
 	const char *desc, *account;
 	char secret[OPS_SECRET_LEN];
@@ -397,8 +392,7 @@ api_apikey_create(struct api_req *rq)
 	if ((body = api_body(rq, fields)) == NULL)
 		return;
 	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "account", &account) != 0 ||
-	    api_ops(rq, &o) != 0)
+	    api_str(rq, body, "account", &account) != 0 || api_ops(rq, &o) != 0)
 		goto out;
 	if (ops_apikey_create(&o, account, desc, secret, sizeof(secret), &k,
 	        &err) != 0) {

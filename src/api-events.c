@@ -128,8 +128,9 @@ api_sse_fetch(struct api_sse *sse)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		buf_printf(sse->out, "id: %lld\nevent: %s\ndata: ",
-		    (long long)list[i]->seq, list[i]->type);
+		buf_printf(sse->out,
+		    "id: %lld\nevent: %s\ndata: ", (long long)list[i]->seq,
+		    list[i]->type);
 		json_raw(sse->out, list[i]->json);
 		buf_puts(sse->out, "\n\n");
 		sse->after_seq = list[i]->seq;

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
@@ -86,8 +87,7 @@ api_error(struct api_req *rq, int status, const char *code, const char *details,
 const char *
 api_query(struct api_req *rq, const char *name)
 {
-	return MHD_lookup_connection_value(rq->mc, MHD_GET_ARGUMENT_KIND,
-	    name);
+	return MHD_lookup_connection_value(rq->mc, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *
@@ -221,8 +221,9 @@ api_send(struct api_req *rq)
 		body = buf_steal(rq->out); /* now the response's */
 		buf_free(rq->out);
 		rq->out = NULL;
-		resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		    len, body, api_body_free, body);
+		resp =
+		    MHD_create_response_from_buffer_with_free_callback_cls(len,
+		        body, api_body_free, body);
 		if (resp == NULL) {
 			free(body);
 			return MHD_NO;
@@ -248,8 +249,8 @@ api_send(struct api_req *rq)
 
 		snprintf(secs, sizeof(secs), "%lld",
 		    (long long)(left + 999) / 1000);
-		(void)MHD_add_response_header(resp,
-		    MHD_HTTP_HEADER_RETRY_AFTER, secs);
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+		    secs);
 	}
 	ret = MHD_queue_response(rq->mc, (unsigned int)rq->status, resp);
 	MHD_destroy_response(resp);
@@ -277,6 +278,7 @@ static enum MHD_Result
 api_handle(struct api_req *rq)
 {
 	int64_t left;
+	int writer;
 
 	if (rq->body_too_big) {
 		api_error(rq, 413, "BODY_TOO_LARGE", NULL,
@@ -298,7 +300,18 @@ api_handle(struct api_req *rq)
 		    rq->url);
 		return api_send(rq);
 	}
+	/*
+	 * One writer at a time on SQLite: writers that meet on its lock
+	 * would each sleep in its busy handler, which is far slower than
+	 * waiting here for the one before.
+	 */
+	writer = rq->api->serialize_writes && strcmp(rq->method, "GET") != 0 &&
+	    strcmp(rq->method, "HEAD") != 0;
+	if (writer)
+		pthread_mutex_lock(&rq->api->write_lock);
 	api_route(rq);
+	if (writer)
+		pthread_mutex_unlock(&rq->api->write_lock);
 	return api_send(rq);
 }
 
@@ -329,8 +342,8 @@ api_access(void *cls, struct MHD_Connection *mc, const char *url,
 			return MHD_NO;
 		/* A body announced too large is refused before it comes. */
 		cl = api_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && (n = strtoll(cl, NULL, 10)) >
-		        api->conf->api_max_body) {
+		if (cl != NULL &&
+		    (n = strtoll(cl, NULL, 10)) > api->conf->api_max_body) {
 			rq->body_too_big = 1;
 			return api_handle(rq);
 		}
@@ -416,14 +429,16 @@ api_http_start(struct api *api, int lfd, const char *cert, const char *key)
 	struct conf *conf = api->conf;
 	unsigned int flags;
 
-	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	flags = MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	api->tls = cert != NULL && key != NULL;
+	api->serialize_writes = !db_target_is_pg(conf->database);
 	if (api->tls)
 		flags |= MHD_USE_TLS;
 	/* Ours are blocking sockets once accepted; the listener is not. */
 	(void)net_set_nonblock(lfd, 1);
 	api->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_access, api,
+	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, api,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)conf->api_max_connections,
@@ -432,7 +447,6 @@ api_http_start(struct api *api, int lfd, const char *cert, const char *key)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)conf->api_max_header,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, api,
 	    MHD_OPTION_NOTIFY_CONNECTION, api_notify_conn, api,
-	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, api,
 	    api->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
 	if (api->mhd == NULL) {

@@ -45,6 +45,8 @@ struct api {
 	int ctl; /* to the monitor; writes under ctl_lock */
 	pthread_mutex_t ctl_lock;
 	pthread_mutex_t pen_lock; /* guards pen */
+	pthread_mutex_t write_lock; /* held by a changing request (SQLite) */
+	int serialize_writes; /* SQLite: one changing request at a time */
 	struct api_penalty *pen;
 	size_t npen;
 };
@@ -92,8 +94,7 @@ int api_penalized(struct api *api, const char *ip, int64_t *leftp);
 
 /* api-http.c */
 /* libmicrohttpd's handlers (passed to MHD_start_daemon). */
-int api_http_start(struct api *api, int lfd, const char *cert,
-    const char *key);
+int api_http_start(struct api *api, int lfd, const char *cert, const char *key);
 void api_http_stop(struct api *api);
 
 /*

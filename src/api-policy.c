@@ -74,8 +74,8 @@ api_policy_list(struct api_req *rq)
 void
 api_policy_create(struct api_req *rq)
 {
-	static const char *const fields[] = { "name", "description",
-		"metadata", NULL };
+	static const char *const fields[] = { "name", "description", "metadata",
+		NULL };
 	struct store_ip_policy *p = NULL;
 	const char *name, *desc, *meta;
 	struct ops_err err;
@@ -125,8 +125,7 @@ api_policy_get(struct api_req *rq)
 void
 api_policy_update(struct api_req *rq)
 {
-	static const char *const fields[] = { "description", "metadata",
-		NULL };
+	static const char *const fields[] = { "description", "metadata", NULL };
 	struct store_ip_policy *p = NULL;
 	const char *desc, *meta;
 	struct ops_err err;
@@ -218,8 +217,8 @@ api_rule_list(struct api_req *rq)
 void
 api_rule_create(struct api_req *rq)
 {
-	static const char *const fields[] = { "description", "metadata",
-		"cidr", "action", "ip_policy_id", NULL };
+	static const char *const fields[] = { "description", "metadata", "cidr",
+		"action", "ip_policy_id", NULL };
 	struct store_ip_rule *r = NULL;
 	const char *desc, *meta, *cidr, *action, *policy;
 	struct ops_err err;
@@ -273,8 +272,7 @@ api_rule_get(struct api_req *rq)
 void
 api_rule_update(struct api_req *rq)
 {
-	static const char *const fields[] = { "description", "metadata",
-		NULL };
+	static const char *const fields[] = { "description", "metadata", NULL };
 	struct store_ip_rule *r = NULL;
 	const char *desc, *meta;
 	struct ops_err err;

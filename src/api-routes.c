@@ -61,9 +61,10 @@ api_assets(struct api_req *rq)
 	a = api_asset_find(rq->nsegs == 0 ? "/index.html" : rq->url);
 	if (a == NULL) {
 		api_error(rq, 404, "NOT_FOUND", NULL,
-		    rq->nsegs == 0 ? "this build of portholed has no dashboard; "
-		                     "the JSON API is described at /openapi.json"
-		                   : "no such file: %.100s",
+		    rq->nsegs == 0
+		        ? "this build of portholed has no dashboard; "
+		          "the JSON API is described at /openapi.json"
+		        : "no such file: %.100s",
 		    rq->url);
 		return;
 	}

@@ -158,7 +158,7 @@ api_endpoint_json(struct buf *b, struct api_req *rq,
 	json_kv_str(b, 0, "proto", "tcp");
 	json_kv_str(b, 0, "hostport", hostport);
 	json_kv_str(b, 0, "type",
-	    e->edge_id != NULL        ? "edge"
+	    e->edge_id != NULL          ? "edge"
 	        : e->address_id != NULL ? "reserved"
 	                                : "ephemeral");
 	api_text(b, "metadata", e->metadata);

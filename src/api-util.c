@@ -16,7 +16,9 @@
 #include "api-int.h"
 
 #include "buf.h"
+#include "conf.h"
 #include "err.h"
+#include "event.h"
 #include "json.h"
 #include "log.h"
 #include "ops.h"
@@ -44,6 +46,26 @@ api_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
 	api_tell(rq->api, API_CHANGED, NULL);
 }
 
+/*
+ * ops' record hook: the store, and EventLog as the session processes
+ * and portholectl write it ("-" is the daemon's standard output, which
+ * this process shares). An event stored but not logged is logged as
+ * an error, not failed: the change is made.
+ */
+static int
+api_record(struct ops *ops, struct event *ev)
+{
+	const char *path = ops->conf->event_log;
+	int r;
+
+	if ((r = store_record(ops->store, &ev, 1, NULL, 0, NULL, NULL)) != 0)
+		return r;
+	if ((r = event_log_write(path, &ev, 1)) != 0)
+		error_r(r, "API: EventLog %s: event %s (%s)", path, ev->id,
+		    ev->type);
+	return 0;
+}
+
 int
 api_ops(struct api_req *rq, struct ops *o)
 {
@@ -53,6 +75,7 @@ api_ops(struct api_req *rq, struct ops *o)
 	o->conf = rq->api->conf;
 	o->scope = rq->scope;
 	o->announce = api_announce;
+	o->record = api_record;
 	o->arg = rq;
 	return 0;
 }
@@ -95,7 +118,8 @@ api_body(struct api_req *rq, const char *const *allowed)
 		json_decref(o);
 		return NULL;
 	}
-	json_object_foreach (o, name, v) {
+	json_object_foreach(o, name, v)
+	{
 		for (i = 0; allowed[i] != NULL; i++) {
 			if (strcmp(allowed[i], name) == 0)
 				break;
@@ -184,7 +208,8 @@ api_strlist(struct api_req *rq, json_t *o, const char *name,
 	if (!json_is_array(v))
 		goto bad;
 	list = xcalloc(json_array_size(v) + 1, sizeof(*list));
-	json_array_foreach (v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (!json_is_string(e) ||
 		    strlen(json_string_value(e)) != json_string_length(e))
 			goto bad;

@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "conf.h"
 #include "err.h"
+#include "event.h"
 #include "ipc.h"
 #include "log.h"
 #include "misc.h"
@@ -66,7 +67,8 @@ api_penalized(struct api *api, const char *ip, int64_t *leftp)
 	*leftp = 0;
 	pthread_mutex_lock(&api->pen_lock);
 	for (i = 0; i < api->npen; i++) {
-		if (strcmp(api->pen[i].ip, ip) == 0 && api->pen[i].until > now) {
+		if (strcmp(api->pen[i].ip, ip) == 0 &&
+		    api->pen[i].until > now) {
 			*leftp = api->pen[i].until - now;
 			ret = 1;
 			break;
@@ -96,8 +98,8 @@ api_penalty_set(struct api *api, const char *ip, uint64_t ms)
 			p = &api->pen[i]; /* expired: reuse */
 	}
 	if (p == NULL && api->npen < API_PENALTY_MAX) {
-		api->pen = xreallocarray(api->pen, api->npen + 1,
-		    sizeof(*api->pen));
+		api->pen =
+		    xreallocarray(api->pen, api->npen + 1, sizeof(*api->pen));
 		p = &api->pen[api->npen++];
 	}
 	if (p != NULL) {
@@ -223,6 +225,7 @@ api_main(int lfd, int ctl)
 	api.ctl = ctl;
 	pthread_mutex_init(&api.ctl_lock, NULL);
 	pthread_mutex_init(&api.pen_lock, NULL);
+	pthread_mutex_init(&api.write_lock, NULL);
 	(void)prctl(PR_SET_NAME, "portholed", 0, 0, 0);
 	tzset();
 	/*
@@ -250,6 +253,8 @@ api_main(int lfd, int ctl)
 		      "monitor");
 		goto out;
 	}
+	/* Events it records name this node, as the monitor's do. */
+	event_set_origin(api.conf->node_name, api.conf->region);
 	if (token_key_load(api.conf->token_key, 0, api.token_key) != 0) {
 		error("API: TokenKey %s: cannot read it", api.conf->token_key);
 		goto out;

@@ -590,14 +590,12 @@ conf_set_api(struct conf *conf, const struct conf_keyword *k, const char *arg,
 			break;
 		if (k->kw == CONF_KW_API_CERTIFICATE) {
 			free(conf->api_cert);
-			conf->api_cert = strcasecmp(arg, "none") == 0
-			    ? NULL
-			    : xstrdup(arg);
+			conf->api_cert =
+			    strcasecmp(arg, "none") == 0 ? NULL : xstrdup(arg);
 		} else {
 			free(conf->api_key);
-			conf->api_key = strcasecmp(arg, "none") == 0
-			    ? NULL
-			    : xstrdup(arg);
+			conf->api_key =
+			    strcasecmp(arg, "none") == 0 ? NULL : xstrdup(arg);
 		}
 		break;
 	case CONF_KW_API_BASE_URL:

@@ -770,13 +770,7 @@ ctl_time(int64_t ms, char *buf, size_t len)
 char *
 ctl_hostport(const char *host, int port)
 {
-	char *s = NULL;
-
-	if (strchr(host, ':') != NULL)
-		xasprintf(&s, "[%s]:%d", host, port);
-	else
-		xasprintf(&s, "%s:%d", host, port);
-	return s;
+	return ops_hostport(host, port);
 }
 
 const char *
@@ -1062,6 +1056,7 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 {
 	const char *errstr = NULL;
 	struct buf *types = NULL;
+	struct ops_err err;
 	char cidr[ACL_CIDR_STRLEN];
 	long long n;
 	size_t max;
@@ -1095,8 +1090,10 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		max = CTL_METADATA_MAX;
 		if (t->arg == CTL_ARG_DESCRIPTION)
 			max = CTL_DESCRIPTION_MAX;
-		if (strlen(value) > max) {
-			error("%s: longer than %zu bytes", t->keyword, max);
+		/* The length here (usage); the characters after parsing. */
+		if (ops_check_text(t->keyword, value, max, 0, &err) ==
+		    PORTHOLE_ERR_INVALID_ARGUMENT) {
+			ctl_report(&err);
 			return PORTHOLE_ERR_INVALID_ARGUMENT;
 		}
 		if (t->arg == CTL_ARG_DESCRIPTION)
@@ -1127,8 +1124,11 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 	case CTL_ARG_ALLOW:
 	case CTL_ARG_DENY:
 		/* Checked here, so that create adds all of them or none. */
-		if (ctl_policy_cidr(t->keyword, value, cidr, sizeof(cidr)) != 0)
+		if (ops_cidr(t->keyword, value, cidr, sizeof(cidr), &err) !=
+		    0) {
+			ctl_report(&err);
 			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
 		if (t->arg == CTL_ARG_ALLOW) {
 			args->allow = xreallocarray(args->allow,
 			    args->nallow + 1, sizeof(*args->allow));
@@ -1143,8 +1143,10 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		args->rule_allow = strcmp(value, "allow") == 0;
 		break;
 	case CTL_ARG_CIDR:
-		if (ctl_policy_cidr(NULL, value, cidr, sizeof(cidr)) != 0)
+		if (ops_cidr(NULL, value, cidr, sizeof(cidr), &err) != 0) {
+			ctl_report(&err);
 			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
 		args->cidr = value;
 		break;
 	case CTL_ARG_IP_POLICY:
@@ -1164,7 +1166,7 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		args->follow = 1;
 		break;
 	case CTL_ARG_TYPE:
-		if (!ctl_event_type_known(value)) {
+		if (!ops_event_type_known(value)) {
 			types = buf_new();
 			ctl_event_types(types);
 			error("%s: unknown event type '%.100s': want one of %s",
@@ -1238,25 +1240,15 @@ ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
 static int
 ctl_check_text(const struct ctl_args *args)
 {
-	const struct {
-		const char *flag;
-		const char *text;
-	} texts[] = {
-		{ "--description", args->description },
-		{ "--metadata", args->metadata },
-	};
-	const char *text;
-	char what[UTF8_ERRLEN];
-	size_t i;
+	struct ops_err err;
+	int r;
 
-	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		text = texts[i].text;
-		if (text != NULL &&
-		    utf8_check_text(text, NULL, what, sizeof(what)) != 0) {
-			error("%s must not contain control characters: %s",
-			    texts[i].flag, what);
-			return PORTHOLE_ERR_INVALID_FORMAT;
-		}
+	if ((r = ops_check_text("--description", args->description,
+	         CTL_DESCRIPTION_MAX, 0, &err)) != 0 ||
+	    (r = ops_check_text("--metadata", args->metadata, CTL_METADATA_MAX,
+	         0, &err)) != 0) {
+		ctl_report(&err);
+		return PORTHOLE_ERR_INVALID_FORMAT;
 	}
 	return 0;
 }

@@ -426,7 +426,8 @@ srv_listen(struct srv *srv)
 		srv->metrics_fd = fd;
 	}
 	if (conf->api_host != NULL) {
-		r = net_listen(conf->api_host, conf->api_port, SRV_BACKLOG, &fd);
+		r = net_listen(conf->api_host, conf->api_port, SRV_BACKLOG,
+		    &fd);
 		if (r != 0) {
 			error("ApiListen %s port %u: %s", conf->api_host,
 			    conf->api_port,
@@ -778,8 +779,8 @@ srv_api_start(struct srv *srv)
 	if (srv->api_fd == -1)
 		return 0;
 	memset(&m, 0, sizeof(m));
-	if ((srv->api_pid = spawn_api_start(srv->argv0, srv->api_fd,
-	         &sock)) == -1) {
+	if ((srv->api_pid = spawn_api_start(srv->argv0, srv->api_fd, &sock)) ==
+	    -1) {
 		srv->api_pid = 0;
 		return -1;
 	}
@@ -1180,8 +1181,8 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 	free(text);
 	logit("SIGHUP: configuration reloaded for new sessions "
 	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel, "
-	      "SyslogFacility, MetricsListen, NodeName and Region need a "
-	      "restart)");
+	      "SyslogFacility, MetricsListen, the Api keywords, NodeName "
+	      "and Region need a restart)");
 }
 
 /* Reap what exited: the spawner, or sessions it left to us. */
@@ -1285,8 +1286,8 @@ srv_timers(struct srv *srv)
 			srv->spawn_retry = now + SRV_SPAWN_RETRY_MS;
 	}
 	/* A new API process once the old one is reaped. */
-	if (srv->api_retry != 0 && now >= srv->api_retry &&
-	    srv->api_pid == 0 && !srv->shutting_down) {
+	if (srv->api_retry != 0 && now >= srv->api_retry && srv->api_pid == 0 &&
+	    !srv->shutting_down) {
 		srv->api_retry = 0;
 		if (srv_api_start(srv) != 0)
 			srv->api_retry = now + SRV_API_RETRY_MS;

@@ -109,6 +109,17 @@ static const struct {
 	{ "MetricsListen 127.0.0.1:9100", "metricslisten 127.0.0.1:9100" },
 	{ "MetricsListen [::1]:9100", "metricslisten [::1]:9100" },
 	{ "MetricsListen none", "metricslisten none" },
+	{ "ApiListen 127.0.0.1:8443", "apilisten 127.0.0.1:8443" },
+	{ "ApiListen [::1]:8443", "apilisten [::1]:8443" },
+	{ "ApiListen none", "apilisten none" },
+	{ "ApiMaxConnections 5", "apimaxconnections 5" },
+	{ "ApiMaxBodySize 2M", "apimaxbodysize 2097152" },
+	{ "ApiMaxBodySize 4096", "apimaxbodysize 4096" },
+	{ "ApiMaxHeaderSize 8k", "apimaxheadersize 8192" },
+	{ "ApiRequestTimeout 2m", "apirequesttimeout 120" },
+	{ "ApiBaseURL https://t.example/api/",
+	    "apibaseurl https://t.example/api" },
+	{ "ApiBaseURL none", "apibaseurl none" },
 	{ "MaxStartups 50", "maxstartups 50" },
 	{ "MaxStartups 5:50:20", "maxstartups 5:50:20" },
 	{ "PerSourceMaxStartups none", "persourcemaxstartups none" },
@@ -317,6 +328,23 @@ static const struct {
 	{ "PerSourcePenalties max:\0011s",
 	    "PerSourcePenalties: bad 'max:\\0011s' (authfail, noauth, "
 	    "grace-exceeded, crash, min, max with a time)" },
+	{ "ApiListen 127.0.0.1:0",
+	    "ApiListen: '127.0.0.1:0' is not ADDRESS:PORT (numeric, port not "
+	    "0) or none" },
+	{ "ApiMaxConnections 0", "ApiMaxConnections: '0' is not in 1..10000" },
+	{ "ApiMaxBodySize 100",
+	    "ApiMaxBodySize: '100' is not a size in bytes (K and M suffixes "
+	    "allowed) from 1024 to 67108864" },
+	{ "ApiMaxHeaderSize 2M",
+	    "ApiMaxHeaderSize: '2M' is not a size in bytes (K and M suffixes "
+	    "allowed) from 4096 to 1048576" },
+	{ "ApiRequestTimeout 0",
+	    "ApiRequestTimeout: bad time '0' (1s to 3600s)" },
+	{ "ApiCertificate cert.pem",
+	    "ApiCertificate: 'cert.pem' is not an absolute path or none" },
+	{ "ApiBaseURL ftp://x",
+	    "ApiBaseURL: 'ftp://x' is not an http:// or https:// URL (no "
+	    "query, at most 200 bytes) or none" },
 	{ "MetricsListen 127.0.0.1:0",
 	    "MetricsListen: '127.0.0.1:0' is not ADDRESS:PORT (numeric, port "
 	    "not 0) or none" },
@@ -1023,6 +1051,36 @@ START_TEST(test_finish_duplicate_listen)
 }
 END_TEST
 
+/* ApiCertificate and ApiPrivateKey go together, or not at all. */
+START_TEST(test_finish_api_tls)
+{
+	static const struct {
+		const char *cert, *key;
+		int ok;
+	} cases[] = {
+		{ "ApiCertificate /c.pem", "ApiPrivateKey /k.pem", 1 },
+		{ "ApiCertificate /c.pem", "ApiPrivateKey none", 0 },
+		{ "ApiCertificate none", "ApiPrivateKey /k.pem", 0 },
+		{ "ApiCertificate none", "ApiPrivateKey none", 1 },
+	};
+	struct conf *conf;
+	char err[ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		conf = conf_new();
+		apply_ok(conf, "PublicHost a.example", 0);
+		apply_ok(conf, cases[i].cert, 0);
+		apply_ok(conf, cases[i].key, 0);
+		ck_assert_int_eq(conf_finish(conf, err, sizeof(err)),
+		    cases[i].ok ? 0 : PORTHOLE_ERR_INVALID_FORMAT);
+		if (!cases[i].ok)
+			ck_assert_ptr_nonnull(strstr(err, "go together"));
+		conf_free(conf);
+	}
+}
+END_TEST
+
 /*
  * AddressAffinity reads ended sessions, which SessionRetention deletes:
  * a retention shorter than the affinity is refused; 0 on either side
@@ -1124,7 +1182,15 @@ START_TEST(test_dump_exact)
 	    "clientalivecountmax 3\n"
 	    "persourcepenalties authfail:2,noauth:0,grace-exceeded:10,"
 	    "crash:90,min:15,max:600\n"
-	    "metricslisten none\n");
+	    "metricslisten none\n"
+	    "apilisten none\n"
+	    "apimaxconnections 64\n"
+	    "apimaxbodysize 1048576\n"
+	    "apimaxheadersize 32768\n"
+	    "apirequesttimeout 30\n"
+	    "apicertificate none\n"
+	    "apiprivatekey none\n"
+	    "apibaseurl none\n");
 	free(dump);
 	conf_free(conf);
 }
@@ -1181,7 +1247,15 @@ START_TEST(test_dump_exact_new_keywords)
 	    "clientalivecountmax 3\n"
 	    "persourcepenalties authfail:2,noauth:0,grace-exceeded:10,"
 	    "crash:90,min:15,max:600\n"
-	    "metricslisten none\n");
+	    "metricslisten none\n"
+	    "apilisten none\n"
+	    "apimaxconnections 64\n"
+	    "apimaxbodysize 1048576\n"
+	    "apimaxheadersize 32768\n"
+	    "apirequesttimeout 30\n"
+	    "apicertificate none\n"
+	    "apiprivatekey none\n"
+	    "apibaseurl none\n");
 	free(dump);
 	conf_free(conf);
 }
@@ -1273,6 +1347,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_finish_paths);
 	tcase_add_test(tc, test_finish_duplicate_listen);
 	tcase_add_test(tc, test_finish_session_retention);
+	tcase_add_test(tc, test_finish_api_tls);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dump");
