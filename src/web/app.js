@@ -565,12 +565,20 @@
 
     const editDescr = h('input', { name: 'description', maxlength: '255' });
     const editMeta = h('input', { name: 'metadata', maxlength: '4096' });
+    const editProxy = h('select', { name: 'proxy_proto' },
+      h('option', { value: '0', text: 'off' }),
+      h('option', { value: '1', text: 'v1 (text)' }),
+      h('option', { value: '2', text: 'v2 (binary)' }));
+    const editPolicy = h('select', { name: 'ip_policy_id' },
+      h('option', { value: '', text: 'none' }));
     const editTitle = h('h2', { id: 'edit-title', text: 'Edit' });
     const cancel = h('button', { type: 'button', class: 'quiet', text: 'Cancel' });
     const editForm = h('form', {
       id: 'edit-form', class: 'inline', 'aria-labelledby': 'edit-title'
     }, field('edit-description', 'Description', editDescr),
     field('edit-metadata', 'Metadata', editMeta),
+    field('edit-proxy', 'PROXY protocol', editProxy),
+    field('edit-policy', 'IP policy', editPolicy),
     h('button', { type: 'submit', text: 'Save' }), cancel);
     const editPanel = h('section', { id: 'edit-panel', hidden: true },
       editTitle, editForm);
@@ -592,7 +600,11 @@
         key: 'endpoint', label: 'Served by',
         get: (a) => a.endpoint ? a.endpoint.id : 'not in use'
       },
-      { key: 'policy', label: 'IP policy', get: (a) => describe(a.ip_policy) },
+      {
+        key: 'proxy', label: 'PROXY',
+        get: (a) => a.proxy_proto ? 'v' + a.proxy_proto : 'off'
+      },
+      { key: 'policy', label: 'IP policy', get: (a) => policyName(a.ip_policy) },
       { key: 'created', label: 'Reserved', get: (a) => fmtTime(a.created_at) }
     ], {
       id: 'addresses-table',
@@ -606,10 +618,12 @@
         });
         edit.addEventListener('click', () => {
           const a = tr.item;
-          editing = { id: id, button: edit };
+          editing = { id: id, button: edit, item: a };
           editTitle.textContent = 'Edit ' + a.addr;
           editDescr.value = a.description || '';
           editMeta.value = a.metadata || '';
+          editProxy.value = String(a.proxy_proto || 0);
+          setPolicyChoice(a.ip_policy);
           editPanel.hidden = false;
           editDescr.focus();
         });
@@ -637,9 +651,15 @@
     onSubmit(editForm, async () => {
       if (!editing)
         return;
-      const a = await api('PATCH', idPath('/reserved_addrs', editing.id), {
-        description: editDescr.value, metadata: editMeta.value
-      });
+      const body = { description: editDescr.value, metadata: editMeta.value };
+      /* Only what changed: attaching a policy may need an administrator. */
+      const proxy = Number(editProxy.value);
+      if (proxy !== (editing.item.proxy_proto || 0))
+        body.proxy_proto = proxy;
+      const was = editing.item.ip_policy ? editing.item.ip_policy.id : '';
+      if (editPolicy.value !== was)
+        body.ip_policy_id = editPolicy.value || null;
+      const a = await api('PATCH', idPath('/reserved_addrs', editing.id), body);
       notify('Saved ' + (a && a.addr ? a.addr : editing.id) + '.', 'ok');
       closeEditor();
       await page.refresh();
@@ -657,6 +677,41 @@
         notify(e.message, 'error');
       }
     });
+
+    /* IP policies by id, for names and the editor's choice. */
+    const policies = new Map();
+
+    function policyName(ref) {
+      if (!ref || !ref.id)
+        return '';
+      const p = policies.get(ref.id);
+      return p && p.name ? p.name : ref.id;
+    }
+
+    function setPolicyChoice(ref) {
+      const id = ref && ref.id ? ref.id : '';
+      if (id && !policies.has(id))
+        editPolicy.append(h('option', { value: id, text: id }));
+      editPolicy.value = id;
+    }
+
+    async function loadPolicies() {
+      try {
+        const r = await fetchList('/ip_policies?limit=100', 'ip_policies',
+          MAX_PAGES);
+        for (const p of r.items)
+          policies.set(p.id, p);
+        editPolicy.replaceChildren(h('option', { value: '', text: 'none' }),
+          ...r.items.map((p) => h('option', { value: p.id,
+            text: p.name || p.id })));
+        if (editing)
+          setPolicyChoice(editing.item.ip_policy);
+        await page.refresh();
+      } catch (e) {
+        /* Without the list, the editor offers only "none" and the
+         * current policy; the table shows ids. */
+      }
+    }
 
     async function loadAccounts() {
       if (!state.admin)
@@ -684,6 +739,7 @@
           '(ssh -R PORT:… on the reserved host). A deleted address is ' +
           'never handed out again.'), reserveForm, editPanel, table.el, more);
         loadAccounts();
+        loadPolicies();
       },
       async refresh() {
         const r = await fetchList('/reserved_addrs?limit=100',
@@ -811,6 +867,35 @@
   }
 
   function edgesPage() {
+    const descr = h('input', { name: 'description', maxlength: '255' });
+    const backends = h('input', {
+      name: 'backend_accounts', placeholder: 'alice, bob', spellcheck: 'false'
+    });
+    const proxy = h('select', { name: 'proxy_proto' },
+      h('option', { value: '0', text: 'off' }),
+      h('option', { value: '1', text: 'v1 (text)' }),
+      h('option', { value: '2', text: 'v2 (binary)' }));
+    const createForm = h('form', {
+      id: 'edge-form', class: 'inline', 'aria-label': 'Create an edge'
+    }, field('edge-description', 'Description', descr),
+    field('edge-backends', 'Backend accounts', backends),
+    field('edge-proxy', 'PROXY protocol', proxy),
+    h('button', { type: 'submit', text: 'Create edge' }));
+    onSubmit(createForm, async () => {
+      const body = {
+        description: descr.value,
+        backend_accounts: backends.value.split(/[\s,]+/).filter((x) => x)
+      };
+      if (proxy.value !== '0')
+        body.proxy_proto = Number(proxy.value);
+      const e = await api('POST', '/edges/tcp', body);
+      notify('Created edge ' + (e && e.id) + ' on ' +
+        describe(e && e.hostports) + '.', 'ok');
+      descr.value = '';
+      backends.value = '';
+      proxy.value = '0';
+      await page.refresh();
+    });
     const table = makeTable('TCP edges', [
       { key: 'id', label: 'Edge', get: (e) => e.id },
       { key: 'description', label: 'Description', get: (e) => e.description },
@@ -827,7 +912,7 @@
       { key: 'created', label: 'Created', get: (e) => fmtTime(e.created_at) }
     ], {
       id: 'edges-table',
-      empty: 'No edge. portholectl edge create makes one.',
+      empty: 'No edge yet.',
       actions(tr, td) {
         const e = tr.item;
         td.append(confirmButton('Delete', 'edge ' + e.id, async () => {
@@ -842,7 +927,7 @@
       mount(view) {
         view.append(...pageHeader('Edges',
           'Fixed public addresses that spread their connections over the ' +
-          'sessions of the backend accounts.'), table.el);
+          'sessions of the backend accounts.'), createForm, table.el);
       },
       async refresh() {
         const r = await fetchList('/edges/tcp?limit=100', 'tcp_edges',

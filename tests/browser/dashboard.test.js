@@ -249,15 +249,32 @@ async function main() {
     '[aria-label^="Edit"]');
   await until('the editor', () => !document.querySelector('#edit-panel')
     .hidden && document.activeElement.id === 'edit-description');
+  await page.select('#edit-proxy', '2');
+  await page.focus('#edit-description');
   await page.$eval('#edit-description', (el) => el.select());
   await page.keyboard.type(descr + ' (edited)');
   await page.keyboard.press('Enter');
-  await until('the edited description', (a) => {
+  await until('the edited description and PROXY v2', (a) => {
     const tr = document.querySelector('#addresses-table tr[data-id="' +
       a[0] + '"]');
     return tr && tr.querySelector('[data-col="description"]').textContent ===
-      a[1];
+      a[1] && tr.querySelector('[data-col="proxy"]').textContent === 'v2' &&
+      document.querySelector('#edit-panel').hidden;
   }, [raId, descr + ' (edited)']);
+  /* Back to no PROXY header: the shell's echo service expects none. */
+  await page.click('#addresses-table tr[data-id="' + raId + '"] button' +
+    '[aria-label^="Edit"]');
+  await until('the editor again', () => !document.querySelector(
+    '#edit-panel').hidden);
+  await page.select('#edit-proxy', '0');
+  await page.focus('#edit-metadata');
+  await page.keyboard.press('Enter');
+  await until('PROXY off', (id) => {
+    const tr = document.querySelector('#addresses-table tr[data-id="' +
+      id + '"]');
+    return tr && tr.querySelector('[data-col="proxy"]').textContent ===
+      'off' && document.querySelector('#edit-panel').hidden;
+  }, raId);
   say('reserved ' + addr + ' ' + raId);
 
   /* The endpoint appears by itself once ssh forwards the address. */
@@ -397,6 +414,34 @@ async function main() {
     '#policies section[data-id="' + id + '"]') === null, pid);
   log('an IP policy and its rule made and deleted on the page (a bad ' +
     'CIDR: ' + why + ')');
+
+  /* An edge for alice: create it, see it, delete it. */
+  await gotoPage('edges', 'Edges');
+  const edescr = 'edge ' + Date.now();
+  await page.focus('#edge-backends');
+  await page.keyboard.type(ACCOUNT);
+  await page.focus('#edge-description');
+  await page.keyboard.type(edescr);
+  await page.keyboard.press('Enter');
+  const edge = await until('the new edge', (d) => {
+    for (const tr of document.querySelectorAll('#edges-table tbody tr')) {
+      const c = tr.querySelector('[data-col="description"]');
+      if (c && c.textContent === d)
+        return [tr.dataset.id,
+          tr.querySelector('[data-col="backend"]').textContent,
+          tr.querySelector('[data-col="hostports"]').textContent];
+    }
+    return null;
+  }, edescr);
+  if (edge[1] !== ACCOUNT || !/:[0-9]+$/.test(edge[2]))
+    fail('the edge shows backend "' + edge[1] + '", addresses "' + edge[2] +
+      '"');
+  const delEdge = '#edges-table tr[data-id="' + edge[0] + '"] button.danger';
+  await page.click(delEdge);
+  await page.click(delEdge);
+  await until('the edge to go', (id) => document.querySelector(
+    '#edges-table tr[data-id="' + id + '"]') === null, edge[0]);
+  log('an edge for ' + ACCOUNT + ' on ' + edge[2] + ' made and deleted');
 
   /* Log out: the key is forgotten. */
   await page.click('#logout');

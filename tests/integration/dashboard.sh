@@ -183,6 +183,8 @@ _ph_wait_exit "$node_pid" 30 || ph_fail "the browser test did not exit"
     ph_fail "the browser test failed ($PH_EXIT_STATUS)" \
 	"$(_ph_tail "$PH_TMP/node.err")"
 exec 3>&-
+# What the browser saw, for the log.
+sed 's/^/# /' "$PH_TMP/node.err"
 if ph_ctl address show "$addr" >/dev/null 2>&1; then
 	ph_fail "the page deleted $addr, but the store still has it"
 fi
