@@ -338,6 +338,10 @@ async function main() {
   log('the inspector shows ' + JSON.stringify(row));
 
   await checkPhone('inspector', 'TCP traffic inspector');
+  /* That reloaded the page: the connection is back, from /events. */
+  await until('the connection after a reload (from /events)', (u) =>
+    [...document.querySelectorAll('#inspector-table [data-col="url"]')]
+      .some((c) => c.textContent === u), url);
   await checkPhone('sessions', 'Sessions');
 
   /* Stop the session from the page; ssh exits. */
