@@ -306,3 +306,22 @@ store_address_list_free(struct store_address **list, size_t n)
 		store_address_free(list[i]);
 	free(list);
 }
+
+/* A page of the reserved addresses of <account_id> (NULL: of all). */
+int
+store_address_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_address ***listp,
+    size_t *np, int *morep)
+{
+	static const char sql[] = STORE_PAGE_SQL(STORE_ADDRESS_SELECT,
+	    "r.deleted_ms IS NULL", "r", "addresses", "created_ms");
+	void *list = NULL;
+	int r;
+
+	r = store_page(store, &store_address_rows, sql, account_id, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}

@@ -216,3 +216,38 @@ store_apikey_list_free(struct store_apikey **list, size_t n)
 		store_apikey_free(list[i]);
 	free(list);
 }
+
+/* Key <id>, valid or revoked; _NOT_FOUND if there is none. */
+int
+store_apikey_get(struct store *store, const char *id, struct store_apikey **kp)
+{
+	static const char sql[] = STORE_APIKEY_SELECT " WHERE k.id = ?1";
+
+	if (kp != NULL)
+		*kp = NULL;
+	if (id == NULL || kp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_apikey_rows, kp, sql, "t", id);
+}
+
+/*
+ * A page of the keys, revoked ones too, of <account_id> (NULL: of every
+ * account and the administrators).
+ */
+int
+store_apikey_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_apikey ***listp,
+    size_t *np, int *morep)
+{
+	static const char sql[] = STORE_PAGE_SQL(STORE_APIKEY_SELECT, "1 = 1",
+	    "k", "api_keys", "created_ms");
+	void *list = NULL;
+	int r;
+
+	r = store_page(store, &store_apikey_rows, sql, account_id, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}

@@ -31,6 +31,7 @@ store_edge_from_row(struct db_stmt *stmt, void *slot)
 	e->ip_policy_name = store_column_text(stmt, 3);
 	e->proxy_proto = store_column_int(stmt, 4);
 	e->created_ms = db_column_int64(stmt, 5);
+	e->metadata = store_column_text(stmt, 6);
 	*(struct store_edge **)slot = e;
 }
 
@@ -429,6 +430,7 @@ store_edge_free(struct store_edge *e)
 		return;
 	free(e->id);
 	free(e->description);
+	free(e->metadata);
 	free(e->ip_policy_id);
 	free(e->ip_policy_name);
 	store_address_list_free(e->addresses, e->naddresses);
@@ -448,4 +450,16 @@ store_edge_list_free(struct store_edge **list, size_t n)
 	for (i = 0; i < n; i++)
 		store_edge_free(list[i]);
 	free(list);
+}
+
+/* Set the metadata of edge <edge_id>. */
+int
+store_edge_set_metadata(struct store *store, const char *edge_id,
+    const char *metadata)
+{
+	if (store == NULL || edge_id == NULL || metadata == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store,
+	    "UPDATE edges SET metadata = ?2 WHERE id = ?1", "tt", edge_id,
+	    metadata);
 }

@@ -324,3 +324,36 @@ store_hostport_list_free(struct store_hostport *list, size_t n)
 		free(list[i].host);
 	free(list);
 }
+
+/* A page of the live endpoints of <account_id> (NULL: of all). */
+int
+store_endpoint_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_endpoint ***listp,
+    size_t *np, int *morep)
+{
+	static const char sql[] = STORE_PAGE_SQL(STORE_ENDPOINT_SELECT,
+	    "e.ended_ms IS NULL", "e", "endpoints", "started_ms");
+	void *list = NULL;
+	int r;
+
+	r = store_page(store, &store_endpoint_rows, sql, account_id, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/* Endpoint <id>, live or ended; _NOT_FOUND if there is none. */
+int
+store_endpoint_get(struct store *store, const char *id,
+    struct store_endpoint **ep)
+{
+	static const char sql[] = STORE_ENDPOINT_SELECT " WHERE e.id = ?1";
+
+	if (ep != NULL)
+		*ep = NULL;
+	if (id == NULL || ep == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_endpoint_rows, ep, sql, "t", id);
+}

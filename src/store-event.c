@@ -548,3 +548,73 @@ store_endpoint_stats(struct store *store,
 {
 	return store_record_batch(store, NULL, 0, NULL, 0, NULL, 0, stats, n);
 }
+
+/*
+ * A page of events, newest first by seq: of account <account_id> (NULL:
+ * any), of <type> (NULL: any), from <since_ms> (0: any), stored before
+ * event <before_id> (NULL: from the newest).
+ */
+int
+store_event_page(struct store *store, const char *account_id, const char *type,
+    int64_t since_ms, const char *before_id, size_t limit,
+    struct store_event ***listp, size_t *np, int *morep)
+{
+	static const char sql[] =
+	    "SELECT seq, id, type, timestamp_ms, account_id, json"
+	    " FROM events e"
+	    " WHERE (CAST(?1 AS TEXT) IS NULL OR e.account_id = ?1)"
+	    " AND (CAST(?2 AS TEXT) IS NULL OR e.seq <"
+	    "  (SELECT o.seq FROM events o WHERE o.id = ?2))"
+	    " AND (CAST(?4 AS TEXT) IS NULL OR e.type = ?4)"
+	    " AND e.timestamp_ms >= ?5"
+	    " ORDER BY e.seq DESC LIMIT ?3";
+	void *list = NULL, *extra = NULL;
+	size_t n = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (morep != NULL)
+		*morep = 0;
+	if (listp == NULL || np == NULL || morep == NULL || limit == 0 ||
+	    limit > STORE_PAGE_MAX) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_list(store, &store_event_rows, &list, &n, sql, "ttItI",
+	         account_id, before_id, (int64_t)limit + 1, type, since_ms)) !=
+	    0)
+		goto out;
+	if (n > limit) {
+		/* The extra row goes to a list of its own, to be freed. */
+		extra = xcalloc(1, sizeof(struct store_event *));
+		memcpy(extra, (struct store_event **)list + limit,
+		    sizeof(struct store_event *));
+		store_event_list_free(extra, 1);
+		n = limit;
+		*morep = 1;
+	}
+	/* Ownership passes to the caller. */
+	*listp = list;
+	*np = n;
+	r = 0;
+out:
+	return r;
+}
+
+/* Event <id>; _NOT_FOUND if there is none (or it was pruned). */
+int
+store_event_get(struct store *store, const char *id, struct store_event **ep)
+{
+	static const char sql[] =
+	    "SELECT seq, id, type, timestamp_ms, account_id, json"
+	    " FROM events WHERE id = ?1";
+
+	if (ep != NULL)
+		*ep = NULL;
+	if (id == NULL || ep == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_event_rows, ep, sql, "t", id);
+}

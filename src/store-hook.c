@@ -212,103 +212,24 @@ out:
 	return r;
 }
 
-/*
- * The seq a page starts below: that of <before_id> in <table> within
- * <scope> (_NOT_FOUND if it is not there), or past the largest.
- */
-static int
-store_hook_page_start(struct store *store, const char *table,
-    const char *before_id, const char *scope, int64_t *seqp)
-{
-	char *sql = NULL;
-	struct db_stmt *stmt = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
-
-	*seqp = INT64_MAX;
-	if (before_id == NULL)
-		return 0;
-	xasprintf(&sql,
-	    "SELECT seq FROM %s WHERE id = ?1"
-	    " AND (account_id = ?2 OR CAST(?2 AS TEXT) IS NULL)",
-	    table);
-	if ((r = store_prepare(store, &stmt, sql, "tt", before_id, scope)) != 0)
-		goto out;
-	if ((rc = db_step(stmt)) == DB_DONE) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		goto out;
-	} else if (rc != DB_ROW) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	*seqp = db_column_int64(stmt, 0);
-	r = 0;
-out:
-	db_finalize(stmt);
-	free(sql);
-	return r;
-}
-
-/*
- * Trim a page of <*np> rows fetched with a limit of <limit> + 1: the
- * extra one only says that more follow.
- */
-static void
-store_hook_page_trim(void *list, size_t *np, size_t limit, int *morep,
-    void (*free_one)(void *))
-{
-	void **l = list;
-
-	if (morep != NULL)
-		*morep = *np > limit;
-	if (*np > limit) {
-		free_one(l[limit]);
-		*np = limit;
-	}
-}
-
-static void
-store_hook_dest_vfree(void *d)
-{
-	store_hook_dest_free(d);
-}
-
 int
 store_hook_dest_list(struct store *store, const char *scope,
     const char *before_id, size_t limit, struct store_hook_dest ***listp,
     size_t *np, int *morep)
 {
-	static const char sql[] = STORE_HOOK_DEST_SELECT
-	    " WHERE d.deleted_ms IS NULL AND d.seq < ?2"
-	    " AND (d.account_id = ?1 OR CAST(?1 AS TEXT) IS NULL)"
-	    " ORDER BY d.seq DESC LIMIT ?3";
+	static const char sql[] = STORE_PAGE_SQL(STORE_HOOK_DEST_SELECT,
+	    "d.deleted_ms IS NULL", "d", "event_destinations", "created_ms");
 	void *list = NULL;
-	size_t n = 0, i;
-	int64_t start;
-	int r = PORTHOLE_ERR_INTERNAL;
+	size_t i;
+	int r;
 
-	if (listp != NULL)
-		*listp = NULL;
-	if (np != NULL)
-		*np = 0;
-	if (morep != NULL)
-		*morep = 0;
-	if (listp == NULL || np == NULL || limit == 0 || limit > INT32_MAX) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((r = store_hook_page_start(store, "event_destinations", before_id,
-	         scope, &start)) != 0 ||
-	    (r = store_list(store, &store_hook_dest_rows, &list, &n, sql, "tII",
-	         scope, start, (int64_t)limit + 1)) != 0)
-		goto out;
-	store_hook_page_trim(list, &n, limit, morep, store_hook_dest_vfree);
-	for (i = 0; i < n; i++)
+	r = store_page(store, &store_hook_dest_rows, sql, scope, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	for (i = 0; r == 0 && i < *np; i++)
 		store_hook_dest_forget(((struct store_hook_dest **)list)[i]);
-	/* Ownership passes to the caller. */
-	*listp = list;
-	*np = n;
-	r = 0;
-out:
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
 	return r;
 }
 
@@ -581,44 +502,30 @@ out:
 	return r;
 }
 
-static void
-store_hook_sub_vfree(void *s)
-{
-	store_hook_sub_free(s);
-}
-
 int
 store_hook_sub_list(struct store *store, const char *scope,
     const char *before_id, size_t limit, struct store_hook_sub ***listp,
     size_t *np, int *morep)
 {
-	static const char sql[] = STORE_HOOK_SUB_SELECT
-	    " WHERE s.seq < ?2"
-	    " AND (s.account_id = ?1 OR CAST(?1 AS TEXT) IS NULL)"
-	    " ORDER BY s.seq DESC LIMIT ?3";
+	static const char sql[] = STORE_PAGE_SQL(STORE_HOOK_SUB_SELECT, "1 = 1",
+	    "s", "event_subscriptions", "created_ms");
 	void *list = NULL;
 	size_t n = 0, i;
-	int64_t start;
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (listp != NULL)
 		*listp = NULL;
 	if (np != NULL)
 		*np = 0;
-	if (morep != NULL)
-		*morep = 0;
-	if (listp == NULL || np == NULL || limit == 0 || limit > INT32_MAX) {
+	if (listp == NULL || np == NULL) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
 	if ((r = store_begin_read(store)) != 0)
 		goto out;
-	if ((r = store_hook_page_start(store, "event_subscriptions", before_id,
-	         scope, &start)) != 0 ||
-	    (r = store_list(store, &store_hook_sub_rows, &list, &n, sql, "tII",
-	         scope, start, (int64_t)limit + 1)) != 0)
+	if ((r = store_page(store, &store_hook_sub_rows, sql, scope, before_id,
+	         limit, &list, &n, morep)) != 0)
 		goto out;
-	store_hook_page_trim(list, &n, limit, morep, store_hook_sub_vfree);
 	for (i = 0; i < n; i++) {
 		if ((r = store_hook_sub_fill(store,
 		         ((struct store_hook_sub **)list)[i])) != 0)

@@ -45,7 +45,8 @@ struct store {
 
 #define STORE_KEY_SELECT                                                       \
 	"SELECT k.fingerprint, k.account_id, a.name, a.disabled,"              \
-	" k.type, k.blob, k.comment, k.created_ms"                             \
+	" k.type, k.blob, k.comment, k.created_ms, k.id, k.description,"       \
+	" k.metadata"                                                          \
 	" FROM keys k JOIN accounts a ON a.id = k.account_id"
 
 #define STORE_SESSION_SELECT                                                   \
@@ -88,7 +89,7 @@ struct store {
 
 #define STORE_TOKEN_SELECT                                                     \
 	"SELECT t.id, t.account_id, a.name, a.disabled, t.description,"        \
-	" t.created_ms, t.last_used_ms, t.revoked_ms, t.hash"                  \
+	" t.created_ms, t.last_used_ms, t.revoked_ms, t.hash, t.metadata"      \
 	" FROM tokens t JOIN accounts a ON a.id = t.account_id"
 
 #define STORE_APIKEY_SELECT                                                    \
@@ -102,12 +103,13 @@ struct store {
 	" (SELECT count(*) FROM accounts a WHERE a.ip_policy_id = p.id),"      \
 	" (SELECT count(*) FROM addresses r"                                   \
 	"  WHERE r.ip_policy_id = p.id AND r.deleted_ms IS NULL),"             \
-	" (SELECT count(*) FROM edges d WHERE d.ip_policy_id = p.id)"          \
+	" (SELECT count(*) FROM edges d WHERE d.ip_policy_id = p.id),"         \
+	" p.metadata"                                                          \
 	" FROM ip_policies p"
 
 #define STORE_EDGE_SELECT                                                      \
 	"SELECT d.id, d.description, d.ip_policy_id, p.name, d.proxy_proto,"   \
-	" d.created_ms"                                                        \
+	" d.created_ms, d.metadata"                                            \
 	" FROM edges d LEFT JOIN ip_policies p ON p.id = d.ip_policy_id"
 
 /*
@@ -171,6 +173,23 @@ void store_rollback(struct store *store);
 int store_column_int(struct db_stmt *stmt, int i);
 char *store_column_text(struct db_stmt *stmt, int i);
 
+/*
+ * SQL for a keyset page of <select> (whose table has alias <t>, with
+ * columns id and <time>), with the condition <cond> on top: the rows of
+ * account ?1 (NULL: any) strictly older, by (<time>, id), than the row
+ * ?2 of <table> (NULL: from the newest), newest first, at most ?3.
+ */
+#define STORE_PAGE_SQL(select, cond, t, table, time)                           \
+	select " WHERE " cond " AND (CAST(?1 AS TEXT) IS NULL OR " t           \
+	       ".account_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR (" t        \
+	       "." time ", " t ".id) < (SELECT o." time ", o.id FROM " table   \
+	       " o WHERE o.id = ?2)) ORDER BY " t "." time " DESC, " t         \
+	       ".id DESC LIMIT ?3"
+/* The most rows store_page() reads at once. */
+#define STORE_PAGE_MAX 1000
+int store_page(struct store *store, const struct store_rows *rows,
+    const char *sql, const char *account_id, const char *before_id,
+    size_t limit, void **listp, size_t *np, int *morep);
 /*
  * Rows made into C values by <rows>: the first row of <sql> into
  * <slot> (_NOT_FOUND if none); every row of a bound <stmt> or of

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "id.h"
 #include "log.h"
 #include "store-int.h"
 #include "store.h"
@@ -32,6 +33,9 @@ store_key_from_row(struct db_stmt *stmt, void *slot)
 	k->blob = store_column_text(stmt, 5);
 	k->comment = store_column_text(stmt, 6);
 	k->created_ms = db_column_int64(stmt, 7);
+	k->id = store_column_text(stmt, 8);
+	k->description = store_column_text(stmt, 9);
+	k->metadata = store_column_text(stmt, 10);
 	*(struct store_key **)slot = k;
 }
 
@@ -54,23 +58,32 @@ store_key_add(struct store *store, const char *account_id, const char *type,
     const char *blob, const char *fingerprint, const char *comment)
 {
 	static const char sql[] = "INSERT INTO keys (fingerprint, account_id,"
-	                          " type, blob, comment, created_ms)"
-	                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	                          " type, blob, comment, created_ms, id)"
+	                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	char *id = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
 
 	if (account_id == NULL || type == NULL || *type == '\0' ||
 	    blob == NULL || *blob == '\0' || fingerprint == NULL ||
-	    *fingerprint == '\0')
-		return PORTHOLE_ERR_INVALID_ARGUMENT;
-	return store_run(store, NULL, sql, "tttttI", fingerprint, account_id,
-	    type, blob, comment != NULL ? comment : "", store_now_ms());
+	    *fingerprint == '\0') {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	id = id_new("sk");
+	r = store_run(store, NULL, sql, "tttttIt", fingerprint, account_id,
+	    type, blob, comment != NULL ? comment : "", store_now_ms(), id);
+out:
+	free(id);
+	return r;
 }
 
-/* Find key <fingerprint> with its account. */
+/* Find key <fingerprint> (or its id, "sk_…") with its account. */
 int
 store_key_get(struct store *store, const char *fingerprint,
     struct store_key **keyp)
 {
-	static const char sql[] = STORE_KEY_SELECT " WHERE k.fingerprint = ?1";
+	static const char sql[] =
+	    STORE_KEY_SELECT " WHERE k.fingerprint = ?1 OR k.id = ?1";
 
 	if (keyp != NULL)
 		*keyp = NULL;
@@ -146,6 +159,9 @@ store_key_free(struct store_key *k)
 	free(k->type);
 	free(k->blob);
 	free(k->comment);
+	free(k->id);
+	free(k->description);
+	free(k->metadata);
 	free(k);
 }
 
@@ -160,4 +176,41 @@ store_key_list_free(struct store_key **list, size_t n)
 	for (i = 0; i < n; i++)
 		store_key_free(list[i]);
 	free(list);
+}
+
+/* A page of the keys of account <account_id> (NULL: of every account). */
+int
+store_key_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_key ***listp, size_t *np,
+    int *morep)
+{
+	static const char sql[] = STORE_PAGE_SQL(STORE_KEY_SELECT, "1 = 1", "k",
+	    "keys", "created_ms");
+	void *list = NULL;
+	int r;
+
+	r = store_page(store, &store_key_rows, sql, account_id, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/*
+ * Set the description and metadata of key <id> (an id or a
+ * fingerprint); NULL keeps a field. _NOT_FOUND if there is no such key.
+ */
+int
+store_key_set_text(struct store *store, const char *id, const char *description,
+    const char *metadata)
+{
+	static const char sql[] =
+	    "UPDATE keys SET description = coalesce(?2, description),"
+	    " metadata = coalesce(?3, metadata)"
+	    " WHERE id = ?1 OR fingerprint = ?1";
+
+	if (id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store, sql, "ttt", id, description, metadata);
 }

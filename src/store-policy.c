@@ -33,6 +33,7 @@ store_ip_policy_from_row(struct db_stmt *stmt, void *slot)
 	p->naccounts = store_column_int(stmt, 4);
 	p->naddresses = store_column_int(stmt, 5);
 	p->nedges = store_column_int(stmt, 6);
+	p->metadata = store_column_text(stmt, 7);
 	*(struct store_ip_policy **)slot = p;
 }
 
@@ -71,6 +72,40 @@ store_string_list_free(void *list, size_t n)
 static const struct store_rows store_string_rows = { sizeof(char *),
 	store_string_from_row, store_string_list_free };
 
+#define STORE_IP_RULE_SELECT                                                   \
+	"SELECT x.id, x.policy_id, p.name, x.allow, x.cidr, x.description,"    \
+	" x.metadata, x.created_ms"                                            \
+	" FROM ip_policy_rules x JOIN ip_policies p ON p.id = x.policy_id"
+
+/* A new rule at <slot> from the current row (STORE_IP_RULE_SELECT). */
+static void
+store_ip_rule_from_row(struct db_stmt *stmt, void *slot)
+{
+	struct store_ip_rule *x;
+
+	x = xcalloc(1, sizeof(*x));
+	x->id = store_column_text(stmt, 0);
+	x->policy_id = store_column_text(stmt, 1);
+	x->policy_name = store_column_text(stmt, 2);
+	x->allow = store_column_int(stmt, 3) != 0;
+	x->cidr = store_column_text(stmt, 4);
+	x->description = store_column_text(stmt, 5);
+	x->metadata = store_column_text(stmt, 6);
+	x->created_ms = db_column_int64(stmt, 7);
+	*(struct store_ip_rule **)slot = x;
+}
+
+static void
+store_ip_rule_list_vfree(void *list, size_t n)
+{
+	store_ip_rule_list_free(list, n);
+}
+
+static const struct store_rows store_ip_rule_rows = {
+	sizeof(struct store_ip_rule *), store_ip_rule_from_row,
+	store_ip_rule_list_vfree
+};
+
 /* Read the allow and deny rules of <p>, each in the order added. */
 static int
 store_ip_policy_load_rules(struct store *store, struct store_ip_policy *p)
@@ -78,15 +113,22 @@ store_ip_policy_load_rules(struct store *store, struct store_ip_policy *p)
 	static const char sql[] = "SELECT cidr FROM ip_policy_rules"
 	                          " WHERE policy_id = ?1 AND allow = ?2"
 	                          " ORDER BY seq";
-	void *allow = NULL, *deny = NULL;
-	size_t nallow = 0, ndeny = 0;
+	static const char sql_rules[] =
+	    STORE_IP_RULE_SELECT " WHERE x.policy_id = ?1 ORDER BY x.seq";
+	void *allow = NULL, *deny = NULL, *rules = NULL;
+	size_t nallow = 0, ndeny = 0, nrules = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	if ((r = store_list(store, &store_string_rows, &allow, &nallow, sql,
 	         "ti", p->id, 1)) != 0 ||
 	    (r = store_list(store, &store_string_rows, &deny, &ndeny, sql, "ti",
-	         p->id, 0)) != 0)
+	         p->id, 0)) != 0 ||
+	    (r = store_list(store, &store_ip_rule_rows, &rules, &nrules,
+	         sql_rules, "t", p->id)) != 0)
 		goto out;
+	p->rules = rules;
+	p->nrules = nrules;
+	rules = NULL;
 	/* Ownership passes to <p>. */
 	p->allow = allow;
 	p->nallow = nallow;
@@ -97,6 +139,7 @@ store_ip_policy_load_rules(struct store *store, struct store_ip_policy *p)
 out:
 	store_string_list_free(allow, nallow);
 	store_string_list_free(deny, ndeny);
+	store_ip_rule_list_free(rules, nrules);
 	return r;
 }
 
@@ -306,15 +349,134 @@ int
 store_ip_policy_rule_add(struct store *store, const char *id, int allow,
     const char *cidr, int64_t now_ms)
 {
+	return store_ip_rule_add(store, id, allow, cidr, NULL, NULL, now_ms,
+	    NULL);
+}
+
+/*
+ * Add rule <cidr> to policy <id> as store_ip_policy_rule_add() does,
+ * with a new id ("ipr_…") into *idp (may be NULL; the caller's) and a
+ * description and metadata (NULL: "").
+ */
+int
+store_ip_rule_add(struct store *store, const char *id, int allow,
+    const char *cidr, const char *description, const char *metadata,
+    int64_t now_ms, char **idp)
+{
 	static const char sql[] =
 	    "INSERT INTO ip_policy_rules (policy_id, allow, cidr, created_ms,"
-	    " seq) VALUES (?1, ?2, ?3, ?4,"
-	    " (SELECT coalesce(max(seq), 0) + 1 FROM ip_policy_rules))";
+	    " seq, id, description, metadata) VALUES (?1, ?2, ?3, ?4,"
+	    " (SELECT coalesce(max(seq), 0) + 1 FROM ip_policy_rules),"
+	    " ?5, ?6, ?7)";
+	char *rid = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
 
-	if (id == NULL || cidr == NULL || !store_cidr_canonical(cidr))
+	if (idp != NULL)
+		*idp = NULL;
+	if (id == NULL || cidr == NULL || !store_cidr_canonical(cidr)) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	rid = id_new("ipr");
+	if ((r = store_run_locked(store, NULL, sql, "titIttt", id, allow != 0,
+	         cidr, now_ms, rid, description != NULL ? description : "",
+	         metadata != NULL ? metadata : "")) != 0)
+		goto out;
+	if (idp != NULL) {
+		/* Ownership passes to the caller. */
+		*idp = rid;
+		rid = NULL;
+	}
+	r = 0;
+out:
+	free(rid);
+	return r;
+}
+
+/* Rule <id> ("ipr_…"); _NOT_FOUND if there is none. */
+int
+store_ip_rule_get(struct store *store, const char *id,
+    struct store_ip_rule **rp)
+{
+	static const char sql[] = STORE_IP_RULE_SELECT " WHERE x.id = ?1";
+
+	if (rp != NULL)
+		*rp = NULL;
+	if (id == NULL || rp == NULL)
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
-	return store_run_locked(store, NULL, sql, "titI", id, allow != 0, cidr,
-	    now_ms);
+	return store_get(store, &store_ip_rule_rows, rp, sql, "t", id);
+}
+
+/* Rule <allow> <cidr> of policy <policy_id>; _NOT_FOUND if none. */
+int
+store_ip_rule_find(struct store *store, const char *policy_id, int allow,
+    const char *cidr, struct store_ip_rule **rp)
+{
+	static const char sql[] = STORE_IP_RULE_SELECT
+	    " WHERE x.policy_id = ?1 AND x.allow = ?2 AND x.cidr = ?3";
+
+	if (rp != NULL)
+		*rp = NULL;
+	if (policy_id == NULL || cidr == NULL || rp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_ip_rule_rows, rp, sql, "tit", policy_id,
+	    allow != 0, cidr);
+}
+
+/*
+ * Rules of policy <policy_id> (NULL: of every policy), newest first by
+ * creation time and id, after rule <before_id> (NULL: from the newest).
+ */
+int
+store_ip_rule_page(struct store *store, const char *policy_id,
+    const char *before_id, size_t limit, struct store_ip_rule ***listp,
+    size_t *np, int *morep)
+{
+	/* The page's "account" is the policy here. */
+	static const char sql[] = STORE_IP_RULE_SELECT
+	    " WHERE (CAST(?1 AS TEXT) IS NULL OR x.policy_id = ?1)"
+	    " AND (CAST(?2 AS TEXT) IS NULL OR (x.created_ms, x.id) <"
+	    "  (SELECT o.created_ms, o.id FROM ip_policy_rules o"
+	    "   WHERE o.id = ?2))"
+	    " ORDER BY x.created_ms DESC, x.id DESC LIMIT ?3";
+	void *list = NULL;
+	int r;
+
+	r = store_page(store, &store_ip_rule_rows, sql, policy_id, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/* Set description / metadata of rule <id>; NULL keeps a field. */
+int
+store_ip_rule_set_text(struct store *store, const char *id,
+    const char *description, const char *metadata)
+{
+	static const char sql[] =
+	    "UPDATE ip_policy_rules SET description = coalesce(?2, "
+	    "description),"
+	    " metadata = coalesce(?3, metadata) WHERE id = ?1";
+
+	if (id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store, sql, "ttt", id, description, metadata);
+}
+
+/* Set description / metadata of policy <id>; NULL keeps a field. */
+int
+store_ip_policy_set_text(struct store *store, const char *id,
+    const char *description, const char *metadata)
+{
+	static const char sql[] =
+	    "UPDATE ip_policies SET description = coalesce(?2, description),"
+	    " metadata = coalesce(?3, metadata) WHERE id = ?1";
+
+	if (id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store, sql, "ttt", id, description, metadata);
 }
 
 /* Delete rule <cidr> of policy <id>; _NOT_FOUND if it is not there. */
@@ -345,9 +507,39 @@ store_ip_policy_free(struct store_ip_policy *p)
 	free(p->id);
 	free(p->name);
 	free(p->description);
+	free(p->metadata);
 	store_string_list_free(p->allow, p->nallow);
 	store_string_list_free(p->deny, p->ndeny);
+	store_ip_rule_list_free(p->rules, p->nrules);
 	free(p);
+}
+
+/* Free rule <r>; NULL is a no-op. */
+void
+store_ip_rule_free(struct store_ip_rule *r)
+{
+	if (r == NULL)
+		return;
+	free(r->id);
+	free(r->policy_id);
+	free(r->policy_name);
+	free(r->cidr);
+	free(r->description);
+	free(r->metadata);
+	free(r);
+}
+
+/* Free the <n> rules of <list> and the list itself. */
+void
+store_ip_rule_list_free(struct store_ip_rule **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_ip_rule_free(list[i]);
+	free(list);
 }
 
 /* Free the <n> policies of <list> and the list itself. */

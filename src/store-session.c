@@ -457,3 +457,22 @@ store_session_list_free(struct store_session **list, size_t n)
 		store_session_free(list[i]);
 	free(list);
 }
+
+/* A page of the live sessions of <account_id> (NULL: of all). */
+int
+store_session_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_session ***listp,
+    size_t *np, int *morep)
+{
+	static const char sql[] = STORE_PAGE_SQL(STORE_SESSION_SELECT,
+	    "s.ended_ms IS NULL", "s", "sessions", "started_ms");
+	void *list = NULL;
+	int r;
+
+	r = store_page(store, &store_session_rows, sql, account_id, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}

@@ -33,6 +33,7 @@ store_token_from_row(struct db_stmt *stmt, void *slot)
 	t->created_ms = db_column_int64(stmt, 5);
 	t->last_used_ms = db_column_int64(stmt, 6); /* NULL reads as 0 */
 	t->revoked_ms = db_column_int64(stmt, 7);
+	t->metadata = store_column_text(stmt, 9);
 	*(struct store_token **)slot = t;
 }
 
@@ -206,6 +207,7 @@ store_token_free(struct store_token *t)
 	free(t->account_id);
 	free(t->account_name);
 	free(t->description);
+	free(t->metadata);
 	free(t);
 }
 
@@ -220,4 +222,50 @@ store_token_list_free(struct store_token **list, size_t n)
 	for (i = 0; i < n; i++)
 		store_token_free(list[i]);
 	free(list);
+}
+
+/* Token <id>, valid or revoked; _NOT_FOUND if there is none. */
+int
+store_token_get(struct store *store, const char *id, struct store_token **tp)
+{
+	static const char sql[] = STORE_TOKEN_SELECT " WHERE t.id = ?1";
+
+	if (tp != NULL)
+		*tp = NULL;
+	if (id == NULL || tp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_token_rows, tp, sql, "t", id);
+}
+
+/* A page of the valid tokens of <account_id> (NULL: of every account). */
+int
+store_token_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_token ***listp,
+    size_t *np, int *morep)
+{
+	static const char sql[] = STORE_PAGE_SQL(STORE_TOKEN_SELECT,
+	    "t.revoked_ms IS NULL", "t", "tokens", "created_ms");
+	void *list = NULL;
+	int r;
+
+	r = store_page(store, &store_token_rows, sql, account_id, before_id,
+	    limit, listp != NULL ? &list : NULL, np, morep);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+/* Set description / metadata of token <id>; NULL keeps a field. */
+int
+store_token_set_text(struct store *store, const char *id,
+    const char *description, const char *metadata)
+{
+	static const char sql[] =
+	    "UPDATE tokens SET description = coalesce(?2, description),"
+	    " metadata = coalesce(?3, metadata) WHERE id = ?1";
+
+	if (id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store, sql, "ttt", id, description, metadata);
 }

@@ -439,7 +439,46 @@ static const char *const store_migrations[] = {
 	");"
 	"CREATE INDEX api_keys_account ON api_keys(account_id);",
 
-	/* 9: webhooks; see STORE_MIGRATION_HOOKS. */
+	/*
+	 * 9: what the HTTP API shows of objects that had no id or no free
+	 * text: SSH keys get an id ("sk_…"; a key from before takes one
+	 * made of its fingerprint, unique as the fingerprint is) and a
+	 * description and metadata; IP policy rules an id ("ipr_…", from
+	 * their policy and order for the rules from before), a
+	 * description and metadata; tokens, policies and edges metadata.
+	 * Lists are read a page at a time, newest first, by creation
+	 * time and id: an index for each.
+	 */
+	"ALTER TABLE keys ADD COLUMN id TEXT;"
+	"UPDATE keys SET id = 'sk_' || replace(replace(replace("
+	"  substr(fingerprint, 8), '+', '-'), '/', '_'), '=', '');"
+	"CREATE UNIQUE INDEX keys_id ON keys(id);"
+	"ALTER TABLE keys ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE keys ADD COLUMN metadata TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE tokens ADD COLUMN metadata TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE ip_policies"
+	"  ADD COLUMN metadata TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE edges ADD COLUMN metadata TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE ip_policy_rules ADD COLUMN id TEXT;"
+	"UPDATE ip_policy_rules SET id = 'ipr_' || substr(policy_id, 4)"
+	"  || '_' || CAST(seq AS TEXT);"
+	"CREATE UNIQUE INDEX ip_policy_rules_id ON ip_policy_rules(id);"
+	"ALTER TABLE ip_policy_rules"
+	"  ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE ip_policy_rules"
+	"  ADD COLUMN metadata TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX addresses_page ON addresses(created_ms, id)"
+	"  WHERE deleted_ms IS NULL;"
+	"CREATE INDEX sessions_page ON sessions(started_ms, id)"
+	"  WHERE ended_ms IS NULL;"
+	"CREATE INDEX endpoints_page ON endpoints(started_ms, id)"
+	"  WHERE ended_ms IS NULL;"
+	"CREATE INDEX keys_page ON keys(created_ms, id);"
+	"CREATE INDEX tokens_page ON tokens(created_ms, id)"
+	"  WHERE revoked_ms IS NULL;"
+	"CREATE INDEX api_keys_page ON api_keys(created_ms, id);",
+
+	/* 10: webhooks; see STORE_MIGRATION_HOOKS. */
 	STORE_MIGRATION_HOOKS,
 };
 
@@ -973,6 +1012,53 @@ store_list(struct store *store, const struct store_rows *rows, void **listp,
 	va_start(ap, types);
 	r = store_listv(store, rows, listp, np, sql, types, ap);
 	va_end(ap);
+	return r;
+}
+
+/*
+ * A keyset page: store_list() of <sql>, which takes ?1 an account id
+ * (NULL: any), ?2 the id of the row the page starts after (NULL: from
+ * the newest) and ?3 the number of rows to read, and orders newest
+ * first. One row more than <limit> is read to tell whether more follow
+ * (*morep); it is dropped.
+ */
+int
+store_page(struct store *store, const struct store_rows *rows, const char *sql,
+    const char *account_id, const char *before_id, size_t limit, void **listp,
+    size_t *np, int *morep)
+{
+	void *list = NULL, *extra = NULL;
+	size_t n = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (morep != NULL)
+		*morep = 0;
+	if (listp == NULL || np == NULL || morep == NULL || limit == 0 ||
+	    limit > STORE_PAGE_MAX) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_list(store, rows, &list, &n, sql, "ttI", account_id,
+	         before_id, (int64_t)limit + 1)) != 0)
+		goto out;
+	if (n > limit) {
+		/* The extra row goes to a list of its own, to be freed. */
+		extra = xcalloc(1, rows->size);
+		memcpy(extra, (char *)list + limit * rows->size, rows->size);
+		rows->list_free(extra, 1);
+		n = limit;
+		*morep = 1;
+	}
+	/* Ownership passes to the caller. */
+	*listp = list;
+	*np = n;
+	list = NULL;
+	r = 0;
+out:
 	return r;
 }
 

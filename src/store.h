@@ -19,8 +19,9 @@
  */
 struct store;
 struct event;
+struct store_event;
 
-#define STORE_SCHEMA_VERSION  9
+#define STORE_SCHEMA_VERSION  10
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -40,13 +41,16 @@ struct store_account {
 };
 
 struct store_key {
-	char *fingerprint; /* "SHA256:…", the primary key */
+	char *id; /* "sk_…" (from migration 9) */
+	char *fingerprint; /* "SHA256:…", unique */
 	char *account_id;
 	char *account_name;
 	int account_disabled;
 	char *type;
 	char *blob; /* base64, as in a .pub line */
 	char *comment;
+	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	int64_t created_ms;
 };
 
@@ -123,6 +127,7 @@ struct store_address {
 struct store_edge {
 	char *id; /* "ed_…" */
 	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	char *ip_policy_id; /* or NULL */
 	char *ip_policy_name;
 	int proxy_proto; /* 0, 1, 2 */
@@ -144,6 +149,18 @@ struct store_endpoint_stats {
 	int64_t bytes_out;
 };
 
+/* A rule of an IP policy. */
+struct store_ip_rule {
+	char *id; /* "ipr_…" */
+	char *policy_id;
+	char *policy_name;
+	int allow; /* 1 allow, 0 deny */
+	char *cidr; /* canonical, as acl_cidr_format writes it */
+	char *description; /* "" if none */
+	char *metadata; /* "" if none */
+	int64_t created_ms;
+};
+
 /*
  * An IP policy: named allow and deny rules (CIDR text, canonical as
  * acl_cidr_format writes it), attached to accounts and addresses.
@@ -152,11 +169,14 @@ struct store_ip_policy {
 	char *id; /* "ip_…" */
 	char *name; /* as account names */
 	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	int64_t created_ms;
 	char **allow; /* CIDRs, in the order added */
 	size_t nallow;
 	char **deny;
 	size_t ndeny;
+	struct store_ip_rule **rules; /* every rule, in the order added */
+	size_t nrules;
 	int naccounts; /* accounts it is attached to */
 	int naddresses; /* reserved addresses it is attached to */
 	int nedges; /* edges it is attached to */
@@ -169,6 +189,7 @@ struct store_token {
 	char *account_name;
 	int account_disabled;
 	char *description; /* "" if none */
+	char *metadata; /* "" if none */
 	int64_t created_ms;
 	int64_t last_used_ms; /* 0 if never used */
 	int64_t revoked_ms; /* 0 while valid */
@@ -495,6 +516,55 @@ int store_address_update(struct store *store, const char *id,
     const char *description, const char *metadata);
 /* Delete (tombstone) address <id>; _NOT_FOUND if absent or deleted. */
 int store_address_delete(struct store *store, const char *id, int64_t now_ms);
+/*
+ * Keyset pages, for the API's lists: the rows of account <account_id>
+ * (NULL: of every account) newest first, by creation (start) time and
+ * id, strictly after row <before_id> (NULL: from the newest), at most
+ * <limit> (1 .. 1000); *morep says whether more follow. A <before_id>
+ * that names no row gives an empty page.
+ */
+int store_address_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_address ***listp,
+    size_t *np, int *morep);
+/* Live sessions and endpoints, by started time. */
+int store_session_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_session ***listp,
+    size_t *np, int *morep);
+int store_endpoint_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_endpoint ***listp,
+    size_t *np, int *morep);
+int store_key_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_key ***listp, size_t *np,
+    int *morep);
+/* Valid tokens. */
+int store_token_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_token ***listp,
+    size_t *np, int *morep);
+/* Keys, revoked ones too; administrators' keys with a NULL account. */
+int store_apikey_page(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, struct store_apikey ***listp,
+    size_t *np, int *morep);
+/*
+ * Events newest first by seq, of <account_id>, <type> (NULL: any) and
+ * from <since_ms> (0: any), after event <before_id> (NULL: newest).
+ */
+int store_event_page(struct store *store, const char *account_id,
+    const char *type, int64_t since_ms, const char *before_id, size_t limit,
+    struct store_event ***listp, size_t *np, int *morep);
+/* One event, one endpoint, one token, one API key by id; _NOT_FOUND. */
+int store_event_get(struct store *store, const char *id,
+    struct store_event **ep);
+int store_endpoint_get(struct store *store, const char *id,
+    struct store_endpoint **ep);
+int store_token_get(struct store *store, const char *id,
+    struct store_token **tp);
+int store_apikey_get(struct store *store, const char *id,
+    struct store_apikey **kp);
+/* Description / metadata of a key (id or fingerprint) or a token. */
+int store_key_set_text(struct store *store, const char *id,
+    const char *description, const char *metadata);
+int store_token_set_text(struct store *store, const char *id,
+    const char *description, const char *metadata);
 void store_address_free(struct store_address *a);
 void store_address_list_free(struct store_address **list, size_t n);
 
@@ -592,6 +662,30 @@ int store_ip_policy_rule_delete(struct store *store, const char *id, int allow,
     const char *cidr);
 void store_ip_policy_free(struct store_ip_policy *p);
 void store_ip_policy_list_free(struct store_ip_policy **list, size_t n);
+/*
+ * Rules by id ("ipr_…"). store_ip_rule_add is store_ip_policy_rule_add
+ * with a description and metadata (NULL: "") and the new rule's id in
+ * *idp (may be NULL; the caller's).
+ */
+int store_ip_rule_add(struct store *store, const char *policy_id, int allow,
+    const char *cidr, const char *description, const char *metadata,
+    int64_t now_ms, char **idp);
+int store_ip_rule_get(struct store *store, const char *id,
+    struct store_ip_rule **rp);
+/* Rule <allow> <cidr> of policy <policy_id>; _NOT_FOUND if none. */
+int store_ip_rule_find(struct store *store, const char *policy_id, int allow,
+    const char *cidr, struct store_ip_rule **rp);
+/* A page (see store_address_page) of the rules of <policy_id> or all. */
+int store_ip_rule_page(struct store *store, const char *policy_id,
+    const char *before_id, size_t limit, struct store_ip_rule ***listp,
+    size_t *np, int *morep);
+/* Description / metadata of a rule or a policy; NULL keeps a field. */
+int store_ip_rule_set_text(struct store *store, const char *id,
+    const char *description, const char *metadata);
+int store_ip_policy_set_text(struct store *store, const char *id,
+    const char *description, const char *metadata);
+void store_ip_rule_free(struct store_ip_rule *r); /* NULL is a no-op */
+void store_ip_rule_list_free(struct store_ip_rule **list, size_t n);
 /* Attach policy <policy_id> (NULL detaches) to an account / address. */
 int store_account_set_ip_policy(struct store *store, const char *account_id,
     const char *policy_id);
@@ -729,6 +823,8 @@ int store_edge_set_ip_policy(struct store *store, const char *edge_id,
     const char *policy_id);
 int store_edge_set_proxy_proto(struct store *store, const char *edge_id,
     int version);
+int store_edge_set_metadata(struct store *store, const char *edge_id,
+    const char *metadata);
 void store_edge_free(struct store_edge *e);
 void store_edge_list_free(struct store_edge **list, size_t n);
 
@@ -842,10 +938,10 @@ int store_hook_dest_add(struct store *store, const char *id,
 int store_hook_dest_get(struct store *store, const char *id, const char *scope,
     int with_secret, struct store_hook_dest **dp);
 /*
- * One page of the destinations within <scope>, newest first: those
- * added before <before_id> (NULL: from the newest; _NOT_FOUND if it is
- * unknown), at most <limit> (> 0) of them; *morep (may be NULL) is 1
- * if more follow.
+ * One page of the destinations within <scope>, newest first (by
+ * created_ms, id): those older than <before_id> (NULL: from the
+ * newest; one that is not there gives an empty page), at most <limit>
+ * (1 to 1000); *morep is 1 if more follow.
  */
 int store_hook_dest_list(struct store *store, const char *scope,
     const char *before_id, size_t limit, struct store_hook_dest ***listp,

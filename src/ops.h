@@ -1,0 +1,525 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#ifndef PORTHOLE_OPS_H
+#define PORTHOLE_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The operations layer: every administrative action is one function
+ * here, shared by portholectl (parse words, call ops, print) and the
+ * HTTP API (parse JSON, call ops, render JSON). Each one validates its
+ * input, checks the caller's scope, changes the store, records the
+ * event(s) and announces the change to live sessions. Neither caller
+ * has admin logic of its own. One file per family: ops.c (context,
+ * errors, paging, events), ops-account.c, ops-key.c, ops-token.c,
+ * ops-apikey.c, ops-address.c, ops-edge.c, ops-policy.c,
+ * ops-session.c (sessions, endpoints), ops-event.c.
+ *
+ * The objects are the store's (store.h): what an ops function returns
+ * through an output pointer is the caller's, freed with the store's
+ * *_free / *_list_free.
+ *
+ * Conventions of every function below:
+ * - returns 0, or a negative PORTHOLE_ERR_* with <err> filled (code,
+ *   an HTTP-like status and a sentence that says why); <err> may not be
+ *   NULL;
+ * - output pointers are set to NULL / 0 on entry and assigned on
+ *   success. One exception, said where it applies: a change that is
+ *   made but whose event could not be recorded returns the object and
+ *   an error (status 500, msg saying the change is made);
+ * - an object that belongs to another account is NOT FOUND (404) for an
+ *   account scope, by id and in lists (lists are filtered by scope);
+ * - an administrator's action asked by an account scope is refused with
+ *   PORTHOLE_ERR_DENIED, status 403, msg OPS_MSG_ADMIN;
+ * - ACCOUNT arguments take a name or an id ("ac_…"); for an account
+ *   scope NULL means the scope's own account, and naming another is
+ *   NOT FOUND.
+ */
+
+struct conf;
+struct event;
+struct store;
+struct store_account;
+struct store_address;
+struct store_apikey;
+struct store_edge;
+struct store_endpoint;
+struct store_event;
+struct store_ip_policy;
+struct store_ip_rule;
+struct store_key;
+struct store_session;
+struct store_token;
+
+/* HTTP-like statuses carried in struct ops_err. */
+#define OPS_STATUS_INVALID     400
+#define OPS_STATUS_FORBIDDEN   403
+#define OPS_STATUS_NOT_FOUND   404
+#define OPS_STATUS_CONFLICT    409
+#define OPS_STATUS_INTERNAL    500
+#define OPS_STATUS_UNAVAILABLE 503
+
+#define OPS_MSG_LEN 512
+/* The msg of a refusal to an account scope. */
+#define OPS_MSG_ADMIN "this needs an administrator's API key"
+
+/* Longest description and metadata, as a hosted provider allows. */
+#define OPS_DESCRIPTION_MAX 255
+#define OPS_METADATA_MAX    4096
+/* Largest max_sessions / max_endpoints the store accepts. */
+#define OPS_LIMIT_MAX 100000
+/* Page size: default and largest. */
+#define OPS_PAGE_DEFAULT 100
+#define OPS_PAGE_MAX     100
+
+/* The ip_policy value that detaches a policy (update functions). */
+#define OPS_IP_POLICY_NONE "none"
+
+/* Why a call failed; filled by every ops function that fails. */
+struct ops_err {
+	int code; /* PORTHOLE_ERR_* (negative), 0 if none */
+	/*
+	 * 400 invalid, 403 forbidden, 404 not found, 409 conflict, 503
+	 * unavailable (store busy or lost), 500 internal
+	 */
+	int status;
+	/* the reason, one sentence fit for stderr and a JSON "msg" */
+	char msg[OPS_MSG_LEN];
+};
+
+/* What changed, for the announce hook. */
+enum ops_change {
+	/*
+	 * Sessions were ended in the store (killed, account disabled or
+	 * deleted, credential withdrawn): <pids> are their processes
+	 * (may be none: announce anyway, as PostgreSQL needs no pid).
+	 */
+	OPS_CHANGE_SESSIONS = 1,
+	/*
+	 * Traffic policy changed (an IP policy's rules, which policy an
+	 * account, address or edge has, PROXY protocol, an edge's
+	 * addresses or backends, an address deleted that an edge
+	 * served): every live session reloads; <pids> is empty.
+	 */
+	OPS_CHANGE_POLICY,
+};
+
+/*
+ * The context of a call, set up by the caller and passed to every ops
+ * function. Nothing in it is owned by ops.
+ */
+struct ops {
+	struct conf *conf;
+	struct store *store;
+	/* the account id ("ac_…") the caller is limited to; NULL: admin */
+	const char *scope;
+	/*
+	 * How a change reaches live sessions. portholectl signals the
+	 * processes on SQLite and announces with store_notify_change() on
+	 * PostgreSQL (ctl_signal_sessions / ctl_signal_reload); the API
+	 * process tells its monitor. May be NULL: then nothing is told
+	 * and sessions take the change up within their recheck period.
+	 * Called after the store change is committed.
+	 */
+	void (*announce)(struct ops *ops, enum ops_change what,
+	    const int64_t *pids, size_t npids);
+	/*
+	 * How event <ev> (still the caller's) is recorded: store
+	 * (store_record with no session) and EventLog. Returns 0 or a
+	 * negative PORTHOLE_ERR_*. May be NULL: then ops_event_record()
+	 * stores it with store_record() alone.
+	 */
+	int (*record)(struct ops *ops, struct event *ev);
+	void *arg; /* the caller's, for its hooks */
+};
+
+/*
+ * A page of a list: items newest first (created_ms DESC, id DESC),
+ * strictly older than the item <before_id> (NULL: from the newest), at
+ * most <limit> (0: OPS_PAGE_DEFAULT; above OPS_PAGE_MAX is invalid).
+ * A <before_id> that names no item of the list is invalid (400).
+ *
+ * Every list function takes a page; a NULL page means "all of them,
+ * in the order portholectl prints" (by account name, then age, oldest
+ * first), and *morep is then 0.
+ */
+struct ops_page {
+	const char *before_id;
+	size_t limit;
+};
+
+/*
+ * Errors.
+ */
+/*
+ * Fill <err> with <code> (a negative PORTHOLE_ERR_*), the status that
+ * goes with it (ops_status) and the formatted message. Returns <code>,
+ * so that `r = ops_errf(err, PORTHOLE_ERR_NOT_FOUND, "…"); goto out;`.
+ */
+int ops_errf(struct ops_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * As ops_errf, with ": <porthole_strerror(code)>" (and the store's
+ * message for PORTHOLE_ERR_STORE) appended.
+ */
+int ops_errf_r(struct ops_err *err, struct ops *ops, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+/* Zero <err> (code 0, status 0, empty msg). */
+void ops_err_clear(struct ops_err *err);
+/* The HTTP-like status for a PORTHOLE_ERR_* code (200 for 0). */
+int ops_status(int code);
+/*
+ * The name of a code for a JSON "error_code": "PORTHOLE_NOT_FOUND",
+ * "PORTHOLE_INVALID_ARGUMENT", … ("PORTHOLE_OK" for 0).
+ */
+const char *ops_code_name(int code);
+
+/*
+ * Helpers for ops-*.c (and the families other branches add, such as
+ * ops-hook.c).
+ */
+/* Predicate: the caller is an administrator (no scope). */
+int ops_is_admin(const struct ops *ops);
+/*
+ * Refuse an administrator's action to an account scope: returns 0 for
+ * an administrator, else PORTHOLE_ERR_DENIED with <err> 403
+ * OPS_MSG_ADMIN.
+ */
+int ops_need_admin(struct ops *ops, struct ops_err *err);
+/*
+ * Predicate: an object of account <account_id> (NULL: of no account)
+ * is visible to the caller: always for an administrator, else only
+ * when it is the scope's own.
+ */
+int ops_visible(const struct ops *ops, const char *account_id);
+/*
+ * Check free text: <what> ("description", "metadata") no longer than
+ * <max> bytes, valid UTF-8 without control characters but for tab
+ * (and newline in metadata, <newlines> 1). NULL passes. Returns 0 or
+ * PORTHOLE_ERR_INVALID_ARGUMENT with <err> saying why.
+ */
+int ops_check_text(const char *what, const char *text, size_t max, int newlines,
+    struct ops_err *err);
+/* Check a page: 0, or PORTHOLE_ERR_INVALID_ARGUMENT (limit too big). */
+int ops_check_page(const struct ops_page *page, struct ops_err *err);
+/* The limit to ask the store for: page->limit, or the default for 0. */
+size_t ops_page_limit(const struct ops_page *page);
+/*
+ * Record event <type> for account <account_id> (may be NULL) with
+ * JSON object <json> at <now_ms>, through ops->record. On failure
+ * <err> says that <what> is done but the event is not recorded.
+ */
+int ops_event_record(struct ops *ops, const char *type, const char *account_id,
+    const char *json, int64_t now_ms, const char *what, struct ops_err *err);
+/* Call ops->announce if it is set. */
+void ops_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
+    size_t npids);
+/*
+ * Resolve ACCOUNT <name_or_id> as the caller may see it into *ap: for
+ * an account scope NULL is its own account and another account is
+ * NOT FOUND ("no such account 'x'").
+ */
+int ops_account_resolve(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, struct ops_err *err);
+
+/*
+ * Accounts (ops-account.c). Adding, disabling, enabling and deleting
+ * accounts, and changing limits or IP policy, are an administrator's;
+ * an account scope may get its own account and change its description.
+ */
+struct ops_account_update {
+	const char *description; /* NULL keeps it; "" clears */
+	int max_sessions; /* -1 keeps; 0 the server's default */
+	int max_endpoints; /* -1 keeps; 0 the server's default */
+	const char *ip_policy; /* name or id, OPS_IP_POLICY_NONE, NULL keeps */
+};
+/* Add account <name> (store_account_name_valid); 409 if taken. */
+int ops_account_add(struct ops *ops, const char *name, const char *description,
+    struct store_account **ap, struct ops_err *err);
+int ops_account_get(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, struct ops_err *err);
+/* An account scope lists its own account alone. */
+int ops_account_list(struct ops *ops, const struct ops_page *page,
+    struct store_account ***listp, size_t *np, int *morep, struct ops_err *err);
+/* Apply what <u> gives; *ap is the account after the change. */
+int ops_account_update(struct ops *ops, const char *name_or_id,
+    const struct ops_account_update *u, struct store_account **ap,
+    struct ops_err *err);
+/*
+ * Disable (ending its live sessions, their number in *nendedp) or
+ * enable account <name_or_id>; *ap is the account after the change (may
+ * be NULL). Disabling a disabled account is not an error (nothing
+ * ended).
+ */
+int ops_account_disable(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, size_t *nendedp, struct ops_err *err);
+int ops_account_enable(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, struct ops_err *err);
+/*
+ * Delete account <name_or_id>: sessions ended, addresses retired, keys
+ * and tokens removed (store_account_delete). *ap (may be NULL) is the
+ * account as it was, *nendedp the number of sessions ended.
+ */
+int ops_account_delete(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, size_t *nendedp, struct ops_err *err);
+
+/*
+ * SSH keys (ops-key.c): id "sk_…", fingerprint unique across accounts.
+ * <key_or_fp> arguments take the id or the fingerprint ("SHA256:…").
+ */
+/*
+ * Register public key <line>, "TYPE BASE64 [COMMENT]" as in a .pub file
+ * or authorized_keys (a private key is refused with a hint), to
+ * account <account>. <description> NULL: the key's comment. 409 if
+ * its fingerprint is registered already (to any account).
+ */
+int ops_key_add(struct ops *ops, const char *account, const char *line,
+    const char *description, const char *metadata, struct store_key **kp,
+    struct ops_err *err);
+int ops_key_get(struct ops *ops, const char *key_or_fp, struct store_key **kp,
+    struct ops_err *err);
+/* Keys of <account> (NULL: every account's the caller may see). */
+int ops_key_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_key ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+/* Change description / metadata (NULL keeps); *kp after (may be NULL). */
+int ops_key_update(struct ops *ops, const char *key_or_fp,
+    const char *description, const char *metadata, struct store_key **kp,
+    struct ops_err *err);
+/*
+ * Delete a key, ending the sessions that logged in with it; *kp (may be
+ * NULL) is the key as it was, *nendedp the sessions ended.
+ */
+int ops_key_delete(struct ops *ops, const char *key_or_fp,
+    struct store_key **kp, size_t *nendedp, struct ops_err *err);
+
+/*
+ * Authtokens (ops-token.c), "tk_…". The secret is shown once, at
+ * creation, and stored only as a keyed hash.
+ */
+/* Room for a token or API key secret with its NUL. */
+#define OPS_SECRET_LEN 64
+/*
+ * Make a token for <account> into <secret> (OPS_SECRET_LEN bytes; the
+ * caller wipes it with sodium_memzero) and *tp. Uses conf->token_key,
+ * creating the key file on first use. A caller that cannot hand the
+ * secret on must revoke the token (ops_token_revoke).
+ */
+int ops_token_create(struct ops *ops, const char *account,
+    const char *description, const char *metadata, char *secret,
+    size_t secretlen, struct store_token **tp, struct ops_err *err);
+/* Valid or revoked tokens by id ("tk_…"). */
+int ops_token_get(struct ops *ops, const char *id, struct store_token **tp,
+    struct ops_err *err);
+/* Valid (unrevoked) tokens of <account> (NULL: all the caller sees). */
+int ops_token_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_token ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+int ops_token_update(struct ops *ops, const char *id, const char *description,
+    const char *metadata, struct store_token **tp, struct ops_err *err);
+/*
+ * Revoke a token, ending the sessions that logged in with it; *tp (may
+ * be NULL) is the token after, *nendedp the sessions ended.
+ */
+int ops_token_revoke(struct ops *ops, const char *id, struct store_token **tp,
+    size_t *nendedp, struct ops_err *err);
+
+/*
+ * API keys (ops-apikey.c), "ak_…", secret "phk_…" shown once. An
+ * account scope may make, see and revoke only its own account's keys;
+ * an administrator's key (no account) only an administrator.
+ */
+/*
+ * <account> NULL: an administrator's key for an administrator, the
+ * scope's own account's key for an account scope.
+ */
+int ops_apikey_create(struct ops *ops, const char *account,
+    const char *description, char *secret, size_t secretlen,
+    struct store_apikey **kp, struct ops_err *err);
+int ops_apikey_get(struct ops *ops, const char *id, struct store_apikey **kp,
+    struct ops_err *err);
+/* Keys, revoked ones too, of <account> (NULL: all the caller sees). */
+int ops_apikey_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_apikey ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+int ops_apikey_revoke(struct ops *ops, const char *id, struct store_apikey **kp,
+    struct ops_err *err);
+
+/*
+ * Reserved addresses (ops-address.c), "ra_…". <addr> arguments take the
+ * id or HOST:PORT ("[v6]:port"; a PublicHost in any case).
+ */
+struct ops_address_update {
+	const char *description; /* NULL keeps */
+	const char *metadata; /* NULL keeps */
+	const char *ip_policy; /* name or id, OPS_IP_POLICY_NONE, NULL keeps */
+	int proxy_proto; /* 0, 1, 2; -1 keeps */
+};
+/*
+ * Reserve a random free port from PortRange on PublicHost <host> (NULL:
+ * the first) for <account> (for an administrator, required). The
+ * region is this node's Region (conf). PORTHOLE_ERR_EXHAUSTED (409)
+ * when no port is left. Records tcp_address_created.v0 (see the
+ * exception above).
+ */
+int ops_address_reserve(struct ops *ops, const char *account, const char *host,
+    const char *description, const char *metadata, struct store_address **ap,
+    struct ops_err *err);
+int ops_address_get(struct ops *ops, const char *addr,
+    struct store_address **ap, struct ops_err *err);
+/* Reserved (not deleted) addresses of <account> (NULL: all visible). */
+int ops_address_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_address ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+/*
+ * Apply <u>; records tcp_address_updated.v0 if anything changed and
+ * announces a traffic policy change. *ap is the address after.
+ */
+int ops_address_update(struct ops *ops, const char *addr,
+    const struct ops_address_update *u, struct store_address **ap,
+    struct ops_err *err);
+/*
+ * Retire an address for good (its port is never handed out again); an
+ * endpoint serving it stops. *ap (may be NULL) is the address with
+ * deleted_ms set. Records tcp_address_deleted.v0.
+ */
+int ops_address_delete(struct ops *ops, const char *addr,
+    struct store_address **ap, struct ops_err *err);
+
+/*
+ * Edges (ops-edge.c), "ed_…": an administrator's, every function. <addr>
+ * as above; <account> a backend account.
+ */
+struct ops_edge_update {
+	const char *description; /* NULL keeps */
+	const char *metadata; /* NULL keeps */
+	const char *ip_policy; /* name or id, OPS_IP_POLICY_NONE, NULL keeps */
+	int proxy_proto; /* -1 keeps */
+};
+/*
+ * Make an edge with the reserved addresses <addrs> (none: reserve a new
+ * one owned by no account, on PublicHost <host> or the first).
+ */
+int ops_edge_create(struct ops *ops, const char *description,
+    const char *metadata, const char *const *addrs, size_t naddrs,
+    const char *host, struct store_edge **ep, struct ops_err *err);
+int ops_edge_get(struct ops *ops, const char *id, struct store_edge **ep,
+    struct ops_err *err);
+int ops_edge_list(struct ops *ops, const struct ops_page *page,
+    struct store_edge ***listp, size_t *np, int *morep, struct ops_err *err);
+int ops_edge_update(struct ops *ops, const char *id,
+    const struct ops_edge_update *u, struct store_edge **ep,
+    struct ops_err *err);
+/* *ep (may be NULL) is the edge as it was. */
+int ops_edge_delete(struct ops *ops, const char *id, struct store_edge **ep,
+    struct ops_err *err);
+/* *ep (may be NULL) is the edge after the change. */
+int ops_edge_address_add(struct ops *ops, const char *id, const char *addr,
+    struct store_edge **ep, struct ops_err *err);
+int ops_edge_address_remove(struct ops *ops, const char *id, const char *addr,
+    struct store_edge **ep, struct ops_err *err);
+int ops_edge_backend_add(struct ops *ops, const char *id, const char *account,
+    struct store_edge **ep, struct ops_err *err);
+int ops_edge_backend_remove(struct ops *ops, const char *id,
+    const char *account, struct store_edge **ep, struct ops_err *err);
+
+/*
+ * IP policies and rules (ops-policy.c), "ip_…" and "ipr_…". Every
+ * change is an administrator's; an account scope may read them.
+ * <policy> takes a name or an id. CIDRs are checked with
+ * acl_cidr_parse and stored in canonical form.
+ */
+/* Make policy <name> with rules <allow> and <deny> (CIDR texts). */
+int ops_policy_create(struct ops *ops, const char *name,
+    const char *description, const char *metadata, const char *const *allow,
+    size_t nallow, const char *const *deny, size_t ndeny,
+    struct store_ip_policy **pp, struct ops_err *err);
+int ops_policy_get(struct ops *ops, const char *policy,
+    struct store_ip_policy **pp, struct ops_err *err);
+int ops_policy_list(struct ops *ops, const struct ops_page *page,
+    struct store_ip_policy ***listp, size_t *np, int *morep,
+    struct ops_err *err);
+/* Change description / metadata (NULL keeps). */
+int ops_policy_update(struct ops *ops, const char *policy,
+    const char *description, const char *metadata, struct store_ip_policy **pp,
+    struct ops_err *err);
+/*
+ * Delete a policy; 409 (PORTHOLE_ERR_DENIED) while it is attached,
+ * the msg naming what holds it. *pp (may be NULL): as it was.
+ */
+int ops_policy_delete(struct ops *ops, const char *policy,
+    struct store_ip_policy **pp, struct ops_err *err);
+/* Add rule <allow> (1 allow, 0 deny) <cidr> to <policy>; 409 if there. */
+int ops_rule_add(struct ops *ops, const char *policy, int allow,
+    const char *cidr, const char *description, const char *metadata,
+    struct store_ip_rule **rp, struct ops_err *err);
+/* By id ("ipr_…"). */
+int ops_rule_get(struct ops *ops, const char *id, struct store_ip_rule **rp,
+    struct ops_err *err);
+/* By its policy, action and CIDR (portholectl names rules so). */
+int ops_rule_find(struct ops *ops, const char *policy, int allow,
+    const char *cidr, struct store_ip_rule **rp, struct ops_err *err);
+/* Rules of <policy> (NULL: of every policy). */
+int ops_rule_list(struct ops *ops, const char *policy,
+    const struct ops_page *page, struct store_ip_rule ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+int ops_rule_update(struct ops *ops, const char *id, const char *description,
+    const char *metadata, struct store_ip_rule **rp, struct ops_err *err);
+/* *rp (may be NULL): the rule as it was. */
+int ops_rule_delete(struct ops *ops, const char *id, struct store_ip_rule **rp,
+    struct ops_err *err);
+
+/*
+ * Sessions and endpoints (ops-session.c), "ss_…" and "ep_…".
+ */
+/* One session, live or ended. */
+int ops_session_get(struct ops *ops, const char *id, struct store_session **sp,
+    struct ops_err *err);
+/* Live sessions of <account> (NULL: all visible). */
+int ops_session_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_session ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+/*
+ * End live session <id> ("killed by admin" reason <reason>, NULL: the
+ * default) and tell its process; *sp (may be NULL) is the session after.
+ */
+int ops_session_stop(struct ops *ops, const char *id, const char *reason,
+    struct store_session **sp, struct ops_err *err);
+/* One endpoint, live or ended. */
+int ops_endpoint_get(struct ops *ops, const char *id,
+    struct store_endpoint **ep, struct ops_err *err);
+/* Live endpoints of <account> (NULL: all visible). */
+int ops_endpoint_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_endpoint ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+
+/*
+ * Events (ops-event.c). An account scope sees its own account's events.
+ */
+struct ops_event_filter {
+	const char *type; /* a known EVENT_* type, or NULL: any */
+	int64_t since_ms; /* timestamp >= since_ms; 0: any */
+};
+/* Predicate: <type> is one of the EVENT_* types of event.h. */
+int ops_event_type_known(const char *type);
+/*
+ * Events newest first (by seq), paged by event id ("ev_…"), filtered by
+ * <f> (may be NULL). With a NULL page: the newest <f>-matching events,
+ * all of them, still newest first.
+ */
+int ops_event_list(struct ops *ops, const struct ops_event_filter *f,
+    const struct ops_page *page, struct store_event ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+/*
+ * Events stored after <after_seq>, oldest first, at most <limit> (0: no
+ * limit), filtered by <f> (may be NULL): for following (portholectl
+ * events --follow, the API's /events/stream).
+ */
+int ops_event_follow(struct ops *ops, int64_t after_seq,
+    const struct ops_event_filter *f, size_t limit, struct store_event ***listp,
+    size_t *np, struct ops_err *err);
+
+#endif /* PORTHOLE_OPS_H */
