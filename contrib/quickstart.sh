@@ -29,15 +29,17 @@ as_root() {
 	fi
 }
 
-# Build dependencies, plus what the tests drive: the real OpenSSH client,
-# mandoc for the man page lint, clang-format for the style check, haproxy
+# Build dependencies (libcurl delivers webhooks), plus what the tests
+# drive: the real OpenSSH client, mandoc for the man page lint,
+# clang-format for the style check, haproxy
 # (a real PROXY protocol reader behind the tunnel), curl, jq, clang
 # with its libFuzzer runtime for the fuzz harnesses, and asyncssh for
 # an SSH client that misbehaves on purpose (tests/integration/window.sh),
 # and the PostgreSQL 15 server, which the tests start privately
 # (tests/pg.sh); the demo needs only its client library.
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
-libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client"
+libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client
+libcurl4-openssl-dev"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
 libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh postgresql"
 

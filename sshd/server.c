@@ -106,6 +106,10 @@ struct srv {
 	int64_t spawn_retry; /* monotonic ms: start it again then */
 	struct srv_pending *pend;
 	size_t npend;
+	/* The webhook delivery process (webhook.c). */
+	pid_t hook_pid;
+	int hook_sock;
+	int64_t hook_retry; /* monotonic ms: start it again then */
 	/* Pre-authentication limits. */
 	struct srv_penalty *pen;
 	size_t npen;
@@ -879,6 +883,51 @@ srv_prune(struct srv *srv)
 		    (long long)n);
 }
 
+/*
+ * Start the webhook delivery process, which reads what to deliver from
+ * the store on its own; it is started again SRV_SPAWN_RETRY_MS after it
+ * dies.
+ */
+static void
+srv_hook_start(struct srv *srv)
+{
+	int sock;
+
+	srv->hook_retry = 0;
+	if ((srv->hook_pid = webhook_start(srv->argv0, &sock)) == -1) {
+		srv->hook_pid = 0;
+		srv->hook_retry = misc_monotonic_ms() + SRV_SPAWN_RETRY_MS;
+		return;
+	}
+	srv->hook_sock = sock;
+	if (webhook_init_send(sock, *srv->confp) != 0)
+		error("webhooks: cannot configure the delivery process: %s",
+		    strerror(errno));
+	debug("webhook delivery started: process %ld", (long)srv->hook_pid);
+}
+
+/* The delivery process exited with <status>: start another soon. */
+static void
+srv_hook_lost(struct srv *srv, int status)
+{
+	if (srv->hook_sock != -1) {
+		close(srv->hook_sock);
+		srv->hook_sock = -1;
+	}
+	if (!srv->shutting_down) {
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)
+			debug("webhook delivery (process %ld) ended; starting "
+			      "a new one",
+			    (long)srv->hook_pid);
+		else
+			error("webhook delivery (process %ld) is gone; "
+			      "starting a new one",
+			    (long)srv->hook_pid);
+		srv->hook_retry = misc_monotonic_ms() + SRV_SPAWN_RETRY_MS;
+	}
+	srv->hook_pid = 0;
+}
+
 /* Re-read the configuration for sessions started from now on. */
 static void
 srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
@@ -910,6 +959,9 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 	(void)srv_spawn_send(srv, &m, NULL, 0);
 	ipc_msg_free(&m);
 	free(text);
+	/* The delivery process takes it up as a new one. */
+	if (srv->hook_pid > 0)
+		(void)kill(srv->hook_pid, SIGTERM);
 	logit("SIGHUP: configuration reloaded for new sessions "
 	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel, "
 	      "SyslogFacility, MetricsListen, NodeName and Region need a "
@@ -928,6 +980,10 @@ srv_reap(struct srv *srv)
 			srv->spawn_pid = 0;
 			srv_spawn_read(srv); /* what it said before it went */
 			srv_spawn_lost(srv);
+			continue;
+		}
+		if (pid == srv->hook_pid) {
+			srv_hook_lost(srv, status);
 			continue;
 		}
 		srv_kid_exited(srv, pid, status);
@@ -999,11 +1055,16 @@ srv_timers(struct srv *srv)
 		if (srv_spawn_start(srv) != 0)
 			srv->spawn_retry = now + SRV_SPAWN_RETRY_MS;
 	}
+	if (srv->hook_pid == 0 && srv->hook_retry != 0 &&
+	    now >= srv->hook_retry && !srv->shutting_down)
+		srv_hook_start(srv);
 	wait = mon_tick(srv->mon);
 	now = misc_monotonic_ms();
 	if ((t = srv->next_prune - now) < wait)
 		wait = t;
 	if (srv->spawn_retry != 0 && (t = srv->spawn_retry - now) < wait)
+		wait = t;
+	if (srv->hook_retry != 0 && (t = srv->hook_retry - now) < wait)
 		wait = t;
 	if ((t = scrape_expire(srv->scrape)) != INT64_MAX && (t -= now) < wait)
 		wait = t;
@@ -1027,6 +1088,11 @@ srv_shutdown(struct srv *srv)
 	int n, r, killed = 0;
 
 	srv->shutting_down = 1;
+	/* Closing its socket ends the delivery process, leases given up. */
+	if (srv->hook_sock != -1) {
+		close(srv->hook_sock);
+		srv->hook_sock = -1;
+	}
 	for (i = 0; i < srv->nlfds; i++)
 		close(srv->lfds[i]);
 	srv->nlfds = 0;
@@ -1116,6 +1182,7 @@ srv_setup(struct srv *srv)
 		    strchr(conf->metrics_host, ':') ? "]" : "",
 		    conf->metrics_port);
 	}
+	srv_hook_start(srv);
 	return srv_spawn_start(srv);
 }
 
@@ -1133,6 +1200,7 @@ srv_run(struct conf **confp, const char *conf_path, int conf_must_exist,
 	srv.argv0 = "portholed";
 	srv.metrics_fd = -1;
 	srv.spawn_sock = -1;
+	srv.hook_sock = -1;
 	srv.epfd = -1;
 	srv.sigfd = -1;
 	/* Root (if at all) binds, then hands over and leaves. */
@@ -1171,6 +1239,8 @@ out:
 		close(srv.metrics_fd);
 	if (srv.spawn_sock != -1)
 		close(srv.spawn_sock); /* the spawner exits */
+	if (srv.hook_sock != -1)
+		close(srv.hook_sock); /* and so does webhook delivery */
 	ipc_queue_clear(&srv.spawn_q);
 	mon_free(srv.mon);
 	scrape_free(srv.scrape);
