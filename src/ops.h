@@ -39,8 +39,10 @@
  *   NOT FOUND.
  */
 
+struct buf;
 struct conf;
 struct event;
+struct pubkey;
 struct store;
 struct store_account;
 struct store_address;
@@ -197,8 +199,8 @@ int ops_need_admin(struct ops *ops, struct ops_err *err);
 int ops_visible(const struct ops *ops, const char *account_id);
 /*
  * Check free text: <what> ("description", "metadata") no longer than
- * <max> bytes, valid UTF-8 without control characters but for tab
- * (and newline in metadata, <newlines> 1). NULL passes. Returns 0 or
+ * <max> bytes and without control characters (utf8_check_text), but
+ * for tab and newline with <newlines> 1. NULL passes. Returns 0 or
  * PORTHOLE_ERR_INVALID_ARGUMENT with <err> saying why.
  */
 int ops_check_text(const char *what, const char *text, size_t max, int newlines,
@@ -224,6 +226,15 @@ void ops_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
  */
 int ops_account_resolve(struct ops *ops, const char *name_or_id,
     struct store_account **ap, struct ops_err *err);
+
+/*
+ * Check the CIDR <text> with acl_cidr_parse() and write its canonical
+ * form (acl_cidr_format()) to <buf>, which has room for ACL_CIDR_STRLEN
+ * bytes; else "<what>: invalid CIDR 'x': reason" (<what> may be NULL)
+ * and PORTHOLE_ERR_INVALID_FORMAT.
+ */
+int ops_cidr(const char *what, const char *text, char *buf, size_t len,
+    struct ops_err *err);
 
 /*
  * Accounts (ops-account.c). Adding, disabling, enabling and deleting
@@ -279,6 +290,21 @@ int ops_account_delete(struct ops *ops, const char *name_or_id,
 int ops_key_add(struct ops *ops, const char *account, const char *line,
     const char *description, const char *metadata, struct store_key **kp,
     struct ops_err *err);
+/*
+ * Parse one public key line (text without its newline) into a new *keyp
+ * (pubkey_free). <what> and <lineno> name it in messages ("FILE:3:
+ * invalid key: …"); lineno 0: the key came on its own.
+ */
+int ops_key_parse(const char *line, const char *what, size_t lineno,
+    struct pubkey **keyp, struct ops_err *err);
+/*
+ * Register <keys> (parsed by ops_key_parse) to <account>, all or none:
+ * a key given twice or registered already adds none. The keys as
+ * stored go to a new *listp of <nkeys> (store_key_list_free).
+ */
+int ops_key_add_all(struct ops *ops, const char *account,
+    struct pubkey *const *keys, size_t nkeys, const char *description,
+    const char *metadata, struct store_key ***listp, struct ops_err *err);
 int ops_key_get(struct ops *ops, const char *key_or_fp, struct store_key **kp,
     struct ops_err *err);
 /* Keys of <account> (NULL: every account's the caller may see). */
@@ -437,6 +463,13 @@ int ops_policy_create(struct ops *ops, const char *name,
     const char *description, const char *metadata, const char *const *allow,
     size_t nallow, const char *const *deny, size_t ndeny,
     struct store_ip_policy **pp, struct ops_err *err);
+/*
+ * What policy <id> is attached to that the caller may see, by name,
+ * into <accounts> ("alice, bob") and <addresses> ("host:port, …"), at
+ * most <max> names each (0: all; then "and N more").
+ */
+int ops_policy_attached(struct ops *ops, const char *id, size_t max,
+    struct buf *accounts, struct buf *addresses, struct ops_err *err);
 int ops_policy_get(struct ops *ops, const char *policy,
     struct store_ip_policy **pp, struct ops_err *err);
 int ops_policy_list(struct ops *ops, const struct ops_page *page,
@@ -505,6 +538,8 @@ struct ops_event_filter {
 };
 /* Predicate: <type> is one of the EVENT_* types of event.h. */
 int ops_event_type_known(const char *type);
+/* The <i>th known event type (from 0), or NULL past the last. */
+const char *ops_event_type_name(size_t i);
 /*
  * Events newest first (by seq), paged by event id ("ev_…"), filtered by
  * <f> (may be NULL). With a NULL page: the newest <f>-matching events,
@@ -514,9 +549,10 @@ int ops_event_list(struct ops *ops, const struct ops_event_filter *f,
     const struct ops_page *page, struct store_event ***listp, size_t *np,
     int *morep, struct ops_err *err);
 /*
- * Events stored after <after_seq>, oldest first, at most <limit> (0: no
- * limit), filtered by <f> (may be NULL): for following (portholectl
- * events --follow, the API's /events/stream).
+ * Events stored after <after_seq> (0: all), oldest first, filtered by
+ * <f> (may be NULL); with <limit> > 0 only the newest <limit> of them
+ * (still oldest first): for listing and following (portholectl events
+ * [--follow], the API's /events/stream).
  */
 int ops_event_follow(struct ops *ops, int64_t after_seq,
     const struct ops_event_filter *f, size_t limit, struct store_event ***listp,

@@ -1,0 +1,296 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "event.h"
+#include "misc.h"
+#include "ops-int.h"
+#include "ops.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/*
+ * Accounts: an administrator's to add, disable, enable and delete, and
+ * to give limits and an IP policy; an account scope sees its own and
+ * may change its description.
+ */
+
+int
+ops_account_add(struct ops *ops, const char *name, const char *description,
+    struct store_account **ap, struct ops_err *err)
+{
+	struct store_account *a = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*ap = NULL;
+	if ((r = ops_need_admin(ops, err)) != 0)
+		goto out;
+	if (name == NULL || !store_account_name_valid(name)) {
+		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "invalid account name '%.100s': use 1-64 letters, "
+		    "digits, '.', '_' or '-', not starting with '-'",
+		    name == NULL ? "" : name);
+		goto out;
+	}
+	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
+	         0, err)) != 0)
+		goto out;
+	if ((r = store_account_add(ops->store, name, &a)) != 0) {
+		if (r == PORTHOLE_ERR_EXISTS)
+			ops_errf(err, r, "account '%.100s' already exists",
+			    name);
+		else
+			ops_errf_r(err, ops, r, "add account '%.100s'", name);
+		goto out;
+	}
+	if (description != NULL &&
+	    (r = store_account_set_description(ops->store, a->id,
+	         description)) != 0) {
+		ops_errf_r(err, ops, r, "account %s: set description", a->name);
+		goto out;
+	}
+	if ((r = store_account_get(ops->store, a->id, ap)) != 0)
+		ops_errf_r(err, ops, r, "account %s", a->name);
+out:
+	store_account_free(a);
+	return r;
+}
+
+int
+ops_account_get(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, struct ops_err *err)
+{
+	*ap = NULL;
+	if (name_or_id == NULL && ops_is_admin(ops))
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "an account is needed");
+	return ops_account_resolve(ops, name_or_id, ap, err);
+}
+
+static const char *
+ops_account_id_of(const void *item)
+{
+	return (*(struct store_account *const *)item)->id;
+}
+
+static int64_t
+ops_account_created_of(const void *item)
+{
+	return (*(struct store_account *const *)item)->created_ms;
+}
+
+static void
+ops_account_list_vfree(void *list, size_t n)
+{
+	store_account_list_free(list, n);
+}
+
+int
+ops_account_list(struct ops *ops, const struct ops_page *page,
+    struct store_account ***listp, size_t *np, int *morep, struct ops_err *err)
+{
+	struct store_account **list = NULL;
+	void *out = NULL;
+	size_t n = 0, i, k;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*listp = NULL;
+	*np = 0;
+	*morep = 0;
+	if ((r = ops_check_page(page, err)) != 0)
+		goto out;
+	if ((r = store_account_list(ops->store, &list, &n)) != 0) {
+		ops_errf_r(err, ops, r, "list accounts");
+		goto out;
+	}
+	/* An account scope sees its own account alone. */
+	for (i = k = 0; i < n; i++) {
+		if (ops_visible(ops, list[i]->id))
+			list[k++] = list[i];
+		else
+			store_account_free(list[i]);
+	}
+	n = k;
+	if (page == NULL) {
+		*listp = list; /* the caller's */
+		*np = n;
+		list = NULL;
+		goto out;
+	}
+	/* Ownership of <list> passes to ops_page_slice. */
+	r = ops_page_slice(page, list, n, sizeof(*list), ops_account_id_of,
+	    ops_account_created_of, ops_account_list_vfree, &out, np, morep,
+	    err);
+	list = NULL;
+	n = 0;
+	*listp = out;
+out:
+	store_account_list_free(list, n);
+	return r;
+}
+
+int
+ops_account_update(struct ops *ops, const char *name_or_id,
+    const struct ops_account_update *u, struct store_account **ap,
+    struct ops_err *err)
+{
+	struct store_account *a = NULL;
+	struct store_ip_policy *p = NULL;
+	int r = PORTHOLE_ERR_INTERNAL, set_policy = 0;
+
+	*ap = NULL;
+	if ((u->max_sessions != -1 || u->max_endpoints != -1 ||
+	        u->ip_policy != NULL) &&
+	    (r = ops_need_admin(ops, err)) != 0)
+		goto out;
+	if (u->max_sessions < -1 || u->max_sessions > OPS_LIMIT_MAX ||
+	    u->max_endpoints < -1 || u->max_endpoints > OPS_LIMIT_MAX) {
+		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "limits: want 0 to %d (0 is the server's default)",
+		    OPS_LIMIT_MAX);
+		goto out;
+	}
+	if ((r = ops_check_text("description", u->description,
+	         OPS_DESCRIPTION_MAX, 0, err)) != 0 ||
+	    (r = ops_account_get(ops, name_or_id, &a, err)) != 0)
+		goto out;
+	/* An unknown policy changes nothing, not even the description. */
+	if ((r = ops_policy_choice(ops, u->ip_policy, &p, &set_policy, err)) !=
+	    0)
+		goto out;
+	if (u->description != NULL &&
+	    (r = store_account_set_description(ops->store, a->id,
+	         u->description)) != 0) {
+		ops_errf_r(err, ops, r, "account %s: set description", a->name);
+		goto out;
+	}
+	if ((u->max_sessions != -1 || u->max_endpoints != -1) &&
+	    (r = store_account_set_limits(ops->store, a->id, u->max_sessions,
+	         u->max_endpoints)) != 0) {
+		ops_errf_r(err, ops, r, "account %s: set limits", a->name);
+		goto out;
+	}
+	if (set_policy) {
+		if ((r = store_account_set_ip_policy(ops->store, a->id,
+		         p == NULL ? NULL : p->id)) != 0) {
+			ops_errf_r(err, ops, r, "account %s: set ip-policy",
+			    a->name);
+			goto out;
+		}
+		ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
+	}
+	if ((r = store_account_get(ops->store, a->id, ap)) != 0)
+		ops_errf_r(err, ops, r, "account %s", a->name);
+out:
+	store_ip_policy_free(p);
+	store_account_free(a);
+	return r;
+}
+
+/*
+ * Disable (<disabled> 1) or enable account <name_or_id>. Disabling ends
+ * its live sessions; their processes are told at once.
+ */
+static int
+ops_account_set_disabled(struct ops *ops, const char *name_or_id, int disabled,
+    struct store_account **ap, size_t *nendedp, struct ops_err *err)
+{
+	struct store_account *a = NULL;
+	int64_t *pids = NULL;
+	size_t npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (ap != NULL)
+		*ap = NULL;
+	if (nendedp != NULL)
+		*nendedp = 0;
+	if ((r = ops_need_admin(ops, err)) != 0 ||
+	    (r = ops_account_get(ops, name_or_id, &a, err)) != 0)
+		goto out;
+	if ((r = store_account_set_disabled(ops->store, a->id, disabled,
+	         misc_now_ms(), &pids, &npids)) != 0) {
+		ops_errf_r(err, ops, r, "%s account %s",
+		    disabled ? "disable" : "enable", a->name);
+		goto out;
+	}
+	ops_announce(ops, OPS_CHANGE_SESSIONS, pids, npids);
+	a->disabled = disabled;
+	if (nendedp != NULL)
+		*nendedp = npids;
+	if (ap != NULL) {
+		*ap = a; /* the caller's */
+		a = NULL;
+	}
+out:
+	free(pids);
+	store_account_free(a);
+	return r;
+}
+
+int
+ops_account_disable(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, size_t *nendedp, struct ops_err *err)
+{
+	return ops_account_set_disabled(ops, name_or_id, 1, ap, nendedp, err);
+}
+
+int
+ops_account_enable(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, struct ops_err *err)
+{
+	return ops_account_set_disabled(ops, name_or_id, 0, ap, NULL, err);
+}
+
+int
+ops_account_delete(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, size_t *nendedp, struct ops_err *err)
+{
+	struct store_account *a = NULL;
+	struct store_address **addrs = NULL;
+	struct ops_err ignored;
+	int64_t *pids = NULL, now = misc_now_ms();
+	size_t i, naddrs = 0, npids = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (ap != NULL)
+		*ap = NULL;
+	if (nendedp != NULL)
+		*nendedp = 0;
+	if ((r = ops_need_admin(ops, err)) != 0 ||
+	    (r = ops_account_get(ops, name_or_id, &a, err)) != 0)
+		goto out;
+	/* Its addresses, to announce them deleted once they are. */
+	if ((r = store_address_list(ops->store, a->id, &addrs, &naddrs)) != 0) {
+		ops_errf_r(err, ops, r, "addresses of account %s", a->name);
+		goto out;
+	}
+	if ((r = store_account_delete(ops->store, a->id, now, &pids, &npids)) !=
+	    0) {
+		ops_errf_r(err, ops, r, "delete account %s", a->name);
+		goto out;
+	}
+	ops_announce(ops, OPS_CHANGE_SESSIONS, pids, npids);
+	for (i = 0; i < naddrs; i++) {
+		addrs[i]->deleted_ms = now;
+		(void)ops_address_event(ops, EVENT_ADDRESS_DELETED, addrs[i],
+		    now, &ignored);
+	}
+	if (nendedp != NULL)
+		*nendedp = npids;
+	if (ap != NULL) {
+		*ap = a; /* the caller's */
+		a = NULL;
+	}
+out:
+	free(pids);
+	store_address_list_free(addrs, naddrs);
+	store_account_free(a);
+	return r;
+}

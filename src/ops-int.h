@@ -1,0 +1,84 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#ifndef PORTHOLE_OPS_INT_H
+#define PORTHOLE_OPS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * What the ops-*.c files share among themselves (ops.h is what callers
+ * see). Each function fills <err> as the ops functions do.
+ */
+
+struct ops;
+struct ops_err;
+struct store_address;
+struct store_ip_policy;
+
+/*
+ * Find the reserved address <addr>, an id ("ra_…") or HOST:PORT (a
+ * PublicHost in any case, IPv6 in brackets or not), as the caller may
+ * see it: "no such address 'x'" otherwise (ops-address.c).
+ */
+int ops_address_lookup(struct ops *ops, const char *addr,
+    struct store_address **ap, struct ops_err *err);
+
+/*
+ * Reserve a new address for account <account_id> (NULL: owned by no
+ * account, as an edge's) on PublicHost <host> (NULL: the first): a port
+ * from PortRange that is not and never was reserved, held by no live
+ * endpoint, and free on TunnelAddress. No event is recorded.
+ * PORTHOLE_ERR_EXHAUSTED when no port is left.
+ */
+int ops_address_new(struct ops *ops, const char *account_id, const char *host,
+    const char *description, const char *metadata, int64_t now_ms,
+    struct store_address **ap, struct ops_err *err);
+
+/*
+ * Record event <type> (tcp_address_*.v0) for address <a> at <now_ms>:
+ * its object has id, url, host, port, description, metadata,
+ * proxy_proto, ip_policy (the name) and ip_policy_id.
+ */
+int ops_address_event(struct ops *ops, const char *type,
+    const struct store_address *a, int64_t now_ms, struct ops_err *err);
+
+/* The IP policy <name_or_id>, or "no such ip-policy 'x'" (ops-policy.c). */
+int ops_policy_lookup(struct ops *ops, const char *name_or_id,
+    struct store_ip_policy **pp, struct ops_err *err);
+
+/*
+ * For an update's ip_policy: NULL keeps (*pp NULL, *setp 0), "none"
+ * detaches (*pp NULL, *setp 1), else the policy (*setp 1).
+ */
+int ops_policy_choice(struct ops *ops, const char *ip_policy,
+    struct store_ip_policy **pp, int *setp, struct ops_err *err);
+
+/*
+ * Load TokenKey into <key> (TOKEN_KEY_LEN bytes), made on first use
+ * (O_EXCL), so that portholed and its tools share one (ops-token.c).
+ */
+int ops_token_key(struct ops *ops, unsigned char *key, struct ops_err *err);
+
+/*
+ * Take the page <page> of the <n> items of <list> (<size> bytes each),
+ * newest first by created_of() then id_of(), into a new *listp; the
+ * rest, and <list>, are freed with <list_free> (ownership of <list>
+ * passes here, also on failure). For the short lists the store does
+ * not page (policies, edges, accounts).
+ */
+struct ops_page;
+int ops_page_slice(const struct ops_page *page, void *list, size_t n,
+    size_t size, const char *(*id_of)(const void *item),
+    int64_t (*created_of)(const void *item),
+    void (*list_free)(void *list, size_t n), void **listp, size_t *np,
+    int *morep, struct ops_err *err);
+
+/* Format a "host:port" with brackets for IPv6; the caller frees it. */
+char *ops_hostport(const char *host, int port);
+
+/* Predicate: strings <x> and <y> differ, NULL being a value of its own. */
+int ops_str_differs(const char *x, const char *y);
+
+#endif /* PORTHOLE_OPS_INT_H */

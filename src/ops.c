@@ -1,0 +1,306 @@
+/*
+ * Copyright (c) 2026 The porthole authors. ISC licence; see COPYING.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "compat.h"
+#include "err.h"
+#include "event.h"
+#include "log.h"
+#include "ops.h"
+#include "store.h"
+#include "utf8.h"
+#include "xmalloc.h"
+
+/*
+ * The operations layer's common part: errors, scope, text and page
+ * checks, events and announcements. The families are in ops-*.c.
+ */
+
+/* Every type of event.h, in the order a usage message shows them. */
+static const char *const ops_event_type_names[] = {
+	EVENT_CONNECTION_CLOSED,
+	EVENT_ADDRESS_CREATED,
+	EVENT_ADDRESS_UPDATED,
+	EVENT_ADDRESS_DELETED,
+	EVENT_SESSION_STARTED,
+	EVENT_SESSION_ENDED,
+	EVENT_ENDPOINT_STARTED,
+	EVENT_ENDPOINT_STOPPED,
+	EVENT_CONNECTIONS_REFUSED,
+};
+
+#define OPS_NEVENT_TYPES                                                       \
+	(sizeof(ops_event_type_names) / sizeof(ops_event_type_names[0]))
+
+int
+ops_status(int code)
+{
+	switch (code) {
+	case 0:
+		return 200;
+	case PORTHOLE_ERR_INVALID_ARGUMENT:
+	case PORTHOLE_ERR_INVALID_FORMAT:
+		return OPS_STATUS_INVALID;
+	case PORTHOLE_ERR_NOT_FOUND:
+		return OPS_STATUS_NOT_FOUND;
+	case PORTHOLE_ERR_EXISTS:
+	case PORTHOLE_ERR_EXHAUSTED:
+		return OPS_STATUS_CONFLICT;
+	case PORTHOLE_ERR_DENIED:
+		return OPS_STATUS_FORBIDDEN;
+	case PORTHOLE_ERR_BUSY:
+	case PORTHOLE_ERR_UNAVAILABLE:
+		return OPS_STATUS_UNAVAILABLE;
+	default:
+		return OPS_STATUS_INTERNAL;
+	}
+}
+
+const char *
+ops_code_name(int code)
+{
+	switch (code) {
+	case 0:
+		return "PORTHOLE_OK";
+	case PORTHOLE_ERR_ALLOC:
+		return "PORTHOLE_ALLOC";
+	case PORTHOLE_ERR_INVALID_ARGUMENT:
+		return "PORTHOLE_INVALID_ARGUMENT";
+	case PORTHOLE_ERR_INVALID_FORMAT:
+		return "PORTHOLE_INVALID_FORMAT";
+	case PORTHOLE_ERR_NOT_FOUND:
+		return "PORTHOLE_NOT_FOUND";
+	case PORTHOLE_ERR_EXISTS:
+		return "PORTHOLE_EXISTS";
+	case PORTHOLE_ERR_DENIED:
+		return "PORTHOLE_DENIED";
+	case PORTHOLE_ERR_EXHAUSTED:
+		return "PORTHOLE_EXHAUSTED";
+	case PORTHOLE_ERR_STORE:
+		return "PORTHOLE_STORE";
+	case PORTHOLE_ERR_SYSTEM:
+		return "PORTHOLE_SYSTEM";
+	case PORTHOLE_ERR_BUSY:
+		return "PORTHOLE_BUSY";
+	case PORTHOLE_ERR_UNAVAILABLE:
+		return "PORTHOLE_UNAVAILABLE";
+	case PORTHOLE_ERR_UNSUPPORTED:
+		return "PORTHOLE_UNSUPPORTED";
+	default:
+		return "PORTHOLE_INTERNAL";
+	}
+}
+
+void
+ops_err_clear(struct ops_err *err)
+{
+	memset(err, 0, sizeof(*err));
+}
+
+int
+ops_errf(struct ops_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	err->status = ops_status(code);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+ops_errf_r(struct ops_err *err, struct ops *ops, int code, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+
+	err->code = code;
+	err->status = ops_status(code);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	len = strlen(err->msg);
+	snprintf(err->msg + len, sizeof(err->msg) - len, ": %s",
+	    porthole_strerror(code));
+	return code;
+}
+
+int
+ops_is_admin(const struct ops *ops)
+{
+	return ops->scope == NULL;
+}
+
+int
+ops_need_admin(struct ops *ops, struct ops_err *err)
+{
+	if (ops_is_admin(ops))
+		return 0;
+	err->code = PORTHOLE_ERR_DENIED;
+	err->status = OPS_STATUS_FORBIDDEN;
+	strlcpy(err->msg, OPS_MSG_ADMIN, sizeof(err->msg));
+	return PORTHOLE_ERR_DENIED;
+}
+
+int
+ops_visible(const struct ops *ops, const char *account_id)
+{
+	if (ops_is_admin(ops))
+		return 1;
+	return account_id != NULL && strcmp(account_id, ops->scope) == 0;
+}
+
+int
+ops_check_text(const char *what, const char *text, size_t max, int newlines,
+    struct ops_err *err)
+{
+	char why[UTF8_ERRLEN];
+
+	if (text == NULL)
+		return 0;
+	if (strlen(text) > max)
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "%s: longer than %zu bytes", what, max);
+	if (utf8_check_text(text, newlines ? "\t\n" : NULL, why, sizeof(why)) !=
+	    0)
+		return ops_errf(err, PORTHOLE_ERR_INVALID_FORMAT,
+		    "%s must not contain control characters: %s", what, why);
+	return 0;
+}
+
+int
+ops_check_page(const struct ops_page *page, struct ops_err *err)
+{
+	if (page != NULL && page->limit > OPS_PAGE_MAX)
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "limit %zu: want 1 to %d", page->limit, OPS_PAGE_MAX);
+	return 0;
+}
+
+size_t
+ops_page_limit(const struct ops_page *page)
+{
+	if (page == NULL || page->limit == 0)
+		return OPS_PAGE_DEFAULT;
+	return page->limit;
+}
+
+void
+ops_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
+    size_t npids)
+{
+	if (ops->announce != NULL)
+		ops->announce(ops, what, pids, npids);
+}
+
+int
+ops_event_record(struct ops *ops, const char *type, const char *account_id,
+    const char *json, int64_t now_ms, const char *what, struct ops_err *err)
+{
+	struct event *ev = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	ev = event_new(type, account_id, json, now_ms);
+	if (ops->record != NULL)
+		r = ops->record(ops, ev);
+	else
+		r = store_record(ops->store, &ev, 1, NULL, 0, NULL, NULL);
+	if (r != 0) {
+		ops_errf(err, r,
+		    "%s: its change is made, but event %s is not "
+		    "recorded",
+		    what, type);
+		err->status = OPS_STATUS_INTERNAL;
+	}
+	event_free(ev);
+	return r;
+}
+
+int
+ops_account_resolve(struct ops *ops, const char *name_or_id,
+    struct store_account **ap, struct ops_err *err)
+{
+	struct store_account *a = NULL;
+	const char *want = name_or_id;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*ap = NULL;
+	if (want == NULL && !ops_is_admin(ops))
+		want = ops->scope;
+	if (want == NULL) {
+		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "an account is needed");
+		goto out;
+	}
+	if ((r = store_account_get(ops->store, want, &a)) != 0 ||
+	    !ops_visible(ops, a->id)) {
+		if (r == 0 || r == PORTHOLE_ERR_NOT_FOUND)
+			r = ops_errf(err, PORTHOLE_ERR_NOT_FOUND,
+			    "no such account '%.100s'", want);
+		else
+			ops_errf_r(err, ops, r, "account '%.100s'", want);
+		goto out;
+	}
+	/* Ownership passes to the caller. */
+	*ap = a;
+	a = NULL;
+	r = 0;
+out:
+	store_account_free(a);
+	return r;
+}
+
+int
+ops_cidr(const char *what, const char *text, char *buf, size_t len,
+    struct ops_err *err)
+{
+	struct acl_cidr c;
+	const char *reason;
+	char errbuf[256];
+	size_t tlen = strlen(text);
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	errbuf[0] = '\0';
+	if ((r = acl_cidr_parse(text, &c, errbuf, sizeof(errbuf))) != 0) {
+		if (errbuf[0] == '\0')
+			strlcpy(errbuf, porthole_strerror(r), sizeof(errbuf));
+		/* The reason may start with the text: say it once. */
+		reason = errbuf;
+		if (strncmp(errbuf, text, tlen) == 0 &&
+		    strncmp(errbuf + tlen, ": ", 2) == 0)
+			reason = errbuf + tlen + 2;
+		return ops_errf(err, PORTHOLE_ERR_INVALID_FORMAT,
+		    "%s%sinvalid CIDR '%.100s': %s", what == NULL ? "" : what,
+		    what == NULL ? "" : ": ", text, reason);
+	}
+	acl_cidr_format(&c, buf, len);
+	return 0;
+}
+
+int
+ops_event_type_known(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < OPS_NEVENT_TYPES; i++) {
+		if (strcmp(type, ops_event_type_names[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const char *
+ops_event_type_name(size_t i)
+{
+	return i < OPS_NEVENT_TYPES ? ops_event_type_names[i] : NULL;
+}
