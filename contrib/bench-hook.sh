@@ -10,7 +10,7 @@
 #
 # What it measures is the whole way: the session's batch to the monitor,
 # the monitor's write to the store, the delivery process's next look at
-# the store (every 0.2 s), the request and the receiver.
+# the store (every 0.05 s), the request and the receiver.
 
 set -u
 export LC_ALL=C
