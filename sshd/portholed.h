@@ -25,7 +25,7 @@ struct cmdline;
 struct conf;
 
 /*
- * portholed has four kinds of process (portholed.8, SECURITY
+ * portholed has five kinds of process (portholed.8, SECURITY
  * CONSIDERATIONS, says what each may do):
  *
  *  - the monitor (server.c, with the judgements in src/mon*.c): binds
@@ -40,6 +40,9 @@ struct conf;
  *    the monitor with a fresh image, as User, it serves the HTTP API on
  *    the listener the monitor bound, with its own store handle, and
  *    tells the monitor of changes and failed logins (api.h);
+ *  - the webhook delivery process (webhook.c): started by the monitor
+ *    with a fresh image, as User, it delivers events to webhook
+ *    destinations with its own store handle;
  *  - session processes (session.c): one libssh session each, sandboxed
  *    (sandbox.c) before they read a byte from the network, with their
  *    forwards (fwd.c), relayed connections (relay.c) and edge duties

@@ -65,7 +65,7 @@
  * this process's end.
  */
 
-#define WEBHOOK_POLL_MS        200 /* look for new events this often */
+#define WEBHOOK_POLL_MS        50 /* look for new events this often */
 #define WEBHOOK_REFRESH_MS     2000 /* re-read the destinations */
 #define WEBHOOK_LEASE_MS       30000 /* a lease lasts */
 #define WEBHOOK_RENEW_MS       10000 /* and is renewed this often */
