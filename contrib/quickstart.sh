@@ -29,8 +29,9 @@ as_root() {
 	fi
 }
 
-# Build dependencies, plus what the tests drive: the real OpenSSH client,
-# mandoc for the man page lint, clang-format for the style check, haproxy
+# Build dependencies (libcurl delivers webhooks), plus what the tests
+# drive: the real OpenSSH client, mandoc for the man page lint,
+# clang-format for the style check, haproxy
 # (a real PROXY protocol reader behind the tunnel), curl, jq, clang
 # with its libFuzzer runtime for the fuzz harnesses, and asyncssh for
 # an SSH client that misbehaves on purpose (tests/integration/window.sh),
@@ -42,7 +43,7 @@ as_root() {
 # test (tests/integration/dashboard.sh installs puppeteer-core with npm ci).
 BUILD_PKGS="build-essential autoconf automake pkg-config libssh-dev
 libsodium-dev libsqlite3-dev libpq-dev libseccomp-dev check openssh-client
-libmicrohttpd-dev libjansson-dev"
+libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev"
 TEST_PKGS="mandoc clang-format procps haproxy curl jq clang
 libclang-rt-14-dev sqlite3 logrotate systemd python3-asyncssh postgresql
 python3-jsonschema openssl chromium nodejs"

@@ -232,6 +232,17 @@ void api_account_create(struct api_req *rq);
 void api_account_get(struct api_req *rq);
 void api_account_update(struct api_req *rq);
 void api_account_delete(struct api_req *rq);
+/* api-hook.c: webhooks' destinations and subscriptions */
+void api_dest_list(struct api_req *rq);
+void api_dest_create(struct api_req *rq);
+void api_dest_get(struct api_req *rq);
+void api_dest_update(struct api_req *rq);
+void api_dest_delete(struct api_req *rq);
+void api_sub_list(struct api_req *rq);
+void api_sub_create(struct api_req *rq);
+void api_sub_get(struct api_req *rq);
+void api_sub_update(struct api_req *rq);
+void api_sub_delete(struct api_req *rq);
 /* api-events.c: the event list and the live stream (SSE) */
 void api_events_list(struct api_req *rq);
 void api_events_stream(struct api_req *rq);

@@ -145,6 +145,16 @@ static const struct api_route api_routes[] = {
 	{ "GET", "accounts/*", API_AUTH_KEY, api_account_get },
 	{ "PATCH", "accounts/*", API_AUTH_KEY, api_account_update },
 	{ "DELETE", "accounts/*", API_AUTH_KEY, api_account_delete },
+	{ "GET", "event_destinations", API_AUTH_KEY, api_dest_list },
+	{ "POST", "event_destinations", API_AUTH_KEY, api_dest_create },
+	{ "GET", "event_destinations/*", API_AUTH_KEY, api_dest_get },
+	{ "PATCH", "event_destinations/*", API_AUTH_KEY, api_dest_update },
+	{ "DELETE", "event_destinations/*", API_AUTH_KEY, api_dest_delete },
+	{ "GET", "event_subscriptions", API_AUTH_KEY, api_sub_list },
+	{ "POST", "event_subscriptions", API_AUTH_KEY, api_sub_create },
+	{ "GET", "event_subscriptions/*", API_AUTH_KEY, api_sub_get },
+	{ "PATCH", "event_subscriptions/*", API_AUTH_KEY, api_sub_update },
+	{ "DELETE", "event_subscriptions/*", API_AUTH_KEY, api_sub_delete },
 };
 
 /* Predicate: rq's path matches <pattern>. */

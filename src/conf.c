@@ -45,6 +45,11 @@
 #define CONF_DEFAULT_SESS_RETENTION  (7 * 24 * 3600)
 #define CONF_DEFAULT_EVENT_MAX       1000000
 #define CONF_MAX_EVENT_COUNT         1000000000000LL
+/* Webhook delivery: events per request, and seconds per request. */
+#define CONF_DEFAULT_WEBHOOK_BATCH   100
+#define CONF_MAX_WEBHOOK_BATCH       1000
+#define CONF_DEFAULT_WEBHOOK_TIMEOUT 10
+#define CONF_MAX_WEBHOOK_TIMEOUT     300
 #define CONF_MAX_STARTUPS            100000
 #define CONF_MAX_ENDPOINTS           1000
 #define CONF_MAX_CONNECTIONS         65535
@@ -112,6 +117,8 @@ enum conf_kw {
 	CONF_KW_API_CERTIFICATE,
 	CONF_KW_API_PRIVATE_KEY,
 	CONF_KW_API_BASE_URL,
+	CONF_KW_WEBHOOK_BATCH_SIZE,
+	CONF_KW_WEBHOOK_TIMEOUT,
 	CONF_KW_COUNT /* not a keyword: how many there are */
 };
 
@@ -171,6 +178,8 @@ static const struct conf_keyword {
 	{ "ApiCertificate", CONF_KW_API_CERTIFICATE, 0 },
 	{ "ApiPrivateKey", CONF_KW_API_PRIVATE_KEY, 0 },
 	{ "ApiBaseURL", CONF_KW_API_BASE_URL, 0 },
+	{ "WebhookBatchSize", CONF_KW_WEBHOOK_BATCH_SIZE, 0 },
+	{ "WebhookTimeout", CONF_KW_WEBHOOK_TIMEOUT, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -853,6 +862,26 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (mode != CONF_MODE_CHECK)
 			conf->event_max_count = n;
 		break;
+	case CONF_KW_WEBHOOK_BATCH_SIZE:
+		if (conf_parse_num(arg, 1, CONF_MAX_WEBHOOK_BATCH, &n) != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not in 1..%d",
+			    k->name, q, CONF_MAX_WEBHOOK_BATCH);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->webhook_batch_size = (int)n;
+		break;
+	case CONF_KW_WEBHOOK_TIMEOUT:
+		if (misc_convtime(arg, &secs) != 0 || secs < 1 ||
+		    secs > CONF_MAX_WEBHOOK_TIMEOUT) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not a time of 1s to %ds", k->name, q,
+			    CONF_MAX_WEBHOOK_TIMEOUT);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->webhook_timeout = secs;
+		break;
 	case CONF_KW_SESSION_RETENTION:
 		if (misc_convtime(arg, &secs) != 0) {
 			conf_err(errbuf, errlen, "%s: bad time '%s'", k->name,
@@ -1094,6 +1123,8 @@ conf_new(void)
 	conf->api_max_body = CONF_DEFAULT_API_BODY;
 	conf->api_max_header = CONF_DEFAULT_API_HEADER;
 	conf->api_request_timeout = CONF_DEFAULT_API_TIMEOUT;
+	conf->webhook_batch_size = CONF_DEFAULT_WEBHOOK_BATCH;
+	conf->webhook_timeout = CONF_DEFAULT_WEBHOOK_TIMEOUT;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->syslog = 0;
 	return conf;
@@ -1465,6 +1496,8 @@ conf_dump(const struct conf *conf, void *fp)
 	fprintf(f, "eventmaxcount %lld\n", (long long)conf->event_max_count);
 	fprintf(f, "sessionretention %lld\n",
 	    (long long)conf->session_retention);
+	fprintf(f, "webhookbatchsize %d\n", conf->webhook_batch_size);
+	fprintf(f, "webhooktimeout %lld\n", (long long)conf->webhook_timeout);
 	if (conf->max_startups_begin == conf->max_startups_full)
 		fprintf(f, "maxstartups %d\n", conf->max_startups_full);
 	else

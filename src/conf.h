@@ -45,6 +45,8 @@ struct conf {
 	int64_t event_retention; /* EventRetention, seconds; 0 = keep */
 	int64_t event_max_count; /* EventMaxCount; 0 = no cap */
 	int64_t session_retention; /* SessionRetention, seconds; 0 = keep */
+	int webhook_batch_size; /* WebhookBatchSize: events per request */
+	int64_t webhook_timeout; /* WebhookTimeout, seconds per request */
 	char *metrics_host; /* MetricsListen address, NULL when off */
 	uint16_t metrics_port;
 	char *api_host; /* ApiListen address, NULL when off */

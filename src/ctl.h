@@ -72,6 +72,13 @@ struct ctl_args {
 	const char *type; /* events --type: a known EVENT_* type */
 	int64_t since_ms; /* events --since TIME, parsed */
 	int64_t limit; /* events --limit N */
+	/* Webhooks (ctl-hook.c); the arrays are main()'s to free. */
+	const char *url; /* destination create URL */
+	const char *secret; /* --secret SECRET */
+	const char **destinations; /* --destination ID... */
+	size_t ndestinations;
+	const char **types; /* --type TYPE... */
+	size_t ntypes;
 };
 
 /* Largest --max-sessions / --max-endpoints the store accepts. */
@@ -138,6 +145,13 @@ int ctl_policy_rule_add(struct ctl *ctl, const struct ctl_args *args);
 int ctl_policy_rule_delete(struct ctl *ctl, const struct ctl_args *args);
 int ctl_events(struct ctl *ctl, const struct ctl_args *args);
 int ctl_metrics(struct ctl *ctl, const struct ctl_args *args);
+int ctl_dest_create(struct ctl *ctl, const struct ctl_args *args);
+int ctl_dest_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_dest_show(struct ctl *ctl, const struct ctl_args *args);
+int ctl_dest_delete(struct ctl *ctl, const struct ctl_args *args);
+int ctl_sub_create(struct ctl *ctl, const struct ctl_args *args);
+int ctl_sub_list(struct ctl *ctl, const struct ctl_args *args);
+int ctl_sub_delete(struct ctl *ctl, const struct ctl_args *args);
 
 /*
  * Append the known event types, "a | b | ...", to <b> (for messages).

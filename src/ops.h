@@ -561,4 +561,60 @@ int ops_event_follow(struct ops *ops, int64_t after_seq,
     const struct ops_event_filter *f, size_t limit, struct store_event ***listp,
     size_t *np, struct ops_err *err);
 
+/*
+ * Webhooks (ops-hook.c): event destinations and subscriptions. A
+ * destination or subscription belongs to an account, or to the
+ * administrators (account NULL for an administrator's call); an
+ * administrator's destinations receive every account's events, an
+ * account's only its own. ACCOUNT is as above: for an account scope
+ * NULL is its own. Lists filter by scope: an administrator sees all
+ * (or one account's, given <account>).
+ */
+struct store_hook_dest;
+struct store_hook_sub;
+/* The secret's room, for ops_hook_dest_create. */
+#define OPS_HOOK_SECRET_LEN 257
+/*
+ * Add a destination POSTing to <url> (http:// or https://) signed with
+ * <secret> (16 to 256 printable bytes; NULL: a new one is made). The
+ * secret goes to <secretbuf> (OPS_HOOK_SECRET_LEN bytes), to be shown
+ * once: it is stored as given, since signing needs it.
+ */
+int ops_hook_dest_create(struct ops *ops, const char *account, const char *url,
+    const char *secret, const char *description, const char *metadata,
+    char *secretbuf, size_t secretlen, struct store_hook_dest **dp,
+    struct ops_err *err);
+int ops_hook_dest_get(struct ops *ops, const char *id,
+    struct store_hook_dest **dp, struct ops_err *err);
+int ops_hook_dest_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_hook_dest ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+/* Change what is not NULL; *dp (may be NULL) is it after. */
+int ops_hook_dest_update(struct ops *ops, const char *id, const char *url,
+    const char *secret, const char *description, const char *metadata,
+    struct store_hook_dest **dp, struct ops_err *err);
+/* Delete it: it leaves its subscriptions; *dp (may be NULL) as it was. */
+int ops_hook_dest_delete(struct ops *ops, const char *id,
+    struct store_hook_dest **dp, struct ops_err *err);
+/*
+ * Subscribe destinations <dests> (ids, of the same owner) to event
+ * <types> (known EVENT_* types, or "*" for any); at least one of each.
+ */
+int ops_hook_sub_create(struct ops *ops, const char *account,
+    const char *description, const char *metadata, const char *const *types,
+    size_t ntypes, const char *const *dests, size_t ndests,
+    struct store_hook_sub **sp, struct ops_err *err);
+int ops_hook_sub_get(struct ops *ops, const char *id,
+    struct store_hook_sub **sp, struct ops_err *err);
+int ops_hook_sub_list(struct ops *ops, const char *account,
+    const struct ops_page *page, struct store_hook_sub ***listp, size_t *np,
+    int *morep, struct ops_err *err);
+/* Change what is given (lists: when not empty); *sp (may be NULL) after. */
+int ops_hook_sub_update(struct ops *ops, const char *id,
+    const char *description, const char *metadata, const char *const *types,
+    size_t ntypes, const char *const *dests, size_t ndests,
+    struct store_hook_sub **sp, struct ops_err *err);
+int ops_hook_sub_delete(struct ops *ops, const char *id,
+    struct store_hook_sub **sp, struct ops_err *err);
+
 #endif /* PORTHOLE_OPS_H */

@@ -92,6 +92,14 @@ enum ctl_action {
 	CTL_HOSTKEY,
 	CTL_EVENTS,
 	CTL_METRICS,
+	/* Webhooks (ctl-hook.c). */
+	CTL_DEST_CREATE,
+	CTL_DEST_LIST,
+	CTL_DEST_SHOW,
+	CTL_DEST_DELETE,
+	CTL_SUB_CREATE,
+	CTL_SUB_LIST,
+	CTL_SUB_DELETE,
 };
 
 enum ctl_token_type {
@@ -129,6 +137,11 @@ enum ctl_arg {
 	CTL_ARG_TYPE,
 	CTL_ARG_SINCE,
 	CTL_ARG_LIMIT,
+	/* Webhooks (ctl-hook.c). */
+	CTL_ARG_URL,
+	CTL_ARG_SECRET,
+	CTL_ARG_DESTINATIONS,
+	CTL_ARG_TYPES,
 };
 
 struct ctl_token {
@@ -484,6 +497,56 @@ static const struct ctl_token t_events_opts[] = {
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
+/* Webhooks: destination and subscription (ctl-hook.c). */
+static const struct ctl_token t_dest_create_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--account", CTL_ARG_ACCOUNT, CTL_NONE,
+	    t_dest_create_opts },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_dest_create_opts },
+	{ CTL_TOK_OPTION, "--metadata", CTL_ARG_METADATA, CTL_NONE,
+	    t_dest_create_opts },
+	{ CTL_TOK_OPTION, "--secret", CTL_ARG_SECRET, CTL_NONE,
+	    t_dest_create_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_dest_create[] = {
+	{ CTL_TOK_WORD, "URL", CTL_ARG_URL, CTL_NONE, t_dest_create_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_dest[] = {
+	{ CTL_TOK_KEYWORD, "create", CTL_ARG_NONE, CTL_DEST_CREATE,
+	    t_dest_create },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_DEST_LIST, t_opt_account },
+	{ CTL_TOK_KEYWORD, "show", CTL_ARG_NONE, CTL_DEST_SHOW, t_id },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_DEST_DELETE, t_id },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_sub_create[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--destination", CTL_ARG_DESTINATIONS, CTL_NONE,
+	    t_sub_create },
+	{ CTL_TOK_OPTION, "--type", CTL_ARG_TYPES, CTL_NONE, t_sub_create },
+	{ CTL_TOK_OPTION, "--account", CTL_ARG_ACCOUNT, CTL_NONE,
+	    t_sub_create },
+	{ CTL_TOK_OPTION, "--description", CTL_ARG_DESCRIPTION, CTL_NONE,
+	    t_sub_create },
+	{ CTL_TOK_OPTION, "--metadata", CTL_ARG_METADATA, CTL_NONE,
+	    t_sub_create },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_sub[] = {
+	{ CTL_TOK_KEYWORD, "create", CTL_ARG_NONE, CTL_SUB_CREATE,
+	    t_sub_create },
+	{ CTL_TOK_KEYWORD, "list", CTL_ARG_NONE, CTL_SUB_LIST, t_opt_account },
+	{ CTL_TOK_KEYWORD, "delete", CTL_ARG_NONE, CTL_SUB_DELETE, t_id },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
 static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "init", CTL_ARG_NONE, CTL_INIT, t_end },
 	{ CTL_TOK_KEYWORD, "account", CTL_ARG_NONE, CTL_NONE, t_account },
@@ -498,6 +561,8 @@ static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "hostkey", CTL_ARG_NONE, CTL_HOSTKEY, t_end },
 	{ CTL_TOK_KEYWORD, "events", CTL_ARG_NONE, CTL_EVENTS, t_events_opts },
 	{ CTL_TOK_KEYWORD, "metrics", CTL_ARG_NONE, CTL_METRICS, t_end },
+	{ CTL_TOK_KEYWORD, "destination", CTL_ARG_NONE, CTL_NONE, t_dest },
+	{ CTL_TOK_KEYWORD, "subscription", CTL_ARG_NONE, CTL_NONE, t_sub },
 	{ CTL_TOK_KEYWORD, "help", CTL_ARG_NONE, CTL_HELP, t_end },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
@@ -557,6 +622,13 @@ static const struct ctl_command {
 	{ CTL_HOSTKEY, ctl_hostkey, 0 },
 	{ CTL_EVENTS, ctl_events, 1 },
 	{ CTL_METRICS, ctl_metrics, 1 },
+	{ CTL_DEST_CREATE, ctl_dest_create, 1 },
+	{ CTL_DEST_LIST, ctl_dest_list, 1 },
+	{ CTL_DEST_SHOW, ctl_dest_show, 1 },
+	{ CTL_DEST_DELETE, ctl_dest_delete, 1 },
+	{ CTL_SUB_CREATE, ctl_sub_create, 1 },
+	{ CTL_SUB_LIST, ctl_sub_list, 1 },
+	{ CTL_SUB_DELETE, ctl_sub_delete, 1 },
 };
 
 struct ctl_table {
@@ -614,6 +686,15 @@ usage(FILE *fp)
 	    "    hostkey\n"
 	    "    events [--follow] [--type TYPE] [--since TIME] [--limit N]\n"
 	    "    metrics\n"
+	    "    destination create URL [--account ACCOUNT] [--secret SECRET]\n"
+	    "        [--description TEXT] [--metadata TEXT]\n"
+	    "    destination list [ACCOUNT]\n"
+	    "    destination show | delete ID\n"
+	    "    subscription create --destination ID... --type TYPE...\n"
+	    "        [--account ACCOUNT] [--description TEXT] [--metadata "
+	    "TEXT]\n"
+	    "    subscription list [ACCOUNT]\n"
+	    "    subscription delete ID\n"
 	    "    help\n"
 	    "ACCOUNT is a name or an id (ac_...); ADDR an id (ra_...) or "
 	    "HOST:PORT;\n"
@@ -1195,6 +1276,22 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		}
 		args->limit = n;
 		break;
+	case CTL_ARG_URL:
+		args->url = value;
+		break;
+	case CTL_ARG_SECRET:
+		args->secret = value;
+		break;
+	case CTL_ARG_DESTINATIONS:
+		args->destinations = xreallocarray(args->destinations,
+		    args->ndestinations + 1, sizeof(*args->destinations));
+		args->destinations[args->ndestinations++] = value;
+		break;
+	case CTL_ARG_TYPES:
+		args->types = xreallocarray(args->types, args->ntypes + 1,
+		    sizeof(*args->types));
+		args->types[args->ntypes++] = value;
+		break;
 	case CTL_ARG_NONE:
 		break;
 	}
@@ -1270,6 +1367,8 @@ ctl_args_clear(struct ctl_args *args)
 	free(args->allow);
 	free(args->deny);
 	free(args->addresses);
+	free(args->destinations);
+	free(args->types);
 	ctl_args_init(args);
 }
 

@@ -242,8 +242,7 @@ store_event_list_vfree(void *list, size_t n)
 	store_event_list_free(list, n);
 }
 
-static const struct store_rows store_event_rows = { sizeof(
-	                                                struct store_event *),
+const struct store_rows store_event_rows = { sizeof(struct store_event *),
 	store_event_from_row, store_event_list_vfree };
 
 /*

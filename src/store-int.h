@@ -210,6 +210,8 @@ int store_list_account(struct store *store, const struct store_rows *rows,
 extern const struct store_rows store_account_rows;
 extern const struct store_rows store_address_rows;
 extern const struct store_rows store_endpoint_rows;
+/* Events: seq, id, type, timestamp_ms, account_id, json. */
+extern const struct store_rows store_event_rows;
 extern const struct store_rows store_session_rows;
 
 /*

@@ -44,7 +44,7 @@
  * (with address affinity), store-address.c, store-token.c,
  * store-policy.c (IP policies and their attachments), store-event.c
  * (events, counters, live statistics), store-edge.c and
- * store-apikey.c.
+ * store-apikey.c; webhooks in store-hook.c.
  */
 
 #include <stdarg.h>
@@ -65,6 +65,71 @@
 /* A lost connection is tried again after 0.5 s, then up to every 4 s. */
 #define STORE_RETRY_MIN_MS 500
 #define STORE_RETRY_MAX_MS 4000
+
+/*
+ * Webhooks (store-hook.c): event destinations (a URL and the secret
+ * that signs what is sent there, kept as given since signing needs it;
+ * a deleted one stays as a tombstone), their delivery state (the seq of
+ * the last event delivered or passed over, the node that holds the
+ * lease to deliver and until when, the failures since the last success
+ * and when to try again), and subscriptions: event types ("*" is any)
+ * sent to destinations of the same owner. account_id NULL is the
+ * administrator's. Its schema version is its place in the list below,
+ * so renumbering it is moving that one line.
+ */
+#define STORE_MIGRATION_HOOKS                                                  \
+	"CREATE TABLE event_destinations ("                                    \
+	"  id          TEXT PRIMARY KEY NOT NULL,"                             \
+	"  account_id  TEXT"                                                   \
+	"              REFERENCES accounts(id) ON DELETE CASCADE,"             \
+	"  description TEXT NOT NULL DEFAULT '',"                              \
+	"  metadata    TEXT NOT NULL DEFAULT '',"                              \
+	"  url         TEXT NOT NULL,"                                         \
+	"  secret      TEXT NOT NULL,"                                         \
+	"  created_ms  INTEGER NOT NULL,"                                      \
+	"  deleted_ms  INTEGER,"                                               \
+	"  seq         INTEGER NOT NULL DEFAULT 0"                             \
+	");"                                                                   \
+	"CREATE INDEX event_destinations_account"                              \
+	"  ON event_destinations(account_id);"                                 \
+	"CREATE TABLE event_deliveries ("                                      \
+	"  destination_id TEXT PRIMARY KEY NOT NULL"                           \
+	"              REFERENCES event_destinations(id) ON DELETE CASCADE,"   \
+	"  cursor_seq  INTEGER NOT NULL,"                                      \
+	"  lease_node  TEXT,"                                                  \
+	"  lease_until_ms INTEGER NOT NULL DEFAULT 0,"                         \
+	"  attempts    INTEGER NOT NULL DEFAULT 0,"                            \
+	"  last_error  TEXT,"                                                  \
+	"  next_attempt_ms INTEGER NOT NULL DEFAULT 0,"                        \
+	"  delivered_ms INTEGER,"                                              \
+	"  delivered_total INTEGER NOT NULL DEFAULT 0"                         \
+	");"                                                                   \
+	"CREATE TABLE event_subscriptions ("                                   \
+	"  id          TEXT PRIMARY KEY NOT NULL,"                             \
+	"  account_id  TEXT"                                                   \
+	"              REFERENCES accounts(id) ON DELETE CASCADE,"             \
+	"  description TEXT NOT NULL DEFAULT '',"                              \
+	"  metadata    TEXT NOT NULL DEFAULT '',"                              \
+	"  created_ms  INTEGER NOT NULL,"                                      \
+	"  seq         INTEGER NOT NULL DEFAULT 0"                             \
+	");"                                                                   \
+	"CREATE INDEX event_subscriptions_account"                             \
+	"  ON event_subscriptions(account_id);"                                \
+	"CREATE TABLE event_subscription_types ("                              \
+	"  subscription_id TEXT NOT NULL"                                      \
+	"              REFERENCES event_subscriptions(id) ON DELETE CASCADE,"  \
+	"  type        TEXT NOT NULL,"                                         \
+	"  PRIMARY KEY (subscription_id, type)"                                \
+	");"                                                                   \
+	"CREATE TABLE event_subscription_destinations ("                       \
+	"  subscription_id TEXT NOT NULL"                                      \
+	"              REFERENCES event_subscriptions(id) ON DELETE CASCADE,"  \
+	"  destination_id TEXT NOT NULL"                                       \
+	"              REFERENCES event_destinations(id) ON DELETE CASCADE,"   \
+	"  PRIMARY KEY (subscription_id, destination_id)"                      \
+	");"                                                                   \
+	"CREATE INDEX event_subscription_destinations_dst"                     \
+	"  ON event_subscription_destinations(destination_id);"
 
 /*
  * The schema, one script per version: store_migrations[i] brings
@@ -412,6 +477,9 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX tokens_page ON tokens(created_ms, id)"
 	"  WHERE revoked_ms IS NULL;"
 	"CREATE INDEX api_keys_page ON api_keys(created_ms, id);",
+
+	/* 10: webhooks; see STORE_MIGRATION_HOOKS. */
+	STORE_MIGRATION_HOOKS,
 };
 
 #define STORE_NMIGRATIONS                                                      \

@@ -21,7 +21,7 @@ struct store;
 struct event;
 struct store_event;
 
-#define STORE_SCHEMA_VERSION  9
+#define STORE_SCHEMA_VERSION  10
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -873,5 +873,167 @@ int store_changes_drain(struct store_changes *ch, int *np);
 int store_changes_reconnect(struct store_changes *ch);
 /* The last failure's message (borrowed). */
 const char *store_changes_errmsg(const struct store_changes *ch);
+
+/*
+ * Webhooks (store-hook.c). A destination is where events are POSTed:
+ * a URL and the secret that signs each request (kept as given, since
+ * signing needs it). A subscription sends events of some types to
+ * destinations of its owner. Owner NULL is the administrator, whose
+ * destinations receive every account's events; an account's receive
+ * only that account's. <scope> arguments limit a call to one owner:
+ * NULL is the administrator (everything), else an account id, and an
+ * object of another owner is _NOT_FOUND.
+ */
+struct store_hook_dest {
+	char *id; /* "dst_…" */
+	char *account_id; /* NULL: the administrator's */
+	char *account_name; /* NULL with account_id */
+	char *description; /* "" if none */
+	char *metadata; /* "" if none */
+	char *url;
+	char *secret; /* only from store_hook_dest_get(with_secret) and
+	                 store_hook_deliverable(); else NULL */
+	int64_t created_ms;
+	/* Delivery state. */
+	int64_t cursor; /* seq of the last event delivered or passed over */
+	char *lease_node; /* the node delivering it, or NULL */
+	int64_t lease_until_ms;
+	int attempts; /* failures since the last success */
+	char *last_error; /* the last failure, or NULL */
+	int64_t next_attempt_ms; /* not before (epoch ms), 0: now */
+	int64_t delivered_ms; /* the last success, 0 if none */
+	int64_t delivered_total; /* events delivered */
+};
+
+struct store_hook_sub {
+	char *id; /* "esb_…" */
+	char *account_id; /* NULL: the administrator's */
+	char *account_name;
+	char *description;
+	char *metadata;
+	int64_t created_ms;
+	char **types; /* event types, "*" for any; sorted */
+	size_t ntypes;
+	char **dests; /* destination ids; sorted */
+	size_t ndests;
+};
+
+/* Longest URL, and the secret's length bounds, the store accepts. */
+#define STORE_HOOK_URL_MAX    2048
+#define STORE_HOOK_SECRET_MIN 16
+#define STORE_HOOK_SECRET_MAX 256
+/* The event type a subscription takes to mean any. */
+#define STORE_HOOK_ANY_TYPE "*"
+
+/*
+ * Add destination <id> of <account_id> (NULL: the administrator's)
+ * sending to <url> signed with <secret>; NULL description or metadata
+ * is "". Its delivery starts after the newest event stored now.
+ * _NOT_FOUND for an unknown account, _EXISTS for a taken id.
+ */
+int store_hook_dest_add(struct store *store, const char *id,
+    const char *account_id, const char *url, const char *secret,
+    const char *description, const char *metadata, int64_t now_ms);
+/* Destination <id> (not deleted) within <scope>; the secret if asked. */
+int store_hook_dest_get(struct store *store, const char *id, const char *scope,
+    int with_secret, struct store_hook_dest **dp);
+/*
+ * One page of the destinations within <scope>, newest first (by
+ * created_ms, id): those older than <before_id> (NULL: from the
+ * newest; one that is not there gives an empty page), at most <limit>
+ * (1 to 1000); *morep is 1 if more follow.
+ */
+int store_hook_dest_list(struct store *store, const char *scope,
+    const char *before_id, size_t limit, struct store_hook_dest ***listp,
+    size_t *np, int *morep);
+/* Change what is not NULL of destination <id> within <scope>. */
+int store_hook_dest_update(struct store *store, const char *id,
+    const char *scope, const char *url, const char *secret,
+    const char *description, const char *metadata);
+/*
+ * Delete destination <id> within <scope>: it leaves every subscription
+ * and its delivery stops (a delivery under way may still finish).
+ */
+int store_hook_dest_delete(struct store *store, const char *id,
+    const char *scope, int64_t now_ms);
+void store_hook_dest_free(struct store_hook_dest *d);
+void store_hook_dest_list_free(struct store_hook_dest **list, size_t n);
+
+/*
+ * Add subscription <id> of <account_id> (NULL: the administrator's) to
+ * event <types> (at least one) for destinations <dests> (at least one,
+ * each of the same owner and not deleted, else _NOT_FOUND). Duplicates
+ * in either list count once.
+ */
+int store_hook_sub_add(struct store *store, const char *id,
+    const char *account_id, const char *description, const char *metadata,
+    const char *const *types, size_t ntypes, const char *const *dests,
+    size_t ndests, int64_t now_ms);
+int store_hook_sub_get(struct store *store, const char *id, const char *scope,
+    struct store_hook_sub **sp);
+/* As store_hook_dest_list(). */
+int store_hook_sub_list(struct store *store, const char *scope,
+    const char *before_id, size_t limit, struct store_hook_sub ***listp,
+    size_t *np, int *morep);
+/*
+ * Change what is given of subscription <id> within <scope>: text that
+ * is not NULL, and the types or destinations when their lists are (not
+ * NULL and) not empty, checked as by store_hook_sub_add().
+ */
+int store_hook_sub_update(struct store *store, const char *id,
+    const char *scope, const char *description, const char *metadata,
+    const char *const *types, size_t ntypes, const char *const *dests,
+    size_t ndests);
+int store_hook_sub_delete(struct store *store, const char *id,
+    const char *scope);
+void store_hook_sub_free(struct store_hook_sub *s);
+void store_hook_sub_list_free(struct store_hook_sub **list, size_t n);
+
+/*
+ * Delivery. Every live destination with its secret and state, oldest
+ * first, for the delivering process.
+ */
+int store_hook_deliverable(struct store *store, struct store_hook_dest ***listp,
+    size_t *np);
+/*
+ * Take or renew the lease of destination <id> for <node> until
+ * <until_ms>: 0 if <node> holds it now, PORTHOLE_ERR_DENIED if another
+ * node's lease runs past <now_ms>, _NOT_FOUND if it was deleted. The
+ * delivery state as it is then goes to *cursorp, *attemptsp and
+ * *next_attempt_msp (each may be NULL).
+ */
+int store_hook_lease(struct store *store, const char *id, const char *node,
+    int64_t now_ms, int64_t until_ms, int64_t *cursorp, int *attemptsp,
+    int64_t *next_attempt_msp);
+/* Give up the leases <node> holds (a clean exit). */
+int store_hook_release(struct store *store, const char *node);
+/*
+ * The events destination <d> (its id and account) is to receive after
+ * seq <cursor>, oldest first, at most <limit>: of a type one of its
+ * subscriptions names and, for an account's destination, of that
+ * account. *scannedp is the seq the cursor may move to once they are
+ * delivered: the last of them if there are <limit>, else the newest
+ * event stored (the events between matched nothing). Read in one
+ * snapshot.
+ */
+int store_hook_pending(struct store *store, const struct store_hook_dest *d,
+    int64_t cursor, size_t limit, struct store_event ***listp, size_t *np,
+    int64_t *scannedp);
+/*
+ * Move destination <id>'s cursor from <from> to <to> while <node> holds
+ * its lease, having delivered <ndelivered> events at <now_ms> (0: none
+ * were due, the cursor only passes over others): failures are
+ * forgotten. PORTHOLE_ERR_DENIED if the lease or the cursor moved on
+ * (another node took over); nothing changes then.
+ */
+int store_hook_advance(struct store *store, const char *id, const char *node,
+    int64_t from, int64_t to, int64_t ndelivered, int64_t now_ms);
+/*
+ * Note a failed delivery to <id> while <node> holds its lease: the
+ * number of failures in a row, why (<error>, clipped), and when to try
+ * again.
+ */
+int store_hook_failed(struct store *store, const char *id, const char *node,
+    int attempts, const char *error, int64_t next_attempt_ms);
 
 #endif /* PORTHOLE_STORE_H */

@@ -286,6 +286,21 @@ main_api(const char *larg, const char *carg)
 	return api_main(lfd, ctl);
 }
 
+/* portholed -W FD: the webhook delivery process (webhook.c). */
+static int
+main_webhooks(const char *arg)
+{
+	const char *errstr = NULL;
+	int fd;
+
+	fd = (int)strtonum(arg, 3, 1024, &errstr);
+	if (errstr != NULL) {
+		fprintf(stderr, "portholed: -W is for portholed's own use\n");
+		return 2;
+	}
+	return webhook_main(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -303,6 +318,8 @@ main(int argc, char **argv)
 		return main_spawner(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "-A") == 0)
 		return main_api(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "-W") == 0)
+		return main_webhooks(argv[2]);
 	log_init("portholed", LOG_LEVEL_INFO, LOG_SINK_STDERR);
 	while ((ch = getopt(argc, argv, "f:o:tTvV")) != -1) {
 		switch (ch) {

@@ -25,7 +25,7 @@ struct cmdline;
 struct conf;
 
 /*
- * portholed has four kinds of process (portholed.8, SECURITY
+ * portholed has five kinds of process (portholed.8, SECURITY
  * CONSIDERATIONS, says what each may do):
  *
  *  - the monitor (server.c, with the judgements in src/mon*.c): binds
@@ -40,6 +40,9 @@ struct conf;
  *    the monitor with a fresh image, as User, it serves the HTTP API on
  *    the listener the monitor bound, with its own store handle, and
  *    tells the monitor of changes and failed logins (api.h);
+ *  - the webhook delivery process (webhook.c): started by the monitor
+ *    with a fresh image, as User, it delivers events to webhook
+ *    destinations with its own store handle;
  *  - session processes (session.c): one libssh session each, sandboxed
  *    (sandbox.c) before they read a byte from the network, with their
  *    forwards (fwd.c), relayed connections (relay.c) and edge duties
@@ -318,6 +321,26 @@ int spawn_main(int sock);
 pid_t spawn_api_start(const char *argv0, int lfd, int *sockp);
 /* The configuration as portholed.conf lines (for SPAWN_INIT/_CONF). */
 char *spawn_conf_text(const struct conf *conf);
+/* A configuration from spawn_conf_text()'s lines, or NULL (logged). */
+struct conf *spawn_conf_parse(const char *text);
+
+/* webhook.c: the webhook delivery process, and the monitor's side. */
+enum webhook_msg {
+	WEBHOOK_INIT = 1, /* str conf, u32 log level, u8 syslog */
+};
+/*
+ * Start the delivery process: fork and execute this program again with
+ * -W, a socket to it in *sockp (closing it ends the process). Returns
+ * its pid, or -1 after logging why.
+ */
+pid_t webhook_start(const char *argv0, int *sockp);
+/* Send it WEBHOOK_INIT with <conf>: 0, or -1 with errno. */
+int webhook_init_send(int sock, const struct conf *conf);
+/*
+ * The delivery process's main (portholed -W FD): read WEBHOOK_INIT,
+ * then deliver until FD closes. Returns the exit status.
+ */
+int webhook_main(int sock);
 
 /* session.c: a session process. */
 /* How a session process that never authenticated ended (penalties). */

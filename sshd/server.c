@@ -122,6 +122,10 @@ struct srv {
 	int64_t api_retry; /* monotonic ms: start it again then */
 	int64_t api_authfails; /* not yet counted in the store */
 	int64_t api_flush; /* monotonic ms: count them then */
+	/* The webhook delivery process (webhook.c). */
+	pid_t hook_pid;
+	int hook_sock;
+	int64_t hook_retry; /* monotonic ms: start it again then */
 	/* Pre-authentication limits. */
 	struct srv_penalty *pen;
 	size_t npen;
@@ -1148,6 +1152,51 @@ srv_prune(struct srv *srv)
 		    (long long)n);
 }
 
+/*
+ * Start the webhook delivery process, which reads what to deliver from
+ * the store on its own; it is started again SRV_SPAWN_RETRY_MS after it
+ * dies.
+ */
+static void
+srv_hook_start(struct srv *srv)
+{
+	int sock;
+
+	srv->hook_retry = 0;
+	if ((srv->hook_pid = webhook_start(srv->argv0, &sock)) == -1) {
+		srv->hook_pid = 0;
+		srv->hook_retry = misc_monotonic_ms() + SRV_SPAWN_RETRY_MS;
+		return;
+	}
+	srv->hook_sock = sock;
+	if (webhook_init_send(sock, *srv->confp) != 0)
+		error("webhooks: cannot configure the delivery process: %s",
+		    strerror(errno));
+	debug("webhook delivery started: process %ld", (long)srv->hook_pid);
+}
+
+/* The delivery process exited with <status>: start another soon. */
+static void
+srv_hook_lost(struct srv *srv, int status)
+{
+	if (srv->hook_sock != -1) {
+		close(srv->hook_sock);
+		srv->hook_sock = -1;
+	}
+	if (!srv->shutting_down) {
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)
+			debug("webhook delivery (process %ld) ended; starting "
+			      "a new one",
+			    (long)srv->hook_pid);
+		else
+			error("webhook delivery (process %ld) is gone; "
+			      "starting a new one",
+			    (long)srv->hook_pid);
+		srv->hook_retry = misc_monotonic_ms() + SRV_SPAWN_RETRY_MS;
+	}
+	srv->hook_pid = 0;
+}
+
 /* Re-read the configuration for sessions started from now on. */
 static void
 srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
@@ -1179,6 +1228,9 @@ srv_reload(struct srv *srv, const char *path, int must_exist, char **overrides,
 	(void)srv_spawn_send(srv, &m, NULL, 0);
 	ipc_msg_free(&m);
 	free(text);
+	/* The delivery process takes it up as a new one. */
+	if (srv->hook_pid > 0)
+		(void)kill(srv->hook_pid, SIGTERM);
 	logit("SIGHUP: configuration reloaded for new sessions "
 	      "(ListenAddress, StateDirectory, Database, HostKey, LogLevel, "
 	      "SyslogFacility, MetricsListen, the Api keywords, NodeName "
@@ -1206,6 +1258,10 @@ srv_reap(struct srv *srv)
 			srv->api_pid = 0;
 			srv_api_read(srv); /* what it said before it went */
 			srv_api_lost(srv);
+			continue;
+		}
+		if (pid == srv->hook_pid) {
+			srv_hook_lost(srv, status);
 			continue;
 		}
 		srv_kid_exited(srv, pid, status);
@@ -1294,6 +1350,9 @@ srv_timers(struct srv *srv)
 	}
 	if (srv->api_flush != 0 && now >= srv->api_flush)
 		srv_api_flush(srv);
+	if (srv->hook_pid == 0 && srv->hook_retry != 0 &&
+	    now >= srv->hook_retry && !srv->shutting_down)
+		srv_hook_start(srv);
 	wait = mon_tick(srv->mon);
 	now = misc_monotonic_ms();
 	if (srv->api_retry != 0 && (t = srv->api_retry - now) < wait)
@@ -1303,6 +1362,8 @@ srv_timers(struct srv *srv)
 	if ((t = srv->next_prune - now) < wait)
 		wait = t;
 	if (srv->spawn_retry != 0 && (t = srv->spawn_retry - now) < wait)
+		wait = t;
+	if (srv->hook_retry != 0 && (t = srv->hook_retry - now) < wait)
 		wait = t;
 	if ((t = scrape_expire(srv->scrape)) != INT64_MAX && (t -= now) < wait)
 		wait = t;
@@ -1326,6 +1387,11 @@ srv_shutdown(struct srv *srv)
 	int n, r, killed = 0;
 
 	srv->shutting_down = 1;
+	/* Closing its socket ends the delivery process, leases given up. */
+	if (srv->hook_sock != -1) {
+		close(srv->hook_sock);
+		srv->hook_sock = -1;
+	}
 	for (i = 0; i < srv->nlfds; i++)
 		close(srv->lfds[i]);
 	srv->nlfds = 0;
@@ -1422,6 +1488,7 @@ srv_setup(struct srv *srv)
 		    strchr(conf->metrics_host, ':') ? "]" : "",
 		    conf->metrics_port);
 	}
+	srv_hook_start(srv);
 	if (srv_spawn_start(srv) != 0)
 		return -1;
 	return srv_api_start(srv);
@@ -1443,6 +1510,7 @@ srv_run(struct conf **confp, const char *conf_path, int conf_must_exist,
 	srv.spawn_sock = -1;
 	srv.api_fd = -1;
 	srv.api_sock = -1;
+	srv.hook_sock = -1;
 	srv.epfd = -1;
 	srv.sigfd = -1;
 	/* Root (if at all) binds, then hands over and leaves. */
@@ -1481,6 +1549,8 @@ out:
 		close(srv.metrics_fd);
 	if (srv.spawn_sock != -1)
 		close(srv.spawn_sock); /* the spawner exits */
+	if (srv.hook_sock != -1)
+		close(srv.hook_sock); /* and so does webhook delivery */
 	ipc_queue_clear(&srv.spawn_q);
 	if (srv.api_sock != -1)
 		close(srv.api_sock); /* the API process exits */

@@ -147,7 +147,7 @@ spawn_conf_text(const struct conf *conf)
 }
 
 /* A configuration from <text> (conf_dump's lines), or NULL. */
-static struct conf *
+struct conf *
 spawn_conf_parse(const char *text)
 {
 	struct conf *conf;

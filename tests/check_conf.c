@@ -106,6 +106,10 @@ static const struct {
 	{ "SessionRetention 30d", "sessionretention 2592000" },
 	{ "SessionRetention 0", "sessionretention 0" },
 	{ "sessionretention=2w", "sessionretention 1209600" },
+	{ "WebhookBatchSize 1", "webhookbatchsize 1" },
+	{ "WebhookBatchSize 1000", "webhookbatchsize 1000" },
+	{ "WebhookTimeout 1", "webhooktimeout 1" },
+	{ "WebhookTimeout 5m", "webhooktimeout 300" },
 	{ "MetricsListen 127.0.0.1:9100", "metricslisten 127.0.0.1:9100" },
 	{ "MetricsListen [::1]:9100", "metricslisten [::1]:9100" },
 	{ "MetricsListen none", "metricslisten none" },
@@ -298,6 +302,13 @@ static const struct {
 	{ "EventMaxCount none",
 	    "EventMaxCount: 'none' is not in 0..1000000000000" },
 	{ "SessionRetention", "SessionRetention: missing value" },
+	{ "WebhookBatchSize 0", "WebhookBatchSize: '0' is not in 1..1000" },
+	{ "WebhookBatchSize 1001",
+	    "WebhookBatchSize: '1001' is not in 1..1000" },
+	{ "WebhookTimeout 0",
+	    "WebhookTimeout: '0' is not a time of 1s to 300s" },
+	{ "WebhookTimeout 301",
+	    "WebhookTimeout: '301' is not a time of 1s to 300s" },
 	{ "SessionRetention -1d", "SessionRetention: bad time '-1d'" },
 	{ "SessionRetention forever", "SessionRetention: bad time 'forever'" },
 	{ "SessionRetention 1d 2d", "SessionRetention: extra argument '2d'" },
@@ -1175,6 +1186,8 @@ START_TEST(test_dump_exact)
 	    "eventretention 604800\n"
 	    "eventmaxcount 1000000\n"
 	    "sessionretention 604800\n"
+	    "webhookbatchsize 100\n"
+	    "webhooktimeout 10\n"
 	    "maxstartups 10:30:100\n"
 	    "persourcemaxstartups 10\n"
 	    "maxauthtries 6\n"
@@ -1240,6 +1253,8 @@ START_TEST(test_dump_exact_new_keywords)
 	    "eventretention 604800\n"
 	    "eventmaxcount 1000000\n"
 	    "sessionretention 604800\n"
+	    "webhookbatchsize 100\n"
+	    "webhooktimeout 10\n"
 	    "maxstartups 10:30:100\n"
 	    "persourcemaxstartups 10\n"
 	    "maxauthtries 6\n"

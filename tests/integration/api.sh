@@ -301,6 +301,49 @@ api "$ADMIN" DELETE "/edges/tcp/$ED"
 expect 204 "delete the edge"
 ph_pass "edges/tcp"
 
+# --- webhooks: destinations and subscriptions --------------------------------
+api "$AK" POST /event_destinations \
+    '{"description":"mine","target":{"http":{"url":"http://127.0.0.1:9/hook"}}}'
+expect 201 "alice adds a destination"
+DST=$(j .id)
+[ "$(j .secret)" != null ] && [ -n "$(j .secret)" ] ||
+    ph_fail "no secret shown at creation"
+api "$AK" GET "/event_destinations/$DST"
+expect 200 "alice gets her destination"
+[ "$(j .secret)" = null ] || ph_fail "the secret is shown again"
+api "$AK" POST /event_destinations '{"target":{"http":{"url":"gopher://x"}}}'
+expect 400 "a destination that is not http(s)"
+api "$AK" POST /event_destinations '{"target":"http://x"}'
+expect 400 "a malformed target"
+api "$AK" POST /event_subscriptions \
+    "{\"sources\":[{\"type\":\"tcp_connection_closed.v0\"}],\"destination_ids\":[\"$DST\"]}"
+expect 201 "alice subscribes"
+ESB=$(j .id)
+[ "$(j .destinations[0].id)" = "$DST" ] || ph_fail "subscription: $(cat "$R")"
+api "$AK" PATCH "/event_subscriptions/$ESB" '{"description":"closed conns"}'
+expect 200 "alice describes her subscription"
+api "$AK" GET /event_subscriptions
+expect 200 "alice lists subscriptions"
+api "$BK" GET "/event_subscriptions/$ESB"
+expect 404 "bob gets alice's subscription"
+api "$BK" GET /event_destinations
+expect 200 "bob lists destinations"
+[ "$(j '.event_destinations | length')" -eq 0 ] ||
+    ph_fail "bob lists alice's destinations"
+api "$BK" POST /event_subscriptions \
+    "{\"sources\":[{\"type\":\"*\"}],\"destination_ids\":[\"$DST\"]}"
+[ "$ST" = 404 ] || [ "$ST" = 400 ] || [ "$ST" = 403 ] ||
+    ph_fail "bob subscribes alice's destination: $ST"
+api "$AK" PATCH "/event_destinations/$DST" '{"metadata":"m"}'
+expect 200 "alice updates her destination"
+api "$ADMIN" GET /event_destinations
+expect 200 "admin lists destinations"
+api "$AK" DELETE "/event_subscriptions/$ESB"
+expect 204 "alice unsubscribes"
+api "$AK" DELETE "/event_destinations/$DST"
+expect 204 "alice deletes her destination"
+ph_pass "event_destinations and event_subscriptions: the secret shown once, confined to the account"
+
 # --- paging -----------------------------------------------------------------
 for i in 1 2 3 4; do
 	api "$ADMIN" POST /reserved_addrs "{\"account\":\"carol\",\"description\":\"p$i\"}"
