@@ -486,6 +486,10 @@
       { key: 'node', label: 'Node', get: (s) => describe(s.node) },
       { key: 'started', label: 'Started', get: (s) => fmtTime(s.started_at) },
       {
+        key: 'endpoints', label: 'Endpoints', num: true,
+        get: (s) => s.endpoints === undefined ? '' : fmtCount(s.endpoints)
+      },
+      {
         key: 'open', label: 'Open', num: true,
         get: (s) => fmtCount(s.conns_open)
       },
