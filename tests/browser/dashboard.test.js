@@ -114,6 +114,7 @@ async function gotoPage(name, heading) {
     return el && el.textContent === h && location.hash === '#/' +
       document.querySelector('#nav a[aria-current="page"]').dataset.page;
   }, heading);
+  await checkControls(name);
 }
 
 /* After a reload: logged in again with the key from sessionStorage. */
@@ -121,6 +122,28 @@ async function loggedIn() {
   await until('the page to log in again', () =>
     !document.querySelector('#nav').hidden &&
     document.querySelector('#live').classList.contains('on'));
+}
+
+/* Every control of the page has a name a screen reader can say, and
+ * every one can take the keyboard's focus. */
+async function checkControls(name) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('input, select, button, a')) {
+      if (el.closest('[hidden]'))
+        continue;
+      const label = el.labels && el.labels.length ? el.labels[0].textContent :
+        el.getAttribute('aria-label') || el.textContent;
+      if (!label || !label.trim())
+        out.push(el.outerHTML.slice(0, 80) + ': no name');
+      if (el.tabIndex < 0 || el.disabled)
+        out.push(el.outerHTML.slice(0, 80) + ': not focusable');
+    }
+    return out;
+  });
+  if (bad.length)
+    fail('the ' + name + ' page has controls without a name or the focus:\n  ' +
+      bad.join('\n  '));
 }
 
 /* The page must fit a phone's width: no sideways scrolling. (Turning
