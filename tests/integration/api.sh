@@ -383,6 +383,23 @@ big=$(head -c 6000 /dev/zero | tr '\0' a)
 api "$ADMIN" POST /reserved_addrs "{\"account\":\"alice\",\"description\":\"$big\"}"
 expect 413 "a body over ApiMaxBodySize"
 [ "$(j .error_code)" = PORTHOLE_BODY_TOO_LARGE ] || ph_fail "413: $(cat "$R")"
+# The same without a Content-Length (chunked): read, dropped, then 413;
+# and one that goes on far past the limit: the connection is closed.
+printf '{"description":"%s"}' "$big" >"$PH_TMP/big.json"
+st=$(curl -sS -o "$PH_TMP/chunked.out" -w '%{http_code}' --max-time 10 \
+    -H 'Transfer-Encoding: chunked' -H "Authorization: Bearer $ADMIN" \
+    --data-binary @"$PH_TMP/big.json" "$BASE/reserved_addrs") ||
+    ph_fail "a chunked body over the limit: curl failed"
+[ "$st" = 413 ] || ph_fail "a chunked body over the limit: $st"
+head -c 300000 /dev/zero | tr '\0' c >"$PH_TMP/huge.json"
+st=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+    -H 'Transfer-Encoding: chunked' -H "Authorization: Bearer $ADMIN" \
+    --data-binary @"$PH_TMP/huge.json" "$BASE/reserved_addrs" 2>/dev/null) ||
+    st=closed
+case $st in
+closed | 000 | 413) ;;
+*) ph_fail "a chunked body far over the limit: $st" ;;
+esac
 api "$ADMIN" PUT /reserved_addrs '{}'
 expect 405 "PUT"
 api "$ADMIN" GET /no/such/thing
