@@ -19,22 +19,6 @@
 #include "store.h"
 #include "xmalloc.h"
 
-int
-ctl_account_lookup(struct ctl *ctl, const char *name_or_id,
-    struct store_account **ap)
-{
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*ap = NULL;
-	if ((r = store_account_get(ctl->store, name_or_id, ap)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			error("no such account '%.100s'", name_or_id);
-		else
-			error_r(r, "account '%.100s'", name_or_id);
-	}
-	return r;
-}
-
 /* The limit that applies: <limit>, or the server's <dflt> for 0. */
 static int
 ctl_account_effective(int limit, int dflt)
@@ -105,36 +89,14 @@ ctl_plural(int n)
 int
 ctl_account_add(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account *a = NULL, *a2 = NULL;
+	struct store_account *a = NULL;
+	struct ops_err err;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if (!store_account_name_valid(args->account)) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
-		error("invalid account name '%.100s': use 1-64 letters, "
-		      "digits, '.', '_' or '-', not starting with '-'",
-		    args->account);
+	if ((r = ops_account_add(ctl_ops(ctl), args->account, args->description,
+	         &a, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
-	}
-	if ((r = store_account_add(ctl->store, args->account, &a)) != 0) {
-		if (r == PORTHOLE_ERR_EXISTS)
-			error("account '%.100s' already exists", args->account);
-		else
-			error_r(r, "add account '%.100s'", args->account);
-		goto out;
-	}
-	if (args->description != NULL) {
-		if ((r = store_account_set_description(ctl->store, a->id,
-		         args->description)) != 0) {
-			error_r(r, "account %s: set description", a->name);
-			goto out;
-		}
-		if ((r = store_account_get(ctl->store, a->id, &a2)) != 0) {
-			error_r(r, "account %s", a->name);
-			goto out;
-		}
-		store_account_free(a);
-		a = a2; /* a owns it now */
-		a2 = NULL;
 	}
 	if (ctl->json)
 		ctl_account_json_line(ctl, a);
@@ -143,7 +105,6 @@ ctl_account_add(struct ctl *ctl, const struct ctl_args *args)
 	r = 0;
 out:
 	store_account_free(a);
-	store_account_free(a2);
 	return r;
 }
 
@@ -153,12 +114,14 @@ ctl_account_list(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_account **list = NULL, *a;
 	struct ctl_table *t = NULL;
+	struct ops_err err;
 	char when[CTL_TIME_LEN], nkeys[16], ntokens[16], naddr[16], nsess[16];
 	size_t n = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	if ((r = store_account_list(ctl->store, &list, &n)) != 0) {
-		error_r(r, "list accounts");
+	if ((r = ops_account_list(ctl_ops(ctl), NULL, &list, &n, &more,
+	         &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json) {
@@ -197,10 +160,13 @@ ctl_account_show(struct ctl *ctl, const struct ctl_args *args)
 	struct ctl_table *t = NULL;
 	char when[CTL_TIME_LEN], sess[32], ep[32];
 	char nkeys[16], ntokens[16], naddr[16], nsess[16];
+	struct ops_err err;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+	if ((r = ops_account_get(ctl_ops(ctl), args->account, &a, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
+	}
 	if (ctl->json) {
 		ctl_account_json_line(ctl, a);
 		r = 0;
@@ -245,50 +211,28 @@ out:
 int
 ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account *a = NULL, *after = NULL;
-	struct store_ip_policy *p = NULL;
+	struct ops_account_update u;
+	struct store_account *a = NULL;
+	struct ops_err err;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
-		goto out;
-	/* An unknown policy changes nothing, not even the description. */
-	if (args->ip_policy != NULL &&
-	    strcmp(args->ip_policy, CTL_IP_POLICY_NONE) != 0 &&
-	    (r = ctl_policy_lookup(ctl, args->ip_policy, &p)) != 0)
-		goto out;
-	if (args->description != NULL &&
-	    (r = store_account_set_description(ctl->store, a->id,
-	         args->description)) != 0) {
-		error_r(r, "account %s: set description", a->name);
-		goto out;
-	}
-	if ((args->max_sessions != -1 || args->max_endpoints != -1) &&
-	    (r = store_account_set_limits(ctl->store, a->id, args->max_sessions,
-	         args->max_endpoints)) != 0) {
-		error_r(r, "account %s: set limits", a->name);
-		goto out;
-	}
-	if (args->ip_policy != NULL) {
-		if ((r = store_account_set_ip_policy(ctl->store, a->id,
-		         p == NULL ? NULL : p->id)) != 0) {
-			error_r(r, "account %s: set ip-policy", a->name);
-			goto out;
-		}
-		ctl_signal_reload(ctl);
-	}
-	if ((r = store_account_get(ctl->store, a->id, &after)) != 0) {
-		error_r(r, "account %s", a->name);
+	memset(&u, 0, sizeof(u));
+	u.description = args->description;
+	u.max_sessions = args->max_sessions;
+	u.max_endpoints = args->max_endpoints;
+	u.ip_policy = args->ip_policy;
+	if ((r = ops_account_update(ctl_ops(ctl), args->account, &u, &a,
+	         &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json)
-		ctl_account_json_line(ctl, after);
+		ctl_account_json_line(ctl, a);
 	else
-		ctl_printf("updated account %s\n", after->name);
+		ctl_printf("updated account %s\n", a->name);
 	r = 0;
 out:
-	store_ip_policy_free(p);
 	store_account_free(a);
-	store_account_free(after);
 	return r;
 }
 
@@ -329,29 +273,26 @@ static int
 ctl_account_set_disabled(struct ctl *ctl, const char *name, int disabled)
 {
 	struct store_account *a = NULL;
-	int64_t *pids = NULL;
-	size_t npids = 0;
+	struct ops_err err;
+	size_t nended = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_account_lookup(ctl, name, &a)) != 0)
-		goto out;
-	if ((r = store_account_set_disabled(ctl->store, a->id, disabled,
-	         misc_now_ms(), &pids, &npids)) != 0) {
-		error_r(r, "%s account %s", disabled ? "disable" : "enable",
-		    a->name);
+	if (disabled)
+		r = ops_account_disable(ctl_ops(ctl), name, &a, &nended, &err);
+	else
+		r = ops_account_enable(ctl_ops(ctl), name, &a, &err);
+	if (r != 0) {
+		ctl_report(&err);
 		goto out;
 	}
-	ctl_signal_sessions(ctl, pids, npids);
-	a->disabled = disabled;
 	if (disabled)
-		ctl_account_report(ctl, "disabled", a, npids);
+		ctl_account_report(ctl, "disabled", a, nended);
 	else if (ctl->json)
 		ctl_account_report(ctl, "enabled", a, 0);
 	else
 		ctl_printf("enabled account %s\n", a->name);
 	r = 0;
 out:
-	free(pids);
 	store_account_free(a);
 	return r;
 }
@@ -379,42 +320,26 @@ int
 ctl_account_delete(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_account *a = NULL;
-	struct store_address **addrs = NULL;
-	int64_t *pids = NULL, now = misc_now_ms();
-	size_t i, naddrs = 0, npids = 0;
+	struct ops_err err;
+	size_t nended = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+	if ((r = ops_account_delete(ctl_ops(ctl), args->account, &a, &nended,
+	         &err)) != 0) {
+		ctl_report(&err);
 		goto out;
-	/* Its addresses, to announce them deleted once they are. */
-	if ((r = store_address_list(ctl->store, a->id, &addrs, &naddrs)) != 0) {
-		error_r(r, "addresses of account %s", a->name);
-		goto out;
-	}
-	if ((r = store_account_delete(ctl->store, a->id, now, &pids, &npids)) !=
-	    0) {
-		error_r(r, "delete account %s", a->name);
-		goto out;
-	}
-	ctl_signal_sessions(ctl, pids, npids);
-	for (i = 0; i < naddrs; i++) {
-		addrs[i]->deleted_ms = now;
-		(void)ctl_address_event(ctl, EVENT_ADDRESS_DELETED, addrs[i],
-		    now);
 	}
 	if (ctl->json)
-		ctl_account_report(ctl, "deleted", a, npids);
+		ctl_account_report(ctl, "deleted", a, nended);
 	else
 		ctl_printf("deleted account %s (%d key%s, %d token%s, "
 		           "%d reserved address%s); ended %zu session%s\n",
 		    a->name, a->nkeys, ctl_plural(a->nkeys), a->ntokens,
 		    ctl_plural(a->ntokens), a->naddresses,
-		    a->naddresses == 1 ? "" : "es", npids,
-		    ctl_plural((int)npids));
+		    a->naddresses == 1 ? "" : "es", nended,
+		    ctl_plural((int)nended));
 	r = 0;
 out:
-	free(pids);
-	store_address_list_free(addrs, naddrs);
 	store_account_free(a);
 	return r;
 }

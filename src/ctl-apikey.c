@@ -15,7 +15,6 @@
 #include "conf.h"
 #include "ctl.h"
 #include "err.h"
-#include "id.h"
 #include "json.h"
 #include "log.h"
 #include "misc.h"
@@ -67,46 +66,18 @@ ctl_apikey_json(struct buf *b, const struct store_apikey *k)
 int
 ctl_apikey_create(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account *a = NULL;
-	struct store_apikey k;
+	struct store_apikey *k = NULL;
 	struct buf *b = NULL;
-	unsigned char tkey[TOKEN_KEY_LEN], hash[TOKEN_HASH_LEN];
-	char apikey[APIKEY_LEN + 1], *id = NULL;
+	struct ops_err err;
+	char apikey[OPS_SECRET_LEN];
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	memset(apikey, 0, sizeof(apikey));
-	if (args->account != NULL &&
-	    (r = ctl_account_lookup(ctl, args->account, &a)) != 0)
-		goto out;
-	/* Made on first use (O_EXCL), so portholed and we share one. */
-	if ((r = token_key_load(ctl->conf->token_key, 1, tkey)) != 0) {
-		if (r == PORTHOLE_ERR_INVALID_FORMAT)
-			error("TokenKey %s: not a token key (want %d bytes)",
-			    ctl->conf->token_key, TOKEN_KEY_LEN);
-		else
-			error_r(r, "TokenKey %s", ctl->conf->token_key);
+	if ((r = ops_apikey_create(ctl_ops(ctl), args->account,
+	         args->description, apikey, sizeof(apikey), &k, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
-	token_generate_prefixed(APIKEY_PREFIX, apikey, sizeof(apikey));
-	token_hash(tkey, apikey, hash);
-	id = id_new("ak");
-	/* The row as the store would list it, for the JSON report (borrowed). */
-	memset(&k, 0, sizeof(k));
-	k.id = id;
-	k.account_id = a != NULL ? a->id : NULL;
-	k.account_name = a != NULL ? a->name : NULL;
-	k.description =
-	    (char *)(args->description != NULL ? args->description : "");
-	k.created_ms = misc_now_ms();
-	if ((r = store_apikey_add(ctl->store, id, k.account_id, hash,
-	         sizeof(hash), args->description, k.created_ms)) != 0) {
-		if (a != NULL)
-			error_r(r, "account %s: add API key", a->name);
-		else
-			error_r(r, "add API key");
-		goto out;
-	}
-
 	if (ctl->json) {
 		/*
 		 * The key is printed directly, never copied into a buf
@@ -114,7 +85,7 @@ ctl_apikey_create(struct ctl *ctl, const struct ctl_args *args)
 		 * is base62 text, so it needs no JSON escaping.
 		 */
 		b = buf_new();
-		ctl_apikey_json(b, &k);
+		ctl_apikey_json(b, k);
 		printf("{%s,\"key\":\"%s\"}\n", buf_str(b), apikey);
 	} else
 		printf("%s\n", apikey);
@@ -122,29 +93,26 @@ ctl_apikey_create(struct ctl *ctl, const struct ctl_args *args)
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		r = PORTHOLE_ERR_SYSTEM;
 		error("write to stdout: %s; API key %s revoked",
-		    strerror(errno), id);
-		(void)store_apikey_revoke(ctl->store, id, misc_now_ms());
+		    strerror(errno), k->id);
+		(void)ops_apikey_revoke(ctl_ops(ctl), k->id, NULL, &err);
 		goto out;
 	}
 	/* Not error(): this is a notice, and it must never hold the key. */
-	if (a != NULL)
+	if (k->account_id != NULL)
 		fprintf(stderr,
 		    "portholectl: API key %s for account %s: shown once, "
 		    "store it now\n",
-		    id, a->name);
+		    k->id, k->account_name);
 	else
 		fprintf(stderr,
 		    "portholectl: API key %s (admin): shown once, store it "
 		    "now\n",
-		    id);
+		    k->id);
 	r = 0;
 out:
 	sodium_memzero(apikey, sizeof(apikey));
-	sodium_memzero(tkey, sizeof(tkey));
-	sodium_memzero(hash, sizeof(hash));
-	free(id);
 	buf_free(b);
-	store_account_free(a);
+	store_apikey_free(k);
 	return r;
 }
 
@@ -155,20 +123,17 @@ out:
 int
 ctl_apikey_list(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account *a = NULL;
 	struct store_apikey **list = NULL, *k;
 	struct ctl_table *tab = NULL;
 	struct buf *b = NULL;
+	struct ops_err err;
 	char created[CTL_TIME_LEN], used[CTL_TIME_LEN], revoked[CTL_TIME_LEN];
 	size_t n = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	if (args->account != NULL &&
-	    (r = ctl_account_lookup(ctl, args->account, &a)) != 0)
-		goto out;
-	if ((r = store_apikey_list(ctl->store, a == NULL ? NULL : a->id, &list,
-	         &n)) != 0) {
-		error_r(r, "list API keys");
+	if ((r = ops_apikey_list(ctl_ops(ctl), args->account, NULL, &list, &n,
+	         &more, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json)
@@ -201,7 +166,6 @@ out:
 	ctl_table_free(tab);
 	buf_free(b);
 	store_apikey_list_free(list, n);
-	store_account_free(a);
 	return r;
 }
 
@@ -209,40 +173,15 @@ out:
 int
 ctl_apikey_revoke(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_apikey **list = NULL, *k = NULL;
+	struct store_apikey *k = NULL;
 	struct buf *b = NULL;
-	size_t n = 0, i;
-	int64_t now;
+	struct ops_err err;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	/* Find it first, to name its account in the report. */
-	if ((r = store_apikey_list(ctl->store, NULL, &list, &n)) != 0) {
-		error_r(r, "list API keys");
+	if ((r = ops_apikey_revoke(ctl_ops(ctl), args->id, &k, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
-	for (i = 0; i < n && k == NULL; i++) {
-		if (strcmp(list[i]->id, args->id) == 0)
-			k = list[i];
-	}
-	if (k == NULL) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		error("no such API key '%.100s'", args->id);
-		goto out;
-	}
-	if (k->revoked_ms != 0) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		error("API key %s: already revoked", k->id);
-		goto out;
-	}
-	now = misc_now_ms();
-	if ((r = store_apikey_revoke(ctl->store, k->id, now)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND) /* revoked meanwhile */
-			error("API key %s: already revoked", k->id);
-		else
-			error_r(r, "revoke API key %s", k->id);
-		goto out;
-	}
-	k->revoked_ms = now;
 	if (ctl->json) {
 		b = buf_new();
 		buf_putc(b, '{');
@@ -257,6 +196,6 @@ ctl_apikey_revoke(struct ctl *ctl, const struct ctl_args *args)
 	r = 0;
 out:
 	buf_free(b);
-	store_apikey_list_free(list, n);
+	store_apikey_free(k);
 	return r;
 }

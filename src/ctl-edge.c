@@ -33,25 +33,6 @@
  * one. An account's address put on an edge goes back to its account.
  */
 
-/*
- * Find edge <id> ("ed_…") into *ep, reporting on stderr why not ("no
- * such edge 'x'"). Returns 0 or a negative PORTHOLE_ERR_*.
- */
-static int
-ctl_edge_lookup(struct ctl *ctl, const char *id, struct store_edge **ep)
-{
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*ep = NULL;
-	if ((r = store_edge_get(ctl->store, id, ep)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			error("no such edge '%.100s'", id);
-		else
-			error_r(r, "edge '%.100s'", id);
-	}
-	return r;
-}
-
 /* "tcp://host:port" of address <a>; the caller frees it. */
 static char *
 ctl_edge_url(const struct store_address *a)
@@ -141,93 +122,6 @@ ctl_edge_json_line(const struct store_edge *e)
 }
 
 /*
- * Read edge <id> again after a change into *ep, to print it. Returns 0
- * or a negative PORTHOLE_ERR_* after reporting it.
- */
-static int
-ctl_edge_reread(struct ctl *ctl, const char *id, struct store_edge **ep)
-{
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*ep = NULL;
-	if ((r = store_edge_get(ctl->store, id, ep)) != 0)
-		error_r(r, "edge %s", id);
-	return r;
-}
-
-/*
- * Take the addresses <added> (<nadded> of them) off edge <e> and delete
- * it: a create that failed half way leaves nothing behind. They are
- * taken off first because deleting an edge retires the addresses on it
- * that no account owns.
- */
-static void
-ctl_edge_undo_create(struct ctl *ctl, const struct store_edge *e,
-    struct store_address *const *added, size_t nadded)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < nadded; i++) {
-		if (store_edge_address_remove(ctl->store, e->id,
-		        added[i]->id) != 0)
-			r = -1;
-	}
-	if (r != 0 || store_edge_delete(ctl->store, e->id, misc_now_ms()) != 0)
-		error("edge %s was created with only some of its addresses; "
-		      "delete it and try again",
-		    e->id);
-}
-
-/*
- * Look up the addresses of edge create --address into a new array
- * *addrsp (args->naddresses of them), each of which must be on no edge
- * yet and given once. Returns 0 or a negative PORTHOLE_ERR_* after
- * reporting it.
- */
-static int
-ctl_edge_create_addresses(struct ctl *ctl, const struct ctl_args *args,
-    struct store_address ***addrsp)
-{
-	struct store_address **addrs = NULL, *a;
-	char *hostport = NULL;
-	size_t i, j;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*addrsp = NULL;
-	addrs = xcalloc(args->naddresses + 1, sizeof(*addrs));
-	for (i = 0; i < args->naddresses; i++) {
-		if ((r = ctl_address_lookup(ctl, args->addresses[i],
-		         &addrs[i])) != 0)
-			goto out;
-		a = addrs[i];
-		hostport = ctl_hostport(a->host, a->port);
-		if (a->edge_id != NULL) {
-			r = PORTHOLE_ERR_EXISTS;
-			error("address %s is already on edge %s", hostport,
-			    a->edge_id);
-			goto out;
-		}
-		for (j = 0; j < i; j++) {
-			if (strcmp(addrs[j]->id, a->id) == 0) {
-				r = PORTHOLE_ERR_EXISTS;
-				error("--address %s given twice", hostport);
-				goto out;
-			}
-		}
-		free(hostport);
-		hostport = NULL;
-	}
-	*addrsp = addrs; /* the caller's now */
-	addrs = NULL;
-	r = 0;
-out:
-	free(hostport);
-	store_address_list_free(addrs, args->naddresses);
-	return r;
-}
-
-/*
  * edge create [--description TEXT] [--address ADDR]...: a new edge on
  * the addresses given, which must be on no edge yet; with none, on a
  * new address reserved for it, owned by no account. All or nothing.
@@ -235,91 +129,34 @@ out:
 int
 ctl_edge_create(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_address **addrs = NULL, *fresh = NULL;
-	struct store_edge *e = NULL, *after = NULL;
+	struct store_edge *e = NULL;
 	struct buf *urls = NULL;
-	char *url = NULL, *hostport = NULL;
-	int64_t now;
-	size_t i, nadded = 0;
-	int r = PORTHOLE_ERR_INTERNAL, r2 = 0;
+	struct ops_err err;
+	char *url = NULL;
+	size_t i;
+	int r = PORTHOLE_ERR_INTERNAL;
 
-	/* Every address is checked before anything is written. */
-	if ((r = ctl_edge_create_addresses(ctl, args, &addrs)) != 0)
-		goto out;
-	now = misc_now_ms();
-	if ((r = store_edge_add(ctl->store,
-	         args->description == NULL ? "" : args->description, now,
-	         &e)) != 0) {
-		error_r(r, "create edge");
-		goto out;
-	}
-	if (args->naddresses == 0) {
-		if ((r = ctl_address_new(ctl, NULL, NULL, NULL, NULL, now,
-		         &fresh)) != 0) {
-			ctl_edge_undo_create(ctl, e, NULL, 0);
-			goto out;
-		}
-		/* Reserved: announced even if the edge fails below. */
-		r2 = ctl_address_event(ctl, EVENT_ADDRESS_CREATED, fresh, now);
-		if ((r = store_edge_address_add(ctl->store, e->id,
-		         fresh->id)) != 0) {
-			hostport = ctl_hostport(fresh->host, fresh->port);
-			error_r(r, "edge %s: add address %s", e->id, hostport);
-			ctl_edge_undo_create(ctl, e, NULL, 0);
-			/* No account has it: retire it, as announced. */
-			now = misc_now_ms();
-			if (store_address_delete(ctl->store, fresh->id, now) ==
-			    0) {
-				fresh->deleted_ms = now;
-				(void)ctl_address_event(ctl,
-				    EVENT_ADDRESS_DELETED, fresh, now);
-			}
-			goto out;
-		}
-	}
-	for (i = 0; i < args->naddresses; i++) {
-		if ((r = store_edge_address_add(ctl->store, e->id,
-		         addrs[i]->id)) != 0) {
-			hostport = ctl_hostport(addrs[i]->host, addrs[i]->port);
-			if (r == PORTHOLE_ERR_EXISTS) /* taken meanwhile */
-				error("address %s is already on an edge",
-				    hostport);
-			else if (r == PORTHOLE_ERR_NOT_FOUND)
-				error("no such address '%.100s'",
-				    args->addresses[i]);
-			else
-				error_r(r, "edge %s: add address %s", e->id,
-				    hostport);
-			ctl_edge_undo_create(ctl, e, addrs, nadded);
-			goto out;
-		}
-		nadded++;
-	}
-	/* Their account's sessions serve them no more. */
-	if (args->naddresses > 0)
-		ctl_signal_reload(ctl);
-	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
+	r = ops_edge_create(ctl_ops(ctl), args->description, NULL,
+	    args->addresses, args->naddresses, NULL, &e, &err);
+	if (r != 0)
+		ctl_report(&err);
+	/* Created: printed even if the new address's event failed. */
+	if (e == NULL)
 		goto out;
 	if (ctl->json)
-		ctl_edge_json_line(after);
+		ctl_edge_json_line(e);
 	else {
 		urls = buf_new();
-		for (i = 0; i < after->naddresses; i++) {
-			url = ctl_edge_url(after->addresses[i]);
+		for (i = 0; i < e->naddresses; i++) {
+			url = ctl_edge_url(e->addresses[i]);
 			buf_printf(urls, " %s", url);
 			free(url);
 		}
-		ctl_printf("created edge %s%s\n", after->id, buf_str(urls));
+		ctl_printf("created edge %s%s\n", e->id, buf_str(urls));
 	}
-	/* Created: printed even if the new address's event failed. */
-	r = r2;
 out:
 	buf_free(urls);
-	free(hostport);
-	store_address_list_free(addrs, args->naddresses);
-	store_address_free(fresh);
 	store_edge_free(e);
-	store_edge_free(after);
 	return r;
 }
 
@@ -355,12 +192,14 @@ ctl_edge_list(struct ctl *ctl, const struct ctl_args *args)
 	struct store_edge **list = NULL, *e;
 	struct ctl_table *t = NULL;
 	struct buf *addrs = NULL, *backends = NULL;
+	struct ops_err err;
 	char when[CTL_TIME_LEN], nmembers[24];
 	size_t n = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	if ((r = store_edge_list(ctl->store, &list, &n)) != 0) {
-		error_r(r, "list edges");
+	if ((r = ops_edge_list(ctl_ops(ctl), NULL, &list, &n, &more, &err)) !=
+	    0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json) {
@@ -408,11 +247,14 @@ ctl_edge_show(struct ctl *ctl, const struct ctl_args *args)
 	struct ctl_table *t = NULL, *mt = NULL;
 	char when[CTL_TIME_LEN], nmembers[24], *url = NULL, *line = NULL;
 	char nopen[24], ntotal[24], nin[24], nout[24];
+	struct ops_err err;
 	size_t i;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
+	if ((r = ops_edge_get(ctl_ops(ctl), args->edge, &e, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
+	}
 	if (ctl->json) {
 		ctl_edge_json_line(e);
 		r = 0;
@@ -515,38 +357,22 @@ ctl_edge_delete(struct ctl *ctl, const struct ctl_args *args)
 	struct store_edge *e = NULL;
 	struct store_address *a;
 	struct buf *b = NULL;
+	struct ops_err err;
 	char when[CTL_TIME_LEN], *hostport = NULL;
-	int64_t now;
 	size_t i;
-	int r = PORTHOLE_ERR_INTERNAL, r2 = 0;
+	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
-		goto out;
-	now = misc_now_ms();
-	if ((r = store_edge_delete(ctl->store, e->id, now)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
-			error("no such edge '%.100s'", args->edge);
-		else
-			error_r(r, "delete edge %s", e->id);
-		goto out;
-	}
-	ctl_signal_reload(ctl);
-	for (i = 0; i < e->naddresses; i++) {
-		a = e->addresses[i];
-		if (a->account_id != NULL)
-			continue;
-		a->deleted_ms = now;
-		if ((r = ctl_address_event(ctl, EVENT_ADDRESS_DELETED, a,
-		         now)) != 0 &&
-		    r2 == 0)
-			r2 = r;
-	}
+	r = ops_edge_delete(ctl_ops(ctl), args->edge, &e, &err);
+	if (r != 0)
+		ctl_report(&err);
 	/* Deleted: it is printed even if an event fails. */
+	if (e == NULL)
+		goto out;
 	if (ctl->json) {
 		b = buf_new();
 		ctl_edge_json_open(b, e);
 		json_kv_str(b, 0, "deleted_at",
-		    misc_rfc3339(now, when, sizeof(when)));
+		    misc_rfc3339(misc_now_ms(), when, sizeof(when)));
 		ctl_edge_json_addresses(b, "retired", e->addresses,
 		    e->naddresses, 1);
 		ctl_edge_json_addresses(b, "returned", e->addresses,
@@ -569,7 +395,6 @@ ctl_edge_delete(struct ctl *ctl, const struct ctl_args *args)
 			hostport = NULL;
 		}
 	}
-	r = r2;
 out:
 	buf_free(b);
 	free(hostport);
@@ -585,59 +410,44 @@ out:
 static int
 ctl_edge_address(struct ctl *ctl, const struct ctl_args *args, int add)
 {
-	struct store_edge *e = NULL, *after = NULL;
+	struct store_edge *e = NULL;
 	struct store_address *a = NULL;
+	struct ops_err err;
 	char *hostport = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
-		goto out;
-	if ((r = ctl_address_lookup(ctl, args->address, &a)) != 0)
-		goto out;
-	hostport = ctl_hostport(a->host, a->port);
-	if (add && a->edge_id != NULL) {
-		r = PORTHOLE_ERR_EXISTS;
-		error("address %s is already on edge %s", hostport, a->edge_id);
+	if (add)
+		r = ops_edge_address_add(ctl_ops(ctl), args->edge,
+		    args->address, &e, &err);
+	else
+		r = ops_edge_address_remove(ctl_ops(ctl), args->edge,
+		    args->address, &e, &err);
+	/* The address as it is now, for the report. */
+	if (r == 0)
+		r = ops_address_get(ctl_ops(ctl), args->address, &a, &err);
+	if (r != 0) {
+		ctl_report(&err);
 		goto out;
 	}
-	if (add)
-		r = store_edge_address_add(ctl->store, e->id, a->id);
-	else
-		r = store_edge_address_remove(ctl->store, e->id, a->id);
-	if (r == PORTHOLE_ERR_EXISTS && add) /* taken meanwhile */
-		error("address %s is already on an edge", hostport);
-	else if (r == PORTHOLE_ERR_NOT_FOUND && !add)
-		error("address %s is not on edge %s", hostport, e->id);
-	else if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
-		error("edge %s or address %s is gone", e->id, hostport);
-	else if (r != 0)
-		error_r(r, "edge %s: %s address %s", e->id,
-		    add ? "add" : "remove", hostport);
-	if (r != 0)
-		goto out;
-	ctl_signal_reload(ctl);
-	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
-		goto out;
+	hostport = ctl_hostport(a->host, a->port);
 	if (ctl->json)
-		ctl_edge_json_line(after);
+		ctl_edge_json_line(e);
 	else if (add)
 		ctl_printf("added address %s (%s) to edge %s\n", hostport,
-		    a->id, after->id);
+		    a->id, e->id);
 	else if (a->account_id != NULL)
 		ctl_printf("removed address %s (%s) from edge %s; back to "
 		           "account %s\n",
-		    hostport, a->id, after->id, ctl_edge_owner(a));
+		    hostport, a->id, e->id, ctl_edge_owner(a));
 	else
 		ctl_printf("removed address %s (%s) from edge %s; it has no "
 		           "account: put it on an edge, or retire it with "
 		           "'address delete'\n",
-		    hostport, a->id, after->id);
-	r = 0;
+		    hostport, a->id, e->id);
 out:
 	free(hostport);
 	store_address_free(a);
 	store_edge_free(e);
-	store_edge_free(after);
 	return r;
 }
 
@@ -662,47 +472,34 @@ ctl_edge_address_remove(struct ctl *ctl, const struct ctl_args *args)
 static int
 ctl_edge_backend(struct ctl *ctl, const struct ctl_args *args, int add)
 {
-	struct store_edge *e = NULL, *after = NULL;
+	struct store_edge *e = NULL;
 	struct store_account *acct = NULL;
+	struct ops_err err;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
-		goto out;
-	if ((r = ctl_account_lookup(ctl, args->account, &acct)) != 0)
-		goto out;
 	if (add)
-		r = store_edge_backend_add(ctl->store, e->id, acct->id);
+		r = ops_edge_backend_add(ctl_ops(ctl), args->edge,
+		    args->account, &e, &err);
 	else
-		r = store_edge_backend_remove(ctl->store, e->id, acct->id);
-	if (r == PORTHOLE_ERR_EXISTS && add)
-		error("account %s is already a backend of edge %s", acct->name,
-		    e->id);
-	else if (r == PORTHOLE_ERR_NOT_FOUND && !add)
-		error("account %s is not a backend of edge %s", acct->name,
-		    e->id);
-	else if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
-		error("edge %s or account %s is gone", e->id, acct->name);
-	else if (r != 0)
-		error_r(r, "edge %s: %s backend %s", e->id,
-		    add ? "add" : "remove", acct->name);
-	if (r != 0)
+		r = ops_edge_backend_remove(ctl_ops(ctl), args->edge,
+		    args->account, &e, &err);
+	/* The account's name, for the report. */
+	if (r == 0)
+		r = ops_account_get(ctl_ops(ctl), args->account, &acct, &err);
+	if (r != 0) {
+		ctl_report(&err);
 		goto out;
-	ctl_signal_reload(ctl);
-	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
-		goto out;
+	}
 	if (ctl->json)
-		ctl_edge_json_line(after);
+		ctl_edge_json_line(e);
 	else if (add)
-		ctl_printf("added backend %s to edge %s\n", acct->name,
-		    after->id);
+		ctl_printf("added backend %s to edge %s\n", acct->name, e->id);
 	else
 		ctl_printf("removed backend %s from edge %s\n", acct->name,
-		    after->id);
-	r = 0;
+		    e->id);
 out:
 	store_account_free(acct);
 	store_edge_free(e);
-	store_edge_free(after);
 	return r;
 }
 
@@ -723,60 +520,30 @@ ctl_edge_backend_remove(struct ctl *ctl, const struct ctl_args *args)
 /*
  * edge update EDGE [--description TEXT] [--ip-policy POLICY|none]
  * [--proxy-proto 0|1|2]: change what is given; the parser made sure
- * something is. Policy and PROXY changes are sent to the live sessions
- * at once.
+ * something is.
  */
 int
 ctl_edge_update(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_edge *e = NULL, *after = NULL;
-	struct store_ip_policy *p = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, changed = 0;
+	struct ops_edge_update u;
+	struct store_edge *e = NULL;
+	struct ops_err err;
+	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_edge_lookup(ctl, args->edge, &e)) != 0)
-		goto out;
-	/* An unknown policy changes nothing, not even the description. */
-	if (args->ip_policy != NULL &&
-	    strcmp(args->ip_policy, CTL_IP_POLICY_NONE) != 0 &&
-	    (r = ctl_policy_lookup(ctl, args->ip_policy, &p)) != 0)
-		goto out;
-	if (args->description != NULL &&
-	    (r = store_edge_set_description(ctl->store, e->id,
-	         args->description)) != 0) {
-		error_r(r, "edge %s: set description", e->id);
+	memset(&u, 0, sizeof(u));
+	u.description = args->description;
+	u.ip_policy = args->ip_policy;
+	u.proxy_proto = args->proxy_proto;
+	if ((r = ops_edge_update(ctl_ops(ctl), args->edge, &u, &e, &err)) !=
+	    0) {
+		ctl_report(&err);
 		goto out;
 	}
-	if (args->ip_policy != NULL) {
-		r = store_edge_set_ip_policy(ctl->store, e->id,
-		    p == NULL ? NULL : p->id);
-		if (r != 0)
-			error_r(r, "edge %s: set ip-policy", e->id);
-		else
-			changed = 1;
-	}
-	if (r == 0 && args->proxy_proto != -1) {
-		r = store_edge_set_proxy_proto(ctl->store, e->id,
-		    args->proxy_proto);
-		if (r != 0)
-			error_r(r, "edge %s: set PROXY protocol", e->id);
-		else
-			changed = 1;
-	}
-	/* Even after a failure here: what did change must reach them. */
-	if (changed)
-		ctl_signal_reload(ctl);
-	if (r != 0)
-		goto out;
-	if ((r = ctl_edge_reread(ctl, e->id, &after)) != 0)
-		goto out;
 	if (ctl->json)
-		ctl_edge_json_line(after);
+		ctl_edge_json_line(e);
 	else
-		ctl_printf("updated edge %s\n", after->id);
-	r = 0;
+		ctl_printf("updated edge %s\n", e->id);
 out:
-	store_ip_policy_free(p);
 	store_edge_free(e);
-	store_edge_free(after);
 	return r;
 }

@@ -30,45 +30,17 @@
  * node_exporter's textfile collector.
  */
 
-/* Every type of event.h, in the order a listing's usage shows them. */
-static const char *const ctl_event_type_names[] = {
-	EVENT_CONNECTION_CLOSED,
-	EVENT_ADDRESS_CREATED,
-	EVENT_ADDRESS_UPDATED,
-	EVENT_ADDRESS_DELETED,
-	EVENT_SESSION_STARTED,
-	EVENT_SESSION_ENDED,
-	EVENT_ENDPOINT_STARTED,
-	EVENT_ENDPOINT_STOPPED,
-	EVENT_CONNECTIONS_REFUSED,
-};
-
-#define CTL_NEVENT_TYPES                                                       \
-	(sizeof(ctl_event_type_names) / sizeof(ctl_event_type_names[0]))
-
 /* Set by SIGINT and SIGTERM: events --follow ends, with status 0. */
 static volatile sig_atomic_t ctl_events_quit;
-
-int
-ctl_event_type_known(const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < CTL_NEVENT_TYPES; i++) {
-		if (strcmp(type, ctl_event_type_names[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
 
 void
 ctl_event_types(struct buf *b)
 {
 	size_t i;
 
-	for (i = 0; i < CTL_NEVENT_TYPES; i++)
+	for (i = 0; ops_event_type_name(i) != NULL; i++)
 		buf_printf(b, "%s%s", i == 0 ? "" : " | ",
-		    ctl_event_type_names[i]);
+		    ops_event_type_name(i));
 }
 
 int
@@ -181,12 +153,15 @@ int
 ctl_events(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_event **list = NULL;
+	struct ops_event_filter f;
+	struct ops_err err;
 	struct sigaction sa;
 	size_t n = 0, limit;
-	int64_t since, after = 0;
+	int64_t after = 0;
 	int r = PORTHOLE_ERR_INTERNAL, closed = 0;
 
-	since = args->since_ms > 0 ? args->since_ms : 0;
+	f.type = args->type;
+	f.since_ms = args->since_ms > 0 ? args->since_ms : 0;
 	limit = args->limit > 0 ? (size_t)args->limit : 0;
 
 	if (args->follow) {
@@ -210,9 +185,9 @@ ctl_events(struct ctl *ctl, const struct ctl_args *args)
 		 * meanwhile is newer, so it is listed or followed, never
 		 * lost, and --limit 0 follows from here.
 		 */
-		if ((r = store_event_list(ctl->store, 0, NULL, 0, 1, &list,
-		         &n)) != 0) {
-			error_r(r, "list events");
+		if ((r = ops_event_follow(ctl_ops(ctl), 0, NULL, 1, &list, &n,
+		         &err)) != 0) {
+			ctl_report(&err);
 			goto out;
 		}
 		if (n > 0)
@@ -224,9 +199,9 @@ ctl_events(struct ctl *ctl, const struct ctl_args *args)
 
 	/* --limit 0 lists nothing (with --follow: only what comes next). */
 	if (args->limit != 0) {
-		if ((r = store_event_list(ctl->store, 0, args->type, since,
-		         limit, &list, &n)) != 0) {
-			error_r(r, "list events");
+		if ((r = ops_event_follow(ctl_ops(ctl), 0, &f, limit, &list, &n,
+		         &err)) != 0) {
+			ctl_report(&err);
 			goto out;
 		}
 		if ((r = ctl_events_print(list, n, args->follow, &after,
@@ -238,9 +213,9 @@ ctl_events(struct ctl *ctl, const struct ctl_args *args)
 	}
 
 	while (args->follow && !closed && ctl_events_wait()) {
-		if ((r = store_event_list(ctl->store, after, args->type, since,
-		         0, &list, &n)) != 0) {
-			error_r(r, "list events");
+		if ((r = ops_event_follow(ctl_ops(ctl), after, &f, 0, &list, &n,
+		         &err)) != 0) {
+			ctl_report(&err);
 			goto out;
 		}
 		if ((r = ctl_events_print(list, n, 1, &after, &closed)) != 0)

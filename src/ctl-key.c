@@ -59,47 +59,25 @@ ctl_key_chomp(char *s)
 		s[--len] = '\0';
 }
 
-/* Predicate: <line> starts a private key, which must never be echoed. */
-static int
-ctl_key_is_private(const char *line)
-{
-	return strncmp(line, "-----BEGIN ", 11) == 0 &&
-	    strstr(line, "PRIVATE KEY") != NULL;
-}
-
 /*
  * Parse one key line (text without its newline) into a new entry of
- * *keysp. <what> and <lineno> name it in messages; lineno 0 means the
- * key came from the command line.
+ * *keysp, as ops_key_parse() does, reporting why not on stderr.
  */
 static int
 ctl_key_parse(const char *line, const char *what, size_t lineno,
     struct pubkey ***keysp, size_t *nkeysp)
 {
 	struct pubkey *key = NULL;
-	char errbuf[256];
-	int r = PORTHOLE_ERR_INTERNAL;
+	struct ops_err err;
+	int r;
 
-	if (ctl_key_is_private(line)) {
-		r = PORTHOLE_ERR_INVALID_FORMAT;
-		error("%s is a private key; give the public key (.pub)", what);
-		goto out;
-	}
-	errbuf[0] = '\0';
-	if ((r = pubkey_parse(line, &key, errbuf, sizeof(errbuf))) != 0) {
-		if (lineno == 0)
-			error("invalid key: %s", errbuf);
-		else
-			error("%s:%zu: invalid key: %s", what, lineno, errbuf);
-		goto out;
+	if ((r = ops_key_parse(line, what, lineno, &key, &err)) != 0) {
+		ctl_report(&err);
+		return r;
 	}
 	*keysp = xreallocarray(*keysp, *nkeysp + 1, sizeof(**keysp));
 	(*keysp)[(*nkeysp)++] = key; /* the array owns it now */
-	key = NULL;
-	r = 0;
-out:
-	pubkey_free(key);
-	return r;
+	return 0;
 }
 
 /*
@@ -203,14 +181,18 @@ int
 ctl_key_add(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_account *a = NULL;
-	struct store_key *k = NULL;
+	struct store_key **added = NULL;
 	struct pubkey **keys = NULL;
 	struct buf *b = NULL;
-	size_t nkeys = 0, i, j;
+	struct ops_err err;
+	size_t nkeys = 0, i;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = ctl_account_lookup(ctl, args->account, &a)) != 0)
+	/* The account first: an unknown one is said before a bad file. */
+	if ((r = ops_account_get(ctl_ops(ctl), args->account, &a, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
+	}
 	if ((r = ctl_key_collect(args->source, &keys, &nkeys)) != 0)
 		goto out;
 	if (nkeys == 0) {
@@ -219,46 +201,20 @@ ctl_key_add(struct ctl *ctl, const struct ctl_args *args)
 		    strcmp(args->source, "-") == 0 ? "(stdin)" : args->source);
 		goto out;
 	}
-	for (i = 0; i < nkeys; i++) {
-		for (j = 0; j < i; j++) {
-			if (strcmp(keys[i]->fingerprint,
-			        keys[j]->fingerprint) == 0) {
-				r = PORTHOLE_ERR_EXISTS;
-				error("key %s is given twice",
-				    keys[i]->fingerprint);
-				goto out;
-			}
-		}
-		r = store_key_get(ctl->store, keys[i]->fingerprint, &k);
-		if (r == 0) {
-			r = PORTHOLE_ERR_EXISTS;
-			error("key %s is already registered to account %s",
-			    k->fingerprint, k->account_name);
-			goto out;
-		} else if (r != PORTHOLE_ERR_NOT_FOUND) {
-			error_r(r, "key %s", keys[i]->fingerprint);
-			goto out;
-		}
+	if ((r = ops_key_add_all(ctl_ops(ctl), a->id, keys, nkeys, NULL, NULL,
+	         &added, &err)) != 0) {
+		ctl_report(&err);
+		goto out;
 	}
-
 	b = buf_new();
 	for (i = 0; i < nkeys; i++) {
-		if ((r = store_key_add(ctl->store, a->id, keys[i]->type,
-		         keys[i]->blob, keys[i]->fingerprint,
-		         keys[i]->comment)) != 0) {
-			if (r == PORTHOLE_ERR_EXISTS)
-				error("key %s is already registered",
-				    keys[i]->fingerprint);
-			else
-				error_r(r, "add key %s", keys[i]->fingerprint);
-			goto out;
-		}
 		if (ctl->json) {
-			ctl_key_json(b, keys[i]->fingerprint, keys[i]->type,
-			    keys[i]->comment, a->name, a->id, 0, -1);
+			ctl_key_json(b, added[i]->fingerprint, added[i]->type,
+			    added[i]->comment, added[i]->account_name,
+			    added[i]->account_id, 0, -1);
 			ctl_json_line(b);
 		} else
-			ctl_printf("%s\n", keys[i]->fingerprint);
+			ctl_printf("%s\n", added[i]->fingerprint);
 	}
 	r = 0;
 out:
@@ -266,7 +222,7 @@ out:
 		pubkey_free(keys[i]);
 	free(keys);
 	buf_free(b);
-	store_key_free(k);
+	store_key_list_free(added, added == NULL ? 0 : nkeys);
 	store_account_free(a);
 	return r;
 }
@@ -275,20 +231,17 @@ out:
 int
 ctl_key_list(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account *a = NULL;
 	struct store_key **list = NULL, *k;
 	struct ctl_table *t = NULL;
 	struct buf *b = NULL;
+	struct ops_err err;
 	char when[CTL_TIME_LEN];
 	size_t n = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	if (args->account != NULL &&
-	    (r = ctl_account_lookup(ctl, args->account, &a)) != 0)
-		goto out;
-	if ((r = store_key_list(ctl->store, a == NULL ? NULL : a->id, &list,
-	         &n)) != 0) {
-		error_r(r, "list keys");
+	if ((r = ops_key_list(ctl_ops(ctl), args->account, NULL, &list, &n,
+	         &more, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json) {
@@ -316,7 +269,6 @@ out:
 	ctl_table_free(t);
 	buf_free(b);
 	store_key_list_free(list, n);
-	store_account_free(a);
 	return r;
 }
 
@@ -330,40 +282,28 @@ ctl_key_delete(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_key *k = NULL;
 	struct buf *b = NULL;
-	int64_t *pids = NULL;
-	size_t npids = 0;
+	struct ops_err err;
+	size_t nended = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = store_key_get(ctl->store, args->fingerprint, &k)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			error("no such key '%.100s'", args->fingerprint);
-		else
-			error_r(r, "key '%.100s'", args->fingerprint);
+	if ((r = ops_key_delete(ctl_ops(ctl), args->fingerprint, &k, &nended,
+	         &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
-	if ((r = store_key_delete(ctl->store, k->fingerprint, misc_now_ms(),
-	         &pids, &npids)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND) /* deleted meanwhile */
-			error("no such key '%.100s'", args->fingerprint);
-		else
-			error_r(r, "delete key %s", k->fingerprint);
-		goto out;
-	}
-	ctl_signal_sessions(ctl, pids, npids);
 	if (ctl->json) {
 		b = buf_new();
 		ctl_key_json(b, k->fingerprint, k->type, k->comment,
 		    k->account_name, k->account_id, k->created_ms,
-		    (int64_t)npids);
+		    (int64_t)nended);
 		ctl_json_line(b);
 	} else
 		ctl_printf("deleted key %s from account %s; ended %zu "
 		           "session%s\n",
-		    k->fingerprint, k->account_name, npids,
-		    npids == 1 ? "" : "s");
+		    k->fingerprint, k->account_name, nended,
+		    nended == 1 ? "" : "s");
 	r = 0;
 out:
-	free(pids);
 	buf_free(b);
 	store_key_free(k);
 	return r;

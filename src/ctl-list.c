@@ -33,11 +33,13 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 	struct buf *b = NULL;
 	char when[CTL_TIME_LEN], *hostport = NULL;
 	char *url = NULL;
+	struct ops_err err;
 	size_t n = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	if ((r = store_endpoint_list(ctl->store, &list, &n)) != 0) {
-		error_r(r, "list endpoints");
+	if ((r = ops_endpoint_list(ctl_ops(ctl), NULL, NULL, &list, &n, &more,
+	         &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json)
@@ -92,21 +94,18 @@ out:
 int
 ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 {
-	struct store_account *a = NULL;
 	struct store_session **list = NULL, *s;
 	struct ctl_table *t = NULL;
 	struct buf *b = NULL;
+	struct ops_err err;
 	char when[CTL_TIME_LEN], pid[24], nep[16];
 	char *client = NULL;
 	size_t n = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL;
+	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	if (args->account != NULL &&
-	    (r = ctl_account_lookup(ctl, args->account, &a)) != 0)
-		goto out;
-	if ((r = store_session_list(ctl->store, a == NULL ? NULL : a->id, &list,
-	         &n)) != 0) {
-		error_r(r, "list sessions");
+	if ((r = ops_session_list(ctl_ops(ctl), args->account, NULL, &list, &n,
+	         &more, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json)
@@ -151,7 +150,6 @@ out:
 	ctl_table_free(t);
 	buf_free(b);
 	store_session_list_free(list, n);
-	store_account_free(a);
 	return r;
 }
 
@@ -318,47 +316,62 @@ out:
 	store_session_list_free(list, n);
 }
 
+/* The announce hook of ctl_ops(): signal or notify, as the change asks. */
+static void
+ctl_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
+    size_t npids)
+{
+	struct ctl *ctl = ops->arg;
+
+	if (what == OPS_CHANGE_SESSIONS)
+		ctl_signal_sessions(ctl, pids, npids);
+	else
+		ctl_signal_reload(ctl);
+}
+
+/* The record hook of ctl_ops(). */
+static int
+ctl_record(struct ops *ops, struct event *ev)
+{
+	return ctl_event_record(ops->arg, ev);
+}
+
+struct ops *
+ctl_ops(struct ctl *ctl)
+{
+	memset(&ctl->ops, 0, sizeof(ctl->ops));
+	ctl->ops.conf = ctl->conf;
+	ctl->ops.store = ctl->store;
+	ctl->ops.scope = NULL; /* portholectl is the administrator */
+	ctl->ops.announce = ctl_announce;
+	ctl->ops.record = ctl_record;
+	ctl->ops.arg = ctl;
+	return &ctl->ops;
+}
+
+void
+ctl_report(const struct ops_err *err)
+{
+	error("%s", err->msg);
+}
+
 /* session kill ID: end a live session now. */
 int
 ctl_session_kill(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_session *s = NULL;
-	struct store_account *a = NULL;
 	struct buf *b = NULL;
+	struct ops_err err;
 	const char *account;
 	char when[CTL_TIME_LEN];
-	int64_t pid = 0, now;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	if ((r = store_session_get(ctl->store, args->id, &s)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND)
-			error("no such session '%.100s'", args->id);
-		else
-			error_r(r, "session '%.100s'", args->id);
+	if ((r = ops_session_stop(ctl_ops(ctl), args->id, NULL, &s, &err)) !=
+	    0) {
+		ctl_report(&err);
 		goto out;
 	}
-	if (s->ended_ms != 0) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		error("session %s has already ended", s->id);
-		goto out;
-	}
-	now = misc_now_ms();
-	if ((r = store_session_kill(ctl->store, s->id,
-	         "killed by an administrator", now, &pid)) != 0) {
-		if (r == PORTHOLE_ERR_NOT_FOUND) /* ended meanwhile */
-			error("session %s has already ended", s->id);
-		else
-			error_r(r, "kill session %s", s->id);
-		goto out;
-	}
-	ctl_signal_sessions(ctl, &pid, 1);
-	/* Only for the report: the account's name if it is still there. */
-	account = s->account_name;
-	if (account == NULL &&
-	    store_account_get(ctl->store, s->account_id, &a) == 0)
-		account = a->name;
-	if (account == NULL)
-		account = s->account_id;
+	account = s->account_name != NULL ? s->account_name : s->account_id;
 	if (ctl->json) {
 		b = buf_new();
 		buf_putc(b, '{');
@@ -367,21 +380,20 @@ ctl_session_kill(struct ctl *ctl, const struct ctl_args *args)
 		json_kv_str(b, 0, "account_id", s->account_id);
 		json_kv_str(b, 0, "client_ip", s->client_ip);
 		json_kv_int(b, 0, "client_port", s->client_port);
-		json_kv_int(b, 0, "pid", pid);
+		json_kv_int(b, 0, "pid", s->pid);
 		json_kv_str(b, 0, "started_at",
 		    misc_rfc3339(s->started_ms, when, sizeof(when)));
 		json_kv_str(b, 0, "ended_at",
-		    misc_rfc3339(now, when, sizeof(when)));
-		json_kv_str(b, 0, "end_reason", "killed by an administrator");
+		    misc_rfc3339(s->ended_ms, when, sizeof(when)));
+		json_kv_str(b, 0, "end_reason", s->end_reason);
 		buf_putc(b, '}');
 		ctl_json_line(b);
 	} else
 		ctl_printf("killed session %s of account %s (pid %lld)\n",
-		    s->id, account, (long long)pid);
+		    s->id, account, (long long)s->pid);
 	r = 0;
 out:
 	buf_free(b);
-	store_account_free(a);
 	store_session_free(s);
 	return r;
 }

@@ -6,11 +6,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "ops.h"
 
 /*
- * portholectl: shared declarations of the admin command. portholectl.c
- * parses the command line with token tables and dispatches to one
- * function per command; the ctl-*.c files hold one family each.
+ * portholectl: shared declarations of the admin command. ctl-parse.c
+ * parses the command line with token tables, portholectl.c dispatches
+ * to one function per command, and the ctl-*.c files hold one family
+ * each: they turn the parsed words into calls of the operations layer
+ * (ops.h), which holds every admin action, and print what it returns
+ * (ctl-output.c: tables, JSON lines, times).
  */
 
 struct buf;
@@ -27,6 +33,7 @@ struct ctl {
 	struct store *store; /* the opened store */
 	int json; /* --json: JSON Lines instead of a table */
 	int dir_created; /* StateDirectory made before switching to User */
+	struct ops ops; /* the context of ops calls: see ctl_ops() */
 };
 
 /*
@@ -75,14 +82,46 @@ struct ctl_args {
 	size_t ntypes;
 };
 
-/* Largest --max-sessions / --max-endpoints the store accepts. */
-#define CTL_LIMIT_MAX 100000
-/* Longest --description and --metadata, as a hosted provider allows. */
-#define CTL_DESCRIPTION_MAX 255
-#define CTL_METADATA_MAX    4096
+/* What a command runs, and whether it needs the store opened first. */
+struct ctl_command {
+	int (*run)(struct ctl *, const struct ctl_args *);
+	int open_store;
+};
 
-/* The --ip-policy value that detaches the policy. */
-#define CTL_IP_POLICY_NONE "none"
+/*
+ * ctl-parse.c. ctl_parse() matches <words> against the token tables:
+ * 0 with the command in *cmdp (NULL for help: "-h", "--help" or "help"
+ * among the words) and its arguments in <args>, or
+ * PORTHOLE_ERR_INVALID_ARGUMENT after reporting what is wrong (a usage
+ * error). "--json" may stand wherever a word is expected and sets
+ * *jsonp. An option's value is taken as it is, so "--description
+ * --json" describes rather than asks for JSON. Either way the caller
+ * frees <args> with ctl_args_clear().
+ */
+int ctl_parse(char **words, size_t nwords, const struct ctl_command **cmdp,
+    struct ctl_args *args, int *jsonp);
+/* Set <args> to "nothing given". */
+void ctl_args_init(struct ctl_args *args);
+/* Free what ctl_parse() allocated in <args>; the words are argv's. */
+void ctl_args_clear(struct ctl_args *args);
+/*
+ * --description and --metadata with a control character: not a usage
+ * error (the words were right, their text is not); reported, and
+ * PORTHOLE_ERR_INVALID_FORMAT.
+ */
+int ctl_check_text(const struct ctl_args *args);
+/* The usage message, to <fp>. */
+void ctl_usage(FILE *fp);
+
+/* portholectl.c: the commands that need no operations layer. */
+int ctl_init(struct ctl *ctl, const struct ctl_args *args);
+int ctl_hostkey(struct ctl *ctl, const struct ctl_args *args);
+
+/* Largest --max-sessions / --max-endpoints the store accepts. */
+#define CTL_LIMIT_MAX OPS_LIMIT_MAX
+/* Longest --description and --metadata, as a hosted provider allows. */
+#define CTL_DESCRIPTION_MAX OPS_DESCRIPTION_MAX
+#define CTL_METADATA_MAX    OPS_METADATA_MAX
 
 /*
  * A portholed session process re-reads its session row this often, so
@@ -150,13 +189,20 @@ int ctl_sub_create(struct ctl *ctl, const struct ctl_args *args);
 int ctl_sub_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_sub_delete(struct ctl *ctl, const struct ctl_args *args);
 
-/* Predicate: <type> is one of the EVENT_* types of event.h. */
-int ctl_event_type_known(const char *type);
-
 /*
  * Append the known event types, "a | b | ...", to <b> (for messages).
  */
 void ctl_event_types(struct buf *b);
+
+/*
+ * The ops context of <ctl> (ctl->ops), as an administrator's, set up
+ * for its store: changes are announced by ctl_signal_sessions() and
+ * ctl_signal_reload(), events recorded by ctl_event_record().
+ */
+struct ops *ctl_ops(struct ctl *ctl);
+
+/* Report on stderr why an ops call failed (err->msg). */
+void ctl_report(const struct ops_err *err);
 
 /*
  * Record event <ev>, which the caller still owns: store it (with no
@@ -166,28 +212,6 @@ void ctl_event_types(struct buf *b);
  * PORTHOLE_ERR_*.
  */
 int ctl_event_record(struct ctl *ctl, struct event *ev);
-
-/*
- * Look up account <name_or_id> into *ap, reporting on stderr why not
- * ("no such account 'x'"). Returns 0 or a negative PORTHOLE_ERR_*.
- */
-int ctl_account_lookup(struct ctl *ctl, const char *name_or_id,
-    struct store_account **ap);
-
-/*
- * Look up IP policy <name_or_id> into *pp, reporting on stderr why not
- * ("no such ip-policy 'x'"). Returns 0 or a negative PORTHOLE_ERR_*.
- */
-int ctl_policy_lookup(struct ctl *ctl, const char *name_or_id,
-    struct store_ip_policy **pp);
-
-/*
- * Check the CIDR <text> with acl_cidr_parse() and write its canonical
- * form (acl_cidr_format()) to <buf>, which has room for ACL_CIDR_STRLEN
- * bytes. Otherwise reports "<what>: invalid CIDR 'x': reason" on stderr
- * (<what> may be NULL) and returns PORTHOLE_ERR_INVALID_FORMAT.
- */
-int ctl_policy_cidr(const char *what, const char *text, char *buf, size_t len);
 
 /*
  * Tell the portholed processes <pids>, whose sessions the store has just
@@ -256,37 +280,6 @@ char *ctl_hostport(const char *host, int port);
 
 /* <s> for a table cell: NULL (shown as "-") if it is NULL or empty. */
 const char *ctl_cell(const char *s);
-
-/*
- * Record event <type> (tcp_address_*.v0) for address <a> at <now_ms> in
- * the store and EventLog (ctl-address.c). Returns 0 or a negative
- * PORTHOLE_ERR_* after reporting.
- */
-struct store_address;
-int ctl_address_event(struct ctl *ctl, const char *type,
-    const struct store_address *a, int64_t now_ms);
-
-/*
- * Find the reserved address <addr>, an id ("ra_…") or HOST:PORT, into
- * *ap, reporting on stderr why not ("no such address 'x'"). Returns 0 or
- * a negative PORTHOLE_ERR_*.
- */
-int ctl_address_lookup(struct ctl *ctl, const char *addr,
-    struct store_address **ap);
-
-/*
- * Reserve a new address for account <account_id> (NULL: owned by no
- * account, as an edge's) on PublicHost <host> (NULL: the first; any
- * case, IPv6 in brackets or not): a port from PortRange that is not and
- * never was reserved, held by no live endpoint, and free on
- * TunnelAddress. <description> and <metadata> may be NULL. The address
- * goes to *ap; no event is recorded (the caller records
- * tcp_address_created.v0). Returns 0 or a negative PORTHOLE_ERR_* after
- * reporting; PORTHOLE_ERR_EXHAUSTED when no port is left.
- */
-int ctl_address_new(struct ctl *ctl, const char *account_id, const char *host,
-    const char *description, const char *metadata, int64_t now_ms,
-    struct store_address **ap);
 
 /*
  * A PROXY protocol version for a table: "v1", "v2", or <none> for 0

@@ -75,9 +75,6 @@ int ops_page_slice(const struct ops_page *page, void *list, size_t n,
     void (*list_free)(void *list, size_t n), void **listp, size_t *np,
     int *morep, struct ops_err *err);
 
-/* Format a "host:port" with brackets for IPv6; the caller frees it. */
-char *ops_hostport(const char *host, int port);
-
 /* Predicate: strings <x> and <y> differ, NULL being a value of its own. */
 int ops_str_differs(const char *x, const char *y);
 

@@ -236,6 +236,9 @@ int ops_account_resolve(struct ops *ops, const char *name_or_id,
 int ops_cidr(const char *what, const char *text, char *buf, size_t len,
     struct ops_err *err);
 
+/* Format "host:port", with brackets for IPv6; the caller frees it. */
+char *ops_hostport(const char *host, int port);
+
 /*
  * Accounts (ops-account.c). Adding, disabling, enabling and deleting
  * accounts, and changing limits or IP policy, are an administrator's;
