@@ -42,7 +42,8 @@
  * JSON made in a buf.
  */
 
-#define API_HOST_MAX 255 /* a Host header we echo in uri fields */
+#define API_HOST_MAX   255 /* a Host header we echo in uri fields */
+#define API_BODY_SLACK (64 * 1024) /* read past ApiMaxBodySize, at most */
 
 /* Why libmicrohttpd calls our logger: its own messages, at debug level. */
 #pragma GCC diagnostic push
@@ -354,6 +355,7 @@ api_access(void *cls, struct MHD_Connection *mc, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		rq->body_seen += *upload_data_size;
 		if (!rq->body_too_big &&
 		    buf_len(rq->body) + *upload_data_size >
 		        (size_t)api->conf->api_max_body)
@@ -361,6 +363,18 @@ api_access(void *cls, struct MHD_Connection *mc, const char *url,
 		if (!rq->body_too_big)
 			buf_append(rq->body, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		/*
+		 * An unannounced (chunked) body past the limit is dropped and
+		 * answered 413 at its end; one that goes on well past it is
+		 * no mistake: the connection is closed.
+		 */
+		if (rq->body_seen >
+		    (size_t)api->conf->api_max_body * 2 + API_BODY_SLACK) {
+			logit("API: %s sent a body far over ApiMaxBodySize; "
+			      "connection closed",
+			    rq->conn->ip);
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	return api_handle(rq);

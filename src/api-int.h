@@ -72,6 +72,7 @@ struct api_req {
 	char *segbuf;
 	struct buf *body; /* the request body so far */
 	int body_too_big; /* past ApiMaxBodySize: dropped */
+	size_t body_seen; /* bytes of body received, kept or not */
 	int answered; /* a response is queued */
 	/* Set by authentication. */
 	struct store_apikey *key;

@@ -24,22 +24,12 @@
 
 /*
  * Webhooks: event destinations and subscriptions, through the
- * operations layer (ops-hook.c) with an administrator's scope. The
+ * operations layer (ops-hook.c) as an administrator (ctl_ops()). The
  * delivery is portholed's; "destination show" says how it goes.
  */
 
 /* What a listing says for the administrators' own. */
 #define CTL_HOOK_ADMIN "(admin)"
-
-/* An administrator's operations context for <ctl>. */
-static void
-ctl_hook_ops(struct ctl *ctl, struct ops *ops)
-{
-	memset(ops, 0, sizeof(*ops));
-	ops->conf = ctl->conf;
-	ops->store = ctl->store;
-	ops->scope = NULL;
-}
 
 /* Append destination <d>'s members (never its secret) to <b>. */
 static void
@@ -94,18 +84,16 @@ ctl_dest_create(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_hook_dest *d = NULL;
 	struct ops_err err;
-	struct ops ops;
 	struct buf *b = NULL;
 	char secret[OPS_HOOK_SECRET_LEN];
 	const char *p;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	ctl_hook_ops(ctl, &ops);
 	memset(&err, 0, sizeof(err));
-	if ((r = ops_hook_dest_create(&ops, args->account, args->url,
+	if ((r = ops_hook_dest_create(ctl_ops(ctl), args->account, args->url,
 	         args->secret, args->description, args->metadata, secret,
 	         sizeof(secret), &d, &err)) != 0) {
-		error("%s", err.msg);
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json) {
@@ -126,7 +114,7 @@ ctl_dest_create(struct ctl *ctl, const struct ctl_args *args)
 		r = PORTHOLE_ERR_SYSTEM;
 		error("write to stdout: %s; destination %s deleted",
 		    strerror(errno), d->id);
-		(void)ops_hook_dest_delete(&ops, d->id, NULL, &err);
+		(void)ops_hook_dest_delete(ctl_ops(ctl), d->id, NULL, &err);
 		goto out;
 	}
 	fprintf(stderr,
@@ -148,16 +136,14 @@ ctl_dest_list(struct ctl *ctl, const struct ctl_args *args)
 	struct store_hook_dest **list = NULL, *d;
 	struct ctl_table *tab = NULL;
 	struct ops_err err;
-	struct ops ops;
 	char created[CTL_TIME_LEN], delivered[CTL_TIME_LEN], fails[16];
 	size_t n = 0, i;
 	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	ctl_hook_ops(ctl, &ops);
 	memset(&err, 0, sizeof(err));
-	if ((r = ops_hook_dest_list(&ops, args->account, NULL, &list, &n, &more,
-	         &err)) != 0) {
-		error("%s", err.msg);
+	if ((r = ops_hook_dest_list(ctl_ops(ctl), args->account, NULL, &list,
+	         &n, &more, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (!ctl->json)
@@ -192,15 +178,13 @@ ctl_dest_show(struct ctl *ctl, const struct ctl_args *args)
 	struct store_hook_dest *d = NULL;
 	struct ctl_table *tab = NULL;
 	struct ops_err err;
-	struct ops ops;
 	char created[CTL_TIME_LEN], delivered[CTL_TIME_LEN];
 	char next[CTL_TIME_LEN], num[3][24];
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	ctl_hook_ops(ctl, &ops);
 	memset(&err, 0, sizeof(err));
-	if ((r = ops_hook_dest_get(&ops, args->id, &d, &err)) != 0) {
-		error("%s", err.msg);
+	if ((r = ops_hook_dest_get(ctl_ops(ctl), args->id, &d, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json) {
@@ -242,13 +226,11 @@ ctl_dest_delete(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_hook_dest *d = NULL;
 	struct ops_err err;
-	struct ops ops;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	ctl_hook_ops(ctl, &ops);
 	memset(&err, 0, sizeof(err));
-	if ((r = ops_hook_dest_delete(&ops, args->id, &d, &err)) != 0) {
-		error("%s", err.msg);
+	if ((r = ops_hook_dest_delete(ctl_ops(ctl), args->id, &d, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json)
@@ -330,15 +312,13 @@ ctl_sub_create(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_hook_sub *s = NULL;
 	struct ops_err err;
-	struct ops ops;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	ctl_hook_ops(ctl, &ops);
 	memset(&err, 0, sizeof(err));
-	if ((r = ops_hook_sub_create(&ops, args->account, args->description,
-	         args->metadata, args->types, args->ntypes, args->destinations,
-	         args->ndestinations, &s, &err)) != 0) {
-		error("%s", err.msg);
+	if ((r = ops_hook_sub_create(ctl_ops(ctl), args->account,
+	         args->description, args->metadata, args->types, args->ntypes,
+	         args->destinations, args->ndestinations, &s, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json)
@@ -358,16 +338,14 @@ ctl_sub_list(struct ctl *ctl, const struct ctl_args *args)
 	struct store_hook_sub **list = NULL, *s;
 	struct ctl_table *tab = NULL;
 	struct ops_err err;
-	struct ops ops;
 	char created[CTL_TIME_LEN], *types, *dests;
 	size_t n = 0, i;
 	int r = PORTHOLE_ERR_INTERNAL, more = 0;
 
-	ctl_hook_ops(ctl, &ops);
 	memset(&err, 0, sizeof(err));
-	if ((r = ops_hook_sub_list(&ops, args->account, NULL, &list, &n, &more,
-	         &err)) != 0) {
-		error("%s", err.msg);
+	if ((r = ops_hook_sub_list(ctl_ops(ctl), args->account, NULL, &list, &n,
+	         &more, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (!ctl->json)
@@ -403,13 +381,11 @@ ctl_sub_delete(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct store_hook_sub *s = NULL;
 	struct ops_err err;
-	struct ops ops;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	ctl_hook_ops(ctl, &ops);
 	memset(&err, 0, sizeof(err));
-	if ((r = ops_hook_sub_delete(&ops, args->id, &s, &err)) != 0) {
-		error("%s", err.msg);
+	if ((r = ops_hook_sub_delete(ctl_ops(ctl), args->id, &s, &err)) != 0) {
+		ctl_report(&err);
 		goto out;
 	}
 	if (ctl->json)

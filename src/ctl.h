@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ops.h"
 
@@ -80,6 +81,41 @@ struct ctl_args {
 	const char **types; /* --type TYPE... */
 	size_t ntypes;
 };
+
+/* What a command runs, and whether it needs the store opened first. */
+struct ctl_command {
+	int (*run)(struct ctl *, const struct ctl_args *);
+	int open_store;
+};
+
+/*
+ * ctl-parse.c. ctl_parse() matches <words> against the token tables:
+ * 0 with the command in *cmdp (NULL for help: "-h", "--help" or "help"
+ * among the words) and its arguments in <args>, or
+ * PORTHOLE_ERR_INVALID_ARGUMENT after reporting what is wrong (a usage
+ * error). "--json" may stand wherever a word is expected and sets
+ * *jsonp. An option's value is taken as it is, so "--description
+ * --json" describes rather than asks for JSON. Either way the caller
+ * frees <args> with ctl_args_clear().
+ */
+int ctl_parse(char **words, size_t nwords, const struct ctl_command **cmdp,
+    struct ctl_args *args, int *jsonp);
+/* Set <args> to "nothing given". */
+void ctl_args_init(struct ctl_args *args);
+/* Free what ctl_parse() allocated in <args>; the words are argv's. */
+void ctl_args_clear(struct ctl_args *args);
+/*
+ * --description and --metadata with a control character: not a usage
+ * error (the words were right, their text is not); reported, and
+ * PORTHOLE_ERR_INVALID_FORMAT.
+ */
+int ctl_check_text(const struct ctl_args *args);
+/* The usage message, to <fp>. */
+void ctl_usage(FILE *fp);
+
+/* portholectl.c: the commands that need no operations layer. */
+int ctl_init(struct ctl *ctl, const struct ctl_args *args);
+int ctl_hostkey(struct ctl *ctl, const struct ctl_args *args);
 
 /* Largest --max-sessions / --max-endpoints the store accepts. */
 #define CTL_LIMIT_MAX OPS_LIMIT_MAX

@@ -210,6 +210,10 @@ ops_hook_dest_list(struct ops *ops, const char *account,
 		l = NULL;
 		from = nall > 0 ? all[nall - 1]->id : NULL;
 	} while (more && n > 0);
+	if (nall == 0) { /* none: a NULL list, as the store gives */
+		free(all);
+		all = NULL;
+	}
 	*listp = all; /* the caller's */
 	*np = nall;
 	all = NULL;
@@ -420,6 +424,10 @@ ops_hook_sub_list(struct ops *ops, const char *account,
 		l = NULL;
 		from = nall > 0 ? all[nall - 1]->id : NULL;
 	} while (more && n > 0);
+	if (nall == 0) { /* none: a NULL list, as the store gives */
+		free(all);
+		all = NULL;
+	}
 	*listp = all; /* the caller's */
 	*np = nall;
 	all = NULL;

@@ -404,7 +404,8 @@ ops_policy_update(struct ops *ops, const char *policy, const char *description,
 	struct store_ip_policy *p = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	*pp = NULL;
+	if (pp != NULL)
+		*pp = NULL;
 	if ((r = ops_need_admin(ops, err)) != 0 ||
 	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
 	         0, err)) != 0 ||
@@ -417,7 +418,7 @@ ops_policy_update(struct ops *ops, const char *policy, const char *description,
 		ops_errf_r(err, ops, r, "update ip-policy %s", p->name);
 		goto out;
 	}
-	if ((r = store_ip_policy_get(ops->store, p->id, pp)) != 0)
+	if (pp != NULL && (r = store_ip_policy_get(ops->store, p->id, pp)) != 0)
 		ops_errf_r(err, ops, r, "ip-policy %s", p->name);
 out:
 	store_ip_policy_free(p);
@@ -647,7 +648,8 @@ ops_rule_update(struct ops *ops, const char *id, const char *description,
 	struct store_ip_rule *x = NULL;
 	int r = PORTHOLE_ERR_INTERNAL;
 
-	*rp = NULL;
+	if (rp != NULL)
+		*rp = NULL;
 	if ((r = ops_need_admin(ops, err)) != 0 ||
 	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
 	         0, err)) != 0 ||
@@ -660,7 +662,8 @@ ops_rule_update(struct ops *ops, const char *id, const char *description,
 		ops_errf_r(err, ops, r, "update ip-policy rule %s", x->id);
 		goto out;
 	}
-	r = ops_rule_get(ops, x->id, rp, err);
+	if (rp != NULL)
+		r = ops_rule_get(ops, x->id, rp, err);
 out:
 	store_ip_rule_free(x);
 	return r;

@@ -383,6 +383,23 @@ big=$(head -c 6000 /dev/zero | tr '\0' a)
 api "$ADMIN" POST /reserved_addrs "{\"account\":\"alice\",\"description\":\"$big\"}"
 expect 413 "a body over ApiMaxBodySize"
 [ "$(j .error_code)" = PORTHOLE_BODY_TOO_LARGE ] || ph_fail "413: $(cat "$R")"
+# The same without a Content-Length (chunked): read, dropped, then 413;
+# and one that goes on far past the limit: the connection is closed.
+printf '{"description":"%s"}' "$big" >"$PH_TMP/big.json"
+st=$(curl -sS -o "$PH_TMP/chunked.out" -w '%{http_code}' --max-time 10 \
+    -H 'Transfer-Encoding: chunked' -H "Authorization: Bearer $ADMIN" \
+    --data-binary @"$PH_TMP/big.json" "$BASE/reserved_addrs") ||
+    ph_fail "a chunked body over the limit: curl failed"
+[ "$st" = 413 ] || ph_fail "a chunked body over the limit: $st"
+head -c 300000 /dev/zero | tr '\0' c >"$PH_TMP/huge.json"
+st=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+    -H 'Transfer-Encoding: chunked' -H "Authorization: Bearer $ADMIN" \
+    --data-binary @"$PH_TMP/huge.json" "$BASE/reserved_addrs" 2>/dev/null) ||
+    st=closed
+case $st in
+closed | 000 | 413) ;;
+*) ph_fail "a chunked body far over the limit: $st" ;;
+esac
 api "$ADMIN" PUT /reserved_addrs '{}'
 expect 405 "PUT"
 api "$ADMIN" GET /no/such/thing
@@ -531,7 +548,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     >/dev/null 2>&1 || ph_fail "openssl req failed"
 ph_start_server -o "ApiListen=127.0.0.1:$aport" \
-    -o "ApiCertificate=$PH_TMP/api.crt" -o "ApiPrivateKey=$PH_TMP/api.key"
+    -o "ApiCertificate=$PH_TMP/api.crt" -o "ApiPrivateKey=$PH_TMP/api.key" \
+    -o ApiMaxConnections=3 -o ApiRequestTimeout=3s
 ph_wait_for "$PH_LOG" 'API: serving HTTPS on 127\.0\.0\.1' 30
 st=$(curl -sS -o "$PH_TMP/tls.out" -w '%{http_code}' --max-time 10 \
     --cacert "$PH_TMP/api.crt" -H "Authorization: Bearer $ADMIN" \
@@ -542,3 +560,27 @@ jq -e '.uri | startswith("https://")' "$PH_TMP/tls.out" >/dev/null ||
 curl -sS -o /dev/null --max-time 5 "http://127.0.0.1:$aport/reserved_addrs" \
     2>/dev/null && ph_fail "plain HTTP answered on the HTTPS port"
 ph_pass "HTTPS with ApiCertificate and ApiPrivateKey, checked with curl --cacert"
+
+# --- slow clients hold up only themselves ---------------------------------
+# Three connections that never send a byte take every ApiMaxConnections
+# slot; SSH logins go on meanwhile, and ApiRequestTimeout frees the
+# slots.
+for i in 1 2 3; do
+	ph_bg "idle$i" "$TNET" line -t 30 "127.0.0.1:$aport"
+done
+sleep 0.5
+curl -sS -o /dev/null --max-time 2 --cacert "$PH_TMP/api.crt" \
+    -H "Authorization: Bearer $ADMIN" "https://127.0.0.1:$aport/accounts" \
+    2>/dev/null && ph_fail "a fourth connection served over ApiMaxConnections 3"
+ph_ssh_bg s2 -i "$PH_TMP/bob" -N -R "0:localhost:9" bob@127.0.0.1
+ph_wait_tunnel s2
+ph_kill "$PH_LAST_PID"
+deadline=$((SECONDS + 20))
+until st=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 3 \
+    --cacert "$PH_TMP/api.crt" -H "Authorization: Bearer $ADMIN" \
+    "https://127.0.0.1:$aport/accounts" 2>/dev/null) && [ "$st" = 200 ]; do
+	[ "$SECONDS" -lt "$deadline" ] ||
+	    ph_fail "the API does not serve again after ApiRequestTimeout"
+	sleep 0.5
+done
+ph_pass "idle clients filling ApiMaxConnections: a fourth refused, SSH unaffected, ApiRequestTimeout frees them"
