@@ -9,6 +9,9 @@
  *   → endpoint URL SESSION    its endpoint appeared on the page by itself
  *   ← conn BYTES_IN BYTES_OUT a connection went through and closed
  *   → inspected               the inspector shows it, live
+ *   → policy-attached         an IP policy denying 127.0.0.9 is on ADDR
+ *   ← denied                  a client from 127.0.0.9 was refused
+ *   → inspected-deny          the inspector shows it as "deny"
  *   → stopped SESSION         the page's Stop button was pressed (204)
  *   ← ssh-exited              the ssh client exited
  *   → done                    the page shows the session and endpoint gone
@@ -367,6 +370,95 @@ async function main() {
       .some((c) => c.textContent === u), url);
   await checkPhone('sessions', 'Sessions');
 
+  /* An IP policy that denies 127.0.0.9: create it (a bad rule shows the
+   * server's reason), attach it to the address in the editor. */
+  await gotoPage('policies', 'IP policies');
+  await page.focus('#policy-name');
+  await page.keyboard.type('browser-test');
+  await page.keyboard.press('Enter');
+  const pid = await until('the new policy', () => {
+    for (const c of document.querySelectorAll('#policies section.card'))
+      if (c.querySelector('h2').textContent === 'browser-test')
+        return c.dataset.id;
+    return null;
+  });
+  await page.focus('#rule-cidr-' + pid);
+  await page.keyboard.type('not-a-cidr');
+  await page.keyboard.press('Enter');
+  const why = await until('the refusal of a bad CIDR', () => {
+    const n = document.querySelector('#notice');
+    return !n.hidden && n.classList.contains('error') && n.textContent;
+  });
+  if (!/not-a-cidr|CIDR|cidr/.test(why))
+    fail('a bad CIDR gave "' + why + '"');
+  for (let i = problems.length - 1; i >= 0; i--)
+    if (/status of 400/.test(problems[i]))
+      problems.splice(i, 1);
+  await page.select('#rule-action-' + pid, 'deny');
+  await page.focus('#rule-cidr-' + pid);
+  await page.$eval('#rule-cidr-' + pid, (el) => el.select());
+  await page.keyboard.type('127.0.0.9/32');
+  await page.keyboard.press('Enter');
+  await until('the rule', (id) => {
+    const c = document.querySelector('#policies section[data-id="' + id +
+      '"]');
+    return c && [...c.querySelectorAll('[data-col="cidr"]')].some((td) =>
+      td.textContent === '127.0.0.9/32' && td.parentNode.querySelector(
+        '[data-col="action"]').textContent === 'deny');
+  }, pid);
+  await gotoPage('addresses', 'TCP addresses');
+  const editBtn = '#addresses-table tr[data-id="' + raId + '"] button' +
+    '[aria-label^="Edit"]';
+  await until('the address row', (sel) => document.querySelector(sel),
+    editBtn);
+  await page.click(editBtn);
+  await until('the policy among the choices', (id) => !document
+    .querySelector('#edit-panel').hidden && [...document.querySelector(
+    '#edit-policy').options].some((o) => o.value === id), pid);
+  await page.select('#edit-policy', pid);
+  await page.focus('#edit-description');
+  await page.keyboard.press('Enter');
+  await until('the address with its policy', (id) => {
+    const tr = document.querySelector('#addresses-table tr[data-id="' +
+      id + '"]');
+    return tr && tr.querySelector('[data-col="policy"]').textContent ===
+      'browser-test' && document.querySelector('#edit-panel').hidden;
+  }, raId);
+  log('an IP policy made on the page, attached to ' + addr + ' (a bad ' +
+    'CIDR: ' + why + ')');
+  say('policy-attached');
+
+  /* The shell's client from 127.0.0.9 is refused: a "deny" row. */
+  await gotoPage('inspector', 'TCP traffic inspector');
+  await expectLine('denied');
+  const denied = await until('the denied connection', (u) => {
+    for (const tr of document.querySelectorAll('#inspector-table tbody tr')) {
+      const v = (k) => tr.querySelector('[data-col="' + k + '"]');
+      if (v('url') && v('url').textContent === u &&
+        /^127\.0\.0\.9:/.test(v('client').textContent))
+        return v('decision').textContent;
+    }
+    return null;
+  }, url);
+  if (denied !== 'deny')
+    fail('the connection from 127.0.0.9 shows "' + denied + '"');
+  await page.select('#filter-decision', 'deny');
+  await page.$eval('#filter-text', (el) => { el.value = ''; });
+  await page.focus('#filter-text');
+  await page.keyboard.press('Enter');
+  await until('only denied connections', () => {
+    const rows = [...document.querySelectorAll('#inspector-table tbody ' +
+      'tr[data-id]')];
+    return rows.length > 0 && rows.every((tr) => tr.querySelector(
+      '[data-col="decision"]').textContent === 'deny');
+  });
+  await until('the connections chart to count the denied one', () => {
+    const s = document.querySelector('.chart svg[aria-label^="Connections"]');
+    return s && /, [1-9][0-9]* denied$/.test(s.getAttribute('aria-label'));
+  });
+  say('inspected-deny');
+  log('the refused connection from 127.0.0.9 shows as "deny"');
+
   /* Stop the session from the page; ssh exits. */
   await gotoPage('sessions', 'Sessions');
   const stop = 'tr[data-id="' + session + '"] button[aria-label^="Stop"]';
@@ -398,49 +490,15 @@ async function main() {
     .querySelector('#addresses-table tr[data-id="' + id + '"]') === null,
   raId);
 
-  /* An IP policy: create it, a bad rule shows the server's reason, a
-   * good one is listed, then delete the policy. */
+  /* The policy goes once nothing uses it (the address is gone). */
   await gotoPage('policies', 'IP policies');
-  await page.focus('#policy-name');
-  await page.keyboard.type('browser-test');
-  await page.keyboard.press('Enter');
-  const pid = await until('the new policy', () => {
-    for (const c of document.querySelectorAll('#policies section.card'))
-      if (c.querySelector('h2').textContent === 'browser-test')
-        return c.dataset.id;
-    return null;
-  });
-  await page.focus('#rule-cidr-' + pid);
-  await page.keyboard.type('not-a-cidr');
-  await page.keyboard.press('Enter');
-  const why = await until('the refusal of a bad CIDR', () => {
-    const n = document.querySelector('#notice');
-    return !n.hidden && n.classList.contains('error') && n.textContent;
-  });
-  if (!/not-a-cidr|CIDR|cidr/.test(why))
-    fail('a bad CIDR gave "' + why + '"');
-  for (let i = problems.length - 1; i >= 0; i--)
-    if (/status of 400/.test(problems[i]))
-      problems.splice(i, 1);
-  await page.select('#rule-action-' + pid, 'deny');
-  await page.focus('#rule-cidr-' + pid);
-  await page.$eval('#rule-cidr-' + pid, (el) => el.select());
-  await page.keyboard.type('203.0.113.0/24');
-  await page.keyboard.press('Enter');
-  await until('the rule', (id) => {
-    const c = document.querySelector('#policies section[data-id="' + id +
-      '"]');
-    return c && [...c.querySelectorAll('[data-col="cidr"]')].some((td) =>
-      td.textContent === '203.0.113.0/24' && td.parentNode.querySelector(
-        '[data-col="action"]').textContent === 'deny');
-  }, pid);
   const delPolicy = '#policies section[data-id="' + pid + '"] > button.danger';
+  await until('the policy', (sel) => document.querySelector(sel), delPolicy);
   await page.click(delPolicy);
   await page.click(delPolicy);
   await until('the policy to go', (id) => document.querySelector(
     '#policies section[data-id="' + id + '"]') === null, pid);
-  log('an IP policy and its rule made and deleted on the page (a bad ' +
-    'CIDR: ' + why + ')');
+  log('the IP policy deleted after its address');
 
   /* An edge for alice: create it, see it, delete it. */
   await gotoPage('edges', 'Edges');

@@ -7,6 +7,8 @@
 # shows in the inspector, live; the page's Stop button ends the session
 # and ssh exits. The two sides talk by lines (see dashboard.test.js):
 # the browser's on $PH_TMP/node.out, ours through a FIFO on its stdin.
+# On the way, an IP policy made on the page refuses a client from
+# 127.0.0.9, and the inspector shows that connection as denied.
 #
 # Also the files themselves, with curl: the security policy, the cache
 # headers, a 304 for a copy the browser has, 404 for what is not there.
@@ -56,7 +58,7 @@ StateDirectory $PH_TMP/state
 TunnelAddress 127.0.0.1
 PublicHost 127.0.0.1
 ApiListen 127.0.0.1:$aport
-LogLevel VERBOSE
+LogLevel DEBUG1
 EOF
 ph_user alice
 key=$(ph_ctl api-key create --description "dashboard.sh" 2>/dev/null) ||
@@ -172,6 +174,18 @@ got=$("$TNET" echo "127.0.0.1:$port" 1000) || ph_fail "echo via $addr"
 echo "conn 1000 1000" >&3
 browser_wait inspected
 ph_pass "the connection shows in the inspector, live, with its bytes"
+
+# The page makes an IP policy that denies 127.0.0.9 and attaches it to
+# the address; once the session has re-read its settings, a client from
+# there is closed before it reaches the service.
+reread=$(grep -c 'settings re-read on request' "$PH_LOG" || :)
+browser_wait policy-attached
+ph_wait_count "$PH_LOG" 'settings re-read on request' $((reread + 1)) 15
+"$TNET" closed -s 127.0.0.9 -t 15 "127.0.0.1:$port" >/dev/null ||
+    ph_fail "a client from 127.0.0.9 was not refused by the page's policy"
+echo denied >&3
+browser_wait inspected-deny
+ph_pass "the page's IP policy refuses 127.0.0.9; the inspector says deny"
 
 browser_wait stopped
 ph_wait_gone "$ssh_pid"
