@@ -227,6 +227,10 @@ void api_edge_create(struct api_req *rq);
 void api_edge_get(struct api_req *rq);
 void api_edge_update(struct api_req *rq);
 void api_edge_delete(struct api_req *rq);
+void api_edge_hostport_add(struct api_req *rq);
+void api_edge_hostport_remove(struct api_req *rq);
+void api_edge_backend_add(struct api_req *rq);
+void api_edge_backend_remove(struct api_req *rq);
 /* api-account.c */
 void api_account_list(struct api_req *rq);
 void api_account_create(struct api_req *rq);
