@@ -95,7 +95,8 @@ int api_penalized(struct api *api, const char *ip, int64_t *leftp);
 
 /* api-http.c */
 /*
- * Serve the API with libmicrohttpd on listening socket <lfd> (taken),
+ * Serve the API with libmicrohttpd on listening socket <lfd> (its own
+ * once this returns 0),
  * with HTTPS when PEM texts <cert> and <key> are given. Returns 0, or
  * -1 after logging why.
  */
