@@ -96,9 +96,8 @@ int api_penalized(struct api *api, const char *ip, int64_t *leftp);
 /* api-http.c */
 /*
  * Serve the API with libmicrohttpd on listening socket <lfd> (its own
- * once this returns 0),
- * with HTTPS when PEM texts <cert> and <key> are given. Returns 0, or
- * -1 after logging why.
+ * once this returns 0), with HTTPS when PEM texts <cert> and <key> are
+ * given. Returns 0, or -1 after logging why.
  */
 int api_http_start(struct api *api, int lfd, const char *cert, const char *key);
 /* Stop serving: set api->quit first, so that event streams end. */
