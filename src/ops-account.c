@@ -118,12 +118,6 @@ ops_account_list(struct ops *ops, const struct ops_page *page,
 			store_account_free(list[i]);
 	}
 	n = k;
-	if (page == NULL) {
-		*listp = list; /* the caller's */
-		*np = n;
-		list = NULL;
-		goto out;
-	}
 	/* Ownership of <list> passes to ops_page_slice. */
 	r = ops_page_slice(page, list, n, sizeof(*list), ops_account_id_of,
 	    ops_account_created_of, ops_account_list_vfree, &out, np, morep,

@@ -283,12 +283,6 @@ ops_edge_list(struct ops *ops, const struct ops_page *page,
 		ops_errf_r(err, ops, r, "list edges");
 		goto out;
 	}
-	if (page == NULL) {
-		*listp = list; /* the caller's */
-		*np = n;
-		list = NULL;
-		goto out;
-	}
 	/* Ownership of <list> passes to ops_page_slice. */
 	r = ops_page_slice(page, list, n, sizeof(*list), ops_edge_id_of,
 	    ops_edge_created_of, ops_edge_list_vfree, &out, np, morep, err);

@@ -289,6 +289,11 @@ ops_page_slice(const struct ops_page *page, void *list, size_t n, size_t size,
 	*listp = NULL;
 	*np = 0;
 	*morep = 0;
+	if (page == NULL) {
+		*listp = list; /* the caller's */
+		*np = n;
+		return 0;
+	}
 	limit = ops_page_limit(page);
 	tmp = xmalloc(size);
 	/* Sort newest first: (created, id) descending (insertion sort). */
@@ -378,12 +383,6 @@ ops_policy_list(struct ops *ops, const struct ops_page *page,
 		goto out;
 	if ((r = store_ip_policy_list(ops->store, &list, &n)) != 0) {
 		ops_errf_r(err, ops, r, "list ip-policies");
-		goto out;
-	}
-	if (page == NULL) {
-		*listp = list; /* the caller's */
-		*np = n;
-		list = NULL;
 		goto out;
 	}
 	/* Ownership of <list> passes to ops_page_slice. */

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "event.h"
 #include "log.h"
+#include "ops-int.h"
 #include "ops.h"
 #include "store.h"
 #include "utf8.h"
@@ -303,4 +304,74 @@ const char *
 ops_event_type_name(size_t i)
 {
 	return i < OPS_NEVENT_TYPES ? ops_event_type_names[i] : NULL;
+}
+
+int
+ops_kind_get(struct ops *ops, const struct ops_kind *k, const char *id,
+    void *objp, struct ops_err *err)
+{
+	void *obj = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*(void **)objp = NULL;
+	if (id == NULL)
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "%s: an id is needed", k->noun);
+	if ((r = k->get(ops->store, id, &obj)) == 0 &&
+	    !ops_visible(ops, k->account_of(obj)))
+		r = PORTHOLE_ERR_NOT_FOUND;
+	if (r == PORTHOLE_ERR_NOT_FOUND)
+		ops_errf(err, r, "no such %s '%.100s'", k->noun, id);
+	else if (r != 0)
+		ops_errf_r(err, ops, r, "%s '%.100s'", k->noun, id);
+	if (r != 0)
+		goto out;
+	*(void **)objp = obj; /* the caller's */
+	obj = NULL;
+out:
+	if (obj != NULL)
+		k->free(obj);
+	return r;
+}
+
+int
+ops_kind_list(struct ops *ops, const struct ops_kind *k, const char *account,
+    const struct ops_page *page, void *listp, size_t *np, int *morep,
+    struct ops_err *err)
+{
+	struct store_account *a = NULL;
+	const char *account_id;
+	void *before = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*(void **)listp = NULL;
+	*np = 0;
+	*morep = 0;
+	if ((r = ops_check_page(page, err)) != 0)
+		goto out;
+	if ((account != NULL || !ops_is_admin(ops)) &&
+	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
+		goto out;
+	account_id = a == NULL ? NULL : a->id;
+	if (page == NULL) {
+		if ((r = k->list(ops->store, account_id, listp, np)) != 0)
+			ops_errf_r(err, ops, r, "list %s", k->plural);
+		goto out;
+	}
+	/* Another account's object is no place to start either. */
+	if (page->before_id != NULL &&
+	    (k->get(ops->store, page->before_id, &before) != 0 ||
+	        !ops_visible(ops, k->account_of(before)))) {
+		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "before_id '%.100s' names no %s", page->before_id, k->noun);
+		goto out;
+	}
+	if ((r = k->page(ops->store, account_id, page->before_id,
+	         ops_page_limit(page), listp, np, morep)) != 0)
+		ops_errf_r(err, ops, r, "list %s", k->plural);
+out:
+	if (before != NULL)
+		k->free(before);
+	store_account_free(a);
+	return r;
 }

@@ -101,5 +101,6 @@ void store_tcases_address(Suite *s);
 void store_tcases_event(Suite *s);
 void store_tcases_node(Suite *s);
 void store_tcases_apikey(Suite *s);
+void store_tcases_page(Suite *s);
 
 #endif /* PORTHOLE_CHECK_STORE_H */
