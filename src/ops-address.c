@@ -387,7 +387,7 @@ ops_address_update(struct ops *ops, const char *addr,
 	struct store_address *a = NULL, *after = NULL;
 	struct store_ip_policy *p = NULL;
 	struct ops_err err2;
-	int r = PORTHOLE_ERR_INTERNAL, r2, changed = 0, set_policy = 0;
+	int r = PORTHOLE_ERR_INTERNAL, r2, set_policy = 0;
 
 	*ap = NULL;
 	if ((r = ops_check_text("description", u->description,
@@ -412,27 +412,9 @@ ops_address_update(struct ops *ops, const char *addr,
 		ops_errf_r(err, ops, r, "update address %s", a->id);
 		goto out;
 	}
-	if (set_policy) {
-		r = store_address_set_ip_policy(ops->store, a->id,
-		    p == NULL ? NULL : p->id);
-		if (r != 0)
-			ops_errf_r(err, ops, r, "address %s: set ip-policy",
-			    a->id);
-		else
-			changed = 1;
-	}
-	if (r == 0 && u->proxy_proto != -1) {
-		r = store_address_set_proxy_proto(ops->store, a->id,
-		    u->proxy_proto);
-		if (r != 0)
-			ops_errf_r(err, ops, r,
-			    "address %s: set PROXY protocol", a->id);
-		else
-			changed = 1;
-	}
-	/* Even after a failure here: what did change must reach them. */
-	if (changed)
-		ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
+	r = ops_traffic_set(ops, "address", a->id, set_policy, p,
+	    u->proxy_proto, store_address_set_ip_policy,
+	    store_address_set_proxy_proto, err);
 	/* Likewise the event: one if anything changed, and only then. */
 	ops_err_clear(&err2);
 	if ((r2 = store_address_get(ops->store, a->id, &after)) != 0) {

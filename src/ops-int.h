@@ -14,6 +14,7 @@
 
 struct ops;
 struct ops_err;
+struct ops_page;
 struct store;
 struct store_address;
 struct store_ip_policy;
@@ -63,19 +64,17 @@ int ops_policy_choice(struct ops *ops, const char *ip_policy,
 int ops_token_key(struct ops *ops, unsigned char *key, struct ops_err *err);
 
 /*
- * Take the page <page> of the <n> items of <list> (<size> bytes each),
- * newest first by created_of() then id_of(), into a new *listp; the
- * rest, and <list>, are freed with <list_free> (ownership of <list>
- * passes here, also on failure). A NULL <page> takes them all, in the
- * order they came. For the short lists the store does not page
- * (policies, edges, accounts).
+ * Take the page <page> of the <n> objects of <list> (pointers to
+ * structs whose char *id and int64_t created_ms are at <id_off> and
+ * <created_off>), newest first by creation time then id, into a new
+ * *listp; the rest, and <list>, are freed with <list_free> (ownership
+ * of <list> passes here, also on failure). A NULL <page> takes them
+ * all, in the order they came. For the short lists the store does not
+ * page (policies, edges, accounts).
  */
-struct ops_page;
-int ops_page_slice(const struct ops_page *page, void *list, size_t n,
-    size_t size, const char *(*id_of)(const void *item),
-    int64_t (*created_of)(const void *item),
-    void (*list_free)(void *list, size_t n), void **listp, size_t *np,
-    int *morep, struct ops_err *err);
+int ops_page_slice(const struct ops_page *page, void **list, size_t n,
+    size_t id_off, size_t created_off, void (*list_free)(void *list, size_t n),
+    void **listp, size_t *np, int *morep, struct ops_err *err);
 
 /*
  * A kind of object that belongs to an account and that the store gets
@@ -114,6 +113,19 @@ int ops_kind_get(struct ops *ops, const struct ops_kind *k, const char *id,
 int ops_kind_list(struct ops *ops, const struct ops_kind *k,
     const char *account, const struct ops_page *page, void *listp, size_t *np,
     int *morep, struct ops_err *err);
+
+/*
+ * The traffic policy part of an update of <what> ("address", "edge")
+ * <id>: attach policy <p> (NULL detaches) if <set_policy>, and set PROXY
+ * protocol version <proxy_proto> unless it is -1, with the store
+ * functions given. Whatever did change is announced
+ * (OPS_CHANGE_POLICY), even when the rest failed.
+ */
+int ops_traffic_set(struct ops *ops, const char *what, const char *id,
+    int set_policy, const struct store_ip_policy *p, int proxy_proto,
+    int (*set_ip_policy)(struct store *, const char *, const char *),
+    int (*set_proxy_proto)(struct store *, const char *, int),
+    struct ops_err *err);
 
 /* Predicate: strings <x> and <y> differ, NULL being a value of its own. */
 int ops_str_differs(const char *x, const char *y);

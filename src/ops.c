@@ -375,3 +375,91 @@ out:
 	store_account_free(a);
 	return r;
 }
+
+/* The id of object <obj> (ops_page_slice). */
+static const char *
+ops_slice_id(const void *obj, size_t off)
+{
+	return *(char *const *)(const void *)((const char *)obj + off);
+}
+
+/* The creation time of object <obj> (ops_page_slice). */
+static int64_t
+ops_slice_created(const void *obj, size_t off)
+{
+	int64_t t;
+
+	memcpy(&t, (const char *)obj + off, sizeof(t));
+	return t;
+}
+
+/* Predicate: <a> comes after <b>, newest first: (created, id) below. */
+static int
+ops_slice_after(const void *a, const void *b, size_t id_off, size_t created_off)
+{
+	int64_t ca = ops_slice_created(a, created_off);
+	int64_t cb = ops_slice_created(b, created_off);
+
+	if (ca != cb)
+		return ca < cb;
+	return strcmp(ops_slice_id(a, id_off), ops_slice_id(b, id_off)) < 0;
+}
+
+int
+ops_page_slice(const struct ops_page *page, void **list, size_t n,
+    size_t id_off, size_t created_off, void (*list_free)(void *list, size_t n),
+    void **listp, size_t *np, int *morep, struct ops_err *err)
+{
+	void **out = NULL, *tmp;
+	size_t i, j, k, start = 0, limit, nout;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*listp = NULL;
+	*np = 0;
+	*morep = 0;
+	if (page == NULL) {
+		*listp = list; /* the caller's */
+		*np = n;
+		return 0;
+	}
+	/* Newest first (insertion sort: these lists are short). */
+	for (i = 1; i < n; i++) {
+		tmp = list[i];
+		for (j = i; j > 0 &&
+		     ops_slice_after(list[j - 1], tmp, id_off, created_off);
+		     j--)
+			list[j] = list[j - 1];
+		list[j] = tmp;
+	}
+	if (page->before_id != NULL) {
+		for (i = 0; i < n && start == 0; i++) {
+			if (strcmp(ops_slice_id(list[i], id_off),
+			        page->before_id) == 0)
+				start = i + 1;
+		}
+		if (start == 0) {
+			r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+			    "before_id '%.100s' names nothing in this list",
+			    page->before_id);
+			list_free(list, n);
+			goto out;
+		}
+	}
+	limit = ops_page_limit(page);
+	out = xcalloc(limit + 1, sizeof(*out));
+	for (nout = 0; start + nout < n && nout < limit; nout++)
+		out[nout] = list[start + nout];
+	*morep = start + nout < n;
+	/* What is not on the page is freed: move it to the list's front. */
+	for (j = k = 0; j < n; j++) {
+		if (j < start || j >= start + nout)
+			list[k++] = list[j];
+	}
+	list_free(list, k);
+	/* Ownership of <out> passes to the caller. */
+	*listp = out;
+	*np = nout;
+	r = 0;
+out:
+	return r;
+}
