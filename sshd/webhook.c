@@ -22,11 +22,13 @@
 #include "portholed.h"
 
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "hook.h"
 #include "id.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "misc.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -103,6 +105,7 @@ struct wh {
 	size_t ndests;
 	int64_t next_refresh; /* monotonic */
 	int64_t newest; /* the newest event seq seen */
+	char *node_labels; /* a fleet's metrics labels, or NULL */
 };
 
 pid_t
@@ -239,6 +242,20 @@ webhook_dest_free(struct wh *wh, struct wh_dest *w)
 	free(w);
 }
 
+/* Add <n> to counter <name> in the store (its metrics). */
+static void
+webhook_count(struct wh *wh, const char *name, int64_t n)
+{
+	struct store_counter c;
+	int r;
+
+	c.name = name;
+	c.labels = wh->node_labels != NULL ? wh->node_labels : "";
+	c.value = n;
+	if ((r = store_record(wh->store, NULL, 0, &c, 1, NULL, NULL)) != 0)
+		error_r(r, "webhooks: cannot count %s", name);
+}
+
 /* <w>'s request failed (<why>): wait before the same batch goes again. */
 static void
 webhook_failed(struct wh *wh, struct wh_dest *w, const char *why)
@@ -247,6 +264,7 @@ webhook_failed(struct wh *wh, struct wh_dest *w, const char *why)
 	int r;
 
 	w->attempts++;
+	webhook_count(wh, "porthole_webhook_failures_total", 1);
 	wait = hook_backoff_ms(w->attempts);
 	w->next_try_ms = misc_now_ms() + wait;
 	logit("webhook %s: %s; attempt %d failed, again in %lld s", w->d->id,
@@ -272,6 +290,10 @@ webhook_advance(struct wh *wh, struct wh_dest *w, int64_t to, size_t n)
 		w->attempts = 0;
 		w->next_try_ms = 0;
 		webhook_batch_free(w);
+		if (n > 0)
+			webhook_count(wh,
+			    "porthole_webhook_events_delivered_total",
+			    (int64_t)n);
 		return;
 	}
 	if (r == PORTHOLE_ERR_DENIED) {
@@ -642,6 +664,10 @@ webhook_main(int sock)
 		error("webhooks: Database %s", errbuf);
 		goto out;
 	}
+	/* In a fleet, each node's counters carry its labels (as mon.c). */
+	if (db_target_is_pg(wh.conf->database))
+		wh.node_labels =
+		    metrics_node_labels(wh.conf->node_name, wh.conf->region);
 	debug("webhooks: delivery process started, node %s",
 	    wh.conf->node_name);
 	ret = webhook_loop(&wh);
@@ -657,5 +683,6 @@ out:
 	curl_global_cleanup();
 	store_free(wh.store);
 	conf_free(wh.conf);
+	free(wh.node_labels);
 	return ret;
 }
