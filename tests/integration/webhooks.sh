@@ -90,7 +90,7 @@ ph_start_server
 rport=$("$TNET" freeport)
 bport=$("$TNET" freeport)
 
-# --- destinations and subscriptions ----------------------------------------
+# --- destinations and subscriptions ------------------------------------------
 ph_ctl --json events | jq -r .event_id >"$PH_TMP/before.ids"
 ph_ctl destination create "http://127.0.0.1:$rport/hook" \
     --description "all events" >"$PH_TMP/admin.secret" ||
@@ -177,7 +177,7 @@ took=$(sed -n 's/^porthole_webhook_events_delivered_total //p' \
     ph_fail "metrics: failures ${fails:-none}, delivered ${took:-none}"
 ph_pass "metrics: $fails failures, $took events delivered"
 
-# --- in order, signed right, scoped -------------------------------------------
+# --- in order, signed right, scoped ------------------------------------------
 received admin >"$PH_TMP/got.ids"
 stored_since "$PH_TMP/before.ids" >"$PH_TMP/want.ids"
 cmp -s "$PH_TMP/got.ids" "$PH_TMP/want.ids" || ph_fail "order differs"
@@ -193,7 +193,7 @@ wait_all bob "$PH_TMP/before.ids" 30 \
 [ ! -s "$PH_TMP/hook-bob/bad.log" ] || ph_fail "bad signatures for bob"
 ph_pass "in order, $nreq requests signed right; bob's 5 events only"
 
-# --- the checker checks -------------------------------------------------------
+# --- the checker checks ------------------------------------------------------
 req=$(find "$PH_TMP/hook-admin" -name 'req-*.body' | head -n 1)
 /usr/bin/python3 "$RECV" verify "$PH_TMP/admin.secret" "$req" \
     "${req%.body}.sig" || ph_fail "the checker rejects a good request"
@@ -206,7 +206,7 @@ printf ' ' | cat "$req" - >"$PH_TMP/changed.body"
     ph_fail "the checker takes a changed body"
 ph_pass "a wrong secret or a changed body fails verification"
 
-# --- delete ----------------------------------------------------------------------
+# --- delete ------------------------------------------------------------------
 ph_ctl destination delete "$dst" >/dev/null || ph_fail "destination delete"
 ph_ctl --json subscription list | jq -e --arg s "$sub" \
     'select(.id == $s) | .destination_ids == []' >/dev/null ||
