@@ -237,3 +237,74 @@ api_edge_delete(struct api_req *rq)
 	}
 	api_no_content(rq);
 }
+
+/*
+ * POST /edges/tcp/ID/hostports {"addr":…} and /backend_accounts
+ * {"account":…}; DELETE /edges/tcp/ID/hostports/ADDR and
+ * /backend_accounts/ACCOUNT. Each answers with the edge after.
+ */
+static void
+api_edge_member(struct api_req *rq, int add, int backend)
+{
+	static const char *const addr_fields[] = { "addr", NULL };
+	static const char *const acct_fields[] = { "account", NULL };
+	struct store_edge *e = NULL;
+	struct ops_err err;
+	struct ops o;
+	const char *what = NULL, *id = rq->segs[2];
+	json_t *body = NULL;
+	int r;
+
+	if (add) {
+		if ((body = api_body(rq,
+		         backend ? acct_fields : addr_fields)) == NULL ||
+		    api_str(rq, body, backend ? "account" : "addr", &what) != 0)
+			goto out;
+		if (what == NULL) {
+			api_error(rq, 400, "INVALID_ARGUMENT", NULL,
+			    "%s is required", backend ? "account" : "addr");
+			goto out;
+		}
+	} else
+		what = rq->segs[4];
+	if (api_ops(rq, &o) != 0)
+		goto out;
+	if (backend)
+		r = add ? ops_edge_backend_add(&o, id, what, &e, &err)
+		        : ops_edge_backend_remove(&o, id, what, &e, &err);
+	else
+		r = add ? ops_edge_address_add(&o, id, what, &e, &err)
+		        : ops_edge_address_remove(&o, id, what, &e, &err);
+	if (r != 0) {
+		api_ops_error(rq, &err);
+		goto out;
+	}
+	api_edge_answer(rq, 200, e);
+out:
+	store_edge_free(e);
+	json_decref(body);
+}
+
+void
+api_edge_hostport_add(struct api_req *rq)
+{
+	api_edge_member(rq, 1, 0);
+}
+
+void
+api_edge_hostport_remove(struct api_req *rq)
+{
+	api_edge_member(rq, 0, 0);
+}
+
+void
+api_edge_backend_add(struct api_req *rq)
+{
+	api_edge_member(rq, 1, 1);
+}
+
+void
+api_edge_backend_remove(struct api_req *rq)
+{
+	api_edge_member(rq, 0, 1);
+}

@@ -94,8 +94,13 @@ void api_tell(struct api *api, int type, const char *s);
 int api_penalized(struct api *api, const char *ip, int64_t *leftp);
 
 /* api-http.c */
-/* libmicrohttpd's handlers (passed to MHD_start_daemon). */
+/*
+ * Serve the API with libmicrohttpd on listening socket <lfd> (its own
+ * once this returns 0), with HTTPS when PEM texts <cert> and <key> are
+ * given. Returns 0, or -1 after logging why.
+ */
 int api_http_start(struct api *api, int lfd, const char *cert, const char *key);
+/* Stop serving: set api->quit first, so that event streams end. */
 void api_http_stop(struct api *api);
 
 /*
@@ -227,6 +232,10 @@ void api_edge_create(struct api_req *rq);
 void api_edge_get(struct api_req *rq);
 void api_edge_update(struct api_req *rq);
 void api_edge_delete(struct api_req *rq);
+void api_edge_hostport_add(struct api_req *rq);
+void api_edge_hostport_remove(struct api_req *rq);
+void api_edge_backend_add(struct api_req *rq);
+void api_edge_backend_remove(struct api_req *rq);
 /* api-account.c */
 void api_account_list(struct api_req *rq);
 void api_account_create(struct api_req *rq);

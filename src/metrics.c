@@ -54,6 +54,10 @@ static const struct metrics_family metrics_counters[] = {
 	{ "porthole_refused_events_summarized_total",
 	    "Refused connections recorded in a summary, not an event each.",
 	    1 },
+	{ "porthole_webhook_events_delivered_total",
+	    "Events a webhook destination took (2xx).", 1 },
+	{ "porthole_webhook_failures_total",
+	    "Webhook requests that failed and are tried again.", 1 },
 };
 
 #define METRICS_NGAUGES (sizeof(metrics_gauges) / sizeof(metrics_gauges[0]))

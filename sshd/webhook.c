@@ -22,11 +22,13 @@
 #include "portholed.h"
 
 #include "conf.h"
+#include "db.h"
 #include "err.h"
 #include "hook.h"
 #include "id.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "misc.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -48,7 +50,7 @@
  *    only), at most WebhookBatchSize, and POSTs them as one JSON array
  *    signed with the destination's secret (X-Porthole-Signature:
  *    sha256=HEX of HMAC-SHA256(secret, body)), with an id of its own
- *    (X-Porthole-Delivery) that a retry of the same batch keeps;
+ *    (X-Porthole-Delivery) that its retries keep, with the very body;
  *  - on a 2xx answer moves the cursor past them in the store; on
  *    anything else (no connection, WebhookTimeout, another status)
  *    waits 1 s, 2 s, 4 s … at most 60 s (kept in the store, so a
@@ -83,9 +85,11 @@ struct wh_dest {
 	/* The request in flight, or easy == NULL. */
 	CURL *easy;
 	struct curl_slist *headers;
+	/* The batch it sends, kept until taken (body NULL: none). */
 	char *body;
 	size_t body_len;
-	char *delivery; /* X-Porthole-Delivery, kept for retries */
+	char *delivery; /* X-Porthole-Delivery, the batch's id */
+	int64_t batch_from; /* the cursor it starts after */
 	int64_t batch_to; /* the cursor once it is delivered */
 	size_t batch_n;
 	int64_t sent_ms; /* monotonic */
@@ -101,6 +105,7 @@ struct wh {
 	size_t ndests;
 	int64_t next_refresh; /* monotonic */
 	int64_t newest; /* the newest event seq seen */
+	char *node_labels; /* a fleet's metrics labels, or NULL */
 };
 
 pid_t
@@ -201,7 +206,7 @@ webhook_discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Forget the request of <w>, if any. */
+/* Forget the request of <w>, if any (its batch stays). */
 static void
 webhook_req_free(struct wh *wh, struct wh_dest *w)
 {
@@ -212,9 +217,17 @@ webhook_req_free(struct wh *wh, struct wh_dest *w)
 	}
 	curl_slist_free_all(w->headers);
 	w->headers = NULL;
+}
+
+/* Forget the batch of <w>, if any. */
+static void
+webhook_batch_free(struct wh_dest *w)
+{
 	free(w->body);
 	w->body = NULL;
 	w->body_len = 0;
+	free(w->delivery);
+	w->delivery = NULL;
 	w->batch_n = 0;
 }
 
@@ -224,9 +237,23 @@ webhook_dest_free(struct wh *wh, struct wh_dest *w)
 	if (w == NULL)
 		return;
 	webhook_req_free(wh, w);
-	free(w->delivery);
+	webhook_batch_free(w);
 	store_hook_dest_free(w->d);
 	free(w);
+}
+
+/* Add <n> to counter <name> in the store (its metrics). */
+static void
+webhook_count(struct wh *wh, const char *name, int64_t n)
+{
+	struct store_counter c;
+	int r;
+
+	c.name = name;
+	c.labels = wh->node_labels != NULL ? wh->node_labels : "";
+	c.value = n;
+	if ((r = store_record(wh->store, NULL, 0, &c, 1, NULL, NULL)) != 0)
+		error_r(r, "webhooks: cannot count %s", name);
 }
 
 /* <w>'s request failed (<why>): wait before the same batch goes again. */
@@ -237,6 +264,7 @@ webhook_failed(struct wh *wh, struct wh_dest *w, const char *why)
 	int r;
 
 	w->attempts++;
+	webhook_count(wh, "porthole_webhook_failures_total", 1);
 	wait = hook_backoff_ms(w->attempts);
 	w->next_try_ms = misc_now_ms() + wait;
 	logit("webhook %s: %s; attempt %d failed, again in %lld s", w->d->id,
@@ -261,8 +289,11 @@ webhook_advance(struct wh *wh, struct wh_dest *w, int64_t to, size_t n)
 		w->cursor = to;
 		w->attempts = 0;
 		w->next_try_ms = 0;
-		free(w->delivery);
-		w->delivery = NULL;
+		webhook_batch_free(w);
+		if (n > 0)
+			webhook_count(wh,
+			    "porthole_webhook_events_delivered_total",
+			    (int64_t)n);
 		return;
 	}
 	if (r == PORTHOLE_ERR_DENIED) {
@@ -270,6 +301,7 @@ webhook_advance(struct wh *wh, struct wh_dest *w, int64_t to, size_t n)
 		logit("webhook %s: another node delivers it now", w->d->id);
 		w->leased = 0;
 		w->renew_at = 0;
+		webhook_batch_free(w);
 	} else {
 		error_r(r, "webhook %s: cannot move the cursor", w->d->id);
 		/* Sent again later: at least once. */
@@ -304,21 +336,30 @@ webhook_done(struct wh *wh, struct wh_dest *w, CURLcode res)
 	webhook_req_free(wh, w);
 }
 
-/* Start a POST of <evs> to <w>; the cursor then goes to <to>. */
+/* Make <w>'s batch of <evs>, after its cursor; the cursor then is <to>. */
+static void
+webhook_batch(struct wh_dest *w, struct store_event *const *evs, size_t n,
+    int64_t to)
+{
+	webhook_batch_free(w);
+	w->body = hook_body(evs, n, &w->body_len);
+	w->delivery = id_new("dlv");
+	w->batch_from = w->cursor;
+	w->batch_to = to;
+	w->batch_n = n;
+}
+
+/*
+ * Start a POST of <w>'s batch, signed with its secret as it is now: a
+ * retry sends the very same body with the same delivery id.
+ */
 static int
-webhook_send(struct wh *wh, struct wh_dest *w, struct store_event *const *evs,
-    size_t n, int64_t to)
+webhook_send(struct wh *wh, struct wh_dest *w)
 {
 	char sig[HOOK_SIGNATURE_LEN], *line = NULL;
 	long timeout_ms = (long)wh->conf->webhook_timeout * 1000;
 	int ret = -1;
 
-	w->body = hook_body(evs, n, &w->body_len);
-	w->batch_to = to;
-	w->batch_n = n;
-	/* A retry of the same batch keeps its delivery id. */
-	if (w->delivery == NULL)
-		w->delivery = id_new("dlv");
 	hook_sign(w->d->secret, w->body, w->body_len, sig);
 	w->headers =
 	    curl_slist_append(w->headers, "Content-Type: application/json");
@@ -444,8 +485,12 @@ webhook_lease(struct wh *wh, struct wh_dest *w, int64_t mono)
 	if (r == 0) {
 		w->leased = 1;
 		w->renew_at = mono + WEBHOOK_RENEW_MS;
-		if (!had) {
-			/* Where the last holder (maybe us, before) left it. */
+		if (!had && w->easy == NULL) {
+			/*
+			 * Where the last holder (maybe us, before) left it.
+			 * With a request under way, its end says: moving
+			 * the cursor fails if another node moved it.
+			 */
 			w->cursor = cursor;
 			w->attempts = attempts;
 			w->next_try_ms = next;
@@ -470,10 +515,18 @@ webhook_dest_run(struct wh *wh, struct wh_dest *w, int64_t mono)
 	int64_t scanned;
 	int r;
 
-	if (w->easy != NULL || !webhook_lease(wh, w, mono))
+	/* Renewed while a request is under way too (WebhookTimeout). */
+	if (!webhook_lease(wh, w, mono) || w->easy != NULL)
 		return;
 	if (w->next_try_ms != 0 && misc_now_ms() < w->next_try_ms)
 		return;
+	/* A batch kept for a retry, if the cursor is still where it was. */
+	if (w->body != NULL && w->batch_from != w->cursor)
+		webhook_batch_free(w);
+	if (w->body != NULL) {
+		(void)webhook_send(wh, w);
+		return;
+	}
 	if (w->cursor >= wh->newest)
 		return;
 	if ((r = store_hook_pending(wh->store, w->d, w->cursor,
@@ -489,7 +542,8 @@ webhook_dest_run(struct wh *wh, struct wh_dest *w, int64_t mono)
 			webhook_advance(wh, w, scanned, 0);
 		goto out;
 	}
-	(void)webhook_send(wh, w, evs, n, scanned);
+	webhook_batch(w, evs, n, scanned);
+	(void)webhook_send(wh, w);
 out:
 	store_event_list_free(evs, n);
 }
@@ -610,6 +664,10 @@ webhook_main(int sock)
 		error("webhooks: Database %s", errbuf);
 		goto out;
 	}
+	/* In a fleet, each node's counters carry its labels (as mon.c). */
+	if (db_target_is_pg(wh.conf->database))
+		wh.node_labels =
+		    metrics_node_labels(wh.conf->node_name, wh.conf->region);
 	debug("webhooks: delivery process started, node %s",
 	    wh.conf->node_name);
 	ret = webhook_loop(&wh);
@@ -625,5 +683,6 @@ out:
 	curl_global_cleanup();
 	store_free(wh.store);
 	conf_free(wh.conf);
+	free(wh.node_labels);
 	return ret;
 }

@@ -295,6 +295,21 @@ api "$ADMIN" PATCH "/edges/tcp/$ED" '{"description":"e2","proxy_proto":0}'
 expect 200 "update the edge"
 api "$ADMIN" GET /edges/tcp
 expect 200 "list edges"
+api "$ADMIN" POST "/edges/tcp/$ED/backend_accounts" '{"account":"bob"}'
+expect 200 "add bob to the edge"
+[ "$(j '.backend.accounts | length')" -eq 2 ] || ph_fail "not 2 backends"
+api "$ADMIN" DELETE "/edges/tcp/$ED/backend_accounts/bob"
+expect 200 "take bob out of the edge"
+api "$ADMIN" POST /reserved_addrs '{"account":"bob","description":"for the edge"}'
+expect 201 "an address for the edge"
+EDADDR=$(j .addr)
+api "$ADMIN" POST "/edges/tcp/$ED/hostports" "{\"addr\":\"$EDADDR\"}"
+expect 200 "add an address to the edge"
+[ "$(j '.hostports | length')" -eq 2 ] || ph_fail "not 2 hostports: $(cat "$R")"
+api "$ADMIN" DELETE "/edges/tcp/$ED/hostports/$EDADDR"
+expect 200 "take the address out"
+api "$AK" POST "/edges/tcp/$ED/backend_accounts" '{"account":"alice"}'
+[ "$ST" = 403 ] || [ "$ST" = 404 ] || ph_fail "alice changes an edge: $ST"
 api "$AK" GET "/edges/tcp/$ED"
 [ "$ST" = 403 ] || [ "$ST" = 404 ] || ph_fail "alice reads an edge: $ST"
 api "$ADMIN" DELETE "/edges/tcp/$ED"

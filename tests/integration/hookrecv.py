@@ -10,8 +10,8 @@ contrib/bench-hook.sh.
       array body goes to DIR/events.jsonl as one line
       {"recv_ms": ..., "delivery": ..., "event": {...}}, and the answer
       is 200. A bad one: a line in DIR/bad.log and 401. Every request
-      is also kept as DIR/req-N.body with its signature in
-      DIR/req-N.sig, for the checker's own test.
+      is also kept as DIR/req-PID-N.body with its signature in
+      DIR/req-PID-N.sig, for the checker's own test.
   hookrecv.py verify SECRET_FILE BODY_FILE SIG_FILE
       Exit 0 if the signature verifies, 1 if not: the same check.
 """
@@ -55,9 +55,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sig = self.headers.get("X-Porthole-Signature")
         delivery = self.headers.get("X-Porthole-Delivery")
         Handler.nreq += 1
-        with open(os.path.join(d, "req-%d-%d.body" % (os.getpid(), Handler.nreq)), "wb") as f:
+        base = os.path.join(d, "req-%d-%d" % (os.getpid(), Handler.nreq))
+        with open(base + ".body", "wb") as f:
             f.write(body)
-        with open(os.path.join(d, "req-%d-%d.sig" % (os.getpid(), Handler.nreq)), "w") as f:
+        with open(base + ".sig", "w") as f:
             f.write(sig or "")
         if not verify(read_secret(self.server.secret_file), body, sig):
             with open(os.path.join(d, "bad.log"), "a") as f:

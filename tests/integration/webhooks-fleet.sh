@@ -129,7 +129,7 @@ esac
     ph_fail "both nodes delivered: $(delivered_by "$o") batches from the other"
 ph_pass "node $holder delivers the events of both nodes, in order"
 
-# --- the holder stops: the other takes over ------------------------------------
+# --- the holder stops: the other takes over ----------------------------------
 kill -TERM "${NPID[$h]}"
 ph_wait_gone "${NPID[$h]}" 30
 connections s3 "$o" 10

@@ -61,6 +61,19 @@ after $3 s"
 	done
 }
 
+# wait_closed N: until the store holds N tcp_connection_closed.v0 events
+# (a session reports its connections in batches).
+wait_closed() {
+	local n=0
+
+	until [ "$(ph_ctl events --type tcp_connection_closed.v0 | wc -l)" \
+	    -ge "$1" ]; do
+		n=$((n + 1))
+		[ "$n" -le 150 ] || ph_fail "fewer than $1 connections stored"
+		sleep 0.2
+	done
+}
+
 # connections N: N connections through a new alice session, closed.
 connections() {
 	local port
@@ -77,7 +90,7 @@ ph_start_server
 rport=$("$TNET" freeport)
 bport=$("$TNET" freeport)
 
-# --- destinations and subscriptions ----------------------------------------
+# --- destinations and subscriptions ------------------------------------------
 ph_ctl --json events | jq -r .event_id >"$PH_TMP/before.ids"
 ph_ctl destination create "http://127.0.0.1:$rport/hook" \
     --description "all events" >"$PH_TMP/admin.secret" ||
@@ -119,6 +132,7 @@ ph_wait_for "$PH_TMP/bobsess.out" "^Forwarding" 15 "$PH_LAST_PID"
 bobport=$(ph_tunnel_port "$PH_TMP/bobsess.out")
 "$TNET" many -t 60 "127.0.0.1:$bobport" 5 16 >/dev/null ||
     ph_fail "bob's connections"
+wait_closed 25
 wait_all admin "$PH_TMP/before.ids" 30
 n1=$(received admin | wc -l)
 ph_pass "$n1 events delivered"
@@ -141,19 +155,29 @@ ph_pass "the delivery process is started again"
 t0=$(date +%s)
 ph_kill "$recv_pid_admin"
 connections 2 20
+wait_closed 45
 ph_wait_for "$PH_LOG" "webhook $dst: .*attempt 1 failed" 30
 ph_stop_server
 ph_start_server
 connections 3 20
-sleep $((OUTAGE - ($(date +%s) - t0)))
+wait_closed 65
+left=$((OUTAGE - ($(date +%s) - t0)))
+[ "$left" -le 0 ] || sleep "$left"
 recv_start admin "$rport" "$PH_TMP/admin.secret"
 # After 30 s of failures the next attempt is at most 60 s away.
 wait_all admin "$PH_TMP/before.ids" 90
 grep -qE "webhook $dst: .*attempt [3-9] failed" "$PH_LOG".* "$PH_LOG" ||
     ph_fail "no retries logged"
 ph_pass "all $(received admin | wc -l) events after the outage and restart"
+ph_ctl metrics >"$PH_TMP/metrics" || ph_fail "metrics"
+fails=$(sed -n 's/^porthole_webhook_failures_total //p' "$PH_TMP/metrics")
+took=$(sed -n 's/^porthole_webhook_events_delivered_total //p' \
+    "$PH_TMP/metrics")
+[ "${fails:-0}" -ge 3 ] && [ "${took:-0}" -ge "$(received admin | wc -l)" ] ||
+    ph_fail "metrics: failures ${fails:-none}, delivered ${took:-none}"
+ph_pass "metrics: $fails failures, $took events delivered"
 
-# --- in order, signed right, scoped -------------------------------------------
+# --- in order, signed right, scoped ------------------------------------------
 received admin >"$PH_TMP/got.ids"
 stored_since "$PH_TMP/before.ids" >"$PH_TMP/want.ids"
 cmp -s "$PH_TMP/got.ids" "$PH_TMP/want.ids" || ph_fail "order differs"
@@ -169,7 +193,7 @@ wait_all bob "$PH_TMP/before.ids" 30 \
 [ ! -s "$PH_TMP/hook-bob/bad.log" ] || ph_fail "bad signatures for bob"
 ph_pass "in order, $nreq requests signed right; bob's 5 events only"
 
-# --- the checker checks -------------------------------------------------------
+# --- the checker checks ------------------------------------------------------
 req=$(find "$PH_TMP/hook-admin" -name 'req-*.body' | head -n 1)
 /usr/bin/python3 "$RECV" verify "$PH_TMP/admin.secret" "$req" \
     "${req%.body}.sig" || ph_fail "the checker rejects a good request"
@@ -182,7 +206,7 @@ printf ' ' | cat "$req" - >"$PH_TMP/changed.body"
     ph_fail "the checker takes a changed body"
 ph_pass "a wrong secret or a changed body fails verification"
 
-# --- delete ----------------------------------------------------------------------
+# --- delete ------------------------------------------------------------------
 ph_ctl destination delete "$dst" >/dev/null || ph_fail "destination delete"
 ph_ctl --json subscription list | jq -e --arg s "$sub" \
     'select(.id == $s) | .destination_ids == []' >/dev/null ||
