@@ -36,7 +36,7 @@ if ! [ "$src_browser" -ef "$browser_dir" ]; then
 	cmp -s "$src_browser/package-lock.json" \
 	    "$browser_dir/package-lock.json" ||
 	    rm -rf "$browser_dir/node_modules"
-	cp "$src_browser/package.json" "$src_browser/package-lock.json" \
+	cp -p "$src_browser/package.json" "$src_browser/package-lock.json" \
 	    "$browser_dir/" || ph_fail "cannot copy tests/browser/package*.json"
 fi
 if ! [ -f "$browser_dir/node_modules/puppeteer-core/package.json" ] ||
