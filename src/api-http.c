@@ -456,6 +456,8 @@ api_http_start(struct api *api, int lfd, const char *cert, const char *key)
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)conf->api_max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)conf->api_max_per_source,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)conf->api_request_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)conf->api_max_header,

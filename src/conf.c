@@ -62,6 +62,7 @@
 #define CONF_REGION_MAX              32 /* Region */
 #define CONF_QUOTE_LEN               101 /* values echoed in errors */
 #define CONF_DEFAULT_API_CONNS       64
+#define CONF_DEFAULT_API_PER_SOURCE  16
 #define CONF_MAX_API_CONNS           10000
 #define CONF_DEFAULT_API_BODY        (1024 * 1024)
 #define CONF_MIN_API_BODY            1024
@@ -111,6 +112,7 @@ enum conf_kw {
 	CONF_KW_NODE_TIMEOUT,
 	CONF_KW_API_LISTEN,
 	CONF_KW_API_MAX_CONNECTIONS,
+	CONF_KW_API_MAX_PER_SOURCE,
 	CONF_KW_API_MAX_BODY_SIZE,
 	CONF_KW_API_MAX_HEADER_SIZE,
 	CONF_KW_API_REQUEST_TIMEOUT,
@@ -172,6 +174,7 @@ static const struct conf_keyword {
 	{ "Region", CONF_KW_REGION, 0 },
 	{ "ApiListen", CONF_KW_API_LISTEN, 0 },
 	{ "ApiMaxConnections", CONF_KW_API_MAX_CONNECTIONS, 0 },
+	{ "ApiMaxConnectionsPerSource", CONF_KW_API_MAX_PER_SOURCE, 0 },
 	{ "ApiMaxBodySize", CONF_KW_API_MAX_BODY_SIZE, 0 },
 	{ "ApiMaxHeaderSize", CONF_KW_API_MAX_HEADER_SIZE, 0 },
 	{ "ApiRequestTimeout", CONF_KW_API_REQUEST_TIMEOUT, 0 },
@@ -549,6 +552,18 @@ conf_set_api(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		}
 		if (mode != CONF_MODE_CHECK)
 			conf->api_max_connections = (int)n;
+		break;
+	case CONF_KW_API_MAX_PER_SOURCE:
+		if (strcasecmp(arg, "none") == 0)
+			n = 0;
+		else if (conf_parse_num(arg, 1, CONF_MAX_API_CONNS, &n) != 0) {
+			conf_err(errbuf, errlen,
+			    "%s: '%s' is not in 1..%d or none", k->name, q,
+			    CONF_MAX_API_CONNS);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->api_max_per_source = (int)n;
 		break;
 	case CONF_KW_API_MAX_BODY_SIZE:
 	case CONF_KW_API_MAX_HEADER_SIZE:
@@ -1010,6 +1025,7 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		break;
 	case CONF_KW_API_LISTEN:
 	case CONF_KW_API_MAX_CONNECTIONS:
+	case CONF_KW_API_MAX_PER_SOURCE:
 	case CONF_KW_API_MAX_BODY_SIZE:
 	case CONF_KW_API_MAX_HEADER_SIZE:
 	case CONF_KW_API_REQUEST_TIMEOUT:
@@ -1120,6 +1136,7 @@ conf_new(void)
 	conf->event_max_count = CONF_DEFAULT_EVENT_MAX;
 	conf->session_retention = CONF_DEFAULT_SESS_RETENTION;
 	conf->api_max_connections = CONF_DEFAULT_API_CONNS;
+	conf->api_max_per_source = CONF_DEFAULT_API_PER_SOURCE;
 	conf->api_max_body = CONF_DEFAULT_API_BODY;
 	conf->api_max_header = CONF_DEFAULT_API_HEADER;
 	conf->api_request_timeout = CONF_DEFAULT_API_TIMEOUT;
@@ -1541,6 +1558,11 @@ conf_dump(const struct conf *conf, void *fp)
 	else
 		fprintf(f, "apilisten %s:%u\n", conf->api_host, conf->api_port);
 	fprintf(f, "apimaxconnections %d\n", conf->api_max_connections);
+	if (conf->api_max_per_source == 0)
+		fprintf(f, "apimaxconnectionspersource none\n");
+	else
+		fprintf(f, "apimaxconnectionspersource %d\n",
+		    conf->api_max_per_source);
 	fprintf(f, "apimaxbodysize %lld\n", (long long)conf->api_max_body);
 	fprintf(f, "apimaxheadersize %lld\n", (long long)conf->api_max_header);
 	fprintf(f, "apirequesttimeout %lld\n",

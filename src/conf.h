@@ -52,6 +52,7 @@ struct conf {
 	char *api_host; /* ApiListen address, NULL when off */
 	uint16_t api_port;
 	int api_max_connections; /* ApiMaxConnections */
+	int api_max_per_source; /* ApiMaxConnectionsPerSource; 0: none */
 	int64_t api_max_body; /* ApiMaxBodySize, bytes */
 	int64_t api_max_header; /* ApiMaxHeaderSize, bytes */
 	int64_t api_request_timeout; /* ApiRequestTimeout, seconds */

@@ -117,6 +117,9 @@ static const struct {
 	{ "ApiListen [::1]:8443", "apilisten [::1]:8443" },
 	{ "ApiListen none", "apilisten none" },
 	{ "ApiMaxConnections 5", "apimaxconnections 5" },
+	{ "ApiMaxConnectionsPerSource 4", "apimaxconnectionspersource 4" },
+	{ "ApiMaxConnectionsPerSource none",
+	    "apimaxconnectionspersource none" },
 	{ "ApiMaxBodySize 2M", "apimaxbodysize 2097152" },
 	{ "ApiMaxBodySize 4096", "apimaxbodysize 4096" },
 	{ "ApiMaxHeaderSize 8k", "apimaxheadersize 8192" },
@@ -343,6 +346,8 @@ static const struct {
 	    "ApiListen: '127.0.0.1:0' is not ADDRESS:PORT (numeric, port not "
 	    "0) or none" },
 	{ "ApiMaxConnections 0", "ApiMaxConnections: '0' is not in 1..10000" },
+	{ "ApiMaxConnectionsPerSource 0",
+	    "ApiMaxConnectionsPerSource: '0' is not in 1..10000 or none" },
 	{ "ApiMaxBodySize 100",
 	    "ApiMaxBodySize: '100' is not a size in bytes (K and M suffixes "
 	    "allowed) from 1024 to 67108864" },
@@ -1198,6 +1203,7 @@ START_TEST(test_dump_exact)
 	    "metricslisten none\n"
 	    "apilisten none\n"
 	    "apimaxconnections 64\n"
+	    "apimaxconnectionspersource 16\n"
 	    "apimaxbodysize 1048576\n"
 	    "apimaxheadersize 32768\n"
 	    "apirequesttimeout 30\n"
@@ -1265,6 +1271,7 @@ START_TEST(test_dump_exact_new_keywords)
 	    "metricslisten none\n"
 	    "apilisten none\n"
 	    "apimaxconnections 64\n"
+	    "apimaxconnectionspersource 16\n"
 	    "apimaxbodysize 1048576\n"
 	    "apimaxheadersize 32768\n"
 	    "apirequesttimeout 30\n"

@@ -498,6 +498,14 @@ expect 200 "bob lists events"
 [ "$(j '.events | length')" -eq 0 ] || ph_fail "bob sees alice's events"
 api "$AK" GET "/events?event_type=nonsense"
 expect 400 "an unknown event type"
+api "$AK" GET "/events?since=1h&event_type=tcp_connection_closed.v0"
+expect 200 "events of the last hour"
+[ "$(j '.events | length')" -ge 2 ] || ph_fail "since=1h: $(cat "$R")"
+api "$AK" GET "/events?since=2030-01-01T00:00:00Z"
+expect 200 "events from the future"
+[ "$(j '.events | length')" -eq 0 ] || ph_fail "events after 2030"
+api "$AK" GET "/events?since=yesterday"
+expect 400 "a bad since"
 grep -q 'tcp_connection_closed' "$PH_TMP/sse-bob.out" &&
     ph_fail "bob's stream carries alice's events"
 api "$AK" POST "/tunnel_sessions/$SS/stop"
@@ -564,7 +572,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     >/dev/null 2>&1 || ph_fail "openssl req failed"
 ph_start_server -o "ApiListen=127.0.0.1:$aport" \
     -o "ApiCertificate=$PH_TMP/api.crt" -o "ApiPrivateKey=$PH_TMP/api.key" \
-    -o ApiMaxConnections=3 -o ApiRequestTimeout=3s
+    -o ApiMaxConnections=3 -o ApiMaxConnectionsPerSource=2 \
+    -o ApiRequestTimeout=3s
 ph_wait_for "$PH_LOG" 'API: serving HTTPS on 127\.0\.0\.1' 30
 st=$(curl -sS -o "$PH_TMP/tls.out" -w '%{http_code}' --max-time 10 \
     --cacert "$PH_TMP/api.crt" -H "Authorization: Bearer $ADMIN" \
@@ -577,16 +586,22 @@ curl -sS -o /dev/null --max-time 5 "http://127.0.0.1:$aport/reserved_addrs" \
 ph_pass "HTTPS with ApiCertificate and ApiPrivateKey, checked with curl --cacert"
 
 # --- slow clients hold up only themselves ---------------------------------
-# Three connections that never send a byte take every ApiMaxConnections
-# slot; SSH logins go on meanwhile, and ApiRequestTimeout frees the
-# slots.
-for i in 1 2 3; do
+# Two connections from 127.0.0.1 that never send a byte take all that
+# ApiMaxConnectionsPerSource gives it: a third from there is refused,
+# one from 127.0.0.2 is served, SSH logins go on, and
+# ApiRequestTimeout frees the slots.
+for i in 1 2; do
 	ph_bg "idle$i" "$TNET" line -t 30 "127.0.0.1:$aport"
 done
 sleep 0.5
 curl -sS -o /dev/null --max-time 2 --cacert "$PH_TMP/api.crt" \
     -H "Authorization: Bearer $ADMIN" "https://127.0.0.1:$aport/accounts" \
-    2>/dev/null && ph_fail "a fourth connection served over ApiMaxConnections 3"
+    2>/dev/null && ph_fail "a third connection from 127.0.0.1 served"
+st=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 \
+    --interface 127.0.0.2 --cacert "$PH_TMP/api.crt" \
+    -H "Authorization: Bearer $ADMIN" "https://127.0.0.1:$aport/accounts") ||
+    ph_fail "127.0.0.2 not served while 127.0.0.1 holds its slots"
+[ "$st" = 200 ] || ph_fail "127.0.0.2: status $st"
 ph_ssh_bg s2 -i "$PH_TMP/bob" -N -R "0:localhost:9" bob@127.0.0.1
 ph_wait_tunnel s2
 ph_kill "$PH_LAST_PID"
@@ -598,4 +613,4 @@ until st=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 3 \
 	    ph_fail "the API does not serve again after ApiRequestTimeout"
 	sleep 0.5
 done
-ph_pass "idle clients filling ApiMaxConnections: a fourth refused, SSH unaffected, ApiRequestTimeout frees them"
+ph_pass "idle clients: ApiMaxConnectionsPerSource refuses a third from one source, another source is served, SSH unaffected, ApiRequestTimeout frees them"
