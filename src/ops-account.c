@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,18 +75,6 @@ ops_account_get(struct ops *ops, const char *name_or_id,
 	return ops_account_resolve(ops, name_or_id, ap, err);
 }
 
-static const char *
-ops_account_id_of(const void *item)
-{
-	return (*(struct store_account *const *)item)->id;
-}
-
-static int64_t
-ops_account_created_of(const void *item)
-{
-	return (*(struct store_account *const *)item)->created_ms;
-}
-
 static void
 ops_account_list_vfree(void *list, size_t n)
 {
@@ -118,16 +107,11 @@ ops_account_list(struct ops *ops, const struct ops_page *page,
 			store_account_free(list[i]);
 	}
 	n = k;
-	if (page == NULL) {
-		*listp = list; /* the caller's */
-		*np = n;
-		list = NULL;
-		goto out;
-	}
 	/* Ownership of <list> passes to ops_page_slice. */
-	r = ops_page_slice(page, list, n, sizeof(*list), ops_account_id_of,
-	    ops_account_created_of, ops_account_list_vfree, &out, np, morep,
-	    err);
+	r = ops_page_slice(page, (void **)list, n,
+	    offsetof(struct store_account, id),
+	    offsetof(struct store_account, created_ms), ops_account_list_vfree,
+	    &out, np, morep, err);
 	list = NULL;
 	n = 0;
 	*listp = out;

@@ -294,6 +294,44 @@ out:
 	return r;
 }
 
+/* Reserved addresses, by id or host:port; deleted ones are not listed. */
+static int
+ops_address_vget(struct store *store, const char *id, void *objp)
+{
+	return store_address_get(store, id, objp);
+}
+
+static const char *
+ops_address_account(const void *obj)
+{
+	return ((const struct store_address *)obj)->account_id;
+}
+
+static void
+ops_address_vfree(void *obj)
+{
+	store_address_free(obj);
+}
+
+static int
+ops_address_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return store_address_list(store, account_id, listp, np);
+}
+
+static int
+ops_address_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_address_page(store, account_id, before_id, limit, listp,
+	    np, morep);
+}
+
+static const struct ops_kind ops_address_kind = { "address", "addresses",
+	ops_address_vget, ops_address_account, ops_address_vfree,
+	ops_address_vlist, ops_address_vpage };
+
 int
 ops_address_reserve(struct ops *ops, const char *account, const char *host,
     const char *description, const char *metadata, struct store_address **ap,
@@ -337,40 +375,8 @@ ops_address_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_address ***listp, size_t *np,
     int *morep, struct ops_err *err)
 {
-	struct store_account *acct = NULL;
-	struct store_address *before = NULL;
-	const char *account_id;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0)
-		goto out;
-	if ((account != NULL || !ops_is_admin(ops)) &&
-	    (r = ops_account_resolve(ops, account, &acct, err)) != 0)
-		goto out;
-	account_id = acct == NULL ? NULL : acct->id;
-	if (page == NULL) {
-		if ((r = store_address_list(ops->store, account_id, listp,
-		         np)) != 0)
-			ops_errf_r(err, ops, r, "list addresses");
-		goto out;
-	}
-	if (page->before_id != NULL &&
-	    (store_address_get(ops->store, page->before_id, &before) != 0 ||
-	        !ops_visible(ops, before->account_id))) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no address", page->before_id);
-		goto out;
-	}
-	if ((r = store_address_page(ops->store, account_id, page->before_id,
-	         ops_page_limit(page), listp, np, morep)) != 0)
-		ops_errf_r(err, ops, r, "list addresses");
-out:
-	store_address_free(before);
-	store_account_free(acct);
-	return r;
+	return ops_kind_list(ops, &ops_address_kind, account, page, listp, np,
+	    morep, err);
 }
 
 int
@@ -381,7 +387,7 @@ ops_address_update(struct ops *ops, const char *addr,
 	struct store_address *a = NULL, *after = NULL;
 	struct store_ip_policy *p = NULL;
 	struct ops_err err2;
-	int r = PORTHOLE_ERR_INTERNAL, r2, changed = 0, set_policy = 0;
+	int r = PORTHOLE_ERR_INTERNAL, r2, set_policy = 0;
 
 	*ap = NULL;
 	if ((r = ops_check_text("description", u->description,
@@ -406,27 +412,9 @@ ops_address_update(struct ops *ops, const char *addr,
 		ops_errf_r(err, ops, r, "update address %s", a->id);
 		goto out;
 	}
-	if (set_policy) {
-		r = store_address_set_ip_policy(ops->store, a->id,
-		    p == NULL ? NULL : p->id);
-		if (r != 0)
-			ops_errf_r(err, ops, r, "address %s: set ip-policy",
-			    a->id);
-		else
-			changed = 1;
-	}
-	if (r == 0 && u->proxy_proto != -1) {
-		r = store_address_set_proxy_proto(ops->store, a->id,
-		    u->proxy_proto);
-		if (r != 0)
-			ops_errf_r(err, ops, r,
-			    "address %s: set PROXY protocol", a->id);
-		else
-			changed = 1;
-	}
-	/* Even after a failure here: what did change must reach them. */
-	if (changed)
-		ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
+	r = ops_traffic_set(ops, "address", a->id, set_policy, p,
+	    u->proxy_proto, store_address_set_ip_policy,
+	    store_address_set_proxy_proto, err);
 	/* Likewise the event: one if anything changed, and only then. */
 	ops_err_clear(&err2);
 	if ((r2 = store_address_get(ops->store, a->id, &after)) != 0) {

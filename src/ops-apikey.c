@@ -25,6 +25,44 @@
  * an administrator's. An account scope manages its own account's keys.
  */
 
+/* API keys, revoked ones too; an administrator's has no account. */
+static int
+ops_apikey_vget(struct store *store, const char *id, void *objp)
+{
+	return store_apikey_get(store, id, objp);
+}
+
+static const char *
+ops_apikey_account(const void *obj)
+{
+	return ((const struct store_apikey *)obj)->account_id;
+}
+
+static void
+ops_apikey_vfree(void *obj)
+{
+	store_apikey_free(obj);
+}
+
+static int
+ops_apikey_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return store_apikey_list(store, account_id, listp, np);
+}
+
+static int
+ops_apikey_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_apikey_page(store, account_id, before_id, limit, listp, np,
+	    morep);
+}
+
+static const struct ops_kind ops_apikey_kind = { "API key", "API keys",
+	ops_apikey_vget, ops_apikey_account, ops_apikey_vfree, ops_apikey_vlist,
+	ops_apikey_vpage };
+
 int
 ops_apikey_create(struct ops *ops, const char *account, const char *description,
     char *secret, size_t secretlen, struct store_apikey **kp,
@@ -82,30 +120,10 @@ out:
 }
 
 int
-ops_apikey_get(struct ops *ops, const char *id, struct store_apikey **kp,
+ops_apikey_get(struct ops *ops, const char *id, struct store_apikey **p,
     struct ops_err *err)
 {
-	struct store_apikey *k = NULL;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*kp = NULL;
-	if (id == NULL)
-		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "an API key id is needed");
-	if ((r = store_apikey_get(ops->store, id, &k)) == 0 &&
-	    !ops_visible(ops, k->account_id))
-		r = PORTHOLE_ERR_NOT_FOUND;
-	if (r == PORTHOLE_ERR_NOT_FOUND)
-		ops_errf(err, r, "no such API key '%.100s'", id);
-	else if (r != 0)
-		ops_errf_r(err, ops, r, "API key '%.100s'", id);
-	if (r != 0)
-		goto out;
-	*kp = k; /* the caller's */
-	k = NULL;
-out:
-	store_apikey_free(k);
-	return r;
+	return ops_kind_get(ops, &ops_apikey_kind, id, p, err);
 }
 
 int
@@ -113,40 +131,8 @@ ops_apikey_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_apikey ***listp, size_t *np,
     int *morep, struct ops_err *err)
 {
-	struct store_account *a = NULL;
-	struct store_apikey *before = NULL;
-	const char *account_id;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0)
-		goto out;
-	if ((account != NULL || !ops_is_admin(ops)) &&
-	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
-		goto out;
-	account_id = a == NULL ? NULL : a->id;
-	if (page == NULL) {
-		if ((r = store_apikey_list(ops->store, account_id, listp,
-		         np)) != 0)
-			ops_errf_r(err, ops, r, "list API keys");
-		goto out;
-	}
-	if (page->before_id != NULL &&
-	    (store_apikey_get(ops->store, page->before_id, &before) != 0 ||
-	        !ops_visible(ops, before->account_id))) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no API key", page->before_id);
-		goto out;
-	}
-	if ((r = store_apikey_page(ops->store, account_id, page->before_id,
-	         ops_page_limit(page), listp, np, morep)) != 0)
-		ops_errf_r(err, ops, r, "list API keys");
-out:
-	store_apikey_free(before);
-	store_account_free(a);
-	return r;
+	return ops_kind_list(ops, &ops_apikey_kind, account, page, listp, np,
+	    morep, err);
 }
 
 int

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,18 +247,6 @@ ops_edge_get(struct ops *ops, const char *id, struct store_edge **ep,
 	return ops_edge_lookup(ops, id, ep, err);
 }
 
-static const char *
-ops_edge_id_of(const void *item)
-{
-	return (*(struct store_edge *const *)item)->id;
-}
-
-static int64_t
-ops_edge_created_of(const void *item)
-{
-	return (*(struct store_edge *const *)item)->created_ms;
-}
-
 static void
 ops_edge_list_vfree(void *list, size_t n)
 {
@@ -283,15 +272,11 @@ ops_edge_list(struct ops *ops, const struct ops_page *page,
 		ops_errf_r(err, ops, r, "list edges");
 		goto out;
 	}
-	if (page == NULL) {
-		*listp = list; /* the caller's */
-		*np = n;
-		list = NULL;
-		goto out;
-	}
 	/* Ownership of <list> passes to ops_page_slice. */
-	r = ops_page_slice(page, list, n, sizeof(*list), ops_edge_id_of,
-	    ops_edge_created_of, ops_edge_list_vfree, &out, np, morep, err);
+	r = ops_page_slice(page, (void **)list, n,
+	    offsetof(struct store_edge, id),
+	    offsetof(struct store_edge, created_ms), ops_edge_list_vfree, &out,
+	    np, morep, err);
 	list = NULL;
 	n = 0;
 	*listp = out;
@@ -307,7 +292,7 @@ ops_edge_update(struct ops *ops, const char *id,
 {
 	struct store_edge *e = NULL;
 	struct store_ip_policy *p = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, changed = 0, set_policy = 0;
+	int r = PORTHOLE_ERR_INTERNAL, set_policy = 0;
 
 	if (ep != NULL)
 		*ep = NULL;
@@ -340,27 +325,8 @@ ops_edge_update(struct ops *ops, const char *id,
 		ops_errf_r(err, ops, r, "edge %s: set metadata", e->id);
 		goto out;
 	}
-	if (set_policy) {
-		r = store_edge_set_ip_policy(ops->store, e->id,
-		    p == NULL ? NULL : p->id);
-		if (r != 0)
-			ops_errf_r(err, ops, r, "edge %s: set ip-policy",
-			    e->id);
-		else
-			changed = 1;
-	}
-	if (r == 0 && u->proxy_proto != -1) {
-		r = store_edge_set_proxy_proto(ops->store, e->id,
-		    u->proxy_proto);
-		if (r != 0)
-			ops_errf_r(err, ops, r, "edge %s: set PROXY protocol",
-			    e->id);
-		else
-			changed = 1;
-	}
-	/* Even after a failure here: what did change must reach them. */
-	if (changed)
-		ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
+	r = ops_traffic_set(ops, "edge", e->id, set_policy, p, u->proxy_proto,
+	    store_edge_set_ip_policy, store_edge_set_proxy_proto, err);
 	if (r != 0)
 		goto out;
 	r = ops_edge_reread(ops, e->id, ep, err);

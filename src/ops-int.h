@@ -14,6 +14,8 @@
 
 struct ops;
 struct ops_err;
+struct ops_page;
+struct store;
 struct store_address;
 struct store_ip_policy;
 
@@ -62,18 +64,68 @@ int ops_policy_choice(struct ops *ops, const char *ip_policy,
 int ops_token_key(struct ops *ops, unsigned char *key, struct ops_err *err);
 
 /*
- * Take the page <page> of the <n> items of <list> (<size> bytes each),
- * newest first by created_of() then id_of(), into a new *listp; the
- * rest, and <list>, are freed with <list_free> (ownership of <list>
- * passes here, also on failure). For the short lists the store does
- * not page (policies, edges, accounts).
+ * Take the page <page> of the <n> objects of <list> (pointers to
+ * structs whose char *id and int64_t created_ms are at <id_off> and
+ * <created_off>), newest first by creation time then id, into a new
+ * *listp; the rest, and <list>, are freed with <list_free> (ownership
+ * of <list> passes here, also on failure). A NULL <page> takes them
+ * all, in the order they came. For the short lists the store does not
+ * page (policies, edges, accounts).
  */
-struct ops_page;
-int ops_page_slice(const struct ops_page *page, void *list, size_t n,
-    size_t size, const char *(*id_of)(const void *item),
-    int64_t (*created_of)(const void *item),
-    void (*list_free)(void *list, size_t n), void **listp, size_t *np,
+int ops_page_slice(const struct ops_page *page, void **list, size_t n,
+    size_t id_off, size_t created_off, void (*list_free)(void *list, size_t n),
+    void **listp, size_t *np, int *morep, struct ops_err *err);
+
+/*
+ * A kind of object that belongs to an account and that the store gets
+ * by id and lists a page at a time (keys, tokens, API keys, sessions,
+ * endpoints, addresses): what ops_kind_get() and ops_kind_list() need
+ * to find one as the caller may see it. The function pointers take and
+ * give the kind's own struct through void pointers.
+ */
+struct ops_kind {
+	const char *noun; /* "session": "no such session 'x'" */
+	const char *plural; /* "sessions": "list sessions" */
+	int (*get)(struct store *store, const char *id, void *objp);
+	const char *(*account_of)(const void *obj);
+	void (*free)(void *obj);
+	/* every one of an account (NULL: all), as portholectl lists them */
+	int (*list)(struct store *store, const char *account_id, void *listp,
+	    size_t *np);
+	/* a keyset page, as store_address_page() */
+	int (*page)(struct store *store, const char *account_id,
+	    const char *before_id, size_t limit, void *listp, size_t *np,
+	    int *morep);
+};
+
+/*
+ * The object <id> of kind <k> into *objp (a struct of the kind's), or
+ * "no such <noun> 'id'": also when it belongs to an account the caller
+ * may not see.
+ */
+int ops_kind_get(struct ops *ops, const struct ops_kind *k, const char *id,
+    void *objp, struct ops_err *err);
+
+/*
+ * The objects of kind <k> of <account> (NULL: of every account the
+ * caller sees) as ops.h's list functions give them, into *listp.
+ */
+int ops_kind_list(struct ops *ops, const struct ops_kind *k,
+    const char *account, const struct ops_page *page, void *listp, size_t *np,
     int *morep, struct ops_err *err);
+
+/*
+ * The traffic policy part of an update of <what> ("address", "edge")
+ * <id>: attach policy <p> (NULL detaches) if <set_policy>, and set PROXY
+ * protocol version <proxy_proto> unless it is -1, with the store
+ * functions given. Whatever did change is announced
+ * (OPS_CHANGE_POLICY), even when the rest failed.
+ */
+int ops_traffic_set(struct ops *ops, const char *what, const char *id,
+    int set_policy, const struct store_ip_policy *p, int proxy_proto,
+    int (*set_ip_policy)(struct store *, const char *, const char *),
+    int (*set_proxy_proto)(struct store *, const char *, int),
+    struct ops_err *err);
 
 /* Predicate: strings <x> and <y> differ, NULL being a value of its own. */
 int ops_str_differs(const char *x, const char *y);

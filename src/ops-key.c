@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "misc.h"
+#include "ops-int.h"
 #include "ops.h"
 #include "pubkey.h"
 #include "store.h"
@@ -27,6 +28,43 @@ ops_key_is_private(const char *line)
 	return strncmp(line, "-----BEGIN ", 11) == 0 &&
 	    strstr(line, "PRIVATE KEY") != NULL;
 }
+
+/* Keys, by id or fingerprint. */
+static int
+ops_key_vget(struct store *store, const char *id, void *objp)
+{
+	return store_key_get(store, id, objp);
+}
+
+static const char *
+ops_key_account(const void *obj)
+{
+	return ((const struct store_key *)obj)->account_id;
+}
+
+static void
+ops_key_vfree(void *obj)
+{
+	store_key_free(obj);
+}
+
+static int
+ops_key_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return store_key_list(store, account_id, listp, np);
+}
+
+static int
+ops_key_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_key_page(store, account_id, before_id, limit, listp, np,
+	    morep);
+}
+
+static const struct ops_kind ops_key_kind = { "key", "keys", ops_key_vget,
+	ops_key_account, ops_key_vfree, ops_key_vlist, ops_key_vpage };
 
 int
 ops_key_parse(const char *line, const char *what, size_t lineno,
@@ -161,71 +199,18 @@ out:
 }
 
 int
-ops_key_get(struct ops *ops, const char *key_or_fp, struct store_key **kp,
+ops_key_get(struct ops *ops, const char *key_or_fp, struct store_key **p,
     struct ops_err *err)
 {
-	struct store_key *k = NULL;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*kp = NULL;
-	if (key_or_fp == NULL)
-		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "a key is needed");
-	if ((r = store_key_get(ops->store, key_or_fp, &k)) == 0 &&
-	    !ops_visible(ops, k->account_id))
-		r = PORTHOLE_ERR_NOT_FOUND;
-	if (r == PORTHOLE_ERR_NOT_FOUND)
-		ops_errf(err, r, "no such key '%.100s'", key_or_fp);
-	else if (r != 0)
-		ops_errf_r(err, ops, r, "key '%.100s'", key_or_fp);
-	if (r != 0)
-		goto out;
-	*kp = k; /* the caller's */
-	k = NULL;
-out:
-	store_key_free(k);
-	return r;
+	return ops_kind_get(ops, &ops_key_kind, key_or_fp, p, err);
 }
 
 int
 ops_key_list(struct ops *ops, const char *account, const struct ops_page *page,
     struct store_key ***listp, size_t *np, int *morep, struct ops_err *err)
 {
-	struct store_account *a = NULL;
-	struct store_key *before = NULL;
-	const char *account_id;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0)
-		goto out;
-	if ((account != NULL || !ops_is_admin(ops)) &&
-	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
-		goto out;
-	account_id = a == NULL ? NULL : a->id;
-	if (page == NULL) {
-		if ((r = store_key_list(ops->store, account_id, listp, np)) !=
-		    0)
-			ops_errf_r(err, ops, r, "list keys");
-		goto out;
-	}
-	if (page->before_id != NULL &&
-	    (store_key_get(ops->store, page->before_id, &before) != 0 ||
-	        !ops_visible(ops, before->account_id))) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no key", page->before_id);
-		goto out;
-	}
-	if ((r = store_key_page(ops->store, account_id,
-	         before == NULL ? NULL : before->id, ops_page_limit(page),
-	         listp, np, morep)) != 0)
-		ops_errf_r(err, ops, r, "list keys");
-out:
-	store_key_free(before);
-	store_account_free(a);
-	return r;
+	return ops_kind_list(ops, &ops_key_kind, account, page, listp, np,
+	    morep, err);
 }
 
 int

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,36 @@ ops_policy_choice(struct ops *ops, const char *ip_policy,
 	if (strcmp(ip_policy, OPS_IP_POLICY_NONE) == 0)
 		return 0;
 	return ops_policy_lookup(ops, ip_policy, pp, err);
+}
+
+int
+ops_traffic_set(struct ops *ops, const char *what, const char *id,
+    int set_policy, const struct store_ip_policy *p, int proxy_proto,
+    int (*set_ip_policy)(struct store *, const char *, const char *),
+    int (*set_proxy_proto)(struct store *, const char *, int),
+    struct ops_err *err)
+{
+	int r = 0, changed = 0;
+
+	if (set_policy) {
+		if ((r = set_ip_policy(ops->store, id,
+		         p == NULL ? NULL : p->id)) != 0)
+			ops_errf_r(err, ops, r, "%s %s: set ip-policy", what,
+			    id);
+		else
+			changed = 1;
+	}
+	if (r == 0 && proxy_proto != -1) {
+		if ((r = set_proxy_proto(ops->store, id, proxy_proto)) != 0)
+			ops_errf_r(err, ops, r, "%s %s: set PROXY protocol",
+			    what, id);
+		else
+			changed = 1;
+	}
+	/* Even after a failure here: what did change must reach them. */
+	if (changed)
+		ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
+	return r;
 }
 
 /*
@@ -269,92 +300,6 @@ ops_policy_get(struct ops *ops, const char *policy, struct store_ip_policy **pp,
 	return ops_policy_lookup(ops, policy, pp, err);
 }
 
-/*
- * Take the page <page> of the <n> items of <list> (of <size> bytes
- * each, newest last as the store lists them by age), newest first, into
- * *listp; the rest are freed with <list_free>. For the short lists the
- * store does not page (policies, edges, accounts).
- */
-int
-ops_page_slice(const struct ops_page *page, void *list, size_t n, size_t size,
-    const char *(*id_of)(const void *item),
-    int64_t (*created_of)(const void *item),
-    void (*list_free)(void *list, size_t n), void **listp, size_t *np,
-    int *morep, struct ops_err *err)
-{
-	char *items = list, *out = NULL, *tmp;
-	size_t i, j, k, start = 0, limit, nout = 0;
-	int r = PORTHOLE_ERR_INTERNAL, found = 0;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	limit = ops_page_limit(page);
-	tmp = xmalloc(size);
-	/* Sort newest first: (created, id) descending (insertion sort). */
-	for (i = 1; i < n; i++) {
-		memcpy(tmp, items + i * size, size);
-		for (j = i; j > 0; j--) {
-			const void *a = items + (j - 1) * size, *b = tmp;
-			int64_t ca = created_of(a), cb = created_of(b);
-
-			if (ca > cb ||
-			    (ca == cb && strcmp(id_of(a), id_of(b)) > 0))
-				break;
-			memcpy(items + j * size, a, size);
-		}
-		memcpy(items + j * size, tmp, size);
-	}
-	free(tmp);
-	if (page->before_id != NULL) {
-		for (i = 0; i < n && !found; i++) {
-			if (strcmp(id_of(items + i * size), page->before_id) ==
-			    0) {
-				start = i + 1;
-				found = 1;
-			}
-		}
-		if (!found) {
-			r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-			    "before_id '%.100s' names nothing in this list",
-			    page->before_id);
-			list_free(list, n);
-			goto out;
-		}
-	}
-	out = xcalloc(limit + 1, size);
-	for (i = start, k = 0; i < n && k < limit; i++, k++)
-		memcpy(out + k * size, items + i * size, size);
-	nout = k;
-	*morep = i < n;
-	/* What is not on the page is freed: move it to the list's front. */
-	for (j = 0, k = 0; j < n; j++) {
-		if (j >= start && j < start + nout)
-			continue;
-		memmove(items + k * size, items + j * size, size);
-		k++;
-	}
-	list_free(list, k);
-	/* Ownership of <out> passes to the caller. */
-	*listp = out;
-	*np = nout;
-	r = 0;
-out:
-	return r;
-}
-
-static const char *
-ops_policy_id_of(const void *item)
-{
-	return (*(struct store_ip_policy *const *)item)->id;
-}
-
-static int64_t
-ops_policy_created_of(const void *item)
-{
-	return (*(struct store_ip_policy *const *)item)->created_ms;
-}
-
 static void
 ops_policy_list_vfree(void *list, size_t n)
 {
@@ -380,15 +325,11 @@ ops_policy_list(struct ops *ops, const struct ops_page *page,
 		ops_errf_r(err, ops, r, "list ip-policies");
 		goto out;
 	}
-	if (page == NULL) {
-		*listp = list; /* the caller's */
-		*np = n;
-		list = NULL;
-		goto out;
-	}
 	/* Ownership of <list> passes to ops_page_slice. */
-	r = ops_page_slice(page, list, n, sizeof(*list), ops_policy_id_of,
-	    ops_policy_created_of, ops_policy_list_vfree, &out, np, morep, err);
+	r = ops_page_slice(page, (void **)list, n,
+	    offsetof(struct store_ip_policy, id),
+	    offsetof(struct store_ip_policy, created_ms), ops_policy_list_vfree,
+	    &out, np, morep, err);
 	list = NULL;
 	n = 0;
 	*listp = out;

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "misc.h"
+#include "ops-int.h"
 #include "ops.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -19,31 +20,113 @@
 /* The end reason of a session stopped with no reason given. */
 #define OPS_SESSION_REASON "killed by an administrator"
 
+/* Sessions: live or ended by id; live ones listed. */
+static int
+ops_session_vget(struct store *store, const char *id, void *objp)
+{
+	return store_session_get(store, id, objp);
+}
+
+static const char *
+ops_session_account(const void *obj)
+{
+	return ((const struct store_session *)obj)->account_id;
+}
+
+static void
+ops_session_vfree(void *obj)
+{
+	store_session_free(obj);
+}
+
+static int
+ops_session_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return store_session_list(store, account_id, listp, np);
+}
+
+static int
+ops_session_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_session_page(store, account_id, before_id, limit, listp,
+	    np, morep);
+}
+
+static const struct ops_kind ops_session_kind = { "session", "sessions",
+	ops_session_vget, ops_session_account, ops_session_vfree,
+	ops_session_vlist, ops_session_vpage };
+
+/*
+ * The live endpoints of <account_id> (NULL: all), in the order the store
+ * lists them (store_endpoint_list lists them all).
+ */
+static int
+ops_endpoint_all(struct store *store, const char *account_id,
+    struct store_endpoint ***listp, size_t *np)
+{
+	struct store_endpoint **list = NULL;
+	size_t n = 0, i, k;
+	int r;
+
+	if ((r = store_endpoint_list(store, &list, &n)) != 0)
+		return r;
+	for (i = k = 0; i < n; i++) {
+		if (account_id == NULL ||
+		    strcmp(list[i]->account_id, account_id) == 0)
+			list[k++] = list[i];
+		else
+			store_endpoint_free(list[i]);
+	}
+	*listp = list; /* the caller's */
+	*np = k;
+	return 0;
+}
+
+/* Endpoints: live or ended by id; live ones listed. */
+static int
+ops_endpoint_vget(struct store *store, const char *id, void *objp)
+{
+	return store_endpoint_get(store, id, objp);
+}
+
+static const char *
+ops_endpoint_account(const void *obj)
+{
+	return ((const struct store_endpoint *)obj)->account_id;
+}
+
+static void
+ops_endpoint_vfree(void *obj)
+{
+	store_endpoint_free(obj);
+}
+
+static int
+ops_endpoint_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return ops_endpoint_all(store, account_id, listp, np);
+}
+
+static int
+ops_endpoint_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_endpoint_page(store, account_id, before_id, limit, listp,
+	    np, morep);
+}
+
+static const struct ops_kind ops_endpoint_kind = { "endpoint", "endpoints",
+	ops_endpoint_vget, ops_endpoint_account, ops_endpoint_vfree,
+	ops_endpoint_vlist, ops_endpoint_vpage };
+
 int
-ops_session_get(struct ops *ops, const char *id, struct store_session **sp,
+ops_session_get(struct ops *ops, const char *id, struct store_session **p,
     struct ops_err *err)
 {
-	struct store_session *s = NULL;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*sp = NULL;
-	if (id == NULL)
-		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "a session id is needed");
-	if ((r = store_session_get(ops->store, id, &s)) == 0 &&
-	    !ops_visible(ops, s->account_id))
-		r = PORTHOLE_ERR_NOT_FOUND;
-	if (r == PORTHOLE_ERR_NOT_FOUND)
-		ops_errf(err, r, "no such session '%.100s'", id);
-	else if (r != 0)
-		ops_errf_r(err, ops, r, "session '%.100s'", id);
-	if (r != 0)
-		goto out;
-	*sp = s; /* the caller's */
-	s = NULL;
-out:
-	store_session_free(s);
-	return r;
+	return ops_kind_get(ops, &ops_session_kind, id, p, err);
 }
 
 int
@@ -51,40 +134,8 @@ ops_session_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_session ***listp, size_t *np,
     int *morep, struct ops_err *err)
 {
-	struct store_account *a = NULL;
-	struct store_session *before = NULL;
-	const char *account_id;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0)
-		goto out;
-	if ((account != NULL || !ops_is_admin(ops)) &&
-	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
-		goto out;
-	account_id = a == NULL ? NULL : a->id;
-	if (page == NULL) {
-		if ((r = store_session_list(ops->store, account_id, listp,
-		         np)) != 0)
-			ops_errf_r(err, ops, r, "list sessions");
-		goto out;
-	}
-	if (page->before_id != NULL &&
-	    (store_session_get(ops->store, page->before_id, &before) != 0 ||
-	        !ops_visible(ops, before->account_id))) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no session", page->before_id);
-		goto out;
-	}
-	if ((r = store_session_page(ops->store, account_id, page->before_id,
-	         ops_page_limit(page), listp, np, morep)) != 0)
-		ops_errf_r(err, ops, r, "list sessions");
-out:
-	store_session_free(before);
-	store_account_free(a);
-	return r;
+	return ops_kind_list(ops, &ops_session_kind, account, page, listp, np,
+	    morep, err);
 }
 
 int
@@ -138,30 +189,10 @@ out:
 }
 
 int
-ops_endpoint_get(struct ops *ops, const char *id, struct store_endpoint **ep,
+ops_endpoint_get(struct ops *ops, const char *id, struct store_endpoint **p,
     struct ops_err *err)
 {
-	struct store_endpoint *e = NULL;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*ep = NULL;
-	if (id == NULL)
-		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "an endpoint id is needed");
-	if ((r = store_endpoint_get(ops->store, id, &e)) == 0 &&
-	    !ops_visible(ops, e->account_id))
-		r = PORTHOLE_ERR_NOT_FOUND;
-	if (r == PORTHOLE_ERR_NOT_FOUND)
-		ops_errf(err, r, "no such endpoint '%.100s'", id);
-	else if (r != 0)
-		ops_errf_r(err, ops, r, "endpoint '%.100s'", id);
-	if (r != 0)
-		goto out;
-	*ep = e; /* the caller's */
-	e = NULL;
-out:
-	store_endpoint_free(e);
-	return r;
+	return ops_kind_get(ops, &ops_endpoint_kind, id, p, err);
 }
 
 int
@@ -169,52 +200,6 @@ ops_endpoint_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_endpoint ***listp, size_t *np,
     int *morep, struct ops_err *err)
 {
-	struct store_account *a = NULL;
-	struct store_endpoint *before = NULL, **list = NULL;
-	const char *account_id;
-	size_t n = 0, i, k;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0)
-		goto out;
-	if ((account != NULL || !ops_is_admin(ops)) &&
-	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
-		goto out;
-	account_id = a == NULL ? NULL : a->id;
-	if (page == NULL) {
-		if ((r = store_endpoint_list(ops->store, &list, &n)) != 0) {
-			ops_errf_r(err, ops, r, "list endpoints");
-			goto out;
-		}
-		for (i = k = 0; i < n; i++) {
-			if (account_id == NULL ||
-			    strcmp(list[i]->account_id, account_id) == 0)
-				list[k++] = list[i];
-			else
-				store_endpoint_free(list[i]);
-		}
-		*listp = list; /* the caller's */
-		*np = k;
-		list = NULL;
-		n = 0;
-		goto out;
-	}
-	if (page->before_id != NULL &&
-	    (store_endpoint_get(ops->store, page->before_id, &before) != 0 ||
-	        !ops_visible(ops, before->account_id))) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no endpoint", page->before_id);
-		goto out;
-	}
-	if ((r = store_endpoint_page(ops->store, account_id, page->before_id,
-	         ops_page_limit(page), listp, np, morep)) != 0)
-		ops_errf_r(err, ops, r, "list endpoints");
-out:
-	store_endpoint_list_free(list, n);
-	store_endpoint_free(before);
-	store_account_free(a);
-	return r;
+	return ops_kind_list(ops, &ops_endpoint_kind, account, page, listp, np,
+	    morep, err);
 }

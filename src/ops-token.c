@@ -25,6 +25,44 @@
  * hashes (token.h).
  */
 
+/* Tokens: valid or revoked by id; valid ones listed. */
+static int
+ops_token_vget(struct store *store, const char *id, void *objp)
+{
+	return store_token_get(store, id, objp);
+}
+
+static const char *
+ops_token_account(const void *obj)
+{
+	return ((const struct store_token *)obj)->account_id;
+}
+
+static void
+ops_token_vfree(void *obj)
+{
+	store_token_free(obj);
+}
+
+static int
+ops_token_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return store_token_list(store, account_id, listp, np);
+}
+
+static int
+ops_token_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_token_page(store, account_id, before_id, limit, listp, np,
+	    morep);
+}
+
+static const struct ops_kind ops_token_kind = { "token", "tokens",
+	ops_token_vget, ops_token_account, ops_token_vfree, ops_token_vlist,
+	ops_token_vpage };
+
 int
 ops_token_key(struct ops *ops, unsigned char *key, struct ops_err *err)
 {
@@ -100,30 +138,10 @@ out:
 }
 
 int
-ops_token_get(struct ops *ops, const char *id, struct store_token **tp,
+ops_token_get(struct ops *ops, const char *id, struct store_token **p,
     struct ops_err *err)
 {
-	struct store_token *t = NULL;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*tp = NULL;
-	if (id == NULL)
-		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "a token id is needed");
-	if ((r = store_token_get(ops->store, id, &t)) == 0 &&
-	    !ops_visible(ops, t->account_id))
-		r = PORTHOLE_ERR_NOT_FOUND;
-	if (r == PORTHOLE_ERR_NOT_FOUND)
-		ops_errf(err, r, "no such token '%.100s'", id);
-	else if (r != 0)
-		ops_errf_r(err, ops, r, "token '%.100s'", id);
-	if (r != 0)
-		goto out;
-	*tp = t; /* the caller's */
-	t = NULL;
-out:
-	store_token_free(t);
-	return r;
+	return ops_kind_get(ops, &ops_token_kind, id, p, err);
 }
 
 int
@@ -131,40 +149,8 @@ ops_token_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_token ***listp, size_t *np,
     int *morep, struct ops_err *err)
 {
-	struct store_account *a = NULL;
-	struct store_token *before = NULL;
-	const char *account_id;
-	int r = PORTHOLE_ERR_INTERNAL;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0)
-		goto out;
-	if ((account != NULL || !ops_is_admin(ops)) &&
-	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
-		goto out;
-	account_id = a == NULL ? NULL : a->id;
-	if (page == NULL) {
-		if ((r = store_token_list(ops->store, account_id, listp, np)) !=
-		    0)
-			ops_errf_r(err, ops, r, "list tokens");
-		goto out;
-	}
-	if (page->before_id != NULL &&
-	    (store_token_get(ops->store, page->before_id, &before) != 0 ||
-	        !ops_visible(ops, before->account_id))) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no token", page->before_id);
-		goto out;
-	}
-	if ((r = store_token_page(ops->store, account_id, page->before_id,
-	         ops_page_limit(page), listp, np, morep)) != 0)
-		ops_errf_r(err, ops, r, "list tokens");
-out:
-	store_token_free(before);
-	store_account_free(a);
-	return r;
+	return ops_kind_list(ops, &ops_token_kind, account, page, listp, np,
+	    morep, err);
 }
 
 int

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "event.h"
 #include "log.h"
+#include "ops-int.h"
 #include "ops.h"
 #include "store.h"
 #include "utf8.h"
@@ -303,4 +304,162 @@ const char *
 ops_event_type_name(size_t i)
 {
 	return i < OPS_NEVENT_TYPES ? ops_event_type_names[i] : NULL;
+}
+
+int
+ops_kind_get(struct ops *ops, const struct ops_kind *k, const char *id,
+    void *objp, struct ops_err *err)
+{
+	void *obj = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*(void **)objp = NULL;
+	if (id == NULL)
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "%s: an id is needed", k->noun);
+	if ((r = k->get(ops->store, id, &obj)) == 0 &&
+	    !ops_visible(ops, k->account_of(obj)))
+		r = PORTHOLE_ERR_NOT_FOUND;
+	if (r == PORTHOLE_ERR_NOT_FOUND)
+		ops_errf(err, r, "no such %s '%.100s'", k->noun, id);
+	else if (r != 0)
+		ops_errf_r(err, ops, r, "%s '%.100s'", k->noun, id);
+	if (r != 0)
+		goto out;
+	*(void **)objp = obj; /* the caller's */
+	obj = NULL;
+out:
+	if (obj != NULL)
+		k->free(obj);
+	return r;
+}
+
+int
+ops_kind_list(struct ops *ops, const struct ops_kind *k, const char *account,
+    const struct ops_page *page, void *listp, size_t *np, int *morep,
+    struct ops_err *err)
+{
+	struct store_account *a = NULL;
+	const char *account_id;
+	void *before = NULL;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*(void **)listp = NULL;
+	*np = 0;
+	*morep = 0;
+	if ((r = ops_check_page(page, err)) != 0)
+		goto out;
+	if ((account != NULL || !ops_is_admin(ops)) &&
+	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
+		goto out;
+	account_id = a == NULL ? NULL : a->id;
+	if (page == NULL) {
+		if ((r = k->list(ops->store, account_id, listp, np)) != 0)
+			ops_errf_r(err, ops, r, "list %s", k->plural);
+		goto out;
+	}
+	/* Another account's object is no place to start either. */
+	if (page->before_id != NULL &&
+	    (k->get(ops->store, page->before_id, &before) != 0 ||
+	        !ops_visible(ops, k->account_of(before)))) {
+		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "before_id '%.100s' names no %s", page->before_id, k->noun);
+		goto out;
+	}
+	if ((r = k->page(ops->store, account_id, page->before_id,
+	         ops_page_limit(page), listp, np, morep)) != 0)
+		ops_errf_r(err, ops, r, "list %s", k->plural);
+out:
+	if (before != NULL)
+		k->free(before);
+	store_account_free(a);
+	return r;
+}
+
+/* The id of object <obj> (ops_page_slice). */
+static const char *
+ops_slice_id(const void *obj, size_t off)
+{
+	return *(char *const *)(const void *)((const char *)obj + off);
+}
+
+/* The creation time of object <obj> (ops_page_slice). */
+static int64_t
+ops_slice_created(const void *obj, size_t off)
+{
+	int64_t t;
+
+	memcpy(&t, (const char *)obj + off, sizeof(t));
+	return t;
+}
+
+/* Predicate: <a> comes after <b>, newest first: (created, id) below. */
+static int
+ops_slice_after(const void *a, const void *b, size_t id_off, size_t created_off)
+{
+	int64_t ca = ops_slice_created(a, created_off);
+	int64_t cb = ops_slice_created(b, created_off);
+
+	if (ca != cb)
+		return ca < cb;
+	return strcmp(ops_slice_id(a, id_off), ops_slice_id(b, id_off)) < 0;
+}
+
+int
+ops_page_slice(const struct ops_page *page, void **list, size_t n,
+    size_t id_off, size_t created_off, void (*list_free)(void *list, size_t n),
+    void **listp, size_t *np, int *morep, struct ops_err *err)
+{
+	void **out = NULL, *tmp;
+	size_t i, j, k, start = 0, limit, nout;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	*listp = NULL;
+	*np = 0;
+	*morep = 0;
+	if (page == NULL) {
+		*listp = list; /* the caller's */
+		*np = n;
+		return 0;
+	}
+	/* Newest first (insertion sort: these lists are short). */
+	for (i = 1; i < n; i++) {
+		tmp = list[i];
+		for (j = i; j > 0 &&
+		     ops_slice_after(list[j - 1], tmp, id_off, created_off);
+		     j--)
+			list[j] = list[j - 1];
+		list[j] = tmp;
+	}
+	if (page->before_id != NULL) {
+		for (i = 0; i < n && start == 0; i++) {
+			if (strcmp(ops_slice_id(list[i], id_off),
+			        page->before_id) == 0)
+				start = i + 1;
+		}
+		if (start == 0) {
+			r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+			    "before_id '%.100s' names nothing in this list",
+			    page->before_id);
+			list_free(list, n);
+			goto out;
+		}
+	}
+	limit = ops_page_limit(page);
+	out = xcalloc(limit + 1, sizeof(*out));
+	for (nout = 0; start + nout < n && nout < limit; nout++)
+		out[nout] = list[start + nout];
+	*morep = start + nout < n;
+	/* What is not on the page is freed: move it to the list's front. */
+	for (j = k = 0; j < n; j++) {
+		if (j < start || j >= start + nout)
+			list[k++] = list[j];
+	}
+	list_free(list, k);
+	/* Ownership of <out> passes to the caller. */
+	*listp = out;
+	*np = nout;
+	r = 0;
+out:
+	return r;
 }

@@ -568,7 +568,7 @@ store_event_page(struct store *store, const char *account_id, const char *type,
 	    " AND (CAST(?4 AS TEXT) IS NULL OR e.type = ?4)"
 	    " AND e.timestamp_ms >= ?5"
 	    " ORDER BY e.seq DESC LIMIT ?3";
-	void *list = NULL, *extra = NULL;
+	void *list = NULL;
 	size_t n = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -576,26 +576,17 @@ store_event_page(struct store *store, const char *account_id, const char *type,
 		*listp = NULL;
 	if (np != NULL)
 		*np = 0;
-	if (morep != NULL)
-		*morep = 0;
 	if (listp == NULL || np == NULL || morep == NULL || limit == 0 ||
 	    limit > STORE_PAGE_MAX) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
+	*morep = 0;
 	if ((r = store_list(store, &store_event_rows, &list, &n, sql, "ttItI",
 	         account_id, before_id, (int64_t)limit + 1, type, since_ms)) !=
 	    0)
 		goto out;
-	if (n > limit) {
-		/* The extra row goes to a list of its own, to be freed. */
-		extra = xcalloc(1, sizeof(struct store_event *));
-		memcpy(extra, (struct store_event **)list + limit,
-		    sizeof(struct store_event *));
-		store_event_list_free(extra, 1);
-		n = limit;
-		*morep = 1;
-	}
+	store_page_cut(&store_event_rows, list, &n, limit, morep);
 	/* Ownership passes to the caller. */
 	*listp = list;
 	*np = n;

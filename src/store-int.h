@@ -187,6 +187,8 @@ char *store_column_text(struct db_stmt *stmt, int i);
 	       ".id DESC LIMIT ?3"
 /* The most rows store_page() reads at once. */
 #define STORE_PAGE_MAX 1000
+void store_page_cut(const struct store_rows *rows, void *list, size_t *np,
+    size_t limit, int *morep);
 int store_page(struct store *store, const struct store_rows *rows,
     const char *sql, const char *account_id, const char *before_id,
     size_t limit, void **listp, size_t *np, int *morep);

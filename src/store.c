@@ -1016,6 +1016,27 @@ store_list(struct store *store, const struct store_rows *rows, void **listp,
 }
 
 /*
+ * Of the <*np> rows of <list> read for a page of <limit>, drop the one
+ * past the limit, if read, and say so in *morep.
+ */
+void
+store_page_cut(const struct store_rows *rows, void *list, size_t *np,
+    size_t limit, int *morep)
+{
+	void *extra;
+
+	*morep = 0;
+	if (*np <= limit)
+		return;
+	/* The extra row goes to a list of its own, to be freed. */
+	extra = xcalloc(1, rows->size);
+	memcpy(extra, (char *)list + limit * rows->size, rows->size);
+	rows->list_free(extra, 1);
+	*np = limit;
+	*morep = 1;
+}
+
+/*
  * A keyset page: store_list() of <sql>, which takes ?1 an account id
  * (NULL: any), ?2 the id of the row the page starts after (NULL: from
  * the newest) and ?3 the number of rows to read, and orders newest
@@ -1027,7 +1048,7 @@ store_page(struct store *store, const struct store_rows *rows, const char *sql,
     const char *account_id, const char *before_id, size_t limit, void **listp,
     size_t *np, int *morep)
 {
-	void *list = NULL, *extra = NULL;
+	void *list = NULL;
 	size_t n = 0;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -1045,14 +1066,7 @@ store_page(struct store *store, const struct store_rows *rows, const char *sql,
 	if ((r = store_list(store, rows, &list, &n, sql, "ttI", account_id,
 	         before_id, (int64_t)limit + 1)) != 0)
 		goto out;
-	if (n > limit) {
-		/* The extra row goes to a list of its own, to be freed. */
-		extra = xcalloc(1, rows->size);
-		memcpy(extra, (char *)list + limit * rows->size, rows->size);
-		rows->list_free(extra, 1);
-		n = limit;
-		*morep = 1;
-	}
+	store_page_cut(rows, list, &n, limit, morep);
 	/* Ownership passes to the caller. */
 	*listp = list;
 	*np = n;

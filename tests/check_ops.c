@@ -448,6 +448,49 @@ START_TEST(test_paging)
 }
 END_TEST
 
+/* Lists the store does not page come in pages too: accounts here. */
+START_TEST(test_paging_slice)
+{
+	struct store_account *a = NULL, **list = NULL;
+	struct ops_page page = { NULL, 2 };
+	struct ops_err err;
+	char *first = NULL, *seen[3];
+	size_t n = 0, i;
+	int more = 0;
+
+	ck_assert_int_eq(ops_account_add(&admin, "carol", NULL, &a, &err), 0);
+	store_account_free(a);
+	/* alice, bob, carol: two, then one, none seen twice. */
+	ck_assert_int_eq(ops_account_list(&admin, &page, &list, &n, &more,
+	                     &err),
+	    0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(more, 1);
+	seen[0] = xstrdup(list[0]->id);
+	seen[1] = xstrdup(list[1]->id);
+	ck_assert(list[0]->created_ms >= list[1]->created_ms);
+	first = xstrdup(list[1]->id);
+	store_account_list_free(list, n);
+	page.before_id = first;
+	ck_assert_int_eq(ops_account_list(&admin, &page, &list, &n, &more,
+	                     &err),
+	    0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(more, 0);
+	seen[2] = xstrdup(list[0]->id);
+	store_account_list_free(list, n);
+	ck_assert_str_ne(seen[2], seen[0]);
+	ck_assert_str_ne(seen[2], seen[1]);
+	page.before_id = "ac_nosuch";
+	ck_assert_int_eq(ops_account_list(&admin, &page, &list, &n, &more,
+	                     &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	for (i = 0; i < 3; i++)
+		free(seen[i]);
+	free(first);
+}
+END_TEST
+
 START_TEST(test_key_scope)
 {
 	struct store_key *k = NULL, *kb = NULL, **list = NULL;
@@ -817,6 +860,7 @@ ops_suite(void)
 	tc = tcase_create("paging");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_paging);
+	tcase_add_test(tc, test_paging_slice);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -102,5 +102,6 @@ void store_tcases_event(Suite *s);
 void store_tcases_node(Suite *s);
 void store_tcases_apikey(Suite *s);
 void store_tcases_hook(Suite *s);
+void store_tcases_page(Suite *s);
 
 #endif /* PORTHOLE_CHECK_STORE_H */
