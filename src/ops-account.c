@@ -128,7 +128,8 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 	struct store_ip_policy *p = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, set_policy = 0;
 
-	*ap = NULL;
+	if (ap != NULL)
+		*ap = NULL;
 	if ((u->max_sessions != -1 || u->max_endpoints != -1 ||
 	        u->ip_policy != NULL) &&
 	    (r = ops_need_admin(ops, err)) != 0)
@@ -168,7 +169,7 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 		}
 		ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
 	}
-	if ((r = store_account_get(ops->store, a->id, ap)) != 0)
+	if (ap != NULL && (r = store_account_get(ops->store, a->id, ap)) != 0)
 		ops_errf_r(err, ops, r, "account %s", a->name);
 out:
 	store_ip_policy_free(p);

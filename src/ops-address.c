@@ -386,7 +386,8 @@ ops_address_update(struct ops *ops, const char *addr,
 	struct ops_err err2;
 	int r = PORTHOLE_ERR_INTERNAL, r2, set_policy = 0;
 
-	*ap = NULL;
+	if (ap != NULL)
+		*ap = NULL;
 	if ((r = ops_check_texts(u->description, u->metadata, err)) != 0 ||
 	    (r = ops_check_proxy(u->proxy_proto, err)) != 0)
 		goto out;
@@ -421,8 +422,10 @@ ops_address_update(struct ops *ops, const char *addr,
 	}
 	if (r != 0)
 		goto out;
-	*ap = after; /* the caller's */
-	after = NULL;
+	if (ap != NULL) {
+		*ap = after; /* the caller's */
+		after = NULL;
+	}
 out:
 	store_ip_policy_free(p);
 	store_address_free(a);
