@@ -178,10 +178,7 @@ ops_hook_dest_create(struct ops *ops, const char *account, const char *url,
 	memset(secretbuf, 0, secretlen);
 	if ((r = ops_hook_url_check(url, err)) != 0 ||
 	    (secret != NULL && (r = ops_hook_secret_check(secret, err)) != 0) ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	    (r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_hook_owner(ops, account, &owner, err)) != 0)
 		goto out;
 	if (secret != NULL)
@@ -237,10 +234,7 @@ ops_hook_dest_update(struct ops *ops, const char *id, const char *url,
 		goto out;
 	if ((url != NULL && (r = ops_hook_url_check(url, err)) != 0) ||
 	    (secret != NULL && (r = ops_hook_secret_check(secret, err)) != 0) ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0)
+	    (r = ops_check_texts(description, metadata, err)) != 0)
 		goto out;
 	if ((r = store_hook_dest_update(ops->store, d->id, OPS_HOOK_SCOPE(ops),
 	         url, secret, description, metadata)) != 0) {
@@ -336,10 +330,7 @@ ops_hook_sub_create(struct ops *ops, const char *account,
 		goto out;
 	}
 	if ((r = ops_hook_types_check(types, ntypes, err)) != 0 ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	    (r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_hook_owner(ops, account, &owner, err)) != 0)
 		goto out;
 	id = id_new("esb");
@@ -390,10 +381,7 @@ ops_hook_sub_update(struct ops *ops, const char *id, const char *description,
 		goto out;
 	if ((types != NULL &&
 	        (r = ops_hook_types_check(types, ntypes, err)) != 0) ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0)
+	    (r = ops_check_texts(description, metadata, err)) != 0)
 		goto out;
 	if ((r = store_hook_sub_update(ops->store, s->id, OPS_HOOK_SCOPE(ops),
 	         description, metadata, types, ntypes, dests, ndests)) != 0) {
