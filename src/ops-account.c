@@ -40,8 +40,7 @@ ops_account_add(struct ops *ops, const char *name, const char *description,
 		    name == NULL ? "" : name);
 		goto out;
 	}
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0)
+	if ((r = ops_check_texts(description, NULL, err)) != 0)
 		goto out;
 	if ((r = store_account_add(ops->store, name, &a)) != 0) {
 		if (r == PORTHOLE_ERR_EXISTS)
@@ -129,7 +128,8 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 	struct store_ip_policy *p = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, set_policy = 0;
 
-	*ap = NULL;
+	if (ap != NULL)
+		*ap = NULL;
 	if ((u->max_sessions != -1 || u->max_endpoints != -1 ||
 	        u->ip_policy != NULL) &&
 	    (r = ops_need_admin(ops, err)) != 0)
@@ -141,8 +141,7 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 		    OPS_LIMIT_MAX);
 		goto out;
 	}
-	if ((r = ops_check_text("description", u->description,
-	         OPS_DESCRIPTION_MAX, 0, err)) != 0 ||
+	if ((r = ops_check_texts(u->description, NULL, err)) != 0 ||
 	    (r = ops_account_get(ops, name_or_id, &a, err)) != 0)
 		goto out;
 	/* An unknown policy changes nothing, not even the description. */
@@ -170,7 +169,7 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 		}
 		ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
 	}
-	if ((r = store_account_get(ops->store, a->id, ap)) != 0)
+	if (ap != NULL && (r = store_account_get(ops->store, a->id, ap)) != 0)
 		ops_errf_r(err, ops, r, "account %s", a->name);
 out:
 	store_ip_policy_free(p);

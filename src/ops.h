@@ -27,9 +27,12 @@
  *   an HTTP-like status and a sentence that says why); <err> may not be
  *   NULL;
  * - output pointers are set to NULL / 0 on entry and assigned on
- *   success. One exception, said where it applies: a change that is
- *   made but whose event could not be recorded returns the object and
- *   an error (status 500, msg saying the change is made);
+ *   success; those of the functions that change an existing object
+ *   (update, delete, revoke, stop, disable, enable, an edge's address
+ *   and backend add and remove) may be NULL when the caller wants
+ *   nothing back. One exception, said where it applies: a change that
+ *   is made but whose event could not be recorded returns the object
+ *   and an error (status 500, msg saying the change is made);
  * - an object that belongs to another account is NOT FOUND (404) for an
  *   account scope, by id and in lists (lists are filtered by scope);
  * - an administrator's action asked by an account scope is refused with
@@ -205,6 +208,14 @@ int ops_visible(const struct ops *ops, const char *account_id);
  */
 int ops_check_text(const char *what, const char *text, size_t max, int newlines,
     struct ops_err *err);
+/*
+ * ops_check_text() of a <description> (OPS_DESCRIPTION_MAX, one line)
+ * and a <metadata> (OPS_METADATA_MAX), either may be NULL.
+ */
+int ops_check_texts(const char *description, const char *metadata,
+    struct ops_err *err);
+/* Check a PROXY protocol version: 0, 1, 2, or -1 (keep). */
+int ops_check_proxy(int proxy_proto, struct ops_err *err);
 /* Check a page: 0, or PORTHOLE_ERR_INVALID_ARGUMENT (limit too big). */
 int ops_check_page(const struct ops_page *page, struct ops_err *err);
 /* The limit to ask the store for: page->limit, or the default for 0. */
@@ -287,7 +298,7 @@ int ops_account_delete(struct ops *ops, const char *name_or_id,
 /*
  * Register public key <line>, "TYPE BASE64 [COMMENT]" as in a .pub file
  * or authorized_keys (a private key is refused with a hint), to
- * account <account>. <description> NULL: the key's comment. 409 if
+ * account <account>. <description>, <metadata> NULL: none. 409 if
  * its fingerprint is registered already (to any account).
  */
 int ops_key_add(struct ops *ops, const char *account, const char *line,
@@ -314,7 +325,7 @@ int ops_key_get(struct ops *ops, const char *key_or_fp, struct store_key **kp,
 int ops_key_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_key ***listp, size_t *np,
     int *morep, struct ops_err *err);
-/* Change description / metadata (NULL keeps); *kp after (may be NULL). */
+/* Change description / metadata (NULL keeps); *kp after. */
 int ops_key_update(struct ops *ops, const char *key_or_fp,
     const char *description, const char *metadata, struct store_key **kp,
     struct ops_err *err);
