@@ -40,8 +40,7 @@ ops_account_add(struct ops *ops, const char *name, const char *description,
 		    name == NULL ? "" : name);
 		goto out;
 	}
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0)
+	if ((r = ops_check_texts(description, NULL, err)) != 0)
 		goto out;
 	if ((r = store_account_add(ops->store, name, &a)) != 0) {
 		if (r == PORTHOLE_ERR_EXISTS)
@@ -141,8 +140,7 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 		    OPS_LIMIT_MAX);
 		goto out;
 	}
-	if ((r = ops_check_text("description", u->description,
-	         OPS_DESCRIPTION_MAX, 0, err)) != 0 ||
+	if ((r = ops_check_texts(u->description, NULL, err)) != 0 ||
 	    (r = ops_account_get(ops, name_or_id, &a, err)) != 0)
 		goto out;
 	/* An unknown policy changes nothing, not even the description. */

@@ -343,10 +343,7 @@ ops_address_reserve(struct ops *ops, const char *account, const char *host,
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	*ap = NULL;
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	if ((r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_account_resolve(ops, account, &acct, err)) != 0)
 		goto out;
 	now = misc_now_ms();
@@ -390,16 +387,9 @@ ops_address_update(struct ops *ops, const char *addr,
 	int r = PORTHOLE_ERR_INTERNAL, r2, set_policy = 0;
 
 	*ap = NULL;
-	if ((r = ops_check_text("description", u->description,
-	         OPS_DESCRIPTION_MAX, 0, err)) != 0 ||
-	    (r = ops_check_text("metadata", u->metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0)
+	if ((r = ops_check_texts(u->description, u->metadata, err)) != 0 ||
+	    (r = ops_check_proxy(u->proxy_proto, err)) != 0)
 		goto out;
-	if (u->proxy_proto < -1 || u->proxy_proto > 2) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "proxy_proto %d: want 0 (none), 1 or 2", u->proxy_proto);
-		goto out;
-	}
 	if ((r = ops_address_lookup(ops, addr, &a, err)) != 0)
 		goto out;
 	/* An unknown policy changes nothing, not even the description. */

@@ -82,8 +82,7 @@ ops_apikey_create(struct ops *ops, const char *account, const char *description,
 		goto out;
 	}
 	memset(secret, 0, secretlen);
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0)
+	if ((r = ops_check_texts(description, NULL, err)) != 0)
 		goto out;
 	/* An administrator's key (no account) only for an administrator. */
 	if ((account != NULL || !ops_is_admin(ops)) &&

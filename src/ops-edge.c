@@ -153,10 +153,7 @@ ops_edge_create(struct ops *ops, const char *description, const char *metadata,
 	*ep = NULL;
 	ops_err_clear(&err2);
 	if ((r = ops_need_admin(ops, err)) != 0 ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0)
+	    (r = ops_check_texts(description, metadata, err)) != 0)
 		goto out;
 	/* Every address is checked before anything is written. */
 	if ((r = ops_edge_create_addresses(ops, texts, naddrs, &addrs, err)) !=
@@ -297,16 +294,9 @@ ops_edge_update(struct ops *ops, const char *id,
 	if (ep != NULL)
 		*ep = NULL;
 	if ((r = ops_need_admin(ops, err)) != 0 ||
-	    (r = ops_check_text("description", u->description,
-	         OPS_DESCRIPTION_MAX, 0, err)) != 0 ||
-	    (r = ops_check_text("metadata", u->metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0)
+	    (r = ops_check_texts(u->description, u->metadata, err)) != 0 ||
+	    (r = ops_check_proxy(u->proxy_proto, err)) != 0)
 		goto out;
-	if (u->proxy_proto < -1 || u->proxy_proto > 2) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "proxy_proto %d: want 0 (none), 1 or 2", u->proxy_proto);
-		goto out;
-	}
 	if ((r = ops_edge_lookup(ops, id, &e, err)) != 0)
 		goto out;
 	/* An unknown policy changes nothing, not even the description. */

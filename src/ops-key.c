@@ -99,10 +99,7 @@ ops_key_add_all(struct ops *ops, const char *account,
 	int r = PORTHOLE_ERR_INTERNAL;
 
 	*listp = NULL;
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	if ((r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_account_resolve(ops, account, &a, err)) != 0)
 		goto out;
 	/* All are checked first, so a bad or duplicate key adds none. */
@@ -222,10 +219,7 @@ ops_key_update(struct ops *ops, const char *key_or_fp, const char *description,
 
 	if (kp != NULL)
 		*kp = NULL;
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	if ((r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_key_get(ops, key_or_fp, &k, err)) != 0)
 		goto out;
 	if ((r = store_key_set_text(ops->store, k->id, description,

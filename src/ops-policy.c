@@ -241,10 +241,7 @@ ops_policy_create(struct ops *ops, const char *name, const char *description,
 		goto out;
 	}
 	/* Everything is checked before anything is written. */
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	if ((r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_policy_rules("--allow", allow_texts, nallow, &allow,
 	         err)) != 0 ||
 	    (r = ops_policy_rules("--deny", deny_texts, ndeny, &deny, err)) !=
@@ -348,10 +345,7 @@ ops_policy_update(struct ops *ops, const char *policy, const char *description,
 	if (pp != NULL)
 		*pp = NULL;
 	if ((r = ops_need_admin(ops, err)) != 0 ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	    (r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_policy_lookup(ops, policy, &p, err)) != 0)
 		goto out;
 	if ((r = store_ip_policy_set_text(ops->store, p->id, description,
@@ -460,10 +454,7 @@ ops_rule_add(struct ops *ops, const char *policy, int allow, const char *text,
 
 	*rp = NULL;
 	if ((r = ops_need_admin(ops, err)) != 0 ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0)
+	    (r = ops_check_texts(description, metadata, err)) != 0)
 		goto out;
 	if (text == NULL) {
 		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
@@ -592,10 +583,7 @@ ops_rule_update(struct ops *ops, const char *id, const char *description,
 	if (rp != NULL)
 		*rp = NULL;
 	if ((r = ops_need_admin(ops, err)) != 0 ||
-	    (r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	    (r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_rule_get(ops, id, &x, err)) != 0)
 		goto out;
 	if ((r = store_ip_rule_set_text(ops->store, x->id, description,

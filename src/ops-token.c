@@ -100,10 +100,7 @@ ops_token_create(struct ops *ops, const char *account, const char *description,
 		goto out;
 	}
 	memset(secret, 0, secretlen);
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	if ((r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_account_resolve(ops, account, &a, err)) != 0 ||
 	    (r = ops_token_key(ops, key, err)) != 0)
 		goto out;
@@ -162,10 +159,7 @@ ops_token_update(struct ops *ops, const char *id, const char *description,
 
 	if (tp != NULL)
 		*tp = NULL;
-	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
-	         0, err)) != 0 ||
-	    (r = ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1,
-	         err)) != 0 ||
+	if ((r = ops_check_texts(description, metadata, err)) != 0 ||
 	    (r = ops_token_get(ops, id, &t, err)) != 0)
 		goto out;
 	if ((r = store_token_set_text(ops->store, t->id, description,

@@ -180,6 +180,27 @@ ops_check_text(const char *what, const char *text, size_t max, int newlines,
 }
 
 int
+ops_check_texts(const char *description, const char *metadata,
+    struct ops_err *err)
+{
+	int r;
+
+	if ((r = ops_check_text("description", description, OPS_DESCRIPTION_MAX,
+	         0, err)) != 0)
+		return r;
+	return ops_check_text("metadata", metadata, OPS_METADATA_MAX, 1, err);
+}
+
+int
+ops_check_proxy(int proxy_proto, struct ops_err *err)
+{
+	if (proxy_proto < -1 || proxy_proto > 2)
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "proxy_proto %d: want 0 (none), 1 or 2", proxy_proto);
+	return 0;
+}
+
+int
 ops_check_page(const struct ops_page *page, struct ops_err *err)
 {
 	if (page != NULL && page->limit > OPS_PAGE_MAX)

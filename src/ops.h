@@ -205,6 +205,14 @@ int ops_visible(const struct ops *ops, const char *account_id);
  */
 int ops_check_text(const char *what, const char *text, size_t max, int newlines,
     struct ops_err *err);
+/*
+ * ops_check_text() of a <description> (OPS_DESCRIPTION_MAX, one line)
+ * and a <metadata> (OPS_METADATA_MAX), either may be NULL.
+ */
+int ops_check_texts(const char *description, const char *metadata,
+    struct ops_err *err);
+/* Check a PROXY protocol version: 0, 1, 2, or -1 (keep). */
+int ops_check_proxy(int proxy_proto, struct ops_err *err);
 /* Check a page: 0, or PORTHOLE_ERR_INVALID_ARGUMENT (limit too big). */
 int ops_check_page(const struct ops_page *page, struct ops_err *err);
 /* The limit to ask the store for: page->limit, or the default for 0. */
