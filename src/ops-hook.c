@@ -15,9 +15,9 @@
 #include "hook.h"
 #include "id.h"
 #include "misc.h"
+#include "ops-int.h"
 #include "ops.h"
 #include "store.h"
-#include "xmalloc.h"
 
 /*
  * Webhooks: event destinations (a URL and the secret that signs what is
@@ -29,8 +29,83 @@
 /* What the store's calls take as the scope: an account id or NULL. */
 #define OPS_HOOK_SCOPE(ops) ((ops)->scope)
 
-/* The rows a NULL page reads at a time. */
-#define OPS_HOOK_ALL_PAGE 1000
+/*
+ * The two kinds, as ops_kind_get() and ops_kind_list() find them: an
+ * administrator's (no account) is an administrator's to see.
+ */
+static int
+ops_hook_dest_vget(struct store *store, const char *id, void *objp)
+{
+	return store_hook_dest_get(store, id, NULL, 0, objp);
+}
+
+static const char *
+ops_hook_dest_account(const void *obj)
+{
+	return ((const struct store_hook_dest *)obj)->account_id;
+}
+
+static void
+ops_hook_dest_vfree(void *obj)
+{
+	store_hook_dest_free(obj);
+}
+
+static int
+ops_hook_dest_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return store_hook_dest_all(store, account_id, listp, np);
+}
+
+static int
+ops_hook_dest_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_hook_dest_list(store, account_id, before_id, limit, listp,
+	    np, morep);
+}
+
+static const struct ops_kind ops_hook_dest_kind = { "event destination",
+	"event destinations", ops_hook_dest_vget, ops_hook_dest_account,
+	ops_hook_dest_vfree, ops_hook_dest_vlist, ops_hook_dest_vpage };
+
+static int
+ops_hook_sub_vget(struct store *store, const char *id, void *objp)
+{
+	return store_hook_sub_get(store, id, NULL, objp);
+}
+
+static const char *
+ops_hook_sub_account(const void *obj)
+{
+	return ((const struct store_hook_sub *)obj)->account_id;
+}
+
+static void
+ops_hook_sub_vfree(void *obj)
+{
+	store_hook_sub_free(obj);
+}
+
+static int
+ops_hook_sub_vlist(struct store *store, const char *account_id, void *listp,
+    size_t *np)
+{
+	return store_hook_sub_all(store, account_id, listp, np);
+}
+
+static int
+ops_hook_sub_vpage(struct store *store, const char *account_id,
+    const char *before_id, size_t limit, void *listp, size_t *np, int *morep)
+{
+	return store_hook_sub_list(store, account_id, before_id, limit, listp,
+	    np, morep);
+}
+
+static const struct ops_kind ops_hook_sub_kind = { "event subscription",
+	"event subscriptions", ops_hook_sub_vget, ops_hook_sub_account,
+	ops_hook_sub_vfree, ops_hook_sub_vlist, ops_hook_sub_vpage };
 
 /* Check <secret>: 16 to 256 bytes of printable ASCII, no space. */
 static int
@@ -136,32 +211,7 @@ int
 ops_hook_dest_get(struct ops *ops, const char *id, struct store_hook_dest **dp,
     struct ops_err *err)
 {
-	int r;
-
-	*dp = NULL;
-	if (id == NULL)
-		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "an event destination id is needed");
-	r = store_hook_dest_get(ops->store, id, OPS_HOOK_SCOPE(ops), 0, dp);
-	if (r == PORTHOLE_ERR_NOT_FOUND)
-		ops_errf(err, r, "no such event destination '%.100s'", id);
-	else if (r != 0)
-		ops_errf_r(err, ops, r, "event destination '%.100s'", id);
-	return r;
-}
-
-/*
- * The account id a list is limited to: the scope's, or for an
- * administrator the one <account> names (NULL: none, all of them).
- */
-static int
-ops_hook_list_scope(struct ops *ops, const char *account, char **idp,
-    struct ops_err *err)
-{
-	*idp = NULL;
-	if (account == NULL && ops_is_admin(ops))
-		return 0;
-	return ops_hook_owner(ops, account, idp, err);
+	return ops_kind_get(ops, &ops_hook_dest_kind, id, dp, err);
 }
 
 int
@@ -169,61 +219,8 @@ ops_hook_dest_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_hook_dest ***listp, size_t *np,
     int *morep, struct ops_err *err)
 {
-	struct store_hook_dest **all = NULL, **l = NULL, *before = NULL;
-	const char *from = NULL;
-	char *scope = NULL;
-	size_t n = 0, nall = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL, more = 0;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0 ||
-	    (r = ops_hook_list_scope(ops, account, &scope, err)) != 0)
-		goto out;
-	if (page != NULL && page->before_id != NULL &&
-	    store_hook_dest_get(ops->store, page->before_id, scope, 0,
-	        &before) != 0) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no event destination",
-		    page->before_id);
-		goto out;
-	}
-	if (page != NULL) {
-		if ((r = store_hook_dest_list(ops->store, scope,
-		         page->before_id, ops_page_limit(page), listp, np,
-		         morep)) != 0)
-			ops_errf_r(err, ops, r, "list event destinations");
-		goto out;
-	}
-	/* All of them, a page at a time. */
-	do {
-		if ((r = store_hook_dest_list(ops->store, scope, from,
-		         OPS_HOOK_ALL_PAGE, &l, &n, &more)) != 0) {
-			ops_errf_r(err, ops, r, "list event destinations");
-			goto out;
-		}
-		all = xreallocarray(all, nall + n + 1, sizeof(*all));
-		for (i = 0; i < n; i++)
-			all[nall++] = l[i]; /* now all's */
-		free(l);
-		l = NULL;
-		from = nall > 0 ? all[nall - 1]->id : NULL;
-	} while (more && n > 0);
-	if (nall == 0) { /* none: a NULL list, as the store gives */
-		free(all);
-		all = NULL;
-	}
-	*listp = all; /* the caller's */
-	*np = nall;
-	all = NULL;
-	nall = 0;
-	r = 0;
-out:
-	store_hook_dest_list_free(all, nall);
-	store_hook_dest_free(before);
-	free(scope);
-	return r;
+	return ops_kind_list(ops, &ops_hook_dest_kind, account, page, listp, np,
+	    morep, err);
 }
 
 int
@@ -366,18 +363,7 @@ int
 ops_hook_sub_get(struct ops *ops, const char *id, struct store_hook_sub **sp,
     struct ops_err *err)
 {
-	int r;
-
-	*sp = NULL;
-	if (id == NULL)
-		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "an event subscription id is needed");
-	r = store_hook_sub_get(ops->store, id, OPS_HOOK_SCOPE(ops), sp);
-	if (r == PORTHOLE_ERR_NOT_FOUND)
-		ops_errf(err, r, "no such event subscription '%.100s'", id);
-	else if (r != 0)
-		ops_errf_r(err, ops, r, "event subscription '%.100s'", id);
-	return r;
+	return ops_kind_get(ops, &ops_hook_sub_kind, id, sp, err);
 }
 
 int
@@ -385,59 +371,8 @@ ops_hook_sub_list(struct ops *ops, const char *account,
     const struct ops_page *page, struct store_hook_sub ***listp, size_t *np,
     int *morep, struct ops_err *err)
 {
-	struct store_hook_sub **all = NULL, **l = NULL, *before = NULL;
-	const char *from = NULL;
-	char *scope = NULL;
-	size_t n = 0, nall = 0, i;
-	int r = PORTHOLE_ERR_INTERNAL, more = 0;
-
-	*listp = NULL;
-	*np = 0;
-	*morep = 0;
-	if ((r = ops_check_page(page, err)) != 0 ||
-	    (r = ops_hook_list_scope(ops, account, &scope, err)) != 0)
-		goto out;
-	if (page != NULL && page->before_id != NULL &&
-	    store_hook_sub_get(ops->store, page->before_id, scope, &before) !=
-	        0) {
-		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "before_id '%.100s' names no event subscription",
-		    page->before_id);
-		goto out;
-	}
-	if (page != NULL) {
-		if ((r = store_hook_sub_list(ops->store, scope, page->before_id,
-		         ops_page_limit(page), listp, np, morep)) != 0)
-			ops_errf_r(err, ops, r, "list event subscriptions");
-		goto out;
-	}
-	do {
-		if ((r = store_hook_sub_list(ops->store, scope, from,
-		         OPS_HOOK_ALL_PAGE, &l, &n, &more)) != 0) {
-			ops_errf_r(err, ops, r, "list event subscriptions");
-			goto out;
-		}
-		all = xreallocarray(all, nall + n + 1, sizeof(*all));
-		for (i = 0; i < n; i++)
-			all[nall++] = l[i]; /* now all's */
-		free(l);
-		l = NULL;
-		from = nall > 0 ? all[nall - 1]->id : NULL;
-	} while (more && n > 0);
-	if (nall == 0) { /* none: a NULL list, as the store gives */
-		free(all);
-		all = NULL;
-	}
-	*listp = all; /* the caller's */
-	*np = nall;
-	all = NULL;
-	nall = 0;
-	r = 0;
-out:
-	store_hook_sub_list_free(all, nall);
-	store_hook_sub_free(before);
-	free(scope);
-	return r;
+	return ops_kind_list(ops, &ops_hook_sub_kind, account, page, listp, np,
+	    morep, err);
 }
 
 int

@@ -234,6 +234,28 @@ store_hook_dest_list(struct store *store, const char *scope,
 }
 
 int
+store_hook_dest_all(struct store *store, const char *scope,
+    struct store_hook_dest ***listp, size_t *np)
+{
+	static const char sql[] = STORE_HOOK_DEST_SELECT
+	    " WHERE d.deleted_ms IS NULL"
+	    " AND (d.account_id = ?1 OR CAST(?1 AS TEXT) IS NULL)"
+	    " ORDER BY d.created_ms DESC, d.id DESC";
+	void *list = NULL;
+	size_t i;
+	int r;
+
+	r = store_list(store, &store_hook_dest_rows,
+	    listp != NULL ? &list : NULL, np, sql, "t", scope);
+	for (i = 0; r == 0 && i < *np; i++)
+		store_hook_dest_forget(((struct store_hook_dest **)list)[i]);
+	/* Ownership passes to the caller; NULL on error. */
+	if (listp != NULL)
+		*listp = list;
+	return r;
+}
+
+int
 store_hook_dest_update(struct store *store, const char *id, const char *scope,
     const char *url, const char *secret, const char *description,
     const char *metadata)
@@ -525,6 +547,50 @@ store_hook_sub_list(struct store *store, const char *scope,
 		goto out;
 	if ((r = store_page(store, &store_hook_sub_rows, sql, scope, before_id,
 	         limit, &list, &n, morep)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((r = store_hook_sub_fill(store,
+		         ((struct store_hook_sub **)list)[i])) != 0)
+			goto out;
+	}
+	if ((r = store_commit(store)) != 0)
+		goto out;
+	/* Ownership passes to the caller. */
+	*listp = list;
+	*np = n;
+	list = NULL;
+	n = 0;
+	r = 0;
+out:
+	if (r != 0)
+		store_rollback(store);
+	store_hook_sub_list_free(list, n);
+	return r;
+}
+
+int
+store_hook_sub_all(struct store *store, const char *scope,
+    struct store_hook_sub ***listp, size_t *np)
+{
+	static const char sql[] = STORE_HOOK_SUB_SELECT
+	    " WHERE (s.account_id = ?1 OR CAST(?1 AS TEXT) IS NULL)"
+	    " ORDER BY s.created_ms DESC, s.id DESC";
+	void *list = NULL;
+	size_t n = 0, i;
+	int r = PORTHOLE_ERR_INTERNAL;
+
+	if (listp != NULL)
+		*listp = NULL;
+	if (np != NULL)
+		*np = 0;
+	if (listp == NULL || np == NULL) {
+		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	if ((r = store_begin_read(store)) != 0)
+		goto out;
+	if ((r = store_list(store, &store_hook_sub_rows, &list, &n, sql, "t",
+	         scope)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((r = store_hook_sub_fill(store,

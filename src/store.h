@@ -946,6 +946,9 @@ int store_hook_dest_get(struct store *store, const char *id, const char *scope,
 int store_hook_dest_list(struct store *store, const char *scope,
     const char *before_id, size_t limit, struct store_hook_dest ***listp,
     size_t *np, int *morep);
+/* Every destination within <scope>, newest first. */
+int store_hook_dest_all(struct store *store, const char *scope,
+    struct store_hook_dest ***listp, size_t *np);
 /* Change what is not NULL of destination <id> within <scope>. */
 int store_hook_dest_update(struct store *store, const char *id,
     const char *scope, const char *url, const char *secret,
@@ -975,6 +978,9 @@ int store_hook_sub_get(struct store *store, const char *id, const char *scope,
 int store_hook_sub_list(struct store *store, const char *scope,
     const char *before_id, size_t limit, struct store_hook_sub ***listp,
     size_t *np, int *morep);
+/* Every subscription within <scope>, newest first. */
+int store_hook_sub_all(struct store *store, const char *scope,
+    struct store_hook_sub ***listp, size_t *np);
 /*
  * Change what is given of subscription <id> within <scope>: text that
  * is not NULL, and the types or destinations when their lists are (not

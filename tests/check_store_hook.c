@@ -108,6 +108,16 @@ START_TEST(test_hook_dest)
 	                     &more),
 	    0);
 	ck_assert_uint_eq(n, 0);
+	/* All of them at once, in the same order. */
+	ck_assert_int_eq(store_hook_dest_all(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(list[0]->id, "dst_3");
+	ck_assert_str_eq(list[2]->id, "dst_1");
+	ck_assert_ptr_null(list[2]->secret);
+	store_hook_dest_list_free(list, n);
+	ck_assert_int_eq(store_hook_dest_all(st, alice, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	store_hook_dest_list_free(list, n);
 
 	/* Update within scope only. */
 	ck_assert_int_eq(store_hook_dest_update(st, "dst_2", bob, NULL, NULL,
@@ -218,6 +228,11 @@ START_TEST(test_hook_sub)
 	    0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(more, 0);
+	store_hook_sub_list_free(list, n);
+	ck_assert_int_eq(store_hook_sub_all(st, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0]->id, "esb_2");
+	ck_assert_uint_eq(list[1]->ntypes, 2);
 	store_hook_sub_list_free(list, n);
 
 	/* A deleted destination leaves its subscriptions. */
