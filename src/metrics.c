@@ -44,6 +44,8 @@ static const struct metrics_family metrics_counters[] = {
 	{ "porthole_sessions_total", "SSH sessions started.", 1 },
 	{ "porthole_auth_failures_total",
 	    "SSH connections that failed to authenticate.", 1 },
+	{ "porthole_api_auth_failures_total",
+	    "HTTP API requests that failed to authenticate.", 1 },
 	{ "porthole_connections_total", "Public connections to endpoints.", 1 },
 	{ "porthole_bytes_in_total", "Bytes received from public clients.", 1 },
 	{ "porthole_bytes_out_total", "Bytes sent to public clients.", 1 },

@@ -847,15 +847,23 @@ static void
 srv_api_flush(struct srv *srv)
 {
 	struct store_counter c;
+	char *labels;
 	int r;
 
 	srv->api_flush = 0;
 	if (srv->api_authfails == 0)
 		return;
 	c.name = API_AUTHFAIL_COUNTER;
-	c.labels = "";
+	/* In a fleet, each node's counters carry its labels (as mon.c). */
+	labels = db_target_is_pg((*srv->confp)->database)
+	    ? metrics_node_labels((*srv->confp)->node_name,
+	          (*srv->confp)->region)
+	    : NULL;
+	c.labels = labels != NULL ? labels : "";
 	c.value = srv->api_authfails;
-	if ((r = store_record(srv->store, NULL, 0, &c, 1, NULL, NULL)) != 0) {
+	r = store_record(srv->store, NULL, 0, &c, 1, NULL, NULL);
+	free(labels);
+	if (r != 0) {
 		error_r(r, "cannot count %lld failed API authentication(s)",
 		    (long long)srv->api_authfails);
 		srv->api_flush = misc_monotonic_ms() + SRV_API_FLUSH_MS;
