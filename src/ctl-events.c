@@ -46,21 +46,11 @@ ctl_event_types(struct buf *b)
 int
 ctl_event_record(struct ctl *ctl, struct event *ev)
 {
-	const char *path = ctl->conf->event_log;
-	int r = PORTHOLE_ERR_INTERNAL;
+	struct ops_err err;
+	int r;
 
-	if ((r = store_record(ctl->store, &ev, 1, NULL, 0, NULL, NULL)) != 0) {
-		error_r(r, "record event %s (%s)", ev->id, ev->type);
-		goto out;
-	}
-	if (path != NULL && strcmp(path, "-") != 0 &&
-	    (r = event_log_write(path, &ev, 1)) != 0) {
-		error_r(r, "EventLog %s: event %s (%s)", path, ev->id,
-		    ev->type);
-		goto out;
-	}
-	r = 0;
-out:
+	if ((r = ops_event_store(ctl_ops(ctl), ev, &err)) != 0)
+		ctl_report(&err);
 	return r;
 }
 

@@ -11,6 +11,7 @@
 
 #include "acl.h"
 #include "compat.h"
+#include "conf.h"
 #include "err.h"
 #include "event.h"
 #include "log.h"
@@ -226,6 +227,23 @@ ops_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
 }
 
 int
+ops_event_store(struct ops *ops, struct event *ev, struct ops_err *err)
+{
+	const char *path = ops->conf == NULL ? NULL : ops->conf->event_log;
+	int r;
+
+	if ((r = store_record(ops->store, &ev, 1, NULL, 0, NULL, NULL)) != 0)
+		return ops_errf_r(err, ops, r, "record event %s (%s)", ev->id,
+		    ev->type);
+	/* "-" is portholed's standard output, not ours: the store has it. */
+	if (path != NULL && strcmp(path, "-") != 0 &&
+	    (r = event_log_write(path, &ev, 1)) != 0)
+		return ops_errf_r(err, ops, r, "EventLog %s: event %s (%s)",
+		    path, ev->id, ev->type);
+	return 0;
+}
+
+int
 ops_event_record(struct ops *ops, const char *type, const char *account_id,
     const char *json, int64_t now_ms, const char *what, struct ops_err *err)
 {
@@ -236,7 +254,7 @@ ops_event_record(struct ops *ops, const char *type, const char *account_id,
 	if (ops->record != NULL)
 		r = ops->record(ops, ev);
 	else
-		r = store_record(ops->store, &ev, 1, NULL, 0, NULL, NULL);
+		r = ops_event_store(ops, ev, err);
 	if (r != 0) {
 		ops_errf(err, r,
 		    "%s: its change is made, but event %s is not "

@@ -132,10 +132,10 @@ struct ops {
 	void (*announce)(struct ops *ops, enum ops_change what,
 	    const int64_t *pids, size_t npids);
 	/*
-	 * How event <ev> (still the caller's) is recorded: store
-	 * (store_record with no session) and EventLog. Returns 0 or a
-	 * negative PORTHOLE_ERR_*. May be NULL: then ops_event_record()
-	 * stores it with store_record() alone.
+	 * How event <ev> (still the caller's) is recorded. Returns 0 or a
+	 * negative PORTHOLE_ERR_*. May be NULL: then ops_event_store()
+	 * records it (store and EventLog); a hook of the caller's may call
+	 * that too, to report its reason its own way.
 	 */
 	int (*record)(struct ops *ops, struct event *ev);
 	void *arg; /* the caller's, for its hooks */
@@ -220,6 +220,13 @@ int ops_check_proxy(int proxy_proto, struct ops_err *err);
 int ops_check_page(const struct ops_page *page, struct ops_err *err);
 /* The limit to ask the store for: page->limit, or the default for 0. */
 size_t ops_page_limit(const struct ops_page *page);
+/*
+ * Record event <ev> (still the caller's) in the store (store_record,
+ * with no session) and in EventLog unless that is "-" (portholed's
+ * standard output, which the store feeds). On failure <err> says which
+ * of the two failed and why.
+ */
+int ops_event_store(struct ops *ops, struct event *ev, struct ops_err *err);
 /*
  * Record event <type> for account <account_id> (may be NULL) with
  * JSON object <json> at <now_ms>, through ops->record. On failure
