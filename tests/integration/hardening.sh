@@ -381,10 +381,10 @@ if ph_mount_tmpfs "$PH_TMP/small" 4m; then
 	done
 	ph_wait_for "$PH_LOG" "cannot record [0-9]+ event\(s\) yet \(database or disk is full\); trying again"
 	rc=0
-	ph_ctl account add nospace >/dev/null 2>"$PH_TMP/full.err" || rc=$?
+	ph_ctl account add nospace >/dev/null 2>"$PH_TMP/ctl-full.err" || rc=$?
 	[ "$rc" -eq 1 ] || ph_fail "account add on a full disk: exit $rc"
-	grep -qi "full" "$PH_TMP/full.err" ||
-	    ph_fail "no clear error: $(cat "$PH_TMP/full.err")"
+	grep -qi "full" "$PH_TMP/ctl-full.err" ||
+	    ph_fail "no clear error: $(cat "$PH_TMP/ctl-full.err")"
 	rm "$PH_TMP/small/filler"
 	ph_wait_for "$PH_LOG" "the store took [0-9]+ waiting event\(s\)"
 	# What was still on its way from the session follows in a batch.

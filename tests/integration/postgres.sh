@@ -101,19 +101,21 @@ ends_soon() {
 
 fresh_session kill
 t0=$(now_ms)
-ph_ctl session kill "$sid" >"$PH_TMP/kill.out" 2>"$PH_TMP/kill.err" ||
-    ph_fail "session kill: $(cat "$PH_TMP/kill.err")"
+ph_ctl session kill "$sid" >"$PH_TMP/ctl-kill.out" \
+    2>"$PH_TMP/ctl-kill.err" ||
+    ph_fail "session kill: $(cat "$PH_TMP/ctl-kill.err")"
 # On PostgreSQL nothing is signalled, so nothing can fail to be.
-[ ! -s "$PH_TMP/kill.err" ] || ph_fail "session kill: $(cat "$PH_TMP/kill.err")"
+[ ! -s "$PH_TMP/ctl-kill.err" ] ||
+    ph_fail "session kill: $(cat "$PH_TMP/ctl-kill.err")"
 ends_soon "session kill" "$t0"
 ph_pass "session kill ends the session at once by NOTIFY, no signal"
 
 fresh_session disable
 t0=$(now_ms)
-ph_ctl account disable alice >/dev/null 2>"$PH_TMP/disable.err" ||
-    ph_fail "account disable: $(cat "$PH_TMP/disable.err")"
-[ ! -s "$PH_TMP/disable.err" ] ||
-    ph_fail "account disable: $(cat "$PH_TMP/disable.err")"
+ph_ctl account disable alice >/dev/null 2>"$PH_TMP/ctl-disable.err" ||
+    ph_fail "account disable: $(cat "$PH_TMP/ctl-disable.err")"
+[ ! -s "$PH_TMP/ctl-disable.err" ] ||
+    ph_fail "account disable: $(cat "$PH_TMP/ctl-disable.err")"
 ends_soon "account disable" "$t0"
 grep -q "session $sid: ended by an administrator (account disabled)" \
     "$PH_LOG" || ph_fail "account disable: not the reason logged"
@@ -127,10 +129,10 @@ ph_ctl ip-policy create nolocal --deny 127.0.0.0/8 >/dev/null ||
     ph_fail "ip-policy create"
 t0=$(now_ms)
 ph_ctl account update alice --ip-policy nolocal >/dev/null \
-    2>"$PH_TMP/policy.err" ||
-    ph_fail "account update: $(cat "$PH_TMP/policy.err")"
-[ ! -s "$PH_TMP/policy.err" ] ||
-    ph_fail "account update: $(cat "$PH_TMP/policy.err")"
+    2>"$PH_TMP/ctl-policy.err" ||
+    ph_fail "account update: $(cat "$PH_TMP/ctl-policy.err")"
+[ ! -s "$PH_TMP/ctl-policy.err" ] ||
+    ph_fail "account update: $(cat "$PH_TMP/ctl-policy.err")"
 deadline=$(deadline_after "$t0")
 until grep -q "session $sid: account policy updated" "$PH_LOG"; do
 	[ "$(now_ms)" -lt "$deadline" ] ||
