@@ -97,10 +97,17 @@ StateDirectory $top/demo/state
 TunnelAddress 127.0.0.1
 PublicHost localhost
 PortRange 40000-49999
+# The HTTP API and the dashboard (porthole-api.7), on loopback only.
+ApiListen 127.0.0.1:8080
 EOF
 	ctl="src/portholectl -f demo/portholed.conf"
 	$ctl init >/dev/null
 	$ctl account add "$user" >/dev/null 2>&1 || true
+	# An administrator's API key for the dashboard, made once, shown once.
+	if [ ! -s demo/api-key ]; then
+		(umask 077 && $ctl api-key create --description "quickstart demo" \
+		    >demo/api-key)
+	fi
 	keyopt=
 	found=0
 	for pub in "$home"/.ssh/id_*.pub; do
@@ -140,6 +147,8 @@ Account "$user" can log in with your SSH key. Expose local port 8000:
 
 Then connect to the tcp://localhost:PORT it prints. Admin:
   src/portholectl -f demo/portholed.conf session list
+Dashboard: http://127.0.0.1:8080/ (log in with the key in demo/api-key); API:
+  curl -H "Authorization: Bearer \$(cat demo/api-key)" http://127.0.0.1:8080/endpoints
 Stop the server with: contrib/quickstart.sh stop
 EOF
 }
