@@ -30,8 +30,10 @@ static const char *const api_cred_fields[] = { "description", "metadata",
 
 /* Append SSH key <k>. */
 static void
-api_sshkey_json(struct buf *b, struct api_req *rq, const struct store_key *k)
+api_sshkey_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
+	const struct store_key *k = obj;
 	struct buf *line = buf_new();
 
 	buf_printf(line, "%s %s", k->type, k->blob);
@@ -49,42 +51,6 @@ api_sshkey_json(struct buf *b, struct api_req *rq, const struct store_key *k)
 	json_kv_str(b, 0, "owner_id", k->account_id);
 	buf_putc(b, '}');
 	buf_free(line);
-}
-
-static void
-api_sshkey_answer(struct api_req *rq, int status, const struct store_key *k)
-{
-	rq->out = buf_new();
-	api_sshkey_json(rq->out, rq, k);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_sshkey_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_key **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_key_list(&o, api_query(rq, "account"), &page, &list, &n, &more,
-	        &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "ssh_credentials");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_sshkey_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_key_list_free(list, n);
 }
 
 void
@@ -112,27 +78,10 @@ api_sshkey_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_sshkey_answer(rq, 201, k);
+	api_kind_answer(rq, &api_kind_sshkey, &o, 201, k);
 out:
 	store_key_free(k);
 	json_decref(body);
-}
-
-void
-api_sshkey_get(struct api_req *rq)
-{
-	struct store_key *k = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_key_get(&o, rq->segs[1], &k, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_sshkey_answer(rq, 200, k);
-	store_key_free(k);
 }
 
 void
@@ -154,26 +103,10 @@ api_sshkey_update(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_sshkey_answer(rq, 200, k);
+	api_kind_answer(rq, &api_kind_sshkey, &o, 200, k);
 out:
 	store_key_free(k);
 	json_decref(body);
-}
-
-void
-api_sshkey_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-	size_t nended = 0;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_key_delete(&o, rq->segs[1], NULL, &nended, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
 }
 
 /* Append authtoken <t>; with <secret>, its "token" too (creation). */
@@ -208,33 +141,6 @@ api_token_answer(struct api_req *rq, int status, const struct store_token *t,
 	api_token_json(rq->out, rq, t, secret);
 	buf_putc(rq->out, '\n');
 	rq->status = status;
-}
-
-void
-api_token_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_token **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_token_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "credentials");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_token_json(rq->out, rq, list[i], NULL);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_token_list_free(list, n);
 }
 
 void
@@ -274,23 +180,6 @@ out:
 }
 
 void
-api_token_get(struct api_req *rq)
-{
-	struct store_token *t = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_token_get(&o, rq->segs[1], &t, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_token_answer(rq, 200, t, NULL);
-	store_token_free(t);
-}
-
-void
 api_token_update(struct api_req *rq)
 {
 	static const char *const fields[] = { "description", "metadata", NULL };
@@ -315,22 +204,6 @@ out:
 	json_decref(body);
 }
 
-void
-api_token_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-	size_t nended = 0;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_token_revoke(&o, rq->segs[1], NULL, &nended, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
-}
-
 /* Append API key <k>; with <secret>, its "token" too (creation). */
 static void
 api_apikey_json(struct buf *b, struct api_req *rq, const struct store_apikey *k,
@@ -348,33 +221,6 @@ api_apikey_json(struct buf *b, struct api_req *rq, const struct store_apikey *k,
 	if (secret != NULL)
 		json_kv_str(b, 0, "token", secret);
 	buf_putc(b, '}');
-}
-
-void
-api_apikey_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_apikey **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_apikey_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "keys");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_apikey_json(rq->out, rq, list[i], NULL);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_apikey_list_free(list, n);
 }
 
 void
@@ -409,37 +255,90 @@ out:
 	json_decref(body);
 }
 
-void
-api_apikey_get(struct api_req *rq)
+/* What ended with it is in the event; the API answers 204. */
+static int
+api_sshkey_del(struct ops *o, const char *id, struct ops_err *err)
 {
-	struct store_apikey *k = NULL;
-	struct ops_err err;
-	struct ops o;
+	size_t nended = 0;
 
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_apikey_get(&o, rq->segs[1], &k, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	rq->out = buf_new();
-	api_apikey_json(rq->out, rq, k, NULL);
-	buf_putc(rq->out, '\n');
-	rq->status = 200;
-	store_apikey_free(k);
+	return ops_key_delete(o, id, NULL, &nended, err);
 }
 
-void
-api_apikey_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
+API_KIND_OBJ(api_sshkey, store_key, ops_key_get)
+API_KIND_LIST_BY(api_sshkey, store_key, ops_key_list)
 
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_apikey_revoke(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
+const struct api_kind api_kind_sshkey = {
+	.plural = "ssh_credentials",
+	.filter = "account",
+	.idseg = 1,
+	.get = api_sshkey_get,
+	.list = api_sshkey_list,
+	.del = api_sshkey_del,
+	.json = api_sshkey_json,
+	.item = api_sshkey_item,
+	.free = api_sshkey_free,
+	.list_free = api_sshkey_list_free,
+};
+
+/* What ended with it is in the event; the API answers 204. */
+static int
+api_token_del(struct ops *o, const char *id, struct ops_err *err)
+{
+	size_t nended = 0;
+
+	return ops_token_revoke(o, id, NULL, &nended, err);
 }
+
+/* As a kind writes it: never a secret. */
+static void
+api_token_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
+{
+	api_token_json(b, rq, obj, NULL);
+}
+
+API_KIND_OBJ(api_token, store_token, ops_token_get)
+API_KIND_LIST_BY(api_token, store_token, ops_token_list)
+
+const struct api_kind api_kind_token = {
+	.plural = "credentials",
+	.filter = "account",
+	.idseg = 1,
+	.get = api_token_get,
+	.list = api_token_list,
+	.del = api_token_del,
+	.json = api_token_kind_json,
+	.item = api_token_item,
+	.free = api_token_free,
+	.list_free = api_token_list_free,
+};
+
+static int
+api_apikey_del(struct ops *o, const char *id, struct ops_err *err)
+{
+	return ops_apikey_revoke(o, id, NULL, err);
+}
+
+/* As a kind writes it: never a secret. */
+static void
+api_apikey_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
+{
+	api_apikey_json(b, rq, obj, NULL);
+}
+
+API_KIND_OBJ(api_apikey, store_apikey, ops_apikey_get)
+API_KIND_LIST_BY(api_apikey, store_apikey, ops_apikey_list)
+
+const struct api_kind api_kind_apikey = {
+	.plural = "keys",
+	.filter = "account",
+	.idseg = 1,
+	.get = api_apikey_get,
+	.list = api_apikey_list,
+	.del = api_apikey_del,
+	.json = api_apikey_kind_json,
+	.item = api_apikey_item,
+	.free = api_apikey_free,
+	.list_free = api_apikey_list_free,
+};

@@ -22,9 +22,11 @@
  */
 
 static void
-api_policy_json(struct buf *b, struct api_req *rq,
-    const struct store_ip_policy *p)
+api_policy_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
+	const struct store_ip_policy *p = obj;
+
 	buf_putc(b, '{');
 	json_kv_str(b, 1, "id", p->id);
 	buf_puts(b, ",\"uri\":");
@@ -34,41 +36,6 @@ api_policy_json(struct buf *b, struct api_req *rq,
 	api_text(b, "metadata", p->metadata);
 	json_kv_str(b, 0, "name", p->name);
 	buf_putc(b, '}');
-}
-
-static void
-api_policy_answer(struct api_req *rq, int status,
-    const struct store_ip_policy *p)
-{
-	rq->out = buf_new();
-	api_policy_json(rq->out, rq, p);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_policy_list(struct api_req *rq)
-{
-	struct store_ip_policy **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_policy_list(&o, &page, &list, &n, &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "ip_policies");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_policy_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, NULL);
-	store_ip_policy_list_free(list, n);
 }
 
 void
@@ -99,27 +66,10 @@ api_policy_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_policy_answer(rq, 201, p);
+	api_kind_answer(rq, &api_kind_policy, &o, 201, p);
 out:
 	store_ip_policy_free(p);
 	json_decref(body);
-}
-
-void
-api_policy_get(struct api_req *rq)
-{
-	struct store_ip_policy *p = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_policy_get(&o, rq->segs[1], &p, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_policy_answer(rq, 200, p);
-	store_ip_policy_free(p);
 }
 
 void
@@ -141,30 +91,17 @@ api_policy_update(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_policy_answer(rq, 200, p);
+	api_kind_answer(rq, &api_kind_policy, &o, 200, p);
 out:
 	store_ip_policy_free(p);
 	json_decref(body);
 }
 
-void
-api_policy_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_policy_delete(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
-}
-
 static void
-api_rule_json(struct buf *b, struct api_req *rq, const struct store_ip_rule *r)
+api_rule_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
+	const struct store_ip_rule *r = obj;
+
 	buf_putc(b, '{');
 	json_kv_str(b, 1, "id", r->id);
 	buf_puts(b, ",\"uri\":");
@@ -176,42 +113,6 @@ api_rule_json(struct buf *b, struct api_req *rq, const struct store_ip_rule *r)
 	json_kv_str(b, 0, "action", r->allow ? "allow" : "deny");
 	api_ref(b, rq, "ip_policy", "ip_policies", r->policy_id);
 	buf_putc(b, '}');
-}
-
-static void
-api_rule_answer(struct api_req *rq, int status, const struct store_ip_rule *r)
-{
-	rq->out = buf_new();
-	api_rule_json(rq->out, rq, r);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_rule_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "ip_policy_id", NULL };
-	struct store_ip_rule **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_rule_list(&o, api_query(rq, "ip_policy_id"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "ip_policy_rules");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_rule_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_ip_rule_list_free(list, n);
 }
 
 void
@@ -246,27 +147,10 @@ api_rule_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_rule_answer(rq, 201, r);
+	api_kind_answer(rq, &api_kind_rule, &o, 201, r);
 out:
 	store_ip_rule_free(r);
 	json_decref(body);
-}
-
-void
-api_rule_get(struct api_req *rq)
-{
-	struct store_ip_rule *r = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_rule_get(&o, rq->segs[1], &r, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_rule_answer(rq, 200, r);
-	store_ip_rule_free(r);
 }
 
 void
@@ -288,23 +172,51 @@ api_rule_update(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_rule_answer(rq, 200, r);
+	api_kind_answer(rq, &api_kind_rule, &o, 200, r);
 out:
 	store_ip_rule_free(r);
 	json_decref(body);
 }
 
-void
-api_rule_delete(struct api_req *rq)
+static int
+api_policy_del(struct ops *o, const char *id, struct ops_err *err)
 {
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_rule_delete(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
+	return ops_policy_delete(o, id, NULL, err);
 }
+
+API_KIND_OBJ(api_policy, store_ip_policy, ops_policy_get)
+API_KIND_LIST_ALL(api_policy, store_ip_policy, ops_policy_list)
+
+const struct api_kind api_kind_policy = {
+	.plural = "ip_policies",
+	.idseg = 1,
+	.get = api_policy_get,
+	.list = api_policy_list,
+	.del = api_policy_del,
+	.json = api_policy_json,
+	.item = api_policy_item,
+	.free = api_policy_free,
+	.list_free = api_policy_list_free,
+};
+
+static int
+api_rule_del(struct ops *o, const char *id, struct ops_err *err)
+{
+	return ops_rule_delete(o, id, NULL, err);
+}
+
+API_KIND_OBJ(api_rule, store_ip_rule, ops_rule_get)
+API_KIND_LIST_BY(api_rule, store_ip_rule, ops_rule_list)
+
+const struct api_kind api_kind_rule = {
+	.plural = "ip_policy_rules",
+	.filter = "ip_policy_id",
+	.idseg = 1,
+	.get = api_rule_get,
+	.list = api_rule_list,
+	.del = api_rule_del,
+	.json = api_rule_json,
+	.item = api_rule_item,
+	.free = api_rule_free,
+	.list_free = api_rule_list_free,
+};
