@@ -24,7 +24,7 @@
  * enables one.
  */
 
-static void
+void
 api_account_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
@@ -137,25 +137,3 @@ out:
 }
 
 /* What ended with it is in the event; the API answers 204. */
-static int
-api_account_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	size_t nended = 0;
-
-	return ops_account_delete(o, id, NULL, &nended, err);
-}
-
-API_KIND_OBJ(api_account, store_account, ops_account_get)
-API_KIND_LIST_ALL(api_account, store_account, ops_account_list)
-
-const struct api_kind api_kind_account = {
-	.plural = "accounts",
-	.idseg = 1,
-	.get = api_account_get,
-	.list = api_account_list,
-	.del = api_account_del,
-	.json = api_account_json,
-	.item = api_account_item,
-	.free = api_account_free,
-	.list_free = api_account_list_free,
-};

@@ -23,7 +23,7 @@
  */
 
 /* Append reserved address <a> as a JSON object. */
-static void
+void
 api_addr_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
 	const struct store_address *a = obj;
@@ -130,25 +130,3 @@ out:
 	store_address_free(a);
 	json_decref(body);
 }
-
-static int
-api_addr_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	return ops_address_delete(o, id, NULL, err);
-}
-
-API_KIND_OBJ(api_addr, store_address, ops_address_get)
-API_KIND_LIST_BY(api_addr, store_address, ops_address_list)
-
-const struct api_kind api_kind_addr = {
-	.plural = "reserved_addrs",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_addr_get,
-	.list = api_addr_list,
-	.del = api_addr_del,
-	.json = api_addr_json,
-	.item = api_addr_item,
-	.free = api_addr_free,
-	.list_free = api_addr_list_free,
-};

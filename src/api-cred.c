@@ -29,7 +29,7 @@ static const char *const api_cred_fields[] = { "description", "metadata",
 	"account", "public_key", NULL };
 
 /* Append SSH key <k>. */
-static void
+void
 api_sshkey_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
@@ -79,31 +79,6 @@ api_sshkey_create(struct api_req *rq)
 		goto out;
 	}
 	api_kind_answer(rq, &api_kind_sshkey, &o, 201, k);
-out:
-	store_key_free(k);
-	json_decref(body);
-}
-
-void
-api_sshkey_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_key *k = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_key_update(&o, rq->segs[1], desc, meta, &k, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_kind_answer(rq, &api_kind_sshkey, &o, 200, k);
 out:
 	store_key_free(k);
 	json_decref(body);
@@ -179,31 +154,6 @@ out:
 	json_decref(body);
 }
 
-void
-api_token_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_token *t = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_token_update(&o, rq->segs[1], desc, meta, &t, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_token_answer(rq, 200, t, NULL);
-out:
-	store_token_free(t);
-	json_decref(body);
-}
-
 /* Append API key <k>; with <secret>, its "token" too (creation). */
 static void
 api_apikey_json(struct buf *b, struct api_req *rq, const struct store_apikey *k,
@@ -256,89 +206,19 @@ out:
 }
 
 /* What ended with it is in the event; the API answers 204. */
-static int
-api_sshkey_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	size_t nended = 0;
 
-	return ops_key_delete(o, id, NULL, &nended, err);
-}
-
-API_KIND_OBJ(api_sshkey, store_key, ops_key_get)
-API_KIND_LIST_BY(api_sshkey, store_key, ops_key_list)
-
-const struct api_kind api_kind_sshkey = {
-	.plural = "ssh_credentials",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_sshkey_get,
-	.list = api_sshkey_list,
-	.del = api_sshkey_del,
-	.json = api_sshkey_json,
-	.item = api_sshkey_item,
-	.free = api_sshkey_free,
-	.list_free = api_sshkey_list_free,
-};
-
-/* What ended with it is in the event; the API answers 204. */
-static int
-api_token_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	size_t nended = 0;
-
-	return ops_token_revoke(o, id, NULL, &nended, err);
-}
-
-/* As a kind writes it: never a secret. */
-static void
+/* As the generic handlers write it: never a secret. */
+void
 api_token_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
 	api_token_json(b, rq, obj, NULL);
 }
 
-API_KIND_OBJ(api_token, store_token, ops_token_get)
-API_KIND_LIST_BY(api_token, store_token, ops_token_list)
-
-const struct api_kind api_kind_token = {
-	.plural = "credentials",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_token_get,
-	.list = api_token_list,
-	.del = api_token_del,
-	.json = api_token_kind_json,
-	.item = api_token_item,
-	.free = api_token_free,
-	.list_free = api_token_list_free,
-};
-
-static int
-api_apikey_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	return ops_apikey_revoke(o, id, NULL, err);
-}
-
-/* As a kind writes it: never a secret. */
-static void
+/* As the generic handlers write it: never a secret. */
+void
 api_apikey_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
 	api_apikey_json(b, rq, obj, NULL);
 }
-
-API_KIND_OBJ(api_apikey, store_apikey, ops_apikey_get)
-API_KIND_LIST_BY(api_apikey, store_apikey, ops_apikey_list)
-
-const struct api_kind api_kind_apikey = {
-	.plural = "keys",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_apikey_get,
-	.list = api_apikey_list,
-	.del = api_apikey_del,
-	.json = api_apikey_kind_json,
-	.item = api_apikey_item,
-	.free = api_apikey_free,
-	.list_free = api_apikey_list_free,
-};

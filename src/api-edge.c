@@ -24,7 +24,7 @@
  * and its own IP policy and PROXY setting.
  */
 
-static void
+void
 api_edge_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
 	const struct store_edge *e = obj;
@@ -243,24 +243,3 @@ api_edge_backend_remove(struct api_req *rq)
 {
 	api_edge_member(rq, 0, 1);
 }
-
-static int
-api_edge_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	return ops_edge_delete(o, id, NULL, err);
-}
-
-API_KIND_OBJ(api_edge, store_edge, ops_edge_get)
-API_KIND_LIST_ALL(api_edge, store_edge, ops_edge_list)
-
-const struct api_kind api_kind_edge = {
-	.plural = "tcp_edges",
-	.idseg = 2,
-	.get = api_edge_get,
-	.list = api_edge_list,
-	.del = api_edge_del,
-	.json = api_edge_json,
-	.item = api_edge_item,
-	.free = api_edge_free,
-	.list_free = api_edge_list_free,
-};

@@ -156,7 +156,7 @@ out:
 	json_decref(body);
 }
 
-static void
+void
 api_sub_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
 	const struct store_hook_sub *s = obj;
@@ -289,54 +289,10 @@ api_sub_update(struct api_req *rq)
 	api_sub_write(rq, 0);
 }
 
-static int
-api_dest_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	return ops_hook_dest_delete(o, id, NULL, err);
-}
-
-/* As a kind writes it: never a secret. */
-static void
+/* As the generic handlers write it: never a secret. */
+void
 api_dest_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
 	api_dest_json(b, rq, obj, NULL);
 }
-
-API_KIND_OBJ(api_dest, store_hook_dest, ops_hook_dest_get)
-API_KIND_LIST_BY(api_dest, store_hook_dest, ops_hook_dest_list)
-
-const struct api_kind api_kind_dest = {
-	.plural = "event_destinations",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_dest_get,
-	.list = api_dest_list,
-	.del = api_dest_del,
-	.json = api_dest_kind_json,
-	.item = api_dest_item,
-	.free = api_dest_free,
-	.list_free = api_dest_list_free,
-};
-
-static int
-api_sub_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	return ops_hook_sub_delete(o, id, NULL, err);
-}
-
-API_KIND_OBJ(api_sub, store_hook_sub, ops_hook_sub_get)
-API_KIND_LIST_BY(api_sub, store_hook_sub, ops_hook_sub_list)
-
-const struct api_kind api_kind_sub = {
-	.plural = "event_subscriptions",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_sub_get,
-	.list = api_sub_list,
-	.del = api_sub_del,
-	.json = api_sub_json,
-	.item = api_sub_item,
-	.free = api_sub_free,
-	.list_free = api_sub_list_free,
-};

@@ -193,8 +193,8 @@ void api_text(struct buf *b, const char *key, const char *text);
  * A resource family of the API, for the generic handlers below: how
  * ops reads, lists and deletes its objects (void *: the store's object
  * of the family, struct store_X) and how one is written in JSON. The
- * adapters over the typed ops functions come from API_KIND_OBJ and
- * API_KIND_LIST / API_KIND_LIST_ALL.
+ * kinds and their adapters over the typed ops functions are made in
+ * api-kind.c, from one table (API_KINDS).
  */
 struct api_kind {
 	const char *plural; /* the key of a list answer */
@@ -210,6 +210,9 @@ struct api_kind {
 	    struct ops_err *err);
 	/* ops_X_delete or revoke; NULL where the family has none. */
 	int (*del)(struct ops *o, const char *id, struct ops_err *err);
+	/* ops' update of description / metadata (NULL keeps); or NULL. */
+	int (*texts)(struct ops *o, const char *id, const char *description,
+	    const char *metadata, void **objp, struct ops_err *err);
 	/* Append object <obj> as JSON. */
 	void (*json)(struct buf *b, struct api_req *rq, struct ops *o,
 	    const void *obj);
@@ -224,64 +227,43 @@ void api_kind_get(struct api_req *rq);
 void api_kind_list(struct api_req *rq);
 /* DELETE <plural>/<id> of rq->kind: 204. */
 void api_kind_delete(struct api_req *rq);
+/* PATCH <plural>/<id> of rq->kind with {description, metadata}. */
+void api_kind_update_texts(struct api_req *rq);
 /* Answer <status> with object <obj> of kind <k>. */
 void api_kind_answer(struct api_req *rq, const struct api_kind *k,
     struct ops *o, int status, const void *obj);
 
 /*
- * The adapters of a kind over store type struct <type> (with
- * <type>_free and <type>_list_free) read by ops function <getfn>:
- * <name>_get, <name>_item, <name>_free and <name>_list_free.
+ * How each family writes one of its objects (struct store_X) in JSON,
+ * for its kind; in the family's file. The _kind_json ones leave out
+ * the secret that only the answer to a creation has.
  */
-#define API_KIND_OBJ(name, type, getfn)                                        \
-	static int name##_get(struct ops *o, const char *id, void **objp,      \
-	    struct ops_err *err)                                               \
-	{                                                                      \
-		struct type *obj = NULL;                                       \
-		int r = getfn(o, id, &obj, err);                               \
-                                                                               \
-		*objp = obj; /* the caller's */                                \
-		return r;                                                      \
-	}                                                                      \
-	static const void *name##_item(const void *list, size_t i,             \
-	    const char **idp)                                                  \
-	{                                                                      \
-		const struct type *const *v = list;                            \
-                                                                               \
-		*idp = v[i]->id;                                               \
-		return v[i];                                                   \
-	}                                                                      \
-	static void name##_free(void *obj)                                     \
-	{                                                                      \
-		type##_free(obj);                                              \
-	}                                                                      \
-	static void name##_list_free(void *list, size_t n)                     \
-	{                                                                      \
-		type##_list_free(list, n);                                     \
-	}
+void api_addr_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_session_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_endpoint_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_sshkey_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_token_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_apikey_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_policy_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_rule_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_edge_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_account_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_dest_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_sub_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
 
-/*
- * <name>_list over ops function <listfn>: API_KIND_LIST for those that
- * take the filter (an account, a policy), API_KIND_LIST_ALL for those
- * that do not.
- */
-#define API_KIND_LIST(name, type, listfn, ...)                                 \
-	static int name##_list(struct ops *o, const char *filter,              \
-	    const struct ops_page *page, void **listp, size_t *np, int *morep, \
-	    struct ops_err *err)                                               \
-	{                                                                      \
-		struct type **list = NULL;                                     \
-		int r = listfn(o, __VA_ARGS__ page, &list, np, morep, err);    \
-                                                                               \
-		*listp = list; /* the caller's */                              \
-		return r;                                                      \
-	}
-#define API_KIND_LIST_ALL(name, type, listfn)                                  \
-	API_KIND_LIST(name, type, listfn, /* no filter */)
-#define API_KIND_LIST_BY(name, type, listfn)                                   \
-	API_KIND_LIST(name, type, listfn, filter, )
-
-/* The kinds (one file each family). */
+/* The kinds (api-kind.c). */
 extern const struct api_kind api_kind_addr, api_kind_session, api_kind_endpoint,
     api_kind_sshkey, api_kind_token, api_kind_apikey, api_kind_policy,
     api_kind_rule, api_kind_edge, api_kind_account, api_kind_dest, api_kind_sub;
@@ -294,15 +276,11 @@ void api_addr_update(struct api_req *rq);
 void api_session_stop(struct api_req *rq);
 /* api-cred.c: SSH keys, authtokens, API keys */
 void api_sshkey_create(struct api_req *rq);
-void api_sshkey_update(struct api_req *rq);
 void api_token_create(struct api_req *rq);
-void api_token_update(struct api_req *rq);
 void api_apikey_create(struct api_req *rq);
 /* api-policy.c: IP policies and rules */
 void api_policy_create(struct api_req *rq);
-void api_policy_update(struct api_req *rq);
 void api_rule_create(struct api_req *rq);
-void api_rule_update(struct api_req *rq);
 /* api-edge.c: TCP edges */
 void api_edge_create(struct api_req *rq);
 void api_edge_update(struct api_req *rq);

@@ -21,7 +21,7 @@
  * administrator's; an account's key may read them.
  */
 
-static void
+void
 api_policy_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
@@ -73,31 +73,6 @@ out:
 }
 
 void
-api_policy_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_ip_policy *p = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_policy_update(&o, rq->segs[1], desc, meta, &p, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_kind_answer(rq, &api_kind_policy, &o, 200, p);
-out:
-	store_ip_policy_free(p);
-	json_decref(body);
-}
-
-static void
 api_rule_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
 	const struct store_ip_rule *r = obj;
@@ -152,71 +127,3 @@ out:
 	store_ip_rule_free(r);
 	json_decref(body);
 }
-
-void
-api_rule_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_ip_rule *r = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_rule_update(&o, rq->segs[1], desc, meta, &r, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_kind_answer(rq, &api_kind_rule, &o, 200, r);
-out:
-	store_ip_rule_free(r);
-	json_decref(body);
-}
-
-static int
-api_policy_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	return ops_policy_delete(o, id, NULL, err);
-}
-
-API_KIND_OBJ(api_policy, store_ip_policy, ops_policy_get)
-API_KIND_LIST_ALL(api_policy, store_ip_policy, ops_policy_list)
-
-const struct api_kind api_kind_policy = {
-	.plural = "ip_policies",
-	.idseg = 1,
-	.get = api_policy_get,
-	.list = api_policy_list,
-	.del = api_policy_del,
-	.json = api_policy_json,
-	.item = api_policy_item,
-	.free = api_policy_free,
-	.list_free = api_policy_list_free,
-};
-
-static int
-api_rule_del(struct ops *o, const char *id, struct ops_err *err)
-{
-	return ops_rule_delete(o, id, NULL, err);
-}
-
-API_KIND_OBJ(api_rule, store_ip_rule, ops_rule_get)
-API_KIND_LIST_BY(api_rule, store_ip_rule, ops_rule_list)
-
-const struct api_kind api_kind_rule = {
-	.plural = "ip_policy_rules",
-	.filter = "ip_policy_id",
-	.idseg = 1,
-	.get = api_rule_get,
-	.list = api_rule_list,
-	.del = api_rule_del,
-	.json = api_rule_json,
-	.item = api_rule_item,
-	.free = api_rule_free,
-	.list_free = api_rule_list_free,
-};

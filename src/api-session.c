@@ -40,7 +40,7 @@ api_session_credential(struct buf *b, struct api_req *rq, struct ops *o,
 }
 
 /* Append session <s> as a JSON object. */
-static void
+void
 api_session_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
@@ -91,7 +91,7 @@ api_session_stop(struct api_req *rq)
 }
 
 /* Append endpoint <e> as a JSON object. */
-static void
+void
 api_endpoint_json(struct buf *b, struct api_req *rq, struct ops *o,
     const void *obj)
 {
@@ -130,33 +130,3 @@ api_endpoint_json(struct buf *b, struct api_req *rq, struct ops *o,
 	json_kv_int(b, 0, "bytes_out", e->bytes_out);
 	buf_putc(b, '}');
 }
-
-API_KIND_OBJ(api_session, store_session, ops_session_get)
-API_KIND_LIST_BY(api_session, store_session, ops_session_list)
-
-const struct api_kind api_kind_session = {
-	.plural = "tunnel_sessions",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_session_get,
-	.list = api_session_list,
-	.json = api_session_json,
-	.item = api_session_item,
-	.free = api_session_free,
-	.list_free = api_session_list_free,
-};
-
-API_KIND_OBJ(api_endpoint, store_endpoint, ops_endpoint_get)
-API_KIND_LIST_BY(api_endpoint, store_endpoint, ops_endpoint_list)
-
-const struct api_kind api_kind_endpoint = {
-	.plural = "endpoints",
-	.filter = "account",
-	.idseg = 1,
-	.get = api_endpoint_get,
-	.list = api_endpoint_list,
-	.json = api_endpoint_json,
-	.item = api_endpoint_item,
-	.free = api_endpoint_free,
-	.list_free = api_endpoint_list_free,
-};
