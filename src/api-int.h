@@ -198,8 +198,8 @@ void api_text(struct buf *b, const char *key, const char *text);
  */
 struct api_kind {
 	const char *plural; /* the key of a list answer */
-	const char
-	    *filter; /* a list's query filter (kept in paging), or NULL */
+	/* the query filter of a list (kept in paging), or NULL */
+	const char *filter;
 	size_t idseg; /* the path segment that is an object's id */
 	/* ops_X_get: *objp is the caller's (k->free). */
 	int (*get)(struct ops *o, const char *id, void **objp,
