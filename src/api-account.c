@@ -24,10 +24,12 @@
  * enables one.
  */
 
-static void
-api_account_json(struct buf *b, struct api_req *rq,
-    const struct store_account *a)
+void
+api_account_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
+	const struct store_account *a = obj;
+
 	buf_putc(b, '{');
 	json_kv_str(b, 1, "id", a->id);
 	buf_puts(b, ",\"uri\":");
@@ -44,41 +46,6 @@ api_account_json(struct buf *b, struct api_req *rq,
 	json_kv_int(b, 0, "reserved_addrs", a->naddresses);
 	json_kv_int(b, 0, "tunnel_sessions", a->nsessions);
 	buf_putc(b, '}');
-}
-
-static void
-api_account_answer(struct api_req *rq, int status,
-    const struct store_account *a)
-{
-	rq->out = buf_new();
-	api_account_json(rq->out, rq, a);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_account_list(struct api_req *rq)
-{
-	struct store_account **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_account_list(&o, &page, &list, &n, &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "accounts");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_account_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, NULL);
-	store_account_list_free(list, n);
 }
 
 void
@@ -106,27 +73,10 @@ api_account_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_account_answer(rq, 201, a);
+	api_kind_answer(rq, &api_kind_account, &o, 201, a);
 out:
 	store_account_free(a);
 	json_decref(body);
-}
-
-void
-api_account_get(struct api_req *rq)
-{
-	struct store_account *a = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_account_get(&o, rq->segs[1], &a, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_account_answer(rq, 200, a);
-	store_account_free(a);
 }
 
 void
@@ -180,24 +130,10 @@ api_account_update(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_account_answer(rq, 200, a);
+	api_kind_answer(rq, &api_kind_account, &o, 200, a);
 out:
 	store_account_free(a);
 	json_decref(body);
 }
 
-void
-api_account_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-	size_t nended = 0;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_account_delete(&o, rq->segs[1], NULL, &nended, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
-}
+/* What ended with it is in the event; the API answers 204. */

@@ -23,9 +23,10 @@
  */
 
 /* Append reserved address <a> as a JSON object. */
-static void
-api_addr_json(struct buf *b, struct api_req *rq, const struct store_address *a)
+void
+api_addr_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
+	const struct store_address *a = obj;
 	const char *region = a->region;
 	char addr[300];
 
@@ -53,42 +54,6 @@ api_addr_json(struct buf *b, struct api_req *rq, const struct store_address *a)
 }
 
 /* Answer with address <a> (status <status>). */
-static void
-api_addr_answer(struct api_req *rq, int status, const struct store_address *a)
-{
-	rq->out = buf_new();
-	api_addr_json(rq->out, rq, a);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_addr_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_address **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_address_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "reserved_addrs");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_addr_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_address_list_free(list, n);
-}
-
 void
 api_addr_create(struct api_req *rq)
 {
@@ -125,27 +90,10 @@ api_addr_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_addr_answer(rq, 201, a);
+	api_kind_answer(rq, &api_kind_addr, &o, 201, a);
 out:
 	store_address_free(a);
 	json_decref(body);
-}
-
-void
-api_addr_get(struct api_req *rq)
-{
-	struct store_address *a = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_address_get(&o, rq->segs[1], &a, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_addr_answer(rq, 200, a);
-	store_address_free(a);
 }
 
 void
@@ -177,23 +125,8 @@ api_addr_update(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_addr_answer(rq, 200, a);
+	api_kind_answer(rq, &api_kind_addr, &o, 200, a);
 out:
 	store_address_free(a);
 	json_decref(body);
-}
-
-void
-api_addr_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_address_delete(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
 }

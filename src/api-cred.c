@@ -29,9 +29,11 @@ static const char *const api_cred_fields[] = { "description", "metadata",
 	"account", "public_key", NULL };
 
 /* Append SSH key <k>. */
-static void
-api_sshkey_json(struct buf *b, struct api_req *rq, const struct store_key *k)
+void
+api_sshkey_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
+	const struct store_key *k = obj;
 	struct buf *line = buf_new();
 
 	buf_printf(line, "%s %s", k->type, k->blob);
@@ -49,42 +51,6 @@ api_sshkey_json(struct buf *b, struct api_req *rq, const struct store_key *k)
 	json_kv_str(b, 0, "owner_id", k->account_id);
 	buf_putc(b, '}');
 	buf_free(line);
-}
-
-static void
-api_sshkey_answer(struct api_req *rq, int status, const struct store_key *k)
-{
-	rq->out = buf_new();
-	api_sshkey_json(rq->out, rq, k);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_sshkey_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_key **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_key_list(&o, api_query(rq, "account"), &page, &list, &n, &more,
-	        &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "ssh_credentials");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_sshkey_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_key_list_free(list, n);
 }
 
 void
@@ -112,68 +78,10 @@ api_sshkey_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_sshkey_answer(rq, 201, k);
+	api_kind_answer(rq, &api_kind_sshkey, &o, 201, k);
 out:
 	store_key_free(k);
 	json_decref(body);
-}
-
-void
-api_sshkey_get(struct api_req *rq)
-{
-	struct store_key *k = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_key_get(&o, rq->segs[1], &k, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_sshkey_answer(rq, 200, k);
-	store_key_free(k);
-}
-
-void
-api_sshkey_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_key *k = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_key_update(&o, rq->segs[1], desc, meta, &k, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_sshkey_answer(rq, 200, k);
-out:
-	store_key_free(k);
-	json_decref(body);
-}
-
-void
-api_sshkey_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-	size_t nended = 0;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_key_delete(&o, rq->segs[1], NULL, &nended, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
 }
 
 /* Append authtoken <t>; with <secret>, its "token" too (creation). */
@@ -208,33 +116,6 @@ api_token_answer(struct api_req *rq, int status, const struct store_token *t,
 	api_token_json(rq->out, rq, t, secret);
 	buf_putc(rq->out, '\n');
 	rq->status = status;
-}
-
-void
-api_token_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_token **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_token_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "credentials");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_token_json(rq->out, rq, list[i], NULL);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_token_list_free(list, n);
 }
 
 void
@@ -273,64 +154,6 @@ out:
 	json_decref(body);
 }
 
-void
-api_token_get(struct api_req *rq)
-{
-	struct store_token *t = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_token_get(&o, rq->segs[1], &t, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_token_answer(rq, 200, t, NULL);
-	store_token_free(t);
-}
-
-void
-api_token_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_token *t = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_token_update(&o, rq->segs[1], desc, meta, &t, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_token_answer(rq, 200, t, NULL);
-out:
-	store_token_free(t);
-	json_decref(body);
-}
-
-void
-api_token_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-	size_t nended = 0;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_token_revoke(&o, rq->segs[1], NULL, &nended, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
-}
-
 /* Append API key <k>; with <secret>, its "token" too (creation). */
 static void
 api_apikey_json(struct buf *b, struct api_req *rq, const struct store_apikey *k,
@@ -348,33 +171,6 @@ api_apikey_json(struct buf *b, struct api_req *rq, const struct store_apikey *k,
 	if (secret != NULL)
 		json_kv_str(b, 0, "token", secret);
 	buf_putc(b, '}');
-}
-
-void
-api_apikey_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_apikey **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_apikey_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "keys");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_apikey_json(rq->out, rq, list[i], NULL);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_apikey_list_free(list, n);
 }
 
 void
@@ -409,37 +205,20 @@ out:
 	json_decref(body);
 }
 
-void
-api_apikey_get(struct api_req *rq)
-{
-	struct store_apikey *k = NULL;
-	struct ops_err err;
-	struct ops o;
+/* What ended with it is in the event; the API answers 204. */
 
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_apikey_get(&o, rq->segs[1], &k, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	rq->out = buf_new();
-	api_apikey_json(rq->out, rq, k, NULL);
-	buf_putc(rq->out, '\n');
-	rq->status = 200;
-	store_apikey_free(k);
+/* As the generic handlers write it: never a secret. */
+void
+api_token_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
+{
+	api_token_json(b, rq, obj, NULL);
 }
 
+/* As the generic handlers write it: never a secret. */
 void
-api_apikey_delete(struct api_req *rq)
+api_apikey_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_apikey_revoke(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
+	api_apikey_json(b, rq, obj, NULL);
 }

@@ -24,9 +24,10 @@
  * and its own IP policy and PROXY setting.
  */
 
-static void
-api_edge_json(struct buf *b, struct api_req *rq, const struct store_edge *e)
+void
+api_edge_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
+	const struct store_edge *e = obj;
 	const struct store_address *a;
 	char hp[300];
 	size_t i;
@@ -70,40 +71,6 @@ api_edge_json(struct buf *b, struct api_req *rq, const struct store_edge *e)
 	json_kv_int(b, 0, "proxy_proto", e->proxy_proto);
 	json_kv_int(b, 0, "members", (int64_t)e->nmembers);
 	buf_putc(b, '}');
-}
-
-static void
-api_edge_answer(struct api_req *rq, int status, const struct store_edge *e)
-{
-	rq->out = buf_new();
-	api_edge_json(rq->out, rq, e);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_edge_list(struct api_req *rq)
-{
-	struct store_edge **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_edge_list(&o, &page, &list, &n, &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "tcp_edges");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_edge_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, NULL);
-	store_edge_list_free(list, n);
 }
 
 /* The update part of a create or PATCH body into <u>; -1: 400 made. */
@@ -165,7 +132,7 @@ api_edge_create(struct api_req *rq)
 		if (ops_edge_update(&o, id, &u, &e, &err) != 0)
 			goto undo;
 	}
-	api_edge_answer(rq, 201, e);
+	api_kind_answer(rq, &api_kind_edge, &o, 201, e);
 	goto out;
 undo:
 	/* All or nothing: the edge made above goes again. */
@@ -179,23 +146,6 @@ out:
 	free(backends);
 	store_edge_free(e);
 	json_decref(body);
-}
-
-void
-api_edge_get(struct api_req *rq)
-{
-	struct store_edge *e = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_edge_get(&o, rq->segs[2], &e, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_edge_answer(rq, 200, e);
-	store_edge_free(e);
 }
 
 void
@@ -217,25 +167,10 @@ api_edge_update(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_edge_answer(rq, 200, e);
+	api_kind_answer(rq, &api_kind_edge, &o, 200, e);
 out:
 	store_edge_free(e);
 	json_decref(body);
-}
-
-void
-api_edge_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_edge_delete(&o, rq->segs[2], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
 }
 
 /*
@@ -279,7 +214,7 @@ api_edge_member(struct api_req *rq, int add, int backend)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_edge_answer(rq, 200, e);
+	api_kind_answer(rq, &api_kind_edge, &o, 200, e);
 out:
 	store_edge_free(e);
 	json_decref(body);

@@ -84,33 +84,6 @@ api_dest_target(struct api_req *rq, json_t *body, const char **urlp)
 }
 
 void
-api_dest_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_hook_dest **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_hook_dest_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "event_destinations");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_dest_json(rq->out, rq, list[i], NULL);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_hook_dest_list_free(list, n);
-}
-
-void
 api_dest_create(struct api_req *rq)
 {
 	static const char *const fields[] = { "description", "metadata",
@@ -155,23 +128,6 @@ out:
 }
 
 void
-api_dest_get(struct api_req *rq)
-{
-	struct store_hook_dest *d = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_hook_dest_get(&o, rq->segs[1], &d, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_dest_answer(rq, 200, d, NULL);
-	store_hook_dest_free(d);
-}
-
-void
 api_dest_update(struct api_req *rq)
 {
 	static const char *const fields[] = { "description", "metadata",
@@ -201,23 +157,9 @@ out:
 }
 
 void
-api_dest_delete(struct api_req *rq)
+api_sub_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_hook_dest_delete(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
-}
-
-static void
-api_sub_json(struct buf *b, struct api_req *rq, const struct store_hook_sub *s)
-{
+	const struct store_hook_sub *s = obj;
 	size_t i;
 
 	buf_putc(b, '{');
@@ -252,15 +194,6 @@ api_sub_json(struct buf *b, struct api_req *rq, const struct store_hook_sub *s)
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "]}");
-}
-
-static void
-api_sub_answer(struct api_req *rq, int status, const struct store_hook_sub *s)
-{
-	rq->out = buf_new();
-	api_sub_json(rq->out, rq, s);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
 }
 
 /*
@@ -300,33 +233,6 @@ bad:
 	return -1;
 }
 
-void
-api_sub_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_hook_sub **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_hook_sub_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "event_subscriptions");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_sub_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_hook_sub_list_free(list, n);
-}
-
 /* POST (create) and PATCH (update) of a subscription. */
 static void
 api_sub_write(struct api_req *rq, int create)
@@ -363,7 +269,7 @@ api_sub_write(struct api_req *rq, int create)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_sub_answer(rq, create ? 201 : 200, s);
+	api_kind_answer(rq, &api_kind_sub, &o, create ? 201 : 200, s);
 out:
 	free(types);
 	free(dests);
@@ -383,34 +289,10 @@ api_sub_update(struct api_req *rq)
 	api_sub_write(rq, 0);
 }
 
+/* As the generic handlers write it: never a secret. */
 void
-api_sub_get(struct api_req *rq)
+api_dest_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
-	struct store_hook_sub *s = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_hook_sub_get(&o, rq->segs[1], &s, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_sub_answer(rq, 200, s);
-	store_hook_sub_free(s);
-}
-
-void
-api_sub_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_hook_sub_delete(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
+	api_dest_json(b, rq, obj, NULL);
 }

@@ -85,6 +85,7 @@ struct api_req {
 	/* A streamed answer instead (/events/stream): takes over. */
 	void *stream; /* an MHD_Response * */
 	const char *access_token; /* ?access_token=, for /events/stream */
+	const struct api_kind *kind; /* the route's resource, or NULL */
 };
 
 /* api.c */
@@ -187,72 +188,114 @@ void api_account_ref(struct buf *b, const char *key, const char *id,
 /* Append "key":"text" where text "" for NULL (description, metadata). */
 void api_text(struct buf *b, const char *key, const char *text);
 
+/* api-kind.c: the handlers every resource family shares. */
+/*
+ * A resource family of the API, for the generic handlers below: how
+ * ops reads, lists and deletes its objects (void *: the store's object
+ * of the family, struct store_X) and how one is written in JSON. The
+ * kinds and their adapters over the typed ops functions are made in
+ * api-kind.c, from one table (API_KINDS).
+ */
+struct api_kind {
+	const char *plural; /* the key of a list answer */
+	/* the query filter of a list (kept in paging), or NULL */
+	const char *filter;
+	size_t idseg; /* the path segment that is an object's id */
+	/* ops_X_get: *objp is the caller's (k->free). */
+	int (*get)(struct ops *o, const char *id, void **objp,
+	    struct ops_err *err);
+	/* ops_X_list (filtered by <filter>): *listp is the caller's. */
+	int (*list)(struct ops *o, const char *filter,
+	    const struct ops_page *page, void **listp, size_t *np, int *morep,
+	    struct ops_err *err);
+	/* ops_X_delete or revoke; NULL where the family has none. */
+	int (*del)(struct ops *o, const char *id, struct ops_err *err);
+	/* ops' update of description / metadata (NULL keeps); or NULL. */
+	int (*texts)(struct ops *o, const char *id, const char *description,
+	    const char *metadata, void **objp, struct ops_err *err);
+	/* Append object <obj> as JSON. */
+	void (*json)(struct buf *b, struct api_req *rq, struct ops *o,
+	    const void *obj);
+	/* Item <i> of list <list>, its id in *idp (borrowed). */
+	const void *(*item)(const void *list, size_t i, const char **idp);
+	void (*free)(void *obj);
+	void (*list_free)(void *list, size_t n);
+};
+/* GET <plural>/<id> of rq->kind. */
+void api_kind_get(struct api_req *rq);
+/* GET <plural> of rq->kind: a page (limit, before_id, next_page_uri). */
+void api_kind_list(struct api_req *rq);
+/* DELETE <plural>/<id> of rq->kind: 204. */
+void api_kind_delete(struct api_req *rq);
+/* PATCH <plural>/<id> of rq->kind with {description, metadata}. */
+void api_kind_update_texts(struct api_req *rq);
+/* Answer <status> with object <obj> of kind <k>. */
+void api_kind_answer(struct api_req *rq, const struct api_kind *k,
+    struct ops *o, int status, const void *obj);
+
+/*
+ * How each family writes one of its objects (struct store_X) in JSON,
+ * for its kind; in the family's file. The _kind_json ones leave out
+ * the secret that only the answer to a creation has.
+ */
+void api_addr_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_session_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_endpoint_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_sshkey_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_token_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_apikey_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_policy_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_rule_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_edge_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_account_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_dest_kind_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+void api_sub_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj);
+
+/* The kinds (api-kind.c). */
+extern const struct api_kind api_kind_addr, api_kind_session, api_kind_endpoint,
+    api_kind_sshkey, api_kind_token, api_kind_apikey, api_kind_policy,
+    api_kind_rule, api_kind_edge, api_kind_account, api_kind_dest, api_kind_sub;
+
 /* The routes' handlers, one file per family. */
 /* api-addr.c */
-void api_addr_list(struct api_req *rq);
 void api_addr_create(struct api_req *rq);
-void api_addr_get(struct api_req *rq);
 void api_addr_update(struct api_req *rq);
-void api_addr_delete(struct api_req *rq);
 /* api-session.c: tunnel sessions and endpoints */
-void api_session_list(struct api_req *rq);
-void api_session_get(struct api_req *rq);
 void api_session_stop(struct api_req *rq);
-void api_endpoint_list(struct api_req *rq);
-void api_endpoint_get(struct api_req *rq);
 /* api-cred.c: SSH keys, authtokens, API keys */
-void api_sshkey_list(struct api_req *rq);
 void api_sshkey_create(struct api_req *rq);
-void api_sshkey_get(struct api_req *rq);
-void api_sshkey_update(struct api_req *rq);
-void api_sshkey_delete(struct api_req *rq);
-void api_token_list(struct api_req *rq);
 void api_token_create(struct api_req *rq);
-void api_token_get(struct api_req *rq);
-void api_token_update(struct api_req *rq);
-void api_token_delete(struct api_req *rq);
-void api_apikey_list(struct api_req *rq);
 void api_apikey_create(struct api_req *rq);
-void api_apikey_get(struct api_req *rq);
-void api_apikey_delete(struct api_req *rq);
 /* api-policy.c: IP policies and rules */
-void api_policy_list(struct api_req *rq);
 void api_policy_create(struct api_req *rq);
-void api_policy_get(struct api_req *rq);
-void api_policy_update(struct api_req *rq);
-void api_policy_delete(struct api_req *rq);
-void api_rule_list(struct api_req *rq);
 void api_rule_create(struct api_req *rq);
-void api_rule_get(struct api_req *rq);
-void api_rule_update(struct api_req *rq);
-void api_rule_delete(struct api_req *rq);
 /* api-edge.c: TCP edges */
-void api_edge_list(struct api_req *rq);
 void api_edge_create(struct api_req *rq);
-void api_edge_get(struct api_req *rq);
 void api_edge_update(struct api_req *rq);
-void api_edge_delete(struct api_req *rq);
 void api_edge_hostport_add(struct api_req *rq);
 void api_edge_hostport_remove(struct api_req *rq);
 void api_edge_backend_add(struct api_req *rq);
 void api_edge_backend_remove(struct api_req *rq);
 /* api-account.c */
-void api_account_list(struct api_req *rq);
 void api_account_create(struct api_req *rq);
-void api_account_get(struct api_req *rq);
 void api_account_update(struct api_req *rq);
-void api_account_delete(struct api_req *rq);
 /* api-hook.c: webhooks' destinations and subscriptions */
-void api_dest_list(struct api_req *rq);
 void api_dest_create(struct api_req *rq);
-void api_dest_get(struct api_req *rq);
 void api_dest_update(struct api_req *rq);
-void api_dest_delete(struct api_req *rq);
-void api_sub_list(struct api_req *rq);
 void api_sub_create(struct api_req *rq);
-void api_sub_get(struct api_req *rq);
 void api_sub_update(struct api_req *rq);
-void api_sub_delete(struct api_req *rq);
 /* api-events.c: the event list and the live stream (SSE) */
 void api_events_list(struct api_req *rq);
 void api_events_stream(struct api_req *rq);

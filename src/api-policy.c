@@ -21,10 +21,12 @@
  * administrator's; an account's key may read them.
  */
 
-static void
-api_policy_json(struct buf *b, struct api_req *rq,
-    const struct store_ip_policy *p)
+void
+api_policy_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
+	const struct store_ip_policy *p = obj;
+
 	buf_putc(b, '{');
 	json_kv_str(b, 1, "id", p->id);
 	buf_puts(b, ",\"uri\":");
@@ -34,41 +36,6 @@ api_policy_json(struct buf *b, struct api_req *rq,
 	api_text(b, "metadata", p->metadata);
 	json_kv_str(b, 0, "name", p->name);
 	buf_putc(b, '}');
-}
-
-static void
-api_policy_answer(struct api_req *rq, int status,
-    const struct store_ip_policy *p)
-{
-	rq->out = buf_new();
-	api_policy_json(rq->out, rq, p);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_policy_list(struct api_req *rq)
-{
-	struct store_ip_policy **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_policy_list(&o, &page, &list, &n, &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "ip_policies");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_policy_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, NULL);
-	store_ip_policy_list_free(list, n);
 }
 
 void
@@ -99,72 +66,17 @@ api_policy_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_policy_answer(rq, 201, p);
+	api_kind_answer(rq, &api_kind_policy, &o, 201, p);
 out:
 	store_ip_policy_free(p);
 	json_decref(body);
 }
 
 void
-api_policy_get(struct api_req *rq)
+api_rule_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 {
-	struct store_ip_policy *p = NULL;
-	struct ops_err err;
-	struct ops o;
+	const struct store_ip_rule *r = obj;
 
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_policy_get(&o, rq->segs[1], &p, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_policy_answer(rq, 200, p);
-	store_ip_policy_free(p);
-}
-
-void
-api_policy_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_ip_policy *p = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_policy_update(&o, rq->segs[1], desc, meta, &p, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_policy_answer(rq, 200, p);
-out:
-	store_ip_policy_free(p);
-	json_decref(body);
-}
-
-void
-api_policy_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_policy_delete(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
-}
-
-static void
-api_rule_json(struct buf *b, struct api_req *rq, const struct store_ip_rule *r)
-{
 	buf_putc(b, '{');
 	json_kv_str(b, 1, "id", r->id);
 	buf_puts(b, ",\"uri\":");
@@ -176,42 +88,6 @@ api_rule_json(struct buf *b, struct api_req *rq, const struct store_ip_rule *r)
 	json_kv_str(b, 0, "action", r->allow ? "allow" : "deny");
 	api_ref(b, rq, "ip_policy", "ip_policies", r->policy_id);
 	buf_putc(b, '}');
-}
-
-static void
-api_rule_answer(struct api_req *rq, int status, const struct store_ip_rule *r)
-{
-	rq->out = buf_new();
-	api_rule_json(rq->out, rq, r);
-	buf_putc(rq->out, '\n');
-	rq->status = status;
-}
-
-void
-api_rule_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "ip_policy_id", NULL };
-	struct store_ip_rule **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_rule_list(&o, api_query(rq, "ip_policy_id"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "ip_policy_rules");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_rule_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_ip_rule_list_free(list, n);
 }
 
 void
@@ -246,65 +122,8 @@ api_rule_create(struct api_req *rq)
 		api_ops_error(rq, &err);
 		goto out;
 	}
-	api_rule_answer(rq, 201, r);
+	api_kind_answer(rq, &api_kind_rule, &o, 201, r);
 out:
 	store_ip_rule_free(r);
 	json_decref(body);
-}
-
-void
-api_rule_get(struct api_req *rq)
-{
-	struct store_ip_rule *r = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_rule_get(&o, rq->segs[1], &r, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_rule_answer(rq, 200, r);
-	store_ip_rule_free(r);
-}
-
-void
-api_rule_update(struct api_req *rq)
-{
-	static const char *const fields[] = { "description", "metadata", NULL };
-	struct store_ip_rule *r = NULL;
-	const char *desc, *meta;
-	struct ops_err err;
-	struct ops o;
-	json_t *body;
-
-	if ((body = api_body(rq, fields)) == NULL)
-		return;
-	if (api_str(rq, body, "description", &desc) != 0 ||
-	    api_str(rq, body, "metadata", &meta) != 0 || api_ops(rq, &o) != 0)
-		goto out;
-	if (ops_rule_update(&o, rq->segs[1], desc, meta, &r, &err) != 0) {
-		api_ops_error(rq, &err);
-		goto out;
-	}
-	api_rule_answer(rq, 200, r);
-out:
-	store_ip_rule_free(r);
-	json_decref(body);
-}
-
-void
-api_rule_delete(struct api_req *rq)
-{
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_rule_delete(&o, rq->segs[1], NULL, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_no_content(rq);
 }

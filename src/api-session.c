@@ -40,10 +40,12 @@ api_session_credential(struct buf *b, struct api_req *rq, struct ops *o,
 }
 
 /* Append session <s> as a JSON object. */
-static void
+void
 api_session_json(struct buf *b, struct api_req *rq, struct ops *o,
-    const struct store_session *s)
+    const void *obj)
 {
+	const struct store_session *s = obj;
+
 	buf_putc(b, '{');
 	json_kv_str(b, 1, "id", s->id);
 	buf_puts(b, ",\"uri\":");
@@ -68,53 +70,6 @@ api_session_json(struct buf *b, struct api_req *rq, struct ops *o,
 }
 
 void
-api_session_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_session **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_session_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "tunnel_sessions");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_session_json(rq->out, rq, &o, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_session_list_free(list, n);
-}
-
-void
-api_session_get(struct api_req *rq)
-{
-	struct store_session *s = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_session_get(&o, rq->segs[1], &s, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	rq->out = buf_new();
-	api_session_json(rq->out, rq, &o, s);
-	buf_putc(rq->out, '\n');
-	rq->status = 200;
-	store_session_free(s);
-}
-
-void
 api_session_stop(struct api_req *rq)
 {
 	static const char *const fields[] = { NULL };
@@ -136,10 +91,11 @@ api_session_stop(struct api_req *rq)
 }
 
 /* Append endpoint <e> as a JSON object. */
-static void
-api_endpoint_json(struct buf *b, struct api_req *rq,
-    const struct store_endpoint *e)
+void
+api_endpoint_json(struct buf *b, struct api_req *rq, struct ops *o,
+    const void *obj)
 {
+	const struct store_endpoint *e = obj;
 	char hostport[300], url[320];
 
 	if (strchr(e->host, ':') != NULL)
@@ -173,51 +129,4 @@ api_endpoint_json(struct buf *b, struct api_req *rq,
 	json_kv_int(b, 0, "bytes_in", e->bytes_in);
 	json_kv_int(b, 0, "bytes_out", e->bytes_out);
 	buf_putc(b, '}');
-}
-
-void
-api_endpoint_list(struct api_req *rq)
-{
-	static const char *const keep[] = { "account", NULL };
-	struct store_endpoint **list = NULL;
-	struct ops_page page;
-	struct ops_err err;
-	struct ops o;
-	size_t n = 0, i;
-	int more = 0;
-
-	if (api_page(rq, &page) != 0 || api_ops(rq, &o) != 0)
-		return;
-	if (ops_endpoint_list(&o, api_query(rq, "account"), &page, &list, &n,
-	        &more, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	api_list_begin(rq, "endpoints");
-	for (i = 0; i < n; i++) {
-		api_list_sep(rq, i);
-		api_endpoint_json(rq->out, rq, list[i]);
-	}
-	api_list_end(rq, more, n > 0 ? list[n - 1]->id : NULL, keep);
-	store_endpoint_list_free(list, n);
-}
-
-void
-api_endpoint_get(struct api_req *rq)
-{
-	struct store_endpoint *e = NULL;
-	struct ops_err err;
-	struct ops o;
-
-	if (api_ops(rq, &o) != 0)
-		return;
-	if (ops_endpoint_get(&o, rq->segs[1], &e, &err) != 0) {
-		api_ops_error(rq, &err);
-		return;
-	}
-	rq->out = buf_new();
-	api_endpoint_json(rq->out, rq, e);
-	buf_putc(rq->out, '\n');
-	rq->status = 200;
-	store_endpoint_free(e);
 }

@@ -46,26 +46,6 @@ api_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
 	api_tell(rq->api, API_CHANGED, NULL);
 }
 
-/*
- * ops' record hook: the store, and EventLog as the session processes
- * and portholectl write it ("-" is the daemon's standard output, which
- * this process shares). An event stored but not logged is logged as
- * an error, not failed: the change is made.
- */
-static int
-api_record(struct ops *ops, struct event *ev)
-{
-	const char *path = ops->conf->event_log;
-	int r;
-
-	if ((r = store_record(ops->store, &ev, 1, NULL, 0, NULL, NULL)) != 0)
-		return r;
-	if ((r = event_log_write(path, &ev, 1)) != 0)
-		error_r(r, "API: EventLog %s: event %s (%s)", path, ev->id,
-		    ev->type);
-	return 0;
-}
-
 int
 api_ops(struct api_req *rq, struct ops *o)
 {
@@ -75,7 +55,13 @@ api_ops(struct api_req *rq, struct ops *o)
 	o->conf = rq->api->conf;
 	o->scope = rq->scope;
 	o->announce = api_announce;
-	o->record = api_record;
+	/*
+	 * ops_event_store() records: the store, and EventLog as the
+	 * session processes and portholectl write it ("-" is the daemon's
+	 * standard output, which this process shares). An event stored but
+	 * not logged is logged as an error, not failed: the change is made.
+	 */
+	o->evlog = OPS_EVLOG_STDOUT | OPS_EVLOG_SOFT;
 	o->arg = rq;
 	return 0;
 }

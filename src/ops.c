@@ -235,11 +235,20 @@ ops_event_store(struct ops *ops, struct event *ev, struct ops_err *err)
 	if ((r = store_record(ops->store, &ev, 1, NULL, 0, NULL, NULL)) != 0)
 		return ops_errf_r(err, ops, r, "record event %s (%s)", ev->id,
 		    ev->type);
-	/* "-" is portholed's standard output, not ours: the store has it. */
-	if (path != NULL && strcmp(path, "-") != 0 &&
-	    (r = event_log_write(path, &ev, 1)) != 0)
+	/*
+	 * "-" is portholed's standard output, which the store feeds; only
+	 * a process that shares it (the API's) writes it.
+	 */
+	if (path == NULL ||
+	    (strcmp(path, "-") == 0 && !(ops->evlog & OPS_EVLOG_STDOUT)))
+		return 0;
+	if ((r = event_log_write(path, &ev, 1)) == 0)
+		return 0;
+	if (!(ops->evlog & OPS_EVLOG_SOFT))
 		return ops_errf_r(err, ops, r, "EventLog %s: event %s (%s)",
 		    path, ev->id, ev->type);
+	/* The event is stored and the change made: not a failure. */
+	error_r(r, "EventLog %s: event %s (%s)", path, ev->id, ev->type);
 	return 0;
 }
 

@@ -138,8 +138,19 @@ struct ops {
 	 * that too, to report its reason its own way.
 	 */
 	int (*record)(struct ops *ops, struct event *ev);
+	/*
+	 * How ops_event_store() writes EventLog: OPS_EVLOG_* flags. With
+	 * 0 (portholectl) "-" is left to portholed, whose standard output
+	 * it is, and a failed write fails.
+	 */
+	int evlog;
 	void *arg; /* the caller's, for its hooks */
 };
+
+/* This process shares portholed's standard output: EventLog "-" is ours. */
+#define OPS_EVLOG_STDOUT 0x01
+/* A failed EventLog write is logged, not returned: the event is stored. */
+#define OPS_EVLOG_SOFT 0x02
 
 /*
  * A page of a list: items newest first (created_ms DESC, id DESC),
@@ -223,8 +234,9 @@ size_t ops_page_limit(const struct ops_page *page);
 /*
  * Record event <ev> (still the caller's) in the store (store_record,
  * with no session) and in EventLog unless that is "-" (portholed's
- * standard output, which the store feeds). On failure <err> says which
- * of the two failed and why.
+ * standard output, which the store feeds) and ops->evlog lacks
+ * OPS_EVLOG_STDOUT. On failure <err> says which of the two failed and
+ * why; with OPS_EVLOG_SOFT an EventLog failure is only logged.
  */
 int ops_event_store(struct ops *ops, struct event *ev, struct ops_err *err);
 /*

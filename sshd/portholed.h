@@ -302,23 +302,22 @@ enum spawn_msg {
 	SPAWN_EXITED, /* u32 pid, u32 wait status */
 };
 /*
- * Start the spawner: fork and execute this program again (argv0 for
- * its name) with -Z, a socket to it in *sockp. Returns its pid, or -1
- * after logging why.
+ * Start a helper process of portholed: fork and execute this program
+ * again (/proc/self/exe, argv0 for its name) as "<flag> [XFD] FD": FD
+ * is a control socket whose other end goes to *sockp, XFD a copy of
+ * descriptor <xfd> (still the caller's), left out for -1. <what> names
+ * it in the log. The spawner is "-Z" (spawn_main), the API process
+ * "-A" with its listening socket (src/api.c), the webhook delivery
+ * process "-W" (webhook_main). The helper ends with the monitor
+ * (PR_SET_PDEATHSIG). Returns its pid, or -1 after logging why.
  */
-pid_t spawn_start(const char *argv0, int *sockp);
+pid_t spawn_helper(const char *argv0, const char *what, const char *flag,
+    int xfd, int *sockp);
 /*
  * The spawner's main (portholed -Z FD): read SPAWN_INIT from FD, then
  * fork a session process for each SPAWN_FORK until FD closes.
  */
 int spawn_main(int sock);
-/*
- * Start the API process (src/api.c): fork and execute this program
- * again with -A, giving it listening socket <lfd> (ApiListen, still the
- * caller's) and a control socket, whose other end goes to *sockp.
- * Returns its pid, or -1 after logging why.
- */
-pid_t spawn_api_start(const char *argv0, int lfd, int *sockp);
 /* The configuration as portholed.conf lines (for SPAWN_INIT/_CONF). */
 char *spawn_conf_text(const struct conf *conf);
 /* A configuration from spawn_conf_text()'s lines, or NULL (logged). */
@@ -328,12 +327,6 @@ struct conf *spawn_conf_parse(const char *text);
 enum webhook_msg {
 	WEBHOOK_INIT = 1, /* str conf, u32 log level, u8 syslog */
 };
-/*
- * Start the delivery process: fork and execute this program again with
- * -W, a socket to it in *sockp (closing it ends the process). Returns
- * its pid, or -1 after logging why.
- */
-pid_t webhook_start(const char *argv0, int *sockp);
 /* Send it WEBHOOK_INIT with <conf>: 0, or -1 with errno. */
 int webhook_init_send(int sock, const struct conf *conf);
 /*

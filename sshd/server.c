@@ -581,7 +581,8 @@ srv_spawn_start(struct srv *srv)
 	int sock, ret = -1;
 
 	memset(&m, 0, sizeof(m));
-	if ((srv->spawn_pid = spawn_start(srv->argv0, &sock)) == -1) {
+	if ((srv->spawn_pid = spawn_helper(srv->argv0, "spawner", "-Z", -1,
+	         &sock)) == -1) {
 		srv->spawn_pid = 0;
 		goto out;
 	}
@@ -783,8 +784,8 @@ srv_api_start(struct srv *srv)
 	if (srv->api_fd == -1)
 		return 0;
 	memset(&m, 0, sizeof(m));
-	if ((srv->api_pid = spawn_api_start(srv->argv0, srv->api_fd, &sock)) ==
-	    -1) {
+	if ((srv->api_pid = spawn_helper(srv->argv0, "API", "-A", srv->api_fd,
+	         &sock)) == -1) {
 		srv->api_pid = 0;
 		return -1;
 	}
@@ -1171,7 +1172,8 @@ srv_hook_start(struct srv *srv)
 	int sock;
 
 	srv->hook_retry = 0;
-	if ((srv->hook_pid = webhook_start(srv->argv0, &sock)) == -1) {
+	if ((srv->hook_pid = spawn_helper(srv->argv0, "webhooks", "-W", -1,
+	         &sock)) == -1) {
 		srv->hook_pid = 0;
 		srv->hook_retry = misc_monotonic_ms() + SRV_SPAWN_RETRY_MS;
 		return;

@@ -47,19 +47,20 @@
 #define SPAWN_CONF_MAX IPC_STR_MAX
 
 pid_t
-spawn_start(const char *argv0, int *sockp)
+spawn_helper(const char *argv0, const char *what, const char *flag, int xfd,
+    int *sockp)
 {
-	char fdarg[16];
+	char fdarg[16], xfdarg[16];
 	pid_t pid, parent = getpid();
-	int sv[2], fd;
+	int sv[2], fd, x = -1;
 
 	*sockp = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		error("spawner: socketpair: %s", strerror(errno));
+		error("%s: socketpair: %s", what, strerror(errno));
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
-		error("spawner: fork: %s", strerror(errno));
+		error("%s: fork: %s", what, strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -70,64 +71,28 @@ spawn_start(const char *argv0, int *sockp)
 		    getppid() != parent)
 			_exit(1);
 		close(sv[0]);
-		/* The one descriptor it inherits besides 0, 1 and 2. */
-		if ((fd = dup(sv[1])) == -1)
+		/* The descriptors it inherits besides 0, 1 and 2. */
+		if ((fd = dup(sv[1])) == -1 ||
+		    (xfd != -1 && (x = dup(xfd)) == -1))
 			_exit(1);
 		snprintf(fdarg, sizeof(fdarg), "%d", fd);
+		snprintf(xfdarg, sizeof(xfdarg), "%d", x);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGUSR1, SIG_DFL);
 		/* This very program, even if its file was replaced since. */
-		execl("/proc/self/exe", argv0, "-Z", fdarg, (char *)NULL);
+		if (x == -1)
+			execl("/proc/self/exe", argv0, flag, fdarg,
+			    (char *)NULL);
+		else
+			execl("/proc/self/exe", argv0, flag, xfdarg, fdarg,
+			    (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);
-	*sockp = sv[0];
-	return pid;
-}
-
-pid_t
-spawn_api_start(const char *argv0, int lfd, int *sockp)
-{
-	char fdarg[16], lfdarg[16];
-	pid_t pid, parent = getpid();
-	int sv[2], fd, l;
-
-	*sockp = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		error("API: socketpair: %s", strerror(errno));
-		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		error("API: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		/* It ends with the monitor. */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
-		    getppid() != parent)
-			_exit(1);
-		close(sv[0]);
-		/* The two descriptors it inherits besides 0, 1 and 2. */
-		if ((fd = dup(sv[1])) == -1 || (l = dup(lfd)) == -1)
-			_exit(1);
-		snprintf(fdarg, sizeof(fdarg), "%d", fd);
-		snprintf(lfdarg, sizeof(lfdarg), "%d", l);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGUSR1, SIG_DFL);
-		execl("/proc/self/exe", argv0, "-A", lfdarg, fdarg,
-		    (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
-	*sockp = sv[0];
+	*sockp = sv[0]; /* now the caller's */
 	return pid;
 }
 

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -107,46 +106,6 @@ struct wh {
 	int64_t newest; /* the newest event seq seen */
 	char *node_labels; /* a fleet's metrics labels, or NULL */
 };
-
-pid_t
-webhook_start(const char *argv0, int *sockp)
-{
-	char fdarg[16];
-	pid_t pid, parent = getpid();
-	int sv[2], fd;
-
-	*sockp = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		error("webhooks: socketpair: %s", strerror(errno));
-		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		error("webhooks: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		/* It ends with the monitor. */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
-		    getppid() != parent)
-			_exit(1);
-		close(sv[0]);
-		if ((fd = dup(sv[1])) == -1)
-			_exit(1);
-		snprintf(fdarg, sizeof(fdarg), "%d", fd);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGUSR1, SIG_DFL);
-		execl("/proc/self/exe", argv0, "-W", fdarg, (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
-	*sockp = sv[0];
-	return pid;
-}
 
 int
 webhook_init_send(int sock, const struct conf *conf)

@@ -283,6 +283,48 @@ START_TEST(test_scope)
 }
 END_TEST
 
+/*
+ * Every kind that the generic handlers serve has what they call, and
+ * its list key and id segment as the routes and the OpenAPI say.
+ */
+START_TEST(test_kinds)
+{
+	static const struct {
+		const struct api_kind *k;
+		const char *plural;
+		size_t idseg;
+		int del, texts;
+	} t[] = {
+		{ &api_kind_addr, "reserved_addrs", 1, 1, 0 },
+		{ &api_kind_session, "tunnel_sessions", 1, 0, 0 },
+		{ &api_kind_endpoint, "endpoints", 1, 0, 0 },
+		{ &api_kind_sshkey, "ssh_credentials", 1, 1, 1 },
+		{ &api_kind_token, "credentials", 1, 1, 1 },
+		{ &api_kind_apikey, "keys", 1, 1, 0 },
+		{ &api_kind_policy, "ip_policies", 1, 1, 1 },
+		{ &api_kind_rule, "ip_policy_rules", 1, 1, 1 },
+		{ &api_kind_edge, "tcp_edges", 2, 1, 0 },
+		{ &api_kind_account, "accounts", 1, 1, 0 },
+		{ &api_kind_dest, "event_destinations", 1, 1, 0 },
+		{ &api_kind_sub, "event_subscriptions", 1, 1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_str_eq(t[i].k->plural, t[i].plural);
+		ck_assert_uint_eq(t[i].k->idseg, t[i].idseg);
+		ck_assert_ptr_nonnull(t[i].k->get);
+		ck_assert_ptr_nonnull(t[i].k->list);
+		ck_assert_ptr_nonnull(t[i].k->json);
+		ck_assert_ptr_nonnull(t[i].k->item);
+		ck_assert_ptr_nonnull(t[i].k->free);
+		ck_assert_ptr_nonnull(t[i].k->list_free);
+		ck_assert_int_eq(t[i].k->del != NULL, t[i].del);
+		ck_assert_int_eq(t[i].k->texts != NULL, t[i].texts);
+	}
+}
+END_TEST
+
 Suite *
 api_suite(void)
 {
@@ -296,6 +338,7 @@ api_suite(void)
 	tcase_add_test(tc, test_penalized);
 	tcase_add_test(tc, test_body_too_large);
 	tcase_add_test(tc, test_scope);
+	tcase_add_test(tc, test_kinds);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

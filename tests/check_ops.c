@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -361,6 +362,74 @@ START_TEST(test_events_recorded)
 	ck_assert_str_eq(list[1]->type, EVENT_ADDRESS_DELETED);
 	store_event_list_free(list, n);
 	store_address_free(b);
+}
+END_TEST
+
+/* Lines written to standard output while ops_event_store() records one. */
+static size_t
+t_store_stdout(struct ops *o, const char *type)
+{
+	struct event *ev = event_new(type, NULL, "{}", misc_now_ms());
+	struct ops_err err;
+	char *path = NULL, c;
+	size_t lines = 0;
+	FILE *f;
+	int fd, saved;
+
+	xasprintf(&path, "%s/stdout", tmpdir);
+	ck_assert_int_ne(fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), -1);
+	fflush(stdout);
+	ck_assert_int_ne(saved = dup(STDOUT_FILENO), -1);
+	ck_assert_int_ne(dup2(fd, STDOUT_FILENO), -1);
+	ck_assert_int_eq(ops_event_store(o, ev, &err), 0);
+	ck_assert_int_ne(dup2(saved, STDOUT_FILENO), -1);
+	close(saved);
+	close(fd);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fread(&c, 1, 1, f) == 1)
+		lines += c == '\n';
+	fclose(f);
+	unlink(path);
+	free(path);
+	event_free(ev);
+	return lines;
+}
+
+/*
+ * ops_event_store(): "-" is written only by a process that shares
+ * portholed's standard output (OPS_EVLOG_STDOUT, the API's); a failed
+ * EventLog write fails but with OPS_EVLOG_SOFT, and the event is
+ * stored either way.
+ */
+START_TEST(test_event_store_evlog)
+{
+	struct store_event **list = NULL;
+	struct ops_page page = { NULL, 0 };
+	struct ops_err err;
+	struct event *ev;
+	size_t n = 0;
+	int more = 0;
+
+	t_conf("EventLog -");
+	ck_assert_uint_eq(t_store_stdout(&admin, EVENT_ADDRESS_CREATED), 0);
+	admin.evlog = OPS_EVLOG_STDOUT;
+	ck_assert_uint_eq(t_store_stdout(&admin, EVENT_ADDRESS_UPDATED), 1);
+	t_conf("EventLog /nonexistent/porthole/events.log");
+	ev = event_new(EVENT_ADDRESS_DELETED, NULL, "{}", misc_now_ms());
+	ck_assert_int_ne(ops_event_store(&admin, ev, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "EventLog"));
+	event_free(ev);
+	admin.evlog = OPS_EVLOG_STDOUT | OPS_EVLOG_SOFT;
+	ev = event_new(EVENT_ADDRESS_DELETED, NULL, "{}", misc_now_ms());
+	ck_assert_int_eq(ops_event_store(&admin, ev, &err), 0);
+	event_free(ev);
+	ck_assert_int_eq(ops_event_list(&admin, NULL, &page, &list, &n, &more,
+	                     &err),
+	    0);
+	/* All four are stored, the one whose EventLog write failed too. */
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(list[0]->type, EVENT_ADDRESS_DELETED);
+	store_event_list_free(list, n);
 }
 END_TEST
 
@@ -844,6 +913,7 @@ ops_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_validation);
 	tcase_add_test(tc, test_events_recorded);
+	tcase_add_test(tc, test_event_store_evlog);
 	tcase_add_test(tc, test_rules);
 	suite_add_tcase(s, tc);
 
