@@ -9,7 +9,10 @@
  * from rq->query_kv and rq->header_kv) and goes through
  *
  *   1. the path split (api_split) and the routes (api_route), with the
- *	Authorization header or ?access_token= checked by api_auth;
+ *	Authorization header or ?access_token= checked by api_auth, or,
+ *	when the input says so, taken as authenticated (api_auth is
+ *	wrapped: -Wl,--wrap=api_auth), so that the route's handler reads
+ *	the request's body, path and query as it does for a real key;
  *   2. the query of lists (api_page: limit, before_id), of /events
  *	(api_events_list: event_type, since), Last-Event-ID
  *	(api_last_event_id) and the next page's URI (api_list_end);
@@ -18,13 +21,15 @@
  *
  * The store cannot be opened (Database names a file in a directory
  * that does not exist), so a request that gets as far as the store is
- * answered 503: no handler ever changes anything and every input is
- * independent of the others. The monitor's socket is -1, so failed
+ * answered 503: no handler gets past api_ops() to change anything, and
+ * every input is independent of the others. The monitor's socket is -1, so failed
  * authentications are not told.
  *
  * The input: five bytes, then NUL-separated fields, then the body.
  *
- *   byte 0	the method: GET HEAD POST PATCH DELETE PUT OPTIONS get
+ *   byte 0	bits 0-2, the method: GET HEAD POST PATCH DELETE PUT
+ *		OPTIONS get; bit 3: authenticated without api_auth, as
+ *		the administrator, or with bit 4 as an account
  *   bytes 1-4	(big-endian) which names of <fields> api_body allows
  *   byte 5	the range api_int is given (see <ranges>)
  *   fields	the path; the headers Authorization, Last-Event-ID,
@@ -35,8 +40,10 @@
  *   body	the rest of the input, NULs and all.
  *
  * Invariants: every answer made is one JSON object (jansson reads it
- * back), an error's status_code is the status and the statuses are the
- * ones a request can get without a store; the path's segments are its
+ * back; every route answers), an error's status_code is the status and
+ * the statuses are the ones a request can get without a store (no 500:
+ * "the server made no answer" or an internal error); the path's
+ * segments are its
  * non-empty parts; the getters give what the body holds, within range.
  */
 
@@ -64,6 +71,24 @@
 #include "xmalloc.h"
 
 static struct api api;
+static int preauth; /* api_auth lets the request in */
+static const char *preauth_scope; /* as this account, NULL: the admin */
+
+int __real_api_auth(struct api_req *rq, int query_ok);
+int __wrap_api_auth(struct api_req *rq, int query_ok);
+
+/*
+ * api_route's call of api_auth (the linker's --wrap): the real one, or
+ * with <preauth>, a key of <preauth_scope>'s taken as shown.
+ */
+int
+__wrap_api_auth(struct api_req *rq, int query_ok)
+{
+	if (!preauth)
+		return __real_api_auth(rq, query_ok);
+	rq->scope = preauth_scope;
+	return 0;
+}
 
 static const char *const methods[] = { "GET", "HEAD", "POST", "PATCH", "DELETE",
 	"PUT", "OPTIONS", "get" };
@@ -85,7 +110,8 @@ static int
 status_possible(int status)
 {
 	return status == 200 || status == 304 || status == 400 ||
-	    status == 401 || status == 404 || status == 405 || status == 503;
+	    status == 401 || status == 403 || status == 404 || status == 405 ||
+	    status == 503;
 }
 
 /*
@@ -411,6 +437,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const long long *range;
 	char *text;
 	uint32_t mask;
+	uint8_t flags;
 	size_t nq = 0, nh = 0, i;
 
 	/* One copy, NUL-terminated, that the fields point into. */
@@ -419,7 +446,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.size = size;
 	in.off = 0;
 	log_capture_reset();
-	method = methods[fuzz_byte(&in) & 7];
+	flags = fuzz_byte(&in);
+	method = methods[flags & 7];
+	preauth = (flags & 0x08) != 0;
+	preauth_scope = (flags & 0x10) != 0 ? "acc_fuzz" : NULL;
 	mask = (uint32_t)fuzz_byte(&in) << 24;
 	mask |= (uint32_t)fuzz_byte(&in) << 16;
 	mask |= (uint32_t)fuzz_byte(&in) << 8;
@@ -436,6 +466,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strlcpy(conn.ip, "192.0.2.1", sizeof(conn.ip));
 
 	req_init(&rq, &conn, method, url, query, headers);
+	if (in.off < in.size)
+		buf_append(rq.body, text + in.off, in.size - in.off);
 	fuzz_route(&rq);
 	req_free(&rq);
 
