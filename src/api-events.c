@@ -185,6 +185,20 @@ api_sse_free(void *cls)
 	free(sse);
 }
 
+int
+api_last_event_id(const char *s, int64_t *seqp)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < 0)
+		return -1;
+	*seqp = v;
+	return 0;
+}
+
 /* Where a stream starts: after Last-Event-ID, or after the newest. */
 static int
 api_sse_start(struct api_req *rq, struct ops *o,
@@ -194,24 +208,19 @@ api_sse_start(struct api_req *rq, struct ops *o,
 	struct ops_page page;
 	struct ops_err err;
 	const char *last = api_header(rq, "Last-Event-ID");
-	char *end = NULL;
 	size_t n = 0;
 	int more = 0;
-	long long v;
 
 	*seqp = 0;
 	if (last == NULL)
 		last = api_query(rq, "last_event_id");
 	if (last != NULL) {
-		errno = 0;
-		v = strtoll(last, &end, 10);
-		if (*last == '\0' || *end != '\0' || errno != 0 || v < 0) {
+		if (api_last_event_id(last, seqp) != 0) {
 			api_error(rq, 400, "INVALID_ARGUMENT", NULL,
 			    "Last-Event-ID must be an event's id: line of this "
 			    "stream (a number)");
 			return -1;
 		}
-		*seqp = v;
 		return 0;
 	}
 	memset(&page, 0, sizeof(page));

@@ -85,15 +85,32 @@ api_error(struct api_req *rq, int status, const char *code, const char *details,
 	rq->content_type = NULL;
 }
 
+/* The value of <name> (any case) in pairs <kv>, or NULL. */
+static const char *
+api_kv_get(const char *const *kv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; kv != NULL && kv[i] != NULL; i += 2) {
+		if (strcasecmp(kv[i], name) == 0)
+			return kv[i + 1];
+	}
+	return NULL;
+}
+
 const char *
 api_query(struct api_req *rq, const char *name)
 {
+	if (rq->mc == NULL)
+		return api_kv_get(rq->query_kv, name);
 	return MHD_lookup_connection_value(rq->mc, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *
 api_header(struct api_req *rq, const char *name)
 {
+	if (rq->mc == NULL)
+		return api_kv_get(rq->header_kv, name);
 	return MHD_lookup_connection_value(rq->mc, MHD_HEADER_KIND, name);
 }
 
@@ -172,8 +189,7 @@ api_base(struct api_req *rq)
 	return base;
 }
 
-/* Split rq->url into rq->segs ("/a/b/" -> "a", "b"); -1 if too deep. */
-static int
+int
 api_split(struct api_req *rq)
 {
 	char *p, *save = NULL;

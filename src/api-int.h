@@ -86,6 +86,13 @@ struct api_req {
 	void *stream; /* an MHD_Response * */
 	const char *access_token; /* ?access_token=, for /events/stream */
 	const struct api_kind *kind; /* the route's resource, or NULL */
+	/*
+	 * A request without a connection (mc NULL: tests/check_api.c and
+	 * tests/fuzz/fuzz_api.c): its query arguments and headers, as
+	 * name, value pairs ending with a NULL name (or NULL for none).
+	 */
+	const char *const *query_kv;
+	const char *const *header_kv;
 };
 
 /* api.c */
@@ -117,10 +124,18 @@ void api_error(struct api_req *rq, int status, const char *code,
     __attribute__((format(printf, 5, 6)));
 /* The connection's store, or NULL after answering 503. */
 struct store *api_req_store(struct api_req *rq);
-/* The value of query parameter <name>, or NULL. */
+/*
+ * The value of query parameter <name>, or NULL; as libmicrohttpd's
+ * lookup, the name is matched without regard to case.
+ */
 const char *api_query(struct api_req *rq, const char *name);
-/* The value of request header <name>, or NULL. */
+/* The value of request header <name> (any case), or NULL. */
 const char *api_header(struct api_req *rq, const char *name);
+/*
+ * Split rq->url into rq->segs, in rq->segbuf ("/a//b/" gives "a" and
+ * "b"). Returns 0, or -1 if it has more than API_PATH_MAX segments.
+ */
+int api_split(struct api_req *rq);
 /* Append "<base><path>" as a JSON string to <b>. */
 void api_uri(struct buf *b, struct api_req *rq, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -299,6 +314,11 @@ void api_sub_update(struct api_req *rq);
 /* api-events.c: the event list and the live stream (SSE) */
 void api_events_list(struct api_req *rq);
 void api_events_stream(struct api_req *rq);
+/*
+ * Parse <s>, a Last-Event-ID (a stream's "id:", a decimal sequence
+ * number from 0): returns 0 and stores it in *seqp, or -1.
+ */
+int api_last_event_id(const char *s, int64_t *seqp);
 
 /* api-openapi.c: the OpenAPI description served at /openapi.json. */
 extern const char api_openapi_json[];

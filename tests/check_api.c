@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,11 +326,119 @@ START_TEST(test_kinds)
 }
 END_TEST
 
+/*
+ * A request without a connection, as tests/fuzz/fuzz_api.c makes them:
+ * <query> and <headers> are name, value pairs ending with NULL.
+ */
+static void
+req_init(struct api_req *rq, struct api_conn *conn, const char *method,
+    const char *url, const char *const *query, const char *const *headers)
+{
+	memset(rq, 0, sizeof(*rq));
+	memset(conn, 0, sizeof(*conn));
+	strlcpy(conn->ip, "192.0.2.1", sizeof(conn->ip));
+	rq->api = &api;
+	rq->conn = conn;
+	rq->method = method;
+	rq->url = strdup(url);
+	ck_assert_ptr_nonnull(rq->url);
+	rq->body = buf_new();
+	rq->query_kv = query;
+	rq->header_kv = headers;
+}
+
+static void
+req_free(struct api_req *rq)
+{
+	buf_free(rq->body);
+	buf_free(rq->out);
+	free(rq->segbuf);
+	free(rq->url);
+}
+
+/* Without a connection, the pairs are looked up, names in any case. */
+START_TEST(test_no_connection_lookup)
+{
+	static const char *const query[] = { "limit", "5", "before_id", "",
+		NULL };
+	static const char *const headers[] = { "Last-Event-ID", "17", NULL };
+	struct api_conn conn;
+	struct api_req rq;
+
+	req_init(&rq, &conn, "GET", "/events", query, headers);
+	ck_assert_str_eq(api_query(&rq, "limit"), "5");
+	ck_assert_str_eq(api_query(&rq, "LIMIT"), "5");
+	ck_assert_str_eq(api_query(&rq, "before_id"), "");
+	ck_assert_ptr_null(api_query(&rq, "since"));
+	ck_assert_str_eq(api_header(&rq, "last-event-id"), "17");
+	ck_assert_ptr_null(api_header(&rq, "limit"));
+	rq.query_kv = NULL;
+	ck_assert_ptr_null(api_query(&rq, "limit"));
+	req_free(&rq);
+}
+END_TEST
+
+/* Paths split into their non-empty parts, and routed without a socket. */
+START_TEST(test_split_and_route)
+{
+	static const char *const deep = "/edges/tcp/e/backend_accounts/a/b/c";
+	struct api_conn conn;
+	struct api_req rq;
+
+	req_init(&rq, &conn, "PUT", "//reserved_addrs/", NULL, NULL);
+	ck_assert_int_eq(api_split(&rq), 0);
+	ck_assert_uint_eq(rq.nsegs, 1);
+	ck_assert_str_eq(rq.segs[0], "reserved_addrs");
+	api_route(&rq);
+	ck_assert_int_eq(rq.status, 405);
+	ck_assert_ptr_nonnull(strstr(buf_str(rq.out), "(allowed: GET, POST)"));
+	req_free(&rq);
+
+	req_init(&rq, &conn, "GET", deep, NULL, NULL);
+	ck_assert_int_eq(api_split(&rq), -1);
+	req_free(&rq);
+}
+END_TEST
+
+/* Last-Event-ID: a decimal sequence number from 0, nothing else. */
+static const struct {
+	const char *s;
+	int ok;
+	int64_t seq;
+} last_ids[] = {
+	{ "0", 1, 0 },
+	{ "42", 1, 42 },
+	{ "9223372036854775807", 1, INT64_MAX },
+	{ "9223372036854775808", 0, 0 },
+	{ "-1", 0, 0 },
+	{ "", 0, 0 },
+	{ "1e3", 0, 0 },
+	{ "17 ", 0, 0 },
+};
+
+START_TEST(test_last_event_id)
+{
+	int64_t seq = -5;
+	int r = api_last_event_id(last_ids[_i].s, &seq);
+
+	ck_assert_int_eq(r, last_ids[_i].ok ? 0 : -1);
+	if (last_ids[_i].ok)
+		ck_assert_int_eq(seq, last_ids[_i].seq);
+}
+END_TEST
+
 Suite *
 api_suite(void)
 {
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("http");
+	TCase *tp = tcase_create("parse");
+
+	tcase_add_test(tp, test_no_connection_lookup);
+	tcase_add_test(tp, test_split_and_route);
+	tcase_add_loop_test(tp, test_last_event_id, 0,
+	    sizeof(last_ids) / sizeof(last_ids[0]));
+	suite_add_tcase(s, tp);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_openapi);
