@@ -21,7 +21,7 @@ struct store;
 struct event;
 struct store_event;
 
-#define STORE_SCHEMA_VERSION  10
+#define STORE_SCHEMA_VERSION  11
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
