@@ -71,7 +71,7 @@ ops_account_get(struct ops *ops, const char *name_or_id,
 	if (name_or_id == NULL && ops_is_admin(ops))
 		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
 		    "an account is needed");
-	return ops_account_resolve(ops, name_or_id, ap, err);
+	return ops_account_find(ops, name_or_id, 1, ap, err);
 }
 
 static void

@@ -16,8 +16,17 @@ struct ops;
 struct ops_err;
 struct ops_page;
 struct store;
+struct store_account;
 struct store_address;
 struct store_ip_policy;
+
+/*
+ * ops_account_resolve(), with the account's counts of keys, tokens,
+ * addresses and sessions if <counts> (ops_account_get, which shows
+ * them), without otherwise: they cost a scan of the account's rows.
+ */
+int ops_account_find(struct ops *ops, const char *name_or_id, int counts,
+    struct store_account **ap, struct ops_err *err);
 
 /*
  * Find the reserved address <addr>, an id ("ra_…") or HOST:PORT (a

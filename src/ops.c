@@ -279,6 +279,13 @@ int
 ops_account_resolve(struct ops *ops, const char *name_or_id,
     struct store_account **ap, struct ops_err *err)
 {
+	return ops_account_find(ops, name_or_id, 0, ap, err);
+}
+
+int
+ops_account_find(struct ops *ops, const char *name_or_id, int counts,
+    struct store_account **ap, struct ops_err *err)
+{
 	struct store_account *a = NULL;
 	const char *want = name_or_id;
 	int r = PORTHOLE_ERR_INTERNAL;
@@ -291,8 +298,11 @@ ops_account_resolve(struct ops *ops, const char *name_or_id,
 		    "an account is needed");
 		goto out;
 	}
-	if ((r = store_account_get(ops->store, want, &a)) != 0 ||
-	    !ops_visible(ops, a->id)) {
+	if (counts)
+		r = store_account_get(ops->store, want, &a);
+	else
+		r = store_account_lookup(ops->store, want, &a);
+	if (r != 0 || !ops_visible(ops, a->id)) {
 		if (r == 0 || r == PORTHOLE_ERR_NOT_FOUND)
 			r = ops_errf(err, PORTHOLE_ERR_NOT_FOUND,
 			    "no such account '%.100s'", want);

@@ -252,7 +252,8 @@ void ops_announce(struct ops *ops, enum ops_change what, const int64_t *pids,
 /*
  * Resolve ACCOUNT <name_or_id> as the caller may see it into *ap: for
  * an account scope NULL is its own account and another account is
- * NOT FOUND ("no such account 'x'").
+ * NOT FOUND ("no such account 'x'"). The account's counts of keys,
+ * tokens, addresses and sessions are not read (0): see ops_account_get.
  */
 int ops_account_resolve(struct ops *ops, const char *name_or_id,
     struct store_account **ap, struct ops_err *err);

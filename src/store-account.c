@@ -127,6 +127,22 @@ store_account_get(struct store *store, const char *name_or_id,
 	    name_or_id);
 }
 
+int
+store_account_lookup(struct store *store, const char *name_or_id,
+    struct store_account **accountp)
+{
+	static const char sql[] = STORE_ACCOUNT_SELECT_LIGHT
+	    " WHERE a.id = ?1 OR a.name = ?1"
+	    " ORDER BY CASE WHEN a.id = ?1 THEN 0 ELSE 1 END LIMIT 1";
+
+	if (accountp != NULL)
+		*accountp = NULL;
+	if (name_or_id == NULL || accountp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_get(store, &store_account_rows, accountp, sql, "t",
+	    name_or_id);
+}
+
 /* All accounts, by name. An empty list is NULL with *np = 0. */
 int
 store_account_list(struct store *store, struct store_account ***listp,

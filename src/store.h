@@ -21,7 +21,7 @@ struct store;
 struct event;
 struct store_event;
 
-#define STORE_SCHEMA_VERSION  10
+#define STORE_SCHEMA_VERSION  11
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -265,6 +265,13 @@ int store_account_add(struct store *store, const char *name,
     struct store_account **accountp);
 /* Find by name or by id; _NOT_FOUND if absent. */
 int store_account_get(struct store *store, const char *name_or_id,
+    struct store_account **accountp);
+/*
+ * store_account_get() without the counts of keys, tokens, addresses and
+ * sessions (all 0), which grow with the account: for callers that need
+ * only the account itself.
+ */
+int store_account_lookup(struct store *store, const char *name_or_id,
     struct store_account **accountp);
 int store_account_list(struct store *store, struct store_account ***listp,
     size_t *np);

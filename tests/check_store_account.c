@@ -258,6 +258,20 @@ START_TEST(test_account_fields)
 	ck_assert_int_eq(a->naddresses, 1);
 	ck_assert_int_eq(a->nsessions, 1);
 	store_account_free(a);
+	/* The light lookup: the same account, by name or id, no counts. */
+	ck_assert_int_eq(store_account_lookup(st, "alice", &a), 0);
+	ck_assert_str_eq(a->id, id);
+	ck_assert_str_eq(a->name, "alice");
+	ck_assert_int_eq(a->nkeys + a->ntokens + a->naddresses + a->nsessions,
+	    0);
+	store_account_free(a);
+	ck_assert_int_eq(store_account_lookup(st, id, &a), 0);
+	ck_assert_str_eq(a->name, "alice");
+	store_account_free(a);
+	a = (struct store_account *)&a;
+	ck_assert_int_eq(store_account_lookup(st, "carol", &a),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_ptr_null(a);
 	ck_assert_int_eq(store_account_list(st, &list, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(list[0]->name, "alice");
