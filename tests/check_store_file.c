@@ -1929,6 +1929,11 @@ store_tcases_file(Suite *s)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("file");
 	tcase_add_checked_fixture(tc, tfile_setup, tfile_teardown);
+	/*
+	 * Its races fork processes that contend for the file: a guard
+	 * against a hang, not a time to meet, on a loaded machine.
+	 */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_open_not_a_database);
 	tcase_add_test(tc, test_file_pragmas);
 	tcase_add_test(tc, test_file_reopen);
