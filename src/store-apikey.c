@@ -88,44 +88,19 @@ store_apikey_find(struct store *store, const unsigned char *hash,
 {
 	static const char sql[] =
 	    STORE_APIKEY_SELECT " WHERE k.hash = ?1 AND k.revoked_ms IS NULL";
-	struct store_apikey *k = NULL;
 	struct db_stmt *stmt = NULL;
-	const void *blob;
-	size_t bloblen;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	int r = PORTHOLE_ERR_INTERNAL;
 
-	if (kp != NULL)
-		*kp = NULL;
-	if (hash == NULL || hashlen != TOKEN_HASH_LEN || kp == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+	if (kp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	*kp = NULL;
+	if ((r = store_hashed_row(store, sql, hash, hashlen, 8, stored_hash,
+	         "API key", &stmt)) != 0)
 		goto out;
-	}
-	if ((r = store_prepare(store, &stmt, sql, "b", (const void *)hash,
-	         hashlen)) != 0)
-		goto out;
-	if ((rc = db_step(stmt)) == DB_DONE) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		goto out;
-	} else if (rc != DB_ROW) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	store_apikey_from_row(stmt, &k);
-	if (stored_hash != NULL) {
-		blob = db_column_blob(stmt, 8, &bloblen);
-		if (blob == NULL || bloblen != TOKEN_HASH_LEN) {
-			r = store_fail(store, "API key hash of wrong length");
-			goto out;
-		}
-		memcpy(stored_hash, blob, TOKEN_HASH_LEN);
-	}
-	/* Ownership passes to the caller. */
-	*kp = k;
-	k = NULL;
+	store_apikey_from_row(stmt, kp); /* the caller's */
 	r = 0;
 out:
 	db_finalize(stmt);
-	store_apikey_free(k);
 	return r;
 }
 

@@ -170,6 +170,17 @@ int store_run_locked(struct store *store, int *changesp, const char *sql,
     const char *types, ...);
 int store_rerun(struct store *store, struct db_stmt *stmt, const char *sql,
     const char *types, ...);
+/*
+ * The row of secrets stored as keyed hashes (tokens, API keys): run
+ * <sql>, whose ?1 is the hash, and leave *stmtp on its row (the
+ * caller's to finalize), with the digest of column <hashcol> copied to
+ * <stored_hash> (TOKEN_HASH_LEN bytes) if that is not NULL; <what>
+ * names the secret in an error. _INVALID_ARGUMENT for a hash of the
+ * wrong length, _NOT_FOUND for no row.
+ */
+int store_hashed_row(struct store *store, const char *sql,
+    const unsigned char *hash, size_t hashlen, int hashcol,
+    unsigned char *stored_hash, const char *what, struct db_stmt **stmtp);
 /* store_run() of a one-row UPDATE or DELETE: _NOT_FOUND if none changed. */
 int store_change(struct store *store, const char *sql, const char *types, ...);
 

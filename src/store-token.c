@@ -80,44 +80,19 @@ store_token_find(struct store *store, const unsigned char *hash, size_t hashlen,
 {
 	static const char sql[] =
 	    STORE_TOKEN_SELECT " WHERE t.hash = ?1 AND t.revoked_ms IS NULL";
-	struct store_token *t = NULL;
 	struct db_stmt *stmt = NULL;
-	const void *blob;
-	size_t bloblen;
-	int r = PORTHOLE_ERR_INTERNAL, rc;
+	int r = PORTHOLE_ERR_INTERNAL;
 
-	if (tp != NULL)
-		*tp = NULL;
-	if (hash == NULL || hashlen != TOKEN_HASH_LEN || tp == NULL) {
-		r = PORTHOLE_ERR_INVALID_ARGUMENT;
+	if (tp == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	*tp = NULL;
+	if ((r = store_hashed_row(store, sql, hash, hashlen, 8, stored_hash,
+	         "token", &stmt)) != 0)
 		goto out;
-	}
-	if ((r = store_prepare(store, &stmt, sql, "b", (const void *)hash,
-	         hashlen)) != 0)
-		goto out;
-	if ((rc = db_step(stmt)) == DB_DONE) {
-		r = PORTHOLE_ERR_NOT_FOUND;
-		goto out;
-	} else if (rc != DB_ROW) {
-		r = store_error(store, rc, sql);
-		goto out;
-	}
-	store_token_from_row(stmt, &t);
-	if (stored_hash != NULL) {
-		blob = db_column_blob(stmt, 8, &bloblen);
-		if (blob == NULL || bloblen != TOKEN_HASH_LEN) {
-			r = store_fail(store, "token hash of the wrong length");
-			goto out;
-		}
-		memcpy(stored_hash, blob, TOKEN_HASH_LEN);
-	}
-	/* Ownership passes to the caller. */
-	*tp = t;
-	t = NULL;
+	store_token_from_row(stmt, tp); /* the caller's */
 	r = 0;
 out:
 	db_finalize(stmt);
-	store_token_free(t);
 	return r;
 }
 

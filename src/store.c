@@ -59,6 +59,7 @@
 #include "log.h"
 #include "misc.h"
 #include "store-int.h"
+#include "token.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -865,6 +866,49 @@ store_run_locked(struct store *store, int *changesp, const char *sql,
 out:
 	if (r != 0)
 		store_rollback(store);
+	return r;
+}
+
+int
+store_hashed_row(struct store *store, const char *sql,
+    const unsigned char *hash, size_t hashlen, int hashcol,
+    unsigned char *stored_hash, const char *what, struct db_stmt **stmtp)
+{
+	struct db_stmt *stmt = NULL;
+	const void *blob;
+	size_t bloblen;
+	char reason[64];
+	int r = PORTHOLE_ERR_INTERNAL, rc;
+
+	*stmtp = NULL;
+	if (hash == NULL || hashlen != TOKEN_HASH_LEN)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	if ((r = store_prepare(store, &stmt, sql, "b", (const void *)hash,
+	         hashlen)) != 0)
+		goto out;
+	if ((rc = db_step(stmt)) == DB_DONE) {
+		r = PORTHOLE_ERR_NOT_FOUND;
+		goto out;
+	} else if (rc != DB_ROW) {
+		r = store_error(store, rc, sql);
+		goto out;
+	}
+	if (stored_hash != NULL) {
+		blob = db_column_blob(stmt, hashcol, &bloblen);
+		if (blob == NULL || bloblen != TOKEN_HASH_LEN) {
+			snprintf(reason, sizeof(reason),
+			    "%s hash of the wrong length", what);
+			r = store_fail(store, reason);
+			goto out;
+		}
+		memcpy(stored_hash, blob, TOKEN_HASH_LEN);
+	}
+	/* Now the caller's. */
+	*stmtp = stmt;
+	stmt = NULL;
+	r = 0;
+out:
+	db_finalize(stmt);
 	return r;
 }
 
