@@ -27,6 +27,8 @@ enum cmdline_opt {
 	CMDLINE_OPT_CIDR_ALLOW,
 	CMDLINE_OPT_CIDR_DENY,
 	CMDLINE_OPT_METADATA,
+	CMDLINE_OPT_POOLING,
+	CMDLINE_OPT_FORCE,
 };
 
 /* The flags "tcp" accepts, relayctl-style: one row per spelling. */
@@ -42,12 +44,15 @@ static const struct {
 	{ "--cidr-allow", CMDLINE_OPT_CIDR_ALLOW, 1 },
 	{ "--cidr-deny", CMDLINE_OPT_CIDR_DENY, 1 },
 	{ "--metadata", CMDLINE_OPT_METADATA, 1 },
+	{ "--pooling", CMDLINE_OPT_POOLING, 0 },
+	{ "--force", CMDLINE_OPT_FORCE, 0 },
 };
 
 /* Keep the limits in step with cmdline.h; check_cmdline tests that. */
 static const char cmdline_usage_text[] =
     "usage: tcp [--json] [--proxy-proto=1|2] [--cidr-allow=CIDR[,CIDR...]]\n"
-    "           [--cidr-deny=CIDR[,CIDR...]] [--metadata=TEXT] [--help]\n"
+    "           [--cidr-deny=CIDR[,CIDR...]] [--metadata=TEXT] [--pooling]\n"
+    "           [--force] [--help]\n"
     "Serve the ports forwarded with ssh -R to this server.\n"
     "  --json             print one JSON object per line\n"
     "  --proxy-proto=1|2  send a PROXY protocol v1 or v2 header first on\n"
@@ -56,6 +61,10 @@ static const char cmdline_usage_text[] =
     "  --cidr-deny=CIDR   refuse clients from CIDR\n"
     "  --metadata=TEXT    text stored with this session's endpoints\n"
     "                     (at most 1024 bytes)\n"
+    "  --pooling          share a reserved address with this account's\n"
+    "                     other sessions that serve it with --pooling\n"
+    "  --force            take a reserved address over from an older\n"
+    "                     session of this account that still holds it\n"
     "  -h, --help         print this help\n"
     "--cidr-* are repeatable and take comma lists (at most 64 CIDRs in all).\n"
     "Flags with a value also take the form '--flag VALUE'. Quote values\n"
@@ -279,6 +288,12 @@ cmdline_apply(struct cmdline *cl, enum cmdline_opt opt, const char *flag,
 		break;
 	case CMDLINE_OPT_JSON:
 		cl->json = 1;
+		break;
+	case CMDLINE_OPT_POOLING:
+		cl->pooling = 1;
+		break;
+	case CMDLINE_OPT_FORCE:
+		cl->force = 1;
 		break;
 	case CMDLINE_OPT_PROXY_PROTO:
 		if (strcmp(val, "1") == 0)

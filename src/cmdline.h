@@ -18,6 +18,8 @@
 struct cmdline {
 	int help; /* --help (or -h) */
 	int json; /* --json */
+	int pooling; /* --pooling: share reserved addresses */
+	int force; /* --force: take reserved addresses over */
 	int proxy_proto; /* 0 (none), 1 or 2 */
 	char *metadata; /* --metadata TEXT, or NULL */
 	char **cidr_allow; /* --cidr-allow entries, split on ',' */
@@ -31,7 +33,8 @@ struct cmdline {
  * blanks separate, '…' and "…" quote, backslash escapes outside single
  * quotes. Then require the first word to be "tcp" and parse the flags:
  * --help/-h, --json, --proxy-proto=1|2, --cidr-allow=CIDR,
- * --cidr-deny=CIDR (repeatable, comma lists), --metadata=TEXT; each
+ * --cidr-deny=CIDR (repeatable, comma lists), --metadata=TEXT,
+ * --pooling, --force; each
  * value flag also as "--flag VALUE". A NULL or empty command (shell
  * request) means plain "tcp".
  *

@@ -38,6 +38,14 @@ struct conf {
 	int max_connections_per_endpoint;
 	int max_sessions_per_account; /* MaxSessionsPerAccount */
 	int max_sessions; /* MaxSessions: live sessions in all */
+	/* Traffic limits, the defaults for accounts (0: none). */
+	int64_t bandwidth_limit; /* BandwidthLimit, bytes/s each way */
+	int64_t transfer_quota; /* TransferQuota bytes … */
+	int64_t transfer_quota_period; /* … per this many seconds */
+	int connection_rate_limit; /* ConnectionRateLimit, per minute */
+	int max_connections_per_source; /* MaxConnectionsPerSource */
+	int64_t connection_idle_timeout; /* ConnectionIdleTimeout, seconds */
+	int metrics_account_labels; /* MetricsAccountLabels */
 	int allow_anonymous; /* AllowAnonymous */
 	int64_t address_affinity; /* AddressAffinity, seconds; 0 = off */
 	char *token_key; /* TokenKey (path) */

@@ -56,6 +56,9 @@ static const char *const mon_refusal_names[MON_CONN_REFUSAL_MAX] = {
 	"relayed",
 	"ip_policy",
 	"max_connections",
+	"connection_rate",
+	"max_connections_per_source",
+	"transfer_quota",
 };
 
 /* Arm the batch timer for <due> (monotonic ms) if that is sooner. */

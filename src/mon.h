@@ -58,6 +58,7 @@ enum mon_req {
 	MON_EDGE_DONE, /* u64 connection id: it ended */
 	MON_EDGE_RETURN, /* u64 connection id, with its descriptor */
 	MON_BYE, /* str why, u64 read-ahead reads: the session is ending */
+	MON_OPTIONS, /* u8 pooling, u8 force: the session command is known */
 	MON_REQ_MAX
 };
 
@@ -70,6 +71,9 @@ enum mon_conn_refusal {
 	MON_CONN_RELAYED = 0,
 	MON_CONN_IP_POLICY, /* refused by the IP restrictions */
 	MON_CONN_MAX_CONNECTIONS, /* MaxConnectionsPerEndpoint */
+	MON_CONN_RATE, /* ConnectionRateLimit */
+	MON_CONN_PER_SOURCE, /* MaxConnectionsPerSource */
+	MON_CONN_QUOTA, /* TransferQuota exhausted */
 	MON_CONN_REFUSAL_MAX
 };
 
@@ -83,6 +87,9 @@ enum mon_ans {
 	MON_ENDPOINT_STOP, /* str id, str why */
 	MON_EDGE_CONN, /* u64 connection id, str endpoint id, addr peer; fd */
 	MON_EDGE_LEFT, /* str endpoint id: no connection follows */
+	MON_LIMITS, /* the account's traffic limits: see mon-limits.c */
+	MON_ENDPOINT_LISTENER, /* str id; fd: a held forward's listener */
+	MON_ENDPOINT_POOL, /* str id: it now serves as a pool member */
 	MON_ANS_MAX
 };
 

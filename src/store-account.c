@@ -60,6 +60,12 @@ store_account_from_row(struct db_stmt *stmt, void *slot)
 	a->nsessions = store_column_int(stmt, 10);
 	a->ip_policy_id = store_column_text(stmt, 11);
 	a->ip_policy_name = store_column_text(stmt, 12);
+	a->bandwidth_limit = db_column_int64(stmt, 13);
+	a->quota_bytes = db_column_int64(stmt, 14);
+	a->quota_period_s = db_column_int64(stmt, 15);
+	a->connection_rate = db_column_int64(stmt, 16);
+	a->connections_per_source = db_column_int64(stmt, 17);
+	a->idle_timeout_s = db_column_int64(stmt, 18);
 	*(struct store_account **)slot = a;
 }
 
@@ -203,6 +209,32 @@ store_account_set_description(struct store *store, const char *id,
 	    description);
 out:
 	return r;
+}
+
+int
+store_account_set_traffic(struct store *store, const char *id,
+    const struct store_account *t)
+{
+	/* ?n < -1: keep; -1: NULL (the server's default); else the value. */
+#define STORE_TRAFFIC_COL(col, n)                                              \
+	" " col " = CASE WHEN CAST(?" n " AS BIGINT) < -1 THEN " col           \
+	" WHEN CAST(?" n " AS BIGINT) = -1 THEN NULL"                          \
+	" ELSE CAST(?" n " AS BIGINT) END"
+	static const char sql[] =
+	    "UPDATE accounts SET" STORE_TRAFFIC_COL("bandwidth_limit",
+	        "2") "," STORE_TRAFFIC_COL("quota_bytes",
+	        "3") "," STORE_TRAFFIC_COL("quota_period_s",
+	        "4") "," STORE_TRAFFIC_COL("connection_rate",
+	        "5") "," STORE_TRAFFIC_COL("connections_per_source",
+	        "6") "," STORE_TRAFFIC_COL("idle_timeout_s",
+	        "7") " WHERE id = ?1";
+#undef STORE_TRAFFIC_COL
+
+	if (id == NULL || t == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store, sql, "tIIIIII", id, t->bandwidth_limit,
+	    t->quota_bytes, t->quota_period_s, t->connection_rate,
+	    t->connections_per_source, t->idle_timeout_s);
 }
 
 /* Set the limits of account <id>; a negative one is left as it is. */

@@ -42,6 +42,7 @@ store_address_from_row(struct db_stmt *stmt, void *slot)
 	a->edge_id = store_column_text(stmt, 13);
 	a->node = store_column_text(stmt, 14);
 	a->region = store_column_text(stmt, 15);
+	a->pooling = store_column_int(stmt, 16) != 0;
 	*(struct store_address **)slot = a;
 }
 
@@ -324,4 +325,15 @@ store_address_page(struct store *store, const char *account_id,
 	if (listp != NULL)
 		*listp = list;
 	return r;
+}
+
+int
+store_address_set_pooling(struct store *store, const char *address_id, int on)
+{
+	if (address_id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store,
+	    "UPDATE addresses SET pooling = ?2"
+	    " WHERE id = ?1 AND deleted_ms IS NULL",
+	    "ti", address_id, on ? 1 : 0);
 }

@@ -30,6 +30,13 @@ struct store {
 };
 
 /* The columns each *_from_row() function reads, in its order. */
+/* An account's traffic limits (columns 13-18), NULL read as -1. */
+#define STORE_ACCOUNT_LIMITS                                                   \
+	"coalesce(a.bandwidth_limit, -1), coalesce(a.quota_bytes, -1),"        \
+	" coalesce(a.quota_period_s, 0), coalesce(a.connection_rate, -1),"     \
+	" coalesce(a.connections_per_source, -1),"                             \
+	" coalesce(a.idle_timeout_s, -1)"
+
 #define STORE_ACCOUNT_SELECT                                                   \
 	"SELECT a.id, a.name, a.disabled, a.created_ms, a.description,"        \
 	" a.max_sessions, a.max_endpoints,"                                    \
@@ -40,7 +47,7 @@ struct store {
 	"  WHERE r.account_id = a.id AND r.deleted_ms IS NULL),"               \
 	" (SELECT count(*) FROM sessions s"                                    \
 	"  WHERE s.account_id = a.id AND s.ended_ms IS NULL),"                 \
-	" a.ip_policy_id, p.name"                                              \
+	" a.ip_policy_id, p.name, " STORE_ACCOUNT_LIMITS                       \
 	" FROM accounts a LEFT JOIN ip_policies p ON p.id = a.ip_policy_id"
 
 /*
@@ -50,7 +57,9 @@ struct store {
  */
 #define STORE_ACCOUNT_SELECT_LIGHT                                             \
 	"SELECT a.id, a.name, a.disabled, a.created_ms, a.description,"        \
-	" a.max_sessions, a.max_endpoints, 0, 0, 0, 0, a.ip_policy_id, p.name" \
+	" a.max_sessions, a.max_endpoints, 0, 0, 0, 0, a.ip_policy_id, "       \
+	"p.name,"                                                              \
+	" " STORE_ACCOUNT_LIMITS                                               \
 	" FROM accounts a LEFT JOIN ip_policies p ON p.id = a.ip_policy_id"
 
 #define STORE_KEY_SELECT                                                       \
@@ -92,7 +101,7 @@ struct store {
 	"  ORDER BY e.started_ms, e.seq LIMIT 1),"                             \
 	" (SELECT e.region FROM endpoints e"                                   \
 	"  WHERE e.address_id = r.id AND e.ended_ms IS NULL"                   \
-	"  ORDER BY e.started_ms, e.seq LIMIT 1)"                              \
+	"  ORDER BY e.started_ms, e.seq LIMIT 1), r.pooling"                   \
 	" FROM addresses r LEFT JOIN accounts a ON a.id = r.account_id"        \
 	" LEFT JOIN ip_policies p ON p.id = r.ip_policy_id"                    \
 	" LEFT JOIN edge_addresses x ON x.address_id = r.id"
@@ -230,6 +239,7 @@ int store_list_account(struct store *store, const struct store_rows *rows,
     size_t *np);
 
 /* The row mappers other entities' lists need. */
+extern const struct store_rows store_int64_rows; /* column 0, int64_t */
 extern const struct store_rows store_account_rows;
 extern const struct store_rows store_address_rows;
 extern const struct store_rows store_endpoint_rows;

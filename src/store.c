@@ -496,6 +496,37 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX ip_policy_rules_seq ON ip_policy_rules(seq);"
 	"CREATE INDEX event_destinations_seq ON event_destinations(seq);"
 	"CREATE INDEX event_subscriptions_seq ON event_subscriptions(seq);",
+
+	/*
+	 * 12: traffic limits per account (NULL: the server's default, 0:
+	 * none), pooled addresses and endpoints (several live endpoints of
+	 * one account share a pooled address, so the one-live rule skips
+	 * them), and usage: connections and bytes per account, address
+	 * and hour, which TransferQuota and "portholectl usage" read.
+	 */
+	"ALTER TABLE accounts ADD COLUMN bandwidth_limit INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN quota_bytes INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN quota_period_s INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN connection_rate INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN connections_per_source INTEGER;"
+	"ALTER TABLE accounts ADD COLUMN idle_timeout_s INTEGER;"
+	"ALTER TABLE addresses ADD COLUMN pooling INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE endpoints ADD COLUMN pooled INTEGER NOT NULL DEFAULT 0;"
+	"DROP INDEX endpoints_one_live;"
+	"CREATE UNIQUE INDEX endpoints_one_live ON endpoints(host, port)"
+	"  WHERE ended_ms IS NULL AND edge_id IS NULL AND pooled = 0;"
+	"CREATE TABLE usage_hours ("
+	"  account_id  TEXT NOT NULL"
+	"              REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  hostport    TEXT NOT NULL,"
+	"  hour_ms     INTEGER NOT NULL,"
+	"  connections INTEGER NOT NULL DEFAULT 0,"
+	"  refused     INTEGER NOT NULL DEFAULT 0,"
+	"  bytes_in    INTEGER NOT NULL DEFAULT 0,"
+	"  bytes_out   INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (account_id, hostport, hour_ms)"
+	");"
+	"CREATE INDEX usage_hours_hour ON usage_hours(hour_ms);",
 };
 
 #define STORE_NMIGRATIONS                                                      \
@@ -1181,6 +1212,10 @@ store_pid_from_row(struct db_stmt *stmt, void *slot)
 }
 
 static const struct store_rows store_pid_rows = { sizeof(int64_t),
+	store_pid_from_row, store_flat_list_free };
+
+/* Column 0 as an int64_t (a count, a sum). */
+const struct store_rows store_int64_rows = { sizeof(int64_t),
 	store_pid_from_row, store_flat_list_free };
 
 const struct store_end_sql store_end_by_session = STORE_END_SQL("id = ?1");

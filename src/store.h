@@ -21,7 +21,7 @@ struct store;
 struct event;
 struct store_event;
 
-#define STORE_SCHEMA_VERSION  11
+#define STORE_SCHEMA_VERSION  12
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_account {
@@ -34,6 +34,16 @@ struct store_account {
 	int max_endpoints; /* 0: the server's MaxEndpointsPerSession */
 	char *ip_policy_id; /* attached IP policy, or NULL */
 	char *ip_policy_name; /* its name, or NULL */
+	/*
+	 * Traffic limits (migration 12): -1 follows the server's default
+	 * (NULL in the store), 0 is none, else the limit.
+	 */
+	int64_t bandwidth_limit; /* bytes per second each way per endpoint */
+	int64_t quota_bytes; /* TransferQuota bytes over quota_period_s */
+	int64_t quota_period_s; /* meaningful when quota_bytes > 0 */
+	int64_t connection_rate; /* new connections per minute per endpoint */
+	int64_t connections_per_source; /* per client IP per endpoint */
+	int64_t idle_timeout_s; /* ConnectionIdleTimeout, seconds */
 	int nkeys; /* filled by get and list */
 	int ntokens; /* live (unrevoked) tokens; filled by get and list */
 	int naddresses; /* reserved addresses; filled by get and list */
@@ -118,6 +128,7 @@ struct store_address {
 	char *edge_id; /* the edge it belongs to, or NULL */
 	char *node; /* node of the live endpoint serving it, or NULL */
 	char *region; /* that node's region, or NULL */
+	int pooling; /* its sessions share it (migration 12) */
 };
 
 /*
@@ -284,6 +295,15 @@ int store_account_set_description(struct store *store, const char *id,
  * Set per-account limits; a negative value keeps the current one, 0
  * means the server's default. _INVALID_ARGUMENT above 100000.
  */
+/*
+ * Set account <id>'s traffic limits from <t>'s bandwidth_limit,
+ * quota_bytes (with quota_period_s), connection_rate,
+ * connections_per_source and idle_timeout_s: STORE_KEEP (-2) keeps the
+ * current value, -1 follows the server's default (NULL), 0 is none.
+ */
+#define STORE_KEEP (-2)
+int store_account_set_traffic(struct store *store, const char *id,
+    const struct store_account *t);
 int store_account_set_limits(struct store *store, const char *id,
     int max_sessions, int max_endpoints);
 /*
@@ -701,6 +721,9 @@ int store_address_set_ip_policy(struct store *store, const char *address_id,
 /* Set the PROXY protocol version (0, 1, 2) of address <id>. */
 int store_address_set_proxy_proto(struct store *store, const char *address_id,
     int version);
+/* Set whether sessions of address <id>'s account share it (pooling). */
+int store_address_set_pooling(struct store *store, const char *address_id,
+    int on);
 
 /*
  * Events and metrics. A session process batches what it has to record
@@ -1048,5 +1071,30 @@ int store_hook_advance(struct store *store, const char *id, const char *node,
  */
 int store_hook_failed(struct store *store, const char *id, const char *node,
     int attempts, const char *error, int64_t next_attempt_ms);
+
+/*
+ * Usage (migration 12): what one account did through one address in
+ * one hour (hour_ms is rounded down to the hour when stored).
+ */
+#define STORE_USAGE_HOUR(ms) ((ms) - (ms) % 3600000)
+struct store_usage {
+	char *account_id;
+	char *account_name; /* filled by lists */
+	char *hostport; /* "host:port" */
+	int64_t hour_ms;
+	int64_t connections; /* relayed */
+	int64_t refused;
+	int64_t bytes_in; /* from public clients */
+	int64_t bytes_out; /* to public clients */
+};
+/* Add <n> rows to what is counted, in one transaction. */
+int store_usage_add(struct store *store, const struct store_usage *rows,
+    size_t n);
+/*
+ * Bytes both ways account <account_id> moved in the hours from the one
+ * holding <since_ms> on (TransferQuota).
+ */
+int store_usage_bytes_since(struct store *store, const char *account_id,
+    int64_t since_ms, int64_t *bytesp);
 
 #endif /* PORTHOLE_STORE_H */
