@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "db.h"
 #include "err.h"
+#include "limit.h"
 #include "log.h"
 #include "misc.h"
 #include "net.h"
@@ -121,6 +122,12 @@ enum conf_kw {
 	CONF_KW_API_BASE_URL,
 	CONF_KW_WEBHOOK_BATCH_SIZE,
 	CONF_KW_WEBHOOK_TIMEOUT,
+	CONF_KW_BANDWIDTH_LIMIT,
+	CONF_KW_TRANSFER_QUOTA,
+	CONF_KW_CONNECTION_RATE_LIMIT,
+	CONF_KW_MAX_CONNECTIONS_PER_SOURCE,
+	CONF_KW_CONNECTION_IDLE_TIMEOUT,
+	CONF_KW_METRICS_ACCOUNT_LABELS,
 	CONF_KW_COUNT /* not a keyword: how many there are */
 };
 
@@ -183,6 +190,12 @@ static const struct conf_keyword {
 	{ "ApiBaseURL", CONF_KW_API_BASE_URL, 0 },
 	{ "WebhookBatchSize", CONF_KW_WEBHOOK_BATCH_SIZE, 0 },
 	{ "WebhookTimeout", CONF_KW_WEBHOOK_TIMEOUT, 0 },
+	{ "BandwidthLimit", CONF_KW_BANDWIDTH_LIMIT, 0 },
+	{ "TransferQuota", CONF_KW_TRANSFER_QUOTA, 0 },
+	{ "ConnectionRateLimit", CONF_KW_CONNECTION_RATE_LIMIT, 0 },
+	{ "MaxConnectionsPerSource", CONF_KW_MAX_CONNECTIONS_PER_SOURCE, 0 },
+	{ "ConnectionIdleTimeout", CONF_KW_CONNECTION_IDLE_TIMEOUT, 0 },
+	{ "MetricsAccountLabels", CONF_KW_METRICS_ACCOUNT_LABELS, 0 },
 };
 
 /* SyslogFacility names that turn syslog on (log.c always uses DAEMON). */
@@ -504,6 +517,86 @@ conf_parse_size(const char *s, long long min, long long max, long long *vp)
 		return PORTHOLE_ERR_INVALID_FORMAT;
 	*vp = v * mult;
 	return 0;
+}
+
+/*
+ * The traffic limits, the defaults for accounts (src/limit.h has the
+ * forms; "none" is 0 everywhere), and MetricsAccountLabels, as
+ * conf_set().
+ */
+static int
+conf_set_limit(struct conf *conf, const struct conf_keyword *k, const char *arg,
+    enum conf_mode mode, char *errbuf, size_t errlen)
+{
+	char q[CONF_QUOTE_LEN];
+	const char *why = NULL;
+	int64_t v = 0, period = 0;
+	int r = PORTHOLE_ERR_INVALID_FORMAT;
+
+	conf_quote(q, sizeof(q), arg);
+	switch (k->kw) {
+	case CONF_KW_BANDWIDTH_LIMIT:
+		r = limit_parse_rate(arg, 0, &v, &why);
+		break;
+	case CONF_KW_TRANSFER_QUOTA:
+		r = limit_parse_quota(arg, 0, &v, &period, &why);
+		break;
+	case CONF_KW_CONNECTION_RATE_LIMIT:
+	case CONF_KW_MAX_CONNECTIONS_PER_SOURCE:
+		r = limit_parse_count(arg, 0, &v, &why);
+		break;
+	case CONF_KW_CONNECTION_IDLE_TIMEOUT:
+		r = limit_parse_duration(arg, 0, &v, &why);
+		break;
+	case CONF_KW_METRICS_ACCOUNT_LABELS:
+		why = "yes or no";
+		if (strcasecmp(arg, "yes") == 0) {
+			v = 1;
+			r = 0;
+		} else if (strcasecmp(arg, "no") == 0) {
+			v = 0;
+			r = 0;
+		}
+		break;
+	default:
+		fatal_f("keyword %s is not a limit", k->name);
+	}
+	if (r != 0) {
+		if (k->kw == CONF_KW_METRICS_ACCOUNT_LABELS)
+			conf_err(errbuf, errlen, "%s: '%s' is not yes or no",
+			    k->name, q);
+		else
+			conf_err(errbuf, errlen,
+			    "%s: bad value '%s': want %s, "
+			    "or none",
+			    k->name, q, why);
+		goto out;
+	}
+	if (mode == CONF_MODE_CHECK)
+		goto out;
+	switch (k->kw) {
+	case CONF_KW_BANDWIDTH_LIMIT:
+		conf->bandwidth_limit = v;
+		break;
+	case CONF_KW_TRANSFER_QUOTA:
+		conf->transfer_quota = v;
+		conf->transfer_quota_period = period;
+		break;
+	case CONF_KW_CONNECTION_RATE_LIMIT:
+		conf->connection_rate_limit = (int)v; /* <= LIMIT_COUNT_MAX */
+		break;
+	case CONF_KW_MAX_CONNECTIONS_PER_SOURCE:
+		conf->max_connections_per_source = (int)v;
+		break;
+	case CONF_KW_CONNECTION_IDLE_TIMEOUT:
+		conf->connection_idle_timeout = v;
+		break;
+	default:
+		conf->metrics_account_labels = (int)v;
+		break;
+	}
+out:
+	return r;
 }
 
 /* The Api* keywords (the HTTP API, src/api.c), as conf_set(). */
@@ -1035,6 +1128,15 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		if (conf_set_api(conf, k, arg, mode, errbuf, errlen) != 0)
 			goto out;
 		break;
+	case CONF_KW_BANDWIDTH_LIMIT:
+	case CONF_KW_TRANSFER_QUOTA:
+	case CONF_KW_CONNECTION_RATE_LIMIT:
+	case CONF_KW_MAX_CONNECTIONS_PER_SOURCE:
+	case CONF_KW_CONNECTION_IDLE_TIMEOUT:
+	case CONF_KW_METRICS_ACCOUNT_LABELS:
+		if (conf_set_limit(conf, k, arg, mode, errbuf, errlen) != 0)
+			goto out;
+		break;
 	default:
 		fatal_f("keyword %s has no handler", k->name);
 	}
@@ -1462,6 +1564,43 @@ conf_dump_str(FILE *f, const char *keyword, const char *value)
 		fprintf(f, "%s %s\n", keyword, value);
 }
 
+/*
+ * Print the traffic limits as conf_dump() does: plain numbers (bytes,
+ * seconds) that read back as the same values, or "none".
+ */
+static void
+conf_dump_limits(const struct conf *conf, FILE *f)
+{
+	if (conf->bandwidth_limit == 0)
+		fprintf(f, "bandwidthlimit none\n");
+	else
+		fprintf(f, "bandwidthlimit %lld\n",
+		    (long long)conf->bandwidth_limit);
+	if (conf->transfer_quota == 0)
+		fprintf(f, "transferquota none\n");
+	else
+		fprintf(f, "transferquota %lld/%lld\n",
+		    (long long)conf->transfer_quota,
+		    (long long)conf->transfer_quota_period);
+	if (conf->connection_rate_limit == 0)
+		fprintf(f, "connectionratelimit none\n");
+	else
+		fprintf(f, "connectionratelimit %d\n",
+		    conf->connection_rate_limit);
+	if (conf->max_connections_per_source == 0)
+		fprintf(f, "maxconnectionspersource none\n");
+	else
+		fprintf(f, "maxconnectionspersource %d\n",
+		    conf->max_connections_per_source);
+	if (conf->connection_idle_timeout == 0)
+		fprintf(f, "connectionidletimeout none\n");
+	else
+		fprintf(f, "connectionidletimeout %lld\n",
+		    (long long)conf->connection_idle_timeout);
+	fprintf(f, "metricsaccountlabels %s\n",
+	    conf->metrics_account_labels ? "yes" : "no");
+}
+
 /* Print the effective configuration as lower-case "keyword value" lines. */
 void
 conf_dump(const struct conf *conf, void *fp)
@@ -1515,6 +1654,7 @@ conf_dump(const struct conf *conf, void *fp)
 	    (long long)conf->session_retention);
 	fprintf(f, "webhookbatchsize %d\n", conf->webhook_batch_size);
 	fprintf(f, "webhooktimeout %lld\n", (long long)conf->webhook_timeout);
+	conf_dump_limits(conf, f);
 	if (conf->max_startups_begin == conf->max_startups_full)
 		fprintf(f, "maxstartups %d\n", conf->max_startups_full);
 	else

@@ -110,6 +110,28 @@ static const struct {
 	{ "WebhookBatchSize 1000", "webhookbatchsize 1000" },
 	{ "WebhookTimeout 1", "webhooktimeout 1" },
 	{ "WebhookTimeout 5m", "webhooktimeout 300" },
+	/* Traffic limits: bytes and seconds in the dump, or none. */
+	{ "BandwidthLimit 5M", "bandwidthlimit 5242880" },
+	{ "BandwidthLimit 1500", "bandwidthlimit 1500" },
+	{ "bandwidthlimit=2k", "bandwidthlimit 2048" },
+	{ "BandwidthLimit 1T", "bandwidthlimit 1099511627776" },
+	{ "BandwidthLimit none", "bandwidthlimit none" },
+	{ "BandwidthLimit NONE", "bandwidthlimit none" },
+	{ "TransferQuota 10G/30d", "transferquota 10737418240/2592000" },
+	{ "TransferQuota 1/1h", "transferquota 1/3600" },
+	{ "TransferQuota 5m/366d", "transferquota 5242880/31622400" },
+	{ "TransferQuota 100/90m", "transferquota 100/5400" },
+	{ "TransferQuota none", "transferquota none" },
+	{ "ConnectionRateLimit 60", "connectionratelimit 60" },
+	{ "ConnectionRateLimit 1000000", "connectionratelimit 1000000" },
+	{ "ConnectionRateLimit none", "connectionratelimit none" },
+	{ "MaxConnectionsPerSource 1", "maxconnectionspersource 1" },
+	{ "MaxConnectionsPerSource none", "maxconnectionspersource none" },
+	{ "ConnectionIdleTimeout 5m", "connectionidletimeout 300" },
+	{ "ConnectionIdleTimeout 1", "connectionidletimeout 1" },
+	{ "ConnectionIdleTimeout none", "connectionidletimeout none" },
+	{ "MetricsAccountLabels yes", "metricsaccountlabels yes" },
+	{ "MetricsAccountLabels NO", "metricsaccountlabels no" },
 	{ "MetricsListen 127.0.0.1:9100", "metricslisten 127.0.0.1:9100" },
 	{ "MetricsListen [::1]:9100", "metricslisten [::1]:9100" },
 	{ "MetricsListen none", "metricslisten none" },
@@ -315,6 +337,78 @@ static const struct {
 	{ "SessionRetention -1d", "SessionRetention: bad time '-1d'" },
 	{ "SessionRetention forever", "SessionRetention: bad time 'forever'" },
 	{ "SessionRetention 1d 2d", "SessionRetention: extra argument '2d'" },
+	{ "BandwidthLimit 0",
+	    "BandwidthLimit: bad value '0': want a rate in bytes per second: "
+	    "digits with an optional K, M, G or T suffix (binary, 5M = 5 "
+	    "MiB/s), 1 to 1T, or none" },
+	{ "BandwidthLimit 5MB",
+	    "BandwidthLimit: bad value '5MB': want a rate in bytes per "
+	    "second: digits with an optional K, M, G or T suffix (binary, "
+	    "5M = 5 MiB/s), 1 to 1T, or none" },
+	{ "BandwidthLimit 1.5M",
+	    "BandwidthLimit: bad value '1.5M': want a rate in bytes per "
+	    "second: digits with an optional K, M, G or T suffix (binary, "
+	    "5M = 5 MiB/s), 1 to 1T, or none" },
+	{ "BandwidthLimit 2T",
+	    "BandwidthLimit: bad value '2T': want a rate in bytes per second: "
+	    "digits with an optional K, M, G or T suffix (binary, 5M = 5 "
+	    "MiB/s), 1 to 1T, or none" },
+	{ "BandwidthLimit default",
+	    "BandwidthLimit: bad value 'default': want a rate in bytes per "
+	    "second: digits with an optional K, M, G or T suffix (binary, "
+	    "5M = 5 MiB/s), 1 to 1T, or none" },
+	{ "BandwidthLimit -5",
+	    "BandwidthLimit: bad value '-5': want a rate in bytes per second: "
+	    "digits with an optional K, M, G or T suffix (binary, 5M = 5 "
+	    "MiB/s), 1 to 1T, or none" },
+	{ "TransferQuota 10G",
+	    "TransferQuota: bad value '10G': want SIZE/PERIOD: SIZE digits "
+	    "with an optional K, M, G or T suffix (binary), PERIOD 1h to 366d "
+	    "(10G/30d), or none" },
+	{ "TransferQuota 10G/59m",
+	    "TransferQuota: bad value '10G/59m': want SIZE/PERIOD: SIZE "
+	    "digits with an optional K, M, G or T suffix (binary), PERIOD 1h "
+	    "to 366d (10G/30d), or none" },
+	{ "TransferQuota 10G/367d",
+	    "TransferQuota: bad value '10G/367d': want SIZE/PERIOD: SIZE "
+	    "digits with an optional K, M, G or T suffix (binary), PERIOD 1h "
+	    "to 366d (10G/30d), or none" },
+	{ "TransferQuota 0/30d",
+	    "TransferQuota: bad value '0/30d': want SIZE/PERIOD: SIZE digits "
+	    "with an optional K, M, G or T suffix (binary), PERIOD 1h to 366d "
+	    "(10G/30d), or none" },
+	{ "TransferQuota /30d",
+	    "TransferQuota: bad value '/30d': want SIZE/PERIOD: SIZE digits "
+	    "with an optional K, M, G or T suffix (binary), PERIOD 1h to 366d "
+	    "(10G/30d), or none" },
+	{ "TransferQuota 10G/30d/1",
+	    "TransferQuota: bad value '10G/30d/1': want SIZE/PERIOD: SIZE "
+	    "digits with an optional K, M, G or T suffix (binary), PERIOD 1h "
+	    "to 366d (10G/30d), or none" },
+	{ "ConnectionRateLimit 0",
+	    "ConnectionRateLimit: bad value '0': want a number from 1 to "
+	    "1000000, or none" },
+	{ "ConnectionRateLimit 1000001",
+	    "ConnectionRateLimit: bad value '1000001': want a number from 1 "
+	    "to 1000000, or none" },
+	{ "ConnectionRateLimit 10/m",
+	    "ConnectionRateLimit: bad value '10/m': want a number from 1 to "
+	    "1000000, or none" },
+	{ "MaxConnectionsPerSource 5k",
+	    "MaxConnectionsPerSource: bad value '5k': want a number from 1 "
+	    "to 1000000, or none" },
+	{ "ConnectionIdleTimeout 0",
+	    "ConnectionIdleTimeout: bad value '0': want a time from 1s to "
+	    "366d (90s, 5m, 1h30m; a plain number is seconds), or none" },
+	{ "ConnectionIdleTimeout 5x",
+	    "ConnectionIdleTimeout: bad value '5x': want a time from 1s to "
+	    "366d (90s, 5m, 1h30m; a plain number is seconds), or none" },
+	{ "ConnectionIdleTimeout 367d",
+	    "ConnectionIdleTimeout: bad value '367d': want a time from 1s to "
+	    "366d (90s, 5m, 1h30m; a plain number is seconds), or none" },
+	{ "MetricsAccountLabels on",
+	    "MetricsAccountLabels: 'on' is not yes or no" },
+	{ "BandwidthLimit 1M 2M", "BandwidthLimit: extra argument '2M'" },
 	{ "MetricsListen 127.0.0.1",
 	    "MetricsListen: '127.0.0.1' is not ADDRESS:PORT (numeric, port "
 	    "not 0) or none" },
@@ -598,6 +692,51 @@ START_TEST(test_fields)
 	ck_assert_int_eq(conf->address_affinity, 0);
 	ck_assert_int_eq(conf->max_sessions_per_account, 3);
 	ck_assert_str_eq(conf->token_key, "other.key");
+	conf_free(conf);
+}
+END_TEST
+
+/*
+ * The traffic limits reach their fields (all none, i.e. 0, by default),
+ * none clears one, and -o wins over the file for them too.
+ */
+START_TEST(test_limits)
+{
+	struct conf *conf = conf_new();
+
+	ck_assert_int_eq(conf->bandwidth_limit, 0);
+	ck_assert_int_eq(conf->transfer_quota, 0);
+	ck_assert_int_eq(conf->transfer_quota_period, 0);
+	ck_assert_int_eq(conf->connection_rate_limit, 0);
+	ck_assert_int_eq(conf->max_connections_per_source, 0);
+	ck_assert_int_eq(conf->connection_idle_timeout, 0);
+	ck_assert_int_eq(conf->metrics_account_labels, 0);
+	apply_ok(conf, "BandwidthLimit 5M", 1);
+	apply_ok(conf, "BandwidthLimit 1K", 0); /* the file's: -o won */
+	apply_ok(conf, "TransferQuota 10G/30d", 0);
+	apply_ok(conf, "ConnectionRateLimit 60", 0);
+	apply_ok(conf, "MaxConnectionsPerSource 8", 0);
+	apply_ok(conf, "ConnectionIdleTimeout 2m", 0);
+	apply_ok(conf, "MetricsAccountLabels yes", 0);
+	ck_assert_int_eq(conf->bandwidth_limit, 5 * 1024 * 1024);
+	ck_assert_int_eq(conf->transfer_quota, 10LL * 1024 * 1024 * 1024);
+	ck_assert_int_eq(conf->transfer_quota_period, 30 * 86400);
+	ck_assert_int_eq(conf->connection_rate_limit, 60);
+	ck_assert_int_eq(conf->max_connections_per_source, 8);
+	ck_assert_int_eq(conf->connection_idle_timeout, 120);
+	ck_assert_int_eq(conf->metrics_account_labels, 1);
+	apply_ok(conf, "TransferQuota none", 0);
+	apply_ok(conf, "ConnectionRateLimit none", 0);
+	apply_ok(conf, "MaxConnectionsPerSource none", 0);
+	apply_ok(conf, "ConnectionIdleTimeout none", 0);
+	apply_ok(conf, "MetricsAccountLabels no", 0);
+	ck_assert_int_eq(conf->transfer_quota, 0);
+	ck_assert_int_eq(conf->transfer_quota_period, 0);
+	ck_assert_int_eq(conf->connection_rate_limit, 0);
+	ck_assert_int_eq(conf->max_connections_per_source, 0);
+	ck_assert_int_eq(conf->connection_idle_timeout, 0);
+	ck_assert_int_eq(conf->metrics_account_labels, 0);
+	ck_assert_int_eq(conf->bandwidth_limit, 5 * 1024 * 1024);
 	conf_free(conf);
 }
 END_TEST
@@ -1193,6 +1332,12 @@ START_TEST(test_dump_exact)
 	    "sessionretention 604800\n"
 	    "webhookbatchsize 100\n"
 	    "webhooktimeout 10\n"
+	    "bandwidthlimit none\n"
+	    "transferquota none\n"
+	    "connectionratelimit none\n"
+	    "maxconnectionspersource none\n"
+	    "connectionidletimeout none\n"
+	    "metricsaccountlabels no\n"
 	    "maxstartups 10:30:100\n"
 	    "persourcemaxstartups 10\n"
 	    "maxauthtries 6\n"
@@ -1261,6 +1406,12 @@ START_TEST(test_dump_exact_new_keywords)
 	    "sessionretention 604800\n"
 	    "webhookbatchsize 100\n"
 	    "webhooktimeout 10\n"
+	    "bandwidthlimit none\n"
+	    "transferquota none\n"
+	    "connectionratelimit none\n"
+	    "maxconnectionspersource none\n"
+	    "connectionidletimeout none\n"
+	    "metricsaccountlabels no\n"
 	    "maxstartups 10:30:100\n"
 	    "persourcemaxstartups 10\n"
 	    "maxauthtries 6\n"
@@ -1304,6 +1455,12 @@ START_TEST(test_dump_roundtrip)
 	apply_ok(conf, "AddressAffinity 1h", 0);
 	apply_ok(conf, "MaxSessionsPerAccount 12", 0);
 	apply_ok(conf, "TokenKey \"/tmp/with space/token.key\"", 0);
+	apply_ok(conf, "BandwidthLimit 3M", 0);
+	apply_ok(conf, "TransferQuota 7G/1w", 0);
+	apply_ok(conf, "ConnectionRateLimit 30", 0);
+	apply_ok(conf, "MaxConnectionsPerSource 4", 0);
+	apply_ok(conf, "ConnectionIdleTimeout 1h30m", 0);
+	apply_ok(conf, "MetricsAccountLabels yes", 0);
 	ck_assert_int_eq(conf_finish(conf, err, sizeof(err)), 0);
 	dump = dump_str(conf);
 	for (line = dump + 1; *line != '\0'; line = next) {
@@ -1342,6 +1499,7 @@ conf_suite(void)
 	tcase_add_loop_test(tc, test_line_ok_cmdline, 0, NELEM(line_ok));
 	tcase_add_loop_test(tc, test_line_noop, 0, NELEM(line_noop));
 	tcase_add_loop_test(tc, test_line_bad, 0, NELEM(line_bad));
+	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_errbuf);
 	tcase_add_test(tc, test_fields);
 	suite_add_tcase(s, tc);
