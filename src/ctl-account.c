@@ -14,6 +14,7 @@
 #include "err.h"
 #include "event.h"
 #include "json.h"
+#include "limit.h"
 #include "log.h"
 #include "misc.h"
 #include "store.h"
@@ -54,6 +55,7 @@ ctl_account_json(struct ctl *ctl, struct buf *b, const struct store_account *a)
 	json_kv_int(b, 0, "sessions", a->nsessions);
 	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
 	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
+	ops_account_limits_json(b, ctl->conf, a);
 	buf_putc(b, '}');
 }
 
@@ -76,6 +78,38 @@ ctl_account_limit(int limit, int dflt, char *buf, size_t len)
 		snprintf(buf, len, "default (%d)", dflt);
 	else
 		snprintf(buf, len, "%d", limit);
+}
+
+/*
+ * Write traffic limit <v> (formatted with <fmt>, src/limit.h) as it is
+ * set and, when it follows the server's <dflt>, what that is: "5M",
+ * "none", "default (none)", "default (5M)".
+ */
+static void
+ctl_account_traffic(int64_t v, int64_t dflt,
+    char *(*fmt)(int64_t, char *, size_t), char *buf, size_t len)
+{
+	char d[LIMIT_STRLEN];
+
+	if (v >= 0)
+		fmt(v, buf, len);
+	else
+		snprintf(buf, len, "default (%s)", fmt(dflt, d, sizeof(d)));
+}
+
+/* The same for a transfer quota. */
+static void
+ctl_account_quota(const struct store_account *a, const struct conf *conf,
+    char *buf, size_t len)
+{
+	char d[LIMIT_STRLEN];
+
+	if (a->quota_bytes >= 0)
+		limit_format_quota(a->quota_bytes, a->quota_period_s, buf, len);
+	else
+		snprintf(buf, len, "default (%s)",
+		    limit_format_quota(conf->transfer_quota,
+		        conf->transfer_quota_period, d, sizeof(d)));
 }
 
 /* "1 session" or "2 sessions". */
@@ -160,6 +194,9 @@ ctl_account_show(struct ctl *ctl, const struct ctl_args *args)
 	struct ctl_table *t = NULL;
 	char when[CTL_TIME_LEN], sess[32], ep[32];
 	char nkeys[16], ntokens[16], naddr[16], nsess[16];
+	char bw[LIMIT_STRLEN + 16], quota[LIMIT_STRLEN + 16];
+	char rate[LIMIT_STRLEN + 16], src[LIMIT_STRLEN + 16];
+	char idle[LIMIT_STRLEN + 16];
 	struct ops_err err;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -190,6 +227,24 @@ ctl_account_show(struct ctl *ctl, const struct ctl_args *args)
 	    ctl->conf->max_endpoints_per_session, ep, sizeof(ep));
 	ctl_table_add(t, "Max endpoints", ep);
 	ctl_table_add(t, "IP policy", a->ip_policy_name);
+	/* Bytes per second; connections per minute; seconds idle. */
+	ctl_account_traffic(a->bandwidth_limit, ctl->conf->bandwidth_limit,
+	    limit_format_size, bw, sizeof(bw));
+	ctl_table_add(t, "Bandwidth", bw);
+	ctl_account_quota(a, ctl->conf, quota, sizeof(quota));
+	ctl_table_add(t, "Transfer quota", quota);
+	ctl_account_traffic(a->connection_rate,
+	    ctl->conf->connection_rate_limit, limit_format_count, rate,
+	    sizeof(rate));
+	ctl_table_add(t, "Connection rate", rate);
+	ctl_account_traffic(a->connections_per_source,
+	    ctl->conf->max_connections_per_source, limit_format_count, src,
+	    sizeof(src));
+	ctl_table_add(t, "Per source", src);
+	ctl_account_traffic(a->idle_timeout_s,
+	    ctl->conf->connection_idle_timeout, limit_format_duration, idle,
+	    sizeof(idle));
+	ctl_table_add(t, "Idle timeout", idle);
 	ctl_table_add(t, "Keys", nkeys);
 	ctl_table_add(t, "Tokens", ntokens);
 	ctl_table_add(t, "Addresses", naddr);
@@ -204,15 +259,17 @@ out:
 
 /*
  * account update NAME [--description TEXT] [--max-sessions N]
- * [--max-endpoints N] [--ip-policy POLICY|none]: change what is given;
- * the parser made sure something is. A new IP policy is sent to the
- * live sessions at once.
+ * [--max-endpoints N] [--ip-policy POLICY|none] [--bandwidth RATE]
+ * [--transfer-quota SIZE/PERIOD] [--connection-rate N]
+ * [--max-connections-per-source N] [--idle-timeout DURATION]: change
+ * what is given; the parser made sure something is. A new IP policy or
+ * traffic limit is sent to the live sessions at once.
  */
 int
 ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
 {
 	struct ops_account_update u;
-	struct store_account *a = NULL;
+	struct store_account *a = NULL, traffic;
 	struct ops_err err;
 	int r = PORTHOLE_ERR_INTERNAL;
 
@@ -221,6 +278,14 @@ ctl_account_update(struct ctl *ctl, const struct ctl_args *args)
 	u.max_sessions = args->max_sessions;
 	u.max_endpoints = args->max_endpoints;
 	u.ip_policy = args->ip_policy;
+	ops_traffic_keep(&traffic);
+	traffic.bandwidth_limit = args->bandwidth;
+	traffic.quota_bytes = args->quota_bytes;
+	traffic.quota_period_s = args->quota_period;
+	traffic.connection_rate = args->connection_rate;
+	traffic.connections_per_source = args->per_source;
+	traffic.idle_timeout_s = args->idle_timeout;
+	u.traffic = &traffic;
 	if ((r = ops_account_update(ctl_ops(ctl), args->account, &u, &a,
 	         &err)) != 0) {
 		ctl_report(&err);

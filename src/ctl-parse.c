@@ -13,8 +13,10 @@
 #include "compat.h"
 #include "ctl.h"
 #include "err.h"
+#include "limit.h"
 #include "log.h"
 #include "misc.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /*
@@ -110,6 +112,11 @@ enum ctl_arg {
 	CTL_ARG_HOST,
 	CTL_ARG_MAX_SESSIONS,
 	CTL_ARG_MAX_ENDPOINTS,
+	CTL_ARG_BANDWIDTH,
+	CTL_ARG_TRANSFER_QUOTA,
+	CTL_ARG_CONNECTION_RATE,
+	CTL_ARG_PER_SOURCE,
+	CTL_ARG_IDLE_TIMEOUT,
 	CTL_ARG_POLICY,
 	CTL_ARG_ALLOW,
 	CTL_ARG_DENY,
@@ -168,6 +175,16 @@ static const struct ctl_token t_account_update_opts[] = {
 	{ CTL_TOK_OPTION, "--max-endpoints", CTL_ARG_MAX_ENDPOINTS, CTL_NONE,
 	    t_account_update_opts },
 	{ CTL_TOK_OPTION, "--ip-policy", CTL_ARG_IP_POLICY, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_OPTION, "--bandwidth", CTL_ARG_BANDWIDTH, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_OPTION, "--transfer-quota", CTL_ARG_TRANSFER_QUOTA, CTL_NONE,
+	    t_account_update_opts },
+	{ CTL_TOK_OPTION, "--connection-rate", CTL_ARG_CONNECTION_RATE,
+	    CTL_NONE, t_account_update_opts },
+	{ CTL_TOK_OPTION, "--max-connections-per-source", CTL_ARG_PER_SOURCE,
+	    CTL_NONE, t_account_update_opts },
+	{ CTL_TOK_OPTION, "--idle-timeout", CTL_ARG_IDLE_TIMEOUT, CTL_NONE,
 	    t_account_update_opts },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
@@ -624,6 +641,9 @@ ctl_usage(FILE *fp)
 	    "    account show NAME\n"
 	    "    account update NAME [--description TEXT] [--max-sessions N]\n"
 	    "        [--max-endpoints N] [--ip-policy POLICY | none]\n"
+	    "        [--bandwidth RATE] [--transfer-quota SIZE/PERIOD]\n"
+	    "        [--connection-rate N] [--max-connections-per-source N]\n"
+	    "        [--idle-timeout DURATION]\n"
 	    "    account disable | enable | delete NAME\n"
 	    "    key add ACCOUNT FILE | - | 'TYPE BASE64 [COMMENT]'\n"
 	    "    key list [ACCOUNT]\n"
@@ -676,6 +696,12 @@ ctl_usage(FILE *fp)
 	    "CIDR an IPv4 or IPv6 network (10.0.0.0/8, 2001:db8::/32) or one "
 	    "address.\n"
 	    "N is 0 to %d; 0 means the server's default.\n"
+	    "Traffic limits take none (no limit) or default (the server's): "
+	    "RATE bytes\n"
+	    "per second and SIZE bytes with an optional K, M, G or T suffix "
+	    "(binary),\n"
+	    "PERIOD 1h to 366d, a connection limit N 1 to 1000000, DURATION "
+	    "like 90s or 5m.\n"
 	    "edge create without --address reserves a new address, owned by "
 	    "no account,\n"
 	    "which edge delete retires for good.\n"
@@ -713,6 +739,49 @@ ctl_parse_is_option(const struct ctl_token *t, const char *word)
 
 	return strncmp(word, t->keyword, len) == 0 &&
 	    (word[len] == '\0' || word[len] == '=');
+}
+
+/*
+ * Parse traffic limit <value> of option <t> (src/limit.h: "none" and
+ * "default" too) into <args>. Returns 0 or PORTHOLE_ERR_INVALID_ARGUMENT
+ * after reporting it.
+ */
+static int
+ctl_parse_limit(struct ctl_args *args, const struct ctl_token *t,
+    const char *value)
+{
+	const char *why = NULL;
+	int r;
+
+	switch (t->arg) {
+	case CTL_ARG_BANDWIDTH:
+		r = limit_parse_rate(value, LIMIT_DEFAULT, &args->bandwidth,
+		    &why);
+		break;
+	case CTL_ARG_TRANSFER_QUOTA:
+		r = limit_parse_quota(value, LIMIT_DEFAULT, &args->quota_bytes,
+		    &args->quota_period, &why);
+		break;
+	case CTL_ARG_CONNECTION_RATE:
+		r = limit_parse_count(value, LIMIT_DEFAULT,
+		    &args->connection_rate, &why);
+		break;
+	case CTL_ARG_PER_SOURCE:
+		r = limit_parse_count(value, LIMIT_DEFAULT, &args->per_source,
+		    &why);
+		break;
+	default:
+		r = limit_parse_duration(value, LIMIT_DEFAULT,
+		    &args->idle_timeout, &why);
+		break;
+	}
+	if (r != 0) {
+		error("%s: bad value '%.100s': want %s, none (no limit) or "
+		      "default (the server's)",
+		    t->keyword, value, why);
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	}
+	return 0;
 }
 
 /*
@@ -788,6 +857,12 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		else
 			args->max_endpoints = (int)n;
 		break;
+	case CTL_ARG_BANDWIDTH:
+	case CTL_ARG_TRANSFER_QUOTA:
+	case CTL_ARG_CONNECTION_RATE:
+	case CTL_ARG_PER_SOURCE:
+	case CTL_ARG_IDLE_TIMEOUT:
+		return ctl_parse_limit(args, t, value);
 	case CTL_ARG_POLICY:
 		args->policy = value;
 		break;
@@ -896,9 +971,15 @@ ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
 {
 	if (action == CTL_ACCOUNT_UPDATE && args->description == NULL &&
 	    args->max_sessions == -1 && args->max_endpoints == -1 &&
-	    args->ip_policy == NULL) {
+	    args->ip_policy == NULL && args->bandwidth == STORE_KEEP &&
+	    args->quota_bytes == STORE_KEEP &&
+	    args->connection_rate == STORE_KEEP &&
+	    args->per_source == STORE_KEEP &&
+	    args->idle_timeout == STORE_KEEP) {
 		error("account update: nothing to change: give --description, "
-		      "--max-sessions, --max-endpoints or --ip-policy");
+		      "--max-sessions, --max-endpoints, --ip-policy, "
+		      "--bandwidth, --transfer-quota, --connection-rate, "
+		      "--max-connections-per-source or --idle-timeout");
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
 	}
 	if (action == CTL_ADDRESS_UPDATE && args->description == NULL &&
@@ -946,6 +1027,9 @@ ctl_args_init(struct ctl_args *args)
 	args->max_sessions = args->max_endpoints = -1;
 	args->rule_allow = args->proxy_proto = -1;
 	args->since_ms = args->limit = -1;
+	args->bandwidth = args->quota_bytes = args->quota_period = STORE_KEEP;
+	args->connection_rate = args->per_source = STORE_KEEP;
+	args->idle_timeout = STORE_KEEP;
 }
 
 void

@@ -56,6 +56,16 @@ struct ctl_args {
 	const char *host; /* --host HOST */
 	int max_sessions; /* --max-sessions N */
 	int max_endpoints; /* --max-endpoints N */
+	/*
+	 * account update's traffic limits, parsed (src/limit.h): -2
+	 * (STORE_KEEP) when not given, -1 for "default", 0 for "none".
+	 */
+	int64_t bandwidth; /* --bandwidth RATE */
+	int64_t quota_bytes; /* --transfer-quota SIZE/PERIOD */
+	int64_t quota_period; /* its period, seconds */
+	int64_t connection_rate; /* --connection-rate N */
+	int64_t per_source; /* --max-connections-per-source N */
+	int64_t idle_timeout; /* --idle-timeout DURATION */
 	const char *policy; /* ip-policy NAME (name or id) */
 	/*
 	 * ip-policy create --allow / --deny CIDR..., checked by the parser.

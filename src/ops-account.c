@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "conf.h"
 #include "err.h"
 #include "event.h"
+#include "json.h"
+#include "limit.h"
 #include "misc.h"
 #include "ops-int.h"
 #include "ops.h"
@@ -119,6 +123,139 @@ out:
 	return r;
 }
 
+void
+ops_traffic_keep(struct store_account *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->bandwidth_limit = t->quota_bytes = t->quota_period_s = STORE_KEEP;
+	t->connection_rate = t->connections_per_source = STORE_KEEP;
+	t->idle_timeout_s = STORE_KEEP;
+}
+
+/* Append ,"<key>":V as set (null for the default), then the effective. */
+static void
+ops_limit_json(struct buf *b, const char *key, int64_t v, int64_t dflt)
+{
+	char name[64];
+
+	if (v < 0) {
+		buf_putc(b, ',');
+		json_str(b, key);
+		buf_puts(b, ":null");
+	} else
+		json_kv_int(b, 0, key, v);
+	snprintf(name, sizeof(name), "%s_effective", key);
+	json_kv_int(b, 0, name, limit_effective(v, dflt));
+}
+
+/* Append quota <bytes> over <period> seconds: 0 for none, or an object. */
+static void
+ops_quota_json(struct buf *b, int64_t bytes, int64_t period)
+{
+	if (bytes == 0) {
+		buf_putc(b, '0');
+		return;
+	}
+	buf_printf(b, "{\"bytes\":%lld,\"period_s\":%lld}", (long long)bytes,
+	    (long long)period);
+}
+
+void
+ops_account_limits_json(struct buf *b, const struct conf *conf,
+    const struct store_account *a)
+{
+	ops_limit_json(b, "bandwidth_limit", a->bandwidth_limit,
+	    conf->bandwidth_limit);
+	buf_puts(b, ",\"transfer_quota\":");
+	if (a->quota_bytes < 0)
+		buf_puts(b, "null");
+	else
+		ops_quota_json(b, a->quota_bytes, a->quota_period_s);
+	buf_puts(b, ",\"transfer_quota_effective\":");
+	if (a->quota_bytes < 0)
+		ops_quota_json(b, conf->transfer_quota,
+		    conf->transfer_quota_period);
+	else
+		ops_quota_json(b, a->quota_bytes, a->quota_period_s);
+	ops_limit_json(b, "connection_rate", a->connection_rate,
+	    conf->connection_rate_limit);
+	ops_limit_json(b, "connections_per_source", a->connections_per_source,
+	    conf->max_connections_per_source);
+	ops_limit_json(b, "idle_timeout_s", a->idle_timeout_s,
+	    conf->connection_idle_timeout);
+}
+
+/* Predicate: <t> (may be NULL) changes at least one traffic limit. */
+static int
+ops_traffic_changes(const struct store_account *t)
+{
+	return t != NULL &&
+	    (t->bandwidth_limit != STORE_KEEP || t->quota_bytes != STORE_KEEP ||
+	        t->connection_rate != STORE_KEEP ||
+	        t->connections_per_source != STORE_KEEP ||
+	        t->idle_timeout_s != STORE_KEEP);
+}
+
+/* Predicate: <v> is STORE_KEEP, -1 (the server's default) or <valid>. */
+static int
+ops_traffic_ok(int64_t v, int (*valid)(int64_t))
+{
+	return v == STORE_KEEP || v == -1 || (v >= 0 && valid(v));
+}
+
+/*
+ * Check the traffic limits <t> and copy them to *outp in the store's
+ * terms (a quota's period follows its bytes). Returns 0, or
+ * PORTHOLE_ERR_INVALID_ARGUMENT saying which limit is wrong and what it
+ * takes.
+ */
+static int
+ops_traffic_check(const struct store_account *t, struct store_account *outp,
+    struct ops_err *err)
+{
+	ops_traffic_keep(outp);
+	if (!ops_traffic_ok(t->bandwidth_limit, limit_rate_valid))
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "bandwidth limit: want 1 to %lld bytes per second (0: "
+		    "none; -1: the server's default)",
+		    (long long)LIMIT_RATE_MAX);
+	if (t->quota_bytes > 0 &&
+	    !limit_quota_valid(t->quota_bytes, t->quota_period_s))
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "transfer quota: want 1 to %lld bytes over a period of "
+		    "%lld to %lld seconds (0: none; -1: the server's "
+		    "default)",
+		    (long long)LIMIT_SIZE_MAX, (long long)LIMIT_PERIOD_MIN,
+		    (long long)LIMIT_PERIOD_MAX);
+	if (t->quota_bytes < -1 && t->quota_bytes != STORE_KEEP)
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "transfer quota: want 1 to %lld bytes (0: none; -1: the "
+		    "server's default)",
+		    (long long)LIMIT_SIZE_MAX);
+	if (!ops_traffic_ok(t->connection_rate, limit_count_valid) ||
+	    !ops_traffic_ok(t->connections_per_source, limit_count_valid))
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "%s: want 1 to %lld (0: none; -1: the server's default)",
+		    !ops_traffic_ok(t->connection_rate, limit_count_valid)
+		        ? "connection rate (per minute)"
+		        : "connections per source",
+		    (long long)LIMIT_COUNT_MAX);
+	if (!ops_traffic_ok(t->idle_timeout_s, limit_duration_valid))
+		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "idle timeout: want 1 to %lld seconds (0: none; -1: the "
+		    "server's default)",
+		    (long long)LIMIT_DURATION_MAX);
+	outp->bandwidth_limit = t->bandwidth_limit;
+	outp->quota_bytes = t->quota_bytes;
+	/* The period is the store's only with a quota; else it follows. */
+	outp->quota_period_s =
+	    t->quota_bytes > 0 ? t->quota_period_s : t->quota_bytes;
+	outp->connection_rate = t->connection_rate;
+	outp->connections_per_source = t->connections_per_source;
+	outp->idle_timeout_s = t->idle_timeout_s;
+	return 0;
+}
+
 int
 ops_account_update(struct ops *ops, const char *name_or_id,
     const struct ops_account_update *u, struct store_account **ap,
@@ -126,13 +263,18 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 {
 	struct store_account *a = NULL;
 	struct store_ip_policy *p = NULL;
-	int r = PORTHOLE_ERR_INTERNAL, set_policy = 0;
+	struct store_account traffic;
+	int r = PORTHOLE_ERR_INTERNAL, set_policy = 0, set_traffic;
 
 	if (ap != NULL)
 		*ap = NULL;
+	set_traffic = ops_traffic_changes(u->traffic);
 	if ((u->max_sessions != -1 || u->max_endpoints != -1 ||
-	        u->ip_policy != NULL) &&
+	        u->ip_policy != NULL || set_traffic) &&
 	    (r = ops_need_admin(ops, err)) != 0)
+		goto out;
+	if (set_traffic &&
+	    (r = ops_traffic_check(u->traffic, &traffic, err)) != 0)
 		goto out;
 	if (u->max_sessions < -1 || u->max_sessions > OPS_LIMIT_MAX ||
 	    u->max_endpoints < -1 || u->max_endpoints > OPS_LIMIT_MAX) {
@@ -159,6 +301,17 @@ ops_account_update(struct ops *ops, const char *name_or_id,
 	         u->max_endpoints)) != 0) {
 		ops_errf_r(err, ops, r, "account %s: set limits", a->name);
 		goto out;
+	}
+	if (set_traffic) {
+		if ((r = store_account_set_traffic(ops->store, a->id,
+		         &traffic)) != 0) {
+			ops_errf_r(err, ops, r,
+			    "account %s: set traffic limits", a->name);
+			goto out;
+		}
+		/* Its live sessions re-read their limits, as for a policy. */
+		if (!set_policy)
+			ops_announce(ops, OPS_CHANGE_POLICY, NULL, 0);
 	}
 	if (set_policy) {
 		if ((r = store_account_set_ip_policy(ops->store, a->id,

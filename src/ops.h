@@ -272,15 +272,39 @@ char *ops_hostport(const char *host, int port);
 
 /*
  * Accounts (ops-account.c). Adding, disabling, enabling and deleting
- * accounts, and changing limits or IP policy, are an administrator's;
- * an account scope may get its own account and change its description.
+ * accounts, and changing limits (traffic limits too) or IP policy, are
+ * an administrator's; an account scope may get its own account and
+ * change its description.
  */
 struct ops_account_update {
 	const char *description; /* NULL keeps it; "" clears */
 	int max_sessions; /* -1 keeps; 0 the server's default */
 	int max_endpoints; /* -1 keeps; 0 the server's default */
 	const char *ip_policy; /* name or id, OPS_IP_POLICY_NONE, NULL keeps */
+	/*
+	 * Traffic limits, NULL keeps them all: else <traffic>'s
+	 * bandwidth_limit, quota_bytes with quota_period_s,
+	 * connection_rate, connections_per_source and idle_timeout_s,
+	 * each STORE_KEEP (keep), -1 (the server's default), 0 (none) or a
+	 * limit within src/limit.h's bounds (as store_account_set_traffic;
+	 * a quota's period follows its bytes: ignored unless they are a
+	 * limit). ops_traffic_keep() sets all to STORE_KEEP.
+	 */
+	const struct store_account *traffic;
 };
+/* Set the six traffic limits of <t> to STORE_KEEP; the rest is zeroed. */
+void ops_traffic_keep(struct store_account *t);
+/*
+ * Append account <a>'s traffic limits to JSON object <b> (after other
+ * members: each with a leading ','), as set and as they apply under
+ * <conf>: "bandwidth_limit", "connection_rate",
+ * "connections_per_source", "idle_timeout_s" (null: the server's
+ * default; 0: none; else the limit) and "transfer_quota" (null, 0 or
+ * {"bytes":N,"period_s":N}), each followed by "<name>_effective" (0 or
+ * the limit that applies).
+ */
+void ops_account_limits_json(struct buf *b, const struct conf *conf,
+    const struct store_account *a);
 /* Add account <name> (store_account_name_valid); 409 if taken. */
 int ops_account_add(struct ops *ops, const char *name, const char *description,
     struct store_account **ap, struct ops_err *err);

@@ -16,6 +16,7 @@
 #include <check.h>
 #include <sodium.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "err.h"
 #include "event.h"
@@ -899,6 +900,151 @@ START_TEST(test_rules)
 }
 END_TEST
 
+/*
+ * Traffic limits: an administrator sets, clears (none) and returns them
+ * to the server's default; STORE_KEEP keeps; each change is announced
+ * so live sessions re-read them; bad values change nothing.
+ */
+START_TEST(test_account_traffic)
+{
+	struct ops_account_update u;
+	struct store_account *a = NULL, t;
+	struct ops_err err;
+	struct buf *b;
+
+	memset(&u, 0, sizeof(u));
+	u.max_sessions = u.max_endpoints = -1;
+	ops_traffic_keep(&t);
+	t.bandwidth_limit = 5 * 1024 * 1024;
+	t.quota_bytes = 10LL << 30;
+	t.quota_period_s = 30 * 86400;
+	t.connection_rate = 60;
+	t.connections_per_source = 4;
+	t.idle_timeout_s = 300;
+	u.traffic = &t;
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err), 0);
+	ck_assert_int_eq(nannounce, 1);
+	ck_assert_int_eq(a->bandwidth_limit, 5 * 1024 * 1024);
+	ck_assert_int_eq(a->quota_bytes, 10LL << 30);
+	ck_assert_int_eq(a->quota_period_s, 30 * 86400);
+	ck_assert_int_eq(a->connection_rate, 60);
+	ck_assert_int_eq(a->connections_per_source, 4);
+	ck_assert_int_eq(a->idle_timeout_s, 300);
+	store_account_free(a);
+	/* Keep all but two: one to none, one back to the default. */
+	ops_traffic_keep(&t);
+	t.bandwidth_limit = 0;
+	t.quota_bytes = -1;
+	t.quota_period_s = 12345; /* ignored: no quota of its own */
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err), 0);
+	ck_assert_int_eq(nannounce, 2);
+	ck_assert_int_eq(a->bandwidth_limit, 0);
+	ck_assert_int_eq(a->quota_bytes, -1);
+	ck_assert_int_eq(a->quota_period_s, 0); /* read as 0 without one */
+	ck_assert_int_eq(a->connection_rate, 60);
+	ck_assert_int_eq(a->connections_per_source, 4);
+	ck_assert_int_eq(a->idle_timeout_s, 300);
+	/* As shown: set (null for the default) and what applies. */
+	t_conf("TransferQuota 1G/1d");
+	t_conf("MaxConnectionsPerSource 9");
+	b = buf_new();
+	ops_account_limits_json(b, cf, a);
+	ck_assert_str_eq(buf_str(b),
+	    ",\"bandwidth_limit\":0,\"bandwidth_limit_effective\":0"
+	    ",\"transfer_quota\":null,\"transfer_quota_effective\":"
+	    "{\"bytes\":1073741824,\"period_s\":86400}"
+	    ",\"connection_rate\":60,\"connection_rate_effective\":60"
+	    ",\"connections_per_source\":4,"
+	    "\"connections_per_source_effective\":4"
+	    ",\"idle_timeout_s\":300,\"idle_timeout_s_effective\":300");
+	buf_free(b);
+	store_account_free(a);
+	/* Nothing to change: nothing announced. */
+	ops_traffic_keep(&t);
+	u.description = "d";
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err), 0);
+	ck_assert_int_eq(nannounce, 2);
+	store_account_free(a);
+	u.description = NULL;
+	/* Out of bounds: refused with a reason, nothing changed. */
+	t.bandwidth_limit = (1LL << 40) + 1;
+	t.connection_rate = 1;
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(err.status, 400);
+	ck_assert_ptr_nonnull(strstr(err.msg, "bandwidth limit"));
+	ops_traffic_keep(&t);
+	t.quota_bytes = 1;
+	t.quota_period_s = 3599;
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "transfer quota"));
+	ops_traffic_keep(&t);
+	t.quota_bytes = -5;
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ops_traffic_keep(&t);
+	t.connections_per_source = 1000001;
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "connections per source"));
+	ops_traffic_keep(&t);
+	t.idle_timeout_s = 366 * 86400 + 1;
+	ck_assert_int_eq(ops_account_update(&admin, "alice", &u, &a, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "idle timeout"));
+	ck_assert_int_eq(nannounce, 2);
+	ck_assert_int_eq(ops_account_get(&admin, "alice", &a, &err), 0);
+	ck_assert_int_eq(a->connection_rate, 60);
+	ck_assert_int_eq(a->idle_timeout_s, 300);
+	ck_assert_int_eq(a->quota_bytes, -1);
+	store_account_free(a);
+}
+END_TEST
+
+/*
+ * An account's key may read its limits but not change them, not even
+ * its own; another account's stay unseen (404).
+ */
+START_TEST(test_traffic_scope)
+{
+	struct ops_account_update u;
+	struct store_account *a = NULL, t;
+	struct ops_err err;
+
+	memset(&u, 0, sizeof(u));
+	u.max_sessions = u.max_endpoints = -1;
+	ops_traffic_keep(&t);
+	t.bandwidth_limit = 0;
+	u.traffic = &t;
+	ck_assert_int_eq(ops_account_update(&alice_ops, NULL, &u, &a, &err),
+	    PORTHOLE_ERR_DENIED);
+	ck_assert_int_eq(err.status, 403);
+	ck_assert_str_eq(err.msg, OPS_MSG_ADMIN);
+	ck_assert_ptr_null(a);
+	u.description = "mine"; /* with a description: still all refused */
+	ck_assert_int_eq(ops_account_update(&alice_ops, "alice", &u, &a, &err),
+	    PORTHOLE_ERR_DENIED);
+	ck_assert_int_eq(ops_account_update(&alice_ops, "bob", &u, &a, &err),
+	    PORTHOLE_ERR_DENIED);
+	ck_assert_int_eq(nannounce, 0);
+	ck_assert_int_eq(ops_account_get(&alice_ops, NULL, &a, &err), 0);
+	ck_assert_int_eq(a->bandwidth_limit, -1);
+	ck_assert_str_eq(a->description, "");
+	store_account_free(a);
+	/* Her description alone she may change: the limits are kept. */
+	ops_traffic_keep(&t);
+	ck_assert_int_eq(ops_account_update(&alice_ops, NULL, &u, &a, &err), 0);
+	ck_assert_str_eq(a->description, "mine");
+	ck_assert_int_eq(a->bandwidth_limit, -1);
+	store_account_free(a);
+	u.traffic = NULL;
+	ck_assert_int_eq(ops_account_update(&bob_ops, "alice", &u, &a, &err),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(err.status, 404);
+}
+END_TEST
+
 static Suite *
 ops_suite(void)
 {
@@ -915,6 +1061,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_events_recorded);
 	tcase_add_test(tc, test_event_store_evlog);
 	tcase_add_test(tc, test_rules);
+	tcase_add_test(tc, test_account_traffic);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scope");
@@ -925,6 +1072,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_apikey_scope);
 	tcase_add_test(tc, test_session_scope);
 	tcase_add_test(tc, test_admin_only);
+	tcase_add_test(tc, test_traffic_scope);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("paging");
