@@ -21,7 +21,11 @@
  * and changing their limits or IP policy are an administrator's; an
  * account's key sees its own account and may change its description.
  * PATCH {"disabled": true|false} disables (ending its sessions) or
- * enables one.
+ * enables one. The traffic limits (bandwidth_limit, transfer_quota,
+ * connection_rate, connections_per_source, idle_timeout_s) are null for
+ * the server's default, 0 for none, else the limit; transfer_quota's
+ * limit is {"bytes": N, "period_s": N}. GET shows each as set and as it
+ * applies ("<name>_effective").
  */
 
 void
@@ -45,6 +49,7 @@ api_account_json(struct buf *b, struct api_req *rq, struct ops *o,
 	json_kv_int(b, 0, "credentials", a->ntokens);
 	json_kv_int(b, 0, "reserved_addrs", a->naddresses);
 	json_kv_int(b, 0, "tunnel_sessions", a->nsessions);
+	ops_account_limits_json(b, o->conf, a);
 	buf_putc(b, '}');
 }
 
@@ -79,12 +84,77 @@ out:
 	json_decref(body);
 }
 
+/*
+ * Read traffic limit <name> of <o> into *vp: absent keeps it
+ * (STORE_KEEP), null follows the server's default (-1), else an integer
+ * of 0 (none) or more, whose bounds ops checks. Returns 0, or -1 after
+ * answering 400.
+ */
+static int
+api_account_limit(struct api_req *rq, json_t *o, const char *name, int64_t *vp)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (v == NULL)
+		return 0;
+	if (json_is_null(v)) {
+		*vp = -1;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		api_error(rq, 400, "INVALID_ARGUMENT", NULL,
+		    "field '%s' must be null (the server's default), 0 (none) "
+		    "or a positive integer",
+		    name);
+		return -1;
+	}
+	*vp = json_integer_value(v);
+	return 0;
+}
+
+/*
+ * Read "transfer_quota" of <o> into <t>: absent keeps it, null follows
+ * the server's default, 0 is none, {"bytes":N,"period_s":N} a quota.
+ * Returns 0, or -1 after answering 400.
+ */
+static int
+api_account_quota(struct api_req *rq, json_t *o, struct store_account *t)
+{
+	json_t *v = json_object_get(o, "transfer_quota"), *bytes, *period;
+
+	if (v == NULL)
+		return 0;
+	if (json_is_null(v)) {
+		t->quota_bytes = t->quota_period_s = -1;
+		return 0;
+	}
+	if (json_is_integer(v) && json_integer_value(v) == 0) {
+		t->quota_bytes = t->quota_period_s = 0;
+		return 0;
+	}
+	bytes = json_object_get(v, "bytes");
+	period = json_object_get(v, "period_s");
+	if (!json_is_object(v) || json_object_size(v) != 2 ||
+	    !json_is_integer(bytes) || !json_is_integer(period) ||
+	    json_integer_value(bytes) < 1 || json_integer_value(period) < 1) {
+		api_error(rq, 400, "INVALID_ARGUMENT", NULL,
+		    "field 'transfer_quota' must be null (the server's "
+		    "default), 0 (none) or {\"bytes\": N, \"period_s\": N}");
+		return -1;
+	}
+	t->quota_bytes = json_integer_value(bytes);
+	t->quota_period_s = json_integer_value(period);
+	return 0;
+}
+
 void
 api_account_update(struct api_req *rq)
 {
 	static const char *const fields[] = { "description", "max_sessions",
-		"max_endpoints", "ip_policy_id", "disabled", NULL };
-	struct store_account *a = NULL;
+		"max_endpoints", "ip_policy_id", "disabled", "bandwidth_limit",
+		"transfer_quota", "connection_rate", "connections_per_source",
+		"idle_timeout_s", NULL };
+	struct store_account *a = NULL, traffic;
 	struct ops_account_update u;
 	struct ops_err err;
 	struct ops o;
@@ -96,6 +166,18 @@ api_account_update(struct api_req *rq)
 		return;
 	memset(&u, 0, sizeof(u));
 	u.max_sessions = u.max_endpoints = -1;
+	ops_traffic_keep(&traffic);
+	u.traffic = &traffic;
+	if (api_account_limit(rq, body, "bandwidth_limit",
+	        &traffic.bandwidth_limit) != 0 ||
+	    api_account_quota(rq, body, &traffic) != 0 ||
+	    api_account_limit(rq, body, "connection_rate",
+	        &traffic.connection_rate) != 0 ||
+	    api_account_limit(rq, body, "connections_per_source",
+	        &traffic.connections_per_source) != 0 ||
+	    api_account_limit(rq, body, "idle_timeout_s",
+	        &traffic.idle_timeout_s) != 0)
+		goto out;
 	if (api_str(rq, body, "description", &u.description) != 0 ||
 	    api_int(rq, body, "max_sessions", 0, OPS_LIMIT_MAX,
 	        &u.max_sessions) != 0 ||
@@ -109,7 +191,12 @@ api_account_update(struct api_req *rq)
 	if (pol != NULL && json_is_null(pol))
 		u.ip_policy = OPS_IP_POLICY_NONE;
 	if (u.description != NULL || u.max_sessions != -1 ||
-	    u.max_endpoints != -1 || u.ip_policy != NULL) {
+	    u.max_endpoints != -1 || u.ip_policy != NULL ||
+	    traffic.bandwidth_limit != STORE_KEEP ||
+	    traffic.quota_bytes != STORE_KEEP ||
+	    traffic.connection_rate != STORE_KEEP ||
+	    traffic.connections_per_source != STORE_KEEP ||
+	    traffic.idle_timeout_s != STORE_KEEP) {
 		if (ops_account_update(&o, rq->segs[1], &u, &a, &err) != 0) {
 			api_ops_error(rq, &err);
 			goto out;

@@ -35,7 +35,7 @@ BK=$(ph_ctl api-key create --account bob 2>/dev/null) ||
 ph_start_server -o "ApiListen=127.0.0.1:$aport" \
     -o "MetricsListen=127.0.0.1:$mport" -o ApiMaxBodySize=4096 \
     -o "EventLog=$PH_TMP/events.log" \
-    -o ApiMaxHeaderSize=8192
+    -o ApiMaxHeaderSize=8192 -o BandwidthLimit=2M
 ph_wait_for "$PH_LOG" 'API: serving HTTP on 127\.0\.0\.1' 30
 BASE=http://127.0.0.1:$aport
 REC=$PH_TMP/records
@@ -185,6 +185,52 @@ expect 409 "dave again"
 api "$ADMIN" DELETE "/accounts/$DAVE"
 expect 204 "admin deletes dave"
 ph_pass "accounts: list, get, update, disable, enable, delete; 409 for a taken name"
+
+# --- traffic limits of an account -------------------------------------------
+api "$ADMIN" GET /accounts/bob
+expect 200 "bob's limits as they start"
+[ "$(j '[.bandwidth_limit, .bandwidth_limit_effective, .transfer_quota,
+    .transfer_quota_effective, .idle_timeout_s_effective] | tojson')" = \
+    '[null,2097152,null,0,0]' ] ||
+    ph_fail "bob's default limits: $(cat "$R")"
+api "$ADMIN" PATCH /accounts/bob '{"bandwidth_limit":1048576,
+    "transfer_quota":{"bytes":10737418240,"period_s":2592000},
+    "connection_rate":30,"connections_per_source":0,"idle_timeout_s":300}'
+expect 200 "admin sets bob's limits"
+[ "$(j '[.bandwidth_limit, .bandwidth_limit_effective,
+    .transfer_quota.bytes, .transfer_quota_effective.period_s,
+    .connection_rate, .connections_per_source,
+    .connections_per_source_effective, .idle_timeout_s] | tojson')" = \
+    '[1048576,1048576,10737418240,2592000,30,0,0,300]' ] ||
+    ph_fail "bob's limits not applied: $(cat "$R")"
+ph_ctl --json account show bob >"$PH_TMP/bob.json" ||
+    ph_fail "account show bob"
+[ "$(jq -c '[.bandwidth_limit, .transfer_quota.bytes, .idle_timeout_s]' \
+    "$PH_TMP/bob.json")" = '[1048576,10737418240,300]' ] ||
+    ph_fail "portholectl sees other limits: $(cat "$PH_TMP/bob.json")"
+api "$ADMIN" PATCH /accounts/bob '{"bandwidth_limit":null,"transfer_quota":0}'
+expect 200 "admin returns bob to the default bandwidth, no quota"
+[ "$(j '[.bandwidth_limit, .bandwidth_limit_effective, .transfer_quota,
+    .transfer_quota_effective, .connection_rate] | tojson')" = \
+    '[null,2097152,0,0,30]' ] ||
+    ph_fail "bob's limits after null/0: $(cat "$R")"
+api "$ADMIN" PATCH /accounts/bob '{"transfer_quota":{"bytes":1,"period_s":60}}'
+expect 400 "a quota period under an hour"
+j .msg | grep -q "transfer quota" || ph_fail "400 without reason: $(j .msg)"
+api "$ADMIN" PATCH /accounts/bob '{"transfer_quota":"10G/30d"}'
+expect 400 "a quota as text"
+api "$ADMIN" PATCH /accounts/bob '{"bandwidth_limit":-1}'
+expect 400 "a negative bandwidth limit"
+api "$ADMIN" PATCH /accounts/bob '{"connection_rate":1000001}'
+expect 400 "a connection rate over the bound"
+api "$AK" PATCH /accounts/alice '{"bandwidth_limit":0}'
+expect 403 "alice lifts her own bandwidth limit"
+j .msg | grep -q "administrator" || ph_fail "403 without reason: $(j .msg)"
+api "$AK" GET /accounts/alice
+expect 200 "alice reads her limits"
+[ "$(j .bandwidth_limit_effective)" = 2097152 ] ||
+    ph_fail "alice's limit changed: $(cat "$R")"
+ph_pass "account limits: set, shown as set and effective, null/0, bounds, not by the account itself"
 
 # --- SSH keys, authtokens, API keys ----------------------------------------
 spare=$(cat "$PH_TMP/spare.pub")
