@@ -318,7 +318,7 @@ ph_pass 'key delete'
 
 ## account show and update: every field; 0 is the server's default.
 expect 0 account show alice
-out_lines 12
+out_lines 17
 out_has "^ID +$alice_id\$"
 out_has '^Name +alice$'
 out_has '^Status +active$'
@@ -331,6 +331,11 @@ out_has '^Tokens +0$'
 out_has '^Addresses +0$'
 out_has '^Sessions +0$'
 out_has '^IP policy +-$'
+out_has '^Bandwidth +default \(none\)$'
+out_has '^Transfer quota +default \(none\)$'
+out_has '^Connection rate +default \(none\)$'
+out_has '^Per source +default \(none\)$'
+out_has '^Idle timeout +default \(none\)$'
 expect 0 account show "$alice_id"
 out_has '^Name +alice$'
 expect 0 -o MaxSessionsPerAccount=7 -o MaxEndpointsPerSession=3 \
@@ -939,7 +944,7 @@ expect 0 account update alice --ip-policy office
 out_lines 1
 out_has '^updated account alice$'
 expect 0 account show alice
-out_lines 12
+out_lines 17
 out_has '^IP policy +office$'
 expect 0 account list
 out_has "^$alice_id +alice +active +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +office +[0-9]{4}-"
