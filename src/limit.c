@@ -9,9 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conf.h"
 #include "err.h"
 #include "limit.h"
 #include "misc.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /*
@@ -354,4 +356,28 @@ int64_t
 limit_effective(int64_t v, int64_t dflt)
 {
 	return v >= 0 ? v : dflt;
+}
+
+void
+limit_resolve(const struct store_account *a, const struct conf *conf,
+    struct limit_set *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->bandwidth =
+	    limit_effective(a->bandwidth_limit, conf->bandwidth_limit);
+	if (a->quota_bytes >= 0) {
+		out->quota_bytes = a->quota_bytes;
+		out->quota_period_s =
+		    a->quota_bytes > 0 ? a->quota_period_s : 0;
+	} else {
+		out->quota_bytes = conf->transfer_quota;
+		out->quota_period_s =
+		    conf->transfer_quota > 0 ? conf->transfer_quota_period : 0;
+	}
+	out->connection_rate =
+	    limit_effective(a->connection_rate, conf->connection_rate_limit);
+	out->per_source = limit_effective(a->connections_per_source,
+	    conf->max_connections_per_source);
+	out->idle_timeout_s =
+	    limit_effective(a->idle_timeout_s, conf->connection_idle_timeout);
 }

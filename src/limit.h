@@ -99,4 +99,25 @@ char *limit_format_duration(int64_t v, char *buf, size_t len);
  */
 int64_t limit_effective(int64_t v, int64_t dflt);
 
+struct conf;
+struct store_account;
+
+/* The traffic limits that apply to one account; 0 is none. */
+struct limit_set {
+	int64_t bandwidth; /* bytes per second each way per endpoint */
+	int64_t quota_bytes; /* over quota_period_s; 0: no quota */
+	int64_t quota_period_s; /* 0 when there is no quota */
+	int64_t connection_rate; /* new connections per minute per endpoint */
+	int64_t per_source; /* connections at once per client IP per endpoint */
+	int64_t idle_timeout_s; /* seconds without a byte either way */
+};
+
+/*
+ * Fill <out> with the limits that apply to account <a> under <conf>:
+ * each of the account's own that is set (>= 0), else the server's
+ * default; a quota's bytes and period go together.
+ */
+void limit_resolve(const struct store_account *a, const struct conf *conf,
+    struct limit_set *out);
+
 #endif /* PORTHOLE_LIMIT_H */

@@ -132,9 +132,9 @@ ops_traffic_keep(struct store_account *t)
 	t->idle_timeout_s = STORE_KEEP;
 }
 
-/* Append ,"<key>":V as set (null for the default), then the effective. */
+/* Append ,"<key>":V as set (null for the default), then <eff>. */
 static void
-ops_limit_json(struct buf *b, const char *key, int64_t v, int64_t dflt)
+ops_limit_json(struct buf *b, const char *key, int64_t v, int64_t eff)
 {
 	char name[64];
 
@@ -145,7 +145,7 @@ ops_limit_json(struct buf *b, const char *key, int64_t v, int64_t dflt)
 	} else
 		json_kv_int(b, 0, key, v);
 	snprintf(name, sizeof(name), "%s_effective", key);
-	json_kv_int(b, 0, name, limit_effective(v, dflt));
+	json_kv_int(b, 0, name, eff);
 }
 
 /* Append quota <bytes> over <period> seconds: 0 for none, or an object. */
@@ -164,25 +164,23 @@ void
 ops_account_limits_json(struct buf *b, const struct conf *conf,
     const struct store_account *a)
 {
-	ops_limit_json(b, "bandwidth_limit", a->bandwidth_limit,
-	    conf->bandwidth_limit);
+	struct limit_set eff;
+
+	limit_resolve(a, conf, &eff);
+	ops_limit_json(b, "bandwidth_limit", a->bandwidth_limit, eff.bandwidth);
 	buf_puts(b, ",\"transfer_quota\":");
 	if (a->quota_bytes < 0)
 		buf_puts(b, "null");
 	else
 		ops_quota_json(b, a->quota_bytes, a->quota_period_s);
 	buf_puts(b, ",\"transfer_quota_effective\":");
-	if (a->quota_bytes < 0)
-		ops_quota_json(b, conf->transfer_quota,
-		    conf->transfer_quota_period);
-	else
-		ops_quota_json(b, a->quota_bytes, a->quota_period_s);
+	ops_quota_json(b, eff.quota_bytes, eff.quota_period_s);
 	ops_limit_json(b, "connection_rate", a->connection_rate,
-	    conf->connection_rate_limit);
+	    eff.connection_rate);
 	ops_limit_json(b, "connections_per_source", a->connections_per_source,
-	    conf->max_connections_per_source);
+	    eff.per_source);
 	ops_limit_json(b, "idle_timeout_s", a->idle_timeout_s,
-	    conf->connection_idle_timeout);
+	    eff.idle_timeout_s);
 }
 
 /* Predicate: <t> (may be NULL) changes at least one traffic limit. */

@@ -12,7 +12,9 @@
 
 #include <check.h>
 
+#include "conf.h"
 #include "err.h"
+#include "store.h"
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define K        1024LL
@@ -267,6 +269,56 @@ START_TEST(test_effective)
 }
 END_TEST
 
+/* The account's own limits win; unset ones follow the server's. */
+START_TEST(test_resolve)
+{
+	struct store_account a;
+	struct limit_set eff;
+	struct conf *conf = conf_new();
+	char err[256];
+
+	ck_assert_int_eq(conf_apply_line(conf, "BandwidthLimit 5M", 0, err,
+	                     sizeof(err)),
+	    0);
+	ck_assert_int_eq(conf_apply_line(conf, "TransferQuota 10G/30d", 0, err,
+	                     sizeof(err)),
+	    0);
+	ck_assert_int_eq(conf_apply_line(conf, "ConnectionRateLimit 60", 0, err,
+	                     sizeof(err)),
+	    0);
+	memset(&a, 0, sizeof(a));
+	a.bandwidth_limit = a.quota_bytes = a.connection_rate = -1;
+	a.connections_per_source = a.idle_timeout_s = -1;
+	limit_resolve(&a, conf, &eff);
+	ck_assert_int_eq(eff.bandwidth, 5 * M);
+	ck_assert_int_eq(eff.quota_bytes, 10 * G);
+	ck_assert_int_eq(eff.quota_period_s, 30 * 86400);
+	ck_assert_int_eq(eff.connection_rate, 60);
+	ck_assert_int_eq(eff.per_source, 0);
+	ck_assert_int_eq(eff.idle_timeout_s, 0);
+	/* Its own: none lifts the server's; values win. */
+	a.bandwidth_limit = 0;
+	a.quota_bytes = 0;
+	a.quota_period_s = 0;
+	a.connection_rate = 5;
+	a.connections_per_source = 2;
+	a.idle_timeout_s = 90;
+	limit_resolve(&a, conf, &eff);
+	ck_assert_int_eq(eff.bandwidth, 0);
+	ck_assert_int_eq(eff.quota_bytes, 0);
+	ck_assert_int_eq(eff.quota_period_s, 0);
+	ck_assert_int_eq(eff.connection_rate, 5);
+	ck_assert_int_eq(eff.per_source, 2);
+	ck_assert_int_eq(eff.idle_timeout_s, 90);
+	a.quota_bytes = K;
+	a.quota_period_s = 3600;
+	limit_resolve(&a, conf, &eff);
+	ck_assert_int_eq(eff.quota_bytes, K);
+	ck_assert_int_eq(eff.quota_period_s, 3600);
+	conf_free(conf);
+}
+END_TEST
+
 /* A short buffer is cut, never overrun. */
 START_TEST(test_short_buffer)
 {
@@ -298,6 +350,7 @@ limit_suite(void)
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_valid);
 	tcase_add_test(tc, test_effective);
+	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_short_buffer);
 	suite_add_tcase(s, tc);
 	return s;
