@@ -9,7 +9,8 @@
 
 /*
  * Traffic limits as text: what portholed.conf, portholectl and the API
- * accept and print. One parser per kind of value:
+ * accept and print. (limit.h, not limits.h: with -I src that name would
+ * hide the system's <limits.h>.) One parser per kind of value:
  *
  *   RATE, SIZE   digits with an optional suffix K, M, G or T (binary:
  *                1024, 1024², …; case-insensitive). "B", "KB", "MiB"
