@@ -60,6 +60,25 @@ call "$ADMIN" PATCH /accounts/bob '{"disabled":true}'
 ph_wait_gone "$s2" 15
 ph_pass "on PostgreSQL, PATCH /accounts/bob {\"disabled\":true} ends bob's session"
 
+# Traffic limits: stored on PostgreSQL, and a live session re-reads them.
+ph_ssh_bg s3 -i "$PH_TMP/alice" -R 0:localhost:9 alice@127.0.0.1 tcp
+s3=$PH_LAST_PID
+ph_wait_tunnel s3
+sid=$(ph_ctl --json session list alice | jq -r .id)
+re="session $sid: settings re-read on request"
+before=$(grep -c "$re" "$PH_LOG")
+call "$ADMIN" PATCH /accounts/alice '{"bandwidth_limit":1048576,
+    "transfer_quota":{"bytes":1073741824,"period_s":86400},
+    "connection_rate":null,"idle_timeout_s":0}'
+[ "$ST" = 200 ] || ph_fail "alice's limits: $ST $(cat "$R")"
+[ "$(jq -c '[.bandwidth_limit, .transfer_quota.period_s, .connection_rate,
+    .idle_timeout_s]' "$R")" = '[1048576,86400,null,0]' ] ||
+    ph_fail "alice's limits as answered: $(cat "$R")"
+ph_wait_count "$PH_LOG" "$re" $((before + 1)) 15
+kill "$s3"
+ph_wait_gone "$s3"
+ph_pass "on PostgreSQL, PATCH /accounts/alice sets her traffic limits and her live session re-reads them"
+
 # Twenty reserves on four connections at once.
 curl -sS --no-progress-meter --parallel --parallel-immediate --parallel-max 4 -o /dev/null \
     -w '%{http_code}\n' -X POST -H "Authorization: Bearer $AK" \
