@@ -137,4 +137,7 @@ ph_ctl account update lim --bandwidth 2M >/dev/null 2>"$PH_TMP/err" ||
 ph_wait_count "$PH_LOG" "$re" $((before + 1)) 15
 kill "$pid"
 ph_wait_gone "$pid"
+# Session processes get the configuration as portholed -T prints it.
+grep -q 'spawner: configuration' "$PH_LOG" &&
+    ph_fail "the limits did not reach the session processes: $(grep spawner "$PH_LOG")"
 ph_pass "a limit change makes the account's live sessions re-read their settings"
