@@ -214,34 +214,31 @@ ops_traffic_check(const struct store_account *t, struct store_account *outp,
 	ops_traffic_keep(outp);
 	if (!ops_traffic_ok(t->bandwidth_limit, limit_rate_valid))
 		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "bandwidth limit: want 1 to %lld bytes per second (0: "
-		    "none; -1: the server's default)",
+		    "bandwidth limit: want 1 to %lld bytes per second, or "
+		    "0 for none",
 		    (long long)LIMIT_RATE_MAX);
 	if (t->quota_bytes > 0 &&
 	    !limit_quota_valid(t->quota_bytes, t->quota_period_s))
 		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
 		    "transfer quota: want 1 to %lld bytes over a period of "
-		    "%lld to %lld seconds (0: none; -1: the server's "
-		    "default)",
+		    "%lld to %lld seconds, or 0 for none",
 		    (long long)LIMIT_SIZE_MAX, (long long)LIMIT_PERIOD_MIN,
 		    (long long)LIMIT_PERIOD_MAX);
 	if (t->quota_bytes < -1 && t->quota_bytes != STORE_KEEP)
 		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "transfer quota: want 1 to %lld bytes (0: none; -1: the "
-		    "server's default)",
+		    "transfer quota: want 1 to %lld bytes, or 0 for none",
 		    (long long)LIMIT_SIZE_MAX);
 	if (!ops_traffic_ok(t->connection_rate, limit_count_valid) ||
 	    !ops_traffic_ok(t->connections_per_source, limit_count_valid))
 		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "%s: want 1 to %lld (0: none; -1: the server's default)",
+		    "%s: want 1 to %lld, or 0 for none",
 		    !ops_traffic_ok(t->connection_rate, limit_count_valid)
 		        ? "connection rate (per minute)"
 		        : "connections per source",
 		    (long long)LIMIT_COUNT_MAX);
 	if (!ops_traffic_ok(t->idle_timeout_s, limit_duration_valid))
 		return ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
-		    "idle timeout: want 1 to %lld seconds (0: none; -1: the "
-		    "server's default)",
+		    "idle timeout: want 1 to %lld seconds, or 0 for none",
 		    (long long)LIMIT_DURATION_MAX);
 	outp->bandwidth_limit = t->bandwidth_limit;
 	outp->quota_bytes = t->quota_bytes;
