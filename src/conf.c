@@ -121,6 +121,7 @@ enum conf_kw {
 	CONF_KW_API_BASE_URL,
 	CONF_KW_WEBHOOK_BATCH_SIZE,
 	CONF_KW_WEBHOOK_TIMEOUT,
+	CONF_KW_METRICS_ACCOUNT_LABELS,
 	CONF_KW_COUNT /* not a keyword: how many there are */
 };
 
@@ -153,6 +154,7 @@ static const struct conf_keyword {
 	{ "LogLevel", CONF_KW_LOG_LEVEL, 0 },
 	{ "SyslogFacility", CONF_KW_SYSLOG_FACILITY, 0 },
 	{ "AllowAnonymous", CONF_KW_ALLOW_ANONYMOUS, 0 },
+	{ "MetricsAccountLabels", CONF_KW_METRICS_ACCOUNT_LABELS, 0 },
 	{ "AddressAffinity", CONF_KW_ADDRESS_AFFINITY, 0 },
 	{ "MaxSessionsPerAccount", CONF_KW_MAX_SESSIONS_PER_ACCOUNT, 0 },
 	{ "TokenKey", CONF_KW_TOKEN_KEY, 0 },
@@ -810,6 +812,17 @@ conf_set(struct conf *conf, const struct conf_keyword *k, const char *arg,
 		}
 		if (mode != CONF_MODE_CHECK)
 			conf->syslog = 1;
+		break;
+	case CONF_KW_METRICS_ACCOUNT_LABELS:
+		/* A stand-in until limctl's parse merges. */
+		if (strcasecmp(arg, "yes") != 0 && strcasecmp(arg, "no") != 0) {
+			conf_err(errbuf, errlen, "%s: '%s' is not yes or no",
+			    k->name, q);
+			goto out;
+		}
+		if (mode != CONF_MODE_CHECK)
+			conf->metrics_account_labels =
+			    strcasecmp(arg, "yes") == 0;
 		break;
 	case CONF_KW_ALLOW_ANONYMOUS:
 		if (strcasecmp(arg, "yes") == 0)
