@@ -6,7 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "err.h"
+#include "json.h"
+#include "misc.h"
 #include "ops-int.h"
 #include "ops.h"
 #include "store.h"
@@ -47,4 +50,22 @@ ops_usage(struct ops *ops, const char *account, int64_t since_ms,
 out:
 	store_account_free(a);
 	return r;
+}
+
+void
+ops_usage_json(struct buf *b, const struct store_usage *u)
+{
+	char start[32];
+
+	buf_putc(b, '{');
+	json_kv_str(b, 1, "account", u->account_name);
+	json_kv_str(b, 0, "account_id", u->account_id);
+	json_kv_str(b, 0, "endpoint", u->hostport);
+	json_kv_str(b, 0, "start",
+	    misc_rfc3339(u->hour_ms, start, sizeof(start)));
+	json_kv_int(b, 0, "connections", u->connections);
+	json_kv_int(b, 0, "refused", u->refused);
+	json_kv_int(b, 0, "bytes_in", u->bytes_in);
+	json_kv_int(b, 0, "bytes_out", u->bytes_out);
+	buf_putc(b, '}');
 }

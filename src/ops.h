@@ -663,5 +663,12 @@ int ops_hook_sub_delete(struct ops *ops, const char *id,
 int ops_usage(struct ops *ops, const char *account, int64_t since_ms,
     int64_t bucket_ms, struct store_usage **listp, size_t *np,
     struct ops_err *err);
+/*
+ * Append usage row <u> to <b> as the JSON object portholectl --json and
+ * GET /usage give: account, account_id, endpoint ("host:port"), start
+ * (RFC 3339: its bucket's start, or the first hour of a whole span),
+ * connections, refused, bytes_in, bytes_out.
+ */
+void ops_usage_json(struct buf *b, const struct store_usage *u);
 
 #endif /* PORTHOLE_OPS_H */
