@@ -319,6 +319,8 @@ void api_events_stream(struct api_req *rq);
  * number from 0): returns 0 and stores it in *seqp, or -1.
  */
 int api_last_event_id(const char *s, int64_t *seqp);
+/* api-usage.c: usage per account and endpoint */
+void api_usage_list(struct api_req *rq);
 
 /* api-openapi.c: the OpenAPI description served at /openapi.json. */
 extern const char api_openapi_json[];

@@ -101,6 +101,7 @@ static const struct api_route api_routes[] = {
 	{ "GET", "assets/*/*", API_AUTH_NONE, api_assets, NULL },
 	{ "GET", "openapi.json", API_AUTH_NONE, api_openapi, NULL },
 	{ "GET", "events", API_AUTH_KEY, api_events_list, NULL },
+	{ "GET", "usage", API_AUTH_KEY, api_usage_list, NULL },
 	{ "GET", "events/stream", API_AUTH_KEY_OR_QUERY, api_events_stream,
 	    NULL },
 	{ "GET", "reserved_addrs", API_AUTH_KEY, api_kind_list,

@@ -78,6 +78,7 @@ enum ctl_action {
 	CTL_HOSTKEY,
 	CTL_EVENTS,
 	CTL_METRICS,
+	CTL_USAGE,
 	/* Webhooks (ctl-hook.c). */
 	CTL_DEST_CREATE,
 	CTL_DEST_LIST,
@@ -128,6 +129,7 @@ enum ctl_arg {
 	CTL_ARG_TYPE,
 	CTL_ARG_SINCE,
 	CTL_ARG_LIMIT,
+	CTL_ARG_BY,
 	/* Webhooks (ctl-hook.c). */
 	CTL_ARG_URL,
 	CTL_ARG_SECRET,
@@ -498,6 +500,22 @@ static const struct ctl_token t_events_opts[] = {
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
 
+/* usage [ACCOUNT] [--since TIME] [--by day|hour] (ctl-usage.c). */
+static const struct ctl_token t_usage_opts[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_OPTION, "--since", CTL_ARG_SINCE, CTL_NONE, t_usage_opts },
+	{ CTL_TOK_OPTION, "--by", CTL_ARG_BY, CTL_NONE, t_usage_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
+static const struct ctl_token t_usage[] = {
+	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
+	{ CTL_TOK_WORD, "ACCOUNT", CTL_ARG_ACCOUNT, CTL_NONE, t_usage_opts },
+	{ CTL_TOK_OPTION, "--since", CTL_ARG_SINCE, CTL_NONE, t_usage_opts },
+	{ CTL_TOK_OPTION, "--by", CTL_ARG_BY, CTL_NONE, t_usage_opts },
+	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
+};
+
 /* Webhooks: destination and subscription (ctl-hook.c). */
 static const struct ctl_token t_dest_create_opts[] = {
 	{ CTL_TOK_NONE, "", CTL_ARG_NONE, CTL_NONE, NULL },
@@ -562,6 +580,7 @@ static const struct ctl_token t_main[] = {
 	{ CTL_TOK_KEYWORD, "hostkey", CTL_ARG_NONE, CTL_HOSTKEY, t_end },
 	{ CTL_TOK_KEYWORD, "events", CTL_ARG_NONE, CTL_EVENTS, t_events_opts },
 	{ CTL_TOK_KEYWORD, "metrics", CTL_ARG_NONE, CTL_METRICS, t_end },
+	{ CTL_TOK_KEYWORD, "usage", CTL_ARG_NONE, CTL_USAGE, t_usage },
 	{ CTL_TOK_KEYWORD, "destination", CTL_ARG_NONE, CTL_NONE, t_dest },
 	{ CTL_TOK_KEYWORD, "subscription", CTL_ARG_NONE, CTL_NONE, t_sub },
 	{ CTL_TOK_KEYWORD, "help", CTL_ARG_NONE, CTL_HELP, t_end },
@@ -619,6 +638,7 @@ static const struct ctl_command_row {
 	{ CTL_HOSTKEY, { ctl_hostkey, 0 } },
 	{ CTL_EVENTS, { ctl_events, 1 } },
 	{ CTL_METRICS, { ctl_metrics, 1 } },
+	{ CTL_USAGE, { ctl_usage_show, 1 } },
 	{ CTL_DEST_CREATE, { ctl_dest_create, 1 } },
 	{ CTL_DEST_LIST, { ctl_dest_list, 1 } },
 	{ CTL_DEST_SHOW, { ctl_dest_show, 1 } },
@@ -679,6 +699,7 @@ ctl_usage(FILE *fp)
 	    "    hostkey\n"
 	    "    events [--follow] [--type TYPE] [--since TIME] [--limit N]\n"
 	    "    metrics\n"
+	    "    usage [ACCOUNT] [--since TIME] [--by day | hour]\n"
 	    "    destination create URL [--account ACCOUNT] [--secret SECRET]\n"
 	    "        [--description TEXT] [--metadata TEXT]\n"
 	    "    destination list [ACCOUNT]\n"
@@ -709,7 +730,11 @@ ctl_usage(FILE *fp)
 	    "TIME is RFC 3339\n"
 	    "UTC (2026-11-25T12:00:00Z) or an age (30m, 2h, 7d); --limit N "
 	    "prints the\n"
-	    "newest N. metrics: Prometheus text format.\n",
+	    "newest N. metrics: Prometheus text format.\n"
+	    "usage: connections, refusals and bytes per account and "
+	    "endpoint, from TIME\n"
+	    "(the hour holding it) on, per UTC day or hour, with a total "
+	    "per account.\n",
 	    CTL_LIMIT_MAX);
 }
 
@@ -940,6 +965,17 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		}
 		args->limit = n;
 		break;
+	case CTL_ARG_BY:
+		if (strcmp(value, "hour") == 0)
+			args->bucket_ms = OPS_USAGE_HOUR;
+		else if (strcmp(value, "day") == 0)
+			args->bucket_ms = OPS_USAGE_DAY;
+		else {
+			error("%s: bad value '%.100s': want day or hour",
+			    t->keyword, value);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		break;
 	case CTL_ARG_URL:
 		args->url = value;
 		break;
@@ -1026,7 +1062,7 @@ ctl_args_init(struct ctl_args *args)
 	memset(args, 0, sizeof(*args));
 	args->max_sessions = args->max_endpoints = -1;
 	args->rule_allow = args->proxy_proto = -1;
-	args->since_ms = args->limit = -1;
+	args->since_ms = args->limit = args->bucket_ms = -1;
 	args->bandwidth = args->quota_bytes = args->quota_period = STORE_KEEP;
 	args->connection_rate = args->per_source = STORE_KEEP;
 	args->idle_timeout = STORE_KEEP;

@@ -83,6 +83,7 @@ struct ctl_args {
 	const char *type; /* events --type: a known EVENT_* type */
 	int64_t since_ms; /* events --since TIME, parsed */
 	int64_t limit; /* events --limit N */
+	int64_t bucket_ms; /* usage --by: OPS_USAGE_HOUR or _DAY */
 	/* Webhooks (ctl-hook.c); the arrays are main()'s to free. */
 	const char *url; /* destination create URL */
 	const char *secret; /* --secret SECRET */
@@ -191,6 +192,7 @@ int ctl_policy_rule_add(struct ctl *ctl, const struct ctl_args *args);
 int ctl_policy_rule_delete(struct ctl *ctl, const struct ctl_args *args);
 int ctl_events(struct ctl *ctl, const struct ctl_args *args);
 int ctl_metrics(struct ctl *ctl, const struct ctl_args *args);
+int ctl_usage_show(struct ctl *ctl, const struct ctl_args *args);
 int ctl_dest_create(struct ctl *ctl, const struct ctl_args *args);
 int ctl_dest_list(struct ctl *ctl, const struct ctl_args *args);
 int ctl_dest_show(struct ctl *ctl, const struct ctl_args *args);

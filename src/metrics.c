@@ -31,7 +31,11 @@
 struct metrics_family {
 	const char *name;
 	const char *help;
-	int unlabelled; /* 1: shown as 0 until first counted */
+	/*
+	 * 1: shown as 0 until first counted; 0: its header only; -1:
+	 * nothing of it until first counted.
+	 */
+	int unlabelled;
 };
 
 static const struct metrics_family metrics_gauges[] = {
@@ -60,6 +64,13 @@ static const struct metrics_family metrics_counters[] = {
 	    "Events a webhook destination took (2xx).", 1 },
 	{ "porthole_webhook_failures_total",
 	    "Webhook requests that failed and are tried again.", 1 },
+	/* MetricsAccountLabels yes: nothing of them shows otherwise. */
+	{ "porthole_account_connections_total",
+	    "Public connections relayed, by account.", -1 },
+	{ "porthole_account_bytes_total",
+	    "Bytes from (in) and to (out) public clients, by account.", -1 },
+	{ "porthole_account_connections_refused_total",
+	    "Public connections refused, by account and reason.", -1 },
 };
 
 #define METRICS_NGAUGES (sizeof(metrics_gauges) / sizeof(metrics_gauges[0]))
@@ -335,13 +346,23 @@ metrics_render_with(struct store *store, struct buf *out,
 		}
 	}
 
-	/* The known families, always, in a fixed order. */
+	/* The known families, always (or once counted), in a fixed order. */
 	for (i = 0; i < METRICS_NCOUNTERS; i++) {
+		if (metrics_counters[i].unlabelled == -1) {
+			for (j = 0; j < n; j++) {
+				if (!skip[j] &&
+				    strcmp(list[j].name,
+				        metrics_counters[i].name) == 0)
+					break;
+			}
+			if (j == n)
+				continue;
+		}
 		w->family(b, metrics_counters[i].name, "counter",
 		    metrics_counters[i].help);
 		if (metrics_counter_samples(w, b, list, n, skip,
 		        metrics_counters[i].name) == 0 &&
-		    metrics_counters[i].unlabelled) {
+		    metrics_counters[i].unlabelled == 1) {
 			s.name = metrics_counters[i].name;
 			s.labels = metrics_node_prefix != NULL
 			    ? metrics_node_prefix

@@ -20,6 +20,7 @@ struct store_counter;
 struct store_hostport;
 struct store_ip_policy;
 struct store_released;
+struct store_usage;
 
 /* What an epoll event's data.ptr points at: a kid or an edge group. */
 enum mon_item_kind {
@@ -182,8 +183,11 @@ struct mon {
 	struct event **evq;
 	size_t nevq, evqalloc;
 	size_t nevlogged; /* of those, already written to EventLog */
-	struct store_counter *counters;
+	struct store_counter *counters; /* labels are owned */
 	size_t ncounters;
+	/* Usage per account, address and hour, added to since stored. */
+	struct store_usage *usage; /* account_id and hostport owned */
+	size_t nusage;
 	int64_t rec_deadline; /* monotonic ms, INT64_MAX if nothing */
 	int rec_failing;
 	/* Refused-connection events: a token bucket, then summaries. */
@@ -295,5 +299,9 @@ void mon_rec_free(struct mon *);
 #define MON_C_FORWARDS_REFUSED "porthole_forwards_refused_total"
 #define MON_C_CONNS_REFUSED    "porthole_connections_refused_total"
 #define MON_C_EVENTS_DROPPED   "porthole_refused_events_summarized_total"
+/* With MetricsAccountLabels, labelled account="name". */
+#define MON_C_ACCOUNT_CONNS   "porthole_account_connections_total"
+#define MON_C_ACCOUNT_BYTES   "porthole_account_bytes_total"
+#define MON_C_ACCOUNT_REFUSED "porthole_account_connections_refused_total"
 
 #endif /* PORTHOLE_MON_INT_H */

@@ -109,12 +109,104 @@ mon_rec_count(struct mon *mon, const char *name, const char *labels,
 	}
 	mon->counters = xreallocarray(mon->counters, mon->ncounters + 1,
 	    sizeof(*mon->counters));
-	/* Names and labels are static strings. */
+	/* Names are static strings; labels are copied (account names). */
 	mon->counters[mon->ncounters].name = name;
-	mon->counters[mon->ncounters].labels = labels;
+	mon->counters[mon->ncounters].labels = xstrdup(labels);
 	mon->counters[mon->ncounters].value = delta;
 	mon->ncounters++;
 	mon_rec_due(mon, misc_monotonic_ms() + MON_BATCH_MS);
+}
+
+/* Forget the counter deltas (stored, or the monitor is freed). */
+static void
+mon_rec_counters_clear(struct mon *mon)
+{
+	size_t i;
+
+	for (i = 0; i < mon->ncounters; i++)
+		free((char *)mon->counters[i].labels);
+	free(mon->counters);
+	mon->counters = NULL;
+	mon->ncounters = 0;
+}
+
+/* Forget the usage not stored (stored, or the monitor is freed). */
+static void
+mon_rec_usage_clear(struct mon *mon)
+{
+	size_t i;
+
+	for (i = 0; i < mon->nusage; i++) {
+		free(mon->usage[i].account_id);
+		free(mon->usage[i].hostport);
+	}
+	free(mon->usage);
+	mon->usage = NULL;
+	mon->nusage = 0;
+}
+
+/*
+ * Add to what <k>'s account did through <ep> this hour: <conns>
+ * connections relayed, <refused> refused, bytes <in> and <out>. It is
+ * stored with the next batch (usage_hours, read by TransferQuota and
+ * "portholectl usage"); with MetricsAccountLabels, the account's
+ * counters get the same figures. A refusal's reason is <why>.
+ */
+static void
+mon_rec_usage(struct mon *mon, struct mon_kid *k, struct mon_ep *ep,
+    int64_t conns, int64_t refused, int64_t in, int64_t out,
+    enum mon_conn_refusal why)
+{
+	struct store_usage *u = NULL;
+	int64_t hour = STORE_USAGE_HOUR(misc_now_ms());
+	char labels[128];
+	size_t i;
+
+	if (conns == 0 && refused == 0 && in == 0 && out == 0)
+		return;
+	for (i = 0; i < mon->nusage; i++) {
+		u = &mon->usage[i];
+		if (u->hour_ms == hour &&
+		    strcmp(u->account_id, k->account_id) == 0 &&
+		    strcmp(u->hostport, ep->hostport) == 0)
+			break;
+	}
+	if (i == mon->nusage) {
+		mon->usage = xreallocarray(mon->usage, mon->nusage + 1,
+		    sizeof(*mon->usage));
+		u = &mon->usage[mon->nusage++];
+		memset(u, 0, sizeof(*u));
+		u->account_id = xstrdup(k->account_id);
+		u->hostport = xstrdup(ep->hostport);
+		u->hour_ms = hour;
+	}
+	u->connections += conns;
+	u->refused += refused;
+	u->bytes_in += in;
+	u->bytes_out += out;
+	/* Stored within a second, as the live counters are. */
+	mon_rec_due(mon, misc_monotonic_ms() + MON_STATS_MS);
+	if (!mon->conf->metrics_account_labels)
+		return;
+	/* Account names are [A-Za-z0-9._-]: nothing to escape. */
+	snprintf(labels, sizeof(labels), "account=\"%s\"", k->account_name);
+	if (conns > 0)
+		mon_rec_count(mon, MON_C_ACCOUNT_CONNS, labels, conns);
+	if (refused > 0) {
+		snprintf(labels, sizeof(labels), "account=\"%s\",reason=\"%s\"",
+		    k->account_name, mon_refusal_names[why]);
+		mon_rec_count(mon, MON_C_ACCOUNT_REFUSED, labels, refused);
+	}
+	if (in > 0) {
+		snprintf(labels, sizeof(labels),
+		    "account=\"%s\",direction=\"in\"", k->account_name);
+		mon_rec_count(mon, MON_C_ACCOUNT_BYTES, labels, in);
+	}
+	if (out > 0) {
+		snprintf(labels, sizeof(labels),
+		    "account=\"%s\",direction=\"out\"", k->account_name);
+		mon_rec_count(mon, MON_C_ACCOUNT_BYTES, labels, out);
+	}
 }
 
 const char *
@@ -397,6 +489,8 @@ mon_rec_conns(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 			m->bad = 1;
 			break;
 		}
+		mon_rec_usage(mon, k, ep, why == MON_CONN_RELAYED,
+		    why != MON_CONN_RELAYED, 0, 0, why);
 		if (why == MON_CONN_RELAYED)
 			mon_rec_count(mon, MON_C_CONNECTIONS, "", 1);
 		else {
@@ -451,6 +545,17 @@ mon_rec_stats(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 			m->bad = 1;
 			break;
 		}
+		/*
+		 * Usage: what moved since its last report (the counters
+		 * only grow; a session that says otherwise adds nothing).
+		 */
+		mon_rec_usage(mon, k, ep, 0, 0,
+		    (int64_t)v[2] > ep->bytes_in ? (int64_t)v[2] - ep->bytes_in
+		                                 : 0,
+		    (int64_t)v[3] > ep->bytes_out
+		        ? (int64_t)v[3] - ep->bytes_out
+		        : 0,
+		    MON_CONN_RELAYED);
 		ep->conns_open = (int64_t)v[0];
 		ep->conns_total = (int64_t)v[1];
 		ep->bytes_in = (int64_t)v[2];
@@ -543,7 +648,8 @@ mon_rec_flush(struct mon *mon, int force)
 			nerows++;
 		}
 	}
-	if (mon->nevq == 0 && mon->ncounters == 0 && nsrows == 0)
+	if (mon->nevq == 0 && mon->ncounters == 0 && nsrows == 0 &&
+	    mon->nusage == 0)
 		goto out;
 	/* EventLog gets each event once, whatever the store does. */
 	if (mon->nevq > mon->nevlogged &&
@@ -567,7 +673,7 @@ mon_rec_flush(struct mon *mon, int force)
 	(void)store_set_busy_timeout(mon->store, MON_REC_BUSY_MS);
 	r = store_record_batch(mon->store, mon->evq, mon->nevq,
 	    tagged != NULL ? tagged : mon->counters, mon->ncounters, srows,
-	    nsrows, erows, nerows);
+	    nsrows, erows, nerows, mon->usage, mon->nusage);
 	if (tagged != NULL) {
 		for (i = 0; i < mon->ncounters; i++)
 			free((char *)tagged[i].labels);
@@ -595,9 +701,8 @@ mon_rec_flush(struct mon *mon, int force)
 		event_free(mon->evq[i]);
 	mon->nevq = 0;
 	mon->nevlogged = 0;
-	free(mon->counters);
-	mon->counters = NULL;
-	mon->ncounters = 0;
+	mon_rec_counters_clear(mon);
+	mon_rec_usage_clear(mon);
 	TAILQ_FOREACH (k, &mon->kids, entry) {
 		if (!k->stats_dirty)
 			continue;
@@ -624,9 +729,14 @@ mon_rec_free(struct mon *mon)
 		error("%zu event(s) could not be stored (they are in EventLog "
 		      "if it is set)",
 		    mon->nevq);
+	if (mon->nusage > 0)
+		error("usage of %zu account address hour(s) could not be "
+		      "stored",
+		    mon->nusage);
 	for (i = 0; i < mon->nevq; i++)
 		event_free(mon->evq[i]);
 	free(mon->evq);
-	free(mon->counters);
+	mon_rec_counters_clear(mon);
+	mon_rec_usage_clear(mon);
 	free(mon->sums);
 }

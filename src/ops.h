@@ -16,7 +16,7 @@
  * has admin logic of its own. One file per family: ops.c (context,
  * errors, paging, events), ops-account.c, ops-key.c, ops-token.c,
  * ops-apikey.c, ops-address.c, ops-edge.c, ops-policy.c,
- * ops-session.c (sessions, endpoints), ops-event.c.
+ * ops-session.c (sessions, endpoints), ops-event.c, ops-usage.c.
  *
  * The objects are the store's (store.h): what an ops function returns
  * through an output pointer is the caller's, freed with the store's
@@ -58,6 +58,7 @@ struct store_ip_rule;
 struct store_key;
 struct store_session;
 struct store_token;
+struct store_usage;
 
 /* HTTP-like statuses carried in struct ops_err. */
 #define OPS_STATUS_INVALID     400
@@ -671,5 +672,27 @@ int ops_hook_sub_update(struct ops *ops, const char *id,
     struct store_hook_sub **sp, struct ops_err *err);
 int ops_hook_sub_delete(struct ops *ops, const char *id,
     struct store_hook_sub **sp, struct ops_err *err);
+
+/*
+ * Usage (ops-usage.c): connections, refusals and bytes each way per
+ * account and address ("host:port"), from the hour holding <since_ms>
+ * on (0: all), summed per bucket of <bucket_ms>: OPS_USAGE_HOUR,
+ * OPS_USAGE_DAY (UTC days) or 0 (the whole span, one row per account
+ * and address). Of <account> (name or id; NULL: every account the
+ * caller sees), in store_usage_list()'s order; *listp is freed with
+ * store_usage_list_free().
+ */
+#define OPS_USAGE_HOUR 3600000LL
+#define OPS_USAGE_DAY  86400000LL
+int ops_usage(struct ops *ops, const char *account, int64_t since_ms,
+    int64_t bucket_ms, struct store_usage **listp, size_t *np,
+    struct ops_err *err);
+/*
+ * Append usage row <u> to <b> as the JSON object portholectl --json and
+ * GET /usage give: account, account_id, endpoint ("host:port"), start
+ * (RFC 3339: its bucket's start, or the first hour of a whole span),
+ * connections, refused, bytes_in, bytes_out.
+ */
+void ops_usage_json(struct buf *b, const struct store_usage *u);
 
 #endif /* PORTHOLE_OPS_H */

@@ -150,7 +150,8 @@ int
 store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
     const struct store_counter *counters, size_t ncounters,
     const struct store_session_stats_row *sessions, size_t nsessions,
-    const struct store_endpoint_stats *endpoints, size_t nendpoints)
+    const struct store_endpoint_stats *endpoints, size_t nendpoints,
+    const struct store_usage *usage, size_t nusage)
 {
 	static const char sql_session[] = STORE_STATS_SQL("sessions");
 	static const char sql_endpoint[] = STORE_STATS_SQL("endpoints");
@@ -162,6 +163,7 @@ store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
 
 	if (store == NULL || (nsessions > 0 && sessions == NULL) ||
 	    (nendpoints > 0 && endpoints == NULL) ||
+	    !store_usage_valid(usage, nusage) ||
 	    !store_record_valid(evs, nevs, counters, ncounters)) {
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
@@ -178,7 +180,7 @@ store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
 			goto out;
 		}
 	}
-	if (nsessions == 0 && nendpoints == 0) {
+	if (nsessions == 0 && nendpoints == 0 && nusage == 0) {
 		r = store_record(store, evs, nevs, counters, ncounters, NULL,
 		    NULL);
 		goto out;
@@ -210,6 +212,10 @@ store_record_batch(struct store *store, struct event *const *evs, size_t nevs,
 		         es->bytes_out)) != 0)
 			goto out;
 	}
+	db_finalize(stmt);
+	stmt = NULL;
+	if ((r = store_usage_add_in(store, usage, nusage)) != 0)
+		goto out;
 	if ((r = store_commit(store)) != 0)
 		goto out;
 	r = 0;
@@ -546,7 +552,8 @@ int
 store_endpoint_stats(struct store *store,
     const struct store_endpoint_stats *stats, size_t n)
 {
-	return store_record_batch(store, NULL, 0, NULL, 0, NULL, 0, stats, n);
+	return store_record_batch(store, NULL, 0, NULL, 0, NULL, 0, stats, n,
+	    NULL, 0);
 }
 
 /*

@@ -16,6 +16,7 @@
 
 struct db;
 struct db_stmt;
+struct store_usage;
 
 struct store {
 	struct db *db;
@@ -240,6 +241,10 @@ int store_list_account(struct store *store, const struct store_rows *rows,
 
 /* The row mappers other entities' lists need. */
 extern const struct store_rows store_int64_rows; /* column 0, int64_t */
+/* store-usage.c: check usage rows, and add them in the open transaction. */
+int store_usage_valid(const struct store_usage *rows, size_t n);
+int store_usage_add_in(struct store *store, const struct store_usage *rows,
+    size_t n);
 extern const struct store_rows store_account_rows;
 extern const struct store_rows store_address_rows;
 extern const struct store_rows store_endpoint_rows;

@@ -764,14 +764,16 @@ struct store_session_stats_row {
 };
 
 /*
- * The monitor's batch, in one transaction: events, counter deltas, and
- * the live counters of sessions and endpoints (rows already ended are
- * left as they were).
+ * The monitor's batch, in one transaction: events, counter deltas, the
+ * live counters of sessions and endpoints (rows already ended are left
+ * as they were), and usage added as store_usage_add() adds it.
  */
+struct store_usage;
 int store_record_batch(struct store *store, struct event *const *evs,
     size_t nevs, const struct store_counter *counters, size_t ncounters,
     const struct store_session_stats_row *sessions, size_t nsessions,
-    const struct store_endpoint_stats *endpoints, size_t nendpoints);
+    const struct store_endpoint_stats *endpoints, size_t nendpoints,
+    const struct store_usage *usage, size_t nusage);
 /*
  * Events in the order stored, oldest first: those with seq > <after_seq>,
  * of <type> (NULL: any) and timestamp >= <since_ms> (0: any). With
@@ -1096,5 +1098,18 @@ int store_usage_add(struct store *store, const struct store_usage *rows,
  */
 int store_usage_bytes_since(struct store *store, const char *account_id,
     int64_t since_ms, int64_t *bytesp);
+/*
+ * Usage from the hour holding <since_ms> on, of account <account_id>
+ * (NULL: every account), summed per account, address and bucket of
+ * <bucket_ms> (a multiple of an hour: 3600000 by hour, 86400000 by UTC
+ * day; 0: one bucket for the whole span, whose hour_ms is its first
+ * hour), ordered by account name, address, bucket; each row's hour_ms
+ * is its bucket's start and account_name is filled. *listp is the
+ * caller's, freed with store_usage_list_free().
+ */
+int store_usage_list(struct store *store, const char *account_id,
+    int64_t since_ms, int64_t bucket_ms, struct store_usage **listp,
+    size_t *np);
+void store_usage_list_free(struct store_usage *list, size_t n);
 
 #endif /* PORTHOLE_STORE_H */

@@ -771,6 +771,73 @@ START_TEST(test_session_scope)
 }
 END_TEST
 
+/*
+ * Usage: an account scope sees its own (with or without naming it),
+ * another's is not found; an administrator sees every account's or
+ * one's; a bucket is an hour, a day or the whole span.
+ */
+START_TEST(test_usage_scope)
+{
+	struct store_usage rows[2], *list = NULL;
+	struct ops_err err;
+	size_t n = 0;
+	int64_t now = misc_now_ms();
+
+	memset(rows, 0, sizeof(rows));
+	rows[0].account_id = alice_id;
+	rows[0].hostport = (char *)"tun.example.com:41000";
+	rows[0].hour_ms = now;
+	rows[0].connections = 2;
+	rows[0].bytes_in = 10;
+	rows[1] = rows[0];
+	rows[1].account_id = bob_id;
+	rows[1].hostport = (char *)"tun.example.com:41001";
+	rows[1].bytes_out = 20;
+	ck_assert_int_eq(store_usage_add(st, rows, 2), 0);
+
+	ck_assert_int_eq(ops_usage(&alice_ops, NULL, 0, 0, &list, &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0].account_name, "alice");
+	ck_assert_int_eq(list[0].bytes_in, 10);
+	store_usage_list_free(list, n);
+	ck_assert_int_eq(ops_usage(&alice_ops, "alice", 0, OPS_USAGE_DAY, &list,
+	                     &n, &err),
+	    0);
+	ck_assert_uint_eq(n, 1);
+	store_usage_list_free(list, n);
+	ck_assert_int_eq(ops_usage(&alice_ops, "bob", 0, 0, &list, &n, &err),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(err.status, OPS_STATUS_NOT_FOUND);
+	ck_assert_ptr_null(list);
+	ck_assert_int_eq(ops_usage(&alice_ops, bob_id, 0, 0, &list, &n, &err),
+	    PORTHOLE_ERR_NOT_FOUND);
+
+	ck_assert_int_eq(ops_usage(&admin, NULL, 0, OPS_USAGE_HOUR, &list, &n,
+	                     &err),
+	    0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[1].account_name, "bob");
+	ck_assert_int_eq(list[1].bytes_out, 20);
+	store_usage_list_free(list, n);
+	ck_assert_int_eq(ops_usage(&admin, "bob", 0, 0, &list, &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	store_usage_list_free(list, n);
+	/* From the next hour on: nothing yet. */
+	ck_assert_int_eq(ops_usage(&admin, NULL, now + 3600000, 0, &list, &n,
+	                     &err),
+	    0);
+	ck_assert_uint_eq(n, 0);
+	store_usage_list_free(list, n);
+	ck_assert_int_eq(ops_usage(&admin, "nobody", 0, 0, &list, &n, &err),
+	    PORTHOLE_ERR_NOT_FOUND);
+	ck_assert_int_eq(ops_usage(&admin, NULL, 0, 60000, &list, &n, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(err.status, OPS_STATUS_INVALID);
+	ck_assert_int_eq(ops_usage(&admin, NULL, -1, 0, &list, &n, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 START_TEST(test_admin_only)
 {
 	struct store_account *a = NULL, **alist = NULL;
@@ -1071,6 +1138,7 @@ ops_suite(void)
 	tcase_add_test(tc, test_token_scope);
 	tcase_add_test(tc, test_apikey_scope);
 	tcase_add_test(tc, test_session_scope);
+	tcase_add_test(tc, test_usage_scope);
 	tcase_add_test(tc, test_admin_only);
 	tcase_add_test(tc, test_traffic_scope);
 	suite_add_tcase(s, tc);

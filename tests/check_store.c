@@ -404,6 +404,7 @@ store_suite(int pg)
 	store_tcases_apikey(s);
 	store_tcases_hook(s);
 	store_tcases_page(s);
+	store_tcases_usage(s);
 	store_tcases_notify(s);
 	return s;
 }

@@ -103,5 +103,6 @@ void store_tcases_node(Suite *s);
 void store_tcases_apikey(Suite *s);
 void store_tcases_hook(Suite *s);
 void store_tcases_page(Suite *s);
+void store_tcases_usage(Suite *s);
 
 #endif /* PORTHOLE_CHECK_STORE_H */

@@ -554,6 +554,34 @@ api "$AK" GET "/events?since=yesterday"
 expect 400 "a bad since"
 grep -q 'tcp_connection_closed' "$PH_TMP/sse-bob.out" &&
     ph_fail "bob's stream carries alice's events"
+# Usage: the two echoes (1000 and 10 bytes each way), alice's alone.
+deadline=$((SECONDS + 15))
+until api "$AK" GET /usage && [ "$ST" = 200 ] &&
+    [ "$(j '[.usage[].bytes_out] | add')" = 1010 ]; do
+	[ "$SECONDS" -lt "$deadline" ] || ph_fail "GET /usage: $(cat "$R")"
+	sleep 0.2
+done
+[ "$(j '.usage | length')/$(j '.usage[0].account')/$(j '.usage[0].endpoint')" = \
+    "1/alice/127.0.0.1:$PH_TUNNEL_PORT" ] || ph_fail "GET /usage: $(cat "$R")"
+[ "$(j '.usage[0].connections')/$(j '.usage[0].bytes_in')" = 2/1010 ] ||
+    ph_fail "GET /usage figures: $(cat "$R")"
+api "$BK" GET /usage
+expect 200 "bob's usage"
+[ "$(j '.usage | length')" -eq 0 ] || ph_fail "bob sees usage: $(cat "$R")"
+api "$BK" GET "/usage?account=alice"
+expect 404 "bob asks for alice's usage"
+api "$ADMIN" GET "/usage?account=alice&by=hour&since=1h"
+expect 200 "alice's usage by hour"
+[ "$(j '.usage | length')/$(j '.usage[0].connections')" = 1/2 ] ||
+    ph_fail "usage by hour: $(cat "$R")"
+api "$ADMIN" GET "/usage?by=day&since=2030-01-01T00:00:00Z"
+expect 200 "usage from the future"
+[ "$(j '.usage | length')" -eq 0 ] || ph_fail "usage after 2030: $(cat "$R")"
+api "$ADMIN" GET "/usage?by=week"
+expect 400 "usage by week"
+api "$ADMIN" GET "/usage?since=yesterday"
+expect 400 "usage since yesterday"
+ph_pass "GET /usage: an account's bytes and connections, by hour or day, confined to it"
 api "$AK" POST "/tunnel_sessions/$SS/stop"
 expect 204 "alice stops her session"
 ph_wait_gone "$s1pid" 15
