@@ -45,6 +45,7 @@ store_endpoint_from_row(struct db_stmt *stmt, void *slot)
 	e->bytes_out = db_column_int64(stmt, 15);
 	e->node = store_column_text(stmt, 16);
 	e->region = store_column_text(stmt, 17);
+	e->pooled = store_column_int(stmt, 18) != 0;
 	*(struct store_endpoint **)slot = e;
 }
 
@@ -75,9 +76,9 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	static const char sql[] =
 	    "INSERT INTO endpoints (id, session_id, account_id, host, port,"
 	    " bind_address, metadata, address_id, started_ms, edge_id,"
-	    " node, region, seq)"
+	    " node, region, pooled, seq)"
 	    " SELECT ?1, ?2, ?3, ?4, CAST(?5 AS BIGINT), ?6, ?7, ?8,"
-	    " CAST(?9 AS BIGINT), ?10, ?11, ?12,"
+	    " CAST(?9 AS BIGINT), ?10, ?11, ?12, CAST(?13 AS INTEGER),"
 	    " (SELECT coalesce(max(seq), 0) + 1 FROM endpoints)"
 	    " WHERE EXISTS (SELECT 1 FROM sessions"
 	    "  WHERE id = ?2 AND account_id = ?3 AND ended_ms IS NULL)"
@@ -99,11 +100,11 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run_locked(store, &n, sql, "ttttitttIttt", e->id,
+	if ((r = store_run_locked(store, &n, sql, "ttttitttIttti", e->id,
 	         e->session_id, e->account_id, e->host, e->port,
 	         e->bind_address, e->metadata, e->address_id, e->started_ms,
 	         e->edge_id, e->node != NULL ? e->node : "",
-	         e->region != NULL ? e->region : "")) != 0)
+	         e->region != NULL ? e->region : "", e->pooled ? 1 : 0)) != 0)
 		goto out;
 	if (n == 0) {
 		debug_f("endpoint %.40s: no live session %.40s or address "
@@ -117,6 +118,21 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	r = 0;
 out:
 	return r;
+}
+
+/*
+ * Mark live endpoint <id> pooled: its address became shared with
+ * other sessions (pooling); _NOT_FOUND if it is not live.
+ */
+int
+store_endpoint_set_pooled(struct store *store, const char *id)
+{
+	if (id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store,
+	    "UPDATE endpoints SET pooled = 1"
+	    " WHERE id = ?1 AND ended_ms IS NULL",
+	    "t", id);
 }
 
 /* End live endpoint <id> at <now_ms>; _NOT_FOUND if none is live. */

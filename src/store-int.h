@@ -82,7 +82,7 @@ struct store {
 	"SELECT e.id, e.session_id, e.account_id, a.name, e.host, e.port,"     \
 	" e.bind_address, e.metadata, e.address_id, e.started_ms, e.ended_ms," \
 	" e.edge_id, e.conns_open, e.conns_total, e.bytes_in, e.bytes_out,"    \
-	" e.node, e.region"                                                    \
+	" e.node, e.region, e.pooled"                                          \
 	" FROM endpoints e JOIN accounts a ON a.id = e.account_id"
 
 /*
