@@ -477,7 +477,7 @@ mon_end(struct mon *mon, struct mon_kid *k, const char *why, const char *said)
 		logit("session %s: ended: another node took this one for lost",
 		    k->session_id);
 	else if (said != NULL)
-		logit("session %s: ended (%s)", k->session_id, why);
+		logit("session %s: ending: %s", k->session_id, why);
 	else
 		logit("session %s: ended by an administrator (%s)",
 		    k->session_id, why);

@@ -55,10 +55,10 @@ fwd_free(struct fwd *f)
 
 /*
  * Read a forward's settings (u32 proxy, acl, acl edge, u32 edge proxy)
- * from <m> into <f>. Returns 0 or -1.
+ * from <m> into <f>, which must end there if <end>. Returns 0 or -1.
  */
 static int
-fwd_settings(struct fwd *f, struct ipc_msg *m)
+fwd_settings(struct fwd *f, struct ipc_msg *m, int end)
 {
 	struct acl *acl = NULL, *acl_edge = NULL;
 	uint32_t proxy, edge_proxy;
@@ -70,7 +70,7 @@ fwd_settings(struct fwd *f, struct ipc_msg *m)
 		return -1;
 	}
 	edge_proxy = ipc_get_u32(m);
-	if (!ipc_ok(m, 1) || proxy > 2 || edge_proxy > 2) {
+	if (!ipc_ok(m, end) || proxy > 2 || edge_proxy > 2) {
 		acl_free(acl);
 		acl_free(acl_edge);
 		return -1;
@@ -120,7 +120,7 @@ fwd_from_answer(struct sess *s, const char *bind_address, struct ipc_msg *ans,
 	f->hostport = ipc_get_str(ans, 300);
 	f->address_id = ipc_get_str(ans, MON_ID_MAX);
 	f->edge_id = ipc_get_str(ans, MON_ID_MAX);
-	if (fwd_settings(f, ans) != 0)
+	if (fwd_settings(f, ans, 0) != 0)
 		how = 255;
 	else
 		how = ipc_get_u8(ans);
@@ -281,7 +281,7 @@ fwd_update(struct sess *s, struct ipc_msg *m)
 	struct fwd *f;
 	char *id = ipc_get_str(m, MON_ID_MAX);
 
-	if ((f = fwd_find(s, id)) != NULL && fwd_settings(f, m) != 0)
+	if ((f = fwd_find(s, id)) != NULL && fwd_settings(f, m, 1) != 0)
 		error("session %s: bad endpoint settings from the monitor",
 		    s->id);
 	else if (f != NULL)
