@@ -50,9 +50,9 @@ ctl_address_json_line(const struct store_address *a)
 	json_kv_str(b, 0, "metadata", a->metadata);
 	json_kv_str(b, 0, "endpoint_id", a->endpoint_id);
 	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
-	json_kv_bool(b, 0, "pooling", a->pooling);
 	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
 	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
+	json_kv_bool(b, 0, "pooling", a->pooling);
 	json_kv_str(b, 0, "node", ctl_cell(a->node));
 	json_kv_str(b, 0, "region", ctl_cell(a->region));
 	json_kv_str(b, 0, "created_at",

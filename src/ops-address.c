@@ -137,9 +137,9 @@ ops_address_event(struct ops *ops, const char *type,
 	json_kv_str(b, 0, "description", a->description);
 	json_kv_str(b, 0, "metadata", a->metadata);
 	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
-	json_kv_bool(b, 0, "pooling", a->pooling);
 	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
 	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
+	json_kv_bool(b, 0, "pooling", a->pooling);
 	buf_putc(b, '}');
 	xasprintf(&what, "address %s", a->id);
 	r = ops_event_record(ops, type, a->account_id, buf_str(b), now_ms, what,

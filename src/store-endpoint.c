@@ -90,7 +90,18 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	    "  AND ((x.edge_id IS NULL AND r.account_id = ?3)"
 	    "   OR (x.edge_id IS NOT NULL"
 	    "    AND EXISTS (SELECT 1 FROM edge_backends b"
-	    "     WHERE b.edge_id = x.edge_id AND b.account_id = ?3)))))";
+	    "     WHERE b.edge_id = x.edge_id AND b.account_id = ?3)))))"
+	    " AND (CAST(?10 AS TEXT) IS NOT NULL OR NOT EXISTS (SELECT 1"
+	    "  FROM endpoints o"
+	    "  WHERE o.host = ?4 AND o.port = CAST(?5 AS BIGINT)"
+	    "  AND o.ended_ms IS NULL AND o.edge_id IS NULL"
+	    "  AND o.node <> ?11))";
+	static const char sql_elsewhere[] =
+	    "SELECT count(*) FROM endpoints WHERE host = ?1 AND port = ?2"
+	    " AND ended_ms IS NULL AND edge_id IS NULL AND node <> ?3"
+	    " AND EXISTS (SELECT 1 FROM sessions"
+	    "  WHERE id = ?4 AND ended_ms IS NULL)";
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
 	if (e == NULL || e->id == NULL || e->session_id == NULL ||
@@ -106,6 +117,19 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	         e->edge_id, e->node != NULL ? e->node : "",
 	         e->region != NULL ? e->region : "", e->pooled ? 1 : 0)) != 0)
 		goto out;
+	/*
+	 * Pooled endpoints escape the one-live index, so outside edges a
+	 * live endpoint of another node on the same address is checked
+	 * here: only one node serves it (_EXISTS), pooled or not; an ended
+	 * session is _NOT_FOUND first.
+	 */
+	if (n == 0 && e->edge_id == NULL &&
+	    store_prepare(store, &stmt, sql_elsewhere, "titt", e->host, e->port,
+	        e->node != NULL ? e->node : "", e->session_id) == 0 &&
+	    db_step(stmt) == DB_ROW && store_column_int(stmt, 0) > 0) {
+		r = PORTHOLE_ERR_EXISTS;
+		goto out;
+	}
 	if (n == 0) {
 		debug_f("endpoint %.40s: no live session %.40s or address "
 		        "%.40s on edge %.40s",
@@ -117,6 +141,7 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	}
 	r = 0;
 out:
+	db_finalize(stmt);
 	return r;
 }
 

@@ -356,7 +356,7 @@ sess_view(struct sess *s, int force)
 	buf_printf(b, "\n%-30s %6s %7s %8s %11s %11s\n", "Connections", "open",
 	    "total", "refused", "in", "out");
 	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (f->dead && f->conns_open == 0)
+		if ((f->dead && f->conns_open == 0) || f->held)
 			continue;
 		buf_printf(b, "tcp://%-24s %6llu %7llu %8llu ", f->hostport,
 		    (unsigned long long)f->conns_open,
