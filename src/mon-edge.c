@@ -28,19 +28,19 @@
 /*
  * Groups: edge addresses, and pooled reserved addresses (an account's
  * sessions that share one with tcp --pooling, or with the address's
- * pooling setting), which are served the same way. The monitor owns the
- * listener of each such address that has members, so that no member leaving (or dying) takes connections
- * down with it: each accepted connection is handed to one member (the
- * ready one with the fewest connections, round robin among equals) with
- * an id. The member reports it DONE, or RETURNs it when it could not
- * open a channel for it; a RETURN must come from the member it was
- * handed to and bring back the very socket (same inode), and then the
- * next member gets it. Flow control: a member with MON_INFLIGHT_MAX
- * connections still in its socket, or whose socket is full (something
- * waits in the monitor's queue for it), gets none, and with no member
- * able to take one the listener is not polled, so connections wait in
- * the kernel's backlog rather than anywhere they could be lost, or
- * held open by the monitor.
+ * pooling setting), which are served the same way. The monitor owns
+ * the listener of each such address that has members, so that no
+ * member leaving (or dying) takes connections down with it: each
+ * accepted connection is handed to one member (the ready one with the
+ * fewest connections, round robin among equals) with an id. The member
+ * reports it DONE, or RETURNs it when it could not open a channel for
+ * it; a RETURN must come from the member it was handed to and bring
+ * back the very socket (same inode), and then the next member gets it.
+ * Flow control: a member with MON_INFLIGHT_MAX connections still in its
+ * socket, or whose socket is full (something waits in the monitor's
+ * queue for it), gets none, and with no member able to take one the
+ * listener is not polled, so connections wait in the kernel's backlog
+ * rather than anywhere they could be lost, or held open by the monitor.
  */
 
 #define MON_GRP_BACKLOG      1024

@@ -21,11 +21,11 @@
 
 /*
  * A session process's part in a group, an edge's or a pooled address's
- * (the group itself is the monitor's, src/mon-edge.c): it says when a forward is ready, takes the
- * connections the monitor hands it, reports each one DONE, and gives
- * back (RETURN) one it could not open a channel for, so that another
- * member serves it. Leaving is a cancel, answered by LEFT once no more
- * connections can come.
+ * (the group itself is the monitor's, src/mon-edge.c): it says when a
+ * forward is ready, takes the connections the monitor hands it, reports
+ * each one DONE, and gives back (RETURN) one it could not open a channel
+ * for, so that another member serves it. Leaving is a cancel, answered
+ * by LEFT once no more connections can come.
  */
 
 #define EDGE_LEAVE_WAIT_MS 2000 /* for the LEFTs at session end */
