@@ -131,6 +131,7 @@ ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(s->started_ms, when, sizeof(when)));
 			json_kv_int(b, 0, "endpoints", s->nendpoints);
+			json_kv_int(b, 0, "pooled_endpoints", s->npooled);
 			json_kv_str(b, 0, "node", ctl_cell(s->node));
 			json_kv_str(b, 0, "region", ctl_cell(s->region));
 			buf_putc(b, '}');

@@ -75,7 +75,9 @@ struct store {
 	" (SELECT count(*) FROM endpoints e"                                   \
 	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL),"                 \
 	" s.conns_open, s.conns_total, s.bytes_in, s.bytes_out,"               \
-	" s.node, s.region"                                                    \
+	" s.node, s.region,"                                                   \
+	" (SELECT count(*) FROM endpoints e"                                   \
+	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL AND e.pooled = 1)" \
 	" FROM sessions s JOIN accounts a ON a.id = s.account_id"
 
 #define STORE_ENDPOINT_SELECT                                                  \

@@ -77,6 +77,7 @@ struct store_session {
 	int64_t ended_ms; /* 0 while live */
 	char *end_reason; /* set when an admin ended it, else NULL */
 	int nendpoints; /* live endpoints; filled by list */
+	int npooled; /* of those, sharing a pooled address */
 	int64_t conns_open; /* as last recorded by the session */
 	int64_t conns_total;
 	int64_t bytes_in;

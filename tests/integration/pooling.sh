@@ -69,6 +69,8 @@ b=$(accepts svc_b)
     ph_fail "40 connections split $a / $b between the pooled sessions"
 n=$(ph_ctl --json endpoint list | jq -s 'map(select(.pooled)) | length')
 [ "$n" -eq 2 ] || ph_fail "endpoint list shows $n pooled endpoints, not 2"
+n=$(ph_ctl --json session list | jq -s 'map(.pooled_endpoints) | add')
+[ "$n" -eq 2 ] || ph_fail "session list shows $n pooled endpoints, not 2"
 ph_pass "two tcp --pooling sessions share one address: $a and $b of 40"
 
 # --- without --pooling: refused, told about both flags -----------------------------
