@@ -47,6 +47,7 @@ api_addr_json(struct buf *b, struct api_req *rq, struct ops *o, const void *obj)
 	api_text(b, "region", region);
 	api_account_ref(b, "account", a->account_id, a->account_name);
 	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
+	json_kv_bool(b, 0, "pooling", a->pooling);
 	api_ref(b, rq, "ip_policy", "ip_policies", a->ip_policy_id);
 	api_ref(b, rq, "endpoint", "endpoints", a->endpoint_id);
 	api_ref(b, rq, "edge", "edges/tcp", a->edge_id);
@@ -100,12 +101,13 @@ void
 api_addr_update(struct api_req *rq)
 {
 	static const char *const fields[] = { "description", "metadata",
-		"proxy_proto", "ip_policy_id", NULL };
+		"proxy_proto", "ip_policy_id", "pooling", NULL };
 	struct store_address *a = NULL;
 	struct ops_address_update u;
 	struct ops_err err;
 	struct ops o;
 	json_t *body, *pol;
+	int pooling = -1;
 
 	if ((body = api_body(rq, fields)) == NULL)
 		return;
@@ -115,8 +117,11 @@ api_addr_update(struct api_req *rq)
 	    api_str(rq, body, "metadata", &u.metadata) != 0 ||
 	    api_int(rq, body, "proxy_proto", 0, 2, &u.proxy_proto) != 0 ||
 	    api_str(rq, body, "ip_policy_id", &u.ip_policy) != 0 ||
+	    api_bool(rq, body, "pooling", &pooling) != 0 ||
 	    api_ops(rq, &o) != 0)
 		goto out;
+	if (pooling != -1)
+		u.pooling = pooling ? OPS_POOLING_ON : OPS_POOLING_OFF;
 	/* "ip_policy_id": null (present) detaches, absent keeps. */
 	pol = json_object_get(body, "ip_policy_id");
 	if (pol != NULL && json_is_null(pol))

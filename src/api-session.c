@@ -121,6 +121,7 @@ api_endpoint_json(struct buf *b, struct api_req *rq, struct ops *o,
 	api_ref(b, rq, "tunnel_session", "tunnel_sessions", e->session_id);
 	api_ref(b, rq, "reserved_addr", "reserved_addrs", e->address_id);
 	api_ref(b, rq, "edge", "edges/tcp", e->edge_id);
+	json_kv_bool(b, 0, "pooled", e->pooled);
 	api_account_ref(b, "account", e->account_id, e->account_name);
 	api_text(b, "node", e->node);
 	api_text(b, "region", e->region);

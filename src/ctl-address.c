@@ -52,6 +52,7 @@ ctl_address_json_line(const struct store_address *a)
 	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
 	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
 	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
+	json_kv_bool(b, 0, "pooling", a->pooling);
 	json_kv_str(b, 0, "node", ctl_cell(a->node));
 	json_kv_str(b, 0, "region", ctl_cell(a->region));
 	json_kv_str(b, 0, "created_at",
@@ -133,8 +134,8 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 	}
 	if (!ctl->json)
 		t = ctl_table_new("ID", "ADDRESS", "ACCOUNT", "EDGE",
-		    "ENDPOINT", "NODE", "REGION", "PROXY", "IP-POLICY",
-		    "CREATED", "DESCRIPTION", NULL);
+		    "ENDPOINT", "NODE", "REGION", "PROXY", "POOLING",
+		    "IP-POLICY", "CREATED", "DESCRIPTION", NULL);
 	for (i = 0; i < n; i++) {
 		a = list[i];
 		if (ctl->json) {
@@ -144,7 +145,8 @@ ctl_address_list(struct ctl *ctl, const struct ctl_args *args)
 		hostport = ctl_hostport(a->host, a->port);
 		ctl_table_add(t, a->id, hostport, a->account_name, a->edge_id,
 		    a->endpoint_id, ctl_cell(a->node), ctl_cell(a->region),
-		    ctl_address_proxy(a->proxy_proto, NULL), a->ip_policy_name,
+		    ctl_address_proxy(a->proxy_proto, NULL),
+		    a->pooling ? "on" : NULL, a->ip_policy_name,
 		    ctl_time(a->created_ms, when, sizeof(when)),
 		    ctl_cell(a->description));
 		free(hostport);
@@ -193,6 +195,7 @@ ctl_address_show(struct ctl *ctl, const struct ctl_args *args)
 	ctl_table_add(t, "Region", ctl_cell(a->region));
 	ctl_table_add(t, "PROXY protocol",
 	    ctl_address_proxy(a->proxy_proto, "none"));
+	ctl_table_add(t, "Pooling", a->pooling ? "on" : "off");
 	ctl_table_add(t, "IP policy", a->ip_policy_name);
 	ctl_table_add(t, "Created",
 	    ctl_time(a->created_ms, when, sizeof(when)));
@@ -208,7 +211,8 @@ out:
 
 /*
  * address update ADDR [--description TEXT] [--metadata TEXT]
- * [--ip-policy POLICY|none] [--proxy-proto 0|1|2]: change what is
+ * [--ip-policy POLICY|none] [--proxy-proto 0|1|2] [--pooling on|off]:
+ * change what is
  * given; the parser made sure something is.
  */
 int
@@ -225,6 +229,7 @@ ctl_address_update(struct ctl *ctl, const struct ctl_args *args)
 	u.metadata = args->metadata;
 	u.ip_policy = args->ip_policy;
 	u.proxy_proto = args->proxy_proto;
+	u.pooling = args->pooling;
 	if ((r = ops_address_update(ctl_ops(ctl), args->address, &u, &a,
 	         &err)) != 0) {
 		ctl_report(&err);

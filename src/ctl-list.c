@@ -46,7 +46,8 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 		b = buf_new();
 	else
 		t = ctl_table_new("ID", "URL", "ACCOUNT", "SESSION", "SINCE",
-		    "ADDRESS", "EDGE", "METADATA", "NODE", "REGION", NULL);
+		    "ADDRESS", "EDGE", "POOLED", "METADATA", "NODE", "REGION",
+		    NULL);
 	for (i = 0; i < n; i++) {
 		e = list[i];
 		hostport = ctl_hostport(e->host, e->port);
@@ -64,6 +65,7 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "metadata", e->metadata);
 			json_kv_str(b, 0, "address_id", e->address_id);
 			json_kv_str(b, 0, "edge_id", e->edge_id);
+			json_kv_bool(b, 0, "pooled", e->pooled);
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(e->started_ms, when, sizeof(when)));
 			json_kv_str(b, 0, "node", ctl_cell(e->node));
@@ -74,8 +76,9 @@ ctl_endpoint_list(struct ctl *ctl, const struct ctl_args *args)
 			ctl_table_add(t, e->id, url, e->account_name,
 			    e->session_id,
 			    ctl_time(e->started_ms, when, sizeof(when)),
-			    e->address_id, e->edge_id, ctl_cell(e->metadata),
-			    ctl_cell(e->node), ctl_cell(e->region));
+			    e->address_id, e->edge_id, e->pooled ? "yes" : NULL,
+			    ctl_cell(e->metadata), ctl_cell(e->node),
+			    ctl_cell(e->region));
 		free(hostport);
 		free(url);
 		hostport = url = NULL;
@@ -128,6 +131,7 @@ ctl_session_list(struct ctl *ctl, const struct ctl_args *args)
 			json_kv_str(b, 0, "started_at",
 			    misc_rfc3339(s->started_ms, when, sizeof(when)));
 			json_kv_int(b, 0, "endpoints", s->nendpoints);
+			json_kv_int(b, 0, "pooled_endpoints", s->npooled);
 			json_kv_str(b, 0, "node", ctl_cell(s->node));
 			json_kv_str(b, 0, "region", ctl_cell(s->region));
 			buf_putc(b, '}');

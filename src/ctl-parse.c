@@ -125,6 +125,7 @@ enum ctl_arg {
 	CTL_ARG_CIDR,
 	CTL_ARG_IP_POLICY,
 	CTL_ARG_PROXY_PROTO,
+	CTL_ARG_POOLING,
 	CTL_ARG_FOLLOW,
 	CTL_ARG_TYPE,
 	CTL_ARG_SINCE,
@@ -321,6 +322,8 @@ static const struct ctl_token t_address_update_opts[] = {
 	{ CTL_TOK_OPTION, "--ip-policy", CTL_ARG_IP_POLICY, CTL_NONE,
 	    t_address_update_opts },
 	{ CTL_TOK_OPTION, "--proxy-proto", CTL_ARG_PROXY_PROTO, CTL_NONE,
+	    t_address_update_opts },
+	{ CTL_TOK_OPTION, "--pooling", CTL_ARG_POOLING, CTL_NONE,
 	    t_address_update_opts },
 	{ CTL_TOK_END, "", CTL_ARG_NONE, CTL_NONE, NULL },
 };
@@ -680,6 +683,7 @@ ctl_usage(FILE *fp)
 	    "    address show | delete ADDR\n"
 	    "    address update ADDR [--description TEXT] [--metadata TEXT]\n"
 	    "        [--ip-policy POLICY | none] [--proxy-proto 0 | 1 | 2]\n"
+	    "        [--pooling on | off]\n"
 	    "    edge create [--description TEXT] [--address ADDR]...\n"
 	    "    edge list\n"
 	    "    edge show | delete EDGE\n"
@@ -932,6 +936,17 @@ ctl_parse_set(struct ctl_args *args, const struct ctl_token *t,
 		}
 		args->proxy_proto = (int)n;
 		break;
+	case CTL_ARG_POOLING:
+		if (strcmp(value, "on") == 0)
+			args->pooling = OPS_POOLING_ON;
+		else if (strcmp(value, "off") == 0)
+			args->pooling = OPS_POOLING_OFF;
+		else {
+			error("%s: bad value '%.100s': want on or off",
+			    t->keyword, value);
+			return PORTHOLE_ERR_INVALID_ARGUMENT;
+		}
+		break;
 	case CTL_ARG_FOLLOW:
 		args->follow = 1;
 		break;
@@ -1020,9 +1035,9 @@ ctl_parse_check(enum ctl_action action, const struct ctl_args *args)
 	}
 	if (action == CTL_ADDRESS_UPDATE && args->description == NULL &&
 	    args->metadata == NULL && args->ip_policy == NULL &&
-	    args->proxy_proto == -1) {
+	    args->proxy_proto == -1 && args->pooling == 0) {
 		error("address update: nothing to change: give --description, "
-		      "--metadata, --ip-policy or --proxy-proto");
+		      "--metadata, --ip-policy, --proxy-proto or --pooling");
 		return PORTHOLE_ERR_INVALID_ARGUMENT;
 	}
 	if (action == CTL_EDGE_UPDATE && args->description == NULL &&

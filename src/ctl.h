@@ -79,6 +79,7 @@ struct ctl_args {
 	const char *cidr; /* rule add|delete: CIDR, checked by the parser */
 	const char *ip_policy; /* --ip-policy POLICY or "none" */
 	int proxy_proto; /* --proxy-proto 0|1|2 */
+	int pooling; /* --pooling on|off: OPS_POOLING_*, 0 if not given */
 	int follow; /* events --follow: 1 if given, else 0 */
 	const char *type; /* events --type: a known EVENT_* type */
 	int64_t since_ms; /* events --since TIME, parsed */

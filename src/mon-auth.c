@@ -457,9 +457,8 @@ out:
 	free(type);
 }
 
-/* End <k>'s session on the administrator's behalf, saying <why>. */
-static void
-mon_end(struct mon *mon, struct mon_kid *k, const char *why)
+void
+mon_end(struct mon *mon, struct mon_kid *k, const char *why, const char *said)
 {
 	struct ipc_msg m;
 	int64_t pid = 0;
@@ -477,6 +476,8 @@ mon_end(struct mon *mon, struct mon_kid *k, const char *why)
 	if (lost)
 		logit("session %s: ended: another node took this one for lost",
 		    k->session_id);
+	else if (said != NULL)
+		logit("session %s: ending: %s", k->session_id, why);
 	else
 		logit("session %s: ended by an administrator (%s)",
 		    k->session_id, why);
@@ -487,7 +488,9 @@ mon_end(struct mon *mon, struct mon_kid *k, const char *why)
 	{
 		char *msg = NULL;
 
-		if (lost)
+		if (said != NULL)
+			msg = xstrdup(said);
+		else if (lost)
 			xasprintf(&msg,
 			    "session ended by the server: this node lost "
 			    "touch with its fleet and its sessions were "
@@ -525,23 +528,24 @@ mon_check(struct mon *mon, struct mon_kid *k)
 		goto out;
 	}
 	if (st.account_deleted) {
-		mon_end(mon, k, "account deleted");
+		mon_end(mon, k, "account deleted", NULL);
 		goto out;
 	}
 	if (st.ended) {
-		mon_end(mon, k,
-		    st.end_reason != NULL ? st.end_reason : "ended");
+		mon_end(mon, k, st.end_reason != NULL ? st.end_reason : "ended",
+		    NULL);
 		goto out;
 	}
 	/* A disable or revocation that raced the login is caught here. */
 	if (st.account_disabled) {
-		mon_end(mon, k, "account disabled");
+		mon_end(mon, k, "account disabled", NULL);
 		goto out;
 	}
 	if (!st.credential_valid) {
 		mon_end(mon, k,
 		    strncmp(k->credential, "key:", 4) == 0 ? "key deleted"
-		                                           : "token revoked");
+		                                           : "token revoked",
+		    NULL);
 		goto out;
 	}
 	/* Take up policy changes the administrator made. */

@@ -26,25 +26,30 @@
 #include "xmalloc.h"
 
 /*
- * Edge groups. The monitor owns the listener of each edge address that
- * has members, so that no member leaving (or dying) takes connections
- * down with it: each accepted connection is handed to one member (the
- * ready one with the fewest connections, round robin among equals) with
- * an id. The member reports it DONE, or RETURNs it when it could not
- * open a channel for it; a RETURN must come from the member it was
- * handed to and bring back the very socket (same inode), and then the
- * next member gets it. Flow control: a member with MON_INFLIGHT_MAX
- * connections still in its socket, or whose socket is full (something
- * waits in the monitor's queue for it), gets none, and with no member
- * able to take one the listener is not polled, so connections wait in
- * the kernel's backlog rather than anywhere they could be lost, or
- * held open by the monitor.
+ * Groups: edge addresses, and pooled reserved addresses (an account's
+ * sessions that share one with tcp --pooling, or with the address's
+ * pooling setting), which are served the same way. The monitor owns
+ * the listener of each such address that has members, so that no
+ * member leaving (or dying) takes connections down with it: each
+ * accepted connection is handed to one member (the ready one with the
+ * fewest connections, round robin among equals) with an id. The member
+ * reports it DONE, or RETURNs it when it could not open a channel for
+ * it; a RETURN must come from the member it was handed to and bring
+ * back the very socket (same inode), and then the next member gets it.
+ * Flow control: a member with MON_INFLIGHT_MAX connections still in its
+ * socket, or whose socket is full (something waits in the monitor's
+ * queue for it), gets none, and with no member able to take one the
+ * listener is not polled, so connections wait in the kernel's backlog
+ * rather than anywhere they could be lost, or held open by the monitor.
  */
 
 #define MON_GRP_BACKLOG      1024
 #define MON_GRP_ACCEPT_BATCH 64
 #define MON_INFLIGHT_MAX     128
 #define MON_TRIED_MAX        8
+
+/* What a group serves, for the log. */
+#define MON_GRP_WHAT(g) ((g)->pool ? "pooled address" : "edge address")
 
 /*
  * Predicate: <mem> can take a connection now. Its queue is the
@@ -57,7 +62,7 @@ mon_member_open(const struct mon_member *mem)
 	    mem->inflight < MON_INFLIGHT_MAX;
 }
 
-static struct mon_grp *
+struct mon_grp *
 mon_grp_find(struct mon *mon, const char *address_id)
 {
 	struct mon_grp *g;
@@ -116,8 +121,8 @@ mon_grp_drop(struct mon *mon, struct mon_grp *g)
 {
 	size_t i;
 
-	logit("edge address %s: no member left; port %u closed", g->address_id,
-	    g->port);
+	logit("%s %s: no member left; port %u closed", MON_GRP_WHAT(g),
+	    g->address_id, g->port);
 	if (g->watching)
 		(void)epoll_ctl(mon->epfd, EPOLL_CTL_DEL, g->lfd, NULL);
 	g->watching = 0;
@@ -155,15 +160,18 @@ mon_grp_free_all(struct mon *mon)
 }
 
 int
-mon_grp_join(struct mon *mon, struct mon_kid *k, struct mon_ep *ep,
+mon_grp_join(struct mon *mon, struct mon_kid *k, struct mon_ep *ep, int lfd,
     char *reason, size_t rlen)
 {
 	struct mon_grp *g;
-	int fd, r;
+	int fd = lfd, r = 0;
 
-	if ((g = mon_grp_find(mon, ep->address_id)) == NULL) {
-		r = net_listen(mon->conf->tunnel_address, ep->port,
-		    MON_GRP_BACKLOG, &fd);
+	if ((g = mon_grp_find(mon, ep->address_id)) != NULL && lfd != -1)
+		close(lfd); /* it has one */
+	if (g == NULL) {
+		if (fd == -1)
+			r = net_listen(mon->conf->tunnel_address, ep->port,
+			    MON_GRP_BACKLOG, &fd);
 		if (r != 0) {
 			snprintf(reason, rlen, "port %u cannot be bound: %s",
 			    ep->port,
@@ -175,11 +183,12 @@ mon_grp_join(struct mon *mon, struct mon_kid *k, struct mon_ep *ep,
 		g = xcalloc(1, sizeof(*g));
 		g->item.kind = MON_ITEM_GROUP;
 		g->address_id = xstrdup(ep->address_id);
+		g->pool = ep->edge_id == NULL;
 		g->port = ep->port;
 		g->lfd = fd;
 		TAILQ_INSERT_TAIL(&mon->grps, g, entry);
-		logit("edge address %s: listening on port %u", g->address_id,
-		    g->port);
+		logit("%s %s: listening on port %u", MON_GRP_WHAT(g),
+		    g->address_id, g->port);
 	}
 	g->m = xreallocarray(g->m, g->nm + 1, sizeof(*g->m));
 	memset(&g->m[g->nm], 0, sizeof(g->m[g->nm]));
@@ -187,7 +196,7 @@ mon_grp_join(struct mon *mon, struct mon_kid *k, struct mon_ep *ep,
 	g->m[g->nm].ep = ep;
 	g->nm++;
 	ep->grp = g;
-	verbose("edge address %s: process %ld joined (%zu member(s))",
+	verbose("%s %s: process %ld joined (%zu member(s))", MON_GRP_WHAT(g),
 	    g->address_id, (long)k->pid, g->nm);
 	return 0;
 }
@@ -221,7 +230,7 @@ mon_grp_leave(struct mon *mon, struct mon_kid *k, struct mon_ep *ep, int tell)
 		}
 	}
 	ep->grp = NULL;
-	verbose("edge address %s: process %ld left", g->address_id,
+	verbose("%s %s: process %ld left", MON_GRP_WHAT(g), g->address_id,
 	    (long)k->pid);
 	if (tell) {
 		/* After every CONN already sent: none follows this. */
@@ -352,8 +361,8 @@ mon_grp_dispatch(struct mon *mon, struct mon_grp *g, int fd,
 	if (r == 1)
 		return;
 	if (r == -1) {
-		verbose("edge address %s: no member can take a connection",
-		    g->address_id);
+		verbose("%s %s: no member can take a connection",
+		    MON_GRP_WHAT(g), g->address_id);
 		close(fd);
 		return;
 	}
@@ -384,9 +393,8 @@ mon_grp_flush(struct mon *mon, struct mon_grp *g)
 		if (r == 0)
 			break;
 		if (r == -1) {
-			verbose("edge address %s: no member can take a "
-			        "connection",
-			    g->address_id);
+			verbose("%s %s: no member can take a connection",
+			    MON_GRP_WHAT(g), g->address_id);
 			close(p->fd);
 		}
 		done++;
@@ -426,7 +434,7 @@ mon_grp_accept(struct mon *mon, struct mon_grp *g)
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != ECONNABORTED && errno != EINTR)
-				error("edge address %s: accept: %s",
+				error("%s %s: accept: %s", MON_GRP_WHAT(g),
 				    g->address_id, strerror(errno));
 			break;
 		}
@@ -495,9 +503,9 @@ mon_grp_return(struct mon *mon, struct mon_kid *k, struct mon_grp *g,
 	memcpy(tried, h->tried, ntried * sizeof(pid_t));
 	*h = g->handed[--g->nhanded];
 	if (ntried >= MON_TRIED_MAX) {
-		verbose("edge address %s: %d members could not take a "
-		        "connection; closed",
-		    g->address_id, MON_TRIED_MAX);
+		verbose("%s %s: %d members could not take a connection; "
+		        "closed",
+		    MON_GRP_WHAT(g), g->address_id, MON_TRIED_MAX);
 		close(fd);
 		return;
 	}
@@ -537,14 +545,15 @@ mon_grp_message(struct mon *mon, struct mon_kid *k, struct ipc_msg *m, int fd)
 	switch (m->type) {
 	case MON_EDGE_READY:
 	case MON_EDGE_GOT:
-		/* Only for an edge endpoint of its own that is still on. */
+		/* Only for a member endpoint of its own that is still on. */
 		if ((ep = mon_kid_ep(k, id)) == NULL || ep->grp == NULL ||
 		    (mem = mon_grp_member(ep->grp, ep)) == NULL)
 			break;
 		if (m->type == MON_EDGE_READY) {
 			mem->ready = 1;
-			verbose("edge address %s: process %ld ready",
-			    ep->grp->address_id, (long)k->pid);
+			verbose("%s %s: process %ld ready",
+			    MON_GRP_WHAT(ep->grp), ep->grp->address_id,
+			    (long)k->pid);
 		} else {
 			mem->inflight =
 			    mem->inflight > count ? mem->inflight - count : 0;

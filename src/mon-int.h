@@ -46,9 +46,21 @@ struct mon_ep {
 	char *hostport; /* "host:port", "[v6]:port" */
 	char *address_id; /* reserved address, or NULL */
 	char *edge_id; /* the edge it is a member of, or NULL */
+	char *bind_address; /* the address string the client sent */
 	int live; /* not cancelled or stopped */
+	/*
+	 * Granted before the session's options were known, for an address
+	 * another session serves: no row and no listener until MON_OPTIONS
+	 * decides (mon_fwd_options).
+	 */
+	int held;
+	/*
+	 * A reserved address served alone: the monitor's copy of the
+	 * listener it handed over (pooling and takeover use it), else -1.
+	 */
+	int lfd;
 	uint64_t stamp; /* the settings last sent (hash) */
-	struct mon_grp *grp; /* its edge group while a member */
+	struct mon_grp *grp; /* its group (edge or pool) while a member */
 	/* The counters the session last reported. */
 	int64_t conns_open;
 	int64_t conns_total;
@@ -95,6 +107,9 @@ struct mon_kid {
 	int64_t log_last; /* monotonic ms of the last refill */
 	uint64_t log_skipped; /* lines left out since the last one */
 	char *metadata; /* from the session command, or NULL */
+	int opts_known; /* MON_OPTIONS came */
+	int pooling; /* tcp --pooling */
+	int force; /* tcp --force */
 	struct store_hostport *affinity; /* AddressAffinity ports */
 	size_t naffinity;
 	uint64_t policy_stamp; /* account policy last sent */
@@ -110,7 +125,7 @@ struct mon_kid {
 	char *end_reason; /* why the monitor ended it */
 };
 
-/* A member of an edge group: one session's endpoint. */
+/* A member of a group (an edge's or a pool's): one session's endpoint. */
 struct mon_member {
 	struct mon_kid *kid;
 	struct mon_ep *ep;
@@ -137,11 +152,16 @@ struct mon_pend {
 	size_t ntried;
 };
 
-/* An edge address with members; the monitor owns its listener. */
+/*
+ * An address with members, the monitor owning its listener: an edge's
+ * address (its backends' sessions), or a pooled reserved address (the
+ * sessions of its account that share it).
+ */
 struct mon_grp {
 	struct mon_item item; /* must be first */
 	TAILQ_ENTRY(mon_grp) entry;
 	char *address_id;
+	int pool; /* a pooled address's, not an edge's */
 	uint16_t port;
 	int lfd;
 	int watching; /* lfd is in the epoll set */
@@ -233,19 +253,32 @@ int mon_kid_log_ok(struct mon_kid *);
 /* mon-auth.c */
 void mon_auth(struct mon *, struct mon_kid *, struct ipc_msg *);
 void mon_check(struct mon *, struct mon_kid *);
+/*
+ * End <k>'s session (as "session kill" does) for <why> (its row's
+ * reason, the log); the client is told <msg>, or by default that the
+ * server's administrator ended it.
+ */
+void mon_end(struct mon *, struct mon_kid *, const char *why, const char *msg);
 
 /* mon-fwd.c */
 void mon_forward(struct mon *, struct mon_kid *, struct ipc_msg *);
 void mon_cancel(struct mon *, struct mon_kid *, struct ipc_msg *);
 void mon_metadata(struct mon *, struct mon_kid *, struct ipc_msg *);
+void mon_options(struct mon *, struct mon_kid *, struct ipc_msg *);
 void mon_ep_stop(struct mon *, struct mon_kid *, struct mon_ep *,
     const char *why);
 void mon_check_endpoints(struct mon *, struct mon_kid *);
 void mon_ep_free(struct mon_ep *);
 
 /* mon-edge.c */
-int mon_grp_join(struct mon *, struct mon_kid *, struct mon_ep *, char *reason,
-    size_t rlen);
+/*
+ * <k>'s endpoint <ep> joins the group of its address, which starts
+ * with listener <lfd> (taken; -1: bind one) if there is none. Returns
+ * 0, or -1 with a reason (lfd closed).
+ */
+int mon_grp_join(struct mon *, struct mon_kid *, struct mon_ep *, int lfd,
+    char *reason, size_t rlen);
+struct mon_grp *mon_grp_find(struct mon *, const char *address_id);
 void mon_grp_leave(struct mon *, struct mon_kid *, struct mon_ep *, int tell);
 void mon_grp_kid_gone(struct mon *, struct mon_kid *);
 void mon_grp_message(struct mon *, struct mon_kid *, struct ipc_msg *, int fd);

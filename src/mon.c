@@ -654,6 +654,9 @@ mon_dispatch(struct mon *mon, struct mon_kid *k, struct ipc_msg *m, int *fds,
 	case MON_METADATA:
 		mon_metadata(mon, k, m);
 		break;
+	case MON_OPTIONS:
+		mon_options(mon, k, m);
+		break;
 	case MON_CONNS:
 		mon_rec_conns(mon, k, m);
 		break;

@@ -59,6 +59,7 @@ enum mon_req {
 	MON_EDGE_RETURN, /* u64 connection id, with its descriptor */
 	MON_BYE, /* str why, u64 read-ahead reads: the session is ending */
 	MON_OPTIONS, /* u8 pooling, u8 force: the session command is known */
+	/* (or it has none: 0, 0); held forwards are decided (mon-fwd.c) */
 	MON_REQ_MAX
 };
 
@@ -80,7 +81,7 @@ enum mon_conn_refusal {
 /* Monitor -> session process. */
 enum mon_ans {
 	MON_AUTH_RESULT = 64, /* u32 MON_AUTH_*, str reason, MON_LOGIN … */
-	MON_FORWARD_RESULT, /* u8 ok; see mon_fwd.c */
+	MON_FORWARD_RESULT, /* u8 ok; see mon_forward() in mon-fwd.c */
 	MON_END, /* u32 exit status, str code, str message: it must end */
 	MON_ACCOUNT_POLICY, /* acl */
 	MON_ENDPOINT_UPDATE, /* str id, u32 proxy, acl, acl edge, u32 edge proxy */
@@ -89,7 +90,12 @@ enum mon_ans {
 	MON_EDGE_LEFT, /* str endpoint id: no connection follows */
 	MON_LIMITS, /* the account's traffic limits: see mon-limits.c */
 	MON_ENDPOINT_LISTENER, /* str id; fd: a held forward's listener */
-	MON_ENDPOINT_POOL, /* str id: it now serves as a pool member */
+	/*
+	 * str id: it serves as a member of its address's pool from now on
+	 * (a held forward, or one served alone: that one stops accepting on
+	 * its listener and closes it); then MON_EDGE_READY as an edge's.
+	 */
+	MON_ENDPOINT_POOL,
 	MON_ANS_MAX
 };
 

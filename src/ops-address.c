@@ -139,6 +139,7 @@ ops_address_event(struct ops *ops, const char *type,
 	json_kv_int(b, 0, "proxy_proto", a->proxy_proto);
 	json_kv_str(b, 0, "ip_policy", a->ip_policy_name);
 	json_kv_str(b, 0, "ip_policy_id", a->ip_policy_id);
+	json_kv_bool(b, 0, "pooling", a->pooling);
 	buf_putc(b, '}');
 	xasprintf(&what, "address %s", a->id);
 	r = ops_event_record(ops, type, a->account_id, buf_str(b), now_ms, what,
@@ -158,7 +159,8 @@ ops_address_differs(const struct store_address *before,
 	return ops_str_differs(before->description, after->description) ||
 	    ops_str_differs(before->metadata, after->metadata) ||
 	    ops_str_differs(before->ip_policy_id, after->ip_policy_id) ||
-	    before->proxy_proto != after->proxy_proto;
+	    before->proxy_proto != after->proxy_proto ||
+	    before->pooling != after->pooling;
 }
 
 /* What ops_address_try needs to take a port for a new reservation. */
@@ -400,6 +402,19 @@ ops_address_update(struct ops *ops, const char *addr,
 	if ((u->description != NULL || u->metadata != NULL) &&
 	    (r = store_address_update(ops->store, a->id, u->description,
 	         u->metadata)) != 0) {
+		ops_errf_r(err, ops, r, "update address %s", a->id);
+		goto out;
+	}
+	if (u->pooling != 0 && a->edge_id != NULL) {
+		r = ops_errf(err, PORTHOLE_ERR_INVALID_ARGUMENT,
+		    "address %s is on edge %s, whose backends share it "
+		    "already: pooling is for an account's own addresses",
+		    a->id, a->edge_id);
+		goto out;
+	}
+	if (u->pooling != 0 &&
+	    (r = store_address_set_pooling(ops->store, a->id,
+	         u->pooling == OPS_POOLING_ON)) != 0) {
 		ops_errf_r(err, ops, r, "update address %s", a->id);
 		goto out;
 	}

@@ -442,7 +442,14 @@ struct ops_address_update {
 	const char *metadata; /* NULL keeps */
 	const char *ip_policy; /* name or id, OPS_IP_POLICY_NONE, NULL keeps */
 	int proxy_proto; /* 0, 1, 2; -1 keeps */
+	int pooling; /* OPS_POOLING_ON or _OFF; 0 keeps */
 };
+/*
+ * Pooling: the sessions of the address's account may share it (see
+ * porthole.7); not for an edge's address (PORTHOLE_ERR_INVALID_ARGUMENT).
+ */
+#define OPS_POOLING_ON  1
+#define OPS_POOLING_OFF 2
 /*
  * Reserve a random free port from PortRange on PublicHost <host> (NULL:
  * the first) for <account> (for an administrator, required). The

@@ -45,6 +45,7 @@ store_endpoint_from_row(struct db_stmt *stmt, void *slot)
 	e->bytes_out = db_column_int64(stmt, 15);
 	e->node = store_column_text(stmt, 16);
 	e->region = store_column_text(stmt, 17);
+	e->pooled = store_column_int(stmt, 18) != 0;
 	*(struct store_endpoint **)slot = e;
 }
 
@@ -75,9 +76,9 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	static const char sql[] =
 	    "INSERT INTO endpoints (id, session_id, account_id, host, port,"
 	    " bind_address, metadata, address_id, started_ms, edge_id,"
-	    " node, region, seq)"
+	    " node, region, pooled, seq)"
 	    " SELECT ?1, ?2, ?3, ?4, CAST(?5 AS BIGINT), ?6, ?7, ?8,"
-	    " CAST(?9 AS BIGINT), ?10, ?11, ?12,"
+	    " CAST(?9 AS BIGINT), ?10, ?11, ?12, CAST(?13 AS INTEGER),"
 	    " (SELECT coalesce(max(seq), 0) + 1 FROM endpoints)"
 	    " WHERE EXISTS (SELECT 1 FROM sessions"
 	    "  WHERE id = ?2 AND account_id = ?3 AND ended_ms IS NULL)"
@@ -89,7 +90,18 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	    "  AND ((x.edge_id IS NULL AND r.account_id = ?3)"
 	    "   OR (x.edge_id IS NOT NULL"
 	    "    AND EXISTS (SELECT 1 FROM edge_backends b"
-	    "     WHERE b.edge_id = x.edge_id AND b.account_id = ?3)))))";
+	    "     WHERE b.edge_id = x.edge_id AND b.account_id = ?3)))))"
+	    " AND (CAST(?10 AS TEXT) IS NOT NULL OR NOT EXISTS (SELECT 1"
+	    "  FROM endpoints o"
+	    "  WHERE o.host = ?4 AND o.port = CAST(?5 AS BIGINT)"
+	    "  AND o.ended_ms IS NULL AND o.edge_id IS NULL"
+	    "  AND o.node <> ?11))";
+	static const char sql_elsewhere[] =
+	    "SELECT count(*) FROM endpoints WHERE host = ?1 AND port = ?2"
+	    " AND ended_ms IS NULL AND edge_id IS NULL AND node <> ?3"
+	    " AND EXISTS (SELECT 1 FROM sessions"
+	    "  WHERE id = ?4 AND ended_ms IS NULL)";
+	struct db_stmt *stmt = NULL;
 	int r = PORTHOLE_ERR_INTERNAL, n;
 
 	if (e == NULL || e->id == NULL || e->session_id == NULL ||
@@ -99,12 +111,25 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 		r = PORTHOLE_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((r = store_run_locked(store, &n, sql, "ttttitttIttt", e->id,
+	if ((r = store_run_locked(store, &n, sql, "ttttitttIttti", e->id,
 	         e->session_id, e->account_id, e->host, e->port,
 	         e->bind_address, e->metadata, e->address_id, e->started_ms,
 	         e->edge_id, e->node != NULL ? e->node : "",
-	         e->region != NULL ? e->region : "")) != 0)
+	         e->region != NULL ? e->region : "", e->pooled ? 1 : 0)) != 0)
 		goto out;
+	/*
+	 * Pooled endpoints escape the one-live index, so outside edges a
+	 * live endpoint of another node on the same address is checked
+	 * here: only one node serves it (_EXISTS), pooled or not; an ended
+	 * session is _NOT_FOUND first.
+	 */
+	if (n == 0 && e->edge_id == NULL &&
+	    store_prepare(store, &stmt, sql_elsewhere, "titt", e->host, e->port,
+	        e->node != NULL ? e->node : "", e->session_id) == 0 &&
+	    db_step(stmt) == DB_ROW && store_column_int(stmt, 0) > 0) {
+		r = PORTHOLE_ERR_EXISTS;
+		goto out;
+	}
 	if (n == 0) {
 		debug_f("endpoint %.40s: no live session %.40s or address "
 		        "%.40s on edge %.40s",
@@ -116,7 +141,23 @@ store_endpoint_add(struct store *store, const struct store_endpoint *e)
 	}
 	r = 0;
 out:
+	db_finalize(stmt);
 	return r;
+}
+
+/*
+ * Mark live endpoint <id> pooled: its address became shared with
+ * other sessions (pooling); _NOT_FOUND if it is not live.
+ */
+int
+store_endpoint_set_pooled(struct store *store, const char *id)
+{
+	if (id == NULL)
+		return PORTHOLE_ERR_INVALID_ARGUMENT;
+	return store_change(store,
+	    "UPDATE endpoints SET pooled = 1"
+	    " WHERE id = ?1 AND ended_ms IS NULL",
+	    "t", id);
 }
 
 /* End live endpoint <id> at <now_ms>; _NOT_FOUND if none is live. */

@@ -76,14 +76,16 @@ struct store {
 	" (SELECT count(*) FROM endpoints e"                                   \
 	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL),"                 \
 	" s.conns_open, s.conns_total, s.bytes_in, s.bytes_out,"               \
-	" s.node, s.region"                                                    \
+	" s.node, s.region,"                                                   \
+	" (SELECT count(*) FROM endpoints e"                                   \
+	"  WHERE e.session_id = s.id AND e.ended_ms IS NULL AND e.pooled = 1)" \
 	" FROM sessions s JOIN accounts a ON a.id = s.account_id"
 
 #define STORE_ENDPOINT_SELECT                                                  \
 	"SELECT e.id, e.session_id, e.account_id, a.name, e.host, e.port,"     \
 	" e.bind_address, e.metadata, e.address_id, e.started_ms, e.ended_ms," \
 	" e.edge_id, e.conns_open, e.conns_total, e.bytes_in, e.bytes_out,"    \
-	" e.node, e.region"                                                    \
+	" e.node, e.region, e.pooled"                                          \
 	" FROM endpoints e JOIN accounts a ON a.id = e.account_id"
 
 /*

@@ -42,6 +42,7 @@ store_session_from_row(struct db_stmt *stmt, void *slot)
 	s->bytes_out = db_column_int64(stmt, 15);
 	s->node = store_column_text(stmt, 16);
 	s->region = store_column_text(stmt, 17);
+	s->npooled = store_column_int(stmt, 18);
 	*(struct store_session **)slot = s;
 }
 

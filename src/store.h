@@ -77,6 +77,7 @@ struct store_session {
 	int64_t ended_ms; /* 0 while live */
 	char *end_reason; /* set when an admin ended it, else NULL */
 	int nendpoints; /* live endpoints; filled by list */
+	int npooled; /* of those, sharing a pooled address */
 	int64_t conns_open; /* as last recorded by the session */
 	int64_t conns_total;
 	int64_t bytes_in;
@@ -104,6 +105,7 @@ struct store_endpoint {
 	int64_t bytes_out;
 	char *node; /* the node that serves it ("" before fleets) */
 	char *region; /* that node's region, "" if none */
+	int pooled; /* one of the sessions sharing a pooled address */
 };
 
 /*
@@ -479,11 +481,14 @@ void store_node_list_free(struct store_node **list, size_t n);
 /*
  * Endpoints. store_endpoint_add inserts <e> (id, session_id, account_id,
  * host, port, bind_address, metadata, address_id, edge_id, started_ms,
- * node and region are used). Outside edges, one live endpoint per host
- * and port in the whole store: another is PORTHOLE_ERR_EXISTS.
+ * node, region and pooled are used). Outside edges and pooled
+ * endpoints, one live endpoint per host and port in the whole store:
+ * another is PORTHOLE_ERR_EXISTS.
  */
 int store_endpoint_add(struct store *store, const struct store_endpoint *e);
 int store_endpoint_end(struct store *store, const char *id, int64_t now_ms);
+/* Mark live endpoint <id> as one of a pooled address's (_NOT_FOUND). */
+int store_endpoint_set_pooled(struct store *store, const char *id);
 /* Whether a live endpoint outside edges is on <host>:<port>, in *livep. */
 int store_endpoint_live_at(struct store *store, const char *host, int port,
     int *livep);

@@ -20,12 +20,12 @@
 #include "net.h"
 
 /*
- * A session process's part in an edge group (the group itself is the
- * monitor's, src/mon-edge.c): it says when a forward is ready, takes the
- * connections the monitor hands it, reports each one DONE, and gives
- * back (RETURN) one it could not open a channel for, so that another
- * member serves it. Leaving is a cancel, answered by LEFT once no more
- * connections can come.
+ * A session process's part in a group, an edge's or a pooled address's
+ * (the group itself is the monitor's, src/mon-edge.c): it says when a
+ * forward is ready, takes the connections the monitor hands it, reports
+ * each one DONE, and gives back (RETURN) one it could not open a channel
+ * for, so that another member serves it. Leaving is a cancel, answered
+ * by LEFT once no more connections can come.
  */
 
 #define EDGE_LEAVE_WAIT_MS 2000 /* for the LEFTs at session end */
@@ -114,7 +114,7 @@ edge_left(struct sess *s, struct ipc_msg *m)
 	char *id = ipc_get_str(m, MON_ID_MAX);
 
 	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (f->edge_id != NULL && strcmp(f->id, id) == 0)
+		if (f->member && strcmp(f->id, id) == 0)
 			f->edge_gone = 1;
 	}
 	free(id);
@@ -135,14 +135,14 @@ edge_return(struct sess *s, struct relay *r)
 	r->fd = -1;
 }
 
-/* Predicate: an edge forward still waits for its LEFT. */
+/* Predicate: a member forward still waits for its LEFT. */
 static int
 edge_waiting(struct sess *s)
 {
 	struct fwd *f;
 
 	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (f->edge_id != NULL && !f->edge_gone)
+		if (f->member && !f->edge_gone)
 			return 1;
 	}
 	return 0;
@@ -156,7 +156,7 @@ edge_leave_all(struct sess *s)
 	int64_t deadline;
 
 	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (f->edge_id != NULL && !f->dead)
+		if (f->member && !f->dead)
 			fwd_stop(s, f, 1);
 	}
 	/* Until every LEFT is in, what arrives goes back to the group. */

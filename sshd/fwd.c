@@ -55,10 +55,10 @@ fwd_free(struct fwd *f)
 
 /*
  * Read a forward's settings (u32 proxy, acl, acl edge, u32 edge proxy)
- * from <m> into <f>. Returns 0 or -1.
+ * from <m> into <f>, which must end there if <end>. Returns 0 or -1.
  */
 static int
-fwd_settings(struct fwd *f, struct ipc_msg *m)
+fwd_settings(struct fwd *f, struct ipc_msg *m, int end)
 {
 	struct acl *acl = NULL, *acl_edge = NULL;
 	uint32_t proxy, edge_proxy;
@@ -70,7 +70,7 @@ fwd_settings(struct fwd *f, struct ipc_msg *m)
 		return -1;
 	}
 	edge_proxy = ipc_get_u32(m);
-	if (!ipc_ok(m, 1) || proxy > 2 || edge_proxy > 2) {
+	if (!ipc_ok(m, end) || proxy > 2 || edge_proxy > 2) {
 		acl_free(acl);
 		acl_free(acl_edge);
 		return -1;
@@ -88,7 +88,9 @@ fwd_settings(struct fwd *f, struct ipc_msg *m)
 static void
 fwd_watch(struct sess *s, struct fwd *f)
 {
-	if (f->edge_id != NULL) {
+	if (f->held)
+		return; /* the monitor has not decided it yet */
+	if (f->member) {
 		if (!f->dead && !f->edge_ready)
 			edge_ready(s, f);
 		return;
@@ -106,6 +108,7 @@ fwd_from_answer(struct sess *s, const char *bind_address, struct ipc_msg *ans,
 {
 	struct fwd *f = xcalloc(1, sizeof(*f));
 	uint32_t port;
+	uint8_t how;
 
 	f->ep.kind = EP_KIND_LISTENER;
 	f->sess = s;
@@ -117,8 +120,13 @@ fwd_from_answer(struct sess *s, const char *bind_address, struct ipc_msg *ans,
 	f->hostport = ipc_get_str(ans, 300);
 	f->address_id = ipc_get_str(ans, MON_ID_MAX);
 	f->edge_id = ipc_get_str(ans, MON_ID_MAX);
-	if (fwd_settings(f, ans) != 0 || port == 0 || port > 65535 ||
-	    (f->edge_id[0] == '\0') != (fd != -1)) {
+	if (fwd_settings(f, ans, 0) != 0)
+		how = 255;
+	else
+		how = ipc_get_u8(ans);
+	/* how: 0 its own listener, 1 a group member, 2 held (mon-fwd.c). */
+	if (!ipc_ok(ans, 1) || how > 2 || port == 0 || port > 65535 ||
+	    (how == 0) != (fd != -1) || (f->edge_id[0] != '\0' && how != 1)) {
 		error("session %s: bad forward answer from the monitor", s->id);
 		if (fd != -1)
 			close(fd);
@@ -136,6 +144,9 @@ fwd_from_answer(struct sess *s, const char *bind_address, struct ipc_msg *ans,
 		free(f->edge_id);
 		f->edge_id = NULL;
 	}
+	f->member = how == 1;
+	f->pooled = f->member && f->edge_id == NULL;
+	f->held = how == 2;
 	if (f->fd != -1)
 		(void)net_set_nonblock(f->fd, 1);
 	return f;
@@ -181,7 +192,8 @@ fwd_request(struct sess *s, ssh_message msg)
 	ssh_message_global_request_reply_success(msg, f->port);
 	if (s->ready)
 		fwd_watch(s, f);
-	sess_announce(s, f);
+	if (!f->held)
+		sess_announce(s, f);
 	ret = 0;
 out:
 	free(code);
@@ -269,7 +281,7 @@ fwd_update(struct sess *s, struct ipc_msg *m)
 	struct fwd *f;
 	char *id = ipc_get_str(m, MON_ID_MAX);
 
-	if ((f = fwd_find(s, id)) != NULL && fwd_settings(f, m) != 0)
+	if ((f = fwd_find(s, id)) != NULL && fwd_settings(f, m, 1) != 0)
 		error("session %s: bad endpoint settings from the monitor",
 		    s->id);
 	else if (f != NULL)
@@ -284,7 +296,13 @@ fwd_stopped(struct sess *s, struct ipc_msg *m)
 	char *id = ipc_get_str(m, MON_ID_MAX);
 	char *why = ipc_get_str(m, IPC_STR_MAX);
 
-	if ((f = fwd_find(s, id)) != NULL) {
+	if ((f = fwd_find(s, id)) != NULL && f->held) {
+		/* Granted while held, and refused once the options came. */
+		sess_refused(s, "forward_refused", NULL,
+		    "remote forward '%s:%u' refused: %s", f->bind_address,
+		    f->port, why);
+		fwd_stop(s, f, 0);
+	} else if (f != NULL) {
 		sess_notice(s, "endpoint_stopped",
 		    "tcp://%s stopped: the server's administrator %s",
 		    f->hostport, why);
@@ -292,6 +310,62 @@ fwd_stopped(struct sess *s, struct ipc_msg *m)
 	}
 	free(id);
 	free(why);
+}
+
+void
+fwd_listener(struct sess *s, struct ipc_msg *m, int fd)
+{
+	struct fwd *f;
+	char *id = ipc_get_str(m, MON_ID_MAX);
+
+	if (!ipc_ok(m, 1) || fd == -1 || (f = fwd_find(s, id)) == NULL ||
+	    !f->held) {
+		/* Gone since (cancelled): the monitor ends it with us. */
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	f->held = 0;
+	f->fd = fd;
+	(void)net_set_nonblock(f->fd, 1);
+	debug("session %s: endpoint %s: listener handed over", s->id, f->id);
+	if (s->ready)
+		fwd_watch(s, f);
+	sess_announce(s, f);
+out:
+	free(id);
+}
+
+void
+fwd_pooled(struct sess *s, struct ipc_msg *m)
+{
+	struct fwd *f;
+	char *id = ipc_get_str(m, MON_ID_MAX);
+	int held;
+
+	if (!ipc_ok(m, 1) || (f = fwd_find(s, id)) == NULL || f->member)
+		goto out;
+	held = f->held;
+	/* Served alone so far: the pool's listener is the monitor's now. */
+	if (f->fd != -1) {
+		if (f->watching)
+			sess_unwatch(s, f->fd);
+		close(f->fd);
+		f->fd = -1;
+	}
+	f->watching = 0;
+	f->paused = 0;
+	f->held = 0;
+	f->member = 1;
+	f->pooled = 1;
+	verbose("session %s: endpoint %s tcp://%s serves as a pool member",
+	    s->id, f->id, f->hostport);
+	if (s->ready)
+		fwd_watch(s, f);
+	if (held)
+		sess_announce(s, f);
+out:
+	free(id);
 }
 
 void
@@ -440,11 +514,22 @@ fwd_reap(struct sess *s)
 
 	for (f = TAILQ_FIRST(&s->fwds); f != NULL; f = next) {
 		next = TAILQ_NEXT(f, entry);
-		if (!f->dead || f->refs > 0 || (f->edge_id && !f->edge_gone))
+		if (!f->dead || f->refs > 0 || (f->member && !f->edge_gone))
 			continue;
 		TAILQ_REMOVE(&s->fwds, f, entry);
 		rec_forget_fwd(s, f);
 		fwd_free(f);
+	}
+}
+
+void
+fwd_close_listeners(struct sess *s)
+{
+	struct fwd *f;
+
+	TAILQ_FOREACH (f, &s->fwds, entry) {
+		if (!f->member && !f->dead)
+			fwd_stop(s, f, 0);
 	}
 }
 

@@ -116,7 +116,12 @@ link_end(struct sess *s, struct ipc_msg *m)
 		logit("session %s: ended by the server: %s",
 		    s->id != NULL ? s->id : "-", msg);
 		sess_notice(s, code, "%s", msg);
-		/* Its relayed connections go first, so the client leaves. */
+		/*
+		 * Accept nothing more (a session taking an address over
+		 * serves it at once); its relayed connections go first, so
+		 * the client leaves.
+		 */
+		fwd_close_listeners(s);
 		relay_close_channels(s);
 		sess_finish(s, status > 255 ? 255 : (int)status,
 		    status == 255 ? "server shutdown" : "ended by the server");
@@ -164,6 +169,13 @@ link_dispatch(struct sess *s, struct ipc_msg *m, int fd)
 		break;
 	case MON_EDGE_LEFT:
 		edge_left(s, m);
+		break;
+	case MON_ENDPOINT_LISTENER:
+		fwd_listener(s, m, fd);
+		fd = -1; /* taken */
+		break;
+	case MON_ENDPOINT_POOL:
+		fwd_pooled(s, m);
 		break;
 	default:
 		error("session %s: unexpected message %u from the monitor",

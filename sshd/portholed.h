@@ -81,6 +81,15 @@ struct fwd {
 	char *hostport; /* "host:port", or "[v6]:port" for a literal */
 	char *address_id; /* the reserved address served, or NULL */
 	char *edge_id; /* served as a member of this edge, or NULL */
+	/*
+	 * Served as a member of a group (an edge's, or a pooled address's):
+	 * the monitor owns the listener and hands connections over
+	 * (edge.c).
+	 */
+	int member;
+	int pooled; /* the group is a pooled address's */
+	/* Granted, but the monitor decides how once MON_OPTIONS is in. */
+	int held;
 	int edge_ready; /* READY sent: the monitor may hand connections */
 	int edge_left; /* CANCEL sent */
 	int edge_gone; /* LEFT received */
@@ -89,7 +98,7 @@ struct fwd {
 	int proxy_proto; /* the address's PROXY setting (0, 1, 2) */
 	struct acl *acl; /* the address's IP policy, or NULL */
 	uint64_t conns_refused; /* by IP restrictions or limits */
-	int fd; /* listener, -1 once closed (edge: always -1) */
+	int fd; /* listener, -1 once closed (member, held: -1) */
 	int watching; /* fd is in the epoll set */
 	int paused; /* accept hit EMFILE; waiting */
 	int dead; /* cancelled or stopped; free when refs 0 */
@@ -421,6 +430,12 @@ struct fwd *fwd_find(struct sess *s, const char *id);
 /* MON_ENDPOINT_UPDATE and MON_ENDPOINT_STOP from the monitor. */
 void fwd_update(struct sess *s, struct ipc_msg *m);
 void fwd_stopped(struct sess *s, struct ipc_msg *m);
+/*
+ * MON_ENDPOINT_LISTENER (held forward: its listener, <fd> taken) and
+ * MON_ENDPOINT_POOL (it serves as a pool member from now on).
+ */
+void fwd_listener(struct sess *s, struct ipc_msg *m, int fd);
+void fwd_pooled(struct sess *s, struct ipc_msg *m);
 /* Stop <f>'s listener (relays keep going); tell the monitor if <tell>. */
 void fwd_stop(struct sess *s, struct fwd *f, int tell);
 /* Start accepting on every forward (the session's options are known). */
@@ -444,6 +459,11 @@ void fwd_unref(struct sess *s, struct fwd *f);
 void fwd_resume(struct sess *s);
 /* Free stopped forwards no relay points to (top level only). */
 void fwd_reap(struct sess *s);
+/*
+ * Stop the forwards with a listener of their own (or none yet), so that
+ * nothing more is accepted; group members stay until they leave.
+ */
+void fwd_close_listeners(struct sess *s);
 /* Close every listener and free every forward (session end). */
 void fwd_close_all(struct sess *s);
 

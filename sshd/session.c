@@ -241,13 +241,24 @@ sess_announce(struct sess *s, struct fwd *f)
 	buf_free(b);
 }
 
-/* The session's options are known: let the forwards accept. */
+/*
+ * The session's options are known: tell the monitor (it decides the
+ * held forwards by them) and let the forwards accept.
+ */
 static void
 sess_set_ready(struct sess *s)
 {
+	struct ipc_msg m;
+
 	if (s->ready)
 		return;
 	s->ready = 1;
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, MON_OPTIONS);
+	ipc_put_u8(&m, s->opts != NULL && s->opts->pooling);
+	ipc_put_u8(&m, s->opts != NULL && s->opts->force);
+	link_send(s, &m, -1);
+	ipc_msg_free(&m);
 	fwd_start_all(s);
 }
 
@@ -285,7 +296,8 @@ sess_banner(struct sess *s, struct buf *b)
 		buf_printf(b, "Account     %s\n", s->account_name);
 	}
 	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (!f->dead)
+		/* A held one is announced once the monitor decided it. */
+		if (!f->dead && !f->held)
 			sess_endpoint_line(s, f, b);
 	}
 }
@@ -344,7 +356,7 @@ sess_view(struct sess *s, int force)
 	buf_printf(b, "\n%-30s %6s %7s %8s %11s %11s\n", "Connections", "open",
 	    "total", "refused", "in", "out");
 	TAILQ_FOREACH (f, &s->fwds, entry) {
-		if (f->dead && f->conns_open == 0)
+		if ((f->dead && f->conns_open == 0) || f->held)
 			continue;
 		buf_printf(b, "tcp://%-24s %6llu %7llu %8llu ", f->hostport,
 		    (unsigned long long)f->conns_open,

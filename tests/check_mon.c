@@ -699,6 +699,7 @@ struct fwd_ans {
 	char *code, *reason; /* refused */
 	char *id, *host, *hostport, *address_id, *edge_id;
 	uint32_t port;
+	int how; /* 0 own listener, 1 group member, 2 held */
 	int fd;
 };
 
@@ -752,6 +753,7 @@ kid_forward(struct tkid *t, const char *addr, uint32_t port, struct fwd_ans *f)
 		ck_assert_int_eq(mon_get_acl(&r, &acl), 0);
 		acl_free(acl);
 		(void)ipc_get_u32(&r);
+		f->how = ipc_get_u8(&r);
 	}
 	ck_assert(ipc_ok(&r, 1));
 	ipc_msg_free(&m);
@@ -839,6 +841,10 @@ put_payload(struct ipc_msg *m, uint32_t type)
 	case MON_EDGE_DONE:
 		ipc_put_u64(m, 1);
 		break;
+	case MON_OPTIONS:
+		ipc_put_u8(m, 0);
+		ipc_put_u8(m, 0);
+		break;
 	default:
 		break;
 	}
@@ -854,6 +860,7 @@ static const uint32_t preauth_types[] = {
 	MON_EDGE_READY,
 	MON_EDGE_GOT,
 	MON_EDGE_DONE,
+	MON_OPTIONS,
 };
 
 START_TEST(test_preauth_request)
@@ -2466,6 +2473,268 @@ START_TEST(test_get_acl_malformed)
 }
 END_TEST
 
+/* Pooling and takeover (tcp --pooling, tcp --force) */
+
+/* Send MON_OPTIONS (<pooling>, <force>) from <t>. */
+static void
+kid_options(struct tkid *t, int pooling, int force)
+{
+	struct ipc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, MON_OPTIONS);
+	ipc_put_u8(&m, (uint8_t)pooling);
+	ipc_put_u8(&m, (uint8_t)force);
+	kid_send(t, &m);
+	ipc_msg_free(&m);
+}
+
+/*
+ * Read <t>'s next message: of <type>, about endpoint <epid>; its
+ * descriptor into *fdp (NULL: none allowed), a MON_ENDPOINT_STOP's
+ * reason must hold <why>.
+ */
+static void
+read_ep_msg(struct tkid *t, uint32_t type, const char *epid, int *fdp,
+    const char *why)
+{
+	struct ipc_msg r;
+	char *id, *reason;
+
+	memset(&r, 0, sizeof(r));
+	kid_recv(t, &r, fdp);
+	ck_assert_uint_eq(r.type, type);
+	id = ipc_get_str(&r, MON_ID_MAX);
+	ck_assert_str_eq(id, epid);
+	if (type == MON_ENDPOINT_STOP) {
+		reason = ipc_get_str(&r, 1024);
+		ck_assert_msg(strstr(reason, why) != NULL, "reason: %s",
+		    reason);
+		free(reason);
+	}
+	ck_assert(ipc_ok(&r, 1));
+	free(id);
+	ipc_msg_free(&r);
+}
+
+/* Connect to 127.0.0.1:<port>; the client's port into *portp. */
+static int
+client_connect(uint16_t port, uint16_t *portp)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(fd, -1);
+	socks[nsocks++] = fd;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*portp = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* Ready member <t> of a group with endpoint <epid>. */
+static void
+kid_ready(struct tkid *t, const char *epid)
+{
+	struct ipc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, MON_EDGE_READY);
+	ipc_put_str(&m, epid);
+	kid_send(t, &m);
+	ipc_msg_free(&m);
+}
+
+/* The inode of socket <fd>. */
+static ino_t
+sock_ino(int fd)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	return sb.st_ino;
+}
+
+/*
+ * Two --pooling sessions of alice: the first serves the address alone,
+ * the second's forward is held until its options come, then both are
+ * members of the pool, which the monitor serves from the first one's
+ * listener; a third without --pooling is refused, naming --pooling.
+ */
+START_TEST(test_pool_two)
+{
+	struct tkid a, b, c, *holder;
+	struct fwd_ans fa, fb, fc;
+	uint64_t cid;
+	uint16_t cport;
+	int fd, cfd;
+	char *s1, *s2, *s3;
+
+	kid_new(&a, "127.0.0.2");
+	kid_new(&b, "127.0.0.3");
+	kid_new(&c, "127.0.0.4");
+	mon_kid_set_pid(mon, a.k, dummy_pid(), -1);
+	mon_kid_set_pid(mon, b.k, dummy_pid(), -1);
+	mon_kid_set_pid(mon, c.k, dummy_pid(), -1);
+	s1 = kid_login(&a, NULL);
+	s2 = kid_login(&b, alice_token);
+	s3 = kid_login(&c, alice_token);
+	kid_forward(&a, "127.0.0.1", alice_port, &fa);
+	ck_assert_int_eq(fa.ok, 1);
+	ck_assert_int_eq(fa.how, 0);
+	ck_assert_int_ne(fa.fd, -1);
+	kid_options(&a, 1, 0);
+	ck_assert(kid_quiet(&a));
+	/* Asked before its options: held. */
+	kid_forward(&b, "127.0.0.1", alice_port, &fb);
+	ck_assert_int_eq(fb.ok, 1);
+	ck_assert_int_eq(fb.how, 2);
+	ck_assert_int_eq(fb.fd, -1);
+	ck_assert(!endpoint_live(fb.id));
+	ck_assert(kid_quiet(&a));
+	kid_options(&b, 1, 0);
+	/* Both are members now; the first one's listener is the pool's. */
+	read_ep_msg(&a, MON_ENDPOINT_POOL, fa.id, NULL, NULL);
+	read_ep_msg(&b, MON_ENDPOINT_POOL, fb.id, NULL, NULL);
+	ck_assert(endpoint_live(fa.id));
+	ck_assert(endpoint_live(fb.id));
+	close(fa.fd); /* as the session does on MON_ENDPOINT_POOL */
+	fa.fd = -1;
+	kid_ready(&a, fa.id);
+	kid_ready(&b, fb.id);
+	cfd = client_connect(alice_port, &cport);
+	holder = pump2(&a, &b);
+	edge_conn_read(holder, holder == &a ? fa.id : fb.id, &cid, &fd, cport);
+	close(fd);
+	(void)cfd;
+	/* Without --pooling: refused, saying how to share it. */
+	kid_forward(&c, "127.0.0.1", alice_port, &fc);
+	ck_assert_int_eq(fc.how, 2);
+	kid_options(&c, 0, 0);
+	read_ep_msg(&c, MON_ENDPOINT_STOP, fc.id, NULL, "tcp --pooling");
+	ck_assert(!endpoint_live(fc.id));
+	assert_not_violated(&a);
+	assert_not_violated(&b);
+	assert_not_violated(&c);
+	fwd_ans_free(&fa);
+	fwd_ans_free(&fb);
+	fwd_ans_free(&fc);
+	free(s1);
+	free(s2);
+	free(s3);
+}
+END_TEST
+
+/*
+ * The address's pooling setting: pooled from the first forward, with
+ * no options and no hold; the last member leaving closes the port.
+ */
+START_TEST(test_pool_setting)
+{
+	struct store_address *a = NULL;
+	struct tkid t, u;
+	struct fwd_ans f, g;
+	struct ipc_msg m;
+	char *s1, *s2;
+	int fd;
+
+	ck_assert_int_eq(store_address_find(st, "127.0.0.1", alice_port, &a),
+	    0);
+	ck_assert_int_eq(store_address_set_pooling(st, a->id, 1), 0);
+	store_address_free(a);
+	kid_new(&t, "127.0.0.2");
+	kid_new(&u, "127.0.0.3");
+	mon_kid_set_pid(mon, t.k, dummy_pid(), -1);
+	mon_kid_set_pid(mon, u.k, dummy_pid(), -1);
+	s1 = kid_login(&t, NULL);
+	s2 = kid_login(&u, alice_token);
+	kid_forward(&t, "127.0.0.1", alice_port, &f);
+	kid_forward(&u, "127.0.0.1", alice_port, &g);
+	ck_assert_int_eq(f.how, 1);
+	ck_assert_int_eq(g.how, 1);
+	ck_assert_int_eq(f.fd, -1);
+	ck_assert(endpoint_live(f.id) && endpoint_live(g.id));
+	/* The port listens while a member is left, and not after. */
+	memset(&m, 0, sizeof(m));
+	ipc_msg_init(&m, MON_CANCEL);
+	ipc_put_str(&m, f.id);
+	kid_send(&t, &m);
+	ck_assert_int_ne(net_listen("127.0.0.1", alice_port, 1, &fd), 0);
+	ipc_msg_init(&m, MON_CANCEL);
+	ipc_put_str(&m, g.id);
+	kid_send(&u, &m);
+	ck_assert_int_eq(net_listen("127.0.0.1", alice_port, 1, &fd), 0);
+	close(fd);
+	ipc_msg_free(&m);
+	fwd_ans_free(&f);
+	fwd_ans_free(&g);
+	free(s1);
+	free(s2);
+}
+END_TEST
+
+/*
+ * tcp --force: the held forward takes the very listener over at once
+ * and the older session is ended, told why; without --force the
+ * refusal names it.
+ */
+START_TEST(test_takeover)
+{
+	struct tkid a, b, c;
+	struct fwd_ans fa, fb, fc;
+	char *s1, *s2, *s3;
+	int fd;
+
+	kid_new(&a, "127.0.0.2");
+	kid_new(&b, "127.0.0.3");
+	kid_new(&c, "127.0.0.4");
+	mon_kid_set_pid(mon, a.k, dummy_pid(), -1);
+	mon_kid_set_pid(mon, b.k, dummy_pid(), -1);
+	mon_kid_set_pid(mon, c.k, dummy_pid(), -1);
+	s1 = kid_login(&a, NULL);
+	s2 = kid_login(&b, alice_token);
+	s3 = kid_login(&c, alice_token);
+	kid_forward(&a, "127.0.0.1", alice_port, &fa);
+	ck_assert_int_eq(fa.how, 0);
+	kid_options(&a, 0, 0);
+	/* Without --force: refused, naming it. */
+	kid_forward(&c, "127.0.0.1", alice_port, &fc);
+	ck_assert_int_eq(fc.how, 2);
+	kid_options(&c, 0, 0);
+	read_ep_msg(&c, MON_ENDPOINT_STOP, fc.id, NULL, "tcp --force");
+	ck_assert(kid_quiet(&a));
+	/* With it: the listener at once, the old session ended. */
+	kid_forward(&b, "127.0.0.1", alice_port, &fb);
+	ck_assert_int_eq(fb.how, 2);
+	kid_options(&b, 0, 1);
+	read_ep_msg(&b, MON_ENDPOINT_LISTENER, fb.id, &fd, NULL);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_uint_eq(sock_ino(fd), sock_ino(fa.fd));
+	close(fd);
+	read_end(&a, "taken over by session");
+	ck_assert(!endpoint_live(fa.id));
+	ck_assert(endpoint_live(fb.id));
+	/* Options decided at once when known before the forward. */
+	fwd_ans_free(&fc);
+	kid_forward(&c, "127.0.0.1", alice_port, &fc);
+	ck_assert_int_eq(fc.ok, 0);
+	ck_assert_ptr_nonnull(strstr(fc.reason, "tcp --force"));
+	assert_not_violated(&b);
+	fwd_ans_free(&fa);
+	fwd_ans_free(&fb);
+	fwd_ans_free(&fc);
+	free(s1);
+	free(s2);
+	free(s3);
+}
+END_TEST
+
 Suite *
 mon_suite(void)
 {
@@ -2537,6 +2806,14 @@ mon_suite(void)
 	tcase_add_test(tc, test_edge_return_ok);
 	tcase_add_test(tc, test_edge_cancel_with_connection);
 	tcase_add_test(tc, test_edge_member_full);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pool");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pool_two);
+	tcase_add_test(tc, test_pool_setting);
+	tcase_add_test(tc, test_takeover);
 	suite_add_tcase(s, tc);
 
 	/* These wait for the monitor's timer: about a second each. */

@@ -295,6 +295,72 @@ START_TEST(test_address_scope)
 }
 END_TEST
 
+/*
+ * address update --pooling: on and off are stored and recorded, an
+ * update that leaves it records nothing, an account may set its own,
+ * and an edge's address cannot be pooled.
+ */
+START_TEST(test_address_pooling)
+{
+	struct store_address *a = NULL, *got = NULL;
+	struct store_event **list = NULL;
+	struct store_edge *e = NULL;
+	struct ops_address_update u;
+	struct ops_event_filter f;
+	struct ops_page page = { NULL, 0 };
+	struct ops_err err;
+	size_t n = 0;
+	int more = 0;
+
+	a = t_reserve(&alice_ops, NULL);
+	ck_assert_int_eq(a->pooling, 0);
+	memset(&u, 0, sizeof(u));
+	u.proxy_proto = -1;
+	u.pooling = OPS_POOLING_ON;
+	ck_assert_int_eq(ops_address_update(&alice_ops, a->id, &u, &got, &err),
+	    0);
+	ck_assert_int_eq(got->pooling, 1);
+	store_address_free(got);
+	/* The same again: nothing changed, no event. */
+	ck_assert_int_eq(ops_address_update(&admin, a->id, &u, &got, &err), 0);
+	ck_assert_int_eq(got->pooling, 1);
+	store_address_free(got);
+	/* 0 keeps it. */
+	u.pooling = 0;
+	u.description = "kept";
+	ck_assert_int_eq(ops_address_update(&admin, a->id, &u, &got, &err), 0);
+	ck_assert_int_eq(got->pooling, 1);
+	store_address_free(got);
+	u.description = NULL;
+	u.pooling = OPS_POOLING_OFF;
+	ck_assert_int_eq(ops_address_update(&admin, a->id, &u, &got, &err), 0);
+	ck_assert_int_eq(got->pooling, 0);
+	store_address_free(got);
+	memset(&f, 0, sizeof(f));
+	f.type = EVENT_ADDRESS_UPDATED;
+	ck_assert_int_eq(ops_event_list(&admin, &f, &page, &list, &n, &more,
+	                     &err),
+	    0);
+	ck_assert_uint_eq(n, 3); /* on, the description, off */
+	ck_assert_ptr_nonnull(strstr(list[0]->json, "\"pooling\":false"));
+	ck_assert_ptr_nonnull(strstr(list[2]->json, "\"pooling\":true"));
+	store_event_list_free(list, n);
+	/* An edge's address: its backends share it already. */
+	ck_assert_int_eq(ops_edge_create(&admin, NULL, NULL, NULL, 0, NULL, &e,
+	                     &err),
+	    0);
+	ck_assert_uint_eq(e->naddresses, 1);
+	u.pooling = OPS_POOLING_ON;
+	ck_assert_int_eq(ops_address_update(&admin, e->addresses[0]->id, &u,
+	                     &got, &err),
+	    PORTHOLE_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(err.status, 400);
+	ck_assert_ptr_nonnull(strstr(err.msg, "edge"));
+	store_edge_free(e);
+	store_address_free(a);
+}
+END_TEST
+
 START_TEST(test_events_recorded)
 {
 	struct store_address *a = NULL, *b = NULL;
@@ -1126,6 +1192,7 @@ ops_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_validation);
 	tcase_add_test(tc, test_events_recorded);
+	tcase_add_test(tc, test_address_pooling);
 	tcase_add_test(tc, test_event_store_evlog);
 	tcase_add_test(tc, test_rules);
 	tcase_add_test(tc, test_account_traffic);

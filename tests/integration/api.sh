@@ -116,6 +116,15 @@ api "$AK" PATCH "/reserved_addrs/$RA1" \
 expect 200 "alice updates RA1"
 [ "$(j .description)/$(j .proxy_proto)" = new/1 ] ||
     ph_fail "update not applied: $(cat "$R")"
+[ "$(j .pooling)" = false ] || ph_fail "pooling not false: $(cat "$R")"
+api "$AK" PATCH "/reserved_addrs/$RA1" '{"pooling":true}'
+expect 200 "alice pools RA1"
+[ "$(j .pooling)" = true ] || ph_fail "pooling not applied: $(cat "$R")"
+api "$AK" PATCH "/reserved_addrs/$RA1" '{"pooling":"on"}'
+expect 400 "pooling must be a boolean"
+api "$AK" PATCH "/reserved_addrs/$RA1" '{"pooling":false}'
+expect 200 "alice stops pooling RA1"
+[ "$(j .pooling)" = false ] || ph_fail "pooling not cleared: $(cat "$R")"
 api "$AK" GET /reserved_addrs
 expect 200 "alice lists"
 [ "$(j '[.reserved_addrs[].account.name] | unique | join(",")')" = alice ] ||

@@ -717,9 +717,9 @@ out_has "^URL +tcp://$(re "$v6")\$"
 
 expect 0 address list
 out_lines 5
-out_has '^ID +ADDRESS +ACCOUNT +EDGE +ENDPOINT +NODE +REGION +PROXY +IP-POLICY +CREATED +DESCRIPTION$'
-out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +- +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
-out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +- +- +- +- +- +[0-9]{4}-[^ ]+ +db\$"
+out_has '^ID +ADDRESS +ACCOUNT +EDGE +ENDPOINT +NODE +REGION +PROXY +POOLING +IP-POLICY +CREATED +DESCRIPTION$'
+out_has "^ra_[A-Za-z0-9]+ +$(re "$a1") +alice +- +- +- +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
+out_has "^ra_[A-Za-z0-9]+ +$(re "$b1") +alice +- +- +- +- +- +- +- +[0-9]{4}-[^ ]+ +db\$"
 expect 0 address list alice --json
 out_json 2
 out_has '"metadata": *"\{\\"team\\":\\"x\\"\}"'
@@ -736,7 +736,7 @@ out_has '^Addresses +2$'
 
 # show by id, by host:port, and with the host in another case.
 expect 0 address show "$b1_id"
-out_lines 13
+out_lines 14
 out_has "^ID +$b1_id\$"
 out_has "^Address +$(re "$b1")\$"
 out_has '^Account +alice$'
@@ -770,6 +770,16 @@ expect 0 address update "$b1_id" --metadata ''
 expect 0 --json address show "$b1_id"
 out_has '"description": *"primary db"'
 out_has '"metadata": *""'
+expect 0 address update "$b1_id" --pooling on
+expect 0 address show "$b1_id"
+out_has '^Pooling +on$'
+expect 0 --json address show "$b1_id"
+out_has '"pooling": *true'
+expect 0 address update "$b1_id" --pooling off
+expect 0 address show "$b1_id"
+out_has '^Pooling +off$'
+expect 2 address update "$b1_id" --pooling yes
+err_has "--pooling: bad value 'yes': want on or off"
 expect 2 address update "$b1_id"
 err_has 'nothing to change'
 expect 2 address update "$b1_id" --host a.example
@@ -961,12 +971,12 @@ expect 0 address update "$a1" --ip-policy "$office_id" --proxy-proto 2 \
 out_has "^updated address $(re "$a1") \\(ra_[A-Za-z0-9]+\\)\$"
 a1_id=$(grep -Eo 'ra_[A-Za-z0-9]+' "$out")
 expect 0 address show "$a1"
-out_lines 13
+out_lines 14
 out_has '^PROXY protocol +v2$'
 out_has '^IP policy +office$'
 out_has '^Description +office only$'
 expect 0 address list alice
-out_has "^$a1_id +$(re "$a1") +alice +- +- +- +- +v2 +office +[0-9]{4}-[^ ]+ +office only\$"
+out_has "^$a1_id +$(re "$a1") +alice +- +- +- +- +v2 +- +office +[0-9]{4}-[^ ]+ +office only\$"
 expect 0 --json address show "$a1_id"
 out_json 1
 out_has "\"proxy_proto\": *2, *\"ip_policy\": *\"office\", *\"ip_policy_id\": *\"$office_id\""
@@ -981,7 +991,7 @@ expect 0 address update "$a1" --proxy-proto 0
 expect 0 address show "$a1"
 out_has '^PROXY protocol +none$'
 expect 0 address list
-out_has "^$a1_id +$(re "$a1") +alice +- +- +- +- +- +office "
+out_has "^$a1_id +$(re "$a1") +alice +- +- +- +- +- +- +office "
 expect 0 address update "$a1" --proxy-proto 2
 expect 0 ip-policy show office
 out_has '^Accounts +alice$'
@@ -1307,7 +1317,7 @@ ph_pass 'session list ACCOUNT; session kill of an unknown session'
 ## Live listings on a fresh store: a header, or no JSON lines.
 expect 0 endpoint list
 out_lines 1
-out_has '^ID +URL +ACCOUNT +SESSION +SINCE +ADDRESS +EDGE +METADATA +NODE +REGION$'
+out_has '^ID +URL +ACCOUNT +SESSION +SINCE +ADDRESS +EDGE +POOLED +METADATA +NODE +REGION$'
 expect 0 endpoint list --json
 out_lines 0
 expect 0 --json endpoint list
@@ -1381,7 +1391,7 @@ grep -Evq '^\{"event_id":"ev_[A-Za-z0-9]+","event_type":"[a-z_]+\.v0","event_tim
 	"$PH_TMP/ev3" && ph_fail "events not in the envelope: $(cat "$PH_TMP/ev3")"
 if command -v jq >/dev/null 2>&1; then
 	[ "$(jq -r '.object | keys_unsorted | join(",")' "$PH_TMP/ev3" |
-		sort -u)" = id,url,host,port,description,metadata,proxy_proto,ip_policy,ip_policy_id ] ||
+		sort -u)" = id,url,host,port,description,metadata,proxy_proto,ip_policy,ip_policy_id,pooling ] ||
 		ph_fail "address event objects: $(cat "$PH_TMP/ev3")"
 fi
 # EventLog has the same lines, and only those (-o EventLog was given to
@@ -1683,14 +1693,14 @@ expect 0 events --type tcp_address_created.v0 --limit 1
 ev_is "$out" 1 .account_id null
 ev_is "$out" 1 .object.url "\"tcp://$ed1_addr\""
 expect 0 address show "$ed1_addr"
-out_lines 13
+out_lines 14
 out_has '^Account +-$'
 out_has "^Edge +$ed1\$"
 ed1_aid=$(id_in ra)
 expect 0 --json address show "$ed1_aid"
 out_has "\"account\": *null, *\"account_id\": *null, *\"edge_id\": *\"$ed1\","
 expect 0 address list
-out_has "^$ed1_aid +$(re "$ed1_addr") +- +$ed1 +- +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
+out_has "^$ed1_aid +$(re "$ed1_addr") +- +$ed1 +- +- +- +- +- +- +[0-9]{4}-[^ ]+ +-\$"
 # Owned by no account: no account lists it.
 expect 0 address list web1
 out_lines 1
@@ -1899,7 +1909,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	out_has "^$ed2 +[^ ]+ +web1,web2 +2 "
 	out_has "^$ed1 +[^ ]+ +- +0 "
 	expect 0 endpoint list
-	out_has "^ep_member1 +tcp://$(re "$w1a") +web1 +ss_member1 +[0-9]{4}-[^ ]+ +$w1a_id +$ed2 +- +- +-\$"
+	out_has "^ep_member1 +tcp://$(re "$w1a") +web1 +ss_member1 +[0-9]{4}-[^ ]+ +$w1a_id +$ed2 +- +- +- +-\$"
 	expect 0 --json endpoint list
 	out_has "\"id\": *\"ep_member2\",.*\"address_id\": *\"$w2a_id\", *\"edge_id\": *\"$ed2\","
 	if command -v jq >/dev/null 2>&1; then
