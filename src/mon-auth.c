@@ -228,6 +228,8 @@ mon_login(struct mon *mon, struct mon_kid *k, const char *account_id,
 	         &k->naffinity)) != 0)
 		error_r(r, "session %s: address affinity", k->session_id);
 	mon_send(mon, k, &m, -1);
+	/* Its traffic limits, before any forward can accept. */
+	mon_limits(mon, k, a);
 	ret = MON_AUTH_LOGIN;
 out:
 	if (ret == MON_AUTH_REFUSED) {
@@ -551,6 +553,8 @@ mon_check(struct mon *mon, struct mon_kid *k)
 		k->policy_stamp = stamp;
 		mon_send(mon, k, &m, -1);
 	}
+	/* Limits, and what is left of a quota as usage grows. */
+	mon_limits(mon, k, NULL);
 	mon_check_endpoints(mon, k);
 out:
 	ipc_msg_free(&m);
