@@ -138,8 +138,13 @@ mon_limits(struct mon *mon, struct mon_kid *k,
 	stamp = mon_hash(&m, 0, 0);
 	ipc_put_u64(&m, (uint64_t)left);
 	ipc_put_u64(&m, (uint64_t)seen);
-	resend = !k->limits_sent || stamp != k->limits_stamp;
-	if (qbytes > 0) {
+	/* A session starts with none: nothing to say until one is set. */
+	if (!k->limits_sent)
+		resend =
+		    bw > 0 || rate > 0 || per_src > 0 || idle > 0 || qbytes > 0;
+	else
+		resend = stamp != k->limits_stamp;
+	if (qbytes > 0 && k->limits_sent) {
 		int64_t moved = left - k->quota_left_sent;
 
 		if (moved < 0)
