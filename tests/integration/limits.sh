@@ -42,9 +42,10 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
-# tunnel NAME USER PORT: ssh -N -R 0:127.0.0.1:PORT as USER; sets $tport.
+# tunnel NAME USER PORT: ssh -R 0:127.0.0.1:PORT as USER with the tcp
+# command, which relays from its "Forwarding" line on; sets $tport.
 tunnel() {
-	ph_ssh_bg "$1" -N -i "$PH_TMP/$2" -R "0:127.0.0.1:$3" "$2@127.0.0.1"
+	ph_ssh_bg "$1" -i "$PH_TMP/$2" -R "0:127.0.0.1:$3" "$2@127.0.0.1" tcp
 	ph_wait_tunnel "$1"
 	tport=$PH_TUNNEL_PORT
 }
