@@ -554,7 +554,18 @@ mon_check(struct mon *mon, struct mon_kid *k)
 		mon_send(mon, k, &m, -1);
 	}
 	/* Limits, and what is left of a quota as usage grows. */
-	mon_limits(mon, k, NULL);
+	{
+		struct store_account lim;
+
+		memset(&lim, 0, sizeof(lim));
+		lim.bandwidth_limit = st.bandwidth_limit;
+		lim.quota_bytes = st.quota_bytes;
+		lim.quota_period_s = st.quota_period_s;
+		lim.connection_rate = st.connection_rate;
+		lim.connections_per_source = st.connections_per_source;
+		lim.idle_timeout_s = st.idle_timeout_s;
+		mon_limits(mon, k, &lim);
+	}
 	mon_check_endpoints(mon, k);
 out:
 	ipc_msg_free(&m);
