@@ -146,7 +146,13 @@ event_conn_closed(const char *account_id, const struct event_conn *c,
 	}
 	buf_puts(b, ",\"ip_policy\":{");
 	json_kv_str(b, 1, "decision", c->allowed ? "allow" : "deny");
-	buf_puts(b, "}}}");
+	buf_putc(b, '}');
+	if (c->refused != NULL) {
+		buf_puts(b, ",\"refused\":{");
+		json_kv_str(b, 1, "reason", c->refused);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "}}");
 
 	/* The text passes to the event, which the caller frees. */
 	ev->json = buf_steal(b);

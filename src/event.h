@@ -55,13 +55,20 @@ struct event_conn {
 	const char *endpoint_url; /* "tcp://host:port" */
 	const char *edge_id; /* or NULL; else the object gets "edge":{"id"} */
 	int allowed; /* IP restrictions: 1 allow, 0 deny */
+	/*
+	 * Refused before any channel opened: why ("ip_policy",
+	 * "connection_rate", "transfer_quota", …), else NULL; the object
+	 * then gets "refused":{"reason":…}.
+	 */
+	const char *refused;
 };
 
 /*
  * Build a tcp_connection_closed.v0 event for account <account_id> at
  * <now_ms>. conn.client_ip/client_port/server_ip/server_port come from
  * the sockaddrs (IPv4-mapped shown as IPv4), start_ts/end_ts as RFC
- * 3339 with milliseconds, ip_policy.decision "allow" or "deny". The
+ * 3339 with milliseconds, ip_policy.decision "allow" or "deny", and
+ * refused.reason for a connection refused before any channel. The
  * caller frees it with event_free.
  */
 struct event *event_conn_closed(const char *account_id,

@@ -228,6 +228,8 @@ mon_login(struct mon *mon, struct mon_kid *k, const char *account_id,
 	         &k->naffinity)) != 0)
 		error_r(r, "session %s: address affinity", k->session_id);
 	mon_send(mon, k, &m, -1);
+	/* Its traffic limits, before any forward can accept. */
+	mon_limits(mon, k, a);
 	ret = MON_AUTH_LOGIN;
 out:
 	if (ret == MON_AUTH_REFUSED) {
@@ -554,6 +556,19 @@ mon_check(struct mon *mon, struct mon_kid *k)
 	    stamp != k->policy_stamp) {
 		k->policy_stamp = stamp;
 		mon_send(mon, k, &m, -1);
+	}
+	/* Limits, and what is left of a quota as usage grows. */
+	{
+		struct store_account lim;
+
+		memset(&lim, 0, sizeof(lim));
+		lim.bandwidth_limit = st.bandwidth_limit;
+		lim.quota_bytes = st.quota_bytes;
+		lim.quota_period_s = st.quota_period_s;
+		lim.connection_rate = st.connection_rate;
+		lim.connections_per_source = st.connections_per_source;
+		lim.idle_timeout_s = st.idle_timeout_s;
+		mon_limits(mon, k, &lim);
 	}
 	mon_check_endpoints(mon, k);
 out:

@@ -15,6 +15,7 @@
 
 struct acl;
 struct event;
+struct store_account;
 struct pool;
 struct store_counter;
 struct store_hostport;
@@ -113,6 +114,10 @@ struct mon_kid {
 	struct store_hostport *affinity; /* AddressAffinity ports */
 	size_t naffinity;
 	uint64_t policy_stamp; /* account policy last sent */
+	int limits_sent; /* MON_LIMITS sent at least once */
+	uint64_t limits_stamp; /* the limits last sent (hash) */
+	int64_t quota_bytes; /* its TransferQuota (0: none) */
+	int64_t quota_left_sent; /* what was left when last sent */
 	int64_t next_check; /* monotonic ms: re-read its settings */
 	int64_t last_check;
 	int check_requested; /* MON_CHECK asked for the next one */
@@ -259,6 +264,14 @@ void mon_check(struct mon *, struct mon_kid *);
  * server's administrator ended it.
  */
 void mon_end(struct mon *, struct mon_kid *, const char *why, const char *msg);
+
+/* mon-limits.c */
+/*
+ * Resolve <k>'s effective traffic limits (its account's row, <a>, or
+ * read when NULL; the server's defaults where the account has none)
+ * and send MON_LIMITS if they, or what is left of its quota, changed.
+ */
+void mon_limits(struct mon *, struct mon_kid *, const struct store_account *a);
 
 /* mon-fwd.c */
 void mon_forward(struct mon *, struct mon_kid *, struct ipc_msg *);

@@ -222,6 +222,9 @@ mon_rec_reason(const char *code)
 		"reason=\"in_use\"",
 		"reason=\"invalid\"",
 		"reason=\"internal\"",
+		"reason=\"connection_rate\"",
+		"reason=\"max_connections_per_source\"",
+		"reason=\"transfer_quota\"",
 	};
 	size_t i, n = strlen(code);
 
@@ -514,6 +517,8 @@ mon_rec_conns(struct mon *mon, struct mon_kid *k, struct ipc_msg *m)
 		c.endpoint_url = url;
 		c.edge_id = ep->edge_id;
 		c.allowed = why != MON_CONN_IP_POLICY;
+		if (why != MON_CONN_RELAYED)
+			c.refused = mon_refusal_names[why];
 		mon_rec_event(mon,
 		    event_conn_closed(k->account_id, &c, misc_now_ms()));
 	}

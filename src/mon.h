@@ -88,7 +88,14 @@ enum mon_ans {
 	MON_ENDPOINT_STOP, /* str id, str why */
 	MON_EDGE_CONN, /* u64 connection id, str endpoint id, addr peer; fd */
 	MON_EDGE_LEFT, /* str endpoint id: no connection follows */
-	MON_LIMITS, /* the account's traffic limits: see mon-limits.c */
+	/*
+	 * The account's effective traffic limits (mon-limits.c): u64
+	 * BandwidthLimit bytes/s, u32 ConnectionRateLimit a minute, u32
+	 * MaxConnectionsPerSource, u64 ConnectionIdleTimeout ms (each 0:
+	 * none), u8 TransferQuota set, u64 quota bytes left, u64 the
+	 * session's own byte count (in + out) that "left" already counts.
+	 */
+	MON_LIMITS,
 	MON_ENDPOINT_LISTENER, /* str id; fd: a held forward's listener */
 	/*
 	 * str id: it serves as a member of its address's pool from now on

@@ -296,7 +296,11 @@ store_session_status(struct store *store, const char *session_id,
 	    "    WHERE k.fingerprint = substr(s.credential, 5)"
 	    "    AND k.account_id = s.account_id)"
 	    "   THEN 1"
-	    "  ELSE 0 END"
+	    "  ELSE 0 END,"
+	    " coalesce(a.bandwidth_limit, -1), coalesce(a.quota_bytes, -1),"
+	    " coalesce(a.quota_period_s, -1), coalesce(a.connection_rate, -1),"
+	    " coalesce(a.connections_per_source, -1),"
+	    " coalesce(a.idle_timeout_s, -1)"
 	    " FROM sessions s JOIN accounts a ON a.id = s.account_id"
 	    " WHERE s.id = ?1";
 	struct db_stmt *stmt = NULL;
@@ -327,6 +331,12 @@ store_session_status(struct store *store, const char *session_id,
 	st->account_disabled = store_column_int(stmt, 2) != 0;
 	st->ip_policy_id = store_column_text(stmt, 3);
 	st->credential_valid = store_column_int(stmt, 4) != 0;
+	st->bandwidth_limit = db_column_int64(stmt, 5);
+	st->quota_bytes = db_column_int64(stmt, 6);
+	st->quota_period_s = db_column_int64(stmt, 7);
+	st->connection_rate = db_column_int64(stmt, 8);
+	st->connections_per_source = db_column_int64(stmt, 9);
+	st->idle_timeout_s = db_column_int64(stmt, 10);
 	r = 0;
 out:
 	db_finalize(stmt);

@@ -234,6 +234,13 @@ struct store_session_status {
 	int account_deleted; /* the row went with its account */
 	int credential_valid; /* the credential would log in as the account */
 	char *ip_policy_id; /* the account's IP policy, or NULL (owned) */
+	/* The account's traffic limits, as in struct store_account. */
+	int64_t bandwidth_limit;
+	int64_t quota_bytes;
+	int64_t quota_period_s;
+	int64_t connection_rate;
+	int64_t connections_per_source;
+	int64_t idle_timeout_s;
 };
 
 /* A host and port, as returned by store_affinity(). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "portholed.h"
@@ -30,13 +31,16 @@
  * binds its public port (src/mon-fwd.c); here we pass the client's
  * request on, take the listener it hands back, accept on it once the
  * session's options are known, and admit or refuse each connection by
- * the IP restrictions and MaxConnectionsPerEndpoint before any channel
- * opens.
+ * the IP restrictions, MaxConnectionsPerEndpoint and the account's
+ * traffic limits (TransferQuota, MaxConnectionsPerSource,
+ * ConnectionRateLimit, as the monitor sent them: relay_limits()) before
+ * any channel opens.
  */
 
 #define FWD_ACCEPT_BATCH 64
 #define FWD_LOG_BURST    20
 #define FWD_LOG_RATE     5
+#define FWD_RATE_SPAN    60000 /* ConnectionRateLimit: a minute, sliding */
 
 /* Free forward <f>'s memory (its listener is closed by the caller). */
 static void
@@ -50,6 +54,7 @@ fwd_free(struct fwd *f)
 	free(f->edge_id);
 	acl_free(f->acl);
 	acl_free(f->acl_edge);
+	ratelim_window_clear(&f->rate);
 	free(f);
 }
 
@@ -189,6 +194,7 @@ fwd_request(struct sess *s, ssh_message msg)
 		goto out;
 	TAILQ_INSERT_TAIL(&s->fwds, f, entry);
 	s->nfwds++;
+	fwd_set_limits(s, f);
 	ssh_message_global_request_reply_success(msg, f->port);
 	if (s->ready)
 		fwd_watch(s, f);
@@ -424,6 +430,96 @@ fwd_log_refused(struct sess *s, struct fwd *f, const struct sockaddr *sa,
 		    net_sa_str(sa, peer, sizeof(peer)), why);
 }
 
+void
+fwd_set_limits(struct sess *s, struct fwd *f)
+{
+	struct timespec ts;
+	int64_t now_us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	ratelim_bucket_set(&f->bw_up, s->bw_limit, now_us);
+	ratelim_bucket_set(&f->bw_down, s->bw_limit, now_us);
+}
+
+/*
+ * Has the account's TransferQuota run out? What the monitor counted,
+ * and what this session relayed since (the connection after the one
+ * that crossed it is refused at once).
+ */
+static int
+fwd_quota_out(struct sess *s)
+{
+	uint64_t total, used;
+
+	if (!s->quota_on)
+		return 0;
+	total = relay_bytes_total(s);
+	used = total > s->quota_seen ? total - s->quota_seen : 0;
+	return used >= s->quota_left;
+}
+
+/* Open relays of <f> from the IP of <sa>. */
+static uint32_t
+fwd_from_source(struct sess *s, struct fwd *f, const struct sockaddr *sa)
+{
+	char ip[NET_ADDRSTRLEN];
+	struct relay *r;
+	uint32_t n = 0;
+	uint16_t port;
+
+	if (net_ntop(sa, ip, sizeof(ip), &port) != 0)
+		return 0;
+	TAILQ_FOREACH (r, &s->relays, entry) {
+		if (r->fwd == f && r->state != RELAY_DEAD && !r->abandoned &&
+		    !r->returned && strcmp(r->peer_ip, ip) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * The account's traffic limits for a connection from <sa> to <f>, which
+ * the IP restrictions admit: MON_CONN_RELAYED, or the refusal. Only an
+ * admitted connection counts against ConnectionRateLimit.
+ */
+static int
+fwd_admit_limits(struct sess *s, struct fwd *f, const struct sockaddr *sa)
+{
+	char line[256];
+
+	if (fwd_quota_out(s)) {
+		if (!s->quota_logged)
+			logit("session %s: the account's transfer quota is "
+			      "used up (TransferQuota); new connections are "
+			      "refused",
+			    s->id);
+		s->quota_logged = 1;
+		fwd_log_refused(s, f, sa,
+		    "transfer quota used up "
+		    "(TransferQuota)",
+		    1);
+		return MON_CONN_QUOTA;
+	}
+	if (s->per_source > 0 && fwd_from_source(s, f, sa) >= s->per_source) {
+		snprintf(line, sizeof(line),
+		    "%u connections open from that address "
+		    "(MaxConnectionsPerSource)",
+		    s->per_source);
+		fwd_log_refused(s, f, sa, line, 1);
+		return MON_CONN_PER_SOURCE;
+	}
+	if (!ratelim_window_admit(&f->rate, s->conn_rate, misc_monotonic_ms(),
+	        FWD_RATE_SPAN)) {
+		snprintf(line, sizeof(line),
+		    "%u connections in the last minute (ConnectionRateLimit)",
+		    s->conn_rate);
+		fwd_log_refused(s, f, sa, line, 1);
+		return MON_CONN_RATE;
+	}
+	return MON_CONN_RELAYED;
+}
+
 int
 fwd_admit(struct sess *s, struct fwd *f, const struct sockaddr *sa)
 {
@@ -442,7 +538,7 @@ fwd_admit(struct sess *s, struct fwd *f, const struct sockaddr *sa)
 	}
 	if (acl_permits(layers, sizeof(layers) / sizeof(layers[0]), sa, &layer,
 	        &why))
-		return MON_CONN_RELAYED;
+		return fwd_admit_limits(s, f, sa);
 	snprintf(line, sizeof(line), "%s (%s)",
 	    why == ACL_DENY_RULE ? "a deny rule matched"
 	                         : "not in any allow rule",

@@ -157,6 +157,9 @@ link_dispatch(struct sess *s, struct ipc_msg *m, int fd)
 	case MON_ACCOUNT_POLICY:
 		link_policy(s, m);
 		break;
+	case MON_LIMITS:
+		relay_limits(s, m);
+		break;
 	case MON_ENDPOINT_UPDATE:
 		fwd_update(s, m);
 		break;

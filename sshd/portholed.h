@@ -18,6 +18,7 @@
 
 #include "ipc.h"
 #include "net.h"
+#include "ratelim.h"
 
 struct acl;
 struct buf;
@@ -107,6 +108,10 @@ struct fwd {
 	uint64_t conns_total;
 	uint64_t bytes_in; /* from public clients */
 	uint64_t bytes_out; /* to public clients */
+	/* Traffic limits of this endpoint (fwd.c, relay.c). */
+	struct ratelim_bucket bw_up; /* public clients -> channels */
+	struct ratelim_bucket bw_down; /* channels -> public clients */
+	struct ratelim_window rate; /* admissions (ConnectionRateLimit) */
 };
 TAILQ_HEAD(fwd_list, fwd);
 
@@ -122,6 +127,11 @@ struct relay {
 	TAILQ_ENTRY(relay) entry;
 	TAILQ_ENTRY(relay) work; /* on sess->work when in_work */
 	int in_work;
+	TAILQ_ENTRY(relay) slow; /* on sess->throttled when in_slow */
+	int in_slow;
+	int up_throttled; /* BandwidthLimit: reading waits for the bucket */
+	int down_throttled; /* BandwidthLimit: sending waits for it */
+	int64_t active_ms; /* monotonic ms of the last byte either way */
 	struct sess *sess;
 	struct fwd *fwd; /* holds a reference */
 	int fd;
@@ -158,6 +168,7 @@ struct relay {
 };
 TAILQ_HEAD(relay_list, relay);
 TAILQ_HEAD(relay_work, relay);
+TAILQ_HEAD(relay_slow, relay);
 
 /* A message from the monitor kept for the main loop, with its fd. */
 struct link_held {
@@ -199,6 +210,18 @@ struct sess {
 	int64_t alive_deadline; /* monotonic ms: next ClientAlive check */
 	int64_t login_deadline; /* monotonic ms */
 	int max_endpoints; /* as the monitor said */
+	/* Traffic limits (MON_LIMITS; 0: none). */
+	uint64_t bw_limit; /* BandwidthLimit, bytes a second */
+	uint32_t conn_rate; /* ConnectionRateLimit, a minute */
+	uint32_t per_source; /* MaxConnectionsPerSource */
+	int64_t idle_ms; /* ConnectionIdleTimeout */
+	int quota_on; /* TransferQuota set */
+	uint64_t quota_left; /* bytes left as the monitor counted them */
+	uint64_t quota_seen; /* our byte count that figure includes */
+	int quota_logged; /* "quota exhausted" said */
+	struct relay_slow throttled; /* relays waiting for a bucket */
+	int64_t bw_wake; /* monotonic ms: look at them again (0: none) */
+	int64_t idle_next; /* monotonic ms: next idle check (0: none) */
 	struct acl *acl_account; /* the account's IP policy, or NULL */
 	struct acl *acl_session; /* --cidr-allow/--cidr-deny, or NULL */
 	int64_t next_view; /* monotonic ms: next live-view refresh */
@@ -453,6 +476,8 @@ int fwd_admit(struct sess *s, struct fwd *f, const struct sockaddr *sa);
  */
 void fwd_refused(struct sess *s, struct fwd *f, int fd,
     const struct sockaddr *sa, int refusal);
+/* Apply the session's bandwidth limit to <f>'s buckets. */
+void fwd_set_limits(struct sess *s, struct fwd *f);
 /* Drop a relay's reference to <f>. */
 void fwd_unref(struct sess *s, struct fwd *f);
 /* Watch listeners paused by EMFILE again (a descriptor was freed). */
@@ -501,6 +526,19 @@ void relay_io(struct sess *s, struct relay *r, uint32_t events);
  * waited for the SSH window, and free relays that are done.
  */
 void relay_service(struct sess *s);
+/*
+ * MON_LIMITS: take the traffic limits the monitor sent (link.c); the
+ * relays waiting for a bucket are looked at again.
+ */
+void relay_limits(struct sess *s, struct ipc_msg *m);
+/*
+ * Timers of the limits: wake relays whose bucket has refilled, end
+ * relays idle for ConnectionIdleTimeout. Returns the next deadline
+ * (monotonic ms), INT64_MAX if none.
+ */
+int64_t relay_limits_tick(struct sess *s);
+/* The bytes relayed by this session so far, both ways. */
+uint64_t relay_bytes_total(struct sess *s);
 /* Close every relay's channel now (shutdown: the client may leave). */
 void relay_close_channels(struct sess *s);
 /* Close every relay (session end). */

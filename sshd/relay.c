@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "portholed.h"
@@ -24,6 +25,7 @@
 #include "net.h"
 #include "mon.h"
 #include "proxyhdr.h"
+#include "ratelim.h"
 #include "xmalloc.h"
 
 /*
@@ -58,6 +60,22 @@
  * Half-close passes through both ways: EOF from the client becomes a
  * channel EOF once <up> is written; a channel EOF becomes
  * shutdown(SHUT_WR) once everything before it is sent.
+ *
+ * BandwidthLimit is flow control, never loss. Each endpoint has a token
+ * bucket per direction (src/ratelim.h: rate R, burst max(R/10, 64 KiB)),
+ * shared by its connections. Up: a read asks the bucket first and reads
+ * no more than it grants; when it grants nothing the socket leaves the
+ * epoll set (the kernel's buffers fill and TCP pushes back on the
+ * public client). Down: the data callback sends only what the bucket
+ * grants and leaves the rest with libssh (the window then stays shut,
+ * so the SSH client stops sending); <down> is sent as granted. A relay
+ * the bucket refused is on sess->throttled and is looked at again when
+ * the bucket has refilled enough (relay_limits_tick(), a timer of the
+ * main loop).
+ *
+ * ConnectionIdleTimeout: a relay that moved no byte either way for that
+ * long is ended like any other (relay_kill(): its socket closed, its
+ * channel closed).
  */
 
 #define RELAY_BUFSZ       (64 * 1024)
@@ -88,6 +106,50 @@ relay_want(struct sess *s, struct relay *r)
 	}
 }
 
+/* Microseconds from the monotonic clock, for the buckets. */
+static int64_t
+relay_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Bucket <b> refused <r> <want> bytes (<down>: towards the public
+ * client): wait, off the epoll set that way, until it has them.
+ */
+static void
+relay_throttle(struct sess *s, struct relay *r, struct ratelim_bucket *b,
+    size_t want, int64_t now_us, int down)
+{
+	int64_t at;
+
+	at = (now_us + ratelim_bucket_wait_us(b, want, now_us) + 999) / 1000;
+	if (down)
+		r->down_throttled = 1;
+	else
+		r->up_throttled = 1;
+	if (!r->in_slow) {
+		TAILQ_INSERT_TAIL(&s->throttled, r, slow);
+		r->in_slow = 1;
+	}
+	if (s->bw_wake == 0 || at < s->bw_wake)
+		s->bw_wake = at;
+}
+
+/* Take <r> off the throttled list. */
+static void
+relay_unslow(struct sess *s, struct relay *r)
+{
+	if (r->in_slow) {
+		TAILQ_REMOVE(&s->throttled, r, slow);
+		r->in_slow = 0;
+	}
+	r->up_throttled = r->down_throttled = 0;
+}
+
 /* Bring the socket's epoll interest in line with the relay's state. */
 static void
 relay_set_events(struct sess *s, struct relay *r)
@@ -97,13 +159,13 @@ relay_set_events(struct sess *s, struct relay *r)
 	if (r->fd == -1)
 		return;
 	if (r->state == RELAY_OPEN) {
-		if (!r->tcp_eof && r->up_len == 0) {
+		if (!r->tcp_eof && r->up_len == 0 && !r->up_throttled) {
 			if (ssh_channel_window_size(r->chan) > 0)
 				ev |= EPOLLIN;
 			else
 				relay_want(s, r); /* look again after polls */
 		}
-		if (r->down_len > 0 || r->chan_pending)
+		if ((r->down_len > 0 || r->chan_pending) && !r->down_throttled)
 			ev |= EPOLLOUT;
 	}
 	if (ev == r->events)
@@ -160,17 +222,28 @@ relay_flush_up(struct sess *s, struct relay *r)
 static void
 relay_read_up(struct sess *s, struct relay *r)
 {
-	size_t budget = RELAY_READ_BUDGET, want;
+	size_t budget = RELAY_READ_BUDGET, want, got;
+	struct ratelim_bucket *b = &r->fwd->bw_up;
+	int64_t now_us;
 	uint32_t win;
 	ssize_t n;
 
 	while (r->state == RELAY_OPEN && !r->tcp_eof && r->up_len == 0 &&
-	    budget > 0) {
+	    !r->up_throttled && budget > 0) {
 		if ((win = ssh_channel_window_size(r->chan)) == 0)
 			break;
 		want = win < r->up_size ? win : r->up_size;
+		got = want;
+		if (b->rate > 0) {
+			now_us = relay_now_us();
+			if ((got = ratelim_bucket_take(b, want, now_us)) == 0) {
+				relay_throttle(s, r, b, want, now_us, 0);
+				break;
+			}
+		}
 		/* read(), not recv(): recv() is the SSH socket's (readahead.c). */
-		n = read(r->fd, r->up, want);
+		n = read(r->fd, r->up, got);
+		ratelim_bucket_give(b, n > 0 ? got - (size_t)n : got);
 		if (n > 0 && (size_t)n == r->up_size &&
 		    r->up_size < RELAY_UP_BULK) {
 			/* A bulk sender: fewer, larger channel writes. */
@@ -181,6 +254,8 @@ relay_read_up(struct sess *s, struct relay *r)
 			r->bytes_in += (uint64_t)n;
 			r->fwd->bytes_in += (uint64_t)n;
 			s->stats_dirty = 1;
+			if (s->idle_ms > 0)
+				r->active_ms = misc_monotonic_ms();
 			budget -= (size_t)n < budget ? (size_t)n : budget;
 			r->up_off = 0;
 			r->up_len = (size_t)n;
@@ -346,13 +421,27 @@ out:
 static void
 relay_write_down(struct sess *s, struct relay *r)
 {
+	struct ratelim_bucket *b = &r->fwd->bw_down;
+	int64_t now_us;
+	size_t len;
 	ssize_t n;
 	int got;
 
-	while (r->state == RELAY_OPEN) {
+	while (r->state == RELAY_OPEN && !r->down_throttled) {
 		if (r->down_len > 0) {
-			n = send(r->fd, r->down + r->down_off, r->down_len,
+			len = r->down_len;
+			if (b->rate > 0) {
+				now_us = relay_now_us();
+				len = ratelim_bucket_take(b, len, now_us);
+				if (len == 0) {
+					relay_throttle(s, r, b, r->down_len,
+					    now_us, 1);
+					return;
+				}
+			}
+			n = send(r->fd, r->down + r->down_off, len,
 			    MSG_NOSIGNAL);
+			ratelim_bucket_give(b, n > 0 ? len - (size_t)n : len);
 			if (n == -1) {
 				if (errno == EINTR)
 					continue;
@@ -363,10 +452,15 @@ relay_write_down(struct sess *s, struct relay *r)
 			r->bytes_out += (uint64_t)n;
 			r->fwd->bytes_out += (uint64_t)n;
 			s->stats_dirty = 1;
+			if (s->idle_ms > 0 && n > 0)
+				r->active_ms = misc_monotonic_ms();
 			r->down_off += (size_t)n;
 			r->down_len -= (size_t)n;
-			if (r->down_len > 0)
-				return;
+			if (r->down_len > 0) {
+				if ((size_t)n < len)
+					return; /* the socket is full */
+				continue; /* the bucket's grant is sent */
+			}
 			r->down_off = 0;
 			continue;
 		}
@@ -417,7 +511,9 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 {
 	struct relay *r = ud;
 	struct sess *s = r->sess;
-	size_t rest, copy, hold = 0;
+	struct ratelim_bucket *b = &r->fwd->bw_down;
+	size_t rest, copy, hold = 0, grant = 0;
+	int64_t now_us;
 	ssize_t n;
 
 	/*
@@ -435,11 +531,25 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	 */
 	if (is_stderr || r->state != RELAY_OPEN || r->shut_wr)
 		return (int)len; /* nobody to deliver it to */
-	if (r->down_len > 0 || r->taking) {
+	if (r->down_len > 0 || r->taking || r->down_throttled) {
 		r->chan_pending = 1;
 		if (!r->taking)
 			relay_set_events(s, r);
 		return 0;
+	}
+	/* BandwidthLimit: what the bucket does not grant stays with libssh. */
+	if (b->rate > 0) {
+		now_us = relay_now_us();
+		if ((grant = ratelim_bucket_take(b, len, now_us)) == 0) {
+			r->chan_pending = 1;
+			relay_throttle(s, r, b, len, now_us, 1);
+			relay_set_events(s, r);
+			return 0;
+		}
+		if (grant < len) {
+			len = (uint32_t)grant;
+			r->chan_pending = 1;
+		}
 	}
 	/* Keeping up: leave a byte for relay_chan_take() to grow the window. */
 	if (r->grow_window && r->win_used >= RELAY_WINDOW / 2 && len > 1) {
@@ -458,6 +568,8 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	r->bytes_out += (uint64_t)n;
 	r->fwd->bytes_out += (uint64_t)n;
 	s->stats_dirty = 1;
+	if (s->idle_ms > 0 && n > 0)
+		r->active_ms = misc_monotonic_ms();
 	rest = len - (size_t)n;
 	copy = rest < r->down_size ? rest : r->down_size;
 	if (copy > 0) {
@@ -468,7 +580,10 @@ relay_chan_data(ssh_session ssh, ssh_channel chan, void *data, uint32_t len,
 	if (copy < rest)
 		r->chan_pending = 1;
 	r->win_used += (size_t)n + copy;
-	if (rest > 0 || hold)
+	/* What was granted and neither sent nor kept goes back. */
+	if (grant > (size_t)n + copy)
+		ratelim_bucket_give(b, grant - ((size_t)n + copy));
+	if (rest > 0 || hold || grant > 0)
 		relay_set_events(s, r);
 	return (int)((size_t)n + copy);
 }
@@ -605,6 +720,9 @@ relay_opened(struct sess *s, struct relay *r)
 	r->down = xmalloc(RELAY_BUFSZ);
 	r->down_size = RELAY_BUFSZ;
 	r->grow_window = relay_libssh_grows_window();
+	r->active_ms = misc_monotonic_ms();
+	if (s->idle_ms > 0 && r->active_ms + s->idle_ms < s->idle_next)
+		s->idle_next = r->active_ms + s->idle_ms;
 	relay_proxy_header(s, r);
 	/* Data (or EOF) may have come with the confirmation: drain it. */
 	r->chan_pending = 1;
@@ -734,6 +852,7 @@ relay_free(struct sess *s, struct relay *r)
 		TAILQ_REMOVE(&s->work, r, work);
 		r->in_work = 0;
 	}
+	relay_unslow(s, r);
 	if (!r->returned) {
 		rec_conn_closed(s, r->fwd, (struct sockaddr *)&r->peer,
 		    (struct sockaddr *)&r->local, r->start_ms, r->bytes_in,
@@ -829,6 +948,7 @@ relay_close_all(struct sess *s)
 			TAILQ_REMOVE(&s->work, r, work);
 			r->in_work = 0;
 		}
+		relay_unslow(s, r);
 		if (r->edge && r->state == RELAY_OPENING && r->fd != -1) {
 			/*
 			 * Handed to us, not yet opened, nothing read: the
@@ -862,4 +982,132 @@ relay_close_all(struct sess *s)
 	}
 	free(s->relay_scratch);
 	s->relay_scratch = NULL;
+}
+
+void
+relay_limits(struct sess *s, struct ipc_msg *m)
+{
+	uint64_t bw, idle, left, seen;
+	uint32_t rate, per_source;
+	int64_t now = misc_monotonic_ms();
+	struct relay *r;
+	struct fwd *f;
+	int quota;
+
+	bw = ipc_get_u64(m);
+	rate = ipc_get_u32(m);
+	per_source = ipc_get_u32(m);
+	idle = ipc_get_u64(m);
+	quota = ipc_get_u8(m) != 0;
+	left = ipc_get_u64(m);
+	seen = ipc_get_u64(m);
+	if (!ipc_ok(m, 1) || bw > INT64_MAX || idle > INT64_MAX / 2) {
+		error("session %s: bad limits from the monitor", s->id);
+		return;
+	}
+	if (idle > 0 && s->idle_ms == 0) {
+		/* Idle from now, not from before the limit was set. */
+		TAILQ_FOREACH (r, &s->relays, entry)
+			r->active_ms = now;
+	}
+	s->bw_limit = bw;
+	s->conn_rate = rate;
+	s->per_source = per_source;
+	s->idle_ms = (int64_t)idle;
+	s->idle_next = idle > 0 ? now : 0;
+	s->quota_on = quota;
+	s->quota_left = left;
+	s->quota_seen = seen;
+	if (!quota || left > 0)
+		s->quota_logged = 0;
+	TAILQ_FOREACH (f, &s->fwds, entry)
+		fwd_set_limits(s, f);
+	/* A new rate: the waiting relays ask their bucket again. */
+	if (!TAILQ_EMPTY(&s->throttled))
+		s->bw_wake = now;
+	debug("session %s: limits: bandwidth %llu B/s, %u connections a "
+	      "minute, %u per source, idle %llu ms, quota %s (%llu left)",
+	    s->id, (unsigned long long)bw, rate, per_source,
+	    (unsigned long long)idle, quota ? "on" : "off",
+	    (unsigned long long)left);
+}
+
+/* Wake the throttled relays: each asks its bucket again. */
+static void
+relay_wake(struct sess *s)
+{
+	struct relay_slow todo;
+	struct relay *r;
+	int up, down;
+
+	s->bw_wake = 0;
+	TAILQ_INIT(&todo);
+	TAILQ_CONCAT(&todo, &s->throttled, slow);
+	while ((r = TAILQ_FIRST(&todo)) != NULL) {
+		TAILQ_REMOVE(&todo, r, slow);
+		r->in_slow = 0;
+		up = r->up_throttled;
+		down = r->down_throttled;
+		r->up_throttled = r->down_throttled = 0;
+		if (r->state != RELAY_OPEN)
+			continue;
+		if (down)
+			relay_write_down(s, r);
+		if (up && r->state == RELAY_OPEN)
+			relay_read_up(s, r);
+		if (r->state == RELAY_OPEN)
+			relay_set_events(s, r);
+		relay_want(s, r); /* maybe done, or its window grew */
+	}
+}
+
+/* End the relays idle for ConnectionIdleTimeout; the next check. */
+static void
+relay_idle(struct sess *s, int64_t now)
+{
+	int64_t next = now + s->idle_ms;
+	struct relay *r;
+
+	TAILQ_FOREACH (r, &s->relays, entry) {
+		if (r->state != RELAY_OPEN)
+			continue;
+		if (now - r->active_ms >= s->idle_ms) {
+			verbose("endpoint %s: connection from %s port %u idle "
+			        "for %lld s (ConnectionIdleTimeout); closing",
+			    r->fwd->id, r->peer_ip, r->peer_port,
+			    (long long)(s->idle_ms / 1000));
+			relay_kill(s, r, "idle (ConnectionIdleTimeout)");
+			continue;
+		}
+		if (r->active_ms + s->idle_ms < next)
+			next = r->active_ms + s->idle_ms;
+	}
+	s->idle_next = next;
+}
+
+int64_t
+relay_limits_tick(struct sess *s)
+{
+	int64_t now = misc_monotonic_ms(), next = INT64_MAX;
+
+	if (s->bw_wake != 0 && now >= s->bw_wake)
+		relay_wake(s);
+	if (s->idle_ms > 0 && now >= s->idle_next)
+		relay_idle(s, now);
+	if (s->bw_wake != 0)
+		next = s->bw_wake;
+	if (s->idle_ms > 0 && s->idle_next < next)
+		next = s->idle_next;
+	return next;
+}
+
+uint64_t
+relay_bytes_total(struct sess *s)
+{
+	uint64_t n = (uint64_t)s->gone_bytes_in + (uint64_t)s->gone_bytes_out;
+	struct fwd *f;
+
+	TAILQ_FOREACH (f, &s->fwds, entry)
+		n += f->bytes_in + f->bytes_out;
+	return n;
 }

@@ -772,6 +772,11 @@ sess_timeout(struct sess *s)
 		next = s->alive_deadline;
 	if (s->pty && s->opts != NULL && !s->opts->json && s->next_view < next)
 		next = s->next_view;
+	/* Traffic limits: throttled relays, idle connections. */
+	if (s->bw_wake != 0 && s->bw_wake < next)
+		next = s->bw_wake;
+	if (s->idle_ms > 0 && s->idle_next < next)
+		next = s->idle_next;
 	return next > now ? (int)(next - now) : 0;
 }
 
@@ -818,6 +823,7 @@ sess_tick(struct sess *s)
 		} else
 			s->ready_deadline = now + 100;
 	}
+	(void)relay_limits_tick(s);
 	sess_view(s, 0);
 	rec_flush(s, 0);
 	sess_client_alive(s);
@@ -1061,6 +1067,7 @@ sess_main(struct conf *conf, ssh_bind bind, int fd, int sigfd, int ctl)
 	TAILQ_INIT(&s->fwds);
 	TAILQ_INIT(&s->relays);
 	TAILQ_INIT(&s->work);
+	TAILQ_INIT(&s->throttled);
 	sess_peer(s, fd);
 	{
 		int one = 1;

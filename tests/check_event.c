@@ -424,6 +424,35 @@ START_TEST(test_conn_edge)
 }
 END_TEST
 
+/* A connection a limit refused says why, after "ip_policy". */
+START_TEST(test_conn_refused)
+{
+	struct sockaddr_in cin, sin;
+	struct event_conn c;
+	struct event *ev;
+
+	fill_conn(&c, mk_sin(&cin, "192.0.2.7", 50000),
+	    mk_sin(&sin, "203.0.113.5", 41234));
+	c.bytes_in = c.bytes_out = 0;
+	c.refused = "connection_rate";
+	ev = event_conn_closed("ac_1", &c, T0 + 2123);
+	assert_event_json(ev,
+	    ENVELOPE_CONN "{\"conn\":{\"client_ip\":\"192.0.2.7\","
+	                  "\"client_port\":50000,"
+	                  "\"server_ip\":\"203.0.113.5\","
+	                  "\"server_port\":41234,"
+	                  "\"server_name\":\"tunnel.example.com\","
+	                  "\"start_ts\":\"2026-11-25T12:00:00.500Z\","
+	                  "\"end_ts\":\"2026-11-25T12:00:02.000Z\","
+	                  "\"bytes_in\":0,\"bytes_out\":0},"
+	                  "\"endpoint\":{\"id\":\"ep_1\","
+	                  "\"url\":\"tcp://tunnel.example.com:41234\"},"
+	                  "\"ip_policy\":{\"decision\":\"allow\"},"
+	                  "\"refused\":{\"reason\":\"connection_rate\"}}}");
+	event_free(ev);
+}
+END_TEST
+
 /*
  * A denied connection with no account, no endpoint, addresses of no
  * IP family or none, and the largest byte counts.
@@ -867,6 +896,7 @@ event_suite(void)
 	tcase_add_test(tc, test_conn_ipv6);
 	tcase_add_test(tc, test_conn_mapped);
 	tcase_add_test(tc, test_conn_edge);
+	tcase_add_test(tc, test_conn_refused);
 	tcase_add_test(tc, test_conn_nulls);
 	tcase_add_loop_test(tc, test_conn_hostile_name, 0,
 	    (int)(sizeof(hostile) / sizeof(hostile[0])));

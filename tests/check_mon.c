@@ -2136,6 +2136,164 @@ START_TEST(test_check_token_revoke)
 }
 END_TEST
 
+/* A MON_LIMITS as read. */
+struct limits_ans {
+	uint64_t bw, idle_ms, left, seen;
+	uint32_t rate, per_source;
+	uint8_t quota;
+};
+
+static void
+limits_read(struct ipc_msg *r, struct limits_ans *l)
+{
+	ck_assert_uint_eq(r->type, MON_LIMITS);
+	l->bw = ipc_get_u64(r);
+	l->rate = ipc_get_u32(r);
+	l->per_source = ipc_get_u32(r);
+	l->idle_ms = ipc_get_u64(r);
+	l->quota = ipc_get_u8(r);
+	l->left = ipc_get_u64(r);
+	l->seen = ipc_get_u64(r);
+	ck_assert(ipc_ok(r, 1));
+}
+
+/* Set <id>'s limits (STORE_KEEP: keep, -1: default, 0: none). */
+static void
+set_traffic(const char *id, int64_t bw, int64_t qbytes, int64_t qperiod,
+    int64_t rate, int64_t per_source, int64_t idle)
+{
+	struct store_account t;
+
+	memset(&t, 0, sizeof(t));
+	t.bandwidth_limit = bw;
+	t.quota_bytes = qbytes;
+	t.quota_period_s = qperiod;
+	t.connection_rate = rate;
+	t.connections_per_source = per_source;
+	t.idle_timeout_s = idle;
+	ck_assert_int_eq(store_account_set_traffic(st, id, &t), 0);
+}
+
+/*
+ * An account's own limits beat the server's defaults; where it has
+ * none of its own (NULL), the defaults apply; its 0 is none even with
+ * a default. Sent right after the login answer, with what is left of
+ * the quota as usage_hours counts it.
+ */
+START_TEST(test_limits_login)
+{
+	struct store_usage u;
+	struct limits_ans l;
+	struct ipc_msg r;
+	struct tkid t, v;
+	char *sid, *sid2;
+
+	conf->bandwidth_limit = 1000000;
+	conf->connection_rate_limit = 60;
+	conf->max_connections_per_source = 9;
+	conf->connection_idle_timeout = 300;
+	conf->transfer_quota = 1 << 30;
+	conf->transfer_quota_period = 86400;
+	set_traffic(alice_id, 5000, 100000, 3600, 7, 0, -1);
+	memset(&u, 0, sizeof(u));
+	u.account_id = alice_id;
+	u.hostport = (char *)"127.0.0.1:1";
+	u.hour_ms = misc_now_ms();
+	u.bytes_in = 30000;
+	u.bytes_out = 10000;
+	ck_assert_int_eq(store_usage_add(st, &u, 1), 0);
+
+	kid_new(&t, "127.0.0.2");
+	sid = kid_login(&t, NULL);
+	memset(&r, 0, sizeof(r));
+	kid_recv(&t, &r, NULL);
+	limits_read(&r, &l);
+	ck_assert_uint_eq(l.bw, 5000);
+	ck_assert_uint_eq(l.rate, 7);
+	ck_assert_uint_eq(l.per_source, 0); /* its own 0: none */
+	ck_assert_uint_eq(l.idle_ms, 300000); /* the default */
+	ck_assert_uint_eq(l.quota, 1);
+	ck_assert_uint_eq(l.left, 60000);
+	ck_assert_uint_eq(l.seen, 0);
+	ipc_msg_free(&r);
+	ck_assert(kid_quiet(&t));
+
+	/* bob has none of his own: the defaults. */
+	kid_new(&v, "127.0.0.3");
+	sid2 = kid_login(&v, bob_token);
+	memset(&r, 0, sizeof(r));
+	kid_recv(&v, &r, NULL);
+	limits_read(&r, &l);
+	ck_assert_uint_eq(l.bw, 1000000);
+	ck_assert_uint_eq(l.rate, 60);
+	ck_assert_uint_eq(l.per_source, 9);
+	ck_assert_uint_eq(l.idle_ms, 300000);
+	ck_assert_uint_eq(l.quota, 1);
+	ck_assert_uint_eq(l.left, 1 << 30);
+	ipc_msg_free(&r);
+	free(sid);
+	free(sid2);
+}
+END_TEST
+
+/* A used-up quota says 0 left; no limits at all, no message. */
+START_TEST(test_limits_quota_used)
+{
+	struct store_usage u;
+	struct limits_ans l;
+	struct ipc_msg r;
+	struct tkid t, v;
+	char *sid, *sid2;
+
+	set_traffic(alice_id, STORE_KEEP, 1000, 86400, STORE_KEEP, STORE_KEEP,
+	    STORE_KEEP);
+	memset(&u, 0, sizeof(u));
+	u.account_id = alice_id;
+	u.hostport = (char *)"127.0.0.1:1";
+	u.hour_ms = misc_now_ms();
+	u.bytes_out = 5000;
+	ck_assert_int_eq(store_usage_add(st, &u, 1), 0);
+	kid_new(&t, "127.0.0.2");
+	sid = kid_login(&t, NULL);
+	memset(&r, 0, sizeof(r));
+	kid_recv(&t, &r, NULL);
+	limits_read(&r, &l);
+	ck_assert_uint_eq(l.quota, 1);
+	ck_assert_uint_eq(l.left, 0);
+	ck_assert_uint_eq(l.bw, 0);
+	ipc_msg_free(&r);
+
+	kid_new(&v, "127.0.0.3");
+	sid2 = kid_login(&v, bob_token);
+	ck_assert(kid_quiet(&v));
+	free(sid);
+	free(sid2);
+}
+END_TEST
+
+/* A change is sent at the next check; no change, nothing. */
+START_TEST(test_check_limits)
+{
+	struct limits_ans l;
+	struct ipc_msg r;
+	struct tkid t;
+	char *sid;
+
+	kid_new(&t, "127.0.0.2");
+	sid = kid_login(&t, NULL);
+	ck_assert(kid_quiet(&t));
+	set_traffic(alice_id, 2048, STORE_KEEP, STORE_KEEP, STORE_KEEP,
+	    STORE_KEEP, STORE_KEEP);
+	memset(&r, 0, sizeof(r));
+	check_and_read(&t, &r);
+	limits_read(&r, &l);
+	ck_assert_uint_eq(l.bw, 2048);
+	ck_assert_uint_eq(l.quota, 0);
+	ipc_msg_free(&r);
+	free(sid);
+}
+END_TEST
+
 START_TEST(test_check_policy)
 {
 	struct store_ip_policy *p = NULL;
@@ -2817,6 +2975,12 @@ mon_suite(void)
 	suite_add_tcase(s, tc);
 
 	/* These wait for the monitor's timer: about a second each. */
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_limits_login);
+	tcase_add_test(tc, test_limits_quota_used);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -2824,6 +2988,7 @@ mon_suite(void)
 	tcase_add_test(tc, test_check_account_disable);
 	tcase_add_test(tc, test_check_token_revoke);
 	tcase_add_test(tc, test_check_policy);
+	tcase_add_test(tc, test_check_limits);
 	tcase_add_test(tc, test_check_malformed);
 	suite_add_tcase(s, tc);
 

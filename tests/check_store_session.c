@@ -1088,7 +1088,38 @@ START_TEST(test_session_status)
 	ck_assert_int_eq(ss.account_deleted, 0);
 	ck_assert_int_eq(ss.credential_valid, 1);
 	ck_assert_ptr_null(ss.ip_policy_id);
+	/* No traffic limits of its own: -1, the server's defaults. */
+	ck_assert_int_eq(ss.bandwidth_limit, -1);
+	ck_assert_int_eq(ss.quota_bytes, -1);
+	ck_assert_int_eq(ss.quota_period_s, -1);
+	ck_assert_int_eq(ss.connection_rate, -1);
+	ck_assert_int_eq(ss.connections_per_source, -1);
+	ck_assert_int_eq(ss.idle_timeout_s, -1);
 	store_session_status_clear(&ss);
+	{
+		struct store_account t;
+		struct store_session *row = NULL;
+
+		ck_assert_int_eq(store_session_get(st, "ss_1", &row), 0);
+		memset(&t, 0, sizeof(t));
+		t.bandwidth_limit = 5000;
+		t.quota_bytes = 0;
+		t.quota_period_s = 0;
+		t.connection_rate = 7;
+		t.connections_per_source = 3;
+		t.idle_timeout_s = STORE_KEEP;
+		ck_assert_int_eq(store_account_set_traffic(st, row->account_id,
+		                     &t),
+		    0);
+		store_session_free(row);
+		ck_assert_int_eq(store_session_status(st, "ss_1", &ss), 0);
+		ck_assert_int_eq(ss.bandwidth_limit, 5000);
+		ck_assert_int_eq(ss.quota_bytes, 0);
+		ck_assert_int_eq(ss.connection_rate, 7);
+		ck_assert_int_eq(ss.connections_per_source, 3);
+		ck_assert_int_eq(ss.idle_timeout_s, -1);
+		store_session_status_clear(&ss);
+	}
 	ck_assert_int_eq(store_session_status(st, "ss_4", &ss), 0);
 	ck_assert_int_eq(ss.credential_valid, 1);
 	store_session_status_clear(&ss);
