@@ -308,6 +308,14 @@ fwd_stopped(struct sess *s, struct ipc_msg *m)
 		    "remote forward '%s:%u' refused: %s", f->bind_address,
 		    f->port, why);
 		fwd_stop(s, f, 0);
+		/*
+		 * Its client was told "success" and cannot exit on it
+		 * (ExitOnForwardFailure): a session left with nothing to
+		 * serve ends with status 1, so ssh exits and a supervisor
+		 * (autossh, systemd) tries again.
+		 */
+		if (s->nfwds == 0 && !s->closing)
+			sess_finish(s, 1, "its forwards were refused");
 	} else if (f != NULL) {
 		sess_notice(s, "endpoint_stopped",
 		    "tcp://%s stopped: the server's administrator %s",

@@ -10,31 +10,26 @@
 # is closed; none by default), and the anonymous account's limits for
 # anonymous sessions.
 #
-# The limits are set in the store's accounts row with sqlite3 (the
-# columns "portholectl account update" writes).
+# The limits are set with "portholectl account update"; the server's
+# default MaxConnectionsPerSource (4) applies to accounts that set none,
+# an account's own value beats it, and "none" lifts it.
 
 set -u
 : "${top_srcdir:?}"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$top_srcdir/tests/integration/lib.sh"
 ph_setup
-ph_require ssh ssh-keygen sqlite3 jq
+ph_require ssh ssh-keygen jq
 
 MIB=1048576
-DB=$PH_TMP/state/porthole.db
 
-# limit ACCOUNT COLUMN=VALUE...: set limits in ACCOUNT's row.
+# limit ACCOUNT FLAG VALUE...: portholectl account update ACCOUNT with them.
 limit() {
-	local acct=$1 set
+	local acct=$1
 
 	shift
-	set=$(
-		IFS=,
-		printf '%s' "$*"
-	)
-	sqlite3 -cmd ".timeout 5000" "$DB" \
-	    "UPDATE accounts SET $set WHERE name = '$acct'" ||
-	    ph_fail "cannot set limits of $acct"
+	ph_ctl account update "$acct" "$@" >/dev/null ||
+	    ph_fail "cannot set limits of $acct: $*"
 }
 
 # now_ms: the wall clock in milliseconds.
@@ -89,15 +84,15 @@ wait_events() {
 for u in slow fast quota rate persrc idle; do
 	ph_user "$u"
 done
-limit slow "bandwidth_limit=$((5 * MIB))"
-limit quota "quota_bytes=$((8 * MIB))" quota_period_s=86400
-limit rate connection_rate=5
-limit persrc connections_per_source=3
-limit idle idle_timeout_s=2
+limit slow --bandwidth 5M
+limit quota --transfer-quota 8M/1d
+limit rate --connection-rate 5 --max-connections-per-source none
+limit persrc --max-connections-per-source 3
+limit idle --idle-timeout 2s
 # The anonymous account, made here as the first anonymous login would.
 ph_ctl account add anonymous >/dev/null || ph_fail "account add anonymous"
-limit anonymous connection_rate=2
-ph_start_server -o AllowAnonymous=yes
+limit anonymous --connection-rate 2
+ph_start_server -o AllowAnonymous=yes -o MaxConnectionsPerSource=4
 
 # --- BandwidthLimit ----------------------------------------------------------
 # 50 MiB at 5 MiB/s: 10 s, less the burst (0.5 MiB) the bucket starts
@@ -223,6 +218,23 @@ for i in 1 2 3 4 5; do
 done
 ph_pass "MaxConnectionsPerSource 3: of 5 from one address exactly 2 refused; another address gets in"
 
+# The server's default (4) for an account that sets none: of 5 held
+# connections, exactly 1 refused.
+ph_listen sink6 sink -v
+tunnel dflt fast "$PH_LAST_PORT"
+for i in 1 2 3 4 5; do
+	ph_bg "dhold$i" "$TNET" closed -t 60 "127.0.0.1:$tport"
+done
+ph_wait_count "$PH_TMP/sink6.out" "^accept " 4
+wait_refused max_connections_per_source 3
+for i in 1 2 3 4 5; do
+	read -r pid <"$PH_TMP/dhold$i.pid"
+	kill "$pid" 2>/dev/null || :
+done
+[ "$(_ph_count "$PH_TMP/sink6.out" "^accept ")" -eq 4 ] ||
+    ph_fail "more connections reached the service than the default allows"
+ph_pass "MaxConnectionsPerSource 4 (the server's default) applies to an account that sets none"
+
 # --- the anonymous account's limits ---------------------------------------------
 PH_SSH_OPTS=(-o PubkeyAuthentication=no)
 ph_listen echo2 echo
@@ -259,25 +271,16 @@ read -r pid <"$PH_TMP/quota.pid"
 kill "$pid"
 ph_wait_gone "$pid"
 ph_stop_server
-acct=$(sqlite3 "$DB" "SELECT id FROM accounts WHERE name = 'quota'")
-used=$(sqlite3 "$DB" "SELECT coalesce(sum(bytes_in + bytes_out), 0)
-    FROM usage_hours WHERE account_id = '$acct'")
-if [ "$used" -eq 0 ]; then
-	# Nothing writes usage_hours before the usage accounting (issue
-	# 16, part "usage") is in: write what it would have.
-	echo "note: usage_hours is empty; writing the session's usage by hand"
-	sqlite3 -cmd ".timeout 5000" "$DB" "INSERT INTO usage_hours
-	    (account_id, hostport, hour_ms, connections, refused, bytes_in,
-	     bytes_out) VALUES ('$acct', '127.0.0.1:0',
-	     $(now_ms) / 3600000 * 3600000, 1, 0, $Q, 0)"
-fi
-ph_start_server -o AllowAnonymous=yes
+used=$(ph_ctl --json usage quota | jq -s 'map(.bytes_in + .bytes_out) | add // 0')
+[ "$used" -ge "$Q" ] ||
+    ph_fail "portholectl usage counts $used bytes for account quota, not >= $Q"
+ph_start_server -o AllowAnonymous=yes -o MaxConnectionsPerSource=4
 tunnel quota2 quota "$sink5"
 rc=0
 "$TNET" closed -t 10 "127.0.0.1:$tport" >/dev/null || rc=$?
 [ "$rc" -eq 0 ] || ph_fail "after a restart, the used-up quota let a connection in"
 # A larger quota lets it in again.
-limit quota "quota_bytes=$((64 * MIB))"
+limit quota --transfer-quota 64M/1d
 read -r pid <"$PH_TMP/quota2.pid"
 kill "$pid"
 ph_wait_gone "$pid"

@@ -79,8 +79,8 @@ ph_ssh_bg px -i "$PH_TMP/alice" -R "$port:127.0.0.1:$PH_LAST_PORT" \
     alice@127.0.0.1 tcp
 ph_wait_for "$PH_TMP/px.err" \
     "porthole: remote forward '[^']*:$port' refused: .* is shared by 2 session\\(s\\) of account alice with --pooling; add 'tcp --pooling' to share it with them" \
-    15 "$PH_LAST_PID"
-kill "$PH_LAST_PID"
+    15
+kill "$PH_LAST_PID" 2>/dev/null || :
 ph_wait_gone "$PH_LAST_PID"
 got=$("$TNET" many "127.0.0.1:$port" 10 100) || ph_fail "after px: $got"
 [ "$(accepts svc_x)" -eq 0 ] || ph_fail "the refused session got connections"
@@ -152,13 +152,16 @@ got=$("$TNET" echo "127.0.0.1:$port" 100) || ph_fail "echo via the old session"
 kill -STOP "$old_pid"
 # Without --force: refused, naming it (and --pooling).
 ph_listen svc_no echo
-ph_ssh_bg noforce -i "$PH_TMP/alice" -R "$port:127.0.0.1:$PH_LAST_PORT" \
-    alice@127.0.0.1 tcp
+# Left with nothing to serve, the session ends with status 1, so ssh
+# exits (as ExitOnForwardFailure would) and a supervisor tries again.
+rc=0
+ph_ssh -i "$PH_TMP/alice" -R "$port:127.0.0.1:$PH_LAST_PORT" \
+    alice@127.0.0.1 tcp </dev/null >"$PH_TMP/noforce.out" \
+    2>"$PH_TMP/noforce.err" ||
+    rc=$?
+[ "$rc" -eq 1 ] || ph_fail "a session whose forward was refused exited $rc, not 1"
 ph_wait_for "$PH_TMP/noforce.err" \
-    "porthole: remote forward '[^']*:$port' refused: .* is already being served by session ss_[A-Za-z0-9]+ of account alice; add 'tcp --pooling' to share it with the sessions that serve it with --pooling, or 'tcp --force' to take it over" \
-    15 "$PH_LAST_PID"
-kill "$PH_LAST_PID"
-ph_wait_gone "$PH_LAST_PID"
+    "porthole: remote forward '[^']*:$port' refused: .* is already being served by session ss_[A-Za-z0-9]+ of account alice; add 'tcp --pooling' to share it with the sessions that serve it with --pooling, or 'tcp --force' to take it over"
 # With it: served by the new session within a second of its readiness.
 ph_listen svc_new -v echo
 svc_new=$PH_LAST_PORT
