@@ -89,6 +89,19 @@ fwd_settings(struct fwd *f, struct ipc_msg *m, int end)
 	return 0;
 }
 
+/* Close <f>'s listener, if it has one: it accepts nothing more. */
+static void
+fwd_unlisten(struct sess *s, struct fwd *f)
+{
+	if (f->fd != -1) {
+		if (f->watching)
+			sess_unwatch(s, f->fd);
+		close(f->fd);
+		f->fd = -1;
+	}
+	f->watching = 0;
+}
+
 /* Start watching <f>'s listener: connections are accepted from now. */
 static void
 fwd_watch(struct sess *s, struct fwd *f)
@@ -216,13 +229,7 @@ fwd_stop(struct sess *s, struct fwd *f, int tell)
 
 	if (f->dead)
 		return;
-	if (f->fd != -1) {
-		if (f->watching)
-			sess_unwatch(s, f->fd);
-		close(f->fd);
-		f->fd = -1;
-	}
-	f->watching = 0;
+	fwd_unlisten(s, f);
 	f->dead = 1;
 	s->nfwds--;
 	if (!tell) {
@@ -361,13 +368,7 @@ fwd_pooled(struct sess *s, struct ipc_msg *m)
 		goto out;
 	held = f->held;
 	/* Served alone so far: the pool's listener is the monitor's now. */
-	if (f->fd != -1) {
-		if (f->watching)
-			sess_unwatch(s, f->fd);
-		close(f->fd);
-		f->fd = -1;
-	}
-	f->watching = 0;
+	fwd_unlisten(s, f);
 	f->paused = 0;
 	f->held = 0;
 	f->member = 1;
