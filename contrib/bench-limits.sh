@@ -17,8 +17,7 @@
 #              over the transfer and its error against the limit (the
 #              bucket's burst, max(R/10, 64 KiB), makes a short transfer
 #              read a little fast).
-# Limits are set in the accounts rows with sqlite3 (the columns
-# "portholectl account update" writes). Needs ssh, ssh-keygen, sqlite3
+# Limits are set with "portholectl account update". Needs ssh, ssh-keygen
 # and tests/tnet (make tests/tnet). Use a build without sanitizers.
 set -eu
 export LC_ALL=C
@@ -43,7 +42,7 @@ ctl=$build/src/portholectl
 for f in "$tnet" "$portholed" "$ctl"; do
 	[ -x "$f" ] || { echo "bench-limits: $f is not built" >&2; exit 1; }
 done
-for c in ssh ssh-keygen sqlite3; do
+for c in ssh ssh-keygen; do
 	command -v "$c" >/dev/null ||
 	    { echo "bench-limits: needs $c" >&2; exit 1; }
 done
@@ -77,17 +76,17 @@ for a in none all r1m r100m; do
 	ssh-keygen -t ed25519 -N '' -q -f "$tmp/$a" </dev/null
 	"$ctl" -f "$conf" key add "$a" "$tmp/$a.pub" >/dev/null
 done
-# limit ACCOUNT SET: set ACCOUNT's limits (an SQL SET list).
+# limit ACCOUNT FLAG VALUE...: portholectl account update ACCOUNT.
 limit() {
-	sqlite3 -cmd ".timeout 5000" "$tmp/state/porthole.db" \
-	    "UPDATE accounts SET $2 WHERE name = '$1'"
+	local a=$1
+
+	shift
+	"$ctl" -f "$conf" account update "$a" "$@" >/dev/null
 }
-limit all "bandwidth_limit = $((64 * 1024 * MIB)),
-    quota_bytes = $((1024 * 1024 * MIB)), quota_period_s = 2592000,
-    connection_rate = 100000, connections_per_source = 1000,
-    idle_timeout_s = 3600"
-limit r1m "bandwidth_limit = $MIB"
-limit r100m "bandwidth_limit = $((100 * MIB))"
+limit all --bandwidth 64G --transfer-quota 1T/30d --connection-rate 100000 \
+    --max-connections-per-source 1000 --idle-timeout 1h
+limit r1m --bandwidth 1M
+limit r100m --bandwidth 100M
 
 "$portholed" -f "$conf" </dev/null >"$tmp/log" 2>&1 &
 echo $! >>"$tmp/pids"
