@@ -40,7 +40,7 @@ comp() {
 	COMPREPLY=()
 	_portholectl portholectl "${COMP_WORDS[COMP_CWORD]}" \
 	    "${COMP_WORDS[COMP_CWORD - 1]}" 2>"$errf"
-	reply=$(printf '%s\n' "${COMPREPLY[@]}" | sed '/^$/d' | sort |
+	reply=$(printf '%s\n' "${COMPREPLY[@]}" | sed '/^$/d' | LC_ALL=C sort |
 	    tr '\n' ' ')
 	reply=${reply% }
 	cerr=$(cat "$errf")
@@ -79,7 +79,7 @@ expect "" address show ""
 ph_pass "no store: no names, nothing on stderr"
 
 # Every command `portholectl help` lists, and nothing else.
-cmds=$("$CTL" help | sed -n 's/^    \([a-z][a-z-]*\).*/\1/p' | sort -u |
+cmds=$("$CTL" help | sed -n 's/^    \([a-z][a-z-]*\).*/\1/p' | LC_ALL=C sort -u |
     tr '\n' ' ')
 cmds=${cmds% }
 [ -n "$cmds" ] || ph_fail "no commands in portholectl help"
@@ -89,7 +89,7 @@ expect "account address api-key" a
 expect "ip-policy" ip
 # portholectl's own options, before the command.
 expect "--help --json" --
-expect "-f -o --help --json" -
+expect "--help --json -f -o" -
 expect "add delete disable enable list show update" account ""
 expect "add remove" edge address ""
 expect "allow deny" ip-policy rule add office ""
@@ -113,7 +113,7 @@ expect "0 1 2" edge update ed_x --proxy-proto ""
 expect "day hour" usage --by ""
 has "tcp_address_created.v0" events --type ""
 expect "off on" address update ra_x --pooling = ""
-expect "on" address update ra_x --pooling = o
+expect "off" address update ra_x --pooling = of
 expect "default none" account update alice --bandwidth ""
 ph_pass "option values"
 
@@ -170,7 +170,7 @@ ph_pass "live IP policy names"
 # The names come from the store the line names with -f.
 sed "s|$PH_TMP/state|$PH_TMP/nostate|" "$PH_CONF" >"$PH_TMP/other.conf"
 COMP_WORDS=("$CTL" -f "$PH_TMP/other.conf" account show "")
-COMP_CWORD=4
+COMP_CWORD=5
 COMPREPLY=()
 _portholectl portholectl "" show 2>"$PH_TMP/comp.err"
 [ "${#COMPREPLY[@]}" -eq 0 ] ||
