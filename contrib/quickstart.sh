@@ -189,8 +189,9 @@ run_tests() {
 	echo "== release tarball: make distcheck-unit"
 	start=$(date +%s)
 	if make -s -j"$(nproc)" distcheck-unit >distcheck.log 2>&1; then
-		echo "distcheck: $(grep -hE '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' \
-		    distcheck.log | tr -s ' \n' ' ')"
+		echo "distcheck:" $(sed -n \
+		    's/^# \(TOTAL\|PASS\|SKIP\|FAIL\|ERROR\): */\1 /p' \
+		    distcheck.log)
 		sed -n 's/^\(.* archives ready for distribution\):.*/\1/p' \
 		    distcheck.log
 	else
