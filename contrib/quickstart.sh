@@ -6,7 +6,7 @@
 #                                state in ./demo, print the ssh command
 #   contrib/quickstart.sh test   install the dependencies, build with
 #                                warnings as errors and the sanitizers,
-#                                and run every test
+#                                run every test, then make distcheck-unit
 #   contrib/quickstart.sh stop   stop the demo server
 #
 # Run it from the top of the source tree, as root or as a user who may
@@ -182,6 +182,24 @@ run_tests() {
 	clang-format --dry-run --Werror src/*.c src/*.h src/compat/*.c \
 	    sshd/*.c sshd/*.h tests/*.c tests/fuzz/*.c tests/fuzz/*.h ||
 	    status=1
+	# The release tarball (make dist; its dist-hook fails if a file git
+	# tracks is missing from it) built, checked with the unit suites,
+	# installed and uninstalled out of tree: make distcheck, whose
+	# integration tests would repeat the ones above.
+	echo "== release tarball: make distcheck-unit"
+	start=$(date +%s)
+	if make -s -j"$(nproc)" distcheck-unit >distcheck.log 2>&1; then
+		echo "distcheck:" $(sed -n \
+		    's/^# \(TOTAL\|PASS\|SKIP\|FAIL\|ERROR\): */\1 /p' \
+		    distcheck.log)
+		sed -n 's/^\(.* archives ready for distribution\):.*/\1/p' \
+		    distcheck.log
+	else
+		tail -n 40 distcheck.log
+		echo "distcheck: FAILED (all of it in distcheck.log)"
+		status=1
+	fi
+	echo "distcheck: $(($(date +%s) - start)) s"
 	echo "== layering: src/ must not include libssh"
 	if grep -rn 'libssh/' src/; then
 		status=1

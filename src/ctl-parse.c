@@ -771,6 +771,43 @@ ctl_parse_is_option(const struct ctl_token *t, const char *word)
 }
 
 /*
+ * The entry of <table> that takes <word>, or NULL: the first one that
+ * matches, in the table's order. A NULL <word> (no more words) matches
+ * only CTL_TOK_NONE.
+ */
+static const struct ctl_token *
+ctl_parse_match(const struct ctl_token *table, const char *word)
+{
+	const struct ctl_token *t;
+
+	for (t = table; t->type != CTL_TOK_END; t++) {
+		switch (t->type) {
+		case CTL_TOK_NONE:
+			if (word == NULL)
+				return t;
+			break;
+		case CTL_TOK_KEYWORD:
+		case CTL_TOK_FLAG:
+			if (word != NULL && strcmp(word, t->keyword) == 0)
+				return t;
+			break;
+		case CTL_TOK_WORD:
+			/* An option is never taken for a name. */
+			if (word != NULL && strncmp(word, "--", 2) != 0)
+				return t;
+			break;
+		case CTL_TOK_OPTION:
+			if (word != NULL && ctl_parse_is_option(t, word))
+				return t;
+			break;
+		case CTL_TOK_END:
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
  * Parse traffic limit <value> of option <t> (src/limit.h: "none" and
  * "default" too) into <args>. Returns 0 or PORTHOLE_ERR_INVALID_ARGUMENT
  * after reporting it.
@@ -1099,7 +1136,7 @@ static int
 ctl_parse_words(char **words, size_t nwords, enum ctl_action *actionp,
     struct ctl_args *args, int *jsonp)
 {
-	const struct ctl_token *table = t_main, *t, *match;
+	const struct ctl_token *table = t_main, *match;
 	struct buf *prefix = NULL, *expected = NULL;
 	const char *word, *value;
 	size_t i;
@@ -1121,38 +1158,7 @@ ctl_parse_words(char **words, size_t nwords, enum ctl_action *actionp,
 			r = 0;
 			goto out;
 		}
-		match = NULL;
-		for (t = table; t->type != CTL_TOK_END && match == NULL; t++) {
-			switch (t->type) {
-			case CTL_TOK_NONE:
-				if (word == NULL)
-					match = t;
-				break;
-			case CTL_TOK_KEYWORD:
-				if (word != NULL &&
-				    strcmp(word, t->keyword) == 0)
-					match = t;
-				break;
-			case CTL_TOK_WORD:
-				/* An option is never taken for a name. */
-				if (word != NULL && strncmp(word, "--", 2) != 0)
-					match = t;
-				break;
-			case CTL_TOK_OPTION:
-				if (word != NULL &&
-				    ctl_parse_is_option(t, word))
-					match = t;
-				break;
-			case CTL_TOK_FLAG:
-				if (word != NULL &&
-				    strcmp(word, t->keyword) == 0)
-					match = t;
-				break;
-			case CTL_TOK_END:
-				break;
-			}
-		}
-		if (match == NULL) {
+		if ((match = ctl_parse_match(table, word)) == NULL) {
 			ctl_parse_expected(table, expected);
 			if (word == NULL && i == 0)
 				error("missing command");
@@ -1228,5 +1234,107 @@ ctl_parse(char **words, size_t nwords, const struct ctl_command **cmdp,
 	}
 	if (*cmdp == NULL)
 		fatal_f("no command for action %d", (int)action);
+	return 0;
+}
+
+/*
+ * Print to <fp> what a word or option value standing for <arg> may be,
+ * one a line: the fixed values, or "@KIND" for names the completion
+ * reads from the store (@account, @address, @edge, @policy), "@file"
+ * for a file name, "@text" for anything else (free text, an id).
+ */
+static void
+ctl_complete_value(enum ctl_arg arg, FILE *fp)
+{
+	size_t i;
+
+	switch (arg) {
+	case CTL_ARG_ACCOUNT:
+		fputs("@account\n", fp);
+		break;
+	case CTL_ARG_ADDRESS:
+	case CTL_ARG_ADDRESSES:
+		fputs("@address\n", fp);
+		break;
+	case CTL_ARG_EDGE:
+		fputs("@edge\n", fp);
+		break;
+	case CTL_ARG_POLICY:
+		fputs("@policy\n", fp);
+		break;
+	case CTL_ARG_IP_POLICY:
+		fputs("none\n@policy\n", fp);
+		break;
+	case CTL_ARG_SOURCE:
+		fputs("@file\n-\n", fp);
+		break;
+	case CTL_ARG_BANDWIDTH:
+	case CTL_ARG_TRANSFER_QUOTA:
+	case CTL_ARG_CONNECTION_RATE:
+	case CTL_ARG_PER_SOURCE:
+	case CTL_ARG_IDLE_TIMEOUT:
+		fputs("none\ndefault\n", fp);
+		break;
+	case CTL_ARG_PROXY_PROTO:
+		fputs("0\n1\n2\n", fp);
+		break;
+	case CTL_ARG_POOLING:
+		fputs("on\noff\n", fp);
+		break;
+	case CTL_ARG_BY:
+		fputs("day\nhour\n", fp);
+		break;
+	case CTL_ARG_TYPE:
+	case CTL_ARG_TYPES:
+		for (i = 0; ops_event_type_name(i) != NULL; i++)
+			fprintf(fp, "%s\n", ops_event_type_name(i));
+		break;
+	default:
+		/* A value goes here, but nothing to offer: free text, an id. */
+		fputs("@text\n", fp);
+		break;
+	}
+}
+
+int
+ctl_complete(char **words, size_t nwords, FILE *fp)
+{
+	const struct ctl_token *table = t_main, *t, *match;
+	size_t i;
+
+	for (i = 0; i < nwords; i++) {
+		if (strcmp(words[i], "--json") == 0)
+			continue;
+		/* After a word the command does not take, nothing fits. */
+		if ((match = ctl_parse_match(table, words[i])) == NULL)
+			return 0;
+		/*
+		 * "--opt VALUE": the next word is the value, perhaps the one
+		 * being completed.
+		 */
+		if (match->type == CTL_TOK_OPTION &&
+		    words[i][strlen(match->keyword)] == '\0') {
+			if (++i == nwords) {
+				ctl_complete_value(match->arg, fp);
+				return 0;
+			}
+		}
+		table = match->next;
+	}
+	for (t = table; t->type != CTL_TOK_END; t++) {
+		switch (t->type) {
+		case CTL_TOK_KEYWORD:
+		case CTL_TOK_OPTION:
+		case CTL_TOK_FLAG:
+			fprintf(fp, "%s\n", t->keyword);
+			break;
+		case CTL_TOK_WORD:
+			ctl_complete_value(t->arg, fp);
+			break;
+		case CTL_TOK_NONE:
+		case CTL_TOK_END:
+			break;
+		}
+	}
 	return 0;
 }

@@ -124,6 +124,16 @@ void ctl_args_clear(struct ctl_args *args);
 int ctl_check_text(const struct ctl_args *args);
 /* The usage message, to <fp>. */
 void ctl_usage(FILE *fp);
+/*
+ * For shell completion (contrib/completion/portholectl), from the same
+ * token tables as ctl_parse(): print to <fp> what may follow <words>,
+ * the command words typed so far (without portholectl's own options),
+ * one a line: keywords and options as typed, fixed values, and "@KIND"
+ * for names read from the store (@account, @address, @edge, @policy),
+ * "@file" for a file, "@text" where a value goes that cannot be offered.
+ * Nothing after a word the grammar does not take. Returns 0.
+ */
+int ctl_complete(char **words, size_t nwords, FILE *fp);
 
 /* portholectl.c: the commands that need no operations layer. */
 int ctl_init(struct ctl *ctl, const struct ctl_args *args);

@@ -377,6 +377,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * Hidden: "portholectl --complete WORD...", for the bash completion,
+	 * which passes the command words before the cursor. It reads no
+	 * configuration and no store, so it works for anyone, anywhere.
+	 */
+	if (argc >= 2 && strcmp(argv[1], "--complete") == 0) {
+		ret = ctl_complete(argv + 2, (size_t)argc - 2, stdout);
+		goto out;
+	}
+
 	opterr = 0;
 	while (
 	    (ch = getopt_long(argc, argv, "+:f:ho:", longopts, NULL)) != -1) {
