@@ -11,7 +11,10 @@
 #
 #   tests/package/deb.sh [-o DIR]   DIR: keep the built .deb files there
 #
-# PORTHOLE_DEB=FILE tests that .deb instead of building one. The package
+# PORTHOLE_DEB=FILE tests that .deb instead of building one.
+# PORTHOLE_DEB_ROOT=TARBALL starts from that tarball of a fresh minbase
+# chroot instead of running debootstrap, and saves one there if there is
+# none (for running the test again and again by hand). The package
 # is built with DEB_BUILD_OPTIONS=nocheck unless DEB_BUILD_OPTIONS is set:
 # the unit suites have run already in contrib/quickstart.sh test (with
 # the sanitizers, so that build cannot be shared with the package's).
@@ -75,6 +78,7 @@ _deb_cleanup() {
 		kill "$server_pid"
 		_ph_wait_exit "$server_pid" 5 || kill -KILL "$server_pid"
 	fi
+	[ ! -d "$R" ] || deb_kill_chrooted
 	if deb_umount_all; then
 		if [ -n "${PH_KEEP:-}" ]; then
 			printf 'kept %s\n' "$W" >&2
@@ -90,10 +94,24 @@ _deb_cleanup() {
 }
 trap _deb_cleanup EXIT
 
-# Run a command in the chroot, in its own environment.
+# Run a command in the chroot, in its own environment; each program
+# execs the next, so that a command started with & has the PID of what
+# runs in the end.
+root_cmd=(chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin
+    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive)
 in_root() {
-	chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-	    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+	"${root_cmd[@]}" "$@"
+}
+
+# Kill every process whose root is the chroot (all of them are ours).
+deb_kill_chrooted() {
+	local p
+
+	for p in /proc/[0-9]*; do
+		if [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ]; then
+			kill -KILL "${p#/proc/}" 2>/dev/null
+		fi
+	done
 }
 
 # Print the first URI from the host's apt sources serving suite $1 with
@@ -204,13 +222,25 @@ t0=$SECONDS
 mirror=$(host_mirror "$suite" | head -n 1)
 mirror=${mirror:-http://deb.debian.org/debian}
 security=$(host_mirror "$suite-security" | head -n 1)
-debootstrap --variant=minbase "$suite" "$R" "$mirror" >"$W/debootstrap.log" 2>&1 ||
-    ph_fail "debootstrap $suite from $mirror:
+if [ -n "${PORTHOLE_DEB_ROOT:-}" ] && [ -f "$PORTHOLE_DEB_ROOT" ]; then
+	{ mkdir "$R" && tar -C "$R" -xpf "$PORTHOLE_DEB_ROOT"; } ||
+	    ph_fail "unpacking $PORTHOLE_DEB_ROOT"
+	how="unpacked $PORTHOLE_DEB_ROOT"
+else
+	debootstrap --variant=minbase "$suite" "$R" "$mirror" \
+	    >"$W/debootstrap.log" 2>&1 ||
+	    ph_fail "debootstrap $suite from $mirror:
 $(tail -n 30 "$W/debootstrap.log")"
-# debootstrap may leave its own mounts; ours start from none.
-deb_umount_all || ph_fail "cannot unmount what debootstrap mounted"
+	# debootstrap may leave its own mounts; ours start from none.
+	deb_umount_all || ph_fail "cannot unmount what debootstrap mounted"
+	if [ -n "${PORTHOLE_DEB_ROOT:-}" ]; then
+		tar -C "$R" -cpf "$PORTHOLE_DEB_ROOT" . ||
+		    ph_fail "saving $PORTHOLE_DEB_ROOT"
+	fi
+	how="debootstrap --variant=minbase $suite from $mirror"
+fi
 t_debootstrap=$((SECONDS - t0))
-ph_pass "debootstrap --variant=minbase $suite from $mirror ($t_debootstrap s)"
+ph_pass "$how ($t_debootstrap s)"
 
 t0=$SECONDS
 mount -t proc proc "$R/proc" || ph_fail "mount proc"
@@ -273,10 +303,11 @@ ph_pass "installed: the programs, the man pages, $unit, the conffiles, sysusers.
 pw=$(in_root getent passwd porthole) || ph_fail "no porthole user"
 [ "$(printf '%s' "$pw" | cut -d: -f6,7)" = /var/lib/porthole:/usr/sbin/nologin ] ||
     ph_fail "the porthole user is not as sysusers.d says: $pw"
-[ "$(stat -c '%a %U %G' "$R/var/lib/porthole")" = "700 porthole porthole" ] ||
-    ph_fail "/var/lib/porthole: $(stat -c '%a %U %G' "$R/var/lib/porthole")"
-[ "$(stat -c '%a %U %G' "$R/var/log/porthole")" = "750 porthole porthole" ] ||
-    ph_fail "/var/log/porthole: $(stat -c '%a %U %G' "$R/var/log/porthole")"
+# Owners by the chroot's names, not the host's.
+mode=$(in_root stat -c '%a %U %G' /var/lib/porthole)
+[ "$mode" = "700 porthole porthole" ] || ph_fail "/var/lib/porthole: $mode"
+mode=$(in_root stat -c '%a %U %G' /var/log/porthole)
+[ "$mode" = "750 porthole porthole" ] || ph_fail "/var/log/porthole: $mode"
 ph_pass "the porthole user (home /var/lib/porthole, nologin) with /var/lib/porthole 0700 and /var/log/porthole 0750"
 
 enabled=$(find "$R/etc/systemd/system" -name 'portholed*' 2>/dev/null)
@@ -288,8 +319,9 @@ in_root portholectl init >"$W/init.out" 2>&1 ||
     ph_fail "portholectl init: $(cat "$W/init.out")"
 grep -q "created database /var/lib/porthole/porthole.db" "$W/init.out" ||
     ph_fail "portholectl init said: $(cat "$W/init.out")"
-[ "$(stat -c %U "$R/var/lib/porthole/porthole.db")" = porthole ] ||
-    ph_fail "portholectl init as root made a database owned by $(stat -c %U "$R/var/lib/porthole/porthole.db")"
+owner=$(in_root stat -c %U /var/lib/porthole/porthole.db)
+[ "$owner" = porthole ] ||
+    ph_fail "portholectl init as root made a database owned by $owner"
 ph_pass "portholectl init (as root, acting as User porthole)"
 
 unit_value() {
@@ -305,21 +337,20 @@ if [ -z "$user" ] || [ -z "$start" ]; then
 fi
 # As the unit would run it: its User and Group (and their groups), its
 # UMask, no way back to root; on loopback, with a port the system picks.
-as_unit() {
-	# shellcheck disable=SC2016
-	in_root setpriv --reuid="$user" --regid="${group:-$user}" --init-groups \
-	    --no-new-privs -- /bin/sh -c 'umask "$0"; exec "$@"' "${umask:-0022}" "$@"
-}
+# shellcheck disable=SC2016
+unit_cmd=("${root_cmd[@]}" setpriv --reuid="$user" --regid="${group:-$user}"
+    --init-groups --no-new-privs -- /bin/sh -c 'umask "$0"; exec "$@"'
+    "${umask:-0022}")
 overrides=(-o ListenAddress=127.0.0.1:0 -o TunnelAddress=127.0.0.1
     -o PublicHost=127.0.0.1)
 if [ -n "$pre" ]; then
 	# shellcheck disable=SC2086
-	as_unit $pre "${overrides[@]}" >"$W/pre.out" 2>&1 ||
+	"${unit_cmd[@]}" $pre "${overrides[@]}" >"$W/pre.out" 2>&1 ||
 	    ph_fail "ExecStartPre ($pre) as $user: $(cat "$W/pre.out")"
 fi
 PH_LOG=$W/portholed.log
 # shellcheck disable=SC2086
-as_unit $start "${overrides[@]}" </dev/null >"$PH_LOG" 2>&1 &
+"${unit_cmd[@]}" $start "${overrides[@]}" </dev/null >"$PH_LOG" 2>&1 &
 server_pid=$!
 ph_track "$server_pid"
 ph_wait_for "$PH_LOG" 'portholed: listening on 127\.0\.0\.1:[0-9]+' 30 "$server_pid"
