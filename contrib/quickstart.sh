@@ -6,7 +6,9 @@
 #                                state in ./demo, print the ssh command
 #   contrib/quickstart.sh test   install the dependencies, build with
 #                                warnings as errors and the sanitizers,
-#                                and run every test
+#                                and run every test; as root, also build
+#                                the Debian package and test it in a
+#                                bookworm chroot (tests/package/deb.sh)
 #   contrib/quickstart.sh stop   stop the demo server
 #
 # Run it from the top of the source tree, as root or as a user who may
