@@ -393,13 +393,15 @@ ph_ssh_bg alice -i "$PH_TMP/alice" -R "0:127.0.0.1:$PH_LAST_PORT" alice@127.0.0.
 ph_wait_tunnel alice
 "$TNET" echo "127.0.0.1:$PH_TUNNEL_PORT" 1000 >/dev/null ||
     ph_fail "no echo through the tunnel on port $PH_TUNNEL_PORT"
+# EventLog, in the directory the package made, written as the unit's user.
+ph_wait_for "$R/var/log/porthole/events.log" '"event_type":"tcp_connection_closed.v0"'
 # The host key the client met is the one the package's init made.
 grep -qF "$(cut -d' ' -f2 "$R/var/lib/porthole/ssh_host_ed25519_key.pub")" \
     "$PH_TMP/known_hosts" || ph_fail "the client met another host key"
 in_root portholectl session list >"$W/sessions" 2>&1 ||
     ph_fail "portholectl session list: $(cat "$W/sessions")"
 grep -q alice "$W/sessions" || ph_fail "session list shows no alice: $(cat "$W/sessions")"
-ph_pass "ssh -R 0:127.0.0.1:$PH_LAST_PORT alice@127.0.0.1 tcp: 1000 bytes echoed through tcp://127.0.0.1:$PH_TUNNEL_PORT; session list shows it"
+ph_pass "ssh -R 0:127.0.0.1:$PH_LAST_PORT alice@127.0.0.1 tcp: 1000 bytes echoed through tcp://127.0.0.1:$PH_TUNNEL_PORT; EventLog has it; session list shows it"
 
 read -r ssh_pid <"$PH_TMP/alice.pid"
 kill "$ssh_pid" 2>/dev/null
