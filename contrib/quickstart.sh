@@ -6,7 +6,11 @@
 #                                state in ./demo, print the ssh command
 #   contrib/quickstart.sh test   install the dependencies, build with
 #                                warnings as errors and the sanitizers,
-#                                run every test, then make distcheck-unit
+#                                run every test, then make distcheck-unit;
+#                                as root, also build the Debian package
+#                                and test it in a bookworm chroot
+#                                (tests/package/deb.sh) and, where podman
+#                                can run one, the container image
 #   contrib/quickstart.sh stop   stop the demo server
 #
 # Run it from the top of the source tree, as root or as a user who may
@@ -204,6 +208,13 @@ run_tests() {
 	if grep -rn 'libssh/' src/; then
 		status=1
 	fi
+	# The Debian package, built apart from this (sanitizer) build,
+	# checked by lintian and installed in a fresh bookworm chroot, which
+	# serves a tunnel to ssh; SKIP when not root.
+	echo "== package: tests/package/deb.sh"
+	pkg=0
+	bash tests/package/deb.sh || pkg=$?
+	case $pkg in 0 | 77) ;; *) status=1 ;; esac
 	[ "$status" -eq 0 ] && echo "quickstart: all tests passed" ||
 	    echo "quickstart: FAILED" >&2
 	return "$status"
