@@ -3,7 +3,8 @@
 #
 # The entry point of the container image made with contrib/Containerfile,
 # installed there as /usr/local/sbin/porthole-entrypoint and linked as
-# /usr/local/sbin/portholectl, which comes first in PATH.
+# /usr/local/sbin/portholectl and /usr/local/sbin/portholed, which come
+# before /usr/sbin in PATH.
 #
 #   porthole-entrypoint [portholed] [ARG...]
 #       Check the configuration (portholed -t, as the systemd unit does
@@ -15,6 +16,9 @@
 #   porthole-entrypoint portholectl [ARG...]   (or portholectl ARG...)
 #       Run portholectl with the server's configuration, as
 #       "podman exec NAME portholectl account add alice" does.
+#   portholed ARG...   (the link, as "podman exec NAME portholed -t")
+#       Run portholed ARG... with the server's configuration, nothing
+#       else: "-t" checks what the server runs with, "-T" prints it.
 #   porthole-entrypoint COMMAND [ARG...]
 #       Run anything else, such as sh.
 #
@@ -27,7 +31,7 @@
 #   PORTHOLE_PORT_RANGE   PortRange, such as 20000-20099: the public
 #                         ports, each published on the same number
 # "podman exec" runs its command with the container's environment, so
-# portholectl sees what the server sees.
+# portholectl and portholed -t see what the server sees.
 set -eu
 
 PORTHOLED=/usr/sbin/portholed
@@ -121,6 +125,9 @@ start_server() {
 case $(basename "$0") in
 portholectl)
 	run "$PORTHOLECTL" "$@"
+	;;
+portholed)
+	run "$PORTHOLED" "$@"
 	;;
 esac
 

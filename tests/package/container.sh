@@ -243,7 +243,12 @@ hostkey=$("${P[@]}" exec "$CT" cat /var/lib/porthole/ssh_host_ed25519_key.pub |
     grep -qF "$hostkey" ||
     ph_fail "portholectl hostkey does not name PORTHOLE_PUBLIC_HOST: $("${P[@]}" exec "$CT" portholectl hostkey 2>&1)"
 printf '[127.0.0.1]:%s %s\n' "$PH_PORT" "$hostkey" >"$PH_TMP/known_hosts"
-ph_pass "podman exec NAME portholectl adds an account and a key, with the server's configuration"
+"${P[@]}" exec "$CT" portholed -t || ph_fail "podman exec portholed -t"
+t=$("${P[@]}" exec "$CT" portholed -T) || ph_fail "podman exec portholed -T"
+{ printf '%s\n' "$t" | grep -qx 'publichost 127.0.0.1' &&
+    printf '%s\n' "$t" | grep -qx "portrange $lo-$hi"; } ||
+    ph_fail "portholed -T in the container does not show the environment: $t"
+ph_pass "podman exec NAME portholectl adds an account and a key, portholed -t checks, with the server's configuration and environment"
 
 # --- a tunnel ---------------------------------------------------------------------------------
 PH_SSH_OPTS=(-o StrictHostKeyChecking=yes)
