@@ -11,8 +11,10 @@
 #
 #   tests/package/container.sh [-d DEB] [-b BASE]
 #
-#   -d DEB   the package to install; without it, one is built with
-#            dpkg-buildpackage (nocheck) from a copy of this tree's files
+#   -d DEB   the package to install (or PORTHOLE_DEB=DEB, as for
+#            tests/package/deb.sh, whose -o DIR keeps the one it built);
+#            without either, one is built with dpkg-buildpackage
+#            (nocheck) from a copy of the files git tracks in this tree
 #   -b BASE  the base image's root file system, a directory or a tar
 #            file; without it, "debootstrap --variant=minbase bookworm"
 #            makes one from the mirror apt uses on this machine. Either
@@ -36,7 +38,7 @@ export top_srcdir top_builddir
 # shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
 . "$top_srcdir/tests/integration/lib.sh"
 
-deb=
+deb=${PORTHOLE_DEB:+$(realpath "$PORTHOLE_DEB")}
 base=
 while getopts d:b: opt; do
 	case $opt in
@@ -121,7 +123,7 @@ if [ -z "$deb" ]; then
 	    DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
 	    dpkg-buildpackage -us -uc -b) >"$PH_TMP/deb-build.log" 2>&1 ||
 	    ph_fail "dpkg-buildpackage failed: $(tail -n 30 "$PH_TMP/deb-build.log")"
-	deb=$(ls "$PH_TMP"/porthole_*.deb)
+	deb=$(ls "$PH_TMP"/porthole_[0-9]*.deb)
 	step "dpkg-buildpackage"
 fi
 [ -f "$deb" ] || ph_fail "no package $deb"
