@@ -186,6 +186,15 @@ run_tests() {
 	if grep -rn 'libssh/' src/; then
 		status=1
 	fi
+	# The container image (contrib/Containerfile) built on the package
+	# and run with podman, serving a tunnel to ssh; SKIP when not root or
+	# where podman cannot run a container (no podman is installed for
+	# it). PORTHOLE_DEB names a package built already (tests/package/
+	# deb.sh -o DIR keeps the one it makes); otherwise it builds one.
+	echo "== container: tests/package/container.sh"
+	ct=0
+	bash tests/package/container.sh || ct=$?
+	case $ct in 0 | 77) ;; *) status=1 ;; esac
 	[ "$status" -eq 0 ] && echo "quickstart: all tests passed" ||
 	    echo "quickstart: FAILED" >&2
 	return "$status"
