@@ -166,10 +166,35 @@ else
 fi | "${P[@]}" import - docker.io/library/debian:bookworm-slim \
     >"$PH_TMP/import.log" 2>&1 ||
     ph_fail "podman import failed: $(cat "$PH_TMP/import.log")"
-# Whether podman can run a container at all in this machine.
-if ! out=$("${P[@]}" run --rm --network host --pull=never \
-    docker.io/library/debian:bookworm-slim true 2>&1); then
-	ph_skip "podman cannot run a container here: $out"
+# Whether podman can run a container at all on this machine, as it is
+# or with what a sandbox may need: runc where crun refuses a cgroup
+# hierarchy that is half v1 and half v2 ("cgroups in hybrid mode not
+# supported"), and resource limits no higher than this process's where
+# podman's defaults (1048576 files) cannot be set without
+# CAP_SYS_RESOURCE ("setrlimit: Operation not permitted").
+limits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096)
+ok=
+tried=
+for rt in "" runc; do
+	for lim in 0 1; do
+		ct_opts=()
+		if [ -n "$rt" ]; then
+			command -v "$rt" >/dev/null 2>&1 || continue
+			ct_opts+=(--runtime "$rt")
+		fi
+		[ "$lim" -eq 0 ] || ct_opts+=("${limits[@]}")
+		if out=$("${P[@]}" run --rm --network host --pull=never \
+		    "${ct_opts[@]}" docker.io/library/debian:bookworm-slim true 2>&1); then
+			ok=1
+			break 2
+		fi
+		tried="$tried
+  podman run ${ct_opts[*]}: $out"
+	done
+done
+[ -n "$ok" ] || ph_skip "podman cannot run a container here:$tried"
+if [ "${#ct_opts[@]}" -gt 0 ]; then
+	echo "container.sh: podman runs containers here with ${ct_opts[*]} only:$tried"
 fi
 step "podman import (the base image, made here, not pulled)"
 
@@ -181,8 +206,8 @@ cp "$deb" "$ctx/"
 cp "$top_srcdir/contrib/Containerfile" \
     "$top_srcdir/contrib/container-entrypoint.sh" \
     "$top_srcdir/contrib/container-portholed.conf" "$ctx/contrib/"
-"${P[@]}" build --pull=never --network host -f "$ctx/contrib/Containerfile" \
-    -t "$IMAGE" "$ctx" >"$PH_TMP/build.log" 2>&1 ||
+"${P[@]}" build --pull=never --network host "${ct_opts[@]}" \
+    -f "$ctx/contrib/Containerfile" -t "$IMAGE" "$ctx" >"$PH_TMP/build.log" 2>&1 ||
     ph_fail "podman build failed: $(tail -n 30 "$PH_TMP/build.log")"
 step "podman build"
 [ "$("${P[@]}" image inspect -f '{{.Config.User}}' "$IMAGE")" = porthole ] ||
@@ -190,12 +215,12 @@ step "podman build"
 ph_pass "contrib/Containerfile builds on debian:bookworm-slim with the package"
 
 # --- a mistake in the environment stops the container at once ----------------------------
-out=$("${P[@]}" run --rm --network host -e PORTHOLE_PUBLIC_HOST='bad host' \
-    "$IMAGE" 2>&1) && ph_fail "a bad PORTHOLE_PUBLIC_HOST started: $out"
+out=$("${P[@]}" run --rm --network host "${ct_opts[@]}" \
+    -e PORTHOLE_PUBLIC_HOST='bad host' "$IMAGE" 2>&1) && ph_fail "a bad PORTHOLE_PUBLIC_HOST started: $out"
 printf '%s\n' "$out" | grep -q "PORTHOLE_PUBLIC_HOST: 'bad host' is not a host name" ||
     ph_fail "no reason for a bad PORTHOLE_PUBLIC_HOST: $out"
-out=$("${P[@]}" run --rm --network host -e PORTHOLE_PORT_RANGE=70000-70010 \
-    "$IMAGE" 2>&1) && ph_fail "PortRange 70000-70010 started: $out"
+out=$("${P[@]}" run --rm --network host "${ct_opts[@]}" \
+    -e PORTHOLE_PORT_RANGE=70000-70010 "$IMAGE" 2>&1) && ph_fail "PortRange 70000-70010 started: $out"
 printf '%s\n' "$out" | grep -q 'configuration is not valid' ||
     ph_fail "no reason for a bad PORTHOLE_PORT_RANGE: $out"
 ph_pass "a bad PORTHOLE_PUBLIC_HOST or PORTHOLE_PORT_RANGE stops the container with the reason"
@@ -205,7 +230,7 @@ ph_pass "a bad PORTHOLE_PUBLIC_HOST or PORTHOLE_PORT_RANGE stops the container w
 lo=$((30000 + RANDOM % 500 * 20))
 hi=$((lo + 19))
 "${P[@]}" volume create "$VOL" >/dev/null || ph_fail "podman volume create"
-"${P[@]}" run -d --name "$CT" --network host \
+"${P[@]}" run -d --name "$CT" --network host "${ct_opts[@]}" \
     -v "$VOL:/var/lib/porthole" \
     -e PORTHOLE_PUBLIC_HOST=127.0.0.1 -e "PORTHOLE_PORT_RANGE=$lo-$hi" \
     "$IMAGE" portholed -o ListenAddress=127.0.0.1:0 -o TunnelAddress=127.0.0.1 \
