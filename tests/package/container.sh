@@ -7,7 +7,9 @@
 # PortRange from the environment, lets "podman exec NAME portholectl"
 # add an account and a key, serves a tunnel to the stock ssh client,
 # stops in order on podman stop (exit status 0, the client told), and
-# starts again from the volume with the same account and host key.
+# starts again from the volume with the same account and host key; a
+# host directory of root's as the volume is refused with the reason, and
+# taken over by portholed for porthole when the container runs as root.
 #
 #   tests/package/container.sh [-d DEB] [-b BASE]
 #
@@ -95,17 +97,19 @@ _ct_exit() {
 }
 trap _ct_exit EXIT
 
-# ct_logs FILE: follow the container's log (its standard error) into
-# FILE in the background, killed at exit.
+# ct_logs FILE [NAME]: follow the log (standard error) of container NAME
+# (default $CT) into FILE in the background, killed at exit.
 ct_logs() {
-	"${P[@]}" logs -f "$CT" </dev/null >"$1" 2>&1 &
+	"${P[@]}" logs -f "${2:-$CT}" </dev/null >"$1" 2>&1 &
 	ph_track $!
 }
 
-# ct_wait_listening LOG: wait for the server's "listening on" line and
-# set PH_PORT to its SSH port.
+# ct_wait_listening LOG [N]: wait for the Nth (default 1) "listening on"
+# line of the server, whose log holds those of every start of the
+# container, and set PH_PORT to the SSH port of the last.
 ct_wait_listening() {
-	ph_wait_for "$1" 'portholed: listening on 127\.0\.0\.1:[0-9]+' 60
+	ph_wait_count "$1" 'portholed: listening on 127\.0\.0\.1:[0-9]+' \
+	    "${2:-1}" 60
 	PH_PORT=$(sed -nE \
 	    's/.*portholed: listening on 127\.0\.0\.1:([0-9]+).*/\1/p' \
 	    "$1" | tail -n 1)
@@ -313,7 +317,7 @@ step "tunnel and stop"
 # --- the volume keeps the state ----------------------------------------------------------------
 "${P[@]}" start "$CT" >/dev/null || ph_fail "podman start failed"
 ct_logs "$PH_TMP/ct2.log"
-ct_wait_listening "$PH_TMP/ct2.log"
+ct_wait_listening "$PH_TMP/ct2.log" 2
 grep -q 'is up to date' "$PH_TMP/ct2.log" ||
     ph_fail "the second start did not find the database: $(cat "$PH_TMP/ct2.log")"
 [ "$("${P[@]}" exec "$CT" cut -d' ' -f1,2 \
@@ -335,4 +339,34 @@ ph_pass "restarted from the volume: the same host key, alice logs in again"
     ph_fail "the second stop did not exit 0"
 ph_pass "podman exec -u 0 portholectl acts as porthole"
 step "restart"
+
+# --- a directory of the host as the volume -------------------------------------------------------
+# One of root's: the image's user may not write it, and says so ...
+mkdir "$PH_TMP/hostdir"
+out=$("${P[@]}" run --rm --network host "${ct_opts[@]}" \
+    -v "$PH_TMP/hostdir:/var/lib/porthole" -e PORTHOLE_PUBLIC_HOST=127.0.0.1 \
+    "$IMAGE" 2>&1) && ph_fail "started on a volume it may not write: $out"
+printf '%s\n' "$out" | grep -q 'writable by porthole (999)' ||
+    ph_fail "no reason for the volume it may not write: $out"
+# ... and started as root, portholed gives it to porthole and drops root.
+"${P[@]}" run -d --name "$CT-root" --user 0 --network host "${ct_opts[@]}" \
+    -v "$PH_TMP/hostdir:/var/lib/porthole" -e PORTHOLE_PUBLIC_HOST=127.0.0.1 \
+    "$IMAGE" portholed -o ListenAddress=127.0.0.1:0 -o TunnelAddress=127.0.0.1 \
+    >/dev/null 2>"$PH_TMP/run.err" ||
+    ph_fail "podman run --user 0 failed: $(cat "$PH_TMP/run.err")"
+ct_logs "$PH_TMP/ct3.log" "$CT-root"
+ct_wait_listening "$PH_TMP/ct3.log"
+pid=$("${P[@]}" inspect -f '{{.State.Pid}}' "$CT-root")
+uids=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$pid/status" | tr -s '[:space:]' ' ')
+[ "${uids% }" = "999 999 999 999" ] ||
+    ph_fail "started as root, portholed runs with the user IDs $uids"
+owners=$(stat -c '%u:%g' "$PH_TMP/hostdir" "$PH_TMP/hostdir/porthole.db" |
+    sort -u | tr '\n' ' ')
+[ "$owners" = "999:999 " ] ||
+    ph_fail "the host directory's state is owned by $owners, not 999:999"
+"${P[@]}" stop -t 30 "$CT-root" >/dev/null
+[ "$("${P[@]}" inspect -f '{{.State.ExitCode}}' "$CT-root")" = 0 ] ||
+    ph_fail "the root-started container did not exit 0"
+ph_pass "a host directory of root's: refused with the reason as porthole; with --user 0, portholed gives it to porthole (999) and runs as porthole"
+step "host directory"
 printf 'time: all: %d s\n' $((SECONDS - t_start))
