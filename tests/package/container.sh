@@ -299,6 +299,11 @@ grep -q "Forwarding  tcp://127.0.0.1:$port" "$PH_TMP/alice.out" ||
     ph_fail "portholectl session list does not show alice's session"
 ph_pass "a stock ssh client gets tcp://127.0.0.1:$port from the container, and bytes flow"
 
+# podman kill -s HUP reloads, as porthole.7 says.
+"${P[@]}" kill -s HUP "$CT" >/dev/null || ph_fail "podman kill -s HUP"
+ph_wait_for "$PH_TMP/ct.log" 'SIGHUP: configuration reloaded' 15
+ph_pass "podman kill -s HUP: portholed reloads its configuration"
+
 # --- podman stop ------------------------------------------------------------------------------
 t0=$SECONDS
 "${P[@]}" stop -t 30 "$CT" >/dev/null || ph_fail "podman stop failed"
