@@ -189,11 +189,17 @@ run_tests() {
 	# The container image (contrib/Containerfile) built on the package
 	# and run with podman, serving a tunnel to ssh; SKIP when not root or
 	# where podman cannot run a container (no podman is installed for
-	# it). PORTHOLE_DEB names a package built already (tests/package/
-	# deb.sh -o DIR keeps the one it makes); otherwise it builds one.
+	# it). It takes the package and the fresh bookworm minbase that
+	# tests/package/deb.sh leaves in $pkgdir (deb.sh -o "$pkgdir", with
+	# PORTHOLE_DEB_ROOT=$pkgdir/minbase.tar, before this), so that
+	# neither is made twice; without them it makes its own.
+	pkgdir=$(mktemp -d "${TMPDIR:-/tmp}/porthole-pkg.XXXXXX")
 	echo "== container: tests/package/container.sh"
 	ct=0
-	bash tests/package/container.sh || ct=$?
+	PORTHOLE_DEB=$(ls "$pkgdir"/porthole_[0-9]*.deb 2>/dev/null | head -n 1) \
+	    PORTHOLE_DEB_ROOT=$pkgdir/minbase.tar \
+	    bash tests/package/container.sh || ct=$?
+	rm -rf "$pkgdir"
 	case $ct in 0 | 77) ;; *) status=1 ;; esac
 	[ "$status" -eq 0 ] && echo "quickstart: all tests passed" ||
 	    echo "quickstart: FAILED" >&2

@@ -17,11 +17,15 @@
 #            tests/package/deb.sh, whose -o DIR keeps the one it built);
 #            without either, one is built with dpkg-buildpackage
 #            (nocheck) from a copy of the files git tracks in this tree
-#   -b BASE  the base image's root file system, a directory or a tar
-#            file; without it, "debootstrap --variant=minbase bookworm"
-#            makes one from the mirror apt uses on this machine. Either
-#            way it is imported as debian:bookworm-slim: no registry is
-#            asked for anything.
+#   -b BASE  the base image's root file system: a fresh minbase, a
+#            directory or a tar file (or PORTHOLE_DEB_ROOT=TARBALL, as for
+#            deb.sh, which saves its fresh chroot there); without either,
+#            or when PORTHOLE_DEB_ROOT names no file yet, "debootstrap
+#            --variant=minbase bookworm" makes one from the mirror apt
+#            uses on this machine (and saves it as PORTHOLE_DEB_ROOT).
+#            It gets the suites and apt settings this machine uses and is
+#            imported as debian:bookworm-slim: no registry is asked for
+#            anything.
 #
 # Run as root from the top of a built tree (it needs tests/tnet), or
 # with top_srcdir and top_builddir set. Everything podman keeps, the
@@ -42,6 +46,14 @@ export top_srcdir top_builddir
 
 deb=${PORTHOLE_DEB:+$(realpath "$PORTHOLE_DEB")}
 base=
+save=
+if [ -n "${PORTHOLE_DEB_ROOT:-}" ]; then
+	if [ -f "$PORTHOLE_DEB_ROOT" ]; then
+		base=$(realpath "$PORTHOLE_DEB_ROOT")
+	else
+		save=$PORTHOLE_DEB_ROOT
+	fi
+fi
 while getopts d:b: opt; do
 	case $opt in
 	d) deb=$(realpath "$OPTARG") || exit 1 ;;
@@ -141,33 +153,42 @@ sources=$(apt-get indextargets --format '$(SITE) $(RELEASE) $(COMPONENT)' \
     awk '$2 ~ /^bookworm(-updates|-security)?$/ && $3 == "main"' | sort -u)
 mirror=$(printf '%s\n' "$sources" | awk '$2 == "bookworm" { print $1; exit }')
 mirror=${mirror:-http://deb.debian.org/debian}
-if [ -z "$base" ]; then
+R=$PH_TMP/rootfs
+if [ -n "$base" ]; then
+	[ -e "$base" ] || ph_fail "no base $base"
+	mkdir "$R"
+	if [ -d "$base" ]; then
+		tar -C "$base" -cf - . | tar -C "$R" -xpf -
+	else
+		tar -C "$R" -xpf "$base"
+	fi || ph_fail "cannot unpack $base"
+	step "unpacked $base"
+else
 	ph_require debootstrap
-	base=$PH_TMP/rootfs
-	debootstrap --variant=minbase bookworm "$base" "$mirror" \
+	debootstrap --variant=minbase bookworm "$R" "$mirror" \
 	    >"$PH_TMP/debootstrap.log" 2>&1 ||
 	    ph_fail "debootstrap failed: $(tail -n 20 "$PH_TMP/debootstrap.log")"
-	# As the bookworm-slim image has it: the same suites, no lists.
-	rm -f "$base/etc/apt/sources.list"
-	if [ -n "$sources" ]; then
-		printf '%s\n' "$sources" | sed 's/^/deb /' \
-		    >"$base/etc/apt/sources.list.d/debian.list"
-	else
-		printf 'deb %s bookworm main\n' "$mirror" \
-		    >"$base/etc/apt/sources.list.d/debian.list"
+	if [ -n "$save" ]; then
+		tar -C "$R" -cpf "$save" . || ph_fail "cannot save $save"
 	fi
-	# A mirror that serves a frozen snapshot needs what apt needs here.
-	apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) "false";' \
-	    >"$base/etc/apt/apt.conf.d/99porthole-test" || :
-	rm -rf "$base"/var/lib/apt/lists/* "$base"/var/cache/apt/archives/*.deb
 	step "debootstrap --variant=minbase bookworm ($mirror)"
 fi
-if [ -d "$base" ]; then
-	tar -C "$base" --numeric-owner --exclude=./proc/* --exclude=./sys/* \
-	    --exclude=./dev/* -cf - .
+# As the bookworm-slim image has it: the same suites as here, no lists.
+rm -f "$R/etc/apt/sources.list"
+if [ -n "$sources" ]; then
+	printf '%s\n' "$sources" | sed 's/^/deb /' \
+	    >"$R/etc/apt/sources.list.d/debian.list"
 else
-	cat "$base"
-fi | "${P[@]}" import - docker.io/library/debian:bookworm-slim \
+	printf 'deb %s bookworm main\n' "$mirror" \
+	    >"$R/etc/apt/sources.list.d/debian.list"
+fi
+# A mirror that serves a frozen snapshot needs what apt needs here.
+apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) "false";' \
+    >"$R/etc/apt/apt.conf.d/99porthole-test" || :
+rm -rf "$R"/var/lib/apt/lists/* "$R"/var/cache/apt/archives/*.deb
+tar -C "$R" --numeric-owner --exclude=./proc/* --exclude=./sys/* \
+    --exclude=./dev/* -cf - . |
+    "${P[@]}" import - docker.io/library/debian:bookworm-slim \
     >"$PH_TMP/import.log" 2>&1 ||
     ph_fail "podman import failed: $(cat "$PH_TMP/import.log")"
 # Whether podman can run a container at all on this machine, as it is
