@@ -82,6 +82,15 @@ P=(podman --root "$PH_TMP/storage" --runroot "$PH_TMP/runroot"
     --tmpdir "$PH_TMP/libpod" --cgroup-manager cgroupfs
     --events-backend file)
 IMAGE=localhost/porthole-test:latest
+# Whatever --root says, podman keeps a cache of blob digests in
+# /var/lib/containers/cache: if this test makes it, it removes it.
+made_cache=
+for d in /var/lib/containers /var/lib/containers/cache; do
+	if [ ! -e "$d" ]; then
+		made_cache=$d
+		break
+	fi
+done
 CT=porthole-test
 VOL=porthole-test-state
 
@@ -98,6 +107,7 @@ ct_cleanup() {
 	    sort -r | while read -r m; do
 		umount "$m" 2>/dev/null || umount -l "$m"
 	done
+	[ -z "$made_cache" ] || rm -rf "$made_cache"
 }
 _ct_exit() {
 	local rc=$?
