@@ -210,11 +210,25 @@ run_tests() {
 	fi
 	# The Debian package, built apart from this (sanitizer) build,
 	# checked by lintian and installed in a fresh bookworm chroot, which
-	# serves a tunnel to ssh; SKIP when not root.
+	# serves a tunnel to ssh; SKIP when not root. It leaves the package
+	# and the fresh minbase in $pkgdir for the container test.
+	pkgdir=$(mktemp -d "${TMPDIR:-/tmp}/porthole-pkg.XXXXXX")
 	echo "== package: tests/package/deb.sh"
 	pkg=0
-	bash tests/package/deb.sh || pkg=$?
+	PORTHOLE_DEB_ROOT=$pkgdir/minbase.tar \
+	    bash tests/package/deb.sh -o "$pkgdir" || pkg=$?
 	case $pkg in 0 | 77) ;; *) status=1 ;; esac
+	# The container image (contrib/Containerfile) built on that package
+	# and run with podman, serving a tunnel to ssh; SKIP when not root or
+	# where podman cannot run a container (no podman is installed for
+	# it); without the package and minbase it makes its own.
+	echo "== container: tests/package/container.sh"
+	ct=0
+	PORTHOLE_DEB=$(ls "$pkgdir"/porthole_[0-9]*.deb 2>/dev/null | head -n 1) \
+	    PORTHOLE_DEB_ROOT=$pkgdir/minbase.tar \
+	    bash tests/package/container.sh || ct=$?
+	rm -rf "$pkgdir"
+	case $ct in 0 | 77) ;; *) status=1 ;; esac
 	[ "$status" -eq 0 ] && echo "quickstart: all tests passed" ||
 	    echo "quickstart: FAILED" >&2
 	return "$status"
